@@ -1,0 +1,57 @@
+/**
+ * Errors Veil reports to users. A `VeilError` is an expected failure caused by input
+ * (a policy, a CSV, a DICOM file, an impossible parameter): the CLI prints its one-line
+ * message and exits 2; the API maps it to a 4xx. Anything else is a bug.
+ *
+ * Messages must never contain data values (PHI): name files, lines, columns and fields.
+ */
+export type ErrorCode =
+  | 'POLICY_INVALID'
+  | 'POLICY_UNSATISFIABLE'
+  | 'CSV_INVALID'
+  | 'COLUMN_UNKNOWN'
+  | 'VALUE_INVALID'
+  | 'HIERARCHY_INVALID'
+  | 'SECRET_MISSING'
+  | 'FILE_NOT_FOUND'
+  | 'DICOM_INVALID'
+  | 'IMAGE_INVALID'
+  | 'MODEL_INVALID'
+  | 'USAGE';
+
+export interface ErrorLocation {
+  file?: string;
+  line?: number;
+  /** Dotted path of a policy field, or a column name. */
+  field?: string;
+}
+
+export class VeilError extends Error {
+  readonly code: ErrorCode;
+  readonly location: ErrorLocation;
+
+  constructor(code: ErrorCode, message: string, location: ErrorLocation = {}) {
+    super(message);
+    this.name = 'VeilError';
+    this.code = code;
+    this.location = location;
+  }
+
+  /** One line for stderr: `file:line: field: message`. */
+  toLine(): string {
+    const where = formatLocation(this.location);
+    return where ? `${where}: ${this.message}` : this.message;
+  }
+}
+
+export function formatLocation(location: ErrorLocation): string {
+  const parts: string[] = [];
+  if (location.file) parts.push(location.line ? `${location.file}:${location.line}` : location.file);
+  else if (location.line) parts.push(`line ${location.line}`);
+  if (location.field) parts.push(location.field);
+  return parts.join(': ');
+}
+
+export function isVeilError(error: unknown): error is VeilError {
+  return error instanceof VeilError;
+}

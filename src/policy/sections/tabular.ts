@@ -1,0 +1,85 @@
+import { z } from 'zod';
+
+/** How a generalization hierarchy is given: an ARX CSV file (path relative to the policy) or a builder. */
+export const hierarchySpecSchema = z.union([
+  z.string().min(1).describe('Path of an ARX hierarchy CSV (leaf;level1;…;*), relative to the policy file'),
+  z.strictObject({
+    intervals: z.strictObject({
+      width: z.number().positive().describe('Width of the first level of intervals'),
+      start: z.number().optional().describe('Where the first interval starts (default: the column minimum rounded down)'),
+      fanout: z.number().int().min(2).default(2).describe('How many intervals of one level make one of the next'),
+      levels: z.number().int().min(1).max(12).default(4),
+    }),
+  }),
+  z.strictObject({
+    masking: z.strictObject({
+      char: z.string().length(1).default('*'),
+      from: z.enum(['right', 'left']).default('right').describe('Which end is masked first: ZIP 02139 → 0213* → 021**'),
+    }),
+  }),
+  z.strictObject({
+    dates: z.strictObject({
+      levels: z.array(z.enum(['month', 'quarter', 'year', 'decade'])).min(1).default(['month', 'year', 'decade']),
+    }),
+  }),
+  z.strictObject({
+    tree: z.record(z.string(), z.unknown()).describe('Nested mapping: node → children (a list of leaves or a further mapping)'),
+  }),
+]);
+export type HierarchySpec = z.infer<typeof hierarchySpecSchema>;
+
+const column = z.string().min(1).describe('Column name as written in the CSV header');
+
+export const identifierSchema = z.strictObject({
+  column,
+  action: z.enum(['remove', 'pseudonymize', 'mask']).describe(
+    'remove: empty every value; pseudonymize: keyed HMAC (VEIL_SECRET), stable across runs; mask: keep the last `keep` characters',
+  ),
+  keep: z.number().int().min(0).max(8).default(0).describe('mask: characters kept at the end'),
+});
+
+export const quasiIdentifierSchema = z.strictObject({
+  column,
+  type: z.enum(['numeric', 'categorical', 'date']).default('categorical'),
+  hierarchy: hierarchySpecSchema.optional(),
+});
+
+export const sensitiveSchema = z.strictObject({
+  column,
+  type: z.enum(['categorical', 'numeric']).default('categorical'),
+  hierarchy: hierarchySpecSchema.optional().describe('For hierarchical distance in t-closeness'),
+});
+
+export const lDiversitySchema = z.strictObject({
+  variant: z.enum(['distinct', 'entropy', 'recursive']).default('distinct'),
+  l: z.number().min(2),
+  c: z.number().positive().optional().describe('recursive (c,l)-diversity: r1 < c·(r_l + … + r_m)'),
+});
+
+export const tClosenessSchema = z.strictObject({
+  t: z.number().gt(0).max(1),
+});
+
+export const privacySchema = z.strictObject({
+  k: z.number().int().min(1),
+  l: lDiversitySchema.optional(),
+  t: tClosenessSchema.optional(),
+  suppressionLimit: z.number().min(0).max(1).default(0).describe('Largest share of records that may be suppressed'),
+});
+
+export const tabularSchema = z.strictObject({
+  identifiers: z.array(identifierSchema).default([]),
+  quasiIdentifiers: z.array(quasiIdentifierSchema).min(1),
+  sensitive: z.array(sensitiveSchema).default([]),
+  privacy: privacySchema,
+  otherColumns: z.enum(['keep', 'remove']).default('keep').describe('What happens to columns the policy does not name'),
+  missingValues: z.array(z.string()).default(['', '?', 'NA']).describe('Cell texts read as a missing value'),
+});
+
+export type TabularPolicy = z.infer<typeof tabularSchema>;
+export type QuasiIdentifierSpec = z.infer<typeof quasiIdentifierSchema>;
+export type SensitiveSpec = z.infer<typeof sensitiveSchema>;
+export type IdentifierSpec = z.infer<typeof identifierSchema>;
+export type PrivacySpec = z.infer<typeof privacySchema>;
+export type LDiversitySpec = z.infer<typeof lDiversitySchema>;
+export type TClosenessSpec = z.infer<typeof tClosenessSchema>;
