@@ -1,0 +1,72 @@
+/**
+ * The report of a tabular anonymization: what was required, what the output measurably
+ * achieves, what utility was lost and what risk remains. Counts and column names only — never
+ * a data value.
+ */
+export interface PolicyRef {
+  name: string;
+  version: string | number;
+  sha256: string;
+}
+
+export interface TabularReport {
+  kind: 'tabular';
+  veil: { version: string };
+  createdAt: string;
+  policy: PolicyRef;
+  input: { rows: number; columns: number };
+  privacy: {
+    k: { required: number; achieved: number | null };
+    l?: { variant: 'distinct' | 'entropy' | 'recursive'; required: number; c?: number; achieved: number | null };
+    t?: { required: number; achieved: number | null };
+    /** Measured on the output for every sensitive attribute, whether or not l/t were required. */
+    sensitive: {
+      column: string;
+      lDistinct: number;
+      lEntropy: number;
+      lRecursive?: number;
+      t: number;
+      distance: 'equal' | 'ordered' | 'hierarchical';
+    }[];
+    satisfied: boolean;
+  };
+  /** Number of suppressed records (rows kept, quasi-identifiers written `*`). */
+  suppressed: number;
+  suppressionLimit: number;
+  classes: {
+    count: number;
+    minSize: number | null;
+    maxSize: number | null;
+    averageSize: number | null;
+    /** Class size → number of classes with that size (sizes above 50 grouped by tens). */
+    sizeDistribution: { size: string; classes: number; records: number }[];
+  };
+  utility: {
+    /** Mean Iyengar loss over all quasi-identifier cells, 0 (none) … 1 (everything generalized). */
+    genILoss: number;
+    /** Discernibility: Σ class size² + rows × suppressed. */
+    dm: number;
+    /** Normalized average class size (rows / classes) / k; 1 is ideal. */
+    cAvg: number;
+    /** Normalized certainty penalty, mean over quasi-identifier cells, from original values. */
+    ncp: number;
+    perAttribute: { column: string; kind: 'numeric' | 'ordinal' | 'hierarchical'; ncp: number; genILoss: number }[];
+  };
+  risk: {
+    model: 'prosecutor';
+    /** Record risk above which a record counts as "at risk". */
+    threshold: number;
+    prosecutorMax: number;
+    prosecutorAvg: number;
+    recordsAtRisk: number;
+    uniquesBefore: number;
+    uniquesAfter: number;
+    before: { prosecutorMax: number; prosecutorAvg: number; recordsAtRisk: number; uniques: number };
+    after: { prosecutorMax: number; prosecutorAvg: number; recordsAtRisk: number; uniques: number };
+    /** For each quasi-identifier: records unique on that attribute alone in the input. */
+    drivers: { column: string; uniquesAlone: number; distinctValues: number }[];
+  };
+  columns: { column: string; role: 'identifier' | 'quasiIdentifier' | 'sensitive' | 'other'; action: string }[];
+  notes: string[];
+  timingMs: Record<string, number>;
+}

@@ -1,0 +1,284 @@
+import { VeilError } from '../errors.js';
+import type { TabularPolicy } from '../policy/sections/tabular.js';
+import type { PolicyRef, TabularReport } from '../report/tabularReport.js';
+import { loadSecret } from '../secret/key.js';
+import { VEIL_VERSION } from '../version.js';
+import type { Dimension } from './dimensions.js';
+import { replaceIdentifier } from './identifiers.js';
+import { normalizedAverageClassSize } from './metrics/cAvg.js';
+import { equivalenceClasses, type ClassIndex } from './metrics/classes.js';
+import { discernibility } from './metrics/discernibility.js';
+import { genILossPerAttribute } from './metrics/genILoss.js';
+import { ncpPerAttribute } from './metrics/ncp.js';
+import { classStats, measureSensitive, type MeasuredSensitive } from './metrics/privacy.js';
+import { prosecutorRisk } from './metrics/risk.js';
+import type { ClassStats } from './models/model.js';
+import { modelsForPolicy } from './models/registry.js';
+import { mondrian } from './mondrian/mondrian.js';
+import { prepare } from './prepare.js';
+import { classLabels, classOfRows, SUPPRESSED } from './recode.js';
+import type { Column, Table } from './table.js';
+
+export interface AnonymizeOptions {
+  /** Directory that relative hierarchy paths in the policy are resolved against. */
+  baseDir: string;
+  policyFile?: string;
+  /** Pseudonymization key; loaded from VEIL_SECRET / VEIL_SECRET_FILE when a column needs it. */
+  secret?: Buffer;
+  policyInfo?: PolicyRef;
+  /** Record risk above which a record counts as at risk (default 0.2, i.e. classes under 5). */
+  riskThreshold?: number;
+  onProgress?: (fraction: number) => void;
+}
+
+export interface AnonymizeResult {
+  output: Table;
+  /** 1 for each suppressed row. */
+  suppressed: Uint8Array;
+  report: TabularReport;
+}
+
+/**
+ * Anonymizes a table in memory per the policy's `tabular` section: Mondrian partitioning under
+ * every privacy model, recoding, identifier replacement, then every guarantee measured on the
+ * output. Throws VeilError(POLICY_UNSATISFIABLE) when the data cannot meet the policy.
+ */
+export function anonymizeTable(table: Table, policy: TabularPolicy, options: AnonymizeOptions): AnonymizeResult {
+  const timing: Record<string, number> = {};
+  let clock = performance.now();
+  const lap = (name: string) => {
+    const now = performance.now();
+    timing[name] = round(now - clock, 1);
+    clock = now;
+  };
+  const started = clock;
+
+  const prepared = prepare(table, policy, { baseDir: options.baseDir, policyFile: options.policyFile });
+  const { dimensions, sensitive } = prepared;
+  const n = table.rowCount;
+  const privacy = policy.privacy;
+  const needsKey = policy.identifiers.some((id) => id.action === 'pseudonymize');
+  const secret = needsKey ? (options.secret ?? loadSecret()) : undefined;
+  lap('prepare');
+
+  const globalCounts = sensitive.map((s) => {
+    const counts = new Int32Array(s.cardinality);
+    for (let r = 0; r < n; r++) counts[s.codes[r]]++;
+    return counts;
+  });
+  const models = modelsForPolicy(privacy, sensitive, globalCounts, n).list();
+  const whole: ClassStats = { size: n, counts: globalCounts };
+  for (const model of models) {
+    const reason = model.explainTableFailure(whole);
+    if (reason) {
+      throw new VeilError('POLICY_UNSATISFIABLE', reason, { file: options.policyFile, field: model.id === 'k-anonymity' ? 'tabular.privacy.k' : model.id === 't-closeness' ? 'tabular.privacy.t' : 'tabular.privacy.l' });
+    }
+  }
+  const accepts = (stats: ClassStats) => {
+    for (const model of models) if (!model.accepts(stats)) return false;
+    return true;
+  };
+
+  const partitioning = mondrian({
+    rowCount: n,
+    dimensions,
+    sensitive,
+    accepts,
+    onProgress: options.onProgress ? (placed) => options.onProgress?.(placed / Math.max(1, n)) : undefined,
+  });
+  lap('partition');
+
+  const suppressed = new Uint8Array(n);
+  const classOf = classOfRows(partitioning, n);
+  for (let r = 0; r < n; r++) if (classOf[r] < 0) suppressed[r] = 1;
+  const suppressedCount = suppressed.reduce((a, b) => a + b, 0);
+  if (suppressedCount > Math.floor(privacy.suppressionLimit * n)) {
+    throw new VeilError('POLICY_UNSATISFIABLE', `${suppressedCount} records would have to be suppressed, more than the limit of ${privacy.suppressionLimit * 100}%`, { field: 'tabular.privacy.suppressionLimit' });
+  }
+
+  const missing = new Set(policy.missingValues);
+  const roleOf = new Map<number, { role: TabularReport['columns'][number]['role']; action: string }>();
+  const qiColumn = new Map<number, number>();
+  prepared.dimensionColumns.forEach((col, d) => {
+    qiColumn.set(col, d);
+    roleOf.set(col, { role: 'quasiIdentifier', action: 'generalize' });
+  });
+  prepared.sensitiveColumns.forEach((col) => roleOf.set(col, { role: 'sensitive', action: 'keep' }));
+  const identifierSpecs = new Map(policy.identifiers.map((id) => [id.column, id]));
+  const columns: Column[] = table.columns.map((column, index) => {
+    const d = qiColumn.get(index);
+    if (d !== undefined) return recodedColumn(column.name, dimensions[d], partitioning.perm, partitioning.bounds, classOf);
+    const id = identifierSpecs.get(column.name);
+    if (id) {
+      roleOf.set(index, { role: 'identifier', action: id.action });
+      return replaceIdentifier(column, id, missing, secret);
+    }
+    if (roleOf.has(index)) return column;
+    roleOf.set(index, { role: 'other', action: policy.otherColumns });
+    return policy.otherColumns === 'keep' ? column : { name: column.name, codes: new Int32Array(n), dictionary: [''] };
+  });
+  const output: Table = { columns, rowCount: n };
+  lap('recode');
+
+  // Everything below is measured on the output, not taken from the partitioning.
+  const classes = equivalenceClasses(output, prepared.dimensionColumns, suppressed);
+  const stats = classStats(classes, sensitive, n);
+  const measured = measureSensitive(stats, sensitive, n, privacy.l?.variant === 'recursive' ? (privacy.l.c ?? 0) : 0);
+  const before = prosecutorRisk(equivalenceClasses(table, prepared.dimensionColumns), options.riskThreshold ?? 0.2);
+  const after = prosecutorRisk(classes, options.riskThreshold ?? 0.2);
+  const report = buildReport({
+    table, policy, options, dimensions, classes, measured, suppressedCount, before, after,
+    columnsRoles: table.columns.map((c, i) => ({ column: c.name, ...(roleOf.get(i) ?? { role: 'other' as const, action: 'keep' }) })),
+    drivers: prepared.dimensionColumns.map((col) => uniquesAlone(table.columns[col])),
+  });
+  lap('measure');
+  timing.total = round(performance.now() - started, 1);
+  report.timingMs = timing;
+  if (!report.privacy.satisfied) {
+    throw new Error('the output does not meet the policy although every class was checked: please report this as a bug');
+  }
+  return { output, suppressed, report };
+}
+
+function recodedColumn(name: string, dim: Dimension, perm: Int32Array, bounds: Int32Array, classOf: Int32Array): Column {
+  const labels = classLabels(dim, perm, bounds);
+  const dictionary: string[] = [SUPPRESSED];
+  const index = new Map<string, number>([[SUPPRESSED, 0]]);
+  const codeOfClass = labels.map((label) => {
+    let code = index.get(label);
+    if (code === undefined) {
+      code = dictionary.length;
+      dictionary.push(label);
+      index.set(label, code);
+    }
+    return code;
+  });
+  const codes = new Int32Array(classOf.length);
+  for (let r = 0; r < codes.length; r++) codes[r] = classOf[r] < 0 ? 0 : codeOfClass[classOf[r]];
+  return { name, codes, dictionary };
+}
+
+function uniquesAlone(column: Column): { column: string; uniquesAlone: number; distinctValues: number } {
+  const counts = new Int32Array(column.dictionary.length);
+  for (let r = 0; r < column.codes.length; r++) counts[column.codes[r]]++;
+  let uniques = 0;
+  let distinct = 0;
+  for (const c of counts) {
+    if (c === 1) uniques++;
+    if (c > 0) distinct++;
+  }
+  return { column: column.name, uniquesAlone: uniques, distinctValues: distinct };
+}
+
+interface ReportInput {
+  table: Table;
+  policy: TabularPolicy;
+  options: AnonymizeOptions;
+  dimensions: Dimension[];
+  classes: ClassIndex;
+  measured: MeasuredSensitive[];
+  suppressedCount: number;
+  before: ReturnType<typeof prosecutorRisk>;
+  after: ReturnType<typeof prosecutorRisk>;
+  columnsRoles: TabularReport['columns'];
+  drivers: TabularReport['risk']['drivers'];
+}
+
+function buildReport(input: ReportInput): TabularReport {
+  const { table, policy, options, dimensions, classes, measured, suppressedCount, before, after } = input;
+  const n = table.rowCount;
+  const privacy = policy.privacy;
+  const sizes = Array.from(classes.sizes);
+  const kAchieved = sizes.length > 0 ? sizes.reduce((a, b) => Math.min(a, b)) : null;
+  const perAttribute = dimensions.map((dim) => ({
+    column: dim.name,
+    kind: dim.kind,
+    ncp: round(ncpPerAttribute(dim, classes, suppressedCount, n), 6),
+    genILoss: round(genILossPerAttribute(dim, classes, suppressedCount, n), 6),
+  }));
+  const mean = (xs: number[]) => (xs.length > 0 ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+  const lAchieved = privacy.l
+    ? Math.min(...measured.map((m) => (privacy.l?.variant === 'distinct' ? m.lDistinct : privacy.l?.variant === 'entropy' ? m.lEntropy : m.lRecursive)))
+    : null;
+  const tAchieved = privacy.t ? Math.max(0, ...measured.map((m) => m.t)) : null;
+  const satisfied =
+    (kAchieved === null ? suppressedCount === n : kAchieved >= privacy.k) &&
+    (!privacy.l || (lAchieved !== null && lAchieved >= privacy.l.l - 1e-9)) &&
+    (!privacy.t || (tAchieved !== null && tAchieved <= privacy.t.t + 1e-9)) &&
+    suppressedCount <= Math.floor(privacy.suppressionLimit * n);
+  const notes: string[] = [];
+  if (policy.sensitive.length > 0) notes.push('Sensitive columns are never changed: l-diversity and t-closeness are reached by generalizing the quasi-identifiers only.');
+  notes.push('NCP and GenILoss are means over all quasi-identifier cells (0 = no loss, 1 = fully generalized); a suppressed record counts 1 per cell.');
+  notes.push(`Prosecutor risk: a record's risk is 1 / (size of its class); "at risk" means above ${options.riskThreshold ?? 0.2}.`);
+  return {
+    kind: 'tabular',
+    veil: { version: VEIL_VERSION },
+    createdAt: new Date().toISOString(),
+    policy: options.policyInfo ?? { name: 'inline', version: 0, sha256: '' },
+    input: { rows: n, columns: table.columns.length },
+    privacy: {
+      k: { required: privacy.k, achieved: kAchieved },
+      ...(privacy.l ? { l: { variant: privacy.l.variant, required: privacy.l.l, ...(privacy.l.c !== undefined ? { c: privacy.l.c } : {}), achieved: lAchieved === null ? null : round(lAchieved, 6) } } : {}),
+      ...(privacy.t ? { t: { required: privacy.t.t, achieved: tAchieved === null ? null : round(tAchieved, 6) } } : {}),
+      sensitive: measured.map((m) => ({
+        column: m.column,
+        lDistinct: m.lDistinct,
+        lEntropy: round(m.lEntropy, 6),
+        ...(privacy.l?.variant === 'recursive' ? { lRecursive: m.lRecursive } : {}),
+        t: round(m.t, 6),
+        distance: m.distance,
+      })),
+      satisfied,
+    },
+    suppressed: suppressedCount,
+    suppressionLimit: privacy.suppressionLimit,
+    classes: {
+      count: classes.count,
+      minSize: kAchieved,
+      maxSize: sizes.length > 0 ? sizes.reduce((a, b) => Math.max(a, b)) : null,
+      averageSize: sizes.length > 0 ? round((n - suppressedCount) / sizes.length, 3) : null,
+      sizeDistribution: sizeDistribution(sizes),
+    },
+    utility: {
+      genILoss: round(mean(perAttribute.map((a) => a.genILoss)), 6),
+      dm: discernibility(classes, suppressedCount, n),
+      cAvg: round(normalizedAverageClassSize(classes, suppressedCount, n, privacy.k), 6),
+      ncp: round(mean(perAttribute.map((a) => a.ncp)), 6),
+      perAttribute,
+    },
+    risk: {
+      model: 'prosecutor',
+      threshold: options.riskThreshold ?? 0.2,
+      prosecutorMax: round(after.prosecutorMax, 6),
+      prosecutorAvg: round(after.prosecutorAvg, 6),
+      recordsAtRisk: after.recordsAtRisk,
+      uniquesBefore: before.uniques,
+      uniquesAfter: after.uniques,
+      before: { ...before, prosecutorMax: round(before.prosecutorMax, 6), prosecutorAvg: round(before.prosecutorAvg, 6) },
+      after: { ...after, prosecutorMax: round(after.prosecutorMax, 6), prosecutorAvg: round(after.prosecutorAvg, 6) },
+      drivers: input.drivers,
+    },
+    columns: input.columnsRoles,
+    notes,
+    timingMs: {},
+  };
+}
+
+function sizeDistribution(sizes: number[]): TabularReport['classes']['sizeDistribution'] {
+  const buckets = new Map<number, { classes: number; records: number }>();
+  for (const size of sizes) {
+    const key = size <= 50 ? size : Math.floor(size / 10) * 10;
+    const bucket = buckets.get(key) ?? { classes: 0, records: 0 };
+    bucket.classes++;
+    bucket.records += size;
+    buckets.set(key, bucket);
+  }
+  return [...buckets.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([size, b]) => ({ size: size <= 50 ? String(size) : `${size}-${size + 9}`, ...b }));
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}

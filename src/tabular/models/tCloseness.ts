@@ -1,0 +1,31 @@
+import { emd } from './emd.js';
+import type { ClassStats, PrivacyModel, SensitiveAttribute } from './model.js';
+
+/**
+ * t-closeness (Li, Li, Venkatasubramanian 2007): in every class, the distribution of each
+ * sensitive attribute is within Earth Mover's Distance t of its distribution in the whole table.
+ */
+export function tCloseness(t: number, attributes: readonly SensitiveAttribute[], globalCounts: readonly Int32Array[], rowCount: number): PrivacyModel {
+  const global = globalCounts.map((counts) => Float64Array.from(counts, (c) => c / rowCount));
+  return {
+    id: 't-closeness',
+    description: `${t}-closeness`,
+    accepts(stats: ClassStats): boolean {
+      for (let s = 0; s < attributes.length; s++) {
+        if (emd(stats.counts[s], stats.size, global[s], attributes[s]) > t + 1e-12) return false;
+      }
+      return true;
+    },
+    // The whole table is at distance 0 from itself.
+    explainTableFailure: () => undefined,
+  };
+}
+
+export function maxEmd(classes: readonly ClassStats[], attributes: readonly SensitiveAttribute[], globalCounts: readonly Int32Array[], rowCount: number): number {
+  const global = globalCounts.map((counts) => Float64Array.from(counts, (c) => c / rowCount));
+  let worst = 0;
+  for (const stats of classes) {
+    for (let s = 0; s < attributes.length; s++) worst = Math.max(worst, emd(stats.counts[s], stats.size, global[s], attributes[s]));
+  }
+  return worst;
+}

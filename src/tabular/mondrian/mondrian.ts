@@ -1,0 +1,283 @@
+import type { Dimension, HierarchicalDimension } from '../dimensions.js';
+import type { ClassStats, SensitiveAttribute } from '../models/model.js';
+import { SliceSorter } from './sort.js';
+
+/**
+ * Strict multidimensional Mondrian (LeFevre, DeWitt, Ramakrishnan, "Mondrian Multidimensional
+ * k-Anonymity", ICDE 2006), top-down:
+ * - a partition is a slice of one permutation array of row indices (no per-row objects);
+ * - dimensions are tried by decreasing normalized width (distinct values, or numeric range,
+ *   relative to the whole column — the same normalization as NCP);
+ * - numeric and ordinal dimensions are cut at the median; when the median cut is not allowed,
+ *   the nearest other value boundaries are tried;
+ * - hierarchical dimensions split along the children of the partition's hierarchy node; children
+ *   that would break a privacy model are kept together in one remainder part (labelled with
+ *   their common ancestor), so the others can still be specialized;
+ * - a split is made only when every part satisfies every privacy model (`accepts`).
+ * Sorting a slice is a counting sort on the dimension's codes, so each level costs O(n) and the
+ * whole run about O(n log n).
+ */
+export interface MondrianInput {
+  rowCount: number;
+  dimensions: readonly Dimension[];
+  sensitive: readonly SensitiveAttribute[];
+  accepts: (stats: ClassStats) => boolean;
+  /** Rows to partition (default: all rows). */
+  rows?: Int32Array;
+  onProgress?: (rowsPlaced: number) => void;
+}
+
+export interface Partitioning {
+  /** Row indices grouped by class. */
+  perm: Int32Array;
+  /** Class c is perm[bounds[c] … bounds[c+1]). */
+  bounds: Int32Array;
+}
+
+interface Partition {
+  start: number;
+  end: number;
+  /** For hierarchical dimensions, the hierarchy nodes the partition may still cover; else null. */
+  regions: (number[] | null)[];
+}
+
+const MAX_CUT_TRIES = 6;
+
+export function mondrian(input: MondrianInput): Partitioning {
+  const run = new MondrianRun(input);
+  return run.execute();
+}
+
+class MondrianRun {
+  private readonly perm: Int32Array;
+  private readonly sorter: SliceSorter;
+  private readonly stamps: Int32Array[];
+  private stamp = 0;
+  private readonly finals: number[] = [];
+  private placed = 0;
+
+  constructor(private readonly input: MondrianInput) {
+    this.perm = input.rows ? Int32Array.from(input.rows) : Int32Array.from({ length: input.rowCount }, (_, i) => i);
+    const maxCardinality = Math.max(1, ...input.dimensions.map((d) => d.cardinality));
+    this.sorter = new SliceSorter(this.perm, maxCardinality);
+    this.stamps = input.dimensions.map((d) => new Int32Array(d.cardinality));
+  }
+
+  execute(): Partitioning {
+    const dims = this.input.dimensions;
+    const stack: Partition[] = [{ start: 0, end: this.perm.length, regions: dims.map((d) => (d.kind === 'hierarchical' ? [d.hierarchy.root] : null)) }];
+    while (stack.length > 0) {
+      const partition = stack.pop() as Partition;
+      const parts = this.split(partition);
+      if (parts) {
+        for (const part of parts) stack.push(part);
+      } else {
+        this.finals.push(partition.start, partition.end);
+        this.placed += partition.end - partition.start;
+        this.input.onProgress?.(this.placed);
+      }
+    }
+    return { perm: this.perm, bounds: this.bounds() };
+  }
+
+  private bounds(): Int32Array {
+    const starts: number[] = [];
+    for (let i = 0; i < this.finals.length; i += 2) starts.push(this.finals[i]);
+    starts.sort((a, b) => a - b);
+    const bounds = new Int32Array(starts.length + 1);
+    bounds.set(starts);
+    bounds[starts.length] = this.perm.length;
+    return bounds;
+  }
+
+  /** The first allowed split along the widest dimensions, or undefined when none is allowed. */
+  private split(p: Partition): Partition[] | undefined {
+    const dims = this.input.dimensions;
+    const widths = dims.map((d, i) => this.width(d, i, p));
+    const order = widths.map((_, i) => i).filter((i) => widths[i] > 0).sort((a, b) => widths[b] - widths[a]);
+    for (const d of order) {
+      const dim = dims[d];
+      const parts = dim.kind === 'hierarchical' ? this.splitHierarchical(dim, d, p) : this.splitOrdered(dim, p);
+      if (parts) return parts;
+    }
+    return undefined;
+  }
+
+  /** Normalized width of a partition on one dimension, consistent with NCP. */
+  private width(dim: Dimension, index: number, p: Partition): number {
+    const codes = dim.codes;
+    const perm = this.perm;
+    if (dim.kind === 'numeric') {
+      let lo = Infinity;
+      let hi = -Infinity;
+      let missing = false;
+      for (let i = p.start; i < p.end; i++) {
+        const x = dim.values[codes[perm[i]]];
+        if (Number.isNaN(x)) missing = true;
+        else {
+          if (x < lo) lo = x;
+          if (x > hi) hi = x;
+        }
+      }
+      const span = dim.domainMax > dim.domainMin && hi >= lo ? (hi - lo) / (dim.domainMax - dim.domainMin) : 0;
+      return span + (missing && hi >= lo ? 1 / Math.max(2, dim.domainDistinct) : 0);
+    }
+    if (dim.domainDistinct < 2) return 0;
+    const seen = this.stamps[index];
+    const stamp = ++this.stamp;
+    let distinct = 0;
+    for (let i = p.start; i < p.end; i++) {
+      const code = codes[perm[i]];
+      if (seen[code] !== stamp) {
+        seen[code] = stamp;
+        distinct++;
+      }
+    }
+    return (distinct - 1) / (dim.domainDistinct - 1);
+  }
+
+  /** Median cut on a numeric or ordinal dimension. */
+  private splitOrdered(dim: Dimension, p: Partition): Partition[] | undefined {
+    const { start, end } = p;
+    this.sorter.sortByCode(dim.codes, start, end);
+    const codes = dim.codes;
+    const perm = this.perm;
+    const middle = start + ((end - start) >> 1);
+    // Value boundaries nearest to the median position, alternating outward.
+    const cuts: number[] = [];
+    let left = middle;
+    let right = middle + 1;
+    while (cuts.length < MAX_CUT_TRIES && (left > start || right < end)) {
+      while (left > start && codes[perm[left - 1]] === codes[perm[left]]) left--;
+      if (left > start) {
+        cuts.push(left);
+        left--;
+      }
+      while (right < end && codes[perm[right - 1]] === codes[perm[right]]) right++;
+      if (right < end && cuts.length < MAX_CUT_TRIES) {
+        cuts.push(right);
+        right++;
+      }
+    }
+    cuts.sort((a, b) => Math.abs(a - middle) - Math.abs(b - middle));
+    const total = this.stats(start, end);
+    for (const cut of cuts) {
+      const leftStats = this.stats(start, cut);
+      if (!this.input.accepts(leftStats)) continue;
+      if (!this.input.accepts(subtract(total, leftStats))) continue;
+      return [
+        { start, end: cut, regions: p.regions.slice() },
+        { start: cut, end, regions: p.regions.slice() },
+      ];
+    }
+    return undefined;
+  }
+
+  /** Split along hierarchy children; parts that cannot stand alone form one remainder. */
+  private splitHierarchical(dim: HierarchicalDimension, index: number, p: Partition): Partition[] | undefined {
+    const h = dim.hierarchy;
+    const { start, end } = p;
+    this.sorter.sortByCode(dim.codes, start, end);
+    let region = p.regions[index] as number[];
+    let groups: { node: number; from: number; to: number }[];
+    for (;;) {
+      const nodes = region.length === 1 ? h.children[region[0]] : region;
+      if (nodes.length === 0) return undefined;
+      groups = [];
+      for (const node of nodes) {
+        const from = this.lowerBound(dim.codes, start, end, h.leafStart[node]);
+        const to = this.lowerBound(dim.codes, from, end, h.leafEnd[node]);
+        if (to > from) groups.push({ node, from, to });
+      }
+      if (groups.length !== 1) break;
+      // All rows lie under one node: tighten the region and look one level down.
+      region = [groups[0].node];
+      p.regions[index] = region;
+    }
+    const stats = groups.map((g) => this.stats(g.from, g.to));
+    const valid: number[] = [];
+    const rest: number[] = [];
+    groups.forEach((_, g) => (this.input.accepts(stats[g]) ? valid : rest).push(g));
+    let restStats = sumStats(rest.map((g) => stats[g]), this.input.sensitive);
+    while (rest.length > 0 && !this.input.accepts(restStats)) {
+      if (valid.length === 0) return undefined;
+      // Give the remainder the smallest part that could stand alone.
+      let smallest = 0;
+      for (let i = 1; i < valid.length; i++) if (stats[valid[i]].size < stats[valid[smallest]].size) smallest = i;
+      const moved = valid.splice(smallest, 1)[0];
+      rest.push(moved);
+      restStats = addStats(restStats, stats[moved]);
+    }
+    if (valid.length === 0 || (valid.length === 1 && rest.length === 0)) return undefined;
+
+    // Lay the parts out contiguously: valid groups first, then the remainder.
+    const ranges = [...valid, ...rest.sort((a, b) => groups[a].from - groups[b].from)].map((g) => groups[g]);
+    this.sorter.concatenate(start, ranges.map((g) => [g.from, g.to] as [number, number]));
+    const parts: Partition[] = [];
+    let cursor = start;
+    for (const g of valid) {
+      const size = groups[g].to - groups[g].from;
+      const regions = p.regions.slice();
+      regions[index] = [groups[g].node];
+      parts.push({ start: cursor, end: cursor + size, regions });
+      cursor += size;
+    }
+    if (rest.length > 0) {
+      const regions = p.regions.slice();
+      regions[index] = rest.map((g) => groups[g].node);
+      parts.push({ start: cursor, end, regions });
+    }
+    return parts;
+  }
+
+  /** First position in the code-sorted slice [from, to) whose code is ≥ value. */
+  private lowerBound(codes: Int32Array, from: number, to: number, value: number): number {
+    let lo = from;
+    let hi = to;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (codes[this.perm[mid]] < value) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private stats(from: number, to: number): ClassStats {
+    const sensitive = this.input.sensitive;
+    const counts = sensitive.map((s) => new Int32Array(s.cardinality));
+    for (let s = 0; s < sensitive.length; s++) {
+      const codes = sensitive[s].codes;
+      const c = counts[s];
+      for (let i = from; i < to; i++) c[codes[this.perm[i]]]++;
+    }
+    return { size: to - from, counts };
+  }
+}
+
+function subtract(total: ClassStats, part: ClassStats): ClassStats {
+  return {
+    size: total.size - part.size,
+    counts: total.counts.map((c, s) => {
+      const out = new Int32Array(c.length);
+      for (let i = 0; i < c.length; i++) out[i] = c[i] - part.counts[s][i];
+      return out;
+    }),
+  };
+}
+
+function addStats(a: ClassStats, b: ClassStats): ClassStats {
+  return {
+    size: a.size + b.size,
+    counts: a.counts.map((c, s) => {
+      const out = new Int32Array(c.length);
+      for (let i = 0; i < c.length; i++) out[i] = c[i] + b.counts[s][i];
+      return out;
+    }),
+  };
+}
+
+function sumStats(parts: ClassStats[], sensitive: readonly SensitiveAttribute[]): ClassStats {
+  let total: ClassStats = { size: 0, counts: sensitive.map((s) => new Int32Array(s.cardinality)) };
+  for (const part of parts) total = addStats(total, part);
+  return total;
+}
