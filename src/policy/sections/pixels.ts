@@ -8,6 +8,8 @@ export const burnedInTextSchema = z.strictObject({
   scan: z.enum(['auto', 'always', 'never']).default('auto'),
   redact: z.enum(['phi', 'all']).default('phi'),
   fill: z.enum(['black', 'min']).default('black'),
+  /** What is filled: the instance's box, or its mask dilated to cover anti-aliasing. */
+  region: z.enum(['box', 'mask']).default('box'),
 });
 
 export const facesSchema = z.strictObject({
@@ -16,7 +18,7 @@ export const facesSchema = z.strictObject({
 });
 
 export const pixelsSchema = z.strictObject({
-  burnedInText: burnedInTextSchema.default({ scan: 'auto', redact: 'phi', fill: 'black' }),
+  burnedInText: burnedInTextSchema.default({ scan: 'auto', redact: 'phi', fill: 'black', region: 'box' }),
   faces: facesSchema.default({ detect: false, action: 'blur' }),
 });
 

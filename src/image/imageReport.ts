@@ -1,0 +1,63 @@
+import type { TextRecord } from './textPipeline.js';
+import type { Box } from './raster.js';
+
+/** Per-file outcome of `veil image redact`. Never contains recognized text. */
+export interface ImageFileReport {
+  /** Path relative to the input (file name for a single file). */
+  file: string;
+  /**
+   * redacted: text or faces were filled and verification passed; clean: nothing needed
+   * hiding; flagged: verification still found PHI (no output written); skipped: scan
+   * never (copied unchanged); error: could not be read.
+   */
+  status: 'redacted' | 'clean' | 'flagged' | 'skipped' | 'error';
+  format?: string;
+  width?: number;
+  height?: number;
+  text: TextRecord[];
+  faces: { box: Box; score: number }[];
+  verification: 'passed' | 'failed' | 'not-run';
+  /** Detection passes run (the first one plus each verification). */
+  passes: number;
+  pixelsChanged: number;
+  /** Whether the output was re-encoded lossily (JPEG in, JPEG out). */
+  lossyReencode: boolean;
+  error?: { code: string; message: string };
+  ms: number;
+}
+
+export interface ImageRunReport {
+  kind: 'veil-image-report';
+  policy: { name: string; version: string | number; sha256: string };
+  settings: { scan: string; redact: string; fill: string; region: string; faces: { detect: boolean; action: string } };
+  models: { id: string; sha256: string }[];
+  files: ImageFileReport[];
+  totals: {
+    files: number;
+    redacted: number;
+    clean: number;
+    flagged: number;
+    skipped: number;
+    errors: number;
+    textInstances: number;
+    textRedacted: number;
+    facesHidden: number;
+  };
+  jobs: number;
+  timingMs: number;
+}
+
+export function summarize(files: readonly ImageFileReport[]): ImageRunReport['totals'] {
+  const count = (status: ImageFileReport['status']): number => files.filter((f) => f.status === status).length;
+  return {
+    files: files.length,
+    redacted: count('redacted'),
+    clean: count('clean'),
+    flagged: count('flagged'),
+    skipped: count('skipped'),
+    errors: count('error'),
+    textInstances: files.reduce((n, f) => n + f.text.length, 0),
+    textRedacted: files.reduce((n, f) => n + f.text.filter((t) => t.redacted).length, 0),
+    facesHidden: files.reduce((n, f) => n + f.faces.length, 0),
+  };
+}

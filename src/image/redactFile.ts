@@ -1,0 +1,121 @@
+import { copyFile, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { isVeilError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import type { PixelsPolicy } from '../policy/sections/pixels.js';
+import { createFaceDetector, hideFaces, type FaceDetector } from './faces/index.js';
+import { encodeImage, readImage } from './imageFile.js';
+import type { ImageFileReport } from './imageReport.js';
+import type { Raster8 } from './raster.js';
+import { fillMasked, fillValues, viewOf, type NativeImage8 } from './redact/fillRaster.js';
+import { cleanText, createTextEngine, type TextEngine } from './textPipeline.js';
+
+/** Margin (pixels) around each filled text region. */
+export const REGION_MARGIN = 2;
+export const MAX_VERIFY_ROUNDS = 3;
+
+export interface ImageProcessor {
+  process(input: string, output: string, relative: string): Promise<ImageFileReport>;
+  close(): Promise<void>;
+}
+
+/** Loads the models once; then processes one file at a time. */
+export async function createImageProcessor(pixels: PixelsPolicy, threads = 1): Promise<ImageProcessor> {
+  const engine = pixels.burnedInText.scan === 'never' ? undefined : await createTextEngine(threads);
+  const faces = pixels.faces.detect ? await createFaceDetector() : undefined;
+  return {
+    process: (input, output, relative) => redactImageFile(input, output, relative, pixels, engine, faces),
+    close: async () => {
+      await faces?.close();
+    },
+  };
+}
+
+export async function redactImageFile(
+  input: string,
+  output: string,
+  relative: string,
+  pixels: PixelsPolicy,
+  engine: TextEngine | undefined,
+  faceDetector: FaceDetector | undefined,
+): Promise<ImageFileReport> {
+  const started = performance.now();
+  const report: ImageFileReport = { file: relative, status: 'clean', text: [], faces: [], verification: 'not-run', passes: 0, pixelsChanged: 0, lossyReencode: false, ms: 0 };
+  const finish = (): ImageFileReport => ({ ...report, ms: Math.round(performance.now() - started) });
+  let decoded: Awaited<ReturnType<typeof readImage>>;
+  try {
+    decoded = await readImage(input);
+  } catch (error) {
+    if (!isVeilError(error)) throw error;
+    report.status = 'error';
+    report.error = { code: error.code, message: error.message };
+    return finish();
+  }
+  const { image, format } = decoded;
+  Object.assign(report, { format, width: image.width, height: image.height });
+  if (!engine && !faceDetector) {
+    await mkdir(dirname(output), { recursive: true });
+    await copyFile(input, output);
+    report.status = 'skipped';
+    return finish();
+  }
+  const original = image.data.slice();
+  if (faceDetector) {
+    const found = await faceDetector.detect(viewOf(image));
+    if (found.length > 0) {
+      hideFacesInNative(image, found, pixels.faces.action);
+      report.faces = found.map((f) => ({ box: f.box, score: Math.round(f.score * 1000) / 1000 }));
+    }
+  }
+  if (engine) {
+    const values = fillValues(image, pixels.burnedInText.fill);
+    const outcome = await cleanText(engine, viewOf(image), {
+      redact: pixels.burnedInText.redact,
+      region: pixels.burnedInText.region,
+      margin: REGION_MARGIN,
+      maxRounds: MAX_VERIFY_ROUNDS,
+      apply: (fill): Raster8 => {
+        fillMasked(image, fill, values);
+        return viewOf(image);
+      },
+    });
+    report.text = outcome.records;
+    report.verification = outcome.verification;
+    report.passes = outcome.passes;
+  }
+  report.pixelsChanged = countChangedPixels(original, image);
+  if (report.verification === 'failed') {
+    report.status = 'flagged';
+    return finish();
+  }
+  report.status = report.pixelsChanged > 0 || report.text.some((t) => t.redacted) || report.faces.length > 0 ? 'redacted' : 'clean';
+  report.lossyReencode = format === 'jpeg';
+  await writeFileAtomic(output, await encodeImage(image, format));
+  return finish();
+}
+
+function hideFacesInNative(image: NativeImage8, faces: Parameters<typeof hideFaces>[1], action: Parameters<typeof hideFaces>[2]): void {
+  if (image.channels === 1 || image.channels === 3) {
+    hideFaces({ width: image.width, height: image.height, channels: image.channels, data: image.data }, faces, action);
+    return;
+  }
+  // Grey+alpha or RGBA: hide on the colour channels, keep alpha.
+  const colour = image.channels - 1;
+  const view: Raster8 = { width: image.width, height: image.height, channels: colour === 1 ? 1 : 3, data: new Uint8Array(image.width * image.height * colour) };
+  for (let i = 0; i < image.width * image.height; i++) for (let c = 0; c < colour; c++) view.data[i * colour + c] = image.data[i * image.channels + c];
+  hideFaces(view, faces, action);
+  for (let i = 0; i < image.width * image.height; i++) for (let c = 0; c < colour; c++) image.data[i * image.channels + c] = view.data[i * colour + c];
+}
+
+function countChangedPixels(before: Uint8Array, image: NativeImage8): number {
+  let changed = 0;
+  for (let i = 0; i < image.width * image.height; i++) {
+    for (let c = 0; c < image.channels; c++) {
+      if (before[i * image.channels + c] !== image.data[i * image.channels + c]) {
+        changed++;
+        break;
+      }
+    }
+  }
+  return changed;
+}

@@ -1,0 +1,83 @@
+import type { Raster8 } from '../raster.js';
+import { cropRaster, resizeBilinear } from './resize.js';
+
+/**
+ * DBNet input for one tile of the detection view: black padding around the tile (text
+ * touching the image edge is common and DBNet misses it without context), optional
+ * scaling (small text on small images), sides rounded up to multiples of 32, BGR planes
+ * normalized with the ImageNet mean and std the model was trained with.
+ */
+export interface DetectionTile {
+  /** Tile origin and size in image pixels. */
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export interface DetectionInput {
+  tensor: Float32Array;
+  /** Tensor width and height (multiples of 32). */
+  width: number;
+  height: number;
+  /** Map pixel (mx, my) ↔ image pixel (tile.x + mx / scale - pad, tile.y + my / scale - pad). */
+  pad: number;
+  scale: number;
+  tile: DetectionTile;
+}
+
+const MEAN = [0.485, 0.456, 0.406];
+const STD = [0.229, 0.224, 0.225];
+
+export function roundUp32(value: number): number {
+  return Math.max(32, Math.ceil(value / 32) * 32);
+}
+
+export function buildDetectionInput(view: Raster8, tile: DetectionTile, scale: number, pad: number): DetectionInput {
+  let part = cropRaster(view, tile.x, tile.y, tile.width, tile.height);
+  if (scale !== 1) part = resizeBilinear(part, Math.max(1, Math.round(part.width * scale)), Math.max(1, Math.round(part.height * scale)));
+  const scaledPad = Math.round(pad * scale);
+  const width = roundUp32(part.width + 2 * scaledPad);
+  const height = roundUp32(part.height + 2 * scaledPad);
+  const plane = width * height;
+  const tensor = new Float32Array(3 * plane);
+  // Black padding normalized: (0 - mean) / std per channel.
+  for (let c = 0; c < 3; c++) tensor.fill(-MEAN[c] / STD[c], c * plane, (c + 1) * plane);
+  const { channels, data } = part;
+  for (let y = 0; y < part.height; y++) {
+    for (let x = 0; x < part.width; x++) {
+      const src = (y * part.width + x) * channels;
+      const dst = (y + scaledPad) * width + x + scaledPad;
+      const r = data[src];
+      const g = channels === 3 ? data[src + 1] : r;
+      const b = channels === 3 ? data[src + 2] : r;
+      // BGR channel order, as PaddleOCR feeds OpenCV images.
+      tensor[dst] = (b / 255 - MEAN[0]) / STD[0];
+      tensor[plane + dst] = (g / 255 - MEAN[1]) / STD[1];
+      tensor[2 * plane + dst] = (r / 255 - MEAN[2]) / STD[2];
+    }
+  }
+  return { tensor, width, height, pad: scaledPad / scale, scale, tile };
+}
+
+/**
+ * Splits an image into overlapping tiles no larger than `maxSide` (before padding), so
+ * that large images are read at full resolution instead of being shrunk (8 px text
+ * shrunk by half is no longer found).
+ */
+export function planTiles(width: number, height: number, maxSide: number, overlap: number): DetectionTile[] {
+  const axis = (length: number): [number, number][] => {
+    if (length <= maxSide) return [[0, length]];
+    const count = Math.ceil((length - overlap) / (maxSide - overlap));
+    const step = (length - maxSide) / (count - 1);
+    const spans: [number, number][] = [];
+    for (let i = 0; i < count; i++) {
+      const start = Math.round(i * step);
+      spans.push([start, Math.min(maxSide, length - start)]);
+    }
+    return spans;
+  };
+  const tiles: DetectionTile[] = [];
+  for (const [y, h] of axis(height)) for (const [x, w] of axis(width)) tiles.push({ x, y, width: w, height: h });
+  return tiles;
+}

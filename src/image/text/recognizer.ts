@@ -1,0 +1,76 @@
+import { readFile } from 'node:fs/promises';
+import { Tensor, type InferenceSession } from 'onnxruntime-node';
+import { VeilError } from '../../errors.js';
+import { resolvePackageFile } from '../models.js';
+import type { Box, Raster8 } from '../raster.js';
+import { decodeCtc, type Recognition } from './ctc.js';
+import { cropRaster, resizeBilinear } from './resize.js';
+import { loadModel } from './session.js';
+
+const HEIGHT = 48;
+const MAX_WIDTH = 1600;
+const BATCH = 8;
+
+export interface TextRecognizer {
+  /** One recognition per box, in the same order. */
+  recognize(view: Raster8, boxes: readonly Box[]): Promise<Recognition[]>;
+}
+
+export async function createTextRecognizer(threads = 1): Promise<TextRecognizer> {
+  const { session, manifest } = await loadModel('ocr-rec-ppocrv4', threads);
+  if (!manifest.dictionary) throw new VeilError('MODEL_INVALID', 'the recognizer manifest names no dictionary', { field: 'dictionary' });
+  const text = await readFile(resolvePackageFile(manifest.sourcePackage, manifest.dictionary.file), 'utf8');
+  // One character per line, then a space as the last class (PaddleOCR's use_space_char).
+  const lines = text.replace(/\r/g, '').split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  const dictionary = [...lines, ' '];
+  return { recognize: (view, boxes) => recognizeBoxes(session, dictionary, view, boxes) };
+}
+
+/** Crops, resizes to height 48 and batches lines of similar aspect ratio (less padding). */
+export async function recognizeBoxes(session: InferenceSession, dictionary: readonly string[], view: Raster8, boxes: readonly Box[]): Promise<Recognition[]> {
+  const results: Recognition[] = new Array<Recognition>(boxes.length);
+  const crops = boxes.map((box) => cropRaster(view, box.x, box.y, box.width, box.height));
+  const order = crops.map((_, i) => i).sort((a, b) => crops[a].width / Math.max(1, crops[a].height) - crops[b].width / Math.max(1, crops[b].height));
+  for (let start = 0; start < order.length; start += BATCH) {
+    const group = order.slice(start, start + BATCH);
+    const lines = group.map((i) => toLine(crops[i]));
+    const width = Math.max(...lines.map((line) => line.width));
+    const plane = HEIGHT * width;
+    const tensor = new Float32Array(group.length * 3 * plane);
+    lines.forEach((line, n) => writeLine(line, tensor, n * 3 * plane, width));
+    const output = await session.run({ [session.inputNames[0]]: new Tensor('float32', tensor, [group.length, 3, HEIGHT, width]) });
+    const probs = output[session.outputNames[0]];
+    const [, steps, classes] = probs.dims as number[];
+    const data = probs.data as Float32Array;
+    group.forEach((index, n) => {
+      results[index] = crops[index].width === 0 ? { text: '', confidence: 0 } : decodeCtc(data, n * steps * classes, steps, classes, dictionary);
+    });
+    probs.dispose();
+  }
+  return results;
+}
+
+function toLine(crop: Raster8): Raster8 {
+  if (crop.width === 0 || crop.height === 0) return { width: 8, height: HEIGHT, channels: crop.channels, data: new Uint8Array(8 * HEIGHT * crop.channels) };
+  const width = Math.min(MAX_WIDTH, Math.max(8, Math.round((crop.width * HEIGHT) / crop.height)));
+  return resizeBilinear(crop, width, HEIGHT);
+}
+
+/** BGR planes, (x/255 − 0.5)/0.5; columns right of the line stay 0 (PaddleOCR's padding). */
+function writeLine(line: Raster8, tensor: Float32Array, offset: number, width: number): void {
+  const plane = HEIGHT * width;
+  const { channels, data } = line;
+  for (let y = 0; y < HEIGHT; y++) {
+    for (let x = 0; x < line.width; x++) {
+      const src = (y * line.width + x) * channels;
+      const r = data[src];
+      const g = channels === 3 ? data[src + 1] : r;
+      const b = channels === 3 ? data[src + 2] : r;
+      const dst = offset + y * width + x;
+      tensor[dst] = b / 127.5 - 1;
+      tensor[dst + plane] = g / 127.5 - 1;
+      tensor[dst + 2 * plane] = r / 127.5 - 1;
+    }
+  }
+}

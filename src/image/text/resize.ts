@@ -1,0 +1,48 @@
+import type { Raster8 } from '../raster.js';
+
+/** Bilinear resize of an interleaved 8-bit raster (pure; allocates the result). */
+export function resizeBilinear(source: Raster8, width: number, height: number): Raster8 {
+  const { channels } = source;
+  const out = new Uint8Array(width * height * channels);
+  const sx = source.width / width;
+  const sy = source.height / height;
+  for (let y = 0; y < height; y++) {
+    const fy = Math.max(0, (y + 0.5) * sy - 0.5);
+    const y0 = Math.min(source.height - 1, Math.floor(fy));
+    const y1 = Math.min(source.height - 1, y0 + 1);
+    const wy = fy - y0;
+    for (let x = 0; x < width; x++) {
+      const fx = Math.max(0, (x + 0.5) * sx - 0.5);
+      const x0 = Math.min(source.width - 1, Math.floor(fx));
+      const x1 = Math.min(source.width - 1, x0 + 1);
+      const wx = fx - x0;
+      for (let c = 0; c < channels; c++) {
+        const a = source.data[(y0 * source.width + x0) * channels + c];
+        const b = source.data[(y0 * source.width + x1) * channels + c];
+        const d = source.data[(y1 * source.width + x0) * channels + c];
+        const e = source.data[(y1 * source.width + x1) * channels + c];
+        const top = a + (b - a) * wx;
+        const bottom = d + (e - d) * wx;
+        out[(y * width + x) * channels + c] = Math.round(top + (bottom - top) * wy);
+      }
+    }
+  }
+  return { width, height, channels, data: out };
+}
+
+/** The pixels of `box` (clipped to the raster) as a new raster. */
+export function cropRaster(source: Raster8, x: number, y: number, width: number, height: number): Raster8 {
+  const x0 = Math.max(0, Math.floor(x));
+  const y0 = Math.max(0, Math.floor(y));
+  const x1 = Math.min(source.width, Math.ceil(x + width));
+  const y1 = Math.min(source.height, Math.ceil(y + height));
+  const w = Math.max(0, x1 - x0);
+  const h = Math.max(0, y1 - y0);
+  const { channels } = source;
+  const out = new Uint8Array(w * h * channels);
+  for (let row = 0; row < h; row++) {
+    const from = ((y0 + row) * source.width + x0) * channels;
+    out.set(source.data.subarray(from, from + w * channels), row * w * channels);
+  }
+  return { width: w, height: h, channels, data: out };
+}
