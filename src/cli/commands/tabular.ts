@@ -1,3 +1,54 @@
 import type { Command } from 'commander';
+import { loadPolicy } from '../../policy/load.js';
+import { loadSecret } from '../../secret/key.js';
+import { anonymizeCsvFile } from '../../tabular/file.js';
+import { progressBar } from '../progress.js';
+import { runCommand } from '../run.js';
+import { summarizeTabular } from '../summary.js';
 
-export function registerTabularCommands(_program: Command): void {}
+interface AnonymizeFlags {
+  policy: string;
+  in: string;
+  out: string;
+  report?: string;
+  html?: string;
+  keyFile?: string;
+  quiet?: boolean;
+}
+
+export function registerTabularCommands(program: Command): void {
+  const tabular = program.command('tabular').description('anonymize tables (CSV)');
+  tabular
+    .command('anonymize')
+    .description('k-anonymize a CSV with Mondrian (plus l-diversity / t-closeness) per a policy')
+    .requiredOption('--policy <file>', 'policy YAML with a tabular section')
+    .requiredOption('--in <file>', 'input CSV (never modified)')
+    .requiredOption('--out <file>', 'anonymized CSV to write')
+    .option('--report <file>', 'JSON report to write')
+    .option('--html <file>', 'HTML report to write')
+    .option('--key-file <file>', 'pseudonymization key file (default: VEIL_SECRET)')
+    .option('--quiet', 'print nothing on success')
+    .action((flags: AnonymizeFlags) =>
+      runCommand(async () => {
+        const policy = await loadPolicy(flags.policy);
+        const needsKey = policy.tabular?.identifiers.some((id) => id.action === 'pseudonymize') ?? false;
+        const secret = needsKey ? loadSecret({ keyFile: flags.keyFile }) : undefined;
+        const bar = progressBar('anonymizing');
+        try {
+          const report = await anonymizeCsvFile({
+            policy,
+            input: flags.in,
+            output: flags.out,
+            reportJson: flags.report,
+            reportHtml: flags.html,
+            secret,
+            onProgress: (f) => bar.update(f),
+          });
+          bar.stop();
+          if (!flags.quiet) process.stdout.write(summarizeTabular(report, flags.out));
+        } finally {
+          bar.stop();
+        }
+      }),
+    );
+}

@@ -1,0 +1,23 @@
+import cliProgress from 'cli-progress';
+
+/**
+ * A progress bar on stderr for long runs, only when stderr is a terminal (silent when piped
+ * or in CI), so that stdout stays clean for scripts.
+ */
+export interface Progress {
+  update(fraction: number): void;
+  stop(): void;
+}
+
+export function progressBar(label: string, stream: NodeJS.WriteStream = process.stderr): Progress {
+  if (!stream.isTTY || process.env.CI) return { update() {}, stop() {} };
+  const bar = new cliProgress.SingleBar(
+    { format: `${label} [{bar}] {percentage}% · {duration_formatted}`, stream, hideCursor: true, clearOnComplete: true },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(1000, 0);
+  return {
+    update: (fraction) => bar.update(Math.round(Math.min(1, Math.max(0, fraction)) * 1000)),
+    stop: () => bar.stop(),
+  };
+}

@@ -1,0 +1,17 @@
+import type { TabularReport } from '../report/tabularReport.js';
+
+/** A few lines for the terminal after a tabular run. */
+export function summarizeTabular(report: TabularReport, output: string): string {
+  const p = report.privacy;
+  const parts = [`k=${p.k.achieved ?? '-'} (required ${p.k.required})`];
+  if (p.l) parts.push(`l=${p.l.achieved ?? '-'} (${p.l.variant}, required ${p.l.required})`);
+  if (p.t) parts.push(`t=${p.t.achieved ?? '-'} (required ≤ ${p.t.required})`);
+  return [
+    `wrote ${output}: ${report.input.rows} records in ${report.classes.count} classes, ${report.suppressed} suppressed`,
+    `guarantees: ${parts.join(', ')} — ${p.satisfied ? 'met' : 'NOT met'}`,
+    `utility: NCP ${report.utility.ncp}, GenILoss ${report.utility.genILoss}, DM ${report.utility.dm}, C_AVG ${report.utility.cAvg}`,
+    `risk: highest ${report.risk.before.prosecutorMax} → ${report.risk.after.prosecutorMax}, uniques ${report.risk.uniquesBefore} → ${report.risk.uniquesAfter}`,
+    `time: ${report.timingMs.total ?? '?'} ms`,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,43 @@
+/** Minimal, self-contained HTML page shell shared by Veil's reports (inline CSS, no scripts). */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch] as string);
+}
+
+export function page(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1000px; color: #1f2328; padding: 0 1rem; }
+h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #d0d7de; padding-bottom: .3rem; }
+.meta { color: #57606a; font-size: .9rem; }
+table { border-collapse: collapse; margin: .8rem 0; font-size: .92rem; }
+th, td { border: 1px solid #d0d7de; padding: .3rem .6rem; text-align: left; vertical-align: top; }
+th { background: #f6f8fa; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.ok { color: #1a7f37; font-weight: 600; } .fail { color: #cf222e; font-weight: 600; }
+.charts { display: flex; flex-wrap: wrap; gap: 1rem; } .chart { border: 1px solid #d0d7de; border-radius: 6px; padding: .5rem; }
+dl dt { font-weight: 600; margin-top: .5rem; } dl dd { margin-left: 1rem; color: #424a53; }
+</style>
+</head>
+<body>
+${body}
+</body>
+</html>
+`;
+}
+
+export function table(headers: string[], rows: (string | number)[][]): string {
+  const head = headers.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
+  const body = rows
+    .map((row) => `<tr>${row.map((cell) => (typeof cell === 'number' ? `<td class="num">${formatNumber(cell)}</td>` : `<td>${escapeHtml(cell)}</td>`)).join('')}</tr>`)
+    .join('\n');
+  return `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+}
+
+export function formatNumber(x: number): string {
+  if (Number.isInteger(x)) return x.toLocaleString('en-US');
+  return Math.abs(x) >= 100 ? x.toFixed(1) : x.toFixed(4);
+}

@@ -1,0 +1,73 @@
+import { resolve } from 'node:path';
+import { isVeilError, VeilError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import type { Policy } from '../policy/load.js';
+import { renderTabularHtml } from '../report/html/tabularHtml.js';
+import type { TabularReport } from '../report/tabularReport.js';
+import { anonymizeTable } from './anonymize.js';
+import { readCsv } from './csv/read.js';
+import { writeCsv } from './csv/write.js';
+
+export interface AnonymizeCsvOptions {
+  policy: Policy;
+  input: string;
+  output: string;
+  reportJson?: string;
+  reportHtml?: string;
+  secret?: Buffer;
+  /** 0 … 1 over reading, partitioning and writing. */
+  onProgress?: (fraction: number) => void;
+}
+
+/**
+ * Anonymizes a CSV file per the policy's `tabular` section. Reads the input as a stream, writes
+ * the CSV (same columns, same row order, same delimiter) and the reports atomically. On any
+ * error nothing is written and the input is never touched.
+ */
+export async function anonymizeCsvFile(options: AnonymizeCsvOptions): Promise<TabularReport> {
+  const { policy, input, output } = options;
+  if (!policy.tabular) throw new VeilError('POLICY_INVALID', 'the policy has no tabular section', { file: policy.source.file, field: 'tabular' });
+  for (const target of [output, options.reportJson, options.reportHtml]) {
+    if (target && resolve(target) === resolve(input)) throw new VeilError('USAGE', 'an output path is the input file: inputs are never overwritten', { file: target });
+  }
+  const progress = options.onProgress;
+  const readStarted = performance.now();
+  try {
+    const { table, delimiter } = await readCsv(input, { onProgress: progress ? () => progress(0.1) : undefined });
+    const readMs = performance.now() - readStarted;
+    progress?.(0.3);
+    const result = anonymizeTable(table, policy.tabular, {
+      baseDir: policy.source.baseDir,
+      policyFile: policy.source.file,
+      secret: options.secret,
+      policyInfo: { name: policy.name, version: policy.version, sha256: policy.source.sha256 },
+      onProgress: progress ? (f) => progress(0.3 + 0.55 * f) : undefined,
+    });
+    const report = result.report;
+    // Render everything before writing anything, so a failure leaves no partial output.
+    const html = options.reportHtml ? await renderTabularHtml(report) : undefined;
+    const writeStarted = performance.now();
+    await writeCsv(output, result.output, delimiter);
+    report.timingMs = { read: round(readMs), ...report.timingMs, write: round(performance.now() - writeStarted) };
+    report.timingMs.total = round(performance.now() - readStarted);
+    if (options.reportJson) await writeFileAtomic(options.reportJson, `${JSON.stringify(report, null, 2)}\n`);
+    if (html && options.reportHtml) await writeFileAtomic(options.reportHtml, html);
+    progress?.(1);
+    return report;
+  } catch (error) {
+    throw locate(error, input);
+  }
+}
+
+/** Errors about data (a column, a value, a line) are located in the input CSV when they name no file. */
+function locate(error: unknown, input: string): unknown {
+  if (!isVeilError(error) || error.location.file) return error;
+  if (['COLUMN_UNKNOWN', 'VALUE_INVALID', 'CSV_INVALID', 'HIERARCHY_INVALID'].includes(error.code)) {
+    return new VeilError(error.code, error.message, { ...error.location, file: input });
+  }
+  return error;
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
