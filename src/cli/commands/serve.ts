@@ -1,4 +1,98 @@
 import type { Command } from 'commander';
+import { appendAudit } from '../../api/audit.js';
+import { openDatabase } from '../../api/db.js';
+import { createApiKey, isRole, ROLES } from '../../api/keys.js';
+import { defaultConcurrency, startServer } from '../../api/server.js';
+import { VeilError } from '../../errors.js';
+import { runCommand } from '../run.js';
 
-/** Registers the `veil serve` commands (placeholder until its issue lands). */
-export function registerServeCommands(_program: Command): void {}
+function positiveInt(value: string, option: string, max = Number.MAX_SAFE_INTEGER): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) {
+    throw new VeilError('USAGE', `${option} expects a whole number from 1 to ${max}`, { field: option });
+  }
+  return Number(value);
+}
+
+interface ServeOptions {
+  port: string;
+  host?: string;
+  dataDir: string;
+  concurrency?: string;
+  maxUploadMb: string;
+  rateLimit: string;
+  jobTimeoutMin: string;
+  logLevel: string;
+}
+
+/** Registers `veil serve` and `veil keys create`. */
+export function registerServeCommands(program: Command): void {
+  program
+    .command('serve')
+    .description('start the HTTP API (VEIL_SECRET from the environment)')
+    .option('--port <n>', 'TCP port (0 picks a free one)', '8080')
+    .option('--host <address>', 'address to listen on (default: all interfaces)')
+    .option('--data-dir <dir>', 'database, policies, job inputs and results', './veil-data')
+    .option('--concurrency <n>', `jobs running at once (default: ${defaultConcurrency()})`)
+    .option('--max-upload-mb <n>', 'largest upload of one job, in MiB', '512')
+    .option('--rate-limit <n>', 'requests per minute per API key', '1200')
+    .option('--job-timeout-min <n>', 'a job running longer is stopped and failed', '120')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug', 'info')
+    .action((options: ServeOptions) =>
+      runCommand(async () => {
+        const port = options.port === '0' ? 0 : positiveInt(options.port, '--port', 65535);
+        if (!['fatal', 'error', 'warn', 'info', 'debug', 'silent'].includes(options.logLevel)) {
+          throw new VeilError('USAGE', '--log-level expects fatal, error, warn, info, debug or silent', { field: '--log-level' });
+        }
+        const server = await startServer({
+          port,
+          host: options.host,
+          dataDir: options.dataDir,
+          logLevel: options.logLevel,
+          limits: {
+            maxUploadBytes: positiveInt(options.maxUploadMb, '--max-upload-mb') * 1024 * 1024,
+            rateLimitPerMinute: positiveInt(options.rateLimit, '--rate-limit'),
+          },
+          runner: {
+            concurrency: options.concurrency ? positiveInt(options.concurrency, '--concurrency', 64) : undefined,
+            jobTimeoutMs: positiveInt(options.jobTimeoutMin, '--job-timeout-min') * 60_000,
+          },
+        });
+        if (!process.env.VEIL_SECRET && !process.env.VEIL_SECRET_FILE) {
+          server.api.ctx.logger.warn('VEIL_SECRET is not set: jobs whose policy pseudonymizes will fail');
+        }
+        process.stdout.write(`veil: listening on http://${options.host ?? 'localhost'}:${server.port} (data in ${options.dataDir})\n`);
+        await new Promise<void>((resolve) => {
+          const stop = () => {
+            void server.close().then(resolve);
+          };
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+        });
+      }),
+    );
+
+  const keys = program.command('keys').description('manage API keys of a data dir');
+  keys
+    .command('create')
+    .description('create an API key and print it on stdout (once: only its hash is stored)')
+    .requiredOption('--role <role>', ROLES.join(' | '))
+    .option('--data-dir <dir>', 'the server data dir', './veil-data')
+    .option('--name <name>', 'who holds the key (shown in the audit log)')
+    .action((options: { role: string; dataDir: string; name?: string }) =>
+      runCommand(async () => {
+        if (!isRole(options.role)) throw new VeilError('USAGE', `--role expects one of ${ROLES.join(', ')}`, { field: '--role' });
+        if (options.name !== undefined && !/^[\w .@-]{1,80}$/.test(options.name)) {
+          throw new VeilError('USAGE', '--name expects 1–80 letters, digits, spaces, ".", "@", "_" or "-"', { field: '--name' });
+        }
+        const db = openDatabase(options.dataDir);
+        try {
+          const { key, record } = createApiKey(db, options.role, options.name);
+          appendAudit(db, { actor: 'cli', role: 'operator', action: 'key.create', target: `key:${record.id} (${record.name}, ${record.role})` });
+          process.stdout.write(`${key}\n`);
+          process.stderr.write(`veil: created ${record.role} key ${record.id} (${record.name}); it is shown only this once\n`);
+        } finally {
+          db.close();
+        }
+      }),
+    );
+}

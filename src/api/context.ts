@@ -1,0 +1,35 @@
+import type { Db } from './db.js';
+import type { DataLayout } from './layout.js';
+import type { Logger } from './logger.js';
+import type { JobRunner } from './runner.js';
+
+/** Size and rate limits of one server. */
+export interface ApiLimits {
+  /** Largest upload of one job (all files together), in bytes. */
+  maxUploadBytes: number;
+  /** Most files in one DICOM or image job (also the most entries of a zip). */
+  maxFiles: number;
+  /** Largest policy body and hierarchy file, in bytes. */
+  maxPolicyBytes: number;
+  /** Most bytes a zip upload may expand to. */
+  maxExpandedBytes: number;
+  /** Requests per minute per API key. */
+  rateLimitPerMinute: number;
+}
+
+export const DEFAULT_LIMITS: ApiLimits = {
+  maxUploadBytes: 512 * 1024 * 1024,
+  maxFiles: 10_000,
+  maxPolicyBytes: 8 * 1024 * 1024,
+  maxExpandedBytes: 2 * 1024 * 1024 * 1024,
+  rateLimitPerMinute: 1200,
+};
+
+/** Everything a route handler needs; built once per server. */
+export interface ApiContext {
+  db: Db;
+  layout: DataLayout;
+  logger: Logger;
+  runner: JobRunner;
+  limits: ApiLimits;
+}

@@ -1,0 +1,102 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+
+export type Db = Database.Database;
+
+/**
+ * The service's embedded database (one SQLite file in the data dir). WAL mode lets the
+ * `veil keys create` command write while a server reads; synchronous=FULL so that an
+ * acknowledged request (a policy version, an approval, an audit entry) survives a crash.
+ */
+export function openDatabase(dataDir: string): Db {
+  mkdirSync(dataDir, { recursive: true });
+  const db = new Database(join(dataDir, 'veil.sqlite'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  migrate(db);
+  return db;
+}
+
+/** Schema versions, applied in order; each runs once (tracked by user_version). */
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('committee', 'researcher', 'auditor')),
+    key_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE policy_versions (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    declared_version TEXT NOT NULL,
+    dir TEXT NOT NULL,
+    hierarchies TEXT NOT NULL,
+    sections TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    approved_at TEXT,
+    approved_by TEXT,
+    UNIQUE (name, version)
+  );
+  CREATE TABLE jobs (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('tabular', 'dicom', 'image')),
+    status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed')),
+    progress REAL NOT NULL DEFAULT 0,
+    owner_key_id TEXT NOT NULL REFERENCES api_keys(id),
+    policy_version_id INTEGER NOT NULL REFERENCES policy_versions(id),
+    overrides TEXT,
+    input_count INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    error_code TEXT,
+    error_message TEXT,
+    error_field TEXT,
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT
+  );
+  CREATE INDEX jobs_by_status ON jobs (status, created_at);
+  CREATE INDEX jobs_by_owner ON jobs (owner_key_id, created_at);
+  CREATE TABLE reports (
+    job_id TEXT PRIMARY KEY REFERENCES jobs(id),
+    json TEXT NOT NULL,
+    has_html INTEGER NOT NULL
+  );
+  CREATE TABLE audit_log (
+    seq INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    role TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    policy_name TEXT,
+    policy_version INTEGER,
+    policy_sha256 TEXT,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+  );
+  `,
+];
+
+function migrate(db: Db): void {
+  // read and bump the version inside one write transaction, so two processes opening a
+  // fresh data dir at once cannot both apply a migration
+  db.transaction(() => {
+    const current = db.pragma('user_version', { simple: true });
+    for (let version = typeof current === 'number' ? current : 0; version < MIGRATIONS.length; version++) {
+      db.exec(MIGRATIONS[version]);
+      db.pragma(`user_version = ${version + 1}`);
+    }
+  }).immediate();
+}
+
+export function nowIso(): string {
+  return new Date().toISOString();
+}

@@ -1,0 +1,80 @@
+import { isVeilError } from '../errors.js';
+
+/** An HTTP-level refusal; its code and message are what the client sees. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly field: string | undefined;
+
+  constructor(status: number, code: string, message: string, field?: string) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.field = field;
+  }
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string; field?: string };
+}
+
+/** Library error codes that mean "the data cannot satisfy the policy" rather than bad input. */
+const UNPROCESSABLE = new Set(['POLICY_UNSATISFIABLE']);
+
+/** HTTP status for a job or request that failed with a library error code. */
+export function statusForCode(code: string): number {
+  if (UNPROCESSABLE.has(code)) return 422;
+  if (code === 'INTERNAL' || code === 'WORKER_CRASHED' || code === 'JOB_TIMEOUT' || code === 'ENGINE_UNAVAILABLE') return 500;
+  return 400;
+}
+
+/**
+ * Turns anything thrown by a handler into a status and a body. Unknown errors become a
+ * generic 500: their messages may quote data, and stacks are never sent.
+ */
+export function toErrorResponse(error: unknown): { status: number; body: ErrorBody; internal: boolean } {
+  if (error instanceof ApiError) {
+    return { status: error.status, body: body(error.code, error.message, error.field), internal: false };
+  }
+  if (isVeilError(error)) {
+    const where = error.location.line ? `line ${error.location.line}: ` : '';
+    return { status: statusForCode(error.code), body: body(error.code, `${where}${error.message}`, error.location.field), internal: false };
+  }
+  const multer = multerCode(error);
+  if (multer) {
+    if (multer.code === 'LIMIT_UNEXPECTED_FILE') {
+      return { status: 400, body: body('UNEXPECTED_FIELD', 'unexpected file field in the multipart body', multer.field), internal: false };
+    }
+    if (multer.code === 'LIMIT_FIELD_KEY' || multer.code === 'LIMIT_FIELD_COUNT') {
+      return { status: 400, body: body('BAD_MULTIPART', 'too many or too long form fields', multer.field), internal: false };
+    }
+    return { status: 413, body: body('PAYLOAD_TOO_LARGE', 'the upload exceeds the size or count limit of this server', multer.field), internal: false };
+  }
+  const http = httpErrorFields(error);
+  if (http) {
+    if (http.status === 413) return { status: 413, body: body('PAYLOAD_TOO_LARGE', 'the request body exceeds the size limit of this server'), internal: false };
+    if (http.type === 'entity.parse.failed') return { status: 400, body: body('BAD_JSON', 'the request body is not valid JSON'), internal: false };
+    if (http.status >= 400 && http.status < 500) return { status: 400, body: body('BAD_REQUEST', 'the request could not be read'), internal: false };
+  }
+  return { status: 500, body: body('INTERNAL', 'internal error; the server log has a reference to it'), internal: true };
+}
+
+function body(code: string, message: string, field?: string): ErrorBody {
+  return field ? { error: { code, message, field } } : { error: { code, message } };
+}
+
+function multerCode(error: unknown): { code: string; field?: string } | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const candidate = error as { name?: unknown; code?: unknown; field?: unknown };
+  if (candidate.name !== 'MulterError' || typeof candidate.code !== 'string') return undefined;
+  return { code: candidate.code, field: typeof candidate.field === 'string' ? candidate.field : undefined };
+}
+
+function httpErrorFields(error: unknown): { status: number; type?: string } | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const candidate = error as { status?: unknown; statusCode?: unknown; type?: unknown };
+  const status = typeof candidate.status === 'number' ? candidate.status : typeof candidate.statusCode === 'number' ? candidate.statusCode : undefined;
+  if (status === undefined) return undefined;
+  return { status, type: typeof candidate.type === 'string' ? candidate.type : undefined };
+}

@@ -1,0 +1,131 @@
+import { nowIso, type Db } from './db.js';
+
+export const JOB_KINDS = ['tabular', 'dicom', 'image'] as const;
+export type JobKind = (typeof JOB_KINDS)[number];
+export type JobStatus = 'queued' | 'running' | 'done' | 'failed';
+
+export interface JobError {
+  code: string;
+  message: string;
+  field?: string;
+}
+
+export interface JobRecord {
+  id: string;
+  kind: JobKind;
+  status: JobStatus;
+  progress: number;
+  ownerKeyId: string;
+  policyVersionId: number;
+  /** Tightened privacy model for tabular jobs (JSON), when the request had overrides. */
+  overrides: unknown;
+  inputCount: number;
+  attempts: number;
+  error: JobError | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+interface JobRow {
+  id: string;
+  kind: JobKind;
+  status: JobStatus;
+  progress: number;
+  owner_key_id: string;
+  policy_version_id: number;
+  overrides: string | null;
+  input_count: number;
+  attempts: number;
+  error_code: string | null;
+  error_message: string | null;
+  error_field: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+function fromRow(row: JobRow): JobRecord {
+  const error: JobError | null =
+    row.error_code !== null ? { code: row.error_code, message: row.error_message ?? '', ...(row.error_field ? { field: row.error_field } : {}) } : null;
+  return {
+    id: row.id,
+    kind: row.kind,
+    status: row.status,
+    progress: row.progress,
+    ownerKeyId: row.owner_key_id,
+    policyVersionId: row.policy_version_id,
+    overrides: row.overrides === null ? null : (JSON.parse(row.overrides) as unknown),
+    inputCount: row.input_count,
+    attempts: row.attempts,
+    error,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+  };
+}
+
+export function insertJob(
+  db: Db,
+  job: { id: string; kind: JobKind; ownerKeyId: string; policyVersionId: number; overrides: unknown; inputCount: number },
+): JobRecord {
+  db.prepare(
+    `INSERT INTO jobs (id, kind, status, progress, owner_key_id, policy_version_id, overrides, input_count, created_at)
+     VALUES (?, ?, 'queued', 0, ?, ?, ?, ?, ?)`,
+  ).run(job.id, job.kind, job.ownerKeyId, job.policyVersionId, job.overrides === null || job.overrides === undefined ? null : JSON.stringify(job.overrides), job.inputCount, nowIso());
+  return getJob(db, job.id) as JobRecord;
+}
+
+export function getJob(db: Db, id: string): JobRecord | undefined {
+  const row = db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
+  return row ? fromRow(row) : undefined;
+}
+
+export function listJobs(db: Db, filter: { ownerKeyId?: string; limit: number }): JobRecord[] {
+  const rows = (
+    filter.ownerKeyId
+      ? db.prepare('SELECT * FROM jobs WHERE owner_key_id = ? ORDER BY created_at DESC LIMIT ?').all(filter.ownerKeyId, filter.limit)
+      : db.prepare('SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?').all(filter.limit)
+  ) as JobRow[];
+  return rows.map(fromRow);
+}
+
+export function jobsWithStatus(db: Db, status: JobStatus): JobRecord[] {
+  return (db.prepare('SELECT * FROM jobs WHERE status = ? ORDER BY created_at').all(status) as JobRow[]).map(fromRow);
+}
+
+/** queued → running; false when another runner took it first. */
+export function markRunning(db: Db, id: string): boolean {
+  const info = db.prepare("UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = ?, progress = 0 WHERE id = ? AND status = 'queued'").run(nowIso(), id);
+  return info.changes === 1;
+}
+
+export function setProgress(db: Db, id: string, progress: number): void {
+  db.prepare("UPDATE jobs SET progress = ? WHERE id = ? AND status = 'running'").run(progress, id);
+}
+
+export function markDone(db: Db, id: string, reportJson: string, hasHtml: boolean): void {
+  db.transaction(() => {
+    db.prepare('INSERT OR REPLACE INTO reports (job_id, json, has_html) VALUES (?, ?, ?)').run(id, reportJson, hasHtml ? 1 : 0);
+    db.prepare("UPDATE jobs SET status = 'done', progress = 1, finished_at = ?, error_code = NULL, error_message = NULL, error_field = NULL WHERE id = ?").run(nowIso(), id);
+  })();
+}
+
+export function markFailed(db: Db, id: string, error: JobError): void {
+  db.prepare("UPDATE jobs SET status = 'failed', finished_at = ?, error_code = ?, error_message = ?, error_field = ? WHERE id = ?").run(
+    nowIso(),
+    error.code,
+    error.message,
+    error.field ?? null,
+    id,
+  );
+}
+
+export function requeue(db: Db, id: string): void {
+  db.prepare("UPDATE jobs SET status = 'queued', progress = 0, started_at = NULL WHERE id = ?").run(id);
+}
+
+export function getReport(db: Db, jobId: string): { json: string; hasHtml: boolean } | undefined {
+  const row = db.prepare('SELECT json, has_html FROM reports WHERE job_id = ?').get(jobId) as { json: string; has_html: number } | undefined;
+  return row ? { json: row.json, hasHtml: row.has_html === 1 } : undefined;
+}

@@ -1,0 +1,26 @@
+import { Router } from 'express';
+import { listAudit } from '../audit.js';
+import { requireRole } from '../auth.js';
+import type { ApiContext } from '../context.js';
+import { ApiError } from '../errors.js';
+
+const MAX_PAGE = 5000;
+
+function nonNegativeInt(value: unknown, field: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !/^\d{1,12}$/.test(value)) throw new ApiError(400, 'BAD_QUERY', `${field} is a non-negative integer`, field);
+  return Number(value);
+}
+
+/** GET /v1/audit?after=<seq>&limit=<n>: the hash-chained audit log, oldest first. */
+export function auditRoutes(ctx: ApiContext): Router {
+  const router = Router();
+  router.get('/', requireRole('auditor', 'committee'), (req, res) => {
+    const after = nonNegativeInt(req.query.after, 'after', 0);
+    const limit = Math.min(MAX_PAGE, Math.max(1, nonNegativeInt(req.query.limit, 'limit', 1000)));
+    const entries = listAudit(ctx.db, after, limit);
+    const last = entries[entries.length - 1];
+    res.json({ entries, ...(entries.length === limit && last ? { next: `/v1/audit?after=${last.seq}&limit=${limit}` } : {}) });
+  });
+  return router;
+}

@@ -1,0 +1,167 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import express, { Router, type Request, type Response } from 'express';
+import multer from 'multer';
+import { parsePolicy } from '../../policy/load.js';
+import { appendAudit } from '../audit.js';
+import { actorOf, callerOf, requireRole } from '../auth.js';
+import type { ApiContext } from '../context.js';
+import { ApiError } from '../errors.js';
+import { hierarchyFileRefs, matchHierarchyUploads } from '../policyBundle.js';
+import {
+  approvePolicyVersion,
+  getPolicyVersion,
+  insertPolicyVersion,
+  listPolicies,
+  listPolicyVersions,
+  policyRef,
+  type PolicyVersion,
+} from '../policyStore.js';
+
+const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
+const NAME = /^(?!\.+$)[A-Za-z0-9._-]{1,100}$/;
+
+export function policyName(req: Request): string {
+  const name = req.params.name;
+  if (typeof name !== 'string' || !NAME.test(name)) {
+    throw new ApiError(400, 'BAD_NAME', 'a policy name is 1–100 letters, digits, ".", "_" or "-"', 'name');
+  }
+  return name;
+}
+
+export function parseVersion(value: unknown, field: string): number | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const number = typeof value === 'number' ? value : typeof value === 'string' && /^\d{1,9}$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(number) || number < 1) throw new ApiError(400, 'BAD_VERSION', 'a policy version is a positive integer', field);
+  return number;
+}
+
+function versionView(v: PolicyVersion) {
+  return {
+    name: v.name,
+    version: v.version,
+    sha256: v.sha256,
+    approved: v.approved,
+    declaredVersion: v.declaredVersion,
+    sections: v.sections,
+    hierarchies: v.hierarchies,
+    createdAt: v.createdAt,
+    createdBy: v.createdBy,
+    approvedAt: v.approvedAt,
+    approvedBy: v.approvedBy,
+  };
+}
+
+/** Reads the policy text and hierarchy files of a PUT (YAML body, or multipart with files). */
+async function readPolicyUpload(req: Request, res: Response, ctx: ApiContext): Promise<{ text: string; hierarchies: { originalName: string; bytes: Buffer }[] }> {
+  if (req.is('multipart/form-data')) {
+    const upload = multer({
+      storage: multer.memoryStorage(),
+      limits: { fileSize: ctx.limits.maxPolicyBytes, files: 101, fields: 5, fieldSize: ctx.limits.maxPolicyBytes },
+    }).fields([
+      { name: 'policy', maxCount: 1 },
+      { name: 'hierarchies', maxCount: 100 },
+    ]);
+    await new Promise<void>((resolve, reject) => upload(req, res, (error: unknown) => (error ? reject(error) : resolve())));
+    const files = (req.files ?? {}) as Record<string, Express.Multer.File[] | undefined>;
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const policyFile = files.policy?.[0];
+    const text = policyFile ? policyFile.buffer.toString('utf8') : typeof body.policy === 'string' ? body.policy : undefined;
+    if (text === undefined) throw new ApiError(400, 'POLICY_MISSING', 'send the policy YAML as the "policy" part', 'policy');
+    return { text, hierarchies: (files.hierarchies ?? []).map((file) => ({ originalName: file.originalname, bytes: file.buffer })) };
+  }
+  if (req.is(YAML_TYPES)) {
+    await new Promise<void>((resolve, reject) =>
+      express.text({ type: YAML_TYPES, limit: ctx.limits.maxPolicyBytes })(req, res, (error: unknown) => (error ? reject(error) : resolve())),
+    );
+    if (typeof req.body !== 'string') throw new ApiError(400, 'POLICY_MISSING', 'the request body is empty', 'policy');
+    return { text: req.body, hierarchies: [] };
+  }
+  throw new ApiError(400, 'UNSUPPORTED_MEDIA_TYPE', 'send the policy as application/yaml, or as multipart/form-data with "policy" and "hierarchies" parts');
+}
+
+async function storePolicyFiles(ctx: ApiContext, text: string, files: Map<string, Buffer>): Promise<string> {
+  const token = randomBytes(16).toString('hex');
+  const finalDir = ctx.layout.policyDir(token);
+  const tempDir = join(dirname(finalDir), `.tmp-${token}`);
+  try {
+    await mkdir(tempDir, { recursive: true });
+    await writeFile(join(tempDir, 'policy.yaml'), text, 'utf8');
+    for (const [path, bytes] of files) {
+      const target = join(tempDir, ...path.split('/'));
+      await mkdir(dirname(target), { recursive: true });
+      await writeFile(target, bytes);
+    }
+    // the version directory appears whole or not at all
+    await rename(tempDir, finalDir);
+  } catch (error) {
+    await rm(tempDir, { recursive: true, force: true });
+    throw error;
+  }
+  return token;
+}
+
+export function policyRoutes(ctx: ApiContext): Router {
+  const router = Router();
+
+  router.get('/', (_req, res) => {
+    res.json({ policies: listPolicies(ctx.db) });
+  });
+
+  router.get('/:name', (req, res) => {
+    const name = policyName(req);
+    const wanted = parseVersion(req.query.version, 'version');
+    const selected = getPolicyVersion(ctx.db, name, wanted);
+    if (!selected) throw new ApiError(404, 'NOT_FOUND', wanted ? 'no such policy version' : 'no policy with this name');
+    const versions = listPolicyVersions(ctx.db, name).map((v) => ({ version: v.version, sha256: v.sha256, approved: v.approved, createdAt: v.createdAt, approvedAt: v.approvedAt }));
+    res.json({ ...versionView(selected), yaml: readYamlSync(ctx, selected), versions });
+  });
+
+  router.put('/:name', requireRole('committee'), async (req, res) => {
+    const name = policyName(req);
+    const { text, hierarchies } = await readPolicyUpload(req, res, ctx);
+    const parsed = parsePolicy(text, { file: 'policy.yaml', baseDir: ctx.layout.root });
+    if (!parsed.success) {
+      const first = parsed.issues[0];
+      const more = parsed.issues.length > 1 ? ` (and ${parsed.issues.length - 1} more)` : '';
+      throw new ApiError(400, 'POLICY_INVALID', `${first.line ? `line ${first.line}: ` : ''}${first.message}${more}`, first.field || undefined);
+    }
+    const policy = parsed.policy;
+    if (policy.name !== name) throw new ApiError(400, 'POLICY_INVALID', 'the "name" field of the policy must equal the name in the URL', 'name');
+    const files = matchHierarchyUploads(hierarchyFileRefs(policy), hierarchies);
+    const token = await storePolicyFiles(ctx, text, files);
+    const caller = callerOf(req);
+    const stored = insertPolicyVersion(ctx.db, {
+      name,
+      sha256: policy.source.sha256,
+      declaredVersion: String(policy.version),
+      dir: token,
+      hierarchies: [...files].map(([path, bytes]) => ({ path, sha256: createHash('sha256').update(bytes).digest('hex') })),
+      sections: (['tabular', 'dicom', 'pixels'] as const).filter((s) => policy[s] !== undefined),
+      createdBy: actorOf(caller).actor,
+    });
+    appendAudit(ctx.db, { ...actorOf(caller), action: 'policy.put', target: `policy:${name}`, policy: policyRef(stored) });
+    res.status(201).location(`/v1/policies/${name}?version=${stored.version}`);
+    res.json({ name, version: stored.version, sha256: stored.sha256, approved: false, hierarchies: stored.hierarchies.map((h) => h.path) });
+  });
+
+  router.post('/:name/approve', requireRole('committee'), express.json({ limit: '16kb' }), (req, res) => {
+    const name = policyName(req);
+    const body = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as Record<string, unknown>;
+    const wanted = parseVersion(body.version, 'version') ?? parseVersion(req.query.version, 'version');
+    const target = getPolicyVersion(ctx.db, name, wanted);
+    if (!target) throw new ApiError(404, 'NOT_FOUND', wanted ? 'no such policy version' : 'no policy with this name');
+    const caller = callerOf(req);
+    const approved = approvePolicyVersion(ctx.db, target.id, actorOf(caller).actor);
+    appendAudit(ctx.db, { ...actorOf(caller), action: 'policy.approve', target: `policy:${name}`, policy: policyRef(approved) });
+    res.json({ name, version: approved.version, sha256: approved.sha256, approved: true, approvedBy: approved.approvedBy, approvedAt: approved.approvedAt });
+  });
+
+  return router;
+}
+
+function readYamlSync(ctx: ApiContext, version: PolicyVersion): string {
+  return readFileSync(join(ctx.layout.policyDir(version.dir), 'policy.yaml'), 'utf8');
+}

@@ -1,0 +1,233 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { PrivacySpec } from '../policy/sections/tabular.js';
+import { appendAudit } from './audit.js';
+import type { Db } from './db.js';
+import { getJob, jobsWithStatus, markDone, markFailed, markRunning, requeue, setProgress, type JobError, type JobRecord } from './jobStore.js';
+import { OUTPUT_FILES, type DataLayout } from './layout.js';
+import type { Logger } from './logger.js';
+import { getPolicyVersionById, policyRef } from './policyStore.js';
+import type { WorkerMessage, WorkerSpec } from './worker.js';
+
+export interface RunnerOptions {
+  /** Jobs running at once (each in its own process). */
+  concurrency: number;
+  /** A job still running after this long is killed and marked failed. */
+  jobTimeoutMs: number;
+  /** Runs per job, counting re-runs after a server crash. */
+  maxAttempts: number;
+}
+
+interface ActiveJob {
+  child: ChildProcess;
+  outcome?: { type: 'done' } | { type: 'failed'; error: JobError };
+  timer: NodeJS.Timeout;
+  lastProgressWrite: number;
+}
+
+const SYSTEM_ACTOR = { actor: 'veil', role: 'system' };
+
+/**
+ * Runs queued jobs in child processes, at most `concurrency` at a time. The database is the
+ * queue: a job is `queued` until a slot takes it, `running` while its process lives, then
+ * `done` (outputs moved into out/ first) or `failed` (with a reason). On start, `recover()`
+ * re-queues jobs a crash left `running`, or fails them once they ran `maxAttempts` times.
+ */
+export class JobRunner {
+  private readonly active = new Map<string, ActiveJob>();
+  /** Jobs taken from the queue whose process is not up yet (they hold a slot too). */
+  private readonly starting = new Set<string>();
+  private closed = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly layout: DataLayout,
+    private readonly logger: Logger,
+    private readonly options: RunnerOptions,
+  ) {}
+
+  /** Call once at start, before serving. */
+  recover(): void {
+    for (const job of jobsWithStatus(this.db, 'running')) {
+      const policy = getPolicyVersionById(this.db, job.policyVersionId);
+      const ref = policy ? policyRef(policy) : null;
+      if (job.attempts >= this.options.maxAttempts || !existsSync(this.layout.jobInput(job.id))) {
+        const error = { code: 'INTERRUPTED', message: `the server stopped while this job ran (${job.attempts} attempt(s)); it was not run again` };
+        markFailed(this.db, job.id, error);
+        void rm(this.layout.jobInput(job.id), { recursive: true, force: true });
+        appendAudit(this.db, { ...SYSTEM_ACTOR, action: 'job.failed', target: `job:${job.id}`, policy: ref });
+        this.logger.warn({ jobId: job.id, code: error.code }, 'job failed after restart');
+      } else {
+        requeue(this.db, job.id);
+        appendAudit(this.db, { ...SYSTEM_ACTOR, action: 'job.requeued', target: `job:${job.id}`, policy: ref });
+        this.logger.warn({ jobId: job.id, attempts: job.attempts }, 'job re-queued after restart');
+      }
+    }
+  }
+
+  /** Starts queued jobs while slots are free. */
+  kick(): void {
+    if (this.closed) return;
+    const busy = (): number => this.active.size + this.starting.size;
+    if (busy() >= this.options.concurrency) return;
+    for (const job of jobsWithStatus(this.db, 'queued')) {
+      if (busy() >= this.options.concurrency) break;
+      if (this.active.has(job.id) || this.starting.has(job.id)) continue;
+      if (!markRunning(this.db, job.id)) continue;
+      this.starting.add(job.id);
+      void this.start(job)
+        .catch((error: unknown) => {
+          this.logger.error({ jobId: job.id, err: { name: error instanceof Error ? error.name : 'unknown' } }, 'job start failed');
+          markFailed(this.db, job.id, { code: 'INTERNAL', message: 'the job could not be started' });
+        })
+        .finally(() => this.starting.delete(job.id));
+    }
+  }
+
+  get running(): number {
+    return this.active.size + this.starting.size;
+  }
+
+  /** Stops accepting work and kills running job processes; their jobs are recovered on the next start. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const exits = [...this.active.values()].map(
+      ({ child, timer }) =>
+        new Promise<void>((resolve) => {
+          clearTimeout(timer);
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGKILL');
+        }),
+    );
+    await Promise.all(exits);
+    this.active.clear();
+  }
+
+  private async start(job: JobRecord): Promise<void> {
+    const policy = getPolicyVersionById(this.db, job.policyVersionId);
+    if (!policy) throw new Error('policy version missing');
+    const workDir = this.layout.jobWork(job.id);
+    // a previous attempt may have left partial work (or an out/ the crash never recorded)
+    await rm(workDir, { recursive: true, force: true });
+    await rm(this.layout.jobOut(job.id), { recursive: true, force: true });
+    await mkdir(workDir, { recursive: true });
+    const inputDir = this.layout.jobInput(job.id);
+    const spec: WorkerSpec = {
+      jobId: job.id,
+      kind: job.kind,
+      policyFile: join(this.layout.policyDir(policy.dir), 'policy.yaml'),
+      policyDir: this.layout.policyDir(policy.dir),
+      policyVersion: policy.version,
+      privacy: (job.overrides ?? undefined) as PrivacySpec | undefined,
+      input: job.kind === 'tabular' ? join(inputDir, 'input.csv') : inputDir,
+      workDir,
+    };
+    const entry = workerEntry();
+    const child = fork(entry.file, ['--veil-job-worker'], {
+      execArgv: entry.execArgv,
+      stdio: ['ignore', 'ignore', process.env.VEIL_DEBUG ? 'inherit' : 'ignore', 'ipc'],
+      env: process.env,
+    });
+    const active: ActiveJob = {
+      child,
+      timer: setTimeout(() => {
+        active.outcome = { type: 'failed', error: { code: 'JOB_TIMEOUT', message: `the job ran longer than ${Math.round(this.options.jobTimeoutMs / 1000)} s and was stopped` } };
+        child.kill('SIGKILL');
+      }, this.options.jobTimeoutMs),
+      lastProgressWrite: 0,
+    };
+    this.active.set(job.id, active);
+    this.logger.info({ jobId: job.id, kind: job.kind, attempt: job.attempts + 1 }, 'job started');
+    child.on('message', (message: unknown) => this.onMessage(job.id, active, message));
+    child.once('exit', (code, signal) => {
+      clearTimeout(active.timer);
+      if (this.closed) return;
+      void this.finish(job.id, active, code, signal).finally(() => {
+        this.active.delete(job.id);
+        this.kick();
+      });
+    });
+    child.once('error', () => {
+      active.outcome ??= { type: 'failed', error: { code: 'WORKER_CRASHED', message: 'the job process could not be started' } };
+    });
+    child.send({ type: 'run', spec });
+  }
+
+  private onMessage(jobId: string, active: ActiveJob, raw: unknown): void {
+    const message = asWorkerMessage(raw);
+    if (!message || active.outcome) return;
+    if (message.type === 'progress') {
+      const now = Date.now();
+      if (now - active.lastProgressWrite >= 250 || message.fraction >= 1) {
+        active.lastProgressWrite = now;
+        setProgress(this.db, jobId, Math.min(0.999, message.fraction));
+      }
+      return;
+    }
+    active.outcome = message;
+  }
+
+  private async finish(jobId: string, active: ActiveJob, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
+    const job = getJob(this.db, jobId);
+    if (!job) return;
+    const policy = getPolicyVersionById(this.db, job.policyVersionId);
+    const ref = policy ? policyRef(policy) : null;
+    let outcome = active.outcome;
+    if (!outcome) {
+      outcome = { type: 'failed', error: { code: 'WORKER_CRASHED', message: `the job process stopped unexpectedly (${signal ? `signal ${signal}` : `exit code ${String(code)}`})` } };
+    }
+    const workDir = this.layout.jobWork(jobId);
+    if (outcome.type === 'done') {
+      try {
+        const resultName = job.kind === 'tabular' ? OUTPUT_FILES.tabularResult : OUTPUT_FILES.archiveResult;
+        if (!existsSync(join(workDir, resultName))) throw new Error('result missing');
+        const reportText = await readFile(join(workDir, OUTPUT_FILES.reportJson), 'utf8');
+        JSON.parse(reportText);
+        const hasHtml = existsSync(join(workDir, OUTPUT_FILES.reportHtml));
+        // the whole output directory appears at once; only then does the job become done
+        await rename(workDir, this.layout.jobOut(jobId));
+        markDone(this.db, jobId, reportText, hasHtml);
+        await rm(this.layout.jobInput(jobId), { recursive: true, force: true });
+        appendAudit(this.db, { ...SYSTEM_ACTOR, action: 'job.done', target: `job:${jobId}`, policy: ref });
+        this.logger.info({ jobId, kind: job.kind }, 'job done');
+        return;
+      } catch {
+        outcome = { type: 'failed', error: { code: 'INTERNAL', message: 'the job finished without complete outputs' } };
+      }
+    }
+    await rm(workDir, { recursive: true, force: true });
+    markFailed(this.db, jobId, outcome.error);
+    await rm(this.layout.jobInput(jobId), { recursive: true, force: true });
+    appendAudit(this.db, { ...SYSTEM_ACTOR, action: 'job.failed', target: `job:${jobId}`, policy: ref });
+    this.logger.info({ jobId, kind: job.kind, code: outcome.error.code }, 'job failed');
+  }
+}
+
+function asWorkerMessage(raw: unknown): WorkerMessage | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const m = raw as Record<string, unknown>;
+  if (m.type === 'progress' && typeof m.fraction === 'number') return { type: 'progress', fraction: m.fraction };
+  if (m.type === 'done') return { type: 'done' };
+  if (m.type === 'failed' && typeof m.error === 'object' && m.error !== null) {
+    const e = m.error as Record<string, unknown>;
+    const error: JobError = { code: typeof e.code === 'string' ? e.code : 'INTERNAL', message: typeof e.message === 'string' ? e.message : 'the job failed' };
+    if (typeof e.field === 'string') error.field = e.field;
+    return { type: 'failed', error };
+  }
+  return undefined;
+}
+
+/** The worker as compiled JS (dist) or, when running from sources, as TS through tsx. */
+function workerEntry(): { file: string; execArgv: string[] } {
+  const here = import.meta.url;
+  if (here.endsWith('.ts')) {
+    const tsx = createRequire(here).resolve('tsx');
+    return { file: fileURLToPath(new URL('./worker.ts', here)), execArgv: ['--import', pathToFileURL(tsx).href] };
+  }
+  return { file: fileURLToPath(new URL('./worker.js', here)), execArgv: [] };
+}

@@ -1,0 +1,108 @@
+import { availableParallelism } from 'node:os';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { DestinationStream } from 'pino';
+import { createApp } from './app.js';
+import { DEFAULT_LIMITS, type ApiContext, type ApiLimits } from './context.js';
+import { openDatabase } from './db.js';
+import { dataLayout } from './layout.js';
+import { createLogger } from './logger.js';
+import { JobRunner, type RunnerOptions } from './runner.js';
+
+export interface ApiOptions {
+  dataDir: string;
+  limits?: Partial<ApiLimits>;
+  runner?: Partial<RunnerOptions>;
+  logLevel?: string;
+  logDestination?: DestinationStream;
+}
+
+export interface Api {
+  ctx: ApiContext;
+  app: ReturnType<typeof createApp>;
+  close(): Promise<void>;
+}
+
+export function defaultConcurrency(): number {
+  return Math.max(1, Math.floor(availableParallelism() / 2));
+}
+
+/**
+ * Opens the data dir (database, layout), recovers jobs a crash interrupted, and builds the
+ * app. Queued jobs start at once; `close()` stops job processes and closes the database.
+ */
+export async function createApi(options: ApiOptions): Promise<Api> {
+  const layout = dataLayout(options.dataDir);
+  await mkdir(layout.root, { recursive: true });
+  // uploads of requests a crash cut short
+  await rm(layout.uploads, { recursive: true, force: true });
+  await mkdir(layout.uploads, { recursive: true });
+  await removeTempPolicyDirs(join(layout.root, 'policies'));
+  const db = openDatabase(layout.root);
+  const logger = createLogger(options.logLevel ?? 'info', options.logDestination);
+  const runner = new JobRunner(db, layout, logger, {
+    concurrency: options.runner?.concurrency ?? defaultConcurrency(),
+    jobTimeoutMs: options.runner?.jobTimeoutMs ?? 2 * 60 * 60 * 1000,
+    maxAttempts: options.runner?.maxAttempts ?? 2,
+  });
+  const ctx: ApiContext = { db, layout, logger, runner, limits: { ...DEFAULT_LIMITS, ...options.limits } };
+  runner.recover();
+  const app = createApp(ctx);
+  runner.kick();
+  return {
+    ctx,
+    app,
+    async close() {
+      await runner.close();
+      db.close();
+    },
+  };
+}
+
+async function removeTempPolicyDirs(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  await Promise.all(names.filter((n) => n.startsWith('.tmp-')).map((n) => rm(join(dir, n), { recursive: true, force: true })));
+}
+
+export interface RunningServer {
+  api: Api;
+  server: Server;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** createApi + listen, with request and header timeouts. */
+export async function startServer(options: ApiOptions & { port: number; host?: string }): Promise<RunningServer> {
+  const api = await createApi(options);
+  const server = createServer(api.app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+    server.listen({ port: options.port, host: options.host });
+  });
+  // an upload may take a while; a client that sends headers slowly may not
+  server.requestTimeout = 15 * 60 * 1000;
+  server.headersTimeout = 30 * 1000;
+  server.keepAliveTimeout = 5 * 1000;
+  const port = (server.address() as AddressInfo).port;
+  api.ctx.logger.info({ port, dataDir: options.dataDir }, 'listening');
+  return {
+    api,
+    server,
+    port,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await api.close();
+    },
+  };
+}

@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, openSync, readSync, closeSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import multer from 'multer';
+import type { ApiContext } from './context.js';
+import { ApiError } from './errors.js';
+
+/**
+ * Multipart uploads of job inputs go to <data>/uploads under random names (the client's
+ * file name is never used as a path), then move into the job's input directory.
+ */
+export function jobUpload(ctx: ApiContext, fileFields: { name: string; maxCount: number }[]): RequestHandler {
+  mkdirSync(ctx.layout.uploads, { recursive: true });
+  const handler = multer({
+    storage: multer.diskStorage({
+      destination: ctx.layout.uploads,
+      filename: (_req, _file, callback) => callback(null, randomBytes(16).toString('hex')),
+    }),
+    limits: { fileSize: ctx.limits.maxUploadBytes, files: ctx.limits.maxFiles, fields: 10, fieldSize: 64 * 1024, parts: ctx.limits.maxFiles + 10 },
+  }).fields(fileFields);
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (!req.is('multipart/form-data')) return next(new ApiError(400, 'UNSUPPORTED_MEDIA_TYPE', 'send the job as multipart/form-data'));
+    const declared = Number(req.get('content-length') ?? '0');
+    // refuse early what cannot fit, instead of receiving it first (multipart overhead allowed)
+    if (declared > ctx.limits.maxUploadBytes + 1024 * 1024) {
+      res.set('Connection', 'close');
+      return next(new ApiError(413, 'PAYLOAD_TOO_LARGE', `the upload exceeds the limit of ${ctx.limits.maxUploadBytes} bytes`));
+    }
+    handler(req, res, (error: unknown) => {
+      if (error) {
+        void removeUploads(req).finally(() => next(error));
+        return;
+      }
+      next();
+    });
+  };
+}
+
+/** Every file multer stored for this request. */
+export function uploadedFiles(req: Request): Express.Multer.File[] {
+  const files = req.files;
+  if (!files) return [];
+  if (Array.isArray(files)) return files;
+  return Object.values(files).flat();
+}
+
+export async function removeUploads(req: Request): Promise<void> {
+  await Promise.all(uploadedFiles(req).map((file) => (file.path ? rm(file.path, { force: true }) : Promise.resolve())));
+}
+
+/** First bytes of a file, for format sniffing. */
+export function readHead(path: string, length: number): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.alloc(length);
+    const read = readSync(fd, buffer, 0, length, 0);
+    return buffer.subarray(0, read);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function isZip(head: Buffer): boolean {
+  return head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04;
+}
+
+/** File extension for an image job input, from its magic bytes; undefined when not PNG/JPEG. */
+export function imageExtension(head: Buffer): '.png' | '.jpg' | undefined {
+  if (head.length >= 8 && head.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return '.png';
+  if (head.length >= 3 && head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return '.jpg';
+  return undefined;
+}
