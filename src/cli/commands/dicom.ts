@@ -1,4 +1,73 @@
 import type { Command } from 'commander';
+import { deidentifyDicomDirectory } from '../../dicom/index.js';
+import type { PixelCleanerFactory } from '../../dicom/index.js';
+import { loadPolicy } from '../../policy/load.js';
+import { loadSecret } from '../../secret/key.js';
+import { VeilError } from '../../errors.js';
+import { progressBar } from '../progress.js';
+import { runCommand } from '../run.js';
 
-/** Registers the `veil dicom` commands (placeholder until its issue lands). */
-export function registerDicomCommands(_program: Command): void {}
+interface DeidentifyFlags {
+  policy: string;
+  in: string;
+  out: string;
+  report?: string;
+  html?: string;
+  keyFile?: string;
+  mapOut?: string;
+  jobs?: string;
+  quiet?: boolean;
+}
+
+/** The pixel cleaner the CLI passes to the DICOM run (set by the pixel module; none = pixels copied as stored). */
+const pixelCleaner: PixelCleanerFactory | undefined = undefined;
+
+/** Registers the `veil dicom` commands. */
+export function registerDicomCommands(program: Command): void {
+  const dicom = program.command('dicom').description('de-identify DICOM files (PS3.15 Basic Profile and options)');
+  dicom
+    .command('deidentify')
+    .description('de-identify every DICOM file of a directory into another directory, per a policy')
+    .requiredOption('--policy <file>', 'policy YAML with a dicom section')
+    .requiredOption('--in <dir>', 'input directory (never modified)')
+    .requiredOption('--out <dir>', 'output directory (same relative paths)')
+    .option('--report <file>', 'JSON report to write')
+    .option('--html <file>', 'HTML summary to write')
+    .option('--key-file <file>', 'pseudonymization key file (default: VEIL_SECRET)')
+    .option('--map-out <file>', 'write original PatientID → pseudonym to this CSV (it holds PHI: store it apart)')
+    .option('--jobs <n>', 'worker threads (default: every core)')
+    .option('--quiet', 'print nothing on success')
+    .action((flags: DeidentifyFlags) =>
+      runCommand(async () => {
+        const policy = await loadPolicy(flags.policy);
+        if (!policy.dicom) throw new VeilError('POLICY_INVALID', 'the policy has no dicom section', { file: flags.policy, field: 'dicom' });
+        const jobs = flags.jobs === undefined ? undefined : Number(flags.jobs);
+        if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new VeilError('USAGE', 'expected a whole number ≥ 1', { field: '--jobs' });
+        const secret = loadSecret({ keyFile: flags.keyFile });
+        const bar = progressBar('de-identifying');
+        try {
+          const report = await deidentifyDicomDirectory({
+            policy,
+            input: flags.in,
+            output: flags.out,
+            reportJson: flags.report,
+            reportHtml: flags.html,
+            secret,
+            jobs,
+            mapOut: flags.mapOut,
+            pixelCleaner,
+            onProgress: process.stderr.isTTY ? (done, total) => bar.update(total > 0 ? done / total : 0) : undefined,
+          });
+          bar.stop();
+          if (!flags.quiet) {
+            const t = report.totals;
+            process.stdout.write(
+              `de-identified ${t.ok} of ${t.files} files (${t.rejected} rejected, ${t.skipped} skipped) for ${t.patients} patients in ${(report.timingMs / 1000).toFixed(1)} s → ${flags.out}\n`,
+            );
+          }
+        } finally {
+          bar.stop();
+        }
+      }),
+    );
+}

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { lookupKeyword, parseTag } from '../../dicom/dictionary.js';
 
 /**
  * The `dicom:` section. Owned by src/dicom; extend here (and only here) as the DICOM
@@ -18,7 +19,7 @@ export const dicomOptionSchema = z.enum([
 ]);
 
 export const dicomCohortSchema = z.strictObject({
-  quasiIdentifiers: z.array(z.string().min(1)).min(1),
+  quasiIdentifiers: z.array(z.string().min(1)).min(1).describe('Header keywords: PatientAge, PatientSex, PatientSize, PatientWeight, EthnicGroup, or any study-level text attribute'),
   k: z.number().int().min(1),
   l: z.strictObject({ variant: z.enum(['distinct', 'entropy', 'recursive']).default('distinct'), l: z.number().min(2), c: z.number().positive().optional() }).optional(),
   t: z.strictObject({ t: z.number().gt(0).max(1) }).optional(),
@@ -26,11 +27,55 @@ export const dicomCohortSchema = z.strictObject({
   suppressionLimit: z.number().min(0).max(1).default(0),
 });
 
-export const dicomSchema = z.strictObject({
-  profile: z.enum(['basic']).default('basic'),
-  options: z.array(dicomOptionSchema).default([]),
-  cohort: dicomCohortSchema.optional(),
+export const dicomOverrideSchema = z.strictObject({
+  tag: z.string().min(1).describe('A DICOM keyword (PatientSex) or a tag "(gggg,eeee)"'),
+  action: z.enum(['keep', 'remove', 'empty', 'replace', 'pseudonymize']),
+  value: z.string().optional().describe('replace: the new value'),
 });
+
+export const safePrivateSchema = z.strictObject({
+  group: z.string().regex(/^[0-9A-Fa-f]{4}$/, 'four hex digits').describe('Odd group, e.g. "0019"'),
+  creator: z.string().min(1).describe('Private creator text, e.g. "GEMS_ACQU_01"'),
+  elements: z.array(z.string().regex(/^[0-9A-Fa-f]{2}$/, 'two hex digits')).min(1).describe('Low bytes of the elements in the creator block, e.g. ["0C", "1A"]'),
+});
+
+export const dicomSchema = z
+  .strictObject({
+    profile: z.enum(['basic']).default('basic'),
+    options: z.array(dicomOptionSchema).default([]),
+    overrides: z.array(dicomOverrideSchema).default([]),
+    unlistedElements: z.enum(['keep', 'remove']).default('keep').describe(
+      'Public elements Table E.1-1 does not list: keep (the standard) or remove those that can hold free text (AE AS DA DT TM LO LT PN SH ST UC UT UR)',
+    ),
+    dateShift: z
+      .strictObject({ minDays: z.number().int().min(0).default(30), maxDays: z.number().int().min(0).default(365) })
+      .default({ minDays: 30, maxDays: 365 })
+      .describe('Modified Dates: every date of a patient moves back by a keyed number of days in this range'),
+    patientIdMap: z.string().min(1).optional().describe('CSV (original,pseudonym) of pre-assigned trial IDs, relative to the policy'),
+    safePrivate: z.array(safePrivateSchema).default([]).describe('Private elements kept by the retainSafePrivate option'),
+    cohort: dicomCohortSchema.optional(),
+  })
+  .superRefine((value, ctx) => {
+    value.overrides.forEach((override, index) => {
+      if (parseTag(override.tag) === undefined && !lookupKeyword(override.tag)) {
+        ctx.addIssue({ code: 'custom', path: ['overrides', index, 'tag'], message: `unknown DICOM keyword "${override.tag}" (expected a keyword of the data dictionary or "(gggg,eeee)")` });
+      }
+      if (override.action === 'replace' && override.value === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['overrides', index, 'value'], message: 'action replace needs a value' });
+      }
+    });
+    if (value.options.includes('retainLongitudinalFullDates') && value.options.includes('retainLongitudinalModifiedDates')) {
+      ctx.addIssue({ code: 'custom', path: ['options'], message: 'choose one of retainLongitudinalFullDates and retainLongitudinalModifiedDates' });
+    }
+    if (value.dateShift.maxDays < value.dateShift.minDays) {
+      ctx.addIssue({ code: 'custom', path: ['dateShift', 'maxDays'], message: 'maxDays must be ≥ minDays' });
+    }
+    value.cohort?.quasiIdentifiers.forEach((keyword, index) => {
+      if (!lookupKeyword(keyword)) ctx.addIssue({ code: 'custom', path: ['cohort', 'quasiIdentifiers', index], message: `unknown DICOM keyword "${keyword}"` });
+    });
+  });
 
 export type DicomPolicy = z.infer<typeof dicomSchema>;
 export type DicomOption = z.infer<typeof dicomOptionSchema>;
+export type DicomOverride = z.infer<typeof dicomOverrideSchema>;
+export type DicomCohortPolicy = z.infer<typeof dicomCohortSchema>;

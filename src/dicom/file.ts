@@ -1,0 +1,215 @@
+import { open, readFile, rename, rm, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { DicomPolicy } from '../policy/sections/dicom.js';
+import type { PixelsPolicy } from '../policy/sections/pixels.js';
+import { tempPathFor } from '../io/atomic.js';
+import { readDicom } from './codec/read.js';
+import { writeDicom } from './codec/write.js';
+import { DicomDamagedError, NotDicomError, transferSyntaxOf, type DicomDataset, type DicomFile } from './codec/types.js';
+import { encodeText, swapValue } from './codec/values.js';
+import { collectIdentifyingValues, deidentifyDataset, type ActionCounts, type DeidentifyContext } from './deidentify.js';
+import { ageString, dateOffsetDays } from './dates.js';
+import { compileProfile, type CompiledProfile, type TagOverride } from './profile/compile.js';
+import { lookupKeyword, parseTag, formatTag } from './dictionary.js';
+import { buildMeta, getText, markDeidentified, setElement } from './marking.js';
+import { patientPseudonym } from './pseudonyms.js';
+import { findResidualValues } from './residual.js';
+import { applyPixelResult, buildPixelInput, wantsPixelScan, type PixelOutcome } from './pixelStep.js';
+import type { DicomPixelReport, PixelCleaner } from './pixelCleaner.js';
+import { cohortAttributes, applyCohortValues, type CohortWrite } from './cohort/writeBack.js';
+
+/** Everything a worker needs to process files; plain data so it can cross threads. */
+export interface FileSettings {
+  dicom: DicomPolicy;
+  pixels?: PixelsPolicy;
+  secret: Uint8Array;
+  /** Original PatientID → pre-assigned trial ID. */
+  patientMap?: Record<string, string>;
+  /** Return original patient IDs (only for writing the mapping file). */
+  returnOriginalIds: boolean;
+  /** Header keywords to extract for the cohort table. */
+  cohortKeywords?: string[];
+  /** Per pseudonymous patient: generalized values to write back, or suppression. */
+  cohortWrites?: Record<string, CohortWrite>;
+}
+
+export type FileStatus = 'ok' | 'rejected' | 'skipped';
+
+export interface FileResult {
+  input: string;
+  output?: string;
+  status: FileStatus;
+  reason?: string;
+  warnings: string[];
+  counts: ActionCounts;
+  patient?: { pseudonym: string; originalId?: string; attributes?: Record<string, string> };
+  pixels?: { status: PixelOutcome['status']; reason?: string; report?: DicomPixelReport };
+  /** How many identifying values of the input were searched for in the output. */
+  residualValuesChecked: number;
+  transferSyntax?: string;
+}
+
+export interface FileTask {
+  /** Absolute input path. */
+  inputPath: string;
+  /** Path relative to the input directory (reports). */
+  relativePath: string;
+  /** Absolute output path; absent for a header-only pass (cohort extraction). */
+  outputPath?: string;
+}
+
+const profileCache = new WeakMap<DicomPolicy, CompiledProfile>();
+
+export function overridesOf(dicom: DicomPolicy): TagOverride[] {
+  return dicom.overrides.map((o) => {
+    const tag = parseTag(o.tag) ?? lookupKeyword(o.tag)?.tag;
+    if (tag === undefined) throw new Error(`unknown override tag at dicom.overrides`);
+    return { tag, keyword: lookupKeyword(o.tag)?.keyword ?? formatTag(tag), action: o.action, value: o.value };
+  });
+}
+
+function profileOf(dicom: DicomPolicy): CompiledProfile {
+  let compiled = profileCache.get(dicom);
+  if (!compiled) {
+    compiled = compileProfile(dicom.options, overridesOf(dicom));
+    profileCache.set(dicom, compiled);
+  }
+  return compiled;
+}
+
+function safePrivateMap(dicom: DicomPolicy): Map<string, Set<number>> {
+  const map = new Map<string, Set<number>>();
+  if (!dicom.options.includes('retainSafePrivate')) return map;
+  for (const entry of dicom.safePrivate) {
+    map.set(`${entry.group.toUpperCase()}|${entry.creator}`, new Set(entry.elements.map((e) => parseInt(e, 16))));
+  }
+  return map;
+}
+
+/** The key that identifies a patient across files: PatientID, else name and birth date. */
+export function patientKeyOf(dataset: DicomDataset): { key: string; id: string } {
+  const id = getText(dataset, 0x00100020) ?? '';
+  if (id) return { key: `id:${id}`, id };
+  const name = getText(dataset, 0x00100010) ?? '';
+  const birth = getText(dataset, 0x00100030) ?? '';
+  return { key: `name:${name}|${birth}`, id: '' };
+}
+
+function emptyCounts(): ActionCounts {
+  return { actions: {}, origins: {} };
+}
+
+/** Re-encodes binary values when the output byte order differs from the input's. */
+function swapDataset(dataset: DicomDataset): DicomDataset {
+  return dataset.map((e) => {
+    if (e.items) return { ...e, items: e.items.map(swapDataset) };
+    if (e.value && !e.verbatim) return { ...e, value: swapValue(e.value, e.vr) };
+    return e;
+  });
+}
+
+async function writeAtomic(target: string, chunks: readonly Uint8Array[]): Promise<void> {
+  await mkdir(dirname(target), { recursive: true });
+  const temp = tempPathFor(target);
+  const handle = await open(temp, 'w');
+  try {
+    await handle.writev(chunks as Uint8Array[]);
+    await handle.close();
+    await rename(temp, target);
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    await rm(temp, { force: true });
+    throw error;
+  }
+}
+
+/** Reads, de-identifies, checks and writes one file. Never throws for a bad input file. */
+export async function processFile(task: FileTask, settings: FileSettings, cleaner?: PixelCleaner): Promise<FileResult> {
+  const base: FileResult = { input: task.relativePath, status: 'rejected', warnings: [], counts: emptyCounts(), residualValuesChecked: 0 };
+  let file: DicomFile;
+  try {
+    file = readDicom(await readFile(task.inputPath));
+  } catch (error) {
+    if (error instanceof NotDicomError) return { ...base, status: 'skipped', reason: error.reason };
+    if (error instanceof DicomDamagedError) return { ...base, reason: `damaged: ${error.reason}` };
+    if (error instanceof Error && 'code' in error) return { ...base, reason: `cannot read the file (${String((error as NodeJS.ErrnoException).code)})` };
+    throw error;
+  }
+  base.warnings = file.warnings;
+  const dicom = settings.dicom;
+  const patient = patientKeyOf(file.dataset);
+  const pseudonym = (patient.id && settings.patientMap?.[patient.id]) || patientPseudonym(settings.secret, patient.key);
+  const patientInfo: FileResult['patient'] = { pseudonym };
+  if (settings.returnOriginalIds) patientInfo.originalId = patient.id || '(no PatientID)';
+  if (settings.cohortKeywords) patientInfo.attributes = cohortAttributes(file.dataset, settings.cohortKeywords);
+  if (!task.outputPath) return { ...base, status: 'ok', patient: patientInfo };
+
+  const cohortWrite = settings.cohortWrites?.[pseudonym];
+  if (cohortWrite?.suppressed) {
+    return { ...base, status: 'skipped', reason: `patient suppressed by the cohort k-anonymity step (${cohortWrite.reason ?? 'no equivalence class of size k'})`, patient: patientInfo };
+  }
+
+  const modifiedDates = dicom.options.includes('retainLongitudinalModifiedDates');
+  const ctx: DeidentifyContext = {
+    profile: profileOf(dicom),
+    secret: settings.secret,
+    unlisted: dicom.unlistedElements,
+    dateOffsetDays: modifiedDates ? dateOffsetDays(settings.secret, patient.key, dicom.dateShift.minDays, dicom.dateShift.maxDays) : undefined,
+    patientPseudonym: pseudonym,
+    safePrivate: safePrivateMap(dicom),
+  };
+  const identifying = collectIdentifyingValues(file.dataset, ctx);
+  const identifyingList = [...identifying.keys()].sort((a, b) => b.length - a.length);
+  const counts = emptyCounts();
+  let dataset = deidentifyDataset(file.dataset, ctx, identifyingList, counts);
+  if (cohortWrite) applyCohortValues(dataset, cohortWrite, file.transferSyntax.littleEndian);
+  recomputeAge(dataset);
+
+  let pixelOutcome: PixelOutcome = { status: 'unchanged', transferSyntaxUid: file.transferSyntax.uid };
+  if (cleaner && wantsPixelScan(settings.pixels)) {
+    const input = buildPixelInput(task.relativePath, file.dataset, file.transferSyntax, identifyingList);
+    if (input) {
+      const result = await cleaner.clean(input, settings.pixels as PixelsPolicy);
+      pixelOutcome = applyPixelResult(dataset, result, file.transferSyntax);
+      if (pixelOutcome.status === 'rejected') {
+        return { ...base, reason: `pixels: ${pixelOutcome.reason ?? 'rejected by the pixel cleaner'}`, counts, patient: patientInfo, pixels: { status: 'rejected', reason: pixelOutcome.reason, report: pixelOutcome.report } };
+      }
+    }
+  }
+  markDeidentified(dataset, { options: dicom.options, pixelsCleaned: pixelOutcome.status === 'replaced' });
+
+  let transferSyntax = file.transferSyntax;
+  if (pixelOutcome.transferSyntaxUid !== transferSyntax.uid) {
+    const next = transferSyntaxOf(pixelOutcome.transferSyntaxUid);
+    if (next.littleEndian !== transferSyntax.littleEndian) dataset = swapDataset(dataset);
+    transferSyntax = next;
+  }
+  const meta = buildMeta(dataset, file.meta, transferSyntax.uid);
+  const chunks = writeDicom({ meta, dataset, transferSyntax, warnings: [] });
+  const residual = findResidualValues(chunks, identifying);
+  const pixels = { status: pixelOutcome.status, report: pixelOutcome.report };
+  if (residual.length > 0) {
+    return { ...base, reason: `residual PHI: values of ${residual.join(', ')} found in the output; not written`, counts, patient: patientInfo, pixels, residualValuesChecked: identifying.size };
+  }
+  await writeAtomic(task.outputPath, chunks);
+  return {
+    ...base,
+    status: 'ok',
+    output: task.outputPath,
+    counts,
+    patient: patientInfo,
+    pixels,
+    residualValuesChecked: identifying.size,
+    transferSyntax: transferSyntax.uid,
+  };
+}
+
+/** PatientAge, when kept, is recomputed from the (shifted) birth and study dates. */
+function recomputeAge(dataset: DicomDataset): void {
+  const age = getText(dataset, 0x00101010);
+  const birth = getText(dataset, 0x00100030);
+  const at = getText(dataset, 0x00080020) ?? getText(dataset, 0x00080023);
+  if (!age || !birth || !at) return;
+  const recomputed = ageString(birth, at);
+  if (recomputed) setElement(dataset, { tag: 0x00101010, vr: 'AS', value: encodeText(recomputed) });
+}

@@ -1,0 +1,203 @@
+import { availableParallelism } from 'node:os';
+import { stat } from 'node:fs/promises';
+import { join, relative, resolve, sep } from 'node:path';
+import { Piscina } from 'piscina';
+import { VeilError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import type { Policy } from '../policy/load.js';
+import { processFile, type FileResult, type FileSettings, type FileTask } from './file.js';
+import { loadPatientMap } from './patientMap.js';
+import { wantsPixelScan, type PixelCleanerFactory } from './pixelStep.js';
+import { PROFILE_EDITION } from './profile/table.js';
+import { addFileResult, emptyTotals, renderHtml, type DicomRunReport } from './report.js';
+import { walkFiles } from './walk.js';
+import type { WorkerSetup } from './worker.js';
+import { runCohort } from './cohort/run.js';
+
+export interface DeidentifyDirectoryOptions {
+  policy: Policy;
+  input: string;
+  output: string;
+  reportJson?: string;
+  reportHtml?: string;
+  secret: Buffer;
+  jobs?: number;
+  pixelCleaner?: PixelCleanerFactory;
+  onProgress?: (done: number, total: number) => void;
+  /** Writes original PatientID → pseudonym to this CSV (it holds PHI: keep it apart). */
+  mapOut?: string;
+}
+
+/** Runs file tasks on worker threads (or in this thread when a pixel cleaner cannot move). */
+interface Executor {
+  run(task: FileTask): Promise<FileResult>;
+  close(): Promise<void>;
+}
+
+function workerUrl(): URL {
+  const self = import.meta.url;
+  return new URL(self.endsWith('.ts') ? './worker.ts' : './worker.js', self);
+}
+
+async function createExecutor(settings: FileSettings, jobs: number, factory: PixelCleanerFactory | undefined, useCleaner: boolean): Promise<Executor> {
+  if (useCleaner && factory && !factory.moduleUrl) {
+    // the factory is a plain function: one cleaner, in this thread
+    const cleaner = await factory();
+    return { run: (task) => processFile(task, settings, cleaner), close: () => cleaner.close() };
+  }
+  const url = workerUrl();
+  const setup: WorkerSetup = {
+    settings,
+    pixelCleanerModule: useCleaner && factory?.moduleUrl ? { url: factory.moduleUrl, exportName: factory.exportName ?? 'default' } : undefined,
+  };
+  const pool = new Piscina({
+    filename: url.href,
+    minThreads: jobs,
+    maxThreads: jobs,
+    workerData: setup,
+    execArgv: url.pathname.endsWith('.ts') ? ['--import', 'tsx'] : [],
+  });
+  return { run: (task) => pool.run(task) as Promise<FileResult>, close: () => pool.destroy() };
+}
+
+/** Feeds every input file through the executor with a bounded number of files in flight. */
+async function runAll(
+  input: string,
+  output: string | undefined,
+  executor: Executor,
+  jobs: number,
+  onResult: (result: FileResult, index: number) => void,
+): Promise<void> {
+  const inFlight = new Set<Promise<void>>();
+  const limit = jobs * 4;
+  let index = 0;
+  const exclude = output && isInside(output, input) ? output : undefined;
+  for await (const file of walkFiles(input, exclude)) {
+    const i = index++;
+    const task: FileTask = { inputPath: file.path, relativePath: file.relative.split(sep).join('/'), outputPath: output ? join(output, file.relative) : undefined };
+    const promise = executor.run(task).then((result) => {
+      onResult(result, i);
+    });
+    const tracked = promise.finally(() => inFlight.delete(tracked));
+    inFlight.add(tracked);
+    if (inFlight.size >= limit) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+}
+
+function isInside(child: string, parent: string): boolean {
+  const rel = relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !rel.startsWith(sep) && rel !== child);
+}
+
+async function countFiles(input: string, exclude: string | undefined): Promise<number> {
+  let n = 0;
+  for await (const _ of walkFiles(input, exclude)) n++;
+  return n;
+}
+
+async function requireDirectory(path: string, field: string): Promise<void> {
+  try {
+    if ((await stat(path)).isDirectory()) return;
+  } catch {
+    throw new VeilError('FILE_NOT_FOUND', 'input directory not found', { file: path, field });
+  }
+  throw new VeilError('USAGE', 'expected a directory', { file: path, field });
+}
+
+/**
+ * De-identifies every DICOM file under `input` into `output` (same relative paths) with the
+ * policy's `dicom:` section: PS3.15 E.1-1 header profile and options, keyed UIDs and
+ * pseudonyms, date shifting, optional pixel cleaning and cohort k-anonymity. Damaged files
+ * are reported, not fatal. Returns the report (also written when `reportJson` is given).
+ */
+export async function deidentifyDicomDirectory(options: DeidentifyDirectoryOptions): Promise<DicomRunReport> {
+  const started = performance.now();
+  const { policy } = options;
+  const dicom = policy.dicom;
+  if (!dicom) throw new VeilError('POLICY_INVALID', 'the policy has no dicom section', { file: policy.source.file, field: 'dicom' });
+  const input = resolve(options.input);
+  const output = resolve(options.output);
+  await requireDirectory(input, '--in');
+  if (isInside(input, output)) throw new VeilError('USAGE', 'the output directory must not contain the input directory', { file: options.output, field: '--out' });
+  const jobs = Math.max(1, options.jobs ?? availableParallelism());
+  const patientMap = dicom.patientIdMap ? await loadPatientMap(policy.source.baseDir, dicom.patientIdMap) : undefined;
+  const useCleaner = wantsPixelScan(policy.pixels) && options.pixelCleaner !== undefined;
+
+  const settings: FileSettings = {
+    dicom,
+    pixels: policy.pixels,
+    secret: new Uint8Array(options.secret),
+    patientMap,
+    returnOriginalIds: options.mapOut !== undefined,
+  };
+  const exclude = isInside(output, input) ? output : undefined;
+  const total = options.onProgress ? await countFiles(input, exclude) : 0;
+
+  const report: DicomRunReport = {
+    kind: 'veil-dicom-deidentify',
+    policy: { name: policy.name, version: policy.version, sha256: policy.source.sha256 },
+    profile: { name: 'basic', edition: PROFILE_EDITION, options: [...dicom.options], unlistedElements: dicom.unlistedElements },
+    totals: emptyTotals(),
+    files: [],
+    actions: {},
+    origins: {},
+    residualPhi: { filesChecked: 0, valuesChecked: 0, filesFailed: 0 },
+    pixels: { scanned: 0, replaced: 0, unchanged: 0, rejected: 0 },
+    dateShift: dicom.options.includes('retainLongitudinalModifiedDates') ? { ...dicom.dateShift } : undefined,
+    timingMs: 0,
+  };
+
+  if (dicom.cohort) {
+    const headerPass = await createExecutor({ ...settings, cohortKeywords: cohortKeywordsOf(dicom.cohort) }, jobs, undefined, false);
+    const patients = new Map<string, Record<string, string>>();
+    try {
+      await runAll(input, undefined, headerPass, jobs, (result) => {
+        if (result.status === 'ok' && result.patient?.attributes && !patients.has(result.patient.pseudonym)) patients.set(result.patient.pseudonym, result.patient.attributes);
+      });
+    } finally {
+      await headerPass.close();
+    }
+    const cohort = await runCohort(patients, dicom.cohort, policy, join(output, 'cohort.csv'));
+    settings.cohortWrites = cohort.writes;
+    report.cohort = cohort.summary;
+  }
+
+  const results: (FileResult | undefined)[] = [];
+  const executor = await createExecutor(settings, jobs, options.pixelCleaner, useCleaner);
+  let done = 0;
+  try {
+    await runAll(input, output, executor, jobs, (result, index) => {
+      results[index] = result;
+      options.onProgress?.(++done, total);
+    });
+  } finally {
+    await executor.close();
+  }
+
+  const patients = new Map<string, string>();
+  for (const result of results) {
+    if (!result) continue;
+    addFileResult(report, result, result.output ? relative(output, result.output).split(sep).join('/') : undefined);
+    if (result.patient && result.status !== 'skipped') patients.set(result.patient.pseudonym, result.patient.originalId ?? '');
+  }
+  report.totals.patients = patients.size;
+  if (options.mapOut) {
+    const lines = ['original_patient_id,pseudonym', ...[...patients].map(([pseudonym, original]) => `${csvCell(original)},${csvCell(pseudonym)}`).sort()];
+    await writeFileAtomic(options.mapOut, `${lines.join('\n')}\n`);
+    report.mappingFile = options.mapOut;
+  }
+  report.timingMs = Math.round(performance.now() - started);
+  if (options.reportJson) await writeFileAtomic(options.reportJson, `${JSON.stringify(report, null, 2)}\n`);
+  if (options.reportHtml) await writeFileAtomic(options.reportHtml, renderHtml(report));
+  return report;
+}
+
+function cohortKeywordsOf(cohort: NonNullable<Policy['dicom']>['cohort']): string[] {
+  if (!cohort) return [];
+  return [...new Set([...cohort.quasiIdentifiers, ...cohort.sensitive])];
+}
+
+function csvCell(text: string): string {
+  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
