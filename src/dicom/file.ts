@@ -14,6 +14,7 @@ import { lookupKeyword, parseTag, formatTag } from './dictionary.js';
 import { buildMeta, getText, markDeidentified, setElement } from './marking.js';
 import { patientPseudonym } from './pseudonyms.js';
 import { findResidualValues } from './residual.js';
+import { remapUid } from './uids.js';
 import { applyPixelResult, buildPixelInput, wantsPixelScan, type PixelOutcome } from './pixelStep.js';
 import type { DicomPixelReport, PixelCleaner } from './pixelCleaner.js';
 import { cohortAttributes, applyCohortValues, type CohortWrite } from './cohort/writeBack.js';
@@ -184,7 +185,7 @@ export async function processFile(task: FileTask, settings: FileSettings, cleane
     if (next.littleEndian !== transferSyntax.littleEndian) dataset = swapDataset(dataset);
     transferSyntax = next;
   }
-  const meta = buildMeta(dataset, file.meta, transferSyntax.uid);
+  const meta = buildMeta(dataset, file.meta, transferSyntax.uid, (uid) => (dicom.options.includes('retainUIDs') ? uid : remapUid(settings.secret, uid)));
   const chunks = writeDicom({ meta, dataset, transferSyntax, warnings: [] });
   const residual = findResidualValues(chunks, identifying);
   const pixels = { status: pixelOutcome.status, report: pixelOutcome.report };

@@ -74,10 +74,11 @@ export const IMPLEMENTATION_CLASS_UID = '2.25.1615133862154253099164283062124784
 export const IMPLEMENTATION_VERSION = 'VEIL_0_1';
 
 /** A new file meta group for the de-identified data set. */
-export function buildMeta(dataset: DicomDataset, originalMeta: DicomDataset, transferSyntaxUid: string): DicomDataset {
+export function buildMeta(dataset: DicomDataset, originalMeta: DicomDataset, transferSyntaxUid: string, remap: (uid: string) => string): DicomDataset {
   const sopClass = getText(dataset, 0x00080016) ?? getText(originalMeta, 0x00020002) ?? '';
-  const sopInstance = getText(dataset, 0x00080018) ?? '';
-  return [
+  // without SOPInstanceUID in the data set, the meta header's own UID is remapped
+  const sopInstance = getText(dataset, 0x00080018) ?? remap(getText(originalMeta, 0x00020003) ?? '');
+  const meta: DicomDataset = [
     { tag: 0x00020001, vr: 'OB', value: Uint8Array.of(0, 1) },
     { tag: 0x00020002, vr: 'UI', value: encodeText(sopClass) },
     { tag: 0x00020003, vr: 'UI', value: encodeText(sopInstance) },
@@ -85,4 +86,6 @@ export function buildMeta(dataset: DicomDataset, originalMeta: DicomDataset, tra
     { tag: 0x00020012, vr: 'UI', value: encodeText(IMPLEMENTATION_CLASS_UID) },
     { tag: 0x00020013, vr: 'SH', value: encodeText(IMPLEMENTATION_VERSION) },
   ];
+  // an input without SOP class or instance UID gets none invented
+  return meta.filter((e) => e.value === undefined || e.value.length > 0);
 }

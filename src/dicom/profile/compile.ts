@@ -34,12 +34,14 @@ export interface CompiledProfile {
 /**
  * Combined codes resolve to the action that keeps the object conformant whatever the
  * attribute's type in its IOD (E.1.1): Veil cannot know every IOD's type, so it never
- * removes what might be Type 1 or 2. X/Z → Z, X/D → D, X/Z/D → D, Z/D → D, X/Z/U* → U.
+ * removes what might be Type 1 or 2. X/Z → Z (X for sequences but Acquisition Context), X/D → D, X/Z/D → D, Z/D → D,
+ * X/Z/U* → U.
  */
-export function resolveCombined(code: ProfileCode): ProfileAction {
+export function resolveCombined(code: ProfileCode, keyword = ''): ProfileAction {
   switch (code) {
     case 'X/Z':
-      return 'Z';
+      // an empty Type 3 sequence is invalid, while Acquisition Context is Type 2 where used
+      return keyword.endsWith('Sequence') && keyword !== 'AcquisitionContextSequence' ? 'X' : 'Z';
     case 'X/D':
     case 'X/Z/D':
     case 'Z/D':
@@ -56,11 +58,11 @@ export function resolveCombined(code: ProfileCode): ProfileAction {
  * option's C (clean), which wins over the Basic Profile.
  */
 export function rowAction(row: ProfileRow, options: ReadonlySet<DicomOption>): { action: ProfileAction; origin: string } {
-  let chosen: { action: ProfileAction; origin: string } = { action: resolveCombined(row[2]), origin: 'basic' };
+  let chosen: { action: ProfileAction; origin: string } = { action: resolveCombined(row[2], row[1]), origin: 'basic' };
   const optionCodes = row[3] ?? {};
   for (const [option, code] of Object.entries(optionCodes) as [DicomOption, ProfileCode][]) {
     if (!options.has(option)) continue;
-    const action = resolveCombined(code);
+    const action = resolveCombined(code, row[1]);
     if (chosen.origin === 'basic' || (action === 'K' && chosen.action !== 'K')) chosen = { action, origin: option };
   }
   return chosen;
