@@ -105,6 +105,7 @@ export function anonymizeTable(table: Table, policy: TabularPolicy, options: Ano
   });
   prepared.sensitiveColumns.forEach((col) => roleOf.set(col, { role: 'sensitive', action: 'keep' }));
   const identifierSpecs = new Map(policy.identifiers.map((id) => [id.column, id]));
+  const absentOptional = policy.identifiers.filter((id) => id.optional && !table.columns.some((c) => c.name === id.column)).map((id) => id.column);
   const columns: Column[] = table.columns.map((column, index) => {
     const d = qiColumn.get(index);
     if (d !== undefined) return recodedColumn(column.name, dimensions[d], partitioning.perm, partitioning.bounds, classOf);
@@ -131,6 +132,7 @@ export function anonymizeTable(table: Table, policy: TabularPolicy, options: Ano
     columnsRoles: table.columns.map((c, i) => ({ column: c.name, ...(roleOf.get(i) ?? { role: 'other' as const, action: 'keep' }) })),
     drivers: prepared.dimensionColumns.map((col) => uniquesAlone(table.columns[col])),
   });
+  if (absentOptional.length > 0) report.notes.push(`Optional identifier columns not in this file (nothing to do): ${absentOptional.join(', ')}.`);
   lap('measure');
   timing.total = round(performance.now() - started, 1);
   report.timingMs = timing;

@@ -18,6 +18,11 @@ interface DimensionBase {
   readonly cardinality: number;
   /** Distinct values present in the whole column: the NCP denominator is this − 1. */
   readonly domainDistinct: number;
+  /**
+   * Code of each row's ORIGINAL text (the column's dictionary codes). Equal to `codes` up to
+   * renumbering unless a minimum generalization level merged values; NCP counts these.
+   */
+  readonly valueCodes: Int32Array;
 }
 
 export interface NumericDimension extends DimensionBase {
@@ -38,6 +43,8 @@ export interface OrdinalDimension extends DimensionBase {
 export interface HierarchicalDimension extends DimensionBase {
   readonly kind: 'hierarchical';
   readonly hierarchy: Hierarchy;
+  /** Original leaves under each leaf, when a minimum level merged them (else every weight is 1). */
+  readonly leafWeights?: Int32Array;
 }
 
 /** Natural text order: numbers inside texts compare as numbers. */

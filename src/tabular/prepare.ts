@@ -2,7 +2,7 @@ import { VeilError } from '../errors.js';
 import type { QuasiIdentifierSpec, SensitiveSpec, TabularPolicy } from '../policy/sections/tabular.js';
 import { naturalOrder, type Dimension } from './dimensions.js';
 import { buildHierarchy, defaultDateHierarchy, firstDataLine, usedValues, type HierarchyContext } from './hierarchy/build.js';
-import type { Hierarchy } from './hierarchy/hierarchy.js';
+import { truncateHierarchy, type Hierarchy } from './hierarchy/hierarchy.js';
 import type { SensitiveAttribute } from './models/model.js';
 import { findColumn, type Column, type Table } from './table.js';
 
@@ -30,7 +30,9 @@ export function prepare(table: Table, policy: TabularPolicy, ctx: PrepareContext
     }
     return index;
   };
-  policy.identifiers.forEach((id, i) => columnIndex(id.column, `tabular.identifiers.${i}.column`));
+  policy.identifiers.forEach((id, i) => {
+    if (!id.optional) columnIndex(id.column, `tabular.identifiers.${i}.column`);
+  });
   const dimensionColumns = policy.quasiIdentifiers.map((qi, i) => columnIndex(qi.column, `tabular.quasiIdentifiers.${i}.column`));
   const sensitiveColumns = policy.sensitive.map((s, i) => columnIndex(s.column, `tabular.sensitive.${i}.column`));
 
@@ -53,19 +55,27 @@ export function prepare(table: Table, policy: TabularPolicy, ctx: PrepareContext
 
 function encodeQuasiIdentifier(column: Column, spec: QuasiIdentifierSpec, ctx: HierarchyContext): Dimension {
   if (spec.hierarchy !== undefined || spec.type === 'date') {
-    const hierarchy = spec.hierarchy !== undefined ? buildHierarchy(spec.hierarchy, column, spec.type, ctx) : defaultDateHierarchy(column, ctx);
-    return { kind: 'hierarchical', name: column.name, hierarchy, ...leafCodes(column, hierarchy) };
+    const full = spec.hierarchy !== undefined ? buildHierarchy(spec.hierarchy, column, spec.type, ctx) : defaultDateHierarchy(column, ctx);
+    if (spec.minLevel > full.height) {
+      throw new VeilError('POLICY_INVALID', `minLevel ${spec.minLevel} is above the hierarchy's top level ${full.height}`, { file: ctx.policyFile, field: ctx.field.replace(/hierarchy$/, 'minLevel') });
+    }
+    if (spec.minLevel === 0) return { kind: 'hierarchical', name: column.name, hierarchy: full, ...leafCodes(column, full) };
+    const { hierarchy, leafOf, leafWeights } = truncateHierarchy(full, spec.minLevel);
+    return { kind: 'hierarchical', name: column.name, hierarchy, leafWeights, ...leafCodes(column, full, leafOf), cardinality: hierarchy.leafCount };
   }
   if (spec.type === 'numeric') return encodeNumeric(column, ctx.missingValues);
   const { codes, texts } = rankTexts(column, naturalOrder);
-  return { kind: 'ordinal', name: column.name, codes, texts, cardinality: texts.length, domainDistinct: texts.length };
+  return { kind: 'ordinal', name: column.name, codes, texts, cardinality: texts.length, domainDistinct: texts.length, valueCodes: column.codes };
 }
 
-function leafCodes(column: Column, hierarchy: Hierarchy): { codes: Int32Array; cardinality: number; domainDistinct: number } {
-  const byCode = Int32Array.from(column.dictionary, (value) => hierarchy.leafIndex.get(value) ?? -1);
+function leafCodes(column: Column, hierarchy: Hierarchy, leafOf: (leaf: number) => number = (leaf) => leaf): { codes: Int32Array; cardinality: number; domainDistinct: number; valueCodes: Int32Array } {
+  const byCode = Int32Array.from(column.dictionary, (value) => {
+    const leaf = hierarchy.leafIndex.get(value);
+    return leaf === undefined ? -1 : leafOf(leaf);
+  });
   const codes = new Int32Array(column.codes.length);
   for (let r = 0; r < codes.length; r++) codes[r] = byCode[column.codes[r]];
-  return { codes, cardinality: hierarchy.leafCount, domainDistinct: usedValues(column).length };
+  return { codes, cardinality: hierarchy.leafCount, domainDistinct: usedValues(column).length, valueCodes: column.codes };
 }
 
 /** Numbers ranked ascending (equal numbers share a code); missing values rank last. */
@@ -108,6 +118,7 @@ function encodeNumeric(column: Column, missing: ReadonlySet<string>): Dimension 
     texts,
     cardinality: values.length,
     domainDistinct: values.length,
+    valueCodes: codes,
     domainMin: sorted.length > 0 ? sorted[0] : 0,
     domainMax: sorted.length > 0 ? sorted[sorted.length - 1] : 0,
   };

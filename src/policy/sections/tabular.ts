@@ -36,12 +36,14 @@ export const identifierSchema = z.strictObject({
     'remove: empty every value; pseudonymize: keyed HMAC (VEIL_SECRET), stable across runs; mask: keep the last `keep` characters',
   ),
   keep: z.number().int().min(0).max(8).default(0).describe('mask: characters kept at the end'),
+  optional: z.boolean().default(false).describe('Skip (and report) instead of failing when the column is absent — for generic policies'),
 });
 
 export const quasiIdentifierSchema = z.strictObject({
   column,
   type: z.enum(['numeric', 'categorical', 'date']).default('categorical'),
   hierarchy: hierarchySpecSchema.optional(),
+  minLevel: z.number().int().min(0).default(0).describe('Hierarchy level every value is generalized to at least (e.g. 1 = year for dates)'),
 });
 
 export const sensitiveSchema = z.strictObject({

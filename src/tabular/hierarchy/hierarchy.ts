@@ -142,3 +142,32 @@ export function childContaining(h: Hierarchy, node: number, leaf: number): numbe
   for (const child of h.children[node]) if (leaf >= h.leafStart[child] && leaf < h.leafEnd[child]) return child;
   return -1;
 }
+
+/**
+ * The hierarchy seen from `minLevel` up: nodes at that level become the leaves, so no value is
+ * ever published below it (e.g. dates at least to the year). `leafOf` maps an original leaf
+ * index to the new leaf index.
+ */
+export function truncateHierarchy(h: Hierarchy, minLevel: number): { hierarchy: Hierarchy; leafOf: (leaf: number) => number; leafWeights: Int32Array } {
+  const ancestorAt = (node: number): number => {
+    let current = node;
+    while (h.level[current] < minLevel && h.parent[current] >= 0) current = h.parent[current];
+    return current;
+  };
+  const paths: string[][] = [];
+  const seen = new Set<number>();
+  for (let leaf = 0; leaf < h.leafCount; leaf++) {
+    const top = ancestorAt(h.leafNodes[leaf]);
+    if (seen.has(top)) continue;
+    seen.add(top);
+    const path: string[] = [];
+    for (let node = top; node >= 0; node = h.parent[node]) path.push(h.labels[node]);
+    paths.push(path);
+  }
+  const hierarchy = hierarchyFromPaths(paths, {});
+  const map = Int32Array.from({ length: h.leafCount }, (_, leaf) => hierarchy.leafIndex.get(h.labels[ancestorAt(h.leafNodes[leaf])]) ?? -1);
+  // How many original leaves each new leaf stands for (for loss metrics on the full domain).
+  const leafWeights = new Int32Array(hierarchy.leafCount);
+  for (let leaf = 0; leaf < h.leafCount; leaf++) if (map[leaf] >= 0) leafWeights[map[leaf]]++;
+  return { hierarchy, leafOf: (leaf) => map[leaf], leafWeights };
+}

@@ -33,10 +33,14 @@ export function genILossPerAttribute(dim: Dimension, classes: ClassIndex, suppre
     }
   } else if (dim.kind === 'hierarchical') {
     const h = dim.hierarchy;
-    if (h.leafCount > 1) {
+    // Leaves of the full domain before position i (weights > 1 when a minimum level merged leaves).
+    const before = new Float64Array(h.leafCount + 1);
+    for (let i = 0; i < h.leafCount; i++) before[i + 1] = before[i] + (dim.leafWeights ? dim.leafWeights[i] : 1);
+    const all = before[h.leafCount];
+    if (all > 1) {
       for (let c = 0; c < count; c++) {
         const node = lowestCoveringNode(h, lo[c], hi[c]);
-        total += (sizes[c] * (h.leafEnd[node] - h.leafStart[node] - 1)) / (h.leafCount - 1);
+        total += (sizes[c] * (before[h.leafEnd[node]] - before[h.leafStart[node]] - 1)) / (all - 1);
       }
     }
   } else if (dim.domainDistinct > 1) {

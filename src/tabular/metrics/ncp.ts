@@ -27,7 +27,7 @@ export function ncpPerAttribute(dim: Dimension, classes: ClassIndex, suppressed:
       for (let c = 0; c < count; c++) if (hi[c] >= lo[c]) total += (sizes[c] * (hi[c] - lo[c])) / span;
     }
   } else if (dim.domainDistinct > 1) {
-    const distinct = distinctPerClass(dim.codes, classes, rowCount);
+    const distinct = distinctPerClass(dim.valueCodes, classes, rowCount);
     for (let c = 0; c < count; c++) total += (sizes[c] * (distinct[c] - 1)) / (dim.domainDistinct - 1);
   }
   return rowCount > 0 ? total / rowCount : 0;
