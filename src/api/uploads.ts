@@ -65,8 +65,9 @@ export function isZip(head: Buffer): boolean {
   return head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04;
 }
 
-/** File extension for an image job input, from its magic bytes; undefined when not PNG/JPEG. */
-export function imageExtension(head: Buffer): '.png' | '.jpg' | undefined {
+/** File extension for an image job input, from its magic bytes; undefined when not PNG/JPEG/TIFF. */
+export function imageExtension(head: Buffer): '.png' | '.jpg' | '.tif' | undefined {
+  if (head.length >= 4 && (head.subarray(0, 4).equals(Buffer.from('II*\0', 'latin1')) || head.subarray(0, 4).equals(Buffer.from('MM\0*', 'latin1')))) return '.tif';
   if (head.length >= 8 && head.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return '.png';
   if (head.length >= 3 && head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return '.jpg';
   return undefined;

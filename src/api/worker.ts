@@ -2,9 +2,6 @@
  * Child-process entry of one job. The runner forks this file, sends one `run` message and
  * waits for `done` or `failed`; progress flows back as `progress` messages. The child dies
  * with its parent (IPC disconnect), so a killed server leaves no job writing behind it.
- *
- * Engines are imported when a job needs them, so the server answers even while an engine
- * (DICOM, images) is not part of the build: such a job fails with ENGINE_UNAVAILABLE.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
@@ -32,31 +29,6 @@ export interface WorkerSpec {
 }
 
 export type WorkerMessage = { type: 'progress'; fraction: number } | { type: 'done' } | { type: 'failed'; error: JobError };
-
-type EngineFunction = (options: Record<string, unknown>) => Promise<unknown>;
-
-const ENGINES: Record<JobKind, { module: string; fn: string; label: string }> = {
-  tabular: { module: '../tabular/index.js', fn: 'anonymizeCsvFile', label: 'tabular anonymization' },
-  dicom: { module: '../dicom/index.js', fn: 'deidentifyDicomDirectory', label: 'DICOM de-identification' },
-  image: { module: '../image/index.js', fn: 'redactImages', label: 'image redaction' },
-};
-
-class EngineUnavailable extends Error {}
-
-async function loadEngine(kind: JobKind): Promise<EngineFunction> {
-  const engine = ENGINES[kind];
-  let mod: Record<string, unknown>;
-  try {
-    const specifier: string = engine.module;
-    mod = (await import(specifier)) as Record<string, unknown>;
-  } catch (error) {
-    if (error instanceof Error && 'code' in error && error.code === 'ERR_MODULE_NOT_FOUND') throw new EngineUnavailable(engine.label);
-    throw error;
-  }
-  const fn = mod[engine.fn];
-  if (typeof fn !== 'function') throw new EngineUnavailable(engine.label);
-  return fn as EngineFunction;
-}
 
 function send(message: WorkerMessage): Promise<void> {
   return new Promise((resolve) => {
@@ -97,22 +69,31 @@ function optionalSecret(): Buffer | undefined {
   }
 }
 
+/** (done, total) progress of the DICOM and image engines as a fraction. */
+function fractionOf(report: (fraction: number) => void): (done: number, total: number) => void {
+  return (done, total) => report(total > 0 ? done / total : 0);
+}
+
 export async function runJob(spec: WorkerSpec): Promise<void> {
   const policy = await prepared(spec);
-  const run = await loadEngine(spec.kind);
   const onProgress = progressReporter();
-  const secret = optionalSecret();
   const reportJson = join(spec.workDir, OUTPUT_FILES.reportJson);
   const reportHtml = join(spec.workDir, OUTPUT_FILES.reportHtml);
   let report: unknown;
+  // engines load on demand: a tabular job never loads the image models
   if (spec.kind === 'tabular') {
-    report = await run({ policy, input: spec.input, output: join(spec.workDir, OUTPUT_FILES.tabularResult), reportJson, reportHtml, secret, onProgress });
+    const { anonymizeCsvFile } = await import('../tabular/index.js');
+    report = await anonymizeCsvFile({ policy, input: spec.input, output: join(spec.workDir, OUTPUT_FILES.tabularResult), reportJson, reportHtml, secret: optionalSecret(), onProgress });
   } else {
     const filesDir = join(spec.workDir, 'files');
     await mkdir(filesDir, { recursive: true });
-    const options: Record<string, unknown> = { policy, input: spec.input, output: filesDir, reportJson, onProgress };
-    if (spec.kind === 'dicom') Object.assign(options, { reportHtml, secret });
-    report = await run(options);
+    if (spec.kind === 'dicom') {
+      const { deidentifyDicomDirectory } = await import('../dicom/index.js');
+      report = await deidentifyDicomDirectory({ policy, input: spec.input, output: filesDir, reportJson, reportHtml, secret: loadSecret(), onProgress: fractionOf(onProgress) });
+    } else {
+      const { redactImages } = await import('../image/index.js');
+      report = await redactImages({ policy, input: spec.input, output: filesDir, reportJson, onProgress: fractionOf(onProgress) });
+    }
     await zipDirectory(filesDir, join(spec.workDir, OUTPUT_FILES.archiveResult));
     await rm(filesDir, { recursive: true, force: true });
   }
@@ -124,9 +105,6 @@ export async function runJob(spec: WorkerSpec): Promise<void> {
 
 /** A client-safe description: paths inside the data dir become relative names. */
 export function describeFailure(error: unknown, spec: Pick<WorkerSpec, 'policyDir' | 'input'>): JobError {
-  if (error instanceof EngineUnavailable) {
-    return { code: 'ENGINE_UNAVAILABLE', message: `${error.message} is not available in this build of Veil` };
-  }
   if (isVeilError(error)) {
     const file = error.location.file ? clientPath(error.location.file, spec) : undefined;
     const line = error.location.line;

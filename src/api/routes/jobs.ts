@@ -89,7 +89,7 @@ async function placeFileInputs(ctx: ApiContext, kind: JobKind, files: Express.Mu
   if (kind === 'image') {
     for (const [index, path] of paths.entries()) {
       const extension = imageExtension(readHead(path, 8));
-      if (!extension) throw new ApiError(400, 'IMAGE_INVALID', `file ${index + 1} of the upload is not a PNG or JPEG image`, 'files');
+      if (!extension) throw new ApiError(400, 'IMAGE_INVALID', `file ${index + 1} of the upload is not a PNG, JPEG or TIFF image`, 'files');
       await rename(path, `${path}${extension}`);
     }
   }
