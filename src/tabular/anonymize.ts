@@ -82,7 +82,8 @@ export function anonymizeTable(table: Table, policy: TabularPolicy, options: Ano
   const partitioning = mondrian({
     rowCount: n,
     dimensions,
-    sensitive,
+    // k alone never looks at sensitive values: spare Mondrian the counting
+    sensitive: models.some((m) => m.usesSensitive) ? sensitive : [],
     accepts,
     onProgress: options.onProgress ? (placed) => options.onProgress?.(placed / Math.max(1, n)) : undefined,
   });

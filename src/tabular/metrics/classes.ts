@@ -8,6 +8,9 @@ export interface ClassIndex {
   classOf: Int32Array;
   sizes: Int32Array;
   count: number;
+  /** Rows grouped by class: class c is order[starts[c] … starts[c+1]). */
+  order: Int32Array;
+  starts: Int32Array;
 }
 
 export function equivalenceClasses(table: Table, columnIndices: readonly number[], skip?: Uint8Array): ClassIndex {
@@ -17,20 +20,35 @@ export function equivalenceClasses(table: Table, columnIndices: readonly number[
   // Refine the grouping one column at a time: (group, code) pairs → new dense group ids.
   for (const index of columnIndices) {
     const column = table.columns[index];
-    const ids = new Map<number, number>();
     const next = new Int32Array(n);
     const width = column.dictionary.length;
-    for (let r = 0; r < n; r++) {
-      const key = group[r] * width + column.codes[r];
-      let id = ids.get(key);
-      if (id === undefined) {
-        id = ids.size;
-        ids.set(key, id);
+    let created = 0;
+    if (groups * width <= 1 << 23) {
+      // dense lookup table: no hashing on the common path
+      const table = new Int32Array(groups * width).fill(-1);
+      for (let r = 0; r < n; r++) {
+        const key = group[r] * width + column.codes[r];
+        let id = table[key];
+        if (id < 0) {
+          id = created++;
+          table[key] = id;
+        }
+        next[r] = id;
       }
-      next[r] = id;
+    } else {
+      const ids = new Map<number, number>();
+      for (let r = 0; r < n; r++) {
+        const key = group[r] * width + column.codes[r];
+        let id = ids.get(key);
+        if (id === undefined) {
+          id = created++;
+          ids.set(key, id);
+        }
+        next[r] = id;
+      }
     }
     group = next;
-    groups = ids.size;
+    groups = created;
   }
   const remap = new Int32Array(groups).fill(-1);
   const classOf = new Int32Array(n);
@@ -49,5 +67,11 @@ export function equivalenceClasses(table: Table, columnIndices: readonly number[
     classOf[r] = id;
     sizes[id]++;
   }
-  return { classOf, sizes: Int32Array.from(sizes), count: sizes.length };
+  const count = sizes.length;
+  const starts = new Int32Array(count + 1);
+  for (let c = 0; c < count; c++) starts[c + 1] = starts[c] + sizes[c];
+  const cursor = starts.slice(0, count);
+  const order = new Int32Array(starts[count]);
+  for (let r = 0; r < n; r++) if (classOf[r] >= 0) order[cursor[classOf[r]]++] = r;
+  return { classOf, sizes: Int32Array.from(sizes), count, order, starts };
 }

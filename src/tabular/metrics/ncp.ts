@@ -33,17 +33,19 @@ export function ncpPerAttribute(dim: Dimension, classes: ClassIndex, suppressed:
   return rowCount > 0 ? total / rowCount : 0;
 }
 
-/** Number of distinct codes in each class. */
-export function distinctPerClass(codes: Int32Array, classes: ClassIndex, rowCount: number): Int32Array {
-  const seen = new Set<number>();
+/** Number of distinct codes in each class (one pass over the rows grouped by class). */
+export function distinctPerClass(codes: Int32Array, classes: ClassIndex, _rowCount?: number): Int32Array {
+  let maxCode = 0;
+  for (let i = 0; i < classes.order.length; i++) if (codes[classes.order[i]] > maxCode) maxCode = codes[classes.order[i]];
+  const seenIn = new Int32Array(maxCode + 1).fill(-1);
   const distinct = new Int32Array(classes.count);
-  for (let r = 0; r < rowCount; r++) {
-    const c = classes.classOf[r];
-    if (c < 0) continue;
-    const key = c * 0x100000000 + codes[r];
-    if (!seen.has(key)) {
-      seen.add(key);
-      distinct[c]++;
+  for (let c = 0; c < classes.count; c++) {
+    for (let i = classes.starts[c]; i < classes.starts[c + 1]; i++) {
+      const code = codes[classes.order[i]];
+      if (seenIn[code] !== c) {
+        seenIn[code] = c;
+        distinct[c]++;
+      }
     }
   }
   return distinct;

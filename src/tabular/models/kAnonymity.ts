@@ -7,6 +7,7 @@ import type { ClassStats, PrivacyModel } from './model.js';
 export function kAnonymity(k: number): PrivacyModel {
   return {
     id: 'k-anonymity',
+    usesSensitive: false,
     description: `${k}-anonymity`,
     accepts: (stats: ClassStats) => stats.size >= k,
     explainTableFailure: (stats: ClassStats) =>

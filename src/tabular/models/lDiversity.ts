@@ -49,6 +49,7 @@ export function lDiversity(variant: LVariant, l: number, attributes: readonly Se
   const label = variant === 'recursive' ? `recursive (${c},${l})-diversity` : `${variant} ${l}-diversity`;
   return {
     id: `l-diversity/${variant}`,
+    usesSensitive: true,
     description: label,
     accepts(stats: ClassStats): boolean {
       for (let s = 0; s < stats.counts.length; s++) if (!test(stats.counts[s], stats.size)) return false;

@@ -14,6 +14,8 @@ export interface PrivacyModel {
   readonly id: string;
   /** Human description with parameters, e.g. "5-anonymity". */
   readonly description: string;
+  /** False when the model looks at the class size only (Mondrian then skips counting). */
+  readonly usesSensitive: boolean;
   accepts(stats: ClassStats): boolean;
   /** Why the whole table fails this model (counts and column names only), or undefined. */
   explainTableFailure(stats: ClassStats): string | undefined;

@@ -9,6 +9,7 @@ export function tCloseness(t: number, attributes: readonly SensitiveAttribute[],
   const global = globalCounts.map((counts) => Float64Array.from(counts, (c) => c / rowCount));
   return {
     id: 't-closeness',
+    usesSensitive: true,
     description: `${t}-closeness`,
     accepts(stats: ClassStats): boolean {
       for (let s = 0; s < attributes.length; s++) {
