@@ -42,7 +42,8 @@ export function isIdentifying(vr: string, keyword: string): boolean {
   if (IDENTIFYING_VRS.has(vr)) return true;
   return ID_TEXT_VRS.has(vr) && IDENTIFYING_KEYWORD.test(keyword) && !NOT_IDENTIFYING_KEYWORD.test(keyword) && keyword !== 'PrivateAttributes';
 }
-const MIN_IDENTIFYING_LENGTH = 4;
+/** Shorter values are still cut out of cleaned text (as whole words); the residual check uses ≥ 4. */
+const MIN_IDENTIFYING_LENGTH = 2;
 
 interface Scope {
   /** Inside a sequence whose action is D or C (content to clean, e.g. SR content). */
@@ -148,10 +149,18 @@ function addValue(into: Map<string, string>, text: string, vr: string, keyword: 
   }
 }
 
-/** C for text: every identifying value of the file is cut out (replaced by "*"). */
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** C for text: every identifying value of the file is cut out as a whole word (replaced by "*"), case-insensitively. */
 export function cleanText(text: string, identifying: readonly string[]): string {
   let out = text;
-  for (const value of identifying) if (out.includes(value)) out = out.split(value).join('*');
+  const lower = text.toLowerCase();
+  for (const value of identifying) {
+    if (!lower.includes(value.toLowerCase())) continue;
+    out = out.replace(new RegExp(`(?<![A-Za-z0-9_])${escapeRegExp(value)}(?![A-Za-z0-9_])`, 'gi'), '*');
+  }
   return out;
 }
 
@@ -233,11 +242,11 @@ function applyRule(
       if (vr === 'UN' && value.length === 0) return element;
       return { tag: element.tag, vr, value: dummyBytes(vr, value.length) };
     case 'C':
-      return cleanElement(element, ctx, identifying);
+      return cleanElement(element, rule, ctx, identifying);
   }
 }
 
-function cleanElement(element: DicomElement, ctx: DeidentifyContext, identifying: readonly string[]): DicomElement | undefined {
+function cleanElement(element: DicomElement, rule: ElementRule, ctx: DeidentifyContext, identifying: readonly string[]): DicomElement | undefined {
   const { vr } = element;
   const value = element.value ?? new Uint8Array(0);
   if (vr === 'DA' || vr === 'DT') {
@@ -252,6 +261,7 @@ function cleanElement(element: DicomElement, ctx: DeidentifyContext, identifying
   if (FREE_TEXT_VRS.has(vr) || vr === 'CS') {
     return { tag: element.tag, vr, value: encodeText(cleanText(textValue(value), identifying)) };
   }
-  // binary content (overlay bitmaps, curves) cannot be cleaned without rendering it: removed
-  return undefined;
+  // overlay bitmaps and curves cannot be cleaned without rendering them: removed
+  if (/Overlay|Curve/.test(rule.keyword)) return undefined;
+  return element;
 }

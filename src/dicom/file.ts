@@ -187,10 +187,10 @@ export async function processFile(task: FileTask, settings: FileSettings, cleane
   }
   const meta = buildMeta(dataset, file.meta, transferSyntax.uid, (uid) => (dicom.options.includes('retainUIDs') ? uid : remapUid(settings.secret, uid)));
   const chunks = writeDicom({ meta, dataset, transferSyntax, warnings: [] });
-  const residual = findResidualValues(chunks, identifying);
+  const residual = findResidualValues(chunks, residualValues(identifying));
   const pixels = { status: pixelOutcome.status, report: pixelOutcome.report };
   if (residual.length > 0) {
-    return { ...base, reason: `residual PHI: values of ${residual.join(', ')} found in the output; not written`, counts, patient: patientInfo, pixels, residualValuesChecked: identifying.size };
+    return { ...base, reason: `residual PHI: values of ${residual.join(', ')} found in the output; not written`, counts, patient: patientInfo, pixels, residualValuesChecked: residualValues(identifying).size };
   }
   await writeAtomic(task.outputPath, chunks);
   return {
@@ -200,9 +200,14 @@ export async function processFile(task: FileTask, settings: FileSettings, cleane
     counts,
     patient: patientInfo,
     pixels,
-    residualValuesChecked: identifying.size,
+    residualValuesChecked: residualValues(identifying).size,
     transferSyntax: transferSyntax.uid,
   };
+}
+
+/** Values of at least 4 characters: shorter ones occur by chance in pixel bytes. */
+function residualValues(identifying: ReadonlyMap<string, string>): Map<string, string> {
+  return new Map([...identifying].filter(([value]) => value.length >= 4));
 }
 
 /** PatientAge, when kept, is recomputed from the (shifted) birth and study dates. */
