@@ -22,10 +22,13 @@ export interface ErrorBody {
 /** Library error codes that mean "the data cannot satisfy the policy" rather than bad input. */
 const UNPROCESSABLE = new Set(['POLICY_UNSATISFIABLE']);
 
+/** Job failures that are the server's doing, not the client's input. */
+const SERVER_SIDE = new Set(['INTERNAL', 'WORKER_CRASHED', 'JOB_TIMEOUT', 'INTERRUPTED']);
+
 /** HTTP status for a job or request that failed with a library error code. */
 export function statusForCode(code: string): number {
   if (UNPROCESSABLE.has(code)) return 422;
-  if (code === 'INTERNAL' || code === 'WORKER_CRASHED' || code === 'JOB_TIMEOUT' || code === 'ENGINE_UNAVAILABLE') return 500;
+  if (SERVER_SIDE.has(code)) return 500;
   return 400;
 }
 

@@ -1,5 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -58,7 +58,8 @@ export class JobRunner {
       if (job.attempts >= this.options.maxAttempts || !existsSync(this.layout.jobInput(job.id))) {
         const error = { code: 'INTERRUPTED', message: `the server stopped while this job ran (${job.attempts} attempt(s)); it was not run again` };
         markFailed(this.db, job.id, error);
-        void rm(this.layout.jobInput(job.id), { recursive: true, force: true });
+        rmSync(this.layout.jobWork(job.id), { recursive: true, force: true });
+        rmSync(this.layout.jobInput(job.id), { recursive: true, force: true });
         appendAudit(this.db, { ...SYSTEM_ACTOR, action: 'job.failed', target: `job:${job.id}`, policy: ref });
         this.logger.warn({ jobId: job.id, code: error.code }, 'job failed after restart');
       } else {

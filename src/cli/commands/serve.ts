@@ -21,6 +21,7 @@ interface ServeOptions {
   maxUploadMb: string;
   rateLimit: string;
   jobTimeoutMin: string;
+  maxAttempts: string;
   logLevel: string;
 }
 
@@ -36,6 +37,7 @@ export function registerServeCommands(program: Command): void {
     .option('--max-upload-mb <n>', 'largest upload of one job, in MiB', '512')
     .option('--rate-limit <n>', 'requests per minute per API key', '1200')
     .option('--job-timeout-min <n>', 'a job running longer is stopped and failed', '120')
+    .option('--max-attempts <n>', 'runs of one job, counting re-runs after a crash', '2')
     .option('--log-level <level>', 'fatal, error, warn, info, debug', 'info')
     .action((options: ServeOptions) =>
       runCommand(async () => {
@@ -55,6 +57,7 @@ export function registerServeCommands(program: Command): void {
           runner: {
             concurrency: options.concurrency ? positiveInt(options.concurrency, '--concurrency', 64) : undefined,
             jobTimeoutMs: positiveInt(options.jobTimeoutMin, '--job-timeout-min') * 60_000,
+            maxAttempts: positiveInt(options.maxAttempts, '--max-attempts', 10),
           },
         });
         if (!process.env.VEIL_SECRET && !process.env.VEIL_SECRET_FILE) {
