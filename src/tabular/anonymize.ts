@@ -68,18 +68,24 @@ export function anonymizeTable(table: Table, policy: TabularPolicy, options: Ano
   });
   const models = modelsForPolicy(privacy, sensitive, globalCounts, n).list();
   const whole: ClassStats = { size: n, counts: globalCounts };
+  // When the whole table cannot meet a model, the only way out is suppressing every record —
+  // allowed only when the policy's suppression limit is 100%.
+  let suppressAllBecause: string | undefined;
   for (const model of models) {
     const reason = model.explainTableFailure(whole);
-    if (reason) {
-      throw new VeilError('POLICY_UNSATISFIABLE', reason, { file: options.policyFile, field: model.id === 'k-anonymity' ? 'tabular.privacy.k' : model.id === 't-closeness' ? 'tabular.privacy.t' : 'tabular.privacy.l' });
+    if (!reason) continue;
+    if (Math.floor(privacy.suppressionLimit * n) >= n) {
+      suppressAllBecause = reason;
+      break;
     }
+    throw new VeilError('POLICY_UNSATISFIABLE', reason, { file: options.policyFile, field: model.id === 'k-anonymity' ? 'tabular.privacy.k' : model.id === 't-closeness' ? 'tabular.privacy.t' : 'tabular.privacy.l' });
   }
   const accepts = (stats: ClassStats) => {
     for (const model of models) if (!model.accepts(stats)) return false;
     return true;
   };
 
-  const partitioning = mondrian({
+  const partitioning = suppressAllBecause ? { perm: new Int32Array(0), bounds: new Int32Array(1) } : mondrian({
     rowCount: n,
     dimensions,
     // k alone never looks at sensitive values: spare Mondrian the counting
@@ -133,6 +139,7 @@ export function anonymizeTable(table: Table, policy: TabularPolicy, options: Ano
     columnsRoles: table.columns.map((c, i) => ({ column: c.name, ...(roleOf.get(i) ?? { role: 'other' as const, action: 'keep' }) })),
     drivers: prepared.dimensionColumns.map((col) => uniquesAlone(table.columns[col])),
   });
+  if (suppressAllBecause) report.notes.push(`Every record was suppressed: ${suppressAllBecause}.`);
   if (absentOptional.length > 0) report.notes.push(`Optional identifier columns not in this file (nothing to do): ${absentOptional.join(', ')}.`);
   lap('measure');
   timing.total = round(performance.now() - started, 1);

@@ -80,6 +80,7 @@ class MondrianRun {
     return { perm: this.perm, bounds: this.bounds() };
   }
 
+  /** Final partitions tile the permutation; their starts in order are the class bounds. */
   private bounds(): Int32Array {
     const starts: number[] = [];
     for (let i = 0; i < this.finals.length; i += 2) starts.push(this.finals[i]);
