@@ -1,0 +1,141 @@
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli, tempDir } from '../helpers.js';
+
+const dir = tempDir('veil-cli-');
+const csv = join(dir, 'in.csv');
+writeFileSync(csv, ['id,name,age,zip,disease', ...Array.from({ length: 40 }, (_, i) => `${i},Person ${i},${20 + (i % 30)},0213${i % 10},${['flu', 'cold', 'asthma'][i % 3]}`)].join('\n') + '\n');
+
+function policy(name: string, body: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, body);
+  return path;
+}
+
+const good = `name: cli-test
+version: 2
+tabular:
+  identifiers:
+    - { column: id, action: pseudonymize }
+    - { column: name, action: remove }
+  quasiIdentifiers:
+    - { column: age, type: numeric }
+    - { column: zip, type: categorical, hierarchy: { masking: {} } }
+  sensitive:
+    - { column: disease }
+  privacy:
+    k: 3
+    l: { variant: distinct, l: 2 }
+`;
+
+/** Runs a failing command and checks the contract: exit 2, one line, no stack, no output. */
+function expectBadInput(args: string[], out: string, pattern: RegExp) {
+  const result = runCli(args, { VEIL_SECRET: 'a-test-secret-of-enough-length' });
+  expect(result.status).toBe(2);
+  const lines = result.stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(pattern);
+  expect(result.stderr).not.toMatch(/\n\s+at /);
+  expect(existsSync(out)).toBe(false);
+  expect(readdirSync(dir).filter((f) => f.startsWith('.veil-tmp'))).toEqual([]);
+}
+
+describe('veil tabular anonymize', () => {
+  it('writes the anonymized CSV, JSON and HTML reports', () => {
+    const out = join(dir, 'out.csv');
+    const result = runCli(['tabular', 'anonymize', '--policy', policy('good.yaml', good), '--in', csv, '--out', out, '--report', join(dir, 'r.json'), '--html', join(dir, 'r.html')], { VEIL_SECRET: 'a-test-secret-of-enough-length' });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/guarantees: k=\d+ \(required 3\), l=\d+ \(distinct, required 2\) — met/);
+    const lines = readFileSync(out, 'utf8').trim().split('\n');
+    expect(lines[0]).toBe('id,name,age,zip,disease');
+    expect(lines).toHaveLength(41);
+    const report = JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8'));
+    expect(report.policy).toMatchObject({ name: 'cli-test', version: 2 });
+    expect(report.policy.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(report.privacy.k.achieved).toBeGreaterThanOrEqual(3);
+    const html = readFileSync(join(dir, 'r.html'), 'utf8');
+    expect(html).toContain('<svg');
+    // the report never carries a data value
+    expect(html).not.toContain('Person 1');
+    expect(JSON.stringify(report)).not.toContain('Person');
+  });
+
+  it('pseudonyms are stable across runs with the same key and change with another key', () => {
+    const args = (out: string) => ['tabular', 'anonymize', '--policy', join(dir, 'good.yaml'), '--in', csv, '--out', out, '--quiet'];
+    runCli(args(join(dir, 'a.csv')), { VEIL_SECRET: 'a-test-secret-of-enough-length' });
+    runCli(args(join(dir, 'b.csv')), { VEIL_SECRET: 'a-test-secret-of-enough-length' });
+    runCli(args(join(dir, 'c.csv')), { VEIL_SECRET: 'another-secret-of-enough-length' });
+    const ids = (f: string) => readFileSync(join(dir, f), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')[0]);
+    expect(ids('a.csv')).toEqual(ids('b.csv'));
+    expect(ids('a.csv')[0]).toMatch(/^P[0-9A-F]{16}$/);
+    expect(ids('a.csv')[0]).not.toBe(ids('c.csv')[0]);
+    expect(new Set(ids('a.csv')).size).toBe(40);
+  });
+
+  it('a QI column that is not in the CSV', () => {
+    const p = policy('nocol.yaml', good.replace('column: zip', 'column: postcode'));
+    const out = join(dir, 'x1.csv');
+    expectBadInput(['tabular', 'anonymize', '--policy', p, '--in', csv, '--out', out], out, /in\.csv: tabular\.quasiIdentifiers\.1\.column: column "postcode" .* not in the CSV header/);
+  });
+
+  it('a ragged CSV row', () => {
+    const ragged = join(dir, 'ragged.csv');
+    writeFileSync(ragged, 'id,name,age,zip,disease\n1,A,30,02139,flu\n2,B,31,02139\n');
+    const out = join(dir, 'x2.csv');
+    expectBadInput(['tabular', 'anonymize', '--policy', join(dir, 'good.yaml'), '--in', ragged, '--out', out], out, /ragged\.csv:3: row has 4 fields, expected 5/);
+  });
+
+  it('a non-numeric value in a numeric QI (the value is not echoed)', () => {
+    const bad = join(dir, 'nonnum.csv');
+    writeFileSync(bad, readFileSync(csv, 'utf8').replace('\n5,Person 5,25,', '\n5,Person 5,twenty-five,'));
+    const out = join(dir, 'x3.csv');
+    expectBadInput(['tabular', 'anonymize', '--policy', join(dir, 'good.yaml'), '--in', bad, '--out', out], out, /nonnum\.csv:7: age: column "age" is numeric but has a value that is not a number$/);
+  });
+
+  it('a hierarchy missing a value', () => {
+    const hierarchy = join(dir, 'zip.csv');
+    writeFileSync(hierarchy, '02130;0213*;*\n02131;0213*;*\n');
+    const p = policy('hier.yaml', good.replace('hierarchy: { masking: {} }', 'hierarchy: zip.csv'));
+    const out = join(dir, 'x4.csv');
+    expectBadInput(['tabular', 'anonymize', '--policy', p, '--in', csv, '--out', out], out, /in\.csv: zip: 8 distinct values of column "zip" \(32 rows, first at line 4\) are missing from the hierarchy zip\.csv/);
+  });
+
+  it('k larger than the table', () => {
+    const p = policy('bigk.yaml', good.replace('k: 3', 'k: 500'));
+    const out = join(dir, 'x5.csv');
+    expectBadInput(['tabular', 'anonymize', '--policy', p, '--in', csv, '--out', out], out, /tabular\.privacy\.k: k = 500 is larger than the table \(40 records\)/);
+  });
+
+  it('an unknown policy field, with its line', () => {
+    const p = policy('unknown.yaml', good.replace('    k: 3', '    k: 3\n    kk: 4'));
+    const out = join(dir, 'x6.csv');
+    expectBadInput(['tabular', 'anonymize', '--policy', p, '--in', csv, '--out', out], out, /unknown\.yaml:14: tabular\.privacy\.kk: unknown field "kk"/);
+  });
+
+  it('a missing key for pseudonyms', () => {
+    const out = join(dir, 'x7.csv');
+    const result = runCli(['tabular', 'anonymize', '--policy', join(dir, 'good.yaml'), '--in', csv, '--out', out], { VEIL_SECRET: '' });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/VEIL_SECRET/);
+    expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('veil policy check', () => {
+  it('accepts the shipped policies', () => {
+    for (const file of ['demo.yaml', 'research-export.yaml', 'hipaa-safe-harbor.yaml']) {
+      const result = runCli(['policy', 'check', `policies/${file}`]);
+      expect(result.status, result.stderr).toBe(0);
+      expect(result.stdout).toMatch(/ok/);
+    }
+  });
+
+  it('names the line and field of a bad value', () => {
+    const p = policy('badl.yaml', good.replace('l: 2 }', 'l: 1 }'));
+    const result = runCli(['policy', 'check', p]);
+    expect(result.status).toBe(2);
+    expect(result.stderr.trim()).toMatch(/badl\.yaml:14: tabular\.privacy\.l\.l: expected a number ≥ 2$/);
+  });
+});
