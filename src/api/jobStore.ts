@@ -121,8 +121,10 @@ export function markFailed(db: Db, id: string, error: JobError): void {
   );
 }
 
-export function requeue(db: Db, id: string): void {
-  db.prepare("UPDATE jobs SET status = 'queued', progress = 0, started_at = NULL WHERE id = ?").run(id);
+/** running → queued; `refundAttempt` when the run was stopped by an orderly shutdown. */
+export function requeue(db: Db, id: string, options: { refundAttempt?: boolean } = {}): void {
+  const refund = options.refundAttempt ? 1 : 0;
+  db.prepare("UPDATE jobs SET status = 'queued', progress = 0, started_at = NULL, attempts = MAX(0, attempts - ?) WHERE id = ? AND status = 'running'").run(refund, id);
 }
 
 export function getReport(db: Db, jobId: string): { json: string; hasHtml: boolean } | undefined {

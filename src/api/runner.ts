@@ -41,6 +41,8 @@ export class JobRunner {
   private readonly active = new Map<string, ActiveJob>();
   /** Jobs taken from the queue whose process is not up yet (they hold a slot too). */
   private readonly starting = new Set<string>();
+  /** Starts and finishes in flight; close() waits for them before the database closes. */
+  private readonly inFlight = new Set<Promise<void>>();
   private closed = false;
 
   constructor(
@@ -80,12 +82,14 @@ export class JobRunner {
       if (this.active.has(job.id) || this.starting.has(job.id)) continue;
       if (!markRunning(this.db, job.id)) continue;
       this.starting.add(job.id);
-      void this.start(job)
-        .catch((error: unknown) => {
-          this.logger.error({ jobId: job.id, err: { name: error instanceof Error ? error.name : 'unknown' } }, 'job start failed');
-          markFailed(this.db, job.id, { code: 'INTERNAL', message: 'the job could not be started' });
-        })
-        .finally(() => this.starting.delete(job.id));
+      this.track(
+        this.start(job)
+          .catch((error: unknown) => {
+            this.logger.error({ jobId: job.id, err: { name: error instanceof Error ? error.name : 'unknown' } }, 'job start failed');
+            markFailed(this.db, job.id, { code: 'INTERNAL', message: 'the job could not be started' });
+          })
+          .finally(() => this.starting.delete(job.id)),
+      );
     }
   }
 
@@ -93,20 +97,34 @@ export class JobRunner {
     return this.active.size + this.starting.size;
   }
 
-  /** Stops accepting work and kills running job processes; their jobs are recovered on the next start. */
+  /**
+   * Stops accepting work and stops running job processes. An orderly stop is not the job's
+   * fault: its jobs go back to the queue without using up an attempt.
+   */
   async close(): Promise<void> {
     this.closed = true;
-    const exits = [...this.active.values()].map(
-      ({ child, timer }) =>
+    await Promise.all([...this.inFlight]);
+    const exits = [...this.active.entries()].map(
+      ([jobId, { child, timer }]) =>
         new Promise<void>((resolve) => {
           clearTimeout(timer);
-          if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          child.once('exit', () => resolve());
+          const done = () => {
+            requeue(this.db, jobId, { refundAttempt: true });
+            resolve();
+          };
+          if (child.exitCode !== null || child.signalCode !== null) return done();
+          child.once('exit', done);
           child.kill('SIGKILL');
         }),
     );
     await Promise.all(exits);
+    await Promise.all([...this.inFlight]);
     this.active.clear();
+  }
+
+  private track(task: Promise<void>): void {
+    this.inFlight.add(task);
+    void task.finally(() => this.inFlight.delete(task));
   }
 
   private async start(job: JobRecord): Promise<void> {
@@ -117,6 +135,10 @@ export class JobRunner {
     await rm(workDir, { recursive: true, force: true });
     await rm(this.layout.jobOut(job.id), { recursive: true, force: true });
     await mkdir(workDir, { recursive: true });
+    if (this.closed) {
+      requeue(this.db, job.id, { refundAttempt: true });
+      return;
+    }
     const inputDir = this.layout.jobInput(job.id);
     const spec: WorkerSpec = {
       jobId: job.id,
@@ -148,10 +170,16 @@ export class JobRunner {
     child.once('exit', (code, signal) => {
       clearTimeout(active.timer);
       if (this.closed) return;
-      void this.finish(job.id, active, code, signal).finally(() => {
-        this.active.delete(job.id);
-        this.kick();
-      });
+      this.track(
+        this.finish(job.id, active, code, signal)
+          .catch((error: unknown) => {
+            this.logger.error({ jobId: job.id, err: { name: error instanceof Error ? error.name : 'unknown' } }, 'job finish failed');
+          })
+          .finally(() => {
+            this.active.delete(job.id);
+            this.kick();
+          }),
+      );
     });
     child.once('error', () => {
       active.outcome ??= { type: 'failed', error: { code: 'WORKER_CRASHED', message: 'the job process could not be started' } };

@@ -20,7 +20,7 @@ import {
   type PolicyVersion,
 } from '../policyStore.js';
 
-const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
+const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml', 'text/plain'];
 const NAME = /^(?!\.+$)[A-Za-z0-9._-]{1,100}$/;
 
 export function policyName(req: Request): string {
