@@ -59,6 +59,9 @@ describe('DICOM jobs', () => {
     const report = await request(t.api.app).get(`/v1/jobs/${job.id}/report`).set(bearer(t.keys.auditor));
     expect(report.status).toBe(200);
     expect(JSON.stringify(report.body)).not.toContain('Doe^John');
+    const html = await request(t.api.app).get(`/v1/jobs/${job.id}/report?format=html`).set(bearer(t.keys.auditor));
+    expect(html.status).toBe(200);
+    expect(html.headers['content-type']).toMatch(/^text\/html/);
   });
 
   it('accepts one zip of files and refuses a zip that climbs out of its folder', async () => {
@@ -105,6 +108,8 @@ describe('image jobs', () => {
     expect([meta.width, meta.height]).toEqual([320, 200]);
     const report = await request(t.api.app).get(`/v1/jobs/${job.id}/report`).set(bearer(t.keys.researcher));
     expect(report.status).toBe(200);
+    const html = await request(t.api.app).get(`/v1/jobs/${job.id}/report?format=html`).set(bearer(t.keys.researcher));
+    expect(html.status).toBe(404);
   });
 
   it('refuses files that are not images', async () => {
