@@ -51,6 +51,9 @@ try {
     const after = file.status === 'flagged' ? truth[i].image : await readRgb(name);
     const score = scoreImage(truth[i].lines, truth[i].image, after, file.text);
     total = total ? addScores(total, score) : score;
+    if (process.argv.includes('--verbose')) {
+      process.stdout.write(`${file.file} ${truth[i].background} ${file.status} passes ${file.passes} ms ${file.ms} PHI ${score.phiHidden}/${score.phiLines} kept ${score.safeKept}/${score.safeLines} bg ${((100 * score.backgroundChanged) / score.backgroundPixels).toFixed(2)}%\n`);
+    }
     for (const line of truth[i].lines) {
       const bucket = line.size <= 10 ? '8-10' : line.size <= 14 ? '11-14' : line.size <= 20 ? '15-20' : '21-28';
       const entry = bySize.get(bucket) ?? { phi: 0, hidden: 0, found: 0, lines: 0 };

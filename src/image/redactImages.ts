@@ -107,11 +107,16 @@ async function runInProcess(jobs: Job[], pixels: PixelsPolicy, threads: number, 
   return reports;
 }
 
-/** A worker may start from TS sources (tests, tsx) or compiled JS (the CLI). */
+/**
+ * A worker may start from TS sources (tests, tsx) or compiled JS (the CLI). On Node 20,
+ * `execArgv: ['--import', 'tsx']` does not reach worker threads, so a TS worker is started
+ * by a one-line bootstrap that registers tsx's loader inside the worker first.
+ */
 function startWorker(init: WorkerInit): Worker {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const url = new URL(fromSource ? './imageWorker.ts' : './imageWorker.js', import.meta.url);
-  return new Worker(url, { workerData: init, execArgv: fromSource ? ['--import', 'tsx'] : [] });
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./imageWorker.js', import.meta.url), { workerData: init });
+  const href = new URL('./imageWorker.ts', import.meta.url).href;
+  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(href)}); })`;
+  return new Worker(bootstrap, { eval: true, workerData: init });
 }
 
 interface WorkerReply {

@@ -2,8 +2,10 @@ import type { Box, Raster8 } from './raster.js';
 import { classifyText, type TextClass } from './phi/classify.js';
 import type { HeaderMatcher } from './phi/headerValues.js';
 import { buildFillMask, coveredFraction, type RegionShape } from './redact/regionMask.js';
+import { groupLines, unionBox } from './text/lines.js';
 import { createTextDetector, type TextDetector } from './text/detector.js';
 import { createTextRecognizer, type TextRecognizer } from './text/recognizer.js';
+import type { Recognition } from './text/ctc.js';
 
 /** The two OCR models, loaded once per worker. */
 export interface TextEngine {
@@ -43,15 +45,70 @@ export interface TextRecord {
 /** Share of an instance's box that must already be filled for it to count as redacted. */
 const COVERED = 0.7;
 
-/** Detects, recognizes and classifies the text of a view; instances already filled are skipped. */
-export async function findText(engine: TextEngine, view: Raster8, header: HeaderMatcher | undefined, filled?: Uint8Array): Promise<FoundText[]> {
+/**
+ * Detects, recognizes and classifies the text of a view; instances already filled are
+ * skipped. Instances on one line are classified together: the line is safe only when its
+ * joined text and every fragment are safe, and a line that is not safe is filled as a
+ * whole (its union box), gaps between fragments included.
+ */
+export async function findText(
+  engine: TextEngine,
+  view: Raster8,
+  header: HeaderMatcher | undefined,
+  filled?: Uint8Array,
+  cache: Map<string, Recognition> = new Map(),
+): Promise<FoundText[]> {
   const instances = (await engine.detector.detect(view)).filter((i) => !filled || coveredFraction(filled, view.width, i.box) < COVERED);
-  const readings = await engine.recognizer.recognize(view, instances.map((i) => i.box));
-  return instances.map((instance, n) => {
-    const { text, confidence } = readings[n];
-    const verdict = classifyText(text, confidence, header);
-    return { box: instance.box, mask: instance.mask, score: instance.score, confidence, class: verdict.class, reason: verdict.reason };
-  });
+  // A box whose pixels did not change since an earlier pass reads the same: reuse it.
+  const keyOf = (box: Box): string => `${box.x},${box.y},${box.width},${box.height}`;
+  const reusable = (box: Box): boolean => cache.has(keyOf(box)) && (!filled || coveredFraction(filled, view.width, box) === 0);
+  const fresh = instances.filter((i) => !reusable(i.box));
+  const freshReadings = await engine.recognizer.recognize(view, fresh.map((i) => i.box));
+  fresh.forEach((instance, n) => cache.set(keyOf(instance.box), freshReadings[n]));
+  const readings = instances.map((i) => cache.get(keyOf(i.box)) ?? { text: '', confidence: 0 });
+  const found: FoundText[] = [];
+  for (const group of groupLines(instances.map((i) => i.box))) {
+    const own = group.map((n) => classifyText(readings[n].text, readings[n].confidence, header));
+    const joined = classifyText(group.map((n) => readings[n].text).join(' '), Math.min(...group.map((n) => readings[n].confidence)), header);
+    const worst = [joined, ...own].find((verdict) => verdict.class !== 'safe');
+    group.forEach((n, k) => {
+      const instance = instances[n];
+      const verdict = worst ?? own[k];
+      found.push({ box: instance.box, mask: instance.mask, score: instance.score, confidence: readings[n].confidence, class: verdict.class, reason: verdict.reason });
+    });
+    if (!worst) continue;
+    // A PHI line is often found only in part: look again around it, closer, and fill the
+    // whole line (fragments, the gaps between them, and what the closer look adds).
+    const line = unionBox(group.map((n) => instances[n].box));
+    let box = line;
+    for (let step = 0; step < 2; step++) {
+      const grown = unionBox([box, ...(await lookCloser(engine, view, box))]);
+      if (grown.x === box.x && grown.width === box.width) break;
+      box = grown;
+    }
+    if (box !== line || group.length > 1) {
+      found.push({ box, mask: new Uint8Array(box.width * box.height).fill(1), score: 0, confidence: 0, class: worst.class, reason: 'line' });
+    }
+  }
+  return found;
+}
+
+/** Boxes of text on the same line as `line`, found by detection at ×2 in a wider strip. */
+async function lookCloser(engine: TextEngine, view: Raster8, line: Box): Promise<Box[]> {
+  const reach = Math.round(4 * line.height);
+  const x0 = Math.max(0, line.x - reach);
+  const y0 = Math.max(0, line.y - Math.round(line.height / 2));
+  const x1 = Math.min(view.width, line.x + line.width + reach);
+  const y1 = Math.min(view.height, line.y + line.height + Math.round(line.height / 2));
+  const region = { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
+  const near = await engine.detector.detectIn(view, region, 2);
+  return near
+    .map((i) => i.box)
+    .filter((box) => {
+      const overlap = Math.min(box.y + box.height, line.y + line.height) - Math.max(box.y, line.y);
+      const gap = Math.max(box.x, line.x) - Math.min(box.x + box.width, line.x + line.width);
+      return overlap >= 0.5 * Math.min(box.height, line.height) && box.height <= 2 * line.height && gap <= 1.2 * line.height;
+    });
 }
 
 export type RedactMode = 'phi' | 'all';
@@ -91,7 +148,8 @@ export interface CleanOutcome {
  */
 export async function cleanText(engine: TextEngine, view: Raster8, options: CleanOptions): Promise<CleanOutcome> {
   const filled = new Uint8Array(view.width * view.height);
-  const first = await findText(engine, view, options.header);
+  const cache = new Map<string, Recognition>();
+  const first = await findText(engine, view, options.header, undefined, cache);
   let targets = first.filter((f) => shouldRedact(f, options.redact));
   const records: TextRecord[] = first.map((f) => toRecord(f, shouldRedact(f, options.redact), 0));
   let passes = 1;
@@ -100,7 +158,7 @@ export async function cleanText(engine: TextEngine, view: Raster8, options: Clea
     const fill = buildFillMask(view.width, view.height, targets, options.region, options.margin);
     for (let i = 0; i < fill.length; i++) if (fill[i]) filled[i] = 1;
     current = await options.apply(fill);
-    const again = await findText(engine, current, options.header, filled);
+    const again = await findText(engine, current, options.header, filled, cache);
     passes++;
     targets = again.filter((f) => shouldRedact(f, options.redact));
     if (targets.length === 0) break;

@@ -31,7 +31,7 @@ const WORD_SET = new Set(WORDS.split(/\s+/).filter(Boolean));
 // "ID#" above is an artefact guard only; IDs themselves never pass (no digits rule below).
 WORD_SET.delete('ID#');
 
-const NUMBER = String.raw`[-+]?(?:\d{1,3}(?:[.,]\d+)?|\.\d+)`;
+const NUMBER = String.raw`[-+]?(?:\d{1,4}(?:[.,]\d+)?|\.\d+)`;
 const NUMBER_WITH_UNIT = new RegExp(String.raw`^[-+]?\d{1,5}(?:[.,]\d+)?(?:${UNITS})$`);
 const BARE_NUMBER = new RegExp(`^${NUMBER}$`);
 const UNIT_ONLY = new RegExp(`^(?:${UNITS})$`);
@@ -52,6 +52,9 @@ export function isSafeToken(token: string): boolean {
   if (labelled && labelled[2] === undefined && LABEL_SET.has(labelled[1].replace(/[:=]$/, ''))) return true;
   // "W:400/L:40" and "12/40" joined without spaces
   if (token.includes('/') && token.split('/').every((part) => part.length > 0 && part !== token && isSafeToken(part))) return true;
+  // OCR often drops spaces: "WW1068WL" = "WW" "1068" "WL"; "GAIN68" = "GAIN" "68".
+  const runs = token.match(/[A-Z]+|[-+]?\d+(?:[.,]\d+)?|[^A-Z\d]+/g) ?? [];
+  if (runs.length > 1 && runs.every((run) => run !== token && isSafeToken(run))) return true;
   return false;
 }
 

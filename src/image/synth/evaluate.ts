@@ -3,10 +3,11 @@ import type { TruthLine } from './generator.js';
 
 /**
  * Scores a redacted image against the generator's ground truth:
- * - a PHI line is hidden when ≥ 98% of its glyph pixels changed (the glyphs no longer
- *   stand out from their box);
+ * - a PHI line is hidden when ≥ 98% of its glyph pixels changed, or when its glyphs no
+ *   longer stand out from the rest of their box (black text on a label filled black);
  * - a non-PHI line is kept when ≥ 98% of its glyph pixels are unchanged;
- * - background change: changed pixels farther than `margin` from every line's box.
+ * - background change: changed pixels farther than half a line's height (at least
+ *   `margin`) from every line's glyph box.
  */
 export interface ImageScore {
   phiLines: number;
@@ -20,6 +21,35 @@ export interface ImageScore {
   /** Redacted instances, and those that overlap a PHI line. */
   redactedInstances: number;
   redactedOnPhi: number;
+}
+
+/**
+ * Largest per-channel difference between the mean of glyph pixels and the mean of the
+ * other pixels of the line's box: how much the glyphs stand out.
+ */
+function glyphContrast(line: TruthLine, image: Raster8): number {
+  const channels = image.channels;
+  const glyphSum = new Array<number>(channels).fill(0);
+  const otherSum = new Array<number>(channels).fill(0);
+  let glyphs = 0;
+  let others = 0;
+  for (let y = 0; y < line.box.height; y++) {
+    for (let x = 0; x < line.box.width; x++) {
+      const i = ((line.box.y + y) * image.width + line.box.x + x) * channels;
+      const isGlyph = line.glyphs[y * line.box.width + x] === 1;
+      for (let c = 0; c < channels; c++) (isGlyph ? glyphSum : otherSum)[c] += image.data[i + c];
+      if (isGlyph) glyphs++;
+      else others++;
+    }
+  }
+  if (glyphs === 0 || others === 0) return 0;
+  return Math.max(...glyphSum.map((sum, c) => Math.abs(sum / glyphs - otherSum[c] / others)));
+}
+
+/** Hidden: nearly every glyph pixel changed, or the glyphs no longer stand out from their box. */
+export function isHidden(line: TruthLine, before: Raster8, after: Raster8): boolean {
+  if (glyphChangeShare(line, before, after) >= 0.98) return true;
+  return glyphContrast(line, after) < Math.max(4, 0.1 * glyphContrast(line, before));
 }
 
 function glyphChangeShare(line: TruthLine, before: Raster8, after: Raster8): number {
@@ -56,21 +86,22 @@ export function scoreImage(
 ): ImageScore {
   const score: ImageScore = { phiLines: 0, phiHidden: 0, safeLines: 0, safeKept: 0, detected: 0, backgroundPixels: 0, backgroundChanged: 0, redactedInstances: 0, redactedOnPhi: 0 };
   for (const line of lines) {
-    const share = glyphChangeShare(line, before, after);
     if (line.phi) {
       score.phiLines++;
-      if (share >= 0.98) score.phiHidden++;
+      if (isHidden(line, before, after)) score.phiHidden++;
     } else {
       score.safeLines++;
-      if (share <= 0.02) score.safeKept++;
+      if (glyphChangeShare(line, before, after) <= 0.02) score.safeKept++;
     }
     const area = line.box.width * line.box.height;
     if (instances.some((inst) => intersection(inst.box, line.box) >= 0.5 * area)) score.detected++;
   }
   const near = new Uint8Array(before.width * before.height);
   for (const line of lines) {
-    for (let y = Math.max(0, line.box.y - margin); y < Math.min(before.height, line.box.y + line.box.height + margin); y++) {
-      near.fill(1, y * before.width + Math.max(0, line.box.x - margin), y * before.width + Math.min(before.width, line.box.x + line.box.width + margin));
+    // "Near text": within half the line's height (at least `margin` px) of its glyphs.
+    const m = Math.max(margin, Math.ceil(line.box.height / 2));
+    for (let y = Math.max(0, line.box.y - m); y < Math.min(before.height, line.box.y + line.box.height + m); y++) {
+      near.fill(1, y * before.width + Math.max(0, line.box.x - m), y * before.width + Math.min(before.width, line.box.x + line.box.width + m));
     }
   }
   for (let i = 0; i < near.length; i++) {

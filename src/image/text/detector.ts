@@ -1,5 +1,6 @@
 import { Tensor, type InferenceSession } from 'onnxruntime-node';
-import type { Raster8 } from '../raster.js';
+import type { Box, Raster8 } from '../raster.js';
+import { cropRaster } from './resize.js';
 import { buildDetectionInput, planTiles } from './detectionInput.js';
 import { DEFAULT_INSTANCE_OPTIONS, instancesFromMap, mergeInstances, type InstanceOptions, type TextInstance } from './instances.js';
 import { loadModel } from './session.js';
@@ -24,6 +25,8 @@ export const DEFAULT_DETECTOR_OPTIONS: DetectorOptions = {
 
 export interface TextDetector {
   detect(view: Raster8): Promise<TextInstance[]>;
+  /** Detection inside one region only, read at `scale` (a closer look around a PHI line). */
+  detectIn(view: Raster8, region: Box, scale: number): Promise<TextInstance[]>;
 }
 
 export async function createTextDetector(threads = 1, options: Partial<DetectorOptions> = {}): Promise<TextDetector & { session: InferenceSession }> {
@@ -32,12 +35,50 @@ export async function createTextDetector(threads = 1, options: Partial<DetectorO
   return {
     session,
     detect: (view) => detectText(session, view, settings),
+    detectIn: async (view, region, scale) => {
+      const crop = cropRaster(view, region.x, region.y, region.width, region.height);
+      const found = await detectText(session, crop, { ...settings, upscaleBelow: 0 }, scale);
+      return found.map((i) => ({ ...i, box: { ...i.box, x: i.box.x + region.x, y: i.box.y + region.y } }));
+    },
   };
 }
 
+/**
+ * Detection over the view, plus a second pass over its chroma when the view has coloured
+ * pixels: coloured overlay text on grey anatomy (ultrasound, annotated captures) often has
+ * little luminance contrast but stands out completely in saturation.
+ */
+export async function detectText(session: InferenceSession, view: Raster8, options: DetectorOptions, scale?: number): Promise<TextInstance[]> {
+  const found = await detectPass(session, view, options, scale);
+  const saturation = chromaView(view);
+  if (!saturation) return found;
+  return mergeInstances([...found, ...(await detectPass(session, saturation, options, scale))]);
+}
+
+/** Pixels whose channels differ by more than this count as coloured. */
+const CHROMA_MIN = 48;
+/** Coloured pixels needed before the chroma pass runs. */
+const CHROMA_PIXELS = 40;
+
+/** max − min per pixel, stretched; undefined for grey views or views without colour. */
+export function chromaView(view: Raster8): Raster8 | undefined {
+  if (view.channels !== 3) return undefined;
+  const data = new Uint8Array(view.width * view.height);
+  let coloured = 0;
+  for (let i = 0; i < data.length; i++) {
+    const r = view.data[i * 3];
+    const g = view.data[i * 3 + 1];
+    const b = view.data[i * 3 + 2];
+    const chroma = Math.max(r, g, b) - Math.min(r, g, b);
+    if (chroma > CHROMA_MIN) coloured++;
+    data[i] = Math.min(255, chroma * 2);
+  }
+  return coloured >= CHROMA_PIXELS ? { width: view.width, height: view.height, channels: 1, data } : undefined;
+}
+
 /** DBNet over every tile of the view; instances from all tiles, merged where tiles overlap. */
-export async function detectText(session: InferenceSession, view: Raster8, options: DetectorOptions): Promise<TextInstance[]> {
-  const scale = Math.max(view.width, view.height) <= options.upscaleBelow ? 2 : 1;
+export async function detectPass(session: InferenceSession, view: Raster8, options: DetectorOptions, fixedScale?: number): Promise<TextInstance[]> {
+  const scale = fixedScale ?? (Math.max(view.width, view.height) <= options.upscaleBelow ? 2 : 1);
   const tiles = planTiles(view.width, view.height, Math.floor(options.maxTile / scale), options.overlap);
   const found: TextInstance[] = [];
   for (const tile of tiles) {
