@@ -99,5 +99,5 @@ describe('end to end on loopback', () => {
     expect(actions.filter((a) => a === 'key.create')).toHaveLength(3);
     expect(actions).toEqual(expect.arrayContaining(['policy.put', 'policy.approve', 'job.submit', 'job.done', 'result.download', 'report.read']));
     expect(audit.body.entries.find((e) => e.action === 'job.submit')?.actor).toMatch(/^ana \(/);
-  });
+  }, 300_000);
 });

@@ -117,7 +117,7 @@ describe('restart durability', () => {
       expect(createHash('sha256').update(canonical).digest('hex')).toBe(e.hash);
       prev = e.hash;
     }
-  });
+  }, 300_000);
 
   it('marks a job failed with a reason once it was interrupted --max-attempts times', async () => {
     await server?.stop();
@@ -136,5 +136,5 @@ describe('restart durability', () => {
     // the partial work and the input are gone
     expect(existsSync(join(scratch.dir, 'jobs', id, 'work'))).toBe(false);
     expect(existsSync(join(scratch.dir, 'jobs', id, 'input'))).toBe(false);
-  });
+  }, 300_000);
 });

@@ -163,6 +163,15 @@ describe('policies', () => {
     expect(ok.status).toBe(201);
     expect(ok.body.hierarchies).toEqual(['h/sex.csv']);
 
+    const broken = await request(t.api.app)
+      .put('/v1/policies/with-h')
+      .set(bearer(t.keys.committee))
+      .field('policy', yaml)
+      .attach('hierarchies', Buffer.from('F;*\nM;x;*\n'), 'sex.csv');
+    expectError(broken, 400, 'HIERARCHY_INVALID', 'tabular.quasiIdentifiers.1.hierarchy');
+    expect(broken.body.error.message).toMatch(/^h\/sex\.csv:2: /);
+    expect(broken.body.error.message).not.toContain(t.dir);
+
     const unsafe = smallPolicyYaml('unsafe').replace('{ column: sex, type: categorical }', '{ column: sex, type: categorical, hierarchy: ../../sex.csv }');
     const refused = await request(t.api.app)
       .put('/v1/policies/unsafe')

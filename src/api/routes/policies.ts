@@ -4,12 +4,13 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import express, { Router, type Request, type Response } from 'express';
 import multer from 'multer';
+import { isVeilError } from '../../errors.js';
 import { parsePolicy } from '../../policy/load.js';
 import { appendAudit } from '../audit.js';
 import { actorOf, callerOf, requireRole } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { ApiError } from '../errors.js';
-import { hierarchyFileRefs, matchHierarchyUploads } from '../policyBundle.js';
+import { hierarchyFileRefs, matchHierarchyUploads, type HierarchyRef } from '../policyBundle.js';
 import {
   approvePolicyVersion,
   getPolicyVersion,
@@ -82,7 +83,23 @@ async function readPolicyUpload(req: Request, res: Response, ctx: ApiContext): P
   throw new ApiError(400, 'UNSUPPORTED_MEDIA_TYPE', 'send the policy as application/yaml, or as multipart/form-data with "policy" and "hierarchies" parts');
 }
 
-async function storePolicyFiles(ctx: ApiContext, text: string, files: Map<string, Buffer>): Promise<string> {
+/** Each hierarchy file must read as an ARX hierarchy; refused with the policy field that names it. */
+async function checkHierarchies(dir: string, refs: HierarchyRef[]): Promise<void> {
+  if (refs.length === 0) return;
+  // loaded on first use: the tabular engine is not needed to serve anything else
+  const { readArxHierarchy } = await import('../../tabular/index.js');
+  for (const ref of refs) {
+    try {
+      readArxHierarchy(join(dir, ...ref.path.split('/')));
+    } catch (error) {
+      if (!isVeilError(error)) throw error;
+      const where = error.location.line ? `${ref.path}:${error.location.line}` : ref.path;
+      throw new ApiError(400, 'HIERARCHY_INVALID', `${where}: ${error.message}`, ref.field);
+    }
+  }
+}
+
+async function storePolicyFiles(ctx: ApiContext, text: string, files: Map<string, Buffer>, refs: HierarchyRef[]): Promise<string> {
   const token = randomBytes(16).toString('hex');
   const finalDir = ctx.layout.policyDir(token);
   const tempDir = join(dirname(finalDir), `.tmp-${token}`);
@@ -94,6 +111,7 @@ async function storePolicyFiles(ctx: ApiContext, text: string, files: Map<string
       await mkdir(dirname(target), { recursive: true });
       await writeFile(target, bytes);
     }
+    await checkHierarchies(tempDir, refs);
     // the version directory appears whole or not at all
     await rename(tempDir, finalDir);
   } catch (error) {
@@ -130,8 +148,9 @@ export function policyRoutes(ctx: ApiContext): Router {
     }
     const policy = parsed.policy;
     if (policy.name !== name) throw new ApiError(400, 'POLICY_INVALID', 'the "name" field of the policy must equal the name in the URL', 'name');
-    const files = matchHierarchyUploads(hierarchyFileRefs(policy), hierarchies);
-    const token = await storePolicyFiles(ctx, text, files);
+    const refs = hierarchyFileRefs(policy);
+    const files = matchHierarchyUploads(refs, hierarchies);
+    const token = await storePolicyFiles(ctx, text, files, refs);
     const caller = callerOf(req);
     const stored = insertPolicyVersion(ctx.db, {
       name,
