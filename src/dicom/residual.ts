@@ -26,8 +26,17 @@ export function containsWord(haystack: Buffer, value: string): boolean {
  * elements whose values were found (never the values: they are PHI).
  */
 export function findResidualValues(output: readonly Uint8Array[], identifying: ReadonlyMap<string, string>): string[] {
-  const whole = output.length === 1 ? Buffer.from(output[0].buffer, output[0].byteOffset, output[0].byteLength) : Buffer.concat(output);
+  // each chunk is searched in place (no copy of the pixel data), plus a window across each seam
+  const pieces: Buffer[] = output.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength));
+  let longest = 0;
+  for (const value of identifying.keys()) longest = Math.max(longest, value.length);
+  const margin = longest + 1;
+  for (let i = 0; i + 1 < output.length; i++) {
+    const left = output[i].subarray(Math.max(0, output[i].length - margin));
+    const right = output[i + 1].subarray(0, margin);
+    pieces.push(Buffer.concat([left, right]));
+  }
   const keywords = new Set<string>();
-  for (const [value, keyword] of identifying) if (containsWord(whole, value)) keywords.add(keyword);
+  for (const [value, keyword] of identifying) if (pieces.some((piece) => containsWord(piece, value))) keywords.add(keyword);
   return [...keywords].sort();
 }

@@ -19,6 +19,25 @@ class ByteSink {
     this.length += bytes.length;
   }
 
+  /** The chunks with every run of small pieces merged, large verbatim pieces left as they are. */
+  coalesced(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    let run: Uint8Array[] = [];
+    const flush = () => {
+      if (run.length === 1) out.push(run[0]);
+      else if (run.length > 1) out.push(Buffer.concat(run));
+      run = [];
+    };
+    for (const chunk of this.chunks) {
+      if (chunk.length >= 65536) {
+        flush();
+        out.push(chunk);
+      } else run.push(chunk);
+    }
+    flush();
+    return out;
+  }
+
   header(tag: number, vr: string, length: number, encoding: Encoding): void {
     const b = this.scratch;
     const le = encoding.littleEndian;
@@ -105,6 +124,9 @@ export function writeDicom(file: DicomFile): Uint8Array[] {
   const sink = new ByteSink();
   const ts = file.transferSyntax;
   writeDataset(sink, file.dataset, { explicit: ts.explicit, littleEndian: ts.littleEndian });
-  if (ts.deflated) return [preamble, meta, deflateRawSync(Buffer.concat(sink.chunks))];
-  return [preamble, meta, ...sink.chunks];
+  if (ts.deflated) return [Buffer.concat([preamble, meta]), deflateRawSync(Buffer.concat(sink.chunks))];
+  const body = sink.coalesced();
+  // preamble and meta join the first piece of the data set: usually one header chunk + pixel data
+  if (body.length > 0 && body[0].length < 65536) return [Buffer.concat([preamble, meta, body[0]]), ...body.slice(1)];
+  return [Buffer.concat([preamble, meta]), ...body];
 }
