@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, sleep } from './helpers.js';
 
@@ -57,13 +58,21 @@ export async function startServerProcess(dataDir: string, extraArgs: string[] = 
   };
 }
 
-/** PIDs of the direct children of `pid` (the job processes of a server). */
+/** PIDs of the direct children of `pid` (the job processes of a server), read from /proc. */
 export function childPids(pid: number): number[] {
-  const run = spawnSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' });
-  return run.stdout
-    .split('\n')
-    .map((line) => Number(line.trim()))
-    .filter((n) => Number.isInteger(n) && n > 0);
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // fields after the command name (which may hold spaces) start with state, then ppid
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === pid) children.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return children;
 }
 
 export function isAlive(pid: number): boolean {
