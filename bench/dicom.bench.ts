@@ -53,7 +53,7 @@ const jobs = Number(process.env.VEIL_BENCH_JOBS ?? availableParallelism());
 
 // one thread, in process: the per-file cost without the pool
 const single = Math.min(600, copies);
-let t = performance.now();
+const t = performance.now();
 for (let i = 0; i < single; i++) {
   const name = `f${String(i).padStart(6, '0')}.dcm`;
   await processFile({ inputPath: path.join(input, name), relativePath: name, outputPath: path.join(work, 'single', name) }, { dicom: policy.dicom!, secret, returnOriginalIds: false });

@@ -1,0 +1,94 @@
+import type { Raster8 } from '../../image/raster.js';
+import { readSample, type PixelLayout } from './layout.js';
+
+/**
+ * The 8-bit detection view of one native frame: the VOI window of the header (else a
+ * robust 0.5–99.5 percentile range) for monochrome, MONOCHROME1 inverted; YBR converted to
+ * RGB; PALETTE COLOR through its lookup tables.
+ */
+export interface ViewSettings {
+  windowCenter?: number;
+  windowWidth?: number;
+  slope: number;
+  intercept: number;
+  palette?: { red: [number[], Uint16Array]; green: [number[], Uint16Array]; blue: [number[], Uint16Array] };
+}
+
+export function frameView(frame: Uint8Array, layout: PixelLayout, settings: ViewSettings): Raster8 {
+  const pixels = layout.rows * layout.columns;
+  const { photometric } = layout;
+  if (photometric.startsWith('MONOCHROME')) {
+    const values = new Float64Array(pixels);
+    for (let i = 0; i < pixels; i++) values[i] = readSample(frame, layout, i, 0) * settings.slope + settings.intercept;
+    const [lo, hi] = windowOf(values, settings);
+    const scale = hi > lo ? 255 / (hi - lo) : 0;
+    const out = new Uint8Array(pixels);
+    const invert = photometric === 'MONOCHROME1';
+    for (let i = 0; i < pixels; i++) {
+      const v = Math.max(0, Math.min(255, Math.round((values[i] - lo) * scale)));
+      out[i] = invert ? 255 - v : v;
+    }
+    return { width: layout.columns, height: layout.rows, channels: 1, data: out };
+  }
+  const out = new Uint8Array(pixels * 3);
+  if (photometric === 'PALETTE COLOR' && settings.palette) {
+    const tables = [settings.palette.red, settings.palette.green, settings.palette.blue].map(lookupTable);
+    for (let i = 0; i < pixels; i++) {
+      const index = readSample(frame, layout, i, 0);
+      for (let c = 0; c < 3; c++) out[i * 3 + c] = tables[c](index);
+    }
+    return { width: layout.columns, height: layout.rows, channels: 3, data: out };
+  }
+  const shift = Math.max(0, layout.bitsStored - 8);
+  const ybr = photometric.startsWith('YBR_FULL') || photometric.startsWith('YBR_PARTIAL');
+  for (let i = 0; i < pixels; i++) {
+    const a = readSample(frame, layout, i, 0) >> shift;
+    const b = readSample(frame, layout, i, Math.min(1, layout.samples - 1)) >> shift;
+    const c = readSample(frame, layout, i, Math.min(2, layout.samples - 1)) >> shift;
+    if (ybr) {
+      out[i * 3] = clamp(a + 1.402 * (c - 128));
+      out[i * 3 + 1] = clamp(a - 0.344136 * (b - 128) - 0.714136 * (c - 128));
+      out[i * 3 + 2] = clamp(a + 1.772 * (b - 128));
+    } else {
+      out[i * 3] = clamp(a);
+      out[i * 3 + 1] = clamp(b);
+      out[i * 3 + 2] = clamp(c);
+    }
+  }
+  return { width: layout.columns, height: layout.rows, channels: 3, data: out };
+}
+
+function clamp(v: number): number {
+  return Math.max(0, Math.min(255, Math.round(v)));
+}
+
+function windowOf(values: Float64Array, settings: ViewSettings): [number, number] {
+  if (settings.windowCenter !== undefined && settings.windowWidth !== undefined && settings.windowWidth > 1) {
+    return [settings.windowCenter - settings.windowWidth / 2, settings.windowCenter + settings.windowWidth / 2];
+  }
+  // Robust range from a sample of the pixels (sorting all of a 4k² frame is wasteful).
+  const step = Math.max(1, Math.floor(values.length / 65536));
+  const sample: number[] = [];
+  for (let i = 0; i < values.length; i += step) sample.push(values[i]);
+  sample.sort((a, b) => a - b);
+  const lo = sample[Math.floor(sample.length * 0.005)];
+  const hi = sample[Math.min(sample.length - 1, Math.floor(sample.length * 0.995))];
+  if (hi > lo) return [lo, hi];
+  return [sample[0], sample[sample.length - 1]];
+}
+
+/** A PALETTE COLOR table as index → 8-bit value (descriptor: entries, first mapped, bits). */
+export function lookupTable([descriptor, data]: [number[], Uint16Array]): (index: number) => number {
+  const entries = descriptor[0] === 0 ? 65536 : descriptor[0];
+  const first = descriptor[1];
+  // 8-bit tables are sometimes packed two entries per 16-bit word.
+  const packed = descriptor[2] === 8 && data.length * 2 === entries;
+  let max = 0;
+  for (const v of data) max = Math.max(max, v);
+  const shift = !packed && max > 255 ? 8 : 0;
+  return (index: number): number => {
+    const k = Math.max(0, Math.min(entries - 1, index - first));
+    if (packed) return (data[k >> 1] >> ((k & 1) * 8)) & 0xff;
+    return (data[Math.min(data.length - 1, k)] >> shift) & 0xff;
+  };
+}

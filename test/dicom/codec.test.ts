@@ -1,0 +1,53 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readDicom } from '../../src/dicom/codec/read.js';
+import { writeDicom } from '../../src/dicom/codec/write.js';
+import { DicomDamagedError, NotDicomError, type DicomDataset } from '../../src/dicom/codec/types.js';
+import { sharedDicom } from './helpers.js';
+
+/** A comparable summary of a data set: tags, VRs and value bytes, nested. */
+function shape(dataset: DicomDataset): unknown[] {
+  return dataset.map((e) => [e.tag, e.items ? e.items.map(shape) : Buffer.from(e.value ?? e.verbatim ?? new Uint8Array(0)).toString('hex')]);
+}
+
+const files = readdirSync(sharedDicom).filter((f) => f.endsWith('.dcm'));
+
+describe('DICOM codec', () => {
+  it.each(files)('%s: reads, or fails with a reason', (name) => {
+    const bytes = readFileSync(path.join(sharedDicom, name));
+    let file;
+    try {
+      file = readDicom(bytes);
+    } catch (error) {
+      expect(error instanceof DicomDamagedError || error instanceof NotDicomError, String(error)).toBe(true);
+      expect(['MR_truncated.dcm', 'no_meta.dcm']).toContain(name);
+      return;
+    }
+    const written = Buffer.concat(writeDicom(file));
+    const again = readDicom(written);
+    expect(again.transferSyntax.uid).toBe(file.transferSyntax.uid);
+    // values are kept exactly; odd lengths are padded to even on write
+    const strip = (s: unknown[]): string => JSON.stringify(s).replace(/(20|00)"/g, '"');
+    expect(strip(shape(again.dataset))).toBe(strip(shape(file.dataset)));
+    expect(written.subarray(128, 132).toString('latin1')).toBe('DICM');
+  });
+
+  it('reads big endian, implicit VR, deflated, no-meta and damaged-prefix files', () => {
+    const ts = (name: string) => readDicom(readFileSync(path.join(sharedDicom, name))).transferSyntax;
+    expect(ts('MR_small_bigendian.dcm')).toMatchObject({ littleEndian: false, explicit: true });
+    expect(ts('MR_small_implicit.dcm')).toMatchObject({ explicit: false });
+    expect(ts('image_dfl.dcm')).toMatchObject({ deflated: true });
+    expect(readDicom(readFileSync(path.join(sharedDicom, 'rtstruct.dcm'))).warnings).toContain('no file meta information');
+    expect(readDicom(readFileSync(path.join(sharedDicom, 'JLSN_RGB_ILV0.dcm'))).warnings.length).toBeGreaterThan(0);
+  });
+
+  it('reads a sequence encoded as UN into items', () => {
+    const file = readDicom(readFileSync(path.join(sharedDicom, 'UN_sequence.dcm')));
+    expect(file.dataset.some((e) => e.items && e.items.length > 0)).toBe(true);
+  });
+
+  it('reports a truncated file with the element that runs past the end', () => {
+    expect(() => readDicom(readFileSync(path.join(sharedDicom, 'MR_truncated.dcm')))).toThrow(/truncated: \(7FE0,0010\)/);
+  });
+});
