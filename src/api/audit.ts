@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { nowIso, type Db } from './db.js';
+import { nowIso, statement, type Db } from './db.js';
 
 /** The policy version an audited action concerned. */
 export interface AuditPolicyRef {
@@ -87,7 +87,7 @@ function fromRow(row: AuditRow): AuditEntry {
 export function appendAudit(db: Db, input: AuditInput): AuditEntry {
   return db
     .transaction((): AuditEntry => {
-      const last = db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
+      const last = statement(db, 'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
       const draft: Omit<AuditEntry, 'hash'> = {
         seq: (last?.seq ?? 0) + 1,
         at: nowIso(),
@@ -99,7 +99,8 @@ export function appendAudit(db: Db, input: AuditInput): AuditEntry {
         prevHash: last?.hash ?? GENESIS_HASH,
       };
       const entry: AuditEntry = { ...draft, hash: auditHash(draft) };
-      db.prepare(
+      statement(
+        db,
         `INSERT INTO audit_log (seq, at, actor, role, action, target, policy_name, policy_version, policy_sha256, prev_hash, hash)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(entry.seq, entry.at, entry.actor, entry.role, entry.action, entry.target, entry.policy?.name ?? null, entry.policy?.version ?? null, entry.policy?.sha256 ?? null, entry.prevHash, entry.hash);
@@ -110,6 +111,6 @@ export function appendAudit(db: Db, input: AuditInput): AuditEntry {
 
 /** Entries with seq > after, oldest first. */
 export function listAudit(db: Db, after: number, limit: number): AuditEntry[] {
-  const rows = db.prepare('SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?').all(after, limit) as AuditRow[];
+  const rows = statement(db, 'SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?').all(after, limit) as AuditRow[];
   return rows.map(fromRow);
 }

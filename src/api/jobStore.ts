@@ -1,4 +1,4 @@
-import { nowIso, type Db } from './db.js';
+import { nowIso, statement, type Db } from './db.js';
 
 export const JOB_KINDS = ['tabular', 'dicom', 'image'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
@@ -69,7 +69,8 @@ export function insertJob(
   db: Db,
   job: { id: string; kind: JobKind; ownerKeyId: string; policyVersionId: number; overrides: unknown; inputCount: number },
 ): JobRecord {
-  db.prepare(
+  statement(
+    db,
     `INSERT INTO jobs (id, kind, status, progress, owner_key_id, policy_version_id, overrides, input_count, created_at)
      VALUES (?, ?, 'queued', 0, ?, ?, ?, ?, ?)`,
   ).run(job.id, job.kind, job.ownerKeyId, job.policyVersionId, job.overrides === null || job.overrides === undefined ? null : JSON.stringify(job.overrides), job.inputCount, nowIso());
@@ -77,42 +78,42 @@ export function insertJob(
 }
 
 export function getJob(db: Db, id: string): JobRecord | undefined {
-  const row = db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
+  const row = statement(db, 'SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
   return row ? fromRow(row) : undefined;
 }
 
 export function listJobs(db: Db, filter: { ownerKeyId?: string; limit: number }): JobRecord[] {
   const rows = (
     filter.ownerKeyId
-      ? db.prepare('SELECT * FROM jobs WHERE owner_key_id = ? ORDER BY created_at DESC LIMIT ?').all(filter.ownerKeyId, filter.limit)
-      : db.prepare('SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?').all(filter.limit)
+      ? statement(db, 'SELECT * FROM jobs WHERE owner_key_id = ? ORDER BY created_at DESC LIMIT ?').all(filter.ownerKeyId, filter.limit)
+      : statement(db, 'SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?').all(filter.limit)
   ) as JobRow[];
   return rows.map(fromRow);
 }
 
 export function jobsWithStatus(db: Db, status: JobStatus): JobRecord[] {
-  return (db.prepare('SELECT * FROM jobs WHERE status = ? ORDER BY created_at').all(status) as JobRow[]).map(fromRow);
+  return (statement(db, 'SELECT * FROM jobs WHERE status = ? ORDER BY created_at').all(status) as JobRow[]).map(fromRow);
 }
 
 /** queued → running; false when another runner took it first. */
 export function markRunning(db: Db, id: string): boolean {
-  const info = db.prepare("UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = ?, progress = 0 WHERE id = ? AND status = 'queued'").run(nowIso(), id);
+  const info = statement(db, "UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = ?, progress = 0 WHERE id = ? AND status = 'queued'").run(nowIso(), id);
   return info.changes === 1;
 }
 
 export function setProgress(db: Db, id: string, progress: number): void {
-  db.prepare("UPDATE jobs SET progress = ? WHERE id = ? AND status = 'running'").run(progress, id);
+  statement(db, "UPDATE jobs SET progress = ? WHERE id = ? AND status = 'running'").run(progress, id);
 }
 
 export function markDone(db: Db, id: string, reportJson: string, hasHtml: boolean): void {
   db.transaction(() => {
-    db.prepare('INSERT OR REPLACE INTO reports (job_id, json, has_html) VALUES (?, ?, ?)').run(id, reportJson, hasHtml ? 1 : 0);
-    db.prepare("UPDATE jobs SET status = 'done', progress = 1, finished_at = ?, error_code = NULL, error_message = NULL, error_field = NULL WHERE id = ?").run(nowIso(), id);
+    statement(db, 'INSERT OR REPLACE INTO reports (job_id, json, has_html) VALUES (?, ?, ?)').run(id, reportJson, hasHtml ? 1 : 0);
+    statement(db, "UPDATE jobs SET status = 'done', progress = 1, finished_at = ?, error_code = NULL, error_message = NULL, error_field = NULL WHERE id = ?").run(nowIso(), id);
   })();
 }
 
 export function markFailed(db: Db, id: string, error: JobError): void {
-  db.prepare("UPDATE jobs SET status = 'failed', finished_at = ?, error_code = ?, error_message = ?, error_field = ? WHERE id = ?").run(
+  statement(db, "UPDATE jobs SET status = 'failed', finished_at = ?, error_code = ?, error_message = ?, error_field = ? WHERE id = ?").run(
     nowIso(),
     error.code,
     error.message,
@@ -124,10 +125,10 @@ export function markFailed(db: Db, id: string, error: JobError): void {
 /** running → queued; `refundAttempt` when the run was stopped by an orderly shutdown. */
 export function requeue(db: Db, id: string, options: { refundAttempt?: boolean } = {}): void {
   const refund = options.refundAttempt ? 1 : 0;
-  db.prepare("UPDATE jobs SET status = 'queued', progress = 0, started_at = NULL, attempts = MAX(0, attempts - ?) WHERE id = ? AND status = 'running'").run(refund, id);
+  statement(db, "UPDATE jobs SET status = 'queued', progress = 0, started_at = NULL, attempts = MAX(0, attempts - ?) WHERE id = ? AND status = 'running'").run(refund, id);
 }
 
 export function getReport(db: Db, jobId: string): { json: string; hasHtml: boolean } | undefined {
-  const row = db.prepare('SELECT json, has_html FROM reports WHERE job_id = ?').get(jobId) as { json: string; has_html: number } | undefined;
+  const row = statement(db, 'SELECT json, has_html FROM reports WHERE job_id = ?').get(jobId) as { json: string; has_html: number } | undefined;
   return row ? { json: row.json, hasHtml: row.has_html === 1 } : undefined;
 }

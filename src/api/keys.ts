@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { nowIso, type Db } from './db.js';
+import { nowIso, statement, type Db } from './db.js';
 
 export const ROLES = ['committee', 'researcher', 'auditor'] as const;
 export type Role = (typeof ROLES)[number];
@@ -30,7 +30,7 @@ export function createApiKey(db: Db, role: Role, name?: string): { key: string; 
   const key = KEY_PREFIX + randomBytes(32).toString('base64url');
   const id = randomBytes(8).toString('hex');
   const record: ApiKeyRecord = { id, name: name?.trim() || `${role}-${id.slice(0, 6)}`, role, createdAt: nowIso() };
-  db.prepare('INSERT INTO api_keys (id, name, role, key_hash, created_at) VALUES (?, ?, ?, ?, ?)').run(
+  statement(db, 'INSERT INTO api_keys (id, name, role, key_hash, created_at) VALUES (?, ?, ?, ?, ?)').run(
     record.id,
     record.name,
     record.role,
@@ -50,7 +50,7 @@ interface KeyRow {
 /** The key record for a presented bearer token, or undefined when unknown. */
 export function findApiKey(db: Db, presented: string): ApiKeyRecord | undefined {
   if (!presented.startsWith(KEY_PREFIX) || presented.length > 200) return undefined;
-  const row = db.prepare('SELECT id, name, role, created_at FROM api_keys WHERE key_hash = ?').get(hashKey(presented)) as KeyRow | undefined;
+  const row = statement(db, 'SELECT id, name, role, created_at FROM api_keys WHERE key_hash = ?').get(hashKey(presented)) as KeyRow | undefined;
   if (!row || !isRole(row.role)) return undefined;
   return { id: row.id, name: row.name, role: row.role, createdAt: row.created_at };
 }

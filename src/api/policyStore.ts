@@ -1,4 +1,4 @@
-import { nowIso, type Db } from './db.js';
+import { nowIso, statement, type Db } from './db.js';
 
 /** One stored version of a named policy. Versions are numbered 1, 2, … per name. */
 export interface PolicyVersion {
@@ -67,21 +67,20 @@ export interface NewPolicyVersion {
 export function insertPolicyVersion(db: Db, input: NewPolicyVersion): PolicyVersion {
   return db
     .transaction((): PolicyVersion => {
-      const last = db.prepare('SELECT MAX(version) AS v FROM policy_versions WHERE name = ?').get(input.name) as { v: number | null };
+      const last = statement(db, 'SELECT MAX(version) AS v FROM policy_versions WHERE name = ?').get(input.name) as { v: number | null };
       const version = (last.v ?? 0) + 1;
-      const info = db
-        .prepare(
-          `INSERT INTO policy_versions (name, version, sha256, declared_version, dir, hierarchies, sections, created_at, created_by)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(input.name, version, input.sha256, input.declaredVersion, input.dir, JSON.stringify(input.hierarchies), JSON.stringify(input.sections), nowIso(), input.createdBy);
+      const info = statement(
+        db,
+        `INSERT INTO policy_versions (name, version, sha256, declared_version, dir, hierarchies, sections, created_at, created_by)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(input.name, version, input.sha256, input.declaredVersion, input.dir, JSON.stringify(input.hierarchies), JSON.stringify(input.sections), nowIso(), input.createdBy);
       return getPolicyVersionById(db, Number(info.lastInsertRowid)) as PolicyVersion;
     })
     .immediate();
 }
 
 export function getPolicyVersionById(db: Db, id: number): PolicyVersion | undefined {
-  const row = db.prepare('SELECT * FROM policy_versions WHERE id = ?').get(id) as PolicyRow | undefined;
+  const row = statement(db, 'SELECT * FROM policy_versions WHERE id = ?').get(id) as PolicyRow | undefined;
   return row ? fromRow(row) : undefined;
 }
 
@@ -89,14 +88,14 @@ export function getPolicyVersionById(db: Db, id: number): PolicyVersion | undefi
 export function getPolicyVersion(db: Db, name: string, version?: number): PolicyVersion | undefined {
   const row = (
     version === undefined
-      ? db.prepare('SELECT * FROM policy_versions WHERE name = ? ORDER BY version DESC LIMIT 1').get(name)
-      : db.prepare('SELECT * FROM policy_versions WHERE name = ? AND version = ?').get(name, version)
+      ? statement(db, 'SELECT * FROM policy_versions WHERE name = ? ORDER BY version DESC LIMIT 1').get(name)
+      : statement(db, 'SELECT * FROM policy_versions WHERE name = ? AND version = ?').get(name, version)
   ) as PolicyRow | undefined;
   return row ? fromRow(row) : undefined;
 }
 
 export function listPolicyVersions(db: Db, name: string): PolicyVersion[] {
-  return (db.prepare('SELECT * FROM policy_versions WHERE name = ? ORDER BY version').all(name) as PolicyRow[]).map(fromRow);
+  return (statement(db, 'SELECT * FROM policy_versions WHERE name = ? ORDER BY version').all(name) as PolicyRow[]).map(fromRow);
 }
 
 export interface PolicySummary {
@@ -107,7 +106,7 @@ export interface PolicySummary {
 }
 
 export function listPolicies(db: Db): PolicySummary[] {
-  const rows = db.prepare('SELECT name, version, approved_at FROM policy_versions ORDER BY name, version').all() as {
+  const rows = statement(db, 'SELECT name, version, approved_at FROM policy_versions ORDER BY name, version').all() as {
     name: string;
     version: number;
     approved_at: string | null;
@@ -125,7 +124,7 @@ export function listPolicies(db: Db): PolicySummary[] {
 
 /** Marks a version approved (idempotent: a second approval keeps the first approver). */
 export function approvePolicyVersion(db: Db, id: number, approvedBy: string): PolicyVersion {
-  db.prepare('UPDATE policy_versions SET approved_at = ?, approved_by = ? WHERE id = ? AND approved_at IS NULL').run(nowIso(), approvedBy, id);
+  statement(db, 'UPDATE policy_versions SET approved_at = ?, approved_by = ? WHERE id = ? AND approved_at IS NULL').run(nowIso(), approvedBy, id);
   return getPolicyVersionById(db, id) as PolicyVersion;
 }
 
