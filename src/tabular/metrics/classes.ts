@@ -36,16 +36,7 @@ export function equivalenceClasses(table: Table, columnIndices: readonly number[
         next[r] = id;
       }
     } else {
-      const ids = new Map<number, number>();
-      for (let r = 0; r < n; r++) {
-        const key = group[r] * width + column.codes[r];
-        let id = ids.get(key);
-        if (id === undefined) {
-          id = created++;
-          ids.set(key, id);
-        }
-        next[r] = id;
-      }
+      created = refineWithHash(group, column.codes, next);
     }
     group = next;
     groups = created;
@@ -74,4 +65,40 @@ export function equivalenceClasses(table: Table, columnIndices: readonly number[
   const order = new Int32Array(starts[count]);
   for (let r = 0; r < n; r++) if (classOf[r] >= 0) order[cursor[classOf[r]]++] = r;
   return { classOf, sizes: Int32Array.from(sizes), count, order, starts };
+}
+
+/**
+ * Dense ids for the distinct (group[r], codes[r]) pairs, with an open-addressing hash table on
+ * typed arrays (a Map of numbers is several times slower at a million rows).
+ */
+function refineWithHash(group: Int32Array, codes: Int32Array, out: Int32Array): number {
+  const n = group.length;
+  let capacity = 1024;
+  while (capacity < n * 2) capacity *= 2;
+  const mask = capacity - 1;
+  const keyA = new Int32Array(capacity);
+  const keyB = new Int32Array(capacity);
+  const ids = new Int32Array(capacity).fill(-1);
+  let created = 0;
+  for (let r = 0; r < n; r++) {
+    const a = group[r];
+    const b = codes[r];
+    let slot = (Math.imul(a, 0x9e3779b1) ^ Math.imul(b + 0x7f4a7c15, 0x85ebca77)) & mask;
+    for (;;) {
+      const id = ids[slot];
+      if (id < 0) {
+        keyA[slot] = a;
+        keyB[slot] = b;
+        ids[slot] = created;
+        out[r] = created++;
+        break;
+      }
+      if (keyA[slot] === a && keyB[slot] === b) {
+        out[r] = id;
+        break;
+      }
+      slot = (slot + 1) & mask;
+    }
+  }
+  return created;
 }

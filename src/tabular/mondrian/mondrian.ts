@@ -1,6 +1,6 @@
 import type { Dimension, HierarchicalDimension } from '../dimensions.js';
 import type { ClassStats, SensitiveAttribute } from '../models/model.js';
-import { SliceSorter } from './sort.js';
+import { RowStore } from './rows.js';
 
 /**
  * Strict multidimensional Mondrian (LeFevre, DeWitt, Ramakrishnan, "Mondrian Multidimensional
@@ -14,8 +14,9 @@ import { SliceSorter } from './sort.js';
  *   that would break a privacy model are kept together in one remainder part (labelled with
  *   their common ancestor), so the others can still be specialized;
  * - a split is made only when every part satisfies every privacy model (`accepts`).
- * Sorting a slice is a counting sort on the dimension's codes, so each level costs O(n) and the
- * whole run about O(n log n).
+ * Rows are stored row-major and moved with their partition (RowStore), and sorting a slice is a
+ * counting sort on the dimension's codes, so each level costs O(n) sequential work and the whole
+ * run about O(n log n).
  */
 export interface MondrianInput {
   rowCount: number;
@@ -49,23 +50,42 @@ export function mondrian(input: MondrianInput): Partitioning {
 }
 
 class MondrianRun {
-  private readonly perm: Int32Array;
-  private readonly sorter: SliceSorter;
+  private readonly rows: RowStore;
   private readonly stamps: Int32Array[];
   private stamp = 0;
+  /** Number of dimensions; sensitive codes follow them in each stored row. */
+  private readonly dimensionCount: number;
+  /** Per dimension: the code of a missing number, or -1. */
+  private readonly missingCode: Int32Array;
+  /** Scratch for widths(), reused by every partition (no allocation in the hot loop). */
+  private readonly scratchLo: Int32Array;
+  private readonly scratchHi: Int32Array;
+  private readonly scratchDistinct: Int32Array;
+  private readonly scratchMissing: Uint8Array;
+  private readonly scratchWidths: Float64Array;
+  private readonly counted: Uint8Array;
   private readonly finals: number[] = [];
   private placed = 0;
 
   constructor(private readonly input: MondrianInput) {
-    this.perm = input.rows ? Int32Array.from(input.rows) : Int32Array.from({ length: input.rowCount }, (_, i) => i);
-    const maxCardinality = Math.max(1, ...input.dimensions.map((d) => d.cardinality));
-    this.sorter = new SliceSorter(this.perm, maxCardinality);
-    this.stamps = input.dimensions.map((d) => new Int32Array(d.cardinality));
+    const dims = input.dimensions;
+    this.dimensionCount = dims.length;
+    const maxCode = Math.max(1, ...dims.map((d) => d.cardinality), ...input.sensitive.map((s) => s.cardinality));
+    this.rows = new RowStore([...dims.map((d) => d.codes), ...input.sensitive.map((s) => s.codes)], input.rowCount, maxCode, input.rows);
+    this.stamps = dims.map((d) => new Int32Array(d.cardinality));
+    this.missingCode = Int32Array.from(dims, (dim) => (dim.kind === 'numeric' && Number.isNaN(dim.values[dim.values.length - 1]) ? dim.values.length - 1 : -1));
+    const D = this.dimensionCount;
+    this.scratchLo = new Int32Array(D);
+    this.scratchHi = new Int32Array(D);
+    this.scratchDistinct = new Int32Array(D);
+    this.scratchMissing = new Uint8Array(D);
+    this.scratchWidths = new Float64Array(D);
+    this.counted = Uint8Array.from(dims, (dim) => (dim.kind === 'numeric' ? 0 : 1));
   }
 
   execute(): Partitioning {
     const dims = this.input.dimensions;
-    const stack: Partition[] = [{ start: 0, end: this.perm.length, regions: dims.map((d) => (d.kind === 'hierarchical' ? [d.hierarchy.root] : null)) }];
+    const stack: Partition[] = [{ start: 0, end: this.rows.size, regions: dims.map((d) => (d.kind === 'hierarchical' ? [d.hierarchy.root] : null)) }];
     while (stack.length > 0) {
       const partition = stack.pop() as Partition;
       const parts = this.split(partition);
@@ -77,7 +97,7 @@ class MondrianRun {
         this.input.onProgress?.(this.placed);
       }
     }
-    return { perm: this.perm, bounds: this.bounds() };
+    return { perm: this.rows.ids, bounds: this.bounds() };
   }
 
   /** Final partitions tile the permutation; their starts in order are the class bounds. */
@@ -87,74 +107,91 @@ class MondrianRun {
     starts.sort((a, b) => a - b);
     const bounds = new Int32Array(starts.length + 1);
     bounds.set(starts);
-    bounds[starts.length] = this.perm.length;
+    bounds[starts.length] = this.rows.size;
     return bounds;
   }
 
   /** The first allowed split along the widest dimensions, or undefined when none is allowed. */
   private split(p: Partition): Partition[] | undefined {
     const dims = this.input.dimensions;
-    const widths = dims.map((d, i) => this.width(d, i, p));
-    const order = widths.map((_, i) => i).filter((i) => widths[i] > 0).sort((a, b) => widths[b] - widths[a]);
+    const widths = this.widths(p);
+    const order = dims.map((_, i) => i).filter((i) => widths[i] > 0).sort((a, b) => widths[b] - widths[a]);
     for (const d of order) {
       const dim = dims[d];
-      const parts = dim.kind === 'hierarchical' ? this.splitHierarchical(dim, d, p) : this.splitOrdered(dim, p);
+      const parts = dim.kind === 'hierarchical' ? this.splitHierarchical(dim, d, p) : this.splitOrdered(d, p);
       if (parts) return parts;
     }
     return undefined;
   }
 
-  /** Normalized width of a partition on one dimension, consistent with NCP. */
-  private width(dim: Dimension, index: number, p: Partition): number {
-    const codes = dim.codes;
-    const perm = this.perm;
-    if (dim.kind === 'numeric') {
-      let lo = Infinity;
-      let hi = -Infinity;
-      let missing = false;
-      for (let i = p.start; i < p.end; i++) {
-        const x = dim.values[codes[perm[i]]];
-        if (Number.isNaN(x)) missing = true;
-        else {
-          if (x < lo) lo = x;
-          if (x > hi) hi = x;
+  /**
+   * Normalized width of a partition on every dimension, in one pass over its rows: numeric
+   * range / column range; otherwise (distinct values − 1) / (distinct in column − 1) — the same
+   * normalization as NCP.
+   */
+  private widths(p: Partition): Float64Array {
+    const dims = this.input.dimensions;
+    const D = this.dimensionCount;
+    const stride = this.rows.stride;
+    const data = this.rows.data;
+    const lo = this.scratchLo.fill(0x7fffffff);
+    const hi = this.scratchHi.fill(-1);
+    const distinct = this.scratchDistinct.fill(0);
+    const missing = this.scratchMissing.fill(0);
+    const missingCode = this.missingCode;
+    const stamps = this.stamps;
+    const stamp = ++this.stamp;
+    const counted = this.counted;
+    for (let i = p.start; i < p.end; i++) {
+      const base = i * stride;
+      for (let d = 0; d < D; d++) {
+        const code = data[base + d];
+        if (code === missingCode[d]) {
+          missing[d] = 1;
+          continue;
+        }
+        if (code < lo[d]) lo[d] = code;
+        if (code > hi[d]) hi[d] = code;
+        if (counted[d] === 1) {
+          const seen = stamps[d];
+          if (seen[code] !== stamp) {
+            seen[code] = stamp;
+            distinct[d]++;
+          }
         }
       }
-      const span = dim.domainMax > dim.domainMin && hi >= lo ? (hi - lo) / (dim.domainMax - dim.domainMin) : 0;
-      return span + (missing && hi >= lo ? 1 / Math.max(2, dim.domainDistinct) : 0);
     }
-    if (dim.domainDistinct < 2) return 0;
-    const seen = this.stamps[index];
-    const stamp = ++this.stamp;
-    let distinct = 0;
-    for (let i = p.start; i < p.end; i++) {
-      const code = codes[perm[i]];
-      if (seen[code] !== stamp) {
-        seen[code] = stamp;
-        distinct++;
+    const widths = this.scratchWidths;
+    dims.forEach((dim, d) => {
+      if (dim.kind === 'numeric') {
+        const present = hi[d] >= lo[d];
+        const span = dim.domainMax > dim.domainMin && present ? (dim.values[hi[d]] - dim.values[lo[d]]) / (dim.domainMax - dim.domainMin) : 0;
+        widths[d] = span + (missing[d] && present ? 1 / Math.max(2, dim.domainDistinct) : 0);
+      } else {
+        widths[d] = dim.domainDistinct < 2 ? 0 : (distinct[d] - 1) / (dim.domainDistinct - 1);
       }
-    }
-    return (distinct - 1) / (dim.domainDistinct - 1);
+    });
+    return widths;
   }
 
   /** Median cut on a numeric or ordinal dimension. */
-  private splitOrdered(dim: Dimension, p: Partition): Partition[] | undefined {
+  private splitOrdered(d: number, p: Partition): Partition[] | undefined {
     const { start, end } = p;
-    this.sorter.sortByCode(dim.codes, start, end);
-    const codes = dim.codes;
-    const perm = this.perm;
+    this.rows.sortBy(d, start, end);
+    const stride = this.rows.stride;
+    const data = this.rows.data;
     const middle = start + ((end - start) >> 1);
     // Value boundaries nearest to the median position, alternating outward.
     const cuts: number[] = [];
     let left = middle;
     let right = middle + 1;
     while (cuts.length < MAX_CUT_TRIES && (left > start || right < end)) {
-      while (left > start && codes[perm[left - 1]] === codes[perm[left]]) left--;
+      while (left > start && data[(left - 1) * stride + d] === data[left * stride + d]) left--;
       if (left > start) {
         cuts.push(left);
         left--;
       }
-      while (right < end && codes[perm[right - 1]] === codes[perm[right]]) right++;
+      while (right < end && data[(right - 1) * stride + d] === data[right * stride + d]) right++;
       if (right < end && cuts.length < MAX_CUT_TRIES) {
         cuts.push(right);
         right++;
@@ -178,7 +215,7 @@ class MondrianRun {
   private splitHierarchical(dim: HierarchicalDimension, index: number, p: Partition): Partition[] | undefined {
     const h = dim.hierarchy;
     const { start, end } = p;
-    this.sorter.sortByCode(dim.codes, start, end);
+    this.rows.sortBy(index, start, end);
     let region = p.regions[index] as number[];
     let groups: { node: number; from: number; to: number }[];
     for (;;) {
@@ -186,8 +223,8 @@ class MondrianRun {
       if (nodes.length === 0) return undefined;
       groups = [];
       for (const node of nodes) {
-        const from = this.lowerBound(dim.codes, start, end, h.leafStart[node]);
-        const to = this.lowerBound(dim.codes, from, end, h.leafEnd[node]);
+        const from = this.lowerBound(index, start, end, h.leafStart[node]);
+        const to = this.lowerBound(index, from, end, h.leafEnd[node]);
         if (to > from) groups.push({ node, from, to });
       }
       if (groups.length !== 1) break;
@@ -213,7 +250,7 @@ class MondrianRun {
 
     // Lay the parts out contiguously: valid groups first, then the remainder.
     const ranges = [...valid, ...rest.sort((a, b) => groups[a].from - groups[b].from)].map((g) => groups[g]);
-    this.sorter.concatenate(start, ranges.map((g) => [g.from, g.to] as [number, number]));
+    this.rows.concatenate(start, ranges.map((g) => [g.from, g.to] as [number, number]));
     const parts: Partition[] = [];
     let cursor = start;
     for (const g of valid) {
@@ -232,12 +269,12 @@ class MondrianRun {
   }
 
   /** First position in the code-sorted slice [from, to) whose code is ≥ value. */
-  private lowerBound(codes: Int32Array, from: number, to: number, value: number): number {
+  private lowerBound(d: number, from: number, to: number, value: number): number {
     let lo = from;
     let hi = to;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (codes[this.perm[mid]] < value) lo = mid + 1;
+      if (this.rows.code(mid, d) < value) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -246,10 +283,11 @@ class MondrianRun {
   private stats(from: number, to: number): ClassStats {
     const sensitive = this.input.sensitive;
     const counts = sensitive.map((s) => new Int32Array(s.cardinality));
+    const { data, stride } = this.rows;
     for (let s = 0; s < sensitive.length; s++) {
-      const codes = sensitive[s].codes;
+      const column = this.dimensionCount + s;
       const c = counts[s];
-      for (let i = from; i < to; i++) c[codes[this.perm[i]]]++;
+      for (let i = from; i < to; i++) c[data[i * stride + column]]++;
     }
     return { size: to - from, counts };
   }

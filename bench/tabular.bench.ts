@@ -1,0 +1,149 @@
+/**
+ * Tabular benchmarks: Adult at several k with and without l/t, and seeded synthetic tables up
+ * to 1,000,000 rows × 8 QIs. Every case runs in its own process so its peak RSS is its own.
+ * Prints wall time (cold first run and warm median), peak RSS and the utility metrics.
+ *   npx tsx bench/tabular.bench.ts            all cases
+ */
+import { spawnSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { anonymizeTable } from '../src/tabular/anonymize.js';
+import { readCsv } from '../src/tabular/csv/read.js';
+import { ColumnBuilder, tableFromColumns, type Table } from '../src/tabular/table.js';
+import type { TabularPolicy } from '../src/policy/sections/tabular.js';
+import { SeededRandom } from '../src/demo/random.js';
+
+const here = fileURLToPath(import.meta.url);
+const adultDir = resolve(here, '../../../shared/data/adult');
+const QIS = ['sex', 'age', 'race', 'marital-status', 'education', 'native-country', 'workclass', 'occupation'];
+
+interface Result {
+  name: string;
+  rows: number;
+  coldMs: number;
+  warmMs: number | null;
+  peakRssMb: number;
+  k: number | null;
+  ncp: number;
+  genILoss: number;
+  dm: number;
+  cAvg: number;
+  classes: number;
+}
+
+function adultPolicy(k: number, model: string): TabularPolicy {
+  return {
+    identifiers: [],
+    quasiIdentifiers: QIS.map((q) =>
+      q === 'age' ? { column: q, type: 'numeric' as const, minLevel: 0 } : { column: q, type: 'categorical' as const, hierarchy: join(adultDir, `adult_hierarchy_${q}.csv`), minLevel: 0 },
+    ),
+    sensitive: [{ column: 'salary-class', type: 'categorical' }],
+    privacy: {
+      k,
+      ...(model === 'l2' ? { l: { variant: 'distinct' as const, l: 2 } } : {}),
+      ...(model === 't0.2' ? { t: { t: 0.2 } } : {}),
+      suppressionLimit: 0.02,
+    },
+    otherColumns: 'keep',
+    missingValues: ['', '?', 'NA'],
+  };
+}
+
+/** A seeded table shaped like a registry extract: 8 QIs of mixed kinds, 1 sensitive column. */
+function syntheticTable(rows: number): { table: Table; policy: TabularPolicy } {
+  const random = new SeededRandom(42);
+  const names = ['age', 'sex', 'zip', 'education', 'income', 'marital', 'country', 'weight', 'disease'];
+  const builders = names.map((n) => new ColumnBuilder(n, rows));
+  const marital = ['single', 'married', 'divorced', 'widowed', 'separated', 'partner', 'unknown'];
+  for (let r = 0; r < rows; r++) {
+    builders[0].push(String(Math.min(99, Math.max(0, Math.round(random.normal(45, 18))))));
+    builders[1].push(random.next() < 0.51 ? 'F' : 'M');
+    builders[2].push(String(10000 + Math.floor(random.next() ** 2 * 89999)));
+    builders[3].push(`edu${random.int(1, 16)}`);
+    builders[4].push(String(Math.round(Math.exp(random.normal(10.5, 0.6)))));
+    builders[5].push(random.pick(marital));
+    builders[6].push(`c${Math.floor(random.next() ** 3 * 40)}`);
+    builders[7].push(String(Math.round(random.normal(75, 15) * 10) / 10));
+    builders[8].push(`d${random.int(0, 9)}`);
+  }
+  const table = tableFromColumns(builders.map((b) => b.build()));
+  const policy: TabularPolicy = {
+    identifiers: [],
+    quasiIdentifiers: [
+      { column: 'age', type: 'numeric', minLevel: 0 },
+      { column: 'sex', type: 'categorical', minLevel: 0 },
+      { column: 'zip', type: 'categorical', hierarchy: { masking: { char: '*', from: 'right' } }, minLevel: 0 },
+      { column: 'education', type: 'categorical', minLevel: 0 },
+      { column: 'income', type: 'numeric', minLevel: 0 },
+      { column: 'marital', type: 'categorical', hierarchy: { tree: { '*': { together: ['married', 'partner'], alone: ['single', 'divorced', 'widowed', 'separated'], other: ['unknown'] } } }, minLevel: 0 },
+      { column: 'country', type: 'categorical', minLevel: 0 },
+      { column: 'weight', type: 'numeric', minLevel: 0 },
+    ],
+    sensitive: [{ column: 'disease', type: 'categorical' }],
+    privacy: { k: 10, suppressionLimit: 0 },
+    otherColumns: 'keep',
+    missingValues: ['', '?', 'NA'],
+  };
+  return { table, policy };
+}
+
+async function runCase(kind: string, arg1: string, arg2: string): Promise<Result> {
+  let table: Table;
+  let policy: TabularPolicy;
+  let name: string;
+  if (kind === 'adult') {
+    table = (await readCsv(join(adultDir, 'adult.csv'))).table;
+    policy = adultPolicy(Number(arg1), arg2);
+    name = `adult k=${arg1}${arg2 === 'none' ? '' : arg2 === 'l2' ? ' l=2' : ' t=0.2'}`;
+  } else {
+    ({ table, policy } = syntheticTable(Number(arg1)));
+    name = `synthetic ${Number(arg1).toLocaleString('en-US')} × 8 QIs, k=10`;
+  }
+  const times: number[] = [];
+  let report = anonymizeTable(table, policy, { baseDir: '.' }).report;
+  times.push(report.timingMs.total);
+  const repeats = table.rowCount <= 100_000 ? 5 : 0;
+  for (let i = 0; i < repeats; i++) {
+    report = anonymizeTable(table, policy, { baseDir: '.' }).report;
+    times.push(report.timingMs.total);
+  }
+  const warm = times.slice(1).sort((a, b) => a - b);
+  return {
+    name,
+    rows: table.rowCount,
+    coldMs: times[0],
+    warmMs: warm.length > 0 ? warm[Math.floor(warm.length / 2)] : null,
+    peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    k: report.privacy.k.achieved,
+    ncp: report.utility.ncp,
+    genILoss: report.utility.genILoss,
+    dm: report.utility.dm,
+    cAvg: report.utility.cAvg,
+    classes: report.classes.count,
+  };
+}
+
+if (process.argv[2] === '--case') {
+  const result = await runCase(process.argv[3], process.argv[4], process.argv[5]);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+} else {
+  const cases: string[][] = [];
+  for (const k of [2, 5, 10, 50, 100]) for (const model of ['none', 'l2', 't0.2']) cases.push(['adult', String(k), model]);
+  for (const n of [125_000, 250_000, 500_000, 1_000_000]) cases.push(['synthetic', String(n), '-']);
+  const header = ['case', 'rows', 'cold ms', 'warm ms', 'peak RSS MB', 'k', 'classes', 'NCP', 'GenILoss', 'DM', 'C_AVG'];
+  process.stdout.write(`${header.join(' | ')}\n`);
+  const synthetic: Result[] = [];
+  for (const c of cases) {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', here, '--case', ...c], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    if (run.status !== 0) {
+      process.stdout.write(`${c.join(' ')}: failed: ${run.stderr.split('\n')[0]}\n`);
+      continue;
+    }
+    const r = JSON.parse(run.stdout.trim().split('\n').pop() as string) as Result;
+    if (c[0] === 'synthetic') synthetic.push(r);
+    process.stdout.write(`${[r.name, r.rows, r.coldMs, r.warmMs ?? '-', r.peakRssMb, r.k, r.classes, r.ncp, r.genILoss, r.dm, r.cAvg].join(' | ')}\n`);
+  }
+  // Growth: time / (n log2 n) should stay about constant if cost grows like n·log n.
+  process.stdout.write('\nscaling (synthetic): rows | ms | ms per (n log2 n) × 1e6\n');
+  for (const r of synthetic) process.stdout.write(`${r.rows} | ${r.coldMs} | ${((r.coldMs / (r.rows * Math.log2(r.rows))) * 1e6).toFixed(3)}\n`);
+}
