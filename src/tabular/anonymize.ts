@@ -12,6 +12,7 @@ import { genILossPerAttribute } from './metrics/genILoss.js';
 import { ncpPerAttribute } from './metrics/ncp.js';
 import { classStats, measureSensitive, type MeasuredSensitive } from './metrics/privacy.js';
 import { prosecutorRisk } from './metrics/risk.js';
+import { sizeDistribution } from './metrics/sizeDistribution.js';
 import type { ClassStats } from './models/model.js';
 import { modelsForPolicy } from './models/registry.js';
 import { mondrian } from './mondrian/mondrian.js';
@@ -247,7 +248,7 @@ function buildReport(input: ReportInput): TabularReport {
       minSize: kAchieved,
       maxSize: sizes.length > 0 ? sizes.reduce((a, b) => Math.max(a, b)) : null,
       averageSize: sizes.length > 0 ? round((n - suppressedCount) / sizes.length, 3) : null,
-      sizeDistribution: sizeDistribution(sizes),
+      sizeDistribution: sizeDistribution(classes.sizes),
     },
     utility: {
       genILoss: round(mean(perAttribute.map((a) => a.genILoss)), 6),
@@ -272,20 +273,6 @@ function buildReport(input: ReportInput): TabularReport {
     notes,
     timingMs: {},
   };
-}
-
-function sizeDistribution(sizes: number[]): TabularReport['classes']['sizeDistribution'] {
-  const buckets = new Map<number, { classes: number; records: number }>();
-  for (const size of sizes) {
-    const key = size <= 50 ? size : Math.floor(size / 10) * 10;
-    const bucket = buckets.get(key) ?? { classes: 0, records: 0 };
-    bucket.classes++;
-    bucket.records += size;
-    buckets.set(key, bucket);
-  }
-  return [...buckets.entries()]
-    .sort((a, b) => a[0] - b[0])
-    .map(([size, b]) => ({ size: size <= 50 ? String(size) : `${size}-${size + 9}`, ...b }));
 }
 
 function round(x: number, digits: number): number {
