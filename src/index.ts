@@ -7,3 +7,13 @@ export { loadPolicy, parsePolicy, type Policy, type PolicyIssue, type PolicyResu
 export { policySchema, type PolicyDocument } from './policy/schema.js';
 export { loadSecret, keyedDigest } from './secret/key.js';
 export { writeFileAtomic, openAtomicStream } from './io/atomic.js';
+export { policyJsonSchema } from './policy/jsonSchema.js';
+export { VEIL_VERSION } from './version.js';
+
+// Tables: Mondrian k-anonymity, l-diversity, t-closeness, metrics and reports.
+export * from './tabular/index.js';
+// DICOM de-identification (PS3.15 profile, pseudonyms, cohort k-anonymity).
+export * from './dicom/index.js';
+// Pixels: burned-in text and faces in images and DICOM frames.
+export * from './image/index.js';
+export { createFaceDetector, hideFaces, type FaceDetection, type FaceDetector, type FaceAction } from './image/faces/index.js';
