@@ -125,5 +125,9 @@ describe('Mondrian on a synthetic cohort', () => {
     expect(tableToRows(output)).toEqual([['*'], ['*'], ['*']]);
     expect(report.suppressed).toBe(3);
     expect(report.privacy.satisfied).toBe(true);
+    // every suppressed record costs the table size in DM and 1 per cell in NCP
+    expect(report.utility.dm).toBe(9);
+    expect(report.utility.ncp).toBe(1);
+    expect(report.notes.join(' ')).toMatch(/Every record was suppressed: k = 4 is larger than the table/);
   });
 });
