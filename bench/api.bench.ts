@@ -66,10 +66,10 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'veil-api-bench-'));
   const committee = key(dataDir, 'committee');
   const researcher = key(dataDir, 'researcher');
-  const server = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'warn', '--rate-limit', '100000000', '--concurrency', '1'], {
+  const server = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', process.env.BENCH_LOG_LEVEL ?? 'info', '--rate-limit', '100000000', '--concurrency', '1'], {
     cwd: ROOT,
     env: { ...process.env, VEIL_SECRET: process.env.VEIL_SECRET ?? 'bench-secret-0123456789abcdef' },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'ignore'],
   });
   try {
     const port = await new Promise<number>((ok, fail) => {
