@@ -32,4 +32,6 @@ export interface ApiContext {
   logger: Logger;
   runner: JobRunner;
   limits: ApiLimits;
+  /** Operator's folder of hierarchy files that policies may name without uploading them. */
+  hierarchyDir?: string;
 }

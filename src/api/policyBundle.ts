@@ -5,7 +5,9 @@ import { ApiError } from './errors.js';
  * A policy sent over HTTP names its ARX hierarchy files by paths relative to the policy
  * (as on disk). Those files travel in the same multipart request; the server stores them
  * beside the stored policy under the path the policy names, after checking that path is a
- * plain relative one. Inline builders ({intervals}, {masking}, {dates}, {tree}) need no file.
+ * plain relative one. A file not uploaded may come from the operator's hierarchy library
+ * (`veil serve --hierarchy-dir`), copied in at PUT time so that an approved version never
+ * changes. Inline builders ({intervals}, {masking}, {dates}, {tree}) need no file.
  */
 export interface HierarchyRef {
   /** Path as written in the policy. */
@@ -50,7 +52,12 @@ export interface UploadedHierarchy {
  * Pairs every hierarchy file the policy names with an uploaded file of the same base name.
  * Refuses unsafe paths, missing files, files the policy does not name, and ambiguity.
  */
-export function matchHierarchyUploads(refs: readonly HierarchyRef[], uploads: readonly UploadedHierarchy[]): Map<string, Buffer> {
+export function matchHierarchyUploads(
+  refs: readonly HierarchyRef[],
+  uploads: readonly UploadedHierarchy[],
+  /** Bytes of a file the operator's hierarchy library holds at this (checked) path, if any. */
+  library?: (path: string) => Buffer | undefined,
+): Map<string, Buffer> {
   const byBase = new Map<string, UploadedHierarchy>();
   for (const upload of uploads) {
     const base = baseName(upload.originalName);
@@ -67,6 +74,11 @@ export function matchHierarchyUploads(refs: readonly HierarchyRef[], uploads: re
     const base = baseName(ref.path);
     const upload = byBase.get(base);
     if (!upload) {
+      const stored = library?.(ref.path);
+      if (stored) {
+        files.set(ref.path, stored);
+        continue;
+      }
       throw new ApiError(400, 'HIERARCHY_MISSING', `the policy names a hierarchy file that was not uploaded (send it as a "hierarchies" part named ${base})`, ref.field);
     }
     if (usedBases.has(base)) throw new ApiError(400, 'HIERARCHY_AMBIGUOUS', 'two hierarchy paths of the policy end in the same file name', ref.field);

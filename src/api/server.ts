@@ -17,6 +17,8 @@ export interface ApiOptions {
   runner?: Partial<RunnerOptions>;
   logLevel?: string;
   logDestination?: DestinationStream;
+  /** Hierarchy files policies may name without uploading them (read at PUT time). */
+  hierarchyDir?: string;
 }
 
 export interface Api {
@@ -47,7 +49,7 @@ export async function createApi(options: ApiOptions): Promise<Api> {
     jobTimeoutMs: options.runner?.jobTimeoutMs ?? 2 * 60 * 60 * 1000,
     maxAttempts: options.runner?.maxAttempts ?? 2,
   });
-  const ctx: ApiContext = { db, layout, logger, runner, limits: { ...DEFAULT_LIMITS, ...options.limits } };
+  const ctx: ApiContext = { db, layout, logger, runner, limits: { ...DEFAULT_LIMITS, ...options.limits }, hierarchyDir: options.hierarchyDir };
   runner.recover();
   const app = createApp(ctx);
   runner.kick();

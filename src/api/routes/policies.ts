@@ -121,6 +121,16 @@ async function storePolicyFiles(ctx: ApiContext, text: string, files: Map<string
   return token;
 }
 
+/** A file of the operator's hierarchy library; `path` is already checked to be plain and relative. */
+function fromLibrary(ctx: ApiContext, path: string): Buffer | undefined {
+  if (!ctx.hierarchyDir) return undefined;
+  try {
+    return readFileSync(join(ctx.hierarchyDir, ...path.split('/')));
+  } catch {
+    return undefined;
+  }
+}
+
 export function policyRoutes(ctx: ApiContext): Router {
   const router = Router();
 
@@ -149,7 +159,7 @@ export function policyRoutes(ctx: ApiContext): Router {
     const policy = parsed.policy;
     if (policy.name !== name) throw new ApiError(400, 'POLICY_INVALID', 'the "name" field of the policy must equal the name in the URL', 'name');
     const refs = hierarchyFileRefs(policy);
-    const files = matchHierarchyUploads(refs, hierarchies);
+    const files = matchHierarchyUploads(refs, hierarchies, (path) => fromLibrary(ctx, path));
     const token = await storePolicyFiles(ctx, text, files, refs);
     const caller = callerOf(req);
     const stored = insertPolicyVersion(ctx.db, {

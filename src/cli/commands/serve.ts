@@ -1,3 +1,5 @@
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { appendAudit } from '../../api/audit.js';
 import { openDatabase } from '../../api/db.js';
@@ -22,6 +24,7 @@ interface ServeOptions {
   rateLimit: string;
   jobTimeoutMin: string;
   maxAttempts: string;
+  hierarchyDir?: string;
   logLevel: string;
 }
 
@@ -38,6 +41,7 @@ export function registerServeCommands(program: Command): void {
     .option('--rate-limit <n>', 'requests per minute per API key', '1200')
     .option('--job-timeout-min <n>', 'a job running longer is stopped and failed', '120')
     .option('--max-attempts <n>', 'runs of one job, counting re-runs after a crash', '2')
+    .option('--hierarchy-dir <dir>', 'hierarchy files policies may name without uploading them')
     .option('--log-level <level>', 'fatal, error, warn, info, debug', 'info')
     .action((options: ServeOptions) =>
       runCommand(async () => {
@@ -45,11 +49,15 @@ export function registerServeCommands(program: Command): void {
         if (!['fatal', 'error', 'warn', 'info', 'debug', 'silent'].includes(options.logLevel)) {
           throw new VeilError('USAGE', '--log-level expects fatal, error, warn, info, debug or silent', { field: '--log-level' });
         }
+        if (options.hierarchyDir && !statSync(options.hierarchyDir, { throwIfNoEntry: false })?.isDirectory()) {
+          throw new VeilError('FILE_NOT_FOUND', 'the hierarchy folder does not exist', { file: options.hierarchyDir, field: '--hierarchy-dir' });
+        }
         const server = await startServer({
           port,
           host: options.host,
           dataDir: options.dataDir,
           logLevel: options.logLevel,
+          hierarchyDir: options.hierarchyDir ? resolve(options.hierarchyDir) : undefined,
           limits: {
             maxUploadBytes: positiveInt(options.maxUploadMb, '--max-upload-mb') * 1024 * 1024,
             rateLimitPerMinute: positiveInt(options.rateLimit, '--rate-limit'),
