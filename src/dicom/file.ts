@@ -44,6 +44,8 @@ export interface FileResult {
   warnings: string[];
   counts: ActionCounts;
   patient?: { pseudonym: string; originalId?: string; attributes?: Record<string, string> };
+  /** StudyInstanceUID as written (remapped), to find studies that mix patients. */
+  study?: string;
   pixels?: { status: PixelOutcome['status']; reason?: string; report?: DicomPixelReport };
   /** How many identifying values of the input were searched for in the output. */
   residualValuesChecked: number;
@@ -85,6 +87,12 @@ function safePrivateMap(dicom: DicomPolicy): Map<string, Set<number>> {
     map.set(`${entry.group.toUpperCase()}|${entry.creator}`, new Set(entry.elements.map((e) => parseInt(e, 16))));
   }
   return map;
+}
+
+const MEDIA_STORAGE_DIRECTORY = '1.2.840.10008.1.3.10';
+
+function isDicomDir(file: DicomFile): boolean {
+  return getText(file.meta, 0x00020002) === MEDIA_STORAGE_DIRECTORY || file.dataset.some((e) => e.tag === 0x00041220);
 }
 
 /** The key that identifies a patient across files: PatientID, else name and birth date. */
@@ -176,28 +184,56 @@ function writeAtomic(target: string, chunks: readonly Uint8Array[]): void {
 
 /** Reads, de-identifies, checks and writes one file. Never throws for a bad input file. */
 export async function processFile(task: FileTask, settings: FileSettings, cleaner?: PixelCleaner): Promise<FileResult> {
+  let bytes: Uint8Array;
+  try {
+    bytes = cleaner ? readFileSync(task.inputPath) : readReusable(task.inputPath);
+  } catch (error) {
+    if (error instanceof Error && 'code' in error) {
+      return { input: task.relativePath, status: 'rejected', warnings: [], counts: emptyCounts(), residualValuesChecked: 0, reason: `cannot read the file (${String((error as NodeJS.ErrnoException).code)})` };
+    }
+    throw error;
+  }
+  const { result, chunks } = await deidentifyBytes(bytes, task, settings, cleaner);
+  if (chunks && task.outputPath) writeAtomic(task.outputPath, chunks);
+  return result;
+}
+
+/**
+ * The whole per-file transform without file I/O: parse, profile, cohort write-back, pixel
+ * cleaner, marking, encoding and the residual-PHI check. `chunks` is what to write (only
+ * when the result is ok and the task has an output path).
+ */
+export async function deidentifyBytes(
+  bytes: Uint8Array,
+  task: FileTask,
+  settings: FileSettings,
+  cleaner?: PixelCleaner,
+): Promise<{ result: FileResult; chunks?: Uint8Array[] }> {
   const base: FileResult = { input: task.relativePath, status: 'rejected', warnings: [], counts: emptyCounts(), residualValuesChecked: 0 };
+  const done = (result: FileResult) => ({ result });
   let file: DicomFile;
   try {
-    file = readDicom(cleaner ? readFileSync(task.inputPath) : readReusable(task.inputPath));
+    file = readDicom(bytes);
   } catch (error) {
-    if (error instanceof NotDicomError) return { ...base, status: 'skipped', reason: error.reason };
-    if (error instanceof DicomDamagedError) return { ...base, reason: `damaged: ${error.reason}` };
-    if (error instanceof Error && 'code' in error) return { ...base, reason: `cannot read the file (${String((error as NodeJS.ErrnoException).code)})` };
+    if (error instanceof NotDicomError) return done({ ...base, status: 'skipped', reason: error.reason });
+    if (error instanceof DicomDamagedError) return done({ ...base, reason: `damaged: ${error.reason}` });
     throw error;
   }
   base.warnings = file.warnings;
+  if (isDicomDir(file)) {
+    return done({ ...base, status: 'skipped', reason: 'DICOMDIR not copied: it lists original paths and byte offsets; build a new one from the output (e.g. dcmmkdir)' });
+  }
   const dicom = settings.dicom;
   const patient = patientKeyOf(file.dataset);
   const pseudonym = (patient.id && settings.patientMap?.[patient.id]) || patientPseudonym(settings.secret, patient.key);
   const patientInfo: FileResult['patient'] = { pseudonym };
   if (settings.returnOriginalIds) patientInfo.originalId = patient.id || '(no PatientID)';
   if (settings.cohortKeywords) patientInfo.attributes = cohortAttributes(file.dataset, settings.cohortKeywords);
-  if (!task.outputPath) return { ...base, status: 'ok', patient: patientInfo };
+  if (!task.outputPath) return done({ ...base, status: 'ok', patient: patientInfo });
 
   const cohortWrite = settings.cohortWrites?.[pseudonym];
   if (cohortWrite?.suppressed) {
-    return { ...base, status: 'skipped', reason: `patient suppressed by the cohort k-anonymity step (${cohortWrite.reason ?? 'no equivalence class of size k'})`, patient: patientInfo };
+    return done({ ...base, status: 'skipped', reason: `patient suppressed by the cohort k-anonymity step (${cohortWrite.reason ?? 'no equivalence class of size k'})`, patient: patientInfo });
   }
 
   const modifiedDates = dicom.options.includes('retainLongitudinalModifiedDates');
@@ -223,7 +259,7 @@ export async function processFile(task: FileTask, settings: FileSettings, cleane
       const result = await cleaner.clean(input, settings.pixels as PixelsPolicy);
       pixelOutcome = applyPixelResult(dataset, result, file.transferSyntax);
       if (pixelOutcome.status === 'rejected') {
-        return { ...base, reason: `pixels: ${pixelOutcome.reason ?? 'rejected by the pixel cleaner'}`, counts, patient: patientInfo, pixels: { status: 'rejected', reason: pixelOutcome.reason, report: pixelOutcome.report } };
+        return done({ ...base, reason: `pixels: ${pixelOutcome.reason ?? 'rejected by the pixel cleaner'}`, counts, patient: patientInfo, pixels: { status: 'rejected', reason: pixelOutcome.reason, report: pixelOutcome.report } });
       }
     }
   }
@@ -237,22 +273,30 @@ export async function processFile(task: FileTask, settings: FileSettings, cleane
   }
   const meta = buildMeta(dataset, file.meta, transferSyntax.uid, (uid) => (dicom.options.includes('retainUIDs') ? uid : remapUid(settings.secret, uid)));
   const chunks = writeDicom({ meta, dataset, transferSyntax, warnings: [] });
-  const residual = findResidualValues(chunks, residualValues(identifying));
+  const searched = residualValues(identifying);
+  // `header` skips pixel data that is the input's own bytes, copied unchanged
+  const scanned = dicom.residualScan === 'header' && pixelOutcome.status !== 'replaced' ? chunks.filter((c) => !isVerbatimPixelChunk(c, file.dataset)) : chunks;
+  const residual = findResidualValues(scanned, searched);
   const pixels = { status: pixelOutcome.status, report: pixelOutcome.report };
   if (residual.length > 0) {
-    return { ...base, reason: `residual PHI: values of ${residual.join(', ')} found in the output; not written`, counts, patient: patientInfo, pixels, residualValuesChecked: residualValues(identifying).size };
+    return done({ ...base, reason: `residual PHI: values of ${residual.join(', ')} found in the output; not written`, counts, patient: patientInfo, pixels, residualValuesChecked: searched.size });
   }
-  writeAtomic(task.outputPath, chunks);
-  return {
+  const result: FileResult = {
     ...base,
     status: 'ok',
     output: task.outputPath,
     counts,
     patient: patientInfo,
     pixels,
-    residualValuesChecked: residualValues(identifying).size,
+    residualValuesChecked: searched.size,
     transferSyntax: transferSyntax.uid,
+    study: getText(dataset, 0x0020000d),
   };
+  return { result, chunks };
+}
+
+function isVerbatimPixelChunk(chunk: Uint8Array, original: DicomDataset): boolean {
+  return original.some((e) => e.verbatim === chunk);
 }
 
 /** Values of at least 4 characters: shorter ones occur by chance in pixel bytes. */

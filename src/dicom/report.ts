@@ -32,6 +32,8 @@ export interface DicomRunReport {
   residualPhi: { filesChecked: number; valuesChecked: number; filesFailed: number };
   pixels: { scanned: number; replaced: number; unchanged: number; rejected: number };
   dateShift?: { minDays: number; maxDays: number };
+  /** Studies whose files carry more than one patient (a PACS export error): listed by output StudyInstanceUID. */
+  studiesWithSeveralPatients: string[];
   cohort?: CohortSummary;
   mappingFile?: string;
   timingMs: number;
@@ -102,6 +104,7 @@ ${table([
 ])}
 <h2>Residual-PHI check</h2>
 <p class="${report.residualPhi.filesFailed ? 'bad' : 'ok'}">${report.residualPhi.filesChecked} outputs searched for ${report.residualPhi.valuesChecked} identifying values of their inputs; ${report.residualPhi.filesFailed} failed (not written).</p>
+${report.studiesWithSeveralPatients.length ? `<p class="bad">${report.studiesWithSeveralPatients.length} studies hold files of more than one patient (see the JSON report).</p>` : ''}
 <h2>Actions on elements</h2>
 ${table(Object.entries(report.actions).sort().map(([k, v]) => [ACTION_NAMES[k] ?? k, v]))}
 <h2>By rule</h2>

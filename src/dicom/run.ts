@@ -145,6 +145,7 @@ export async function deidentifyDicomDirectory(options: DeidentifyDirectoryOptio
     residualPhi: { filesChecked: 0, valuesChecked: 0, filesFailed: 0 },
     pixels: { scanned: 0, replaced: 0, unchanged: 0, rejected: 0 },
     dateShift: dicom.options.includes('retainLongitudinalModifiedDates') ? { ...dicom.dateShift } : undefined,
+    studiesWithSeveralPatients: [],
     timingMs: 0,
   };
 
@@ -176,11 +177,18 @@ export async function deidentifyDicomDirectory(options: DeidentifyDirectoryOptio
   }
 
   const patients = new Map<string, string>();
+  const studies = new Map<string, Set<string>>();
   for (const result of results) {
     if (!result) continue;
     addFileResult(report, result, result.output ? relative(output, result.output).split(sep).join('/') : undefined);
     if (result.patient && result.status !== 'skipped') patients.set(result.patient.pseudonym, result.patient.originalId ?? '');
+    if (result.study && result.patient) {
+      const set = studies.get(result.study) ?? new Set<string>();
+      set.add(result.patient.pseudonym);
+      studies.set(result.study, set);
+    }
   }
+  report.studiesWithSeveralPatients = [...studies].filter(([, set]) => set.size > 1).map(([study]) => study).sort();
   report.totals.patients = patients.size;
   if (options.mapOut) {
     const lines = ['original_patient_id,pseudonym', ...[...patients].map(([pseudonym, original]) => `${csvCell(original)},${csvCell(pseudonym)}`).sort()];

@@ -49,20 +49,13 @@ export function readSample(frame: Uint8Array, layout: PixelLayout, pixel: number
 
 export function writeSample(frame: Uint8Array, layout: PixelLayout, pixel: number, channel: number, value: number): void {
   const at = offsetOf(layout, pixel, channel);
-  const bits = layout.bitsStored;
-  const stored = value < 0 ? value + 2 ** bits : value;
-  if (layout.bitsAllocated === 8) {
-    const keep = frame[at] - (frame[at] % 2 ** bits);
-    frame[at] = keep + stored;
-    return;
-  }
-  const width = layout.bitsAllocated === 16 ? 2 : 4;
+  const width = layout.bitsAllocated / 8;
   let raw = 0;
   for (let b = 0; b < width; b++) raw += frame[at + b] * 2 ** (8 * b);
-  // Bits above Bits Stored (old overlays, sign extension) are kept; signed values re-extend.
-  let next = raw - (raw % 2 ** bits) + stored;
-  if (layout.signed && value < 0 && bits < layout.bitsAllocated) next = 2 ** layout.bitsAllocated - 2 ** bits + stored;
-  if (layout.signed && value >= 0 && bits < layout.bitsAllocated) next = stored;
+  const bits = layout.bitsStored;
+  // Signed samples are written sign-extended to the full width; unsigned ones keep the bits
+  // above Bits Stored (old overlay planes).
+  const next = layout.signed ? (value < 0 ? 2 ** layout.bitsAllocated + value : value) : raw - (raw % 2 ** bits) + (value % 2 ** bits);
   for (let b = 0; b < width; b++) frame[at + b] = Math.floor(next / 2 ** (8 * b)) % 256;
 }
 

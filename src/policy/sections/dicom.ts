@@ -52,6 +52,9 @@ export const dicomSchema = z
       .default({ minDays: 30, maxDays: 365 })
       .describe('Modified Dates: every date of a patient moves back by a keyed number of days in this range'),
     patientIdMap: z.string().min(1).optional().describe('CSV (original,pseudonym) of pre-assigned trial IDs, relative to the policy'),
+    residualScan: z.enum(['full', 'header']).default('full').describe(
+      'Residual-PHI check of each output: full = every byte; header = every byte except pixel data copied unchanged from the input',
+    ),
     safePrivate: z.array(safePrivateSchema).default([]).describe('Private elements kept by the retainSafePrivate option'),
     cohort: dicomCohortSchema.optional(),
   })

@@ -1,0 +1,63 @@
+import { lookupTable } from './view.js';
+import { readSample, writeSample, type PixelLayout } from './layout.js';
+
+/**
+ * The native sample values a redacted region is filled with, per channel:
+ * black = what displays black (0 / all ones for MONOCHROME1 unsigned, the image's extreme
+ * for signed data, Y = 0 with neutral chroma, the darkest palette entry); min = the image's
+ * minimum stored value (per channel for RGB).
+ */
+export function fillSamples(frames: readonly Uint8Array[], layout: PixelLayout, fill: 'black' | 'min', palette?: { red: [number[], Uint16Array]; green: [number[], Uint16Array]; blue: [number[], Uint16Array] }): number[] {
+  const pixels = layout.rows * layout.columns;
+  const channels = layout.samples;
+  const min = new Array<number>(channels).fill(Infinity);
+  const max = new Array<number>(channels).fill(-Infinity);
+  for (const frame of frames) {
+    for (let i = 0; i < pixels; i++) {
+      for (let c = 0; c < channels; c++) {
+        const v = readSample(frame, layout, i, c);
+        if (v < min[c]) min[c] = v;
+        if (v > max[c]) max[c] = v;
+      }
+    }
+  }
+  const p = layout.photometric;
+  const mid = 2 ** (layout.bitsStored - 1);
+  if (p.startsWith('YBR')) return fill === 'black' ? [0, mid, mid] : [min[0], mid, mid];
+  if (fill === 'min') return min;
+  if (p === 'MONOCHROME1') return [layout.signed ? max[0] : 2 ** layout.bitsStored - 1];
+  if (p === 'MONOCHROME2') return [layout.signed ? min[0] : 0];
+  if (p === 'PALETTE COLOR' && palette) {
+    const tables = [palette.red, palette.green, palette.blue].map(lookupTable);
+    const first = palette.red[0][1];
+    const entries = palette.red[0][0] === 0 ? 65536 : palette.red[0][0];
+    let best = first;
+    let darkest = Infinity;
+    for (let k = 0; k < entries; k++) {
+      const sum = tables[0](first + k) + tables[1](first + k) + tables[2](first + k);
+      if (sum < darkest) {
+        darkest = sum;
+        best = first + k;
+      }
+    }
+    return [best];
+  }
+  return new Array<number>(channels).fill(0);
+}
+
+/** Writes `values` into every pixel of `mask` (1 = fill). Returns the pixels that changed. */
+export function fillFrame(frame: Uint8Array, layout: PixelLayout, mask: Uint8Array, values: readonly number[]): number {
+  let changed = 0;
+  for (let i = 0; i < mask.length; i++) {
+    if (!mask[i]) continue;
+    let differs = false;
+    for (let c = 0; c < layout.samples; c++) {
+      if (readSample(frame, layout, i, c) !== values[c]) {
+        differs = true;
+        writeSample(frame, layout, i, c, values[c]);
+      }
+    }
+    if (differs) changed++;
+  }
+  return changed;
+}
