@@ -193,7 +193,15 @@ export async function processFile(task: FileTask, settings: FileSettings, cleane
     }
     throw error;
   }
-  const { result, chunks } = await deidentifyBytes(bytes, task, settings, cleaner);
+  let outcome: { result: FileResult; chunks?: Uint8Array[] };
+  try {
+    outcome = await deidentifyBytes(bytes, task, settings, cleaner);
+  } catch (error) {
+    // a bug or an unforeseen structure must not stop the run: the file is rejected, not written
+    const name = error instanceof Error ? error.name : 'error';
+    return { input: task.relativePath, status: 'rejected', warnings: [], counts: emptyCounts(), residualValuesChecked: 0, reason: `internal error while de-identifying (${name}); file not written` };
+  }
+  const { result, chunks } = outcome;
   if (chunks && task.outputPath) writeAtomic(task.outputPath, chunks);
   return result;
 }

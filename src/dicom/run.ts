@@ -75,9 +75,21 @@ async function runAll(
   for await (const file of walkFiles(input, exclude)) {
     const i = index++;
     const task: FileTask = { inputPath: file.path, relativePath: file.relative.split(sep).join('/'), outputPath: output ? join(output, file.relative) : undefined };
-    const promise = executor.run(task).then((result) => {
-      onResult(result, i);
-    });
+    const promise = executor
+      .run(task)
+      .catch(
+        (error: unknown): FileResult => ({
+          input: task.relativePath,
+          status: 'rejected',
+          reason: `internal error in the worker (${error instanceof Error ? error.name : 'error'}); file not written`,
+          warnings: [],
+          counts: { actions: {}, origins: {} },
+          residualValuesChecked: 0,
+        }),
+      )
+      .then((result) => {
+        onResult(result, i);
+      });
     const tracked = promise.finally(() => inFlight.delete(tracked));
     inFlight.add(tracked);
     if (inFlight.size >= limit) await Promise.race(inFlight);

@@ -29,6 +29,16 @@ interface Encoding {
 
 /** Reads a DICOM Part-10 file (or a bare data set without meta header). Throws DicomDamagedError or NotDicomError. */
 export function readDicom(bytes: Uint8Array): DicomFile {
+  try {
+    return readDicomUnchecked(bytes);
+  } catch (error) {
+    // a length that points outside the data surfaces as a RangeError of the DataView
+    if (error instanceof RangeError) throw new DicomDamagedError('truncated or corrupt: an element or item runs past the end of its container');
+    throw error;
+  }
+}
+
+function readDicomUnchecked(bytes: Uint8Array): DicomFile {
   const warnings: string[] = [];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let metaStart: number;
@@ -132,6 +142,7 @@ function readDataset(
       if (bytes.subarray(offset, end).every((b) => b === 0)) break; // trailing padding
       throw new DicomDamagedError(`truncated: ${end - offset} stray bytes at the end of the data set`);
     }
+    if (end - offset < 8) throw new DicomDamagedError(`truncated: element header at byte ${offset}`);
     const tag = readTag(view, offset, encoding.littleEndian);
     if (tag === TAG_ITEM_END) return { dataset, next: offset + 8 };
     if (tag === TAG_ITEM || tag === TAG_SEQUENCE_END) throw new DicomDamagedError(`bad sequence: unexpected item tag at byte ${offset}`);
