@@ -95,7 +95,7 @@ export function decide(element: DicomElement, dataset: DicomDataset, ctx: Deiden
   if (rule) return rule;
   const keyword = lookupTag(tag)?.keyword ?? 'Unknown';
   if (element.vr === 'PN') return { code: 'Z', origin: 'personName', keyword };
-  if (element.vr === 'UI') return { code: 'U', origin: 'uid', keyword };
+  if (element.vr === 'UI') return ctx.profile.options.has('retainUIDs') ? { code: 'K', origin: 'unlisted', keyword } : { code: 'U', origin: 'uid', keyword };
   if (ctx.unlisted === 'remove' && FREE_TEXT_VRS.has(element.vr)) return { code: 'X', origin: 'unlisted', keyword };
   if (scope.cleaning && FREE_TEXT_VRS.has(element.vr) && element.vr !== 'DA' && element.vr !== 'TM' && element.vr !== 'DT') {
     return { code: 'C', origin: 'structuredContent', keyword };

@@ -51,3 +51,27 @@ describe('DICOM codec', () => {
     expect(() => readDicom(readFileSync(path.join(sharedDicom, 'MR_truncated.dcm')))).toThrow(/truncated: \(7FE0,0010\)/);
   });
 });
+
+describe('damaged input', () => {
+  it('never throws on truncated or corrupted files: each is rejected or read', async () => {
+    const { deidentifyBytes } = await import('../../src/dicom/file.js');
+    const { dicomSchema } = await import('../../src/policy/sections/dicom.js');
+    const settings = { dicom: dicomSchema.parse({}), secret: Buffer.from('fuzz-secret-0123456789'), returnOriginalIds: false };
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const statuses = new Set<string>();
+    for (const name of ['CT_small.dcm', 'rtplan.dcm', 'test-SR.dcm', 'UN_sequence.dcm', 'image_dfl.dcm', 'MR_small_bigendian.dcm']) {
+      const original = readFileSync(path.join(sharedDicom, name));
+      for (let k = 0; k < 40; k++) {
+        const bytes = Buffer.from(original);
+        let input: Buffer = bytes;
+        if (k % 2 === 0) input = bytes.subarray(0, Math.floor(random() * Math.min(bytes.length, 3000)));
+        else for (let j = 0; j < 4; j++) bytes[Math.floor(random() * Math.min(bytes.length, 3000))] = Math.floor(random() * 256);
+        const { result } = await deidentifyBytes(input, { inputPath: '', relativePath: name, outputPath: 'x.dcm' }, settings);
+        statuses.add(result.status);
+        if (result.status !== 'ok') expect(result.reason, name).toBeTruthy();
+      }
+    }
+    expect(statuses.has('rejected')).toBe(true);
+  });
+});

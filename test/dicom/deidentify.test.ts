@@ -47,6 +47,12 @@ describe('profile actions', () => {
     expect(textOf(out, 0x00080018)).not.toBe(mapped);
   });
 
+  it('retainUIDs keeps every UID, listed or not', () => {
+    const out = run([el(0x00080018, 'UI', '1.2.3.4.5.6.8'), el(0x00189517, 'UI', '1.2.3.9')], context(['retainUIDs']));
+    expect(textOf(out, 0x00080018)).toBe('1.2.3.4.5.6.8');
+    expect(textOf(out, 0x00189517)).toBe('1.2.3.9');
+  });
+
   it('pseudonymizes PatientID and PatientName with the patient pseudonym', () => {
     const out = run([el(0x00100010, 'PN', 'DOE^JANE'), el(0x00100020, 'LO', 'MRN0001')]);
     expect(textOf(out, 0x00100010)).toBe('VEIL-TESTPATIENT');

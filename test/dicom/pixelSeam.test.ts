@@ -1,0 +1,85 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { deidentifyBytes } from '../../src/dicom/file.js';
+import { readDicom } from '../../src/dicom/codec/read.js';
+import { pixelValueOf } from '../../src/dicom/pixelStep.js';
+import { getText } from '../../src/dicom/marking.js';
+import { uintValue } from '../../src/dicom/codec/values.js';
+import type { DicomPixelInput, DicomPixelResult, PixelCleaner } from '../../src/dicom/pixelCleaner.js';
+import { dicomSchema } from '../../src/policy/sections/dicom.js';
+import { pixelsSchema } from '../../src/policy/sections/pixels.js';
+import { SECRET, sharedDicom } from './helpers.js';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+
+/**
+ * The seam to src/image: what src/dicom hands a pixel cleaner and how it writes the answer back.
+ * The cleaner here is a test double that records its input and blanks the image.
+ */
+class BlankingCleaner implements PixelCleaner {
+  inputs: DicomPixelInput[] = [];
+  constructor(private readonly answer: 'replace' | 'reject') {}
+  async clean(input: DicomPixelInput): Promise<DicomPixelResult> {
+    this.inputs.push(input);
+    const report = { scanned: true, reason: 'test', regions: [], transferSyntax: '1.2.840.10008.1.2.1', verification: 'not-run' as const, ms: 0 };
+    if (this.answer === 'reject') return { action: 'rejected', reason: 'unsupported image type', report };
+    const bytes = new Uint8Array(input.rows * input.columns * input.samplesPerPixel * (input.bitsAllocated / 8) * input.numberOfFrames).fill(7);
+    return { action: 'replaced', pixelData: bytes, encapsulated: false, transferSyntaxUID: '1.2.840.10008.1.2.1', updates: {}, report };
+  }
+  async close(): Promise<void> {}
+}
+
+const settings = {
+  dicom: dicomSchema.parse({ profile: 'basic', options: ['retainLongitudinalModifiedDates'] }),
+  pixels: pixelsSchema.parse({ burnedInText: { scan: 'always' } }),
+  secret: SECRET,
+  returnOriginalIds: false,
+};
+
+describe('pixel cleaner seam', () => {
+  it('hands over the stored pixel bytes and writes a replaced image in explicit VR little endian (from big endian)', async () => {
+    const bytes = readFileSync(path.join(sharedDicom, 'MR_small_bigendian.dcm'));
+    const original = readDicom(bytes);
+    const cleaner = new BlankingCleaner('replace');
+    const { result, chunks } = await deidentifyBytes(bytes, { inputPath: '', relativePath: 'mr.dcm', outputPath: 'mr.dcm' }, settings, cleaner);
+    expect(result.status).toBe('ok');
+    const input = cleaner.inputs[0];
+    expect(input.bigEndian).toBe(true);
+    expect([input.rows, input.columns, input.bitsAllocated]).toEqual([64, 64, 16]);
+    const storedPixels = pixelValueOf(original.dataset.find((e) => e.tag === 0x7fe00010)!, original.transferSyntax);
+    expect(Buffer.compare(Buffer.from(input.pixelData), Buffer.from(storedPixels))).toBe(0);
+    expect(input.identifyingValues.length).toBeGreaterThan(3);
+
+    const out = readDicom(Buffer.concat(chunks!));
+    expect(out.transferSyntax.uid).toBe('1.2.840.10008.1.2.1');
+    const rows = out.dataset.find((e) => e.tag === 0x00280010);
+    expect(uintValue(rows?.value, 'US', true)).toBe(64);
+    expect(getText(out.dataset, 0x00280301)).toBe('NO');
+    expect(Buffer.from(pixelValueOf(out.dataset.find((e) => e.tag === 0x7fe00010)!, out.transferSyntax)).every((b) => b === 7)).toBe(true);
+    const dir = mkdtempSync(path.join(tmpdir(), 'veil-seam-'));
+    writeFileSync(path.join(dir, 'o.dcm'), Buffer.concat(chunks!));
+    const dumped = spawnSync('dcmdump', ['-q', path.join(dir, 'o.dcm')], { encoding: 'latin1' });
+    rmSync(dir, { recursive: true, force: true });
+    expect(dumped.status).toBe(0);
+    expect(dumped.stdout).toMatch(/\(0028,0010\) US 64/);
+    expect(dumped.stdout).toMatch(/\(0008,0100\) SH \[113101\]/);
+  });
+
+  it('rejects the file when the cleaner rejects the image, and writes nothing', async () => {
+    const bytes = readFileSync(path.join(sharedDicom, 'US1_UNCR.dcm'));
+    const { result, chunks } = await deidentifyBytes(bytes, { inputPath: '', relativePath: 'us.dcm', outputPath: 'us.dcm' }, settings, new BlankingCleaner('reject'));
+    expect(result.status).toBe('rejected');
+    expect(result.reason).toMatch(/unsupported image type/);
+    expect(chunks).toBeUndefined();
+  });
+
+  it('never calls the cleaner when the policy says scan: never', async () => {
+    const cleaner = new BlankingCleaner('replace');
+    const never = { ...settings, pixels: pixelsSchema.parse({ burnedInText: { scan: 'never' } }) };
+    const { result } = await deidentifyBytes(readFileSync(path.join(sharedDicom, 'CT_small.dcm')), { inputPath: '', relativePath: 'ct.dcm', outputPath: 'ct.dcm' }, never, cleaner);
+    expect(result.status).toBe('ok');
+    expect(cleaner.inputs).toHaveLength(0);
+  });
+});
