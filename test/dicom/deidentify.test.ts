@@ -48,9 +48,10 @@ describe('profile actions', () => {
   });
 
   it('retainUIDs keeps every UID, listed or not', () => {
-    const out = run([el(0x00080018, 'UI', '1.2.3.4.5.6.8'), el(0x00189517, 'UI', '1.2.3.9')], context(['retainUIDs']));
+    const out = run([el(0x00080018, 'UI', '1.2.3.4.5.6.8'), el(0x00041432, 'UI', '1.2.3.9')], context(['retainUIDs']));
     expect(textOf(out, 0x00080018)).toBe('1.2.3.4.5.6.8');
-    expect(textOf(out, 0x00189517)).toBe('1.2.3.9');
+    expect(textOf(out, 0x00041432)).toBe('1.2.3.9');
+    expect(textOf(run([el(0x00041432, 'UI', '1.2.3.9')]), 0x00041432)).toMatch(/^2\.25\./);
   });
 
   it('pseudonymizes PatientID and PatientName with the patient pseudonym', () => {
