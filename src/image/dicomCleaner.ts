@@ -1,5 +1,233 @@
-import type { PixelCleaner } from '../dicom/pixelCleaner.js';
+import type { DicomPixelInput, DicomPixelReport, DicomPixelResult, PixelCleaner, PixelRegionRecord } from '../dicom/pixelCleaner.js';
+import { decodeFrame, encodeLossless, initCodecs, type FrameFormat } from '../dicom/pixels/codecs.js';
+import { fillFrame, fillSamples } from '../dicom/pixels/fill.js';
+import { encapsulate, splitFrames } from '../dicom/pixels/fragments.js';
+import { frameByteLength, toLittleEndian, type PixelLayout } from '../dicom/pixels/layout.js';
+import { EXPLICIT_VR_LITTLE_ENDIAN, syntaxInfo, type SyntaxInfo } from '../dicom/pixels/transferSyntax.js';
+import { frameView, type ViewSettings } from '../dicom/pixels/view.js';
+import type { PixelsPolicy } from '../policy/sections/pixels.js';
+import { decideScan } from './dicomScan.js';
+import { createFaceDetector, type FaceDetector } from './faces/index.js';
+import { buildHeaderMatcher } from './phi/headerValues.js';
+import { buildFillMask } from './redact/regionMask.js';
+import { MAX_VERIFY_ROUNDS, REGION_MARGIN } from './redactFile.js';
+import { cleanText, createTextEngine, type TextEngine } from './textPipeline.js';
 
+/**
+ * The DICOM pixel cleaner (src/dicom/pixelCleaner.ts): decodes every frame, detects and
+ * classifies burned-in text on an 8-bit view, fills PHI in the native samples at their own
+ * bit depth and photometric interpretation, verifies, and re-encodes losslessly (same
+ * transfer syntax) or returns native explicit VR little endian — never a new lossy step.
+ */
 export async function createDicomPixelCleaner(): Promise<PixelCleaner> {
-  throw new Error('not yet');
+  await initCodecs();
+  let engine: Promise<TextEngine> | undefined;
+  let faces: Promise<FaceDetector> | undefined;
+  return {
+    async clean(input, policy) {
+      engine ??= createTextEngine(1);
+      if (policy.faces.detect) faces ??= createFaceDetector();
+      return cleanDicomPixels(input, policy, () => engine as Promise<TextEngine>, faces);
+    },
+    async close() {
+      if (faces) await (await faces).close();
+    },
+  };
+}
+
+/**
+ * A factory the DICOM run can hand to its worker threads: they import this module and
+ * call `createDicomPixelCleaner` themselves (functions cannot cross threads).
+ */
+export const dicomPixelCleanerFactory = Object.assign(() => createDicomPixelCleaner(), {
+  moduleUrl: import.meta.url,
+  exportName: 'createDicomPixelCleaner',
+});
+
+function emptyReport(reason: string, scanned: boolean): DicomPixelReport {
+  return { scanned, reason, regions: [], transferSyntax: 'kept', verification: 'not-run', ms: 0 };
+}
+
+export async function cleanDicomPixels(
+  input: DicomPixelInput,
+  policy: PixelsPolicy,
+  engineOf: () => Promise<TextEngine>,
+  faces: Promise<FaceDetector> | undefined,
+): Promise<DicomPixelResult> {
+  const started = performance.now();
+  const done = <T extends DicomPixelResult>(result: T): T => ({ ...result, report: { ...result.report, ms: Math.round(performance.now() - started) } });
+  const decision = decideScan(input, policy);
+  if (!decision.scan) {
+    const report = emptyReport(decision.reason, false);
+    return done(decision.reject ? { action: 'rejected', reason: decision.reason, report } : { action: 'unchanged', report });
+  }
+  const reject = (reason: string): DicomPixelResult => done({ action: 'rejected', reason, report: emptyReport(reason, false) });
+  const syntax = syntaxInfo(input.transferSyntaxUID);
+  if (!syntax) return reject('unknown transfer syntax: pixels cannot be decoded for the required scan');
+  if (![8, 16].includes(input.bitsAllocated) || input.bitsStored > input.bitsAllocated) return reject(`Bits Allocated ${input.bitsAllocated} is not supported for pixel scanning`);
+  if (input.rows <= 0 || input.columns <= 0 || input.numberOfFrames < 1) return reject('image without rows, columns or frames');
+
+  let decoded: { frames: Uint8Array[]; layout: PixelLayout };
+  try {
+    decoded = decodeAll(input, syntax);
+  } catch {
+    return reject(`pixel data could not be decoded (${syntax.codec})`);
+  }
+  const { frames, layout } = decoded;
+  const scanText = policy.burnedInText.scan !== 'never';
+  const engine = scanText ? await engineOf() : undefined;
+  const faceDetector = faces ? await faces : undefined;
+  const values = fillSamples(frames, layout, policy.burnedInText.fill, input.palette);
+  const settings: ViewSettings = {
+    windowCenter: input.windowCenter?.[0],
+    windowWidth: input.windowWidth?.[0],
+    slope: input.rescaleSlope ?? 1,
+    intercept: input.rescaleIntercept ?? 0,
+    palette: input.palette,
+  };
+  const header = buildHeaderMatcher(input.identifyingValues);
+  const regions: PixelRegionRecord[] = [];
+  let changed = 0;
+  let failed = false;
+  for (let f = 0; f < frames.length; f++) {
+    const frame = frames[f];
+    if (faceDetector) {
+      const found = await faceDetector.detect(frameView(frame, layout, settings));
+      // Native samples at any bit depth: faces are filled (blur/pixelate apply to 8-bit images only).
+      const mask = buildFillMask(layout.columns, layout.rows, found.map((face) => ({ box: face.box, mask: new Uint8Array(0) })), 'box', 0);
+      changed += fillFrame(frame, layout, mask, values);
+      regions.push(...found.map((face) => ({ frame: f, box: face.box, kind: 'face' as const, class: 'face', confidence: round3(face.score), redacted: true })));
+    }
+    if (!engine) continue;
+    const outcome = await cleanText(engine, frameView(frame, layout, settings), {
+      header,
+      redact: policy.burnedInText.redact,
+      region: policy.burnedInText.region,
+      margin: REGION_MARGIN,
+      maxRounds: MAX_VERIFY_ROUNDS,
+      apply: (fill) => {
+        changed += fillFrame(frame, layout, fill, values);
+        return frameView(frame, layout, settings);
+      },
+    });
+    if (outcome.verification === 'failed') failed = true;
+    regions.push(...outcome.records.map((r) => ({ frame: f, box: r.box, kind: 'text' as const, class: r.class, confidence: r.confidence, redacted: r.redacted })));
+  }
+  const scannedReport = (transferSyntax: string, verification: DicomPixelReport['verification']): DicomPixelReport => ({
+    scanned: true,
+    reason: decision.reason,
+    regions,
+    transferSyntax,
+    verification,
+    ms: 0,
+  });
+  if (failed) return done({ action: 'rejected', reason: 'burned-in PHI was still detected after redaction', report: scannedReport('kept', 'failed') });
+  if (changed === 0) return done({ action: 'unchanged', report: scannedReport('kept', 'passed') });
+  return done(encodeResult(input, syntax, frames, layout, scannedReport));
+}
+
+function round3(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
+
+/** Every frame as native little-endian samples, with the layout they are in after decoding. */
+function decodeAll(input: DicomPixelInput, syntax: SyntaxInfo): { frames: Uint8Array[]; layout: PixelLayout } {
+  const layout: PixelLayout = {
+    rows: input.rows,
+    columns: input.columns,
+    samples: input.samplesPerPixel,
+    bitsAllocated: input.bitsAllocated,
+    bitsStored: input.bitsStored,
+    signed: input.pixelRepresentation === 1,
+    planar: input.planarConfiguration === 1,
+    photometric: input.photometricInterpretation.trim().toUpperCase(),
+  };
+  if (syntax.codec === 'native') {
+    const data = input.bigEndian && input.bitsAllocated > 8 ? toLittleEndian(input.pixelData, input.bitsAllocated) : input.pixelData;
+    const size = frameByteLength(layout);
+    if (data.length < size * input.numberOfFrames) throw new Error('pixel data shorter than the frames it declares');
+    return { frames: Array.from({ length: input.numberOfFrames }, (_, i) => data.slice(i * size, (i + 1) * size)), layout };
+  }
+  const format = formatOf(layout);
+  const parts = splitFrames(input.pixelData, input.numberOfFrames);
+  let after = layout;
+  const frames = parts.map((part) => {
+    const out = decodeFrame(syntax.codec as Exclude<typeof syntax.codec, 'native'>, part, format);
+    const photometric = out.photometric.toUpperCase();
+    // Decoded colour is RGB (JPEG YBR converted; J2K ICT/RCT inverted by the codec).
+    after = { ...layout, photometric: layout.samples === 3 && /^(YBR_ICT|YBR_RCT)$/.test(photometric) ? 'RGB' : photometric, planar: out.planar === 1 };
+    if (out.data.length < frameByteLength(after)) throw new Error('decoded frame is too short');
+    return out.data;
+  });
+  return { frames, layout: after };
+}
+
+function formatOf(layout: PixelLayout): FrameFormat {
+  return {
+    rows: layout.rows,
+    columns: layout.columns,
+    samplesPerPixel: layout.samples,
+    bitsAllocated: layout.bitsAllocated,
+    bitsStored: layout.bitsStored,
+    pixelRepresentation: layout.signed ? 1 : 0,
+    planarConfiguration: layout.planar ? 1 : 0,
+    photometricInterpretation: layout.photometric,
+  };
+}
+
+function concat(frames: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
+  let at = 0;
+  for (const frame of frames) {
+    out.set(frame, at);
+    at += frame.length;
+  }
+  return out;
+}
+
+/**
+ * Native input keeps its transfer syntax (big endian becomes explicit VR little endian).
+ * Lossless compressed input is re-encoded in its own syntax when the codec round-trips
+ * every frame bit for bit; lossy input, colour that was converted while decoding, and
+ * anything that does not round-trip go out as native explicit VR little endian.
+ */
+function encodeResult(
+  input: DicomPixelInput,
+  syntax: SyntaxInfo,
+  frames: Uint8Array[],
+  layout: PixelLayout,
+  reportOf: (transferSyntax: string, verification: DicomPixelReport['verification']) => DicomPixelReport,
+): DicomPixelResult {
+  const colourConverted = layout.photometric !== input.photometricInterpretation.trim().toUpperCase();
+  if (syntax.codec === 'native') {
+    const uid = input.bigEndian ? EXPLICIT_VR_LITTLE_ENDIAN : input.transferSyntaxUID;
+    return { action: 'replaced', pixelData: concat(frames), encapsulated: false, transferSyntaxUID: uid, updates: {}, report: reportOf(input.bigEndian ? uid : 'same', 'passed') };
+  }
+  if (syntax.lossless && !colourConverted && (syntax.codec === 'rle' || layout.samples === 1)) {
+    const encoded = reencodeVerified(syntax, frames, layout);
+    if (encoded) {
+      return { action: 'replaced', pixelData: encapsulate(encoded), encapsulated: true, transferSyntaxUID: input.transferSyntaxUID, updates: {}, report: reportOf('same', 'passed') };
+    }
+  }
+  const updates: { photometricInterpretation?: string; planarConfiguration?: number } = {};
+  if (colourConverted) updates.photometricInterpretation = layout.photometric;
+  if (layout.samples > 1) updates.planarConfiguration = layout.planar ? 1 : 0;
+  return { action: 'replaced', pixelData: concat(frames), encapsulated: false, transferSyntaxUID: EXPLICIT_VR_LITTLE_ENDIAN, updates, report: reportOf(EXPLICIT_VR_LITTLE_ENDIAN, 'passed') };
+}
+
+function reencodeVerified(syntax: SyntaxInfo, frames: Uint8Array[], layout: PixelLayout): Uint8Array[] | undefined {
+  const format = formatOf(layout);
+  const out: Uint8Array[] = [];
+  try {
+    for (const frame of frames) {
+      const encoded = encodeLossless(syntax.codec, frame, format);
+      if (!encoded) return undefined;
+      const back = decodeFrame(syntax.codec as Exclude<typeof syntax.codec, 'native'>, encoded, format).data;
+      if (back.length < frame.length || back.subarray(0, frame.length).some((v, i) => v !== frame[i])) return undefined;
+      out.push(encoded);
+    }
+  } catch {
+    return undefined;
+  }
+  return out;
 }

@@ -59,13 +59,17 @@ export async function findText(
   cache: Map<string, Recognition> = new Map(),
 ): Promise<FoundText[]> {
   const instances = (await engine.detector.detect(view)).filter((i) => !filled || coveredFraction(filled, view.width, i.box) < COVERED);
-  // A box whose pixels did not change since an earlier pass reads the same: reuse it.
-  const keyOf = (box: Box): string => `${box.x},${box.y},${box.width},${box.height}`;
-  const reusable = (box: Box): boolean => cache.has(keyOf(box)) && (!filled || coveredFraction(filled, view.width, box) === 0);
-  const fresh = instances.filter((i) => !reusable(i.box));
+  // Text whose pixels did not change since an earlier pass reads the same: a box that
+  // matches an earlier one (IoU ≥ 0.6) with no filled pixel inside that earlier box reuses
+  // its reading (a re-detected box may reach into a neighbour's fill and misread).
+  const earlier = [...cache.entries()].map(([key, reading]) => ({ box: parseKey(key), reading }));
+  const reuse = (box: Box): Recognition | undefined =>
+    earlier.find((e) => iou(e.box, box) >= 0.6 && (!filled || coveredFraction(filled, view.width, e.box) === 0))?.reading;
+  const previous = instances.map((i) => reuse(i.box));
+  const fresh = instances.filter((_, n) => previous[n] === undefined);
   const freshReadings = await engine.recognizer.recognize(view, fresh.map((i) => i.box));
   fresh.forEach((instance, n) => cache.set(keyOf(instance.box), freshReadings[n]));
-  const readings = instances.map((i) => cache.get(keyOf(i.box)) ?? { text: '', confidence: 0 });
+  const readings = instances.map((i, n) => previous[n] ?? cache.get(keyOf(i.box)) ?? { text: '', confidence: 0 });
   const found: FoundText[] = [];
   for (const group of groupLines(instances.map((i) => i.box))) {
     const own = group.map((n) => classifyText(readings[n].text, readings[n].confidence, header));
@@ -109,6 +113,23 @@ async function lookCloser(engine: TextEngine, view: Raster8, line: Box): Promise
       const gap = Math.max(box.x, line.x) - Math.min(box.x + box.width, line.x + line.width);
       return overlap >= 0.5 * Math.min(box.height, line.height) && box.height <= 2 * line.height && gap <= 1.2 * line.height;
     });
+}
+
+function keyOf(box: Box): string {
+  return `${box.x},${box.y},${box.width},${box.height}`;
+}
+
+function parseKey(key: string): Box {
+  const [x, y, width, height] = key.split(',').map(Number);
+  return { x, y, width, height };
+}
+
+function iou(a: Box, b: Box): number {
+  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
+  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
+  if (w <= 0 || h <= 0) return 0;
+  const inter = w * h;
+  return inter / (a.width * a.height + b.width * b.height - inter);
 }
 
 export type RedactMode = 'phi' | 'all';

@@ -13,6 +13,9 @@ export interface DetectorOptions extends InstanceOptions {
   overlap: number;
   /** Images whose long side is at most this are read at ×2 (small text on small images). */
   upscaleBelow: number;
+  /** Instances taller than the larger of these (pixels; share of the short side) are not text lines. */
+  maxLineHeight: number;
+  maxLineShare: number;
 }
 
 export const DEFAULT_DETECTOR_OPTIONS: DetectorOptions = {
@@ -21,6 +24,8 @@ export const DEFAULT_DETECTOR_OPTIONS: DetectorOptions = {
   maxTile: 960,
   overlap: 96,
   upscaleBelow: 256,
+  maxLineHeight: 64,
+  maxLineShare: 0.1,
 };
 
 export interface TextDetector {
@@ -51,8 +56,10 @@ export async function createTextDetector(threads = 1, options: Partial<DetectorO
 export async function detectText(session: InferenceSession, view: Raster8, options: DetectorOptions, scale?: number): Promise<TextInstance[]> {
   const found = await detectPass(session, view, options, scale);
   const saturation = chromaView(view);
-  if (!saturation) return found;
-  return mergeInstances([...found, ...(await detectPass(session, saturation, options, scale))]);
+  const all = saturation ? mergeInstances([...found, ...(await detectPass(session, saturation, options, scale))]) : found;
+  // Burned-in text lines are short; a tall "instance" is texture (ultrasound speckle, tissue).
+  const tallest = Math.max(options.maxLineHeight, Math.round(options.maxLineShare * Math.min(view.width, view.height)));
+  return all.filter((instance) => instance.box.height <= tallest);
 }
 
 /** Pixels whose channels differ by more than this count as coloured. */
