@@ -6,7 +6,7 @@ import { tableFromRows, tableToRows } from '../../../src/tabular/table.js';
 import type { TabularPolicy } from '../../../src/policy/sections/tabular.js';
 import { isVeilError } from '../../../src/errors.js';
 
-const columns = [...COHORT_COLUMNS];
+const columns: string[] = [...COHORT_COLUMNS];
 const rows = generateCohort({ rows: 3000, seed: 7 });
 const table = tableFromRows(columns, rows);
 const col = (name: string) => columns.indexOf(name);
