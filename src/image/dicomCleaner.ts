@@ -37,10 +37,12 @@ export async function createDicomPixelCleaner(): Promise<PixelCleaner> {
 
 /**
  * A factory the DICOM run can hand to its worker threads: they import this module and
- * call `createDicomPixelCleaner` themselves (functions cannot cross threads).
+ * call `createDicomPixelCleaner` themselves (functions cannot cross threads). From TS
+ * sources (tsx, vitest) no module URL is given, so the run keeps the cleaner in its own
+ * thread: on Node 20 a worker started with `--import tsx` cannot load .ts modules.
  */
 export const dicomPixelCleanerFactory = Object.assign(() => createDicomPixelCleaner(), {
-  moduleUrl: import.meta.url,
+  moduleUrl: import.meta.url.endsWith('.js') ? import.meta.url : undefined,
   exportName: 'createDicomPixelCleaner',
 });
 

@@ -6,6 +6,7 @@ import { loadSecret } from '../../secret/key.js';
 import { VeilError } from '../../errors.js';
 import { progressBar } from '../progress.js';
 import { runCommand } from '../run.js';
+import { dicomPixelCleanerFactory } from '../../image/dicomCleaner.js';
 
 interface DeidentifyFlags {
   policy: string;
@@ -20,7 +21,7 @@ interface DeidentifyFlags {
 }
 
 /** The pixel cleaner the CLI passes to the DICOM run (set by the pixel module; none = pixels copied as stored). */
-const pixelCleaner: PixelCleanerFactory | undefined = undefined;
+const pixelCleaner: PixelCleanerFactory | undefined = dicomPixelCleanerFactory;
 
 /** Registers the `veil dicom` commands. */
 export function registerDicomCommands(program: Command): void {
