@@ -257,7 +257,7 @@ export async function deidentifyBytes(
   const identifyingList = [...identifying.keys()].sort((a, b) => b.length - a.length);
   const counts = emptyCounts();
   let dataset = deidentifyDataset(file.dataset, ctx, identifyingList, counts);
-  if (cohortWrite) applyCohortValues(dataset, cohortWrite, file.transferSyntax.littleEndian);
+  if (cohortWrite) applyCohortValues(dataset, cohortWrite);
   recomputeAge(dataset);
 
   let pixelOutcome: PixelOutcome = { status: 'unchanged', transferSyntaxUid: file.transferSyntax.uid };

@@ -134,7 +134,3 @@ export function applyPixelResult(dataset: DicomDataset, result: DicomPixelResult
   setElement(dataset, { tag: 0x00280301, vr: 'CS', value: encodeText('NO') });
   return { status: 'replaced', report: result.report, transferSyntaxUid: newTs };
 }
-
-export async function runPixelCleaner(cleaner: PixelCleaner, input: DicomPixelInput, policy: PixelsPolicy): Promise<DicomPixelResult> {
-  return cleaner.clean(input, policy);
-}

@@ -58,7 +58,7 @@ const MAX_LENGTH: Readonly<Record<string, number>> = { LO: 64, SH: 16, LT: 10240
  * cell text it is written; where it cannot (AS, DS, IS, CS cannot hold a range or a set),
  * the element is emptied, so that the header never says more than cohort.csv.
  */
-export function applyCohortValues(dataset: DicomDataset, write: CohortWrite, _littleEndian: boolean): void {
+export function applyCohortValues(dataset: DicomDataset, write: CohortWrite): void {
   for (const [keyword, cell] of Object.entries(write.values)) {
     const entry = lookupKeyword(keyword);
     if (!entry) continue;
