@@ -261,9 +261,11 @@ export async function deidentifyBytes(
   recomputeAge(dataset);
 
   let pixelOutcome: PixelOutcome = { status: 'unchanged', transferSyntaxUid: file.transferSyntax.uid };
+  let cleanerRan = false;
   if (cleaner && wantsPixelScan(settings.pixels)) {
     const input = buildPixelInput(task.relativePath, file.dataset, file.transferSyntax, identifyingList);
     if (input) {
+      cleanerRan = true;
       const result = await cleaner.clean(input, settings.pixels as PixelsPolicy);
       pixelOutcome = applyPixelResult(dataset, result, file.transferSyntax);
       if (pixelOutcome.status === 'rejected') {
@@ -285,7 +287,7 @@ export async function deidentifyBytes(
   // `header` skips pixel data that is the input's own bytes, copied unchanged
   const scanned = dicom.residualScan === 'header' && pixelOutcome.status !== 'replaced' ? chunks.filter((c) => !isVerbatimPixelChunk(c, file.dataset)) : chunks;
   const residual = findResidualValues(scanned, searched);
-  const pixels = { status: pixelOutcome.status, report: pixelOutcome.report };
+  const pixels = cleanerRan ? { status: pixelOutcome.status, report: pixelOutcome.report } : undefined;
   if (residual.length > 0) {
     return done({ ...base, reason: `residual PHI: values of ${residual.join(', ')} found in the output; not written`, counts, patient: patientInfo, pixels, residualValuesChecked: searched.size });
   }

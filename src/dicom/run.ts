@@ -41,9 +41,16 @@ function workerUrl(): URL {
 
 async function createExecutor(settings: FileSettings, jobs: number, factory: PixelCleanerFactory | undefined, useCleaner: boolean): Promise<Executor> {
   if (useCleaner && factory && !factory.moduleUrl) {
-    // the factory is a plain function: one cleaner, in this thread
+    // the factory is a plain function: one cleaner, in this thread, one file at a time
+    // (a cleaner need not be re-entrant); a factory with moduleUrl runs one per worker instead
     const cleaner = await factory();
-    return { run: (task) => processFile(task, settings, cleaner), close: () => cleaner.close() };
+    let queue: Promise<unknown> = Promise.resolve();
+    const run = (task: FileTask): Promise<FileResult> => {
+      const next = queue.then(() => processFile(task, settings, cleaner));
+      queue = next.catch(() => undefined);
+      return next;
+    };
+    return { run, close: () => cleaner.close() };
   }
   const url = workerUrl();
   const setup: WorkerSetup = {
@@ -81,7 +88,7 @@ async function runAll(
         (error: unknown): FileResult => ({
           input: task.relativePath,
           status: 'rejected',
-          reason: `internal error in the worker (${error instanceof Error ? error.name : 'error'}); file not written`,
+          reason: `internal error in the worker (${error instanceof Error ? error.name : "error"}); file not written`,
           warnings: [],
           counts: { actions: {}, origins: {} },
           residualValuesChecked: 0,

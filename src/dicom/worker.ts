@@ -1,3 +1,5 @@
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { workerData } from 'node:worker_threads';
 import { processFile, type FileResult, type FileSettings, type FileTask } from './file.js';
 import type { PixelCleaner } from './pixelCleaner.js';
@@ -16,7 +18,7 @@ function cleanerOf(): Promise<PixelCleaner | undefined> {
   if (!cleaner) {
     const spec = setup.pixelCleanerModule;
     cleaner = spec
-      ? import(spec.url).then((mod: Record<string, unknown>) => {
+      ? loadModule(spec.url).then((mod: Record<string, unknown>) => {
           const factory = mod[spec.exportName];
           if (typeof factory !== 'function') throw new Error(`pixel cleaner module has no function ${spec.exportName}`);
           return (factory as () => Promise<PixelCleaner>)();
@@ -24,6 +26,15 @@ function cleanerOf(): Promise<PixelCleaner | undefined> {
       : Promise.resolve(undefined);
   }
   return cleaner;
+}
+
+/**
+ * Imports the cleaner's module. Under tsx (tests), Node 20 worker threads load TypeScript only
+ * through tsx's require hook, so a .ts module is required; compiled .js is imported.
+ */
+async function loadModule(url: string): Promise<Record<string, unknown>> {
+  if (url.endsWith('.ts')) return createRequire(import.meta.url)(fileURLToPath(url)) as Record<string, unknown>;
+  return (await import(url)) as Record<string, unknown>;
 }
 
 /** One file per call. */
