@@ -71,7 +71,7 @@ export async function cleanDicomPixels(
 
   let decoded: { frames: Uint8Array[]; layout: PixelLayout };
   try {
-    decoded = decodeAll(input, syntax);
+    decoded = decodeDicomFrames(input, syntax);
   } catch {
     return reject(`pixel data could not be decoded (${syntax.codec})`);
   }
@@ -133,7 +133,7 @@ function round3(value: number): number {
 }
 
 /** Every frame as native little-endian samples, with the layout they are in after decoding. */
-function decodeAll(input: DicomPixelInput, syntax: SyntaxInfo): { frames: Uint8Array[]; layout: PixelLayout } {
+export function decodeDicomFrames(input: DicomPixelInput, syntax: SyntaxInfo): { frames: Uint8Array[]; layout: PixelLayout } {
   const layout: PixelLayout = {
     rows: input.rows,
     columns: input.columns,

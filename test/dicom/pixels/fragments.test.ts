@@ -21,7 +21,7 @@ describe('encapsulated pixel data', () => {
     const two = splitFrames(stream, 2);
     expect(Array.from(two[0])).toEqual([0xff, 0xd8, 1, 2, 3, 4]);
     expect(Array.from(two[1])).toEqual([0xff, 0xd8, 5, 6]);
-    expect(() => splitFrames(stream, 3)).toThrow();
+    expect(() => splitFrames(stream, 4)).toThrow();
   });
 });
 
