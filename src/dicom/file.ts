@@ -284,8 +284,10 @@ export async function deidentifyBytes(
   const meta = buildMeta(dataset, file.meta, transferSyntax.uid, (uid) => (dicom.options.includes('retainUIDs') ? uid : remapUid(settings.secret, uid)));
   const chunks = writeDicom({ meta, dataset, transferSyntax, warnings: [] });
   const searched = residualValues(identifying);
+  // a deflated output is searched in its inflated form: compressed bytes hide any value
+  const plain = transferSyntax.deflated ? writeDicom({ meta, dataset, transferSyntax: { ...transferSyntax, deflated: false }, warnings: [] }) : chunks;
   // `header` skips pixel data that is the input's own bytes, copied unchanged
-  const scanned = dicom.residualScan === 'header' && pixelOutcome.status !== 'replaced' ? chunks.filter((c) => !isVerbatimPixelChunk(c, file.dataset)) : chunks;
+  const scanned = dicom.residualScan === 'header' && pixelOutcome.status !== 'replaced' ? plain.filter((c) => !isVerbatimPixelChunk(c, file.dataset)) : plain;
   const residual = findResidualValues(scanned, searched);
   const pixels = cleanerRan ? { status: pixelOutcome.status, report: pixelOutcome.report } : undefined;
   if (residual.length > 0) {

@@ -83,3 +83,20 @@ describe('pixel cleaner seam', () => {
     expect(cleaner.inputs).toHaveLength(0);
   });
 });
+
+describe('residual-PHI check of a deflated output', () => {
+  it('searches the inflated data set, so a value left in a deflated file is found', async () => {
+    const bytes = readFileSync(path.join(sharedDicom, 'image_dfl.dcm'));
+    const original = readDicom(bytes);
+    const uid = getText(original.dataset, 0x00080018) ?? '';
+    expect(uid.length).toBeGreaterThan(10);
+    const clean = await deidentifyBytes(bytes, { inputPath: '', relativePath: 'dfl.dcm', outputPath: 'dfl.dcm' }, { ...settings, pixels: undefined });
+    expect(clean.result.status).toBe('ok');
+    // a policy that copies the original instance UID into another element: the check must catch it in the deflated output
+    const leaky = { ...settings, pixels: undefined, dicom: dicomSchema.parse({ overrides: [{ tag: 'Manufacturer', action: 'replace', value: uid }] }) };
+    const leak = await deidentifyBytes(bytes, { inputPath: '', relativePath: 'dfl.dcm', outputPath: 'dfl.dcm' }, leaky);
+    expect(leak.result.status).toBe('rejected');
+    expect(leak.result.reason).toMatch(/residual PHI: values of .*SOPInstanceUID/);
+    expect(leak.chunks).toBeUndefined();
+  });
+});
