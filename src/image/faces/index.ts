@@ -1,29 +1,31 @@
-import type { Box, Raster8 } from '../raster.js';
+/**
+ * Face detection and hiding (issue 5). BlazeFace (from @vladmandic/human, converted to
+ * ONNX on first use by ./convert) runs with onnxruntime over an image pyramid; faces are
+ * hidden inside an elliptical mask grown around each box; the detector verifies the output.
+ *
+ * @example
+ *   const detector = await createFaceDetector();
+ *   try {
+ *     const result = await redactFaces(detector, raster, 'blur'); // in place
+ *     // result.faces, result.verification.passed, result.pixelsChanged, result.ms
+ *   } finally {
+ *     await detector.close();
+ *   }
+ */
+import { BlazeFaceDetector, type FaceDetectorOptions } from './detector.js';
+import type { FaceDetector } from './types.js';
+
+export type { FaceAction, FaceDetection, FaceDetector } from './types.js';
+export type { FaceDetectorOptions } from './detector.js';
+export { hideFaces, type HideOptions } from './hide.js';
+export { faceEllipse, faceMask, type Ellipse } from './mask.js';
+export { redactFaces, verifyFacesHidden, type FaceRedaction, type FaceVerification } from './verify.js';
+export { loadBlazeFaceModel } from './model.js';
 
 /**
- * Face detection and hiding (issue 5). PLACEHOLDER signatures: the implementation replaces
- * these bodies; src/image's pipeline codes against them.
+ * Loads BlazeFace (converting it to ONNX on first use, ~0.1 s) and opens an onnxruntime
+ * session. Reuse one detector for many images; `close()` it at the end.
  */
-export interface FaceDetection {
-  box: Box;
-  score: number;
-  /** BlazeFace's six keypoints (eyes, nose, mouth, ears) in image pixels. */
-  keypoints: { x: number; y: number }[];
-}
-
-export interface FaceDetector {
-  /** `view` is 8-bit RGB (channels 3) or grey. */
-  detect(view: Raster8): Promise<FaceDetection[]>;
-  close(): Promise<void>;
-}
-
-export type FaceAction = 'blur' | 'pixelate' | 'fill';
-
-export async function createFaceDetector(): Promise<FaceDetector> {
-  throw new Error('face detection is not available yet');
-}
-
-/** Hides faces in place in an 8-bit interleaved image (1 or 3 channels). Returns the pixels changed. */
-export function hideFaces(_image: Raster8, _faces: FaceDetection[], _action: FaceAction): number {
-  throw new Error('face hiding is not available yet');
+export async function createFaceDetector(options: FaceDetectorOptions = {}): Promise<FaceDetector> {
+  return BlazeFaceDetector.create(options);
 }

@@ -1,0 +1,131 @@
+import * as ort from 'onnxruntime-node';
+import { VeilError } from '../../errors.js';
+import type { Raster8 } from '../raster.js';
+import { BLAZEFACE_INPUT, blazeFaceAnchors, type Anchor } from './anchors.js';
+import { decodeDetections, REGRESSORS, type RawDetection } from './decode.js';
+import { loadBlazeFaceModel } from './model.js';
+import { weightedNms } from './nms.js';
+import { buildIntegral, sampleTile } from './sampler.js';
+import { planTiles, type Tile } from './tiles.js';
+import type { FaceDetection, FaceDetector } from './types.js';
+
+export interface FaceDetectorOptions {
+  /** Minimum BlazeFace score of a reported face (0–1). Default 0.5 (see docs/faces.md). */
+  minScore?: number;
+  /** IoU above which overlapping boxes merge. Default 0.3. */
+  iouThreshold?: number;
+  /** Pyramid levels (1 = whole image only). Default 3. */
+  maxLevels?: number;
+  /** Smallest window in image pixels. Default 256. */
+  minTileSize?: number;
+  /** onnxruntime intra-op threads. Default 1 (the pipeline parallelizes across images). */
+  threads?: number;
+}
+
+const DEFAULTS: Required<FaceDetectorOptions> = { minScore: 0.5, iouThreshold: 0.3, maxLevels: 3, minTileSize: 256, threads: 1 };
+
+/** A box touching a window border that is not an image border is a cut face: another window holds it whole. */
+function cutByTile(d: RawDetection, tile: Tile, width: number, height: number): boolean {
+  if (tile.level === 0) return false;
+  const edge = 2;
+  const inner = BLAZEFACE_INPUT - edge;
+  return (
+    (d.x1 < edge && tile.x > 0) ||
+    (d.y1 < edge && tile.y > 0) ||
+    (d.x2 > inner && tile.x + tile.size < width) ||
+    (d.y2 > inner && tile.y + tile.size < height)
+  );
+}
+
+function toImage(d: RawDetection, tile: Tile): RawDetection {
+  const s = tile.size / BLAZEFACE_INPUT;
+  return {
+    x1: tile.x + d.x1 * s,
+    y1: tile.y + d.y1 * s,
+    x2: tile.x + d.x2 * s,
+    y2: tile.y + d.y2 * s,
+    score: d.score,
+    keypoints: d.keypoints.map((p) => ({ x: tile.x + p.x * s, y: tile.y + p.y * s })),
+  };
+}
+
+function toFace(d: RawDetection, width: number, height: number): FaceDetection {
+  const x1 = Math.max(0, d.x1);
+  const y1 = Math.max(0, d.y1);
+  const x2 = Math.min(width, d.x2);
+  const y2 = Math.min(height, d.y2);
+  return {
+    box: { x: x1, y: y1, width: Math.max(0, x2 - x1), height: Math.max(0, y2 - y1) },
+    score: d.score,
+    keypoints: d.keypoints.map((p) => ({ x: p.x, y: p.y })),
+  };
+}
+
+/**
+ * BlazeFace over an image pyramid with onnxruntime. One session per detector; `detect`
+ * calls are serialized by onnxruntime. Cost ≈ (number of windows) × one 256² inference
+ * (≈ 8 ms on one core) plus one pass to build the summed-area table.
+ */
+export class BlazeFaceDetector implements FaceDetector {
+  private readonly anchors: Anchor[] = blazeFaceAnchors();
+
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly options: Required<FaceDetectorOptions>,
+  ) {}
+
+  static async create(options: FaceDetectorOptions = {}): Promise<BlazeFaceDetector> {
+    const merged = { ...DEFAULTS, ...options };
+    if (!(merged.minScore > 0 && merged.minScore < 1)) throw new VeilError('USAGE', 'expected a minimum face score between 0 and 1', { field: 'minScore' });
+    const model = await loadBlazeFaceModel();
+    ort.env.logLevel = 'error';
+    const session = await ort.InferenceSession.create(model.bytes, {
+      intraOpNumThreads: merged.threads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+    });
+    return new BlazeFaceDetector(session, merged);
+  }
+
+  async detect(view: Raster8): Promise<FaceDetection[]> {
+    const { width, height, channels, data } = view;
+    if (!(width > 0 && height > 0) || (channels !== 1 && channels !== 3) || data.length < width * height * channels) {
+      throw new VeilError('IMAGE_INVALID', 'expected an 8-bit grey or RGB raster whose data matches its size');
+    }
+    const integral = buildIntegral(view);
+    const tiles = planTiles(width, height, this.options);
+    const input = new Float32Array(BLAZEFACE_INPUT * BLAZEFACE_INPUT * 3);
+    const candidates: RawDetection[] = [];
+    for (const tile of tiles) {
+      sampleTile(integral, tile, BLAZEFACE_INPUT, input);
+      const raw = await this.runTile(input);
+      for (const d of raw) if (!cutByTile(d, tile, width, height)) candidates.push(toImage(d, tile));
+    }
+    const kept = weightedNms(candidates, { iouThreshold: this.options.iouThreshold, containThreshold: 0.6 });
+    return kept.map((d) => toFace(d, width, height)).filter((f) => f.box.width > 0 && f.box.height > 0);
+  }
+
+  /** Runs one 256² window and decodes its candidates (in window pixels). */
+  async runTile(input: Float32Array): Promise<RawDetection[]> {
+    const out = await this.session.run({ input: new ort.Tensor('float32', input, [1, BLAZEFACE_INPUT, BLAZEFACE_INPUT, 3]) });
+    const scores = concat(out['Identity']?.data, out['Identity_1']?.data);
+    const regs = concat(out['Identity_2']?.data, out['Identity_3']?.data);
+    if (scores.length !== this.anchors.length || regs.length !== this.anchors.length * REGRESSORS) {
+      throw new VeilError('MODEL_INVALID', 'face model outputs do not match BlazeFace anchors');
+    }
+    return decodeDetections(scores, regs, this.anchors, this.options.minScore);
+  }
+
+  async close(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+function concat(a: unknown, b: unknown): Float32Array {
+  if (!(a instanceof Float32Array) || !(b instanceof Float32Array)) throw new VeilError('MODEL_INVALID', 'face model outputs are not float32');
+  const out = new Float32Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
