@@ -21,7 +21,7 @@ export interface DetectorOptions extends InstanceOptions {
 export const DEFAULT_DETECTOR_OPTIONS: DetectorOptions = {
   ...DEFAULT_INSTANCE_OPTIONS,
   pad: 16,
-  maxTile: 960,
+  maxTile: 1280,
   overlap: 96,
   upscaleBelow: 256,
   maxLineHeight: 64,
