@@ -50,14 +50,15 @@ export interface UploadedHierarchy {
 
 /**
  * Pairs every hierarchy file the policy names with an uploaded file of the same base name.
- * Refuses unsafe paths, missing files, files the policy does not name, and ambiguity.
+ * Refuses unsafe paths, missing files and ambiguity; uploads the policy does not name are
+ * ignored (the PUT answer counts them).
  */
 export function matchHierarchyUploads(
   refs: readonly HierarchyRef[],
   uploads: readonly UploadedHierarchy[],
   /** Bytes of a file the operator's hierarchy library holds at this (checked) path, if any. */
   library?: (path: string) => Buffer | undefined,
-): Map<string, Buffer> {
+): { files: Map<string, Buffer>; ignoredUploads: number } {
   const byBase = new Map<string, UploadedHierarchy>();
   for (const upload of uploads) {
     const base = baseName(upload.originalName);
@@ -85,8 +86,6 @@ export function matchHierarchyUploads(
     usedBases.add(base);
     files.set(ref.path, upload.bytes);
   }
-  if (usedBases.size < byBase.size) {
-    throw new ApiError(400, 'HIERARCHY_UNUSED', 'an uploaded hierarchy file is not named by the policy', 'hierarchies');
-  }
-  return files;
+  // uploads the policy does not name (a whole folder sent at once) are left out, not stored
+  return { files, ignoredUploads: byBase.size - usedBases.size };
 }

@@ -36,10 +36,12 @@ describe('end to end on loopback', () => {
     const yaml = adultPolicyYaml('adult-k5', 5);
     const form = new FormData();
     form.append('policy', new Blob([yaml], { type: 'application/yaml' }), 'adult.yaml');
-    for (const file of adultHierarchyFiles()) form.append('hierarchies', new Blob([readFileSync(file.path)]), file.name);
+    // the whole ARX folder as is, including a hierarchy the policy does not name
+    const files = [...adultHierarchyFiles(), { name: 'adult_hierarchy_salary-class.csv', path: `${ADULT_DIR}/adult_hierarchy_salary-class.csv` }];
+    for (const file of files) form.append('hierarchies', new Blob([readFileSync(file.path)]), file.name);
     const put = await api<{ version: number; sha256: string; approved: boolean }>(server.base, keys.committee, '/v1/policies/adult-k5', { method: 'PUT', body: form });
     expect(put.status).toBe(201);
-    expect(put.body).toMatchObject({ version: 1, approved: false, sha256: createHash('sha256').update(yaml).digest('hex') });
+    expect(put.body).toMatchObject({ version: 1, approved: false, sha256: createHash('sha256').update(yaml).digest('hex'), ignoredUploads: 1 });
 
     const approved = await api(server.base, keys.committee, '/v1/policies/adult-k5/approve', { method: 'POST' });
     expect(approved.status).toBe(200);

@@ -36,18 +36,22 @@ describe('policy bundles', () => {
     for (const bad of ['../a.csv', '/abs.csv', 'a//b.csv', '.hidden', 'a/./b', 'a\\b.csv', 'C:/x.csv', '']) expect(isPlainRelativePath(bad)).toBe(false);
   });
 
-  it('matches uploads by base name and refuses gaps, extras and ambiguity', () => {
+  it('matches uploads by base name, refuses gaps and ambiguity, ignores extras', () => {
     const refs = [
       { path: 'h/a.csv', field: 'f0' },
       { path: 'b.csv', field: 'f1' },
     ];
     const a = { originalName: 'a.csv', bytes: Buffer.from('a') };
     const b = { originalName: 'C:\\Users\\x\\b.csv', bytes: Buffer.from('b') };
-    const files = matchHierarchyUploads(refs, [a, b]);
+    const { files, ignoredUploads } = matchHierarchyUploads(refs, [a, b]);
+    expect(ignoredUploads).toBe(0);
     expect([...files.keys()]).toEqual(['h/a.csv', 'b.csv']);
     expect(files.get('b.csv')?.toString()).toBe('b');
     expect(code(() => matchHierarchyUploads(refs, [a]))).toBe('HIERARCHY_MISSING');
-    expect(code(() => matchHierarchyUploads(refs, [a, b, { originalName: 'c.csv', bytes: Buffer.from('c') }]))).toBe('HIERARCHY_UNUSED');
+    expect(matchHierarchyUploads(refs, [a, b, { originalName: 'c.csv', bytes: Buffer.from('c') }]).ignoredUploads).toBe(1);
+    const fromLibrary = matchHierarchyUploads(refs, [a], (path) => (path === 'b.csv' ? Buffer.from('lib') : undefined));
+    expect(fromLibrary.files.get('b.csv')?.toString()).toBe('lib');
+    expect(fromLibrary.ignoredUploads).toBe(0);
     expect(code(() => matchHierarchyUploads(refs, [a, a, b]))).toBe('HIERARCHY_DUPLICATE');
     expect(code(() => matchHierarchyUploads([...refs, { path: 'x/a.csv', field: 'f2' }], [a, b]))).toBe('HIERARCHY_AMBIGUOUS');
     expect(code(() => matchHierarchyUploads([{ path: '../a.csv', field: 'f' }], [a]))).toBe('POLICY_INVALID');

@@ -154,7 +154,9 @@ describe('policies', () => {
       .field('policy', yaml)
       .attach('hierarchies', Buffer.from('F;*\nM;*\n'), 'sex.csv')
       .attach('hierarchies', Buffer.from('x;*\n'), 'other.csv');
-    expectError(stray, 400, 'HIERARCHY_UNUSED');
+    expect(stray.status).toBe(201);
+    expect(stray.body.ignoredUploads).toBe(1);
+    expect(stray.body.hierarchies).toEqual(['h/sex.csv']);
     const ok = await request(t.api.app)
       .put('/v1/policies/with-h')
       .set(bearer(t.keys.committee))
@@ -162,6 +164,7 @@ describe('policies', () => {
       .attach('hierarchies', Buffer.from('F;*\nM;*\n'), 'sex.csv');
     expect(ok.status).toBe(201);
     expect(ok.body.hierarchies).toEqual(['h/sex.csv']);
+    expect(ok.body.ignoredUploads).toBe(0);
 
     const broken = await request(t.api.app)
       .put('/v1/policies/with-h')

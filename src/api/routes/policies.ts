@@ -159,7 +159,7 @@ export function policyRoutes(ctx: ApiContext): Router {
     const policy = parsed.policy;
     if (policy.name !== name) throw new ApiError(400, 'POLICY_INVALID', 'the "name" field of the policy must equal the name in the URL', 'name');
     const refs = hierarchyFileRefs(policy);
-    const files = matchHierarchyUploads(refs, hierarchies, (path) => fromLibrary(ctx, path));
+    const { files, ignoredUploads } = matchHierarchyUploads(refs, hierarchies, (path) => fromLibrary(ctx, path));
     const token = await storePolicyFiles(ctx, text, files, refs);
     const caller = callerOf(req);
     const stored = insertPolicyVersion(ctx.db, {
@@ -173,7 +173,14 @@ export function policyRoutes(ctx: ApiContext): Router {
     });
     appendAudit(ctx.db, { ...actorOf(caller), action: 'policy.put', target: `policy:${name}`, policy: policyRef(stored) });
     res.status(201).location(`/v1/policies/${name}?version=${stored.version}`);
-    res.json({ name, version: stored.version, sha256: stored.sha256, approved: false, hierarchies: stored.hierarchies.map((h) => h.path) });
+    res.json({
+      name,
+      version: stored.version,
+      sha256: stored.sha256,
+      approved: false,
+      hierarchies: stored.hierarchies.map((h) => h.path),
+      ignoredUploads,
+    });
   });
 
   router.post('/:name/approve', requireRole('committee'), express.json({ limit: '16kb' }), (req, res) => {
