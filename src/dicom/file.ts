@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import type { DicomPolicy } from '../policy/sections/dicom.js';
 import type { PixelsPolicy } from '../policy/sections/pixels.js';
 import { tempPathFor } from '../io/atomic.js';
+import { isVeilError } from '../errors.js';
 import { readDicom } from './codec/read.js';
 import { writeDicom } from './codec/write.js';
 import { DicomDamagedError, NotDicomError, transferSyntaxOf, type DicomDataset, type DicomFile } from './codec/types.js';
@@ -197,9 +198,12 @@ export async function processFile(task: FileTask, settings: FileSettings, cleane
   try {
     outcome = await deidentifyBytes(bytes, task, settings, cleaner);
   } catch (error) {
-    // a bug or an unforeseen structure must not stop the run: the file is rejected, not written
-    const name = error instanceof Error ? error.name : 'error';
-    return { input: task.relativePath, status: 'rejected', warnings: [], counts: emptyCounts(), residualValuesChecked: 0, reason: `internal error while de-identifying (${name}); file not written` };
+    // a bug or an unforeseen structure must not stop the run: the file is rejected, not written.
+    // VeilError messages never hold data values, so they are shown; other errors only by name.
+    const reason = isVeilError(error)
+      ? `${error.code}: ${error.toLine()}; file not written`
+      : `internal error while de-identifying (${error instanceof Error ? error.name : 'error'}); file not written`;
+    return { input: task.relativePath, status: 'rejected', warnings: [], counts: emptyCounts(), residualValuesChecked: 0, reason };
   }
   const { result, chunks } = outcome;
   if (chunks && task.outputPath) writeAtomic(task.outputPath, chunks);

@@ -1,6 +1,6 @@
 import type { PixelsPolicy } from '../policy/sections/pixels.js';
 import type { DicomPixelInput, DicomPixelReport, DicomPixelResult, PixelCleaner } from './pixelCleaner.js';
-import { LONG_VRS, TAG_PIXEL_DATA, TS_EXPLICIT_LE, type DicomDataset, type DicomElement, type TransferSyntax } from './codec/types.js';
+import { LONG_VRS, TAG_PIXEL_DATA, TS_EXPLICIT_LE, transferSyntaxOf, type DicomDataset, type DicomElement, type TransferSyntax } from './codec/types.js';
 import { encodeText, textValue, uintValue } from './codec/values.js';
 import { setElement } from './marking.js';
 
@@ -94,20 +94,22 @@ function us(value: number, littleEndian: boolean): Uint8Array {
   return b;
 }
 
-/** Encodes a new (7FE0,0010) element in explicit VR little endian (what a cleaner returns). */
-function encodePixelElement(pixelData: Uint8Array, encapsulated: boolean): DicomElement {
-  const header = Buffer.alloc(12);
+/** Encodes a new (7FE0,0010) element (little-endian bytes) for a little-endian transfer syntax, explicit or implicit VR. */
+function encodePixelElement(pixelData: Uint8Array, encapsulated: boolean, explicit: boolean): DicomElement {
+  const vr = encapsulated ? 'OB' : 'OW';
+  const header = Buffer.alloc(explicit ? 12 : 8);
   header.writeUInt16LE(0x7fe0, 0);
   header.writeUInt16LE(0x0010, 2);
-  header.write(encapsulated ? 'OB' : 'OW', 4, 'latin1');
+  if (explicit) header.write(vr, 4, 'latin1');
+  const lengthAt = explicit ? 8 : 4;
   if (encapsulated) {
-    header.writeUInt32LE(0xffffffff, 8);
+    header.writeUInt32LE(0xffffffff, lengthAt);
     const delimiter = Buffer.from([0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0]);
-    return { tag: TAG_PIXEL_DATA, vr: 'OB', encapsulated: true, verbatim: Buffer.concat([header, pixelData, delimiter]) };
+    return { tag: TAG_PIXEL_DATA, vr, encapsulated: true, verbatim: Buffer.concat([header, pixelData, delimiter]) };
   }
   const padded = pixelData.length % 2 === 1 ? Buffer.concat([pixelData, Buffer.alloc(1)]) : pixelData;
-  header.writeUInt32LE(padded.length, 8);
-  return { tag: TAG_PIXEL_DATA, vr: 'OW', encapsulated: false, verbatim: Buffer.concat([header, padded]) };
+  header.writeUInt32LE(padded.length, lengthAt);
+  return { tag: TAG_PIXEL_DATA, vr, encapsulated: false, verbatim: Buffer.concat([header, padded]) };
 }
 
 export interface PixelOutcome {
@@ -125,12 +127,16 @@ export interface PixelOutcome {
 export function applyPixelResult(dataset: DicomDataset, result: DicomPixelResult, ts: TransferSyntax): PixelOutcome {
   if (result.action === 'unchanged') return { status: 'unchanged', report: result.report, transferSyntaxUid: ts.uid };
   if (result.action === 'rejected') return { status: 'rejected', reason: result.reason, report: result.report, transferSyntaxUid: ts.uid };
-  const newTs = result.transferSyntaxUID || TS_EXPLICIT_LE;
-  const le = newTs === ts.uid ? ts.littleEndian : true;
-  setElement(dataset, encodePixelElement(result.pixelData, result.encapsulated));
+  // new pixels are little endian: a big-endian answer is written as explicit VR little endian
+  const asked = transferSyntaxOf(result.transferSyntaxUID || TS_EXPLICIT_LE);
+  const target = asked.littleEndian ? asked : transferSyntaxOf(TS_EXPLICIT_LE);
+  // attribute updates are written in the data set's current byte order; file.ts swaps the whole
+  // data set afterwards when the output byte order differs
+  const le = ts.littleEndian;
+  setElement(dataset, encodePixelElement(result.pixelData, result.encapsulated, target.explicit));
   if (result.updates.photometricInterpretation) setElement(dataset, { tag: 0x00280004, vr: 'CS', value: encodeText(result.updates.photometricInterpretation) });
   if (result.updates.planarConfiguration !== undefined) setElement(dataset, { tag: 0x00280006, vr: 'US', value: us(result.updates.planarConfiguration, le) });
   if (result.updates.bitsAllocated !== undefined) setElement(dataset, { tag: 0x00280100, vr: 'US', value: us(result.updates.bitsAllocated, le) });
   setElement(dataset, { tag: 0x00280301, vr: 'CS', value: encodeText('NO') });
-  return { status: 'replaced', report: result.report, transferSyntaxUid: newTs };
+  return { status: 'replaced', report: result.report, transferSyntaxUid: target.uid };
 }

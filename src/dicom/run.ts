@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { Piscina } from 'piscina';
-import { VeilError } from '../errors.js';
+import { VeilError, isVeilError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { Policy } from '../policy/load.js';
 import { processFile, type FileResult, type FileSettings, type FileTask } from './file.js';
@@ -88,7 +88,7 @@ async function runAll(
         (error: unknown): FileResult => ({
           input: task.relativePath,
           status: 'rejected',
-          reason: `internal error in the worker (${error instanceof Error ? error.name : "error"}); file not written`,
+          reason: isVeilError(error) ? `${error.code}: ${error.toLine()}; file not written` : `internal error in the worker (${error instanceof Error ? error.name : 'error'}); file not written`,
           warnings: [],
           counts: { actions: {}, origins: {} },
           residualValuesChecked: 0,

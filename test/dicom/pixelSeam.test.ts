@@ -100,3 +100,40 @@ describe('residual-PHI check of a deflated output', () => {
     expect(leak.chunks).toBeUndefined();
   });
 });
+
+describe('a cleaner answering in implicit VR little endian', () => {
+  it('writes the new pixel element with an implicit header, so the file stays readable', async () => {
+    const bytes = readFileSync(path.join(sharedDicom, 'MR_small_implicit.dcm'));
+    const cleaner: PixelCleaner = {
+      async clean(input) {
+        const report = { scanned: true, reason: 'test', regions: [], transferSyntax: 'same', verification: 'not-run' as const, ms: 0 };
+        return { action: 'replaced', pixelData: new Uint8Array(input.rows * input.columns * 2).fill(3), encapsulated: false, transferSyntaxUID: '1.2.840.10008.1.2', updates: { planarConfiguration: 0 }, report };
+      },
+      async close() {},
+    };
+    const { result, chunks } = await deidentifyBytes(bytes, { inputPath: '', relativePath: 'i.dcm', outputPath: 'i.dcm' }, settings, cleaner);
+    expect(result.status).toBe('ok');
+    expect(result.transferSyntax).toBe('1.2.840.10008.1.2');
+    const dir = mkdtempSync(path.join(tmpdir(), 'veil-seam-'));
+    writeFileSync(path.join(dir, 'o.dcm'), Buffer.concat(chunks!));
+    const dumped = spawnSync('dcmdump', ['-q', path.join(dir, 'o.dcm')], { encoding: 'latin1' });
+    rmSync(dir, { recursive: true, force: true });
+    expect(dumped.status).toBe(0);
+    expect(dumped.stdout).toMatch(/\(0028,0006\) US 0/);
+    expect(dumped.stdout).toMatch(/\(7fe0,0010\) OW 0303\\0303/);
+  });
+
+  it('writes attribute updates of a big-endian input correctly after the switch to little endian', async () => {
+    const bytes = readFileSync(path.join(sharedDicom, 'MR_small_bigendian.dcm'));
+    const cleaner: PixelCleaner = {
+      async clean(input) {
+        const report = { scanned: true, reason: 'test', regions: [], transferSyntax: 'same', verification: 'not-run' as const, ms: 0 };
+        return { action: 'replaced', pixelData: new Uint8Array(input.rows * input.columns * 2), encapsulated: false, transferSyntaxUID: '1.2.840.10008.1.2.1', updates: { bitsAllocated: 16 }, report };
+      },
+      async close() {},
+    };
+    const { chunks } = await deidentifyBytes(bytes, { inputPath: '', relativePath: 'b.dcm', outputPath: 'b.dcm' }, settings, cleaner);
+    const out = readDicom(Buffer.concat(chunks!));
+    expect(uintValue(out.dataset.find((e) => e.tag === 0x00280100)?.value, 'US', true)).toBe(16);
+  });
+});
