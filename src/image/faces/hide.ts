@@ -1,16 +1,17 @@
 import { VeilError } from '../../errors.js';
 import type { Box, Raster8 } from '../raster.js';
-import { ellipseBounds, faceEllipse, insideEllipse, type Ellipse } from './mask.js';
+import { ellipseBounds, faceEllipse, featheredEllipse, featherWeight, insideEllipse, type Ellipse } from './mask.js';
 import type { FaceAction, FaceDetection } from './types.js';
 
 export interface HideOptions {
   /** Growth of the face ellipse beyond the BlazeFace box (hair, ears, chin). Default 0.25. */
   margin?: number;
-  /** Blur radius as a share of the face size. Default 0.25 (three box passes ≈ a Gaussian of that σ). */
+  /** Blur radius as a share of the face size. Default 0.4 (three box passes ≈ a Gaussian of that σ). */
   blurStrength?: number;
-  /** Blocks across the face box when pixelating. Default 5. */
+  /** Blocks across the face box when pixelating. Default 4. */
   pixelBlocks?: number;
-  /** Grey level written by `fill`. Default 0 (black). */
+  /** Grey level written by `fill`. Default: the mean colour around the face ellipse, so the
+   * filled oval does not look like a dark head to the verifying detector. */
   fillValue?: number;
 }
 
@@ -37,12 +38,12 @@ export function hideFaces(image: Raster8, faces: FaceDetection[], action: FaceAc
   const touched: Box[] = [];
   for (const face of faces) {
     const ellipse = faceEllipse(face, margin);
-    const bounds = ellipseBounds(ellipse, image.width, image.height);
+    const bounds = ellipseBounds(action === 'pixelate' ? ellipse : featheredEllipse(ellipse), image.width, image.height);
     if (bounds.width === 0 || bounds.height === 0) continue;
     const size = Math.max(face.box.width, face.box.height);
-    if (action === 'blur') blurInside(image, ellipse, bounds, Math.max(3, Math.round((options.blurStrength ?? 0.25) * size)));
-    else if (action === 'pixelate') pixelateInside(image, ellipse, bounds, Math.max(3, Math.round(size / (options.pixelBlocks ?? 5))));
-    else fillInside(image, ellipse, bounds, options.fillValue ?? 0);
+    if (action === 'blur') blurInside(image, ellipse, bounds, Math.max(4, Math.round((options.blurStrength ?? 0.4) * size)));
+    else if (action === 'pixelate') pixelateInside(image, ellipse, bounds, Math.max(3, Math.round(size / (options.pixelBlocks ?? 4))));
+    else fillInside(image, ellipse, bounds, options.fillValue === undefined ? ringMean(image, ellipse) : [options.fillValue]);
     touched.push(bounds);
   }
   return countChanged(before, image, touched);
@@ -70,13 +71,35 @@ function countChanged(before: Uint8Array, image: Raster8, regions: Box[]): numbe
   return changed;
 }
 
-function fillInside(image: Raster8, e: Ellipse, b: Box, value: number): void {
-  const v = Math.max(0, Math.min(255, Math.round(value)));
-  const { width, channels, data } = image;
+/** Mean colour of a thin ring just outside the feathered ellipse. */
+function ringMean(image: Raster8, e: Ellipse): number[] {
+  const { width, height, channels, data } = image;
+  const inner = featheredEllipse(e);
+  const outer: Ellipse = { ...inner, rx: inner.rx * 1.1, ry: inner.ry * 1.1 };
+  const b = ellipseBounds(outer, width, height);
+  const sum = new Float64Array(channels);
+  let n = 0;
   for (let y = b.y; y < b.y + b.height; y++) {
     for (let x = b.x; x < b.x + b.width; x++) {
-      if (!insideEllipse(e, x, y)) continue;
-      data.fill(v, (y * width + x) * channels, (y * width + x + 1) * channels);
+      if (!insideEllipse(outer, x, y) || insideEllipse(inner, x, y)) continue;
+      for (let c = 0; c < channels; c++) sum[c] = (sum[c] as number) + (data[(y * width + x) * channels + c] as number);
+      n++;
+    }
+  }
+  return Array.from(sum, (s) => (n > 0 ? s / n : 0));
+}
+
+function fillInside(image: Raster8, e: Ellipse, b: Box, value: number[]): void {
+  const { width, channels, data } = image;
+  const v = Array.from({ length: channels }, (_, c) => Math.max(0, Math.min(255, Math.round(value[c] ?? value[0] ?? 0))));
+  for (let y = b.y; y < b.y + b.height; y++) {
+    for (let x = b.x; x < b.x + b.width; x++) {
+      const w = featherWeight(e, x, y);
+      if (w <= 0) continue;
+      for (let c = 0; c < channels; c++) {
+        const p = (y * width + x) * channels + c;
+        data[p] = Math.round(w * (v[c] as number) + (1 - w) * (data[p] as number));
+      }
     }
   }
 }
@@ -127,7 +150,10 @@ function blurInside(image: Raster8, e: Ellipse, b: Box, radius: number): void {
     }
     for (let y = b.y; y < b.y + b.height; y++) {
       for (let x = b.x; x < b.x + b.width; x++) {
-        if (insideEllipse(e, x, y)) data[(y * width + x) * channels + c] = Math.round(plane[(y - y0) * w + (x - x0)] as number);
+        const weight = featherWeight(e, x, y);
+        if (weight <= 0) continue;
+        const p = (y * width + x) * channels + c;
+        data[p] = Math.round(weight * (plane[(y - y0) * w + (x - x0)] as number) + (1 - weight) * (data[p] as number));
       }
     }
   }

@@ -44,15 +44,39 @@ export function faceEllipse(face: FaceDetection, margin = 0.25): Ellipse {
   };
 }
 
-/** Whether pixel centre (x + 0.5, y + 0.5) lies inside the ellipse. */
-export function insideEllipse(e: Ellipse, x: number, y: number): boolean {
+/** Normalized radius of pixel centre (x + 0.5, y + 0.5): ≤ 1 inside the ellipse. */
+export function ellipseRadius(e: Ellipse, x: number, y: number): number {
   const dx = x + 0.5 - e.cx;
   const dy = y + 0.5 - e.cy;
   const c = Math.cos(e.angle);
   const s = Math.sin(e.angle);
   const u = (dx * c + dy * s) / e.rx;
   const v = (-dx * s + dy * c) / e.ry;
-  return u * u + v * v <= 1;
+  return Math.sqrt(u * u + v * v);
+}
+
+export function insideEllipse(e: Ellipse, x: number, y: number): boolean {
+  return ellipseRadius(e, x, y) <= 1;
+}
+
+/** Share of the ellipse's radius, outside it, over which blur and fill fade into the original. */
+export const FEATHER = 0.15;
+
+/**
+ * Blend weight of a hidden pixel: 1 inside the ellipse, fading to 0 over a thin band
+ * outside it, so that the hidden oval has no hard outline (a sharp oval reads as a head
+ * to the verifying detector). Everything inside the ellipse is fully hidden.
+ */
+export function featherWeight(e: Ellipse, x: number, y: number): number {
+  const r = ellipseRadius(e, x, y);
+  if (r <= 1) return 1;
+  if (r >= 1 + FEATHER) return 0;
+  return (1 + FEATHER - r) / FEATHER;
+}
+
+/** The ellipse including its feather band (what hiding may change). */
+export function featheredEllipse(e: Ellipse): Ellipse {
+  return { ...e, rx: e.rx * (1 + FEATHER), ry: e.ry * (1 + FEATHER) };
 }
 
 /** Integer bounding box of the ellipse, clipped to the image (may be empty). */

@@ -68,6 +68,26 @@ export function sha256(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
+/** The manifest models/blazeface.json pins the source files; other bytes are refused. */
+async function checkAgainstManifest(actual: Record<string, string>): Promise<void> {
+  const file = join(projectRoot(), 'models', 'blazeface.json');
+  let manifest: unknown;
+  try {
+    manifest = JSON.parse(await readFile(file, 'utf8'));
+  } catch {
+    throw new VeilError('MODEL_INVALID', 'cannot read the face model manifest', { file });
+  }
+  const sources = typeof manifest === 'object' && manifest !== null ? (manifest as Record<string, unknown>)['sources'] : undefined;
+  if (!Array.isArray(sources)) throw new VeilError('MODEL_INVALID', 'expected a list of source files', { file, field: 'sources' });
+  for (const name of ['blazeface.json', 'blazeface.bin']) {
+    const entry: unknown = sources.find((s: unknown) => typeof s === 'object' && s !== null && String((s as Record<string, unknown>)['file']).endsWith(`/${name}`));
+    const pinned = typeof entry === 'object' && entry !== null ? (entry as Record<string, unknown>)['sha256'] : undefined;
+    if (pinned !== actual[`source.${name}.sha256`]) {
+      throw new VeilError('MODEL_INVALID', `${SOURCE_PACKAGE} ${name} does not match the sha256 pinned in the manifest (reinstall the pinned package version)`, { file, field: 'sources' });
+    }
+  }
+}
+
 /** Candidate locations for the converted model, most preferred first. */
 export function modelLocations(): string[] {
   const override = process.env['VEIL_MODEL_DIR'];
@@ -130,6 +150,7 @@ export async function loadBlazeFaceModel(): Promise<BlazeFaceModel> {
     'source.blazeface.bin.sha256': sha256(weights),
     converter: `veil convert-tfjs ${CONVERTER_VERSION}`,
   };
+  await checkAgainstManifest(expected);
   const locations = modelLocations();
   for (const path of locations) {
     const cached = await readIfCurrent(path, expected);

@@ -29,9 +29,14 @@ export interface FaceRedaction {
 
 /**
  * The whole face step for one image, in place: detect, hide with `action`, re-detect.
- * Faces still found after a pass are hidden again, more strongly (pixelate, then fill),
- * up to `maxPasses`; the result says whether the last verification passed. The caller
- * fails the image when `verification.passed` is false.
+ * When the detector still finds faces, the next pass hides them more strongly (pixelate,
+ * then fill with the surrounding colour), up to `maxPasses`:
+ *  - a remaining box that contains the centre of a face hidden earlier means that face is
+ *    still recognizable: that face's own ellipse is hidden again (not the new, often much
+ *    larger box, which would wipe the background);
+ *  - any other remaining box is a face not seen before and is hidden as found.
+ * The result says whether the last verification passed; the caller fails (flags) the
+ * image when `verification.passed` is false.
  *
  * @example
  *   const detector = await createFaceDetector();
@@ -42,16 +47,35 @@ export async function redactFaces(detector: FaceDetector, image: Raster8, action
   const started = performance.now();
   const faces = await detector.detect(image);
   const escalation: FaceAction[] = [action, action === 'fill' ? 'fill' : 'pixelate', 'fill'];
+  const hidden: FaceDetection[] = [];
   let pixelsChanged = 0;
   let passes = 0;
   let pending = faces;
-  let verification: FaceVerification = { passed: faces.length === 0, remaining: [] };
+  let verification: FaceVerification = { passed: true, remaining: [] };
   const maxPasses = Math.max(1, options.maxPasses ?? 3);
   while (pending.length > 0 && passes < maxPasses) {
-    pixelsChanged += hideFaces(image, pending, escalation[Math.min(passes, escalation.length - 1)] ?? 'fill', options);
+    const targets = passes === 0 ? pending : retargets(pending, hidden);
+    pixelsChanged += hideFaces(image, targets, escalation[Math.min(passes, escalation.length - 1)] ?? 'fill', options);
+    for (const t of targets) if (!hidden.includes(t)) hidden.push(t);
     passes++;
     verification = await verifyFacesHidden(detector, image);
     pending = verification.remaining;
   }
   return { faces, action, pixelsChanged, passes, verification, ms: performance.now() - started };
+}
+
+function containsCentre(outer: FaceDetection, inner: FaceDetection): boolean {
+  const cx = inner.box.x + inner.box.width / 2;
+  const cy = inner.box.y + inner.box.height / 2;
+  return cx >= outer.box.x && cx <= outer.box.x + outer.box.width && cy >= outer.box.y && cy <= outer.box.y + outer.box.height;
+}
+
+/** What to hide again for the faces still found (see redactFaces). */
+export function retargets(remaining: FaceDetection[], hidden: FaceDetection[]): FaceDetection[] {
+  const out: FaceDetection[] = [];
+  for (const r of remaining) {
+    const explained = hidden.filter((h) => containsCentre(r, h));
+    for (const face of explained.length > 0 ? explained : [r]) if (!out.includes(face)) out.push(face);
+  }
+  return out;
 }

@@ -1,0 +1,181 @@
+/**
+ * Builds the face evaluation set (issue 5) from real face photographs that ship in an
+ * installed npm package: the "extracted faces" grid of @vladmandic/human's
+ * assets/screenshot-facematch.jpg (108 face crops of real people, ~106 px each). No face
+ * photos are committed; the set is regenerated deterministically (seeded) on each run.
+ *
+ * The images are SYNTHETIC COMPOSITES: crops are scaled, turned (roll), relit, partly
+ * covered, flipped or turned grey, then pasted (with a soft elliptical edge) onto
+ * backgrounds that are either generated or a face-free part of a real photo (the ceiling
+ * of assets/samples.jpg). Ground-truth face boxes are known by construction.
+ */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import sharp from 'sharp';
+
+export interface TruthFace {
+  /** Square face box in image pixels (the central 62% of the pasted crop). */
+  x: number;
+  y: number;
+  size: number;
+  variant: string;
+}
+
+export interface EvalImage {
+  name: string;
+  kind: 'portrait' | 'group-small' | 'group-large';
+  width: number;
+  height: number;
+  channels: 3;
+  data: Uint8Array;
+  faces: TruthFace[];
+}
+
+/** Share of a grid crop covered by the face itself (measured: BlazeFace boxes ≈ 65 px of 106). */
+export const FACE_SHARE = 0.62;
+
+const ROWS = [283, 395, 508, 620, 733, 845];
+const ROW_HEIGHT = 106;
+const COL_PITCH = 106.6;
+const COLS = 18;
+
+export function humanAssetsDir(): string {
+  const require = createRequire(import.meta.url);
+  return join(dirname(require.resolve('@vladmandic/human')), '..', 'assets');
+}
+
+/** Deterministic PRNG (mulberry32) so that every run builds the same set. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function faceCrops(): Promise<Buffer[]> {
+  const file = join(humanAssetsDir(), 'screenshot-facematch.jpg');
+  const crops: Buffer[] = [];
+  for (const top of ROWS) {
+    for (let col = 0; col < COLS; col++) {
+      const left = Math.round(col * COL_PITCH);
+      crops.push(await sharp(file).extract({ left, top, width: 104, height: ROW_HEIGHT }).png().toBuffer());
+    }
+  }
+  return crops;
+}
+
+type Variant = 'plain' | 'dark' | 'bright' | 'roll-left' | 'roll-right' | 'covered' | 'flipped' | 'low-contrast';
+
+/** A crop prepared for pasting: RGBA, soft elliptical alpha, scaled to `size`. */
+async function preparedFace(crop: Buffer, size: number, variant: Variant, roll: number): Promise<Buffer> {
+  let img = sharp(crop).resize(size, size, { fit: 'fill' });
+  if (variant === 'dark') img = img.linear(0.45, 0);
+  if (variant === 'bright') img = img.linear(0.7, 90);
+  if (variant === 'low-contrast') img = img.linear(0.5, 64);
+  if (variant === 'flipped') img = img.flop();
+  let buffer = await img.png().toBuffer();
+  if (variant === 'covered') {
+    // A hand / surgical mask over the lower third of the face.
+    const bar = Buffer.from(
+      `<svg width="${size}" height="${size}"><rect x="${size * 0.15}" y="${size * 0.6}" width="${size * 0.7}" height="${size * 0.3}" rx="${size * 0.08}" fill="#8fb8d8"/></svg>`,
+    );
+    buffer = await sharp(buffer).composite([{ input: bar }]).png().toBuffer();
+  }
+  const alpha = Buffer.from(
+    `<svg width="${size}" height="${size}"><defs><radialGradient id="g"><stop offset="80%" stop-color="#fff"/><stop offset="100%" stop-color="#000"/></radialGradient></defs><ellipse cx="${size / 2}" cy="${size / 2}" rx="${size * 0.48}" ry="${size * 0.5}" fill="url(#g)"/></svg>`,
+  );
+  const mask = await sharp(alpha).greyscale().raw().toBuffer();
+  const rgb = await sharp(buffer).removeAlpha().raw().toBuffer();
+  const rgba = Buffer.alloc(size * size * 4);
+  for (let i = 0; i < size * size; i++) {
+    rgba[i * 4] = rgb[i * 3] as number;
+    rgba[i * 4 + 1] = rgb[i * 3 + 1] as number;
+    rgba[i * 4 + 2] = rgb[i * 3 + 2] as number;
+    rgba[i * 4 + 3] = mask[i] as number;
+  }
+  let out = sharp(rgba, { raw: { width: size, height: size, channels: 4 } });
+  if (roll !== 0) out = out.rotate(roll, { background: { r: 0, g: 0, b: 0, alpha: 0 } });
+  return out.png().toBuffer();
+}
+
+async function background(width: number, height: number, random: () => number, ceiling: Buffer): Promise<Buffer> {
+  if (random() < 0.4) return sharp(ceiling).resize(width, height, { fit: 'cover' }).removeAlpha().png().toBuffer();
+  const hue = Math.floor(random() * 360);
+  const svg = `<svg width="${width}" height="${height}"><defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color="hsl(${hue},35%,70%)"/><stop offset="1" stop-color="hsl(${(hue + 90) % 360},30%,30%)"/></linearGradient></defs><rect width="100%" height="100%" fill="url(#g)"/>${Array.from(
+    { length: 12 },
+    () => `<rect x="${random() * width}" y="${random() * height}" width="${20 + random() * width * 0.3}" height="${20 + random() * height * 0.3}" fill="hsl(${Math.floor(random() * 360)},25%,${30 + random() * 50}%)" opacity="0.6"/>`,
+  ).join('')}</svg>`;
+  const noise = await sharp({ create: { width, height, channels: 3, background: { r: 0, g: 0, b: 0 }, noise: { type: 'gaussian', mean: 128, sigma: 18 } } }).png().toBuffer();
+  return sharp(Buffer.from(svg)).composite([{ input: noise, blend: 'soft-light' }]).removeAlpha().png().toBuffer();
+}
+
+interface Slot {
+  x: number;
+  y: number;
+  size: number;
+}
+
+/** Non-overlapping square slots (with a gap) for `count` faces of `minSize`–`maxSize` px. */
+function placeSlots(width: number, height: number, count: number, minSize: number, maxSize: number, random: () => number): Slot[] {
+  const slots: Slot[] = [];
+  for (let attempt = 0; slots.length < count && attempt < 5000; attempt++) {
+    const size = Math.round(minSize + random() * (maxSize - minSize));
+    const pad = size * 0.3;
+    const x = Math.round(random() * (width - size));
+    const y = Math.round(random() * (height - size));
+    if (slots.every((s) => x + size + pad < s.x || s.x + s.size + pad < x || y + size + pad < s.y || s.y + s.size + pad < y)) slots.push({ x, y, size });
+  }
+  return slots;
+}
+
+export async function buildFaceEvalSet(seed = 5): Promise<EvalImage[]> {
+  const random = rng(seed);
+  const crops = await faceCrops();
+  const order = crops.map((_, i) => i).sort(() => random() - 0.5);
+  let next = 0;
+  const take = (): Buffer => crops[order[next++ % order.length] as number] as Buffer;
+  const ceilingFile = join(humanAssetsDir(), 'samples.jpg');
+  // Face-free ceiling of the large photo in samples.jpg.
+  const ceiling = await sharp(ceilingFile).extract({ left: 520, top: 200, width: 760, height: 190 }).png().toBuffer();
+
+  const images: EvalImage[] = [];
+  const compose = async (name: string, kind: EvalImage['kind'], width: number, height: number, slots: Slot[], variants: Variant[], grey: boolean): Promise<void> => {
+    const layers: { input: Buffer; left: number; top: number }[] = [];
+    const faces: TruthFace[] = [];
+    for (const [i, slot] of slots.entries()) {
+      const variant = variants[i % variants.length] as Variant;
+      const roll = variant === 'roll-left' ? -25 : variant === 'roll-right' ? 22 : Math.round((random() - 0.5) * 16);
+      const face = await preparedFace(take(), slot.size, variant, roll);
+      const meta = await sharp(face).metadata();
+      const left = Math.round(slot.x + slot.size / 2 - (meta.width ?? slot.size) / 2);
+      const top = Math.round(slot.y + slot.size / 2 - (meta.height ?? slot.size) / 2);
+      if (left < 0 || top < 0 || left + (meta.width ?? 0) > width || top + (meta.height ?? 0) > height) continue;
+      layers.push({ input: face, left, top });
+      const size = slot.size * FACE_SHARE;
+      faces.push({ x: slot.x + (slot.size - size) / 2, y: slot.y + (slot.size - size) / 2, size, variant: grey ? `${variant}+grey` : variant });
+    }
+    const img = sharp(await background(width, height, random, ceiling)).composite(layers);
+    const data = await sharp(await img.png().toBuffer()).removeAlpha().raw().toBuffer();
+    // Grey photos stay 3-channel (R = G = B) like an RGB export of a grey picture.
+    if (grey) for (let p = 0; p < width * height * 3; p += 3) data[p] = data[p + 1] = data[p + 2] = Math.round(0.299 * (data[p] as number) + 0.587 * (data[p + 1] as number) + 0.114 * (data[p + 2] as number));
+    images.push({ name, kind, width, height, channels: 3, data: new Uint8Array(data), faces });
+  };
+
+  const portraitVariants: Variant[] = ['plain', 'dark', 'bright', 'roll-left', 'roll-right', 'covered', 'flipped', 'low-contrast'];
+  for (const [i, variant] of portraitVariants.entries()) {
+    const size = Math.round(200 + random() * 120);
+    const slot = { x: Math.round(80 + random() * (560 - size - 80)), y: Math.round(40 + random() * (440 - size - 40)), size };
+    await compose(`portrait-${i + 1}-${variant}.png`, 'portrait', 640, 480, [slot], [variant], i === 6);
+  }
+  for (let i = 0; i < 6; i++) {
+    await compose(`group-small-${i + 1}.png`, 'group-small', 640, 480, placeSlots(640, 480, 5, 55, 85, random), ['plain', 'dark', 'roll-left', 'covered', 'bright', 'roll-right'], i === 5);
+  }
+  for (let i = 0; i < 4; i++) {
+    await compose(`group-large-${i + 1}.png`, 'group-large', 1920, 1080, placeSlots(1920, 1080, 10, 60, 130, random), ['plain', 'flipped', 'dark', 'low-contrast', 'roll-right', 'plain', 'covered', 'bright', 'roll-left', 'plain'], false);
+  }
+  return images;
+}
