@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { DestinationStream } from 'pino';
 import { createApp } from './app.js';
+import { acquireDataDirLock } from './dataDirLock.js';
 import { DEFAULT_LIMITS, type ApiContext, type ApiLimits } from './context.js';
 import { openDatabase } from './db.js';
 import { dataLayout } from './layout.js';
@@ -38,6 +39,7 @@ export function defaultConcurrency(): number {
 export async function createApi(options: ApiOptions): Promise<Api> {
   const layout = dataLayout(options.dataDir);
   await mkdir(layout.root, { recursive: true });
+  const unlock = acquireDataDirLock(layout.root);
   // uploads of requests a crash cut short
   await rm(layout.uploads, { recursive: true, force: true });
   await mkdir(layout.uploads, { recursive: true });
@@ -59,6 +61,7 @@ export async function createApi(options: ApiOptions): Promise<Api> {
     async close() {
       await runner.close();
       db.close();
+      unlock();
     },
   };
 }

@@ -114,3 +114,30 @@ describe('job runner', () => {
     expect(jobProcesses()).toEqual([]);
   });
 });
+
+describe('data dir lock', () => {
+  it('refuses a second server on the same data dir until the first closes', async () => {
+    const scratch = tempDir('veil-lock-');
+    cleanups.push(scratch.cleanup);
+    const first = await open(scratch.dir);
+    await expect(open(scratch.dir)).rejects.toThrow(/already serves/);
+    await first.close();
+    const second = await open(scratch.dir);
+    await second.close();
+  });
+
+  it('takes over the lock of a dead server, and refuses a live one', async () => {
+    const { spawn } = await import('node:child_process');
+    const { writeFileSync } = await import('node:fs');
+    const scratch = tempDir('veil-lock-');
+    cleanups.push(scratch.cleanup);
+    const live = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    cleanups.push(() => void live.kill('SIGKILL'));
+    writeFileSync(`${scratch.dir}/server.pid`, `${live.pid}\n`);
+    await expect(open(scratch.dir)).rejects.toThrow(/another veil serve \(pid \d+\)/);
+    live.kill('SIGKILL');
+    await new Promise((r) => live.once('exit', r));
+    const api = await open(scratch.dir);
+    await api.close();
+  });
+});
