@@ -58,6 +58,7 @@ export function toErrorResponse(error: unknown): { status: number; body: ErrorBo
   if (http) {
     if (http.status === 413) return { status: 413, body: body('PAYLOAD_TOO_LARGE', 'the request body exceeds the size limit of this server'), internal: false };
     if (http.type === 'entity.parse.failed') return { status: 400, body: body('BAD_JSON', 'the request body is not valid JSON'), internal: false };
+    if (http.status === 404) return { status: 404, body: body('NOT_FOUND', 'the file of this resource is missing'), internal: false };
     if (http.status >= 400 && http.status < 500) return { status: 400, body: body('BAD_REQUEST', 'the request could not be read'), internal: false };
   }
   return { status: 500, body: body('INTERNAL', 'internal error; the server log has a reference to it'), internal: true };

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import { join, relative, isAbsolute } from 'node:path';
+import { basename, join, relative, isAbsolute } from 'node:path';
 import { isVeilError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { loadPolicy, type Policy } from '../policy/load.js';
@@ -125,7 +125,7 @@ function clientPath(file: string, spec: Pick<WorkerSpec, 'policyDir' | 'input'>)
   const inInput = relative(spec.input, file);
   if (inInput === '') return 'upload';
   if (!inInput.startsWith('..') && !isAbsolute(inInput)) return `upload/${inInput}`;
-  return 'input';
+  return basename(file);
 }
 
 function isSpec(value: unknown): value is WorkerSpec {
