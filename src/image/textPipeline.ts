@@ -83,16 +83,19 @@ export async function findText(
     if (!worst) continue;
     // A PHI line is often found only in part: look again around it, closer, and fill the
     // whole line (fragments, the gaps between them, and what the closer look adds).
-    const line = unionBox(group.map((n) => instances[n].box));
-    let box = line;
+    let box = unionBox(group.map((n) => instances[n].box));
     for (let step = 0; step < 2; step++) {
       const grown = unionBox([box, ...(await lookCloser(engine, view, box))]);
       if (grown.x === box.x && grown.width === box.width) break;
       box = grown;
     }
-    if (box !== line || group.length > 1) {
-      found.push({ box, mask: new Uint8Array(box.width * box.height).fill(1), score: 0, confidence: 0, class: worst.class, reason: 'line' });
-    }
+    // The first and last glyphs of a line are often only half inside DBNet's box: widen
+    // the filled line by half its height on each side.
+    const reach = Math.round(box.height / 2);
+    const x0 = Math.max(0, box.x - reach);
+    const x1 = Math.min(view.width, box.x + box.width + reach);
+    const wide = { x: x0, y: box.y, width: x1 - x0, height: box.height };
+    found.push({ box: wide, mask: new Uint8Array(wide.width * wide.height).fill(1), score: 0, confidence: 0, class: worst.class, reason: 'line' });
   }
   return found;
 }

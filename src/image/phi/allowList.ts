@@ -54,7 +54,7 @@ export function isSafeToken(token: string): boolean {
   if (token.includes('/') && token.split('/').every((part) => part.length > 0 && part !== token && isSafeToken(part))) return true;
   // OCR often drops spaces: "WW1068WL" = "WW" "1068" "WL"; "GAIN68" = "GAIN" "68".
   const runs = token.match(/[A-Z]+|[-+]?\d+(?:[.,]\d+)?|[^A-Z\d]+/g) ?? [];
-  if (runs.length > 1 && runs.every((run) => run !== token && isSafeToken(run))) return true;
+  if (runs.length > 1 && !/\d:\d/.test(token) && runs.every((run) => run !== token && isSafeToken(run))) return true;
   return false;
 }
 

@@ -24,6 +24,10 @@ const PATTERNS: [PhiReason, RegExp][] = [
 
 /** The first pattern reason that matches the upper-cased line, if any. */
 export function matchPhiPattern(upper: string): PhiReason | undefined {
-  for (const [reason, pattern] of PATTERNS) if (pattern.test(upper)) return reason;
+  // OCR often puts spaces around separators ("12 :15", "03 / 12/1985"): test both forms.
+  // …and drops spaces ("170CT1977" is "17 OCT 1977"): also test with letters and digits apart.
+  const collapsed = upper.replace(/\s*([:/.-])\s*/g, '$1');
+  const apart = upper.replace(/([A-Z])(?=\d)|(\d)(?=[A-Z])/g, '$1$2 ');
+  for (const [reason, pattern] of PATTERNS) if (pattern.test(upper) || pattern.test(collapsed) || pattern.test(apart)) return reason;
   return undefined;
 }

@@ -70,3 +70,18 @@ describe('header values', () => {
     expect(withinOneEdit('KAUFMAN', 'KOFMN')).toBe(false);
   });
 });
+
+describe('OCR spacing', () => {
+  it('sees times and dates through spaces around separators', () => {
+    expect(classifyText('12 :15', 0.93, undefined)).toEqual({ class: 'phi', reason: 'time' });
+    expect(classifyText('03 / 12/1985', 0.93, undefined).class).toBe('phi');
+    expect(isSafeLine('12:15')).toBe(false);
+  });
+});
+
+describe('OCR dropping spaces', () => {
+  it('sees a date glued into one token', () => {
+    expect(classifyText('170CT1977', 0.99, undefined).class).toBe('phi');
+    expect(classifyText('AX T1 POST', 0.99, undefined).class).toBe('safe');
+  });
+});
