@@ -71,6 +71,15 @@ describe('DICOM jobs', () => {
     const job = await waitForJob(t.api.app, t.keys.researcher, ok.body.id as string);
     expect(job.status).toBe('done');
 
+    const mixed = await request(t.api.app)
+      .post('/v1/dicom/jobs')
+      .set(bearer(t.keys.researcher))
+      .field('policy', 'ct')
+      .attach('files', Buffer.from(zip), 'upload.zip')
+      .attach('files', readFileSync(join(DICOM_DIR, 'CT_small.dcm')), 'b.dcm');
+    expect(mixed.status).toBe(400);
+    expect(mixed.body.error.code).toBe('BAD_UPLOAD');
+
     const evil = zipSync({ '../../escape.dcm': strToU8('x') });
     const refused = await request(t.api.app).post('/v1/dicom/jobs').set(bearer(t.keys.researcher)).field('policy', 'ct').attach('files', Buffer.from(evil), 'evil.zip');
     expect(refused.status).toBe(400);

@@ -79,6 +79,9 @@ async function placeFileInputs(ctx: ApiContext, kind: JobKind, files: Express.Mu
   if (files.length === 1 && isZip(readHead(files[0].path, 4))) {
     paths = await extractZipSafely(files[0].path, inputDir, { maxEntries: ctx.limits.maxFiles, maxTotalBytes: ctx.limits.maxExpandedBytes, maxRatio: 1100 }, suffix);
   } else {
+    if (files.length > 1 && files.some((file) => isZip(readHead(file.path, 4)))) {
+      throw new ApiError(400, 'BAD_UPLOAD', 'send either one zip or several files, not a zip among other files', 'files');
+    }
     paths = [];
     for (const [index, file] of files.entries()) {
       const target = join(inputDir, `${String(index + 1).padStart(6, '0')}${suffix}`);
