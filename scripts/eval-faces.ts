@@ -31,7 +31,8 @@ function pct(x: number): string {
 
 async function main(): Promise<void> {
   const minScore = arg('--min-score');
-  const actions = (arg('--actions') ?? 'blur,pixelate,fill').split(',') as FaceAction[];
+  const actionsArg = arg('--actions') ?? 'blur,pixelate,fill';
+  const actions = (actionsArg === 'none' ? [] : actionsArg.split(',')) as FaceAction[];
   const set: EvalImage[] = await buildFaceEvalSet();
   const outDir = join(process.cwd(), 'bench/.cache/faces-eval/in');
   await mkdir(outDir, { recursive: true });

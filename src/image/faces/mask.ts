@@ -18,8 +18,8 @@ export interface Ellipse {
 
 /** Relative growth of the box before `margin`: ears stick out sideways, forehead and hair above. */
 const ACROSS = 1.15;
-const ALONG = 1.3;
-const UPWARD_SHIFT = 0.12;
+const ALONG = 1.4;
+const UPWARD_SHIFT = 0.1;
 
 export function faceEllipse(face: FaceDetection, margin = 0.25): Ellipse {
   const { box, keypoints } = face;
