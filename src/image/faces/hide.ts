@@ -129,8 +129,10 @@ function pixelateInside(image: Raster8, e: Ellipse, b: Box, block: number): void
 }
 
 /**
- * Three separable box blurs of `radius` over the ellipse's bounds grown by the radius
- * (so the face blends with its surroundings), written back only inside the ellipse.
+ * Three separable box blurs of `radius` (≈ a Gaussian) over the ellipse's bounds grown by
+ * the radius (so the face blends with its surroundings), written back only inside the
+ * feathered ellipse. The blur is strong, so it runs on a copy shrunk by radius/3 and is
+ * read back bilinearly: the cost no longer grows with the radius.
  */
 function blurInside(image: Raster8, e: Ellipse, b: Box, radius: number): void {
   const { width, height, channels, data } = image;
@@ -138,23 +140,51 @@ function blurInside(image: Raster8, e: Ellipse, b: Box, radius: number): void {
   const y0 = Math.max(0, b.y - radius);
   const x1 = Math.min(width, b.x + b.width + radius);
   const y1 = Math.min(height, b.y + b.height + radius);
-  const w = x1 - x0;
-  const h = y1 - y0;
-  const plane = new Float32Array(w * h);
-  const scratch = new Float32Array(Math.max(w, h));
+  const step = Math.max(1, Math.floor(radius / 3));
+  const sw = Math.ceil((x1 - x0) / step);
+  const sh = Math.ceil((y1 - y0) / step);
+  const small = Math.max(1, Math.round(radius / step));
+  const plane = new Float32Array(sw * sh);
+  const scratch = new Float32Array(Math.max(sw, sh));
   for (let c = 0; c < channels; c++) {
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) plane[y * w + x] = data[((y0 + y) * width + x0 + x) * channels + c] as number;
+    shrink(image, c, x0, y0, x1, y1, step, plane, sw, sh);
     for (let pass = 0; pass < 3; pass++) {
-      for (let y = 0; y < h; y++) boxLine(plane, y * w, 1, w, radius, scratch);
-      for (let x = 0; x < w; x++) boxLine(plane, x, w, h, radius, scratch);
+      for (let y = 0; y < sh; y++) boxLine(plane, y * sw, 1, sw, small, scratch);
+      for (let x = 0; x < sw; x++) boxLine(plane, x, sw, sh, small, scratch);
     }
     for (let y = b.y; y < b.y + b.height; y++) {
+      const fy = Math.min(sh - 1, Math.max(0, (y - y0 + 0.5) / step - 0.5));
+      const ya = Math.floor(fy);
+      const yb = Math.min(sh - 1, ya + 1);
+      const wy = fy - ya;
       for (let x = b.x; x < b.x + b.width; x++) {
         const weight = featherWeight(e, x, y);
         if (weight <= 0) continue;
+        const fx = Math.min(sw - 1, Math.max(0, (x - x0 + 0.5) / step - 0.5));
+        const xa = Math.floor(fx);
+        const xb = Math.min(sw - 1, xa + 1);
+        const wx = fx - xa;
+        const top = (plane[ya * sw + xa] as number) * (1 - wx) + (plane[ya * sw + xb] as number) * wx;
+        const bottom = (plane[yb * sw + xa] as number) * (1 - wx) + (plane[yb * sw + xb] as number) * wx;
         const p = (y * width + x) * channels + c;
-        data[p] = Math.round(weight * (plane[(y - y0) * w + (x - x0)] as number) + (1 - weight) * (data[p] as number));
+        data[p] = Math.round(weight * (top * (1 - wy) + bottom * wy) + (1 - weight) * (data[p] as number));
       }
+    }
+  }
+}
+
+/** Block means of one channel of the region [x0, x1) × [y0, y1) into `plane` (sw × sh). */
+function shrink(image: Raster8, c: number, x0: number, y0: number, x1: number, y1: number, step: number, plane: Float32Array, sw: number, sh: number): void {
+  const { width, channels, data } = image;
+  for (let sy = 0; sy < sh; sy++) {
+    const ya = y0 + sy * step;
+    const yb = Math.min(y1, ya + step);
+    for (let sx = 0; sx < sw; sx++) {
+      const xa = x0 + sx * step;
+      const xb = Math.min(x1, xa + step);
+      let sum = 0;
+      for (let y = ya; y < yb; y++) for (let x = xa; x < xb; x++) sum += data[(y * width + x) * channels + c] as number;
+      plane[sy * sw + sx] = sum / ((yb - ya) * (xb - xa));
     }
   }
 }
@@ -162,12 +192,14 @@ function blurInside(image: Raster8, e: Ellipse, b: Box, radius: number): void {
 /** Running-mean box filter along one line of `n` values (edges clamped). */
 function boxLine(values: Float32Array, start: number, step: number, n: number, radius: number, scratch: Float32Array): void {
   for (let i = 0; i < n; i++) scratch[i] = values[start + i * step] as number;
-  const at = (i: number): number => scratch[Math.max(0, Math.min(n - 1, i))] as number;
+  const last = n - 1;
   let sum = 0;
-  for (let i = -radius; i <= radius; i++) sum += at(i);
+  for (let i = -radius; i <= radius; i++) sum += scratch[i < 0 ? 0 : i > last ? last : i] as number;
   const size = 2 * radius + 1;
   for (let i = 0; i < n; i++) {
     values[start + i * step] = sum / size;
-    sum += at(i + radius + 1) - at(i - radius);
+    const add = i + radius + 1;
+    const drop = i - radius;
+    sum += (scratch[add > last ? last : add] as number) - (scratch[drop < 0 ? 0 : drop] as number);
   }
 }

@@ -88,12 +88,15 @@ async function checkAgainstManifest(actual: Record<string, string>): Promise<voi
   }
 }
 
-/** Candidate locations for the converted model, most preferred first. */
+/**
+ * Candidate locations for the converted model, most preferred first: $VEIL_MODEL_DIR alone
+ * when set; else models/ of this package, the user cache dir, the temp dir.
+ */
 export function modelLocations(): string[] {
   const override = process.env['VEIL_MODEL_DIR'];
+  if (override) return [join(override, 'blazeface.onnx')];
   const cacheBase = process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache');
   return [
-    ...(override ? [join(override, 'blazeface.onnx')] : []),
     join(projectRoot(), 'models', 'blazeface.onnx'),
     join(cacheBase, 'veil', 'blazeface.onnx'),
     join(tmpdir(), 'veil-models', 'blazeface.onnx'),
