@@ -59,14 +59,18 @@ export class JobRunner {
       const ref = policy ? policyRef(policy) : null;
       if (job.attempts >= this.options.maxAttempts || !existsSync(this.layout.jobInput(job.id))) {
         const error = { code: 'INTERRUPTED', message: `the server stopped while this job ran (${job.attempts} attempt(s)); it was not run again` };
-        markFailed(this.db, job.id, error);
+        this.db.transaction(() => {
+          markFailed(this.db, job.id, error);
+          appendAudit(this.db, { ...SYSTEM_ACTOR, action: 'job.failed', target: `job:${job.id}`, policy: ref });
+        }).immediate();
         rmSync(this.layout.jobWork(job.id), { recursive: true, force: true });
         rmSync(this.layout.jobInput(job.id), { recursive: true, force: true });
-        appendAudit(this.db, { ...SYSTEM_ACTOR, action: 'job.failed', target: `job:${job.id}`, policy: ref });
         this.logger.warn({ jobId: job.id, code: error.code }, 'job failed after restart');
       } else {
-        requeue(this.db, job.id);
-        appendAudit(this.db, { ...SYSTEM_ACTOR, action: 'job.requeued', target: `job:${job.id}`, policy: ref });
+        this.db.transaction(() => {
+          requeue(this.db, job.id);
+          appendAudit(this.db, { ...SYSTEM_ACTOR, action: 'job.requeued', target: `job:${job.id}`, policy: ref });
+        }).immediate();
         this.logger.warn({ jobId: job.id, attempts: job.attempts }, 'job re-queued after restart');
       }
     }
@@ -220,9 +224,11 @@ export class JobRunner {
         const hasHtml = existsSync(join(workDir, OUTPUT_FILES.reportHtml));
         // the whole output directory appears at once; only then does the job become done
         await rename(workDir, this.layout.jobOut(jobId));
-        markDone(this.db, jobId, reportText, hasHtml);
+        this.db.transaction(() => {
+          markDone(this.db, jobId, reportText, hasHtml);
+          appendAudit(this.db, { ...SYSTEM_ACTOR, action: 'job.done', target: `job:${jobId}`, policy: ref });
+        }).immediate();
         await rm(this.layout.jobInput(jobId), { recursive: true, force: true });
-        appendAudit(this.db, { ...SYSTEM_ACTOR, action: 'job.done', target: `job:${jobId}`, policy: ref });
         this.logger.info({ jobId, kind: job.kind }, 'job done');
         return;
       } catch {
@@ -230,9 +236,12 @@ export class JobRunner {
       }
     }
     await rm(workDir, { recursive: true, force: true });
-    markFailed(this.db, jobId, outcome.error);
+    const error = outcome.error;
+    this.db.transaction(() => {
+      markFailed(this.db, jobId, error);
+      appendAudit(this.db, { ...SYSTEM_ACTOR, action: 'job.failed', target: `job:${jobId}`, policy: ref });
+    }).immediate();
     await rm(this.layout.jobInput(jobId), { recursive: true, force: true });
-    appendAudit(this.db, { ...SYSTEM_ACTOR, action: 'job.failed', target: `job:${jobId}`, policy: ref });
     this.logger.info({ jobId, kind: job.kind, code: outcome.error.code }, 'job failed');
   }
 }

@@ -160,8 +160,12 @@ export function jobSubmitRoutes(ctx: ApiContext): Router {
         if (files.length === 0) throw new ApiError(400, 'FILE_MISSING', 'attach one or more "files" parts, or one zip', 'files');
         inputCount = await placeFileInputs(ctx, kind, files, inputDir);
       }
-      const job = insertJob(ctx.db, { id: jobId, kind, ownerKeyId: caller.id, policyVersionId: version.id, overrides, inputCount });
-      appendAudit(ctx.db, { ...actorOf(caller), action: 'job.submit', target: `job:${jobId}`, policy: policyRef(version) });
+      // the job and its audit entry exist together or not at all
+      const job = ctx.db.transaction(() => {
+        const inserted = insertJob(ctx.db, { id: jobId, kind, ownerKeyId: caller.id, policyVersionId: version.id, overrides, inputCount });
+        appendAudit(ctx.db, { ...actorOf(caller), action: 'job.submit', target: `job:${jobId}`, policy: policyRef(version) });
+        return inserted;
+      }).immediate();
       ctx.logger.info({ jobId, kind, inputFiles: inputCount, keyId: caller.id }, 'job queued');
       ctx.runner.kick();
       res.status(202).location(`/v1/jobs/${jobId}`).json({ id: job.id, kind, status: job.status });

@@ -162,16 +162,19 @@ export function policyRoutes(ctx: ApiContext): Router {
     const { files, ignoredUploads } = matchHierarchyUploads(refs, hierarchies, (path) => fromLibrary(ctx, path));
     const token = await storePolicyFiles(ctx, text, files, refs);
     const caller = callerOf(req);
-    const stored = insertPolicyVersion(ctx.db, {
+    const stored = ctx.db.transaction(() => {
+      const inserted = insertPolicyVersion(ctx.db, {
       name,
       sha256: policy.source.sha256,
       declaredVersion: String(policy.version),
       dir: token,
       hierarchies: [...files].map(([path, bytes]) => ({ path, sha256: createHash('sha256').update(bytes).digest('hex') })),
       sections: (['tabular', 'dicom', 'pixels'] as const).filter((s) => policy[s] !== undefined),
-      createdBy: actorOf(caller).actor,
-    });
-    appendAudit(ctx.db, { ...actorOf(caller), action: 'policy.put', target: `policy:${name}`, policy: policyRef(stored) });
+        createdBy: actorOf(caller).actor,
+      });
+      appendAudit(ctx.db, { ...actorOf(caller), action: 'policy.put', target: `policy:${name}`, policy: policyRef(inserted) });
+      return inserted;
+    }).immediate();
     res.status(201).location(`/v1/policies/${name}?version=${stored.version}`);
     res.json({
       name,
@@ -190,8 +193,11 @@ export function policyRoutes(ctx: ApiContext): Router {
     const target = getPolicyVersion(ctx.db, name, wanted);
     if (!target) throw new ApiError(404, 'NOT_FOUND', wanted ? 'no such policy version' : 'no policy with this name');
     const caller = callerOf(req);
-    const approved = approvePolicyVersion(ctx.db, target.id, actorOf(caller).actor);
-    appendAudit(ctx.db, { ...actorOf(caller), action: 'policy.approve', target: `policy:${name}`, policy: policyRef(approved) });
+    const approved = ctx.db.transaction(() => {
+      const updated = approvePolicyVersion(ctx.db, target.id, actorOf(caller).actor);
+      appendAudit(ctx.db, { ...actorOf(caller), action: 'policy.approve', target: `policy:${name}`, policy: policyRef(updated) });
+      return updated;
+    }).immediate();
     res.json({ name, version: approved.version, sha256: approved.sha256, approved: true, approvedBy: approved.approvedBy, approvedAt: approved.approvedAt });
   });
 
