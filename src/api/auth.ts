@@ -1,4 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { appendAudit } from './audit.js';
 import type { Db } from './db.js';
 import { ApiError } from './errors.js';
 import { findApiKey, type ApiKeyRecord, type Role } from './keys.js';
@@ -33,12 +34,23 @@ export function authenticate(db: Db): RequestHandler {
   };
 }
 
-/** 403 unless the caller has one of `roles`. */
-export function requireRole(...roles: Role[]): RequestHandler {
+/**
+ * A 403 for `caller`, written to the audit log first (`access.denied`, target = the route
+ * pattern), so auditors see who tried what with the wrong role.
+ */
+export function denied(db: Db, req: Request, caller: Caller, message: string): ApiError {
+  const pattern = (req.route as { path?: unknown } | undefined)?.path;
+  const route = typeof pattern === 'string' ? `${req.method} ${req.baseUrl}${pattern}` : req.method;
+  appendAudit(db, { ...actorOf(caller), action: 'access.denied', target: route });
+  return new ApiError(403, 'FORBIDDEN', message);
+}
+
+/** 403 (audited) unless the caller has one of `roles`. */
+export function requireRole(db: Db, ...roles: Role[]): RequestHandler {
   return (req: Request, _res: Response, next: NextFunction) => {
     const caller = callerOf(req);
     if (!roles.includes(caller.role)) {
-      return next(new ApiError(403, 'FORBIDDEN', `this route needs the role ${roles.join(' or ')}; the key has the role ${caller.role}`));
+      return next(denied(db, req, caller, `this route needs the role ${roles.join(' or ')}; the key has the role ${caller.role}`));
     }
     next();
   };

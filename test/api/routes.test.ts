@@ -350,7 +350,10 @@ describe('audit log', () => {
       prev = e.hash;
     }
     const actions = new Set(entries.map((e) => e.action));
-    for (const action of ['policy.put', 'policy.approve', 'job.submit', 'job.refused', 'job.done', 'job.failed', 'result.download', 'report.read']) {
+    const denied = entries.filter((e) => e.action === 'access.denied');
+    expect(denied.map((e) => e.target)).toEqual(expect.arrayContaining(['PUT /v1/policies/:name', 'POST /v1/tabular/jobs', 'GET /v1/jobs/:id/result']));
+    expect(denied.find((e) => e.target === 'PUT /v1/policies/:name')?.role).toBe('researcher');
+    for (const action of ['policy.put', 'policy.approve', 'job.submit', 'job.refused', 'job.done', 'job.failed', 'result.download', 'report.read', 'access.denied']) {
       expect(actions).toContain(action);
     }
     const submit = entries.find((e) => e.action === 'job.submit');

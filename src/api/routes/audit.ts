@@ -15,7 +15,7 @@ function nonNegativeInt(value: unknown, field: string, fallback: number): number
 /** GET /v1/audit?after=<seq>&limit=<n>: the hash-chained audit log, oldest first. */
 export function auditRoutes(ctx: ApiContext): Router {
   const router = Router();
-  router.get('/', requireRole('auditor', 'committee'), (req, res) => {
+  router.get('/', requireRole(ctx.db, 'auditor', 'committee'), (req, res) => {
     const after = nonNegativeInt(req.query.after, 'after', 0);
     const limit = Math.min(MAX_PAGE, Math.max(1, nonNegativeInt(req.query.limit, 'limit', 1000)));
     const entries = listAudit(ctx.db, after, limit);

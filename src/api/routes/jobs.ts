@@ -6,7 +6,7 @@ import { loadPolicy } from '../../policy/load.js';
 import type { PrivacySpec } from '../../policy/sections/tabular.js';
 import { tightenPrivacy } from '../../policy/tighten.js';
 import { appendAudit } from '../audit.js';
-import { actorOf, callerOf, requireRole, type Caller } from '../auth.js';
+import { actorOf, callerOf, denied, requireRole, type Caller } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { ApiError, statusForCode } from '../errors.js';
 import { getJob, getReport, insertJob, listJobs, type JobKind, type JobRecord } from '../jobStore.js';
@@ -177,11 +177,11 @@ export function jobSubmitRoutes(ctx: ApiContext): Router {
     }
   };
 
-  router.post('/tabular/jobs', requireRole('researcher'), jobUpload(ctx, [{ name: 'file', maxCount: 1 }]), submit('tabular'));
+  router.post('/tabular/jobs', requireRole(ctx.db, 'researcher'), jobUpload(ctx, [{ name: 'file', maxCount: 1 }]), submit('tabular'));
   for (const kind of ['dicom', 'image'] as const) {
     router.post(
       `/${kind}/jobs`,
-      requireRole('researcher'),
+      requireRole(ctx.db, 'researcher'),
       jobUpload(ctx, [
         { name: 'files', maxCount: ctx.limits.maxFiles },
         { name: 'file', maxCount: 1 },
@@ -208,7 +208,7 @@ export function jobReadRoutes(ctx: ApiContext): Router {
   router.get('/:id/result', (req, res) => {
     const job = visibleJob(ctx, req);
     const caller = callerOf(req);
-    if (caller.role !== 'researcher') throw new ApiError(403, 'FORBIDDEN', 'only the researcher who submitted a job downloads its result; reports are open to every role');
+    if (caller.role !== 'researcher') throw denied(ctx.db, req, caller, 'only the researcher who submitted a job downloads its result; reports are open to every role');
     requireDone(job);
     const version = getPolicyVersionById(ctx.db, job.policyVersionId);
     appendAudit(ctx.db, { ...actorOf(caller), action: 'result.download', target: `job:${job.id}`, policy: version ? policyRef(version) : null });

@@ -147,7 +147,7 @@ export function policyRoutes(ctx: ApiContext): Router {
     res.json({ ...versionView(selected), yaml: readYamlSync(ctx, selected), versions });
   });
 
-  router.put('/:name', requireRole('committee'), async (req, res) => {
+  router.put('/:name', requireRole(ctx.db, 'committee'), async (req, res) => {
     const name = policyName(req);
     const { text, hierarchies } = await readPolicyUpload(req, res, ctx);
     const parsed = parsePolicy(text, { file: 'policy.yaml', baseDir: ctx.layout.root });
@@ -186,7 +186,7 @@ export function policyRoutes(ctx: ApiContext): Router {
     });
   });
 
-  router.post('/:name/approve', requireRole('committee'), express.json({ limit: '16kb' }), (req, res) => {
+  router.post('/:name/approve', requireRole(ctx.db, 'committee'), express.json({ limit: '16kb' }), (req, res) => {
     const name = policyName(req);
     const body = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as Record<string, unknown>;
     const wanted = parseVersion(body.version, 'version') ?? parseVersion(req.query.version, 'version');
