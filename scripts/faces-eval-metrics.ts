@@ -58,6 +58,12 @@ export function meanGradient(image: Raster8, x0: number, y0: number, size: numbe
 
 /** Share of pixels outside every truth box grown to `grow`× its side that differ. */
 export function changedAwayFromFaces(before: Raster8, after: Raster8, truth: TruthFace[], grow = 2): number {
+  const { changed, away } = countAwayFromFaces(before, after, truth, grow);
+  return away > 0 ? changed / away : 0;
+}
+
+/** Pixels away from faces (outside every truth box grown to `grow`× its side), and how many of them differ. */
+export function countAwayFromFaces(before: Raster8, after: Raster8, truth: TruthFace[], grow = 2): { changed: number; away: number } {
   const { width, height, channels } = before;
   const near = new Uint8Array(width * height);
   for (const t of truth) {
@@ -80,5 +86,5 @@ export function changedAwayFromFaces(before: Raster8, after: Raster8, truth: Tru
       }
     }
   }
-  return away > 0 ? changed / away : 0;
+  return { changed, away };
 }

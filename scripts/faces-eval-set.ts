@@ -109,7 +109,13 @@ async function background(width: number, height: number, random: () => number, c
     { length: 12 },
     () => `<rect x="${random() * width}" y="${random() * height}" width="${20 + random() * width * 0.3}" height="${20 + random() * height * 0.3}" fill="hsl(${Math.floor(random() * 360)},25%,${30 + random() * 50}%)" opacity="0.6"/>`,
   ).join('')}</svg>`;
-  const noise = await sharp({ create: { width, height, channels: 3, background: { r: 0, g: 0, b: 0 }, noise: { type: 'gaussian', mean: 128, sigma: 18 } } }).png().toBuffer();
+  // Seeded Gaussian noise (Box–Muller), so the set is the same on every run.
+  const grain = Buffer.alloc(width * height * 3);
+  for (let i = 0; i < grain.length; i++) {
+    const g = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+    grain[i] = Math.max(0, Math.min(255, Math.round(128 + 18 * g)));
+  }
+  const noise = await sharp(grain, { raw: { width, height, channels: 3 } }).png().toBuffer();
   return sharp(Buffer.from(svg)).composite([{ input: noise, blend: 'soft-light' }]).removeAlpha().png().toBuffer();
 }
 

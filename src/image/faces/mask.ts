@@ -18,8 +18,8 @@ export interface Ellipse {
 
 /** Relative growth of the box before `margin`: ears stick out sideways, forehead and hair above. */
 const ACROSS = 1.15;
-const ALONG = 1.4;
-const UPWARD_SHIFT = 0.1;
+const ALONG = 1.35;
+const UPWARD_SHIFT = 0.08;
 
 export function faceEllipse(face: FaceDetection, margin = 0.25): Ellipse {
   const { box, keypoints } = face;
@@ -60,7 +60,7 @@ export function insideEllipse(e: Ellipse, x: number, y: number): boolean {
 }
 
 /** Share of the ellipse's radius, outside it, over which blur and fill fade into the original. */
-export const FEATHER = 0.15;
+export const FEATHER = 0.1;
 
 /**
  * Blend weight of a hidden pixel: 1 inside the ellipse, fading to 0 over a thin band
