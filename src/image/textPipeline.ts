@@ -4,6 +4,7 @@ import type { HeaderMatcher } from './phi/headerValues.js';
 import { buildFillMask, coveredFraction, type RegionShape } from './redact/regionMask.js';
 import { groupLines, unionBox } from './text/lines.js';
 import { createTextDetector, type TextDetector } from './text/detector.js';
+import type { TextInstance } from './text/instances.js';
 import { createTextRecognizer, type TextRecognizer } from './text/recognizer.js';
 import type { Recognition } from './text/ctc.js';
 
@@ -58,7 +59,7 @@ export async function findText(
   filled?: Uint8Array,
   cache: Map<string, Recognition> = new Map(),
 ): Promise<FoundText[]> {
-  const instances = (await engine.detector.detect(view)).filter((i) => !filled || coveredFraction(filled, view.width, i.box) < COVERED);
+  const instances = (await engine.detector.detect(view)).filter((i) => !filled || (coveredFraction(filled, view.width, i.box) < COVERED && hasInkOutside(view, filled, i.box)));
   // Text whose pixels did not change since an earlier pass reads the same: a box that
   // matches an earlier one (IoU ≥ 0.6) with no filled pixel inside that earlier box reuses
   // its reading (a re-detected box may reach into a neighbour's fill and misread).
@@ -70,6 +71,17 @@ export async function findText(
   const freshReadings = await engine.recognizer.recognize(view, fresh.map((i) => i.box));
   fresh.forEach((instance, n) => cache.set(keyOf(instance.box), freshReadings[n]));
   const readings = instances.map((i, n) => previous[n] ?? cache.get(keyOf(i.box)) ?? { text: '', confidence: 0 });
+  if (filled) {
+    // Verification: filling changes DBNet's context, and it then sometimes fires on plain
+    // texture nearby. Where the reader finds no character at all there is no text to leak;
+    // anything it can read, even poorly, still counts.
+    const kept = instances.map((_, n) => readings[n].text.trim().length > 0);
+    return classifyLines(engine, view, header, instances.filter((_, n) => kept[n]), readings.filter((_, n) => kept[n]));
+  }
+  return classifyLines(engine, view, header, instances, readings);
+}
+
+async function classifyLines(engine: TextEngine, view: Raster8, header: HeaderMatcher | undefined, instances: TextInstance[], readings: Recognition[]): Promise<FoundText[]> {
   const found: FoundText[] = [];
   for (const group of groupLines(instances.map((i) => i.box))) {
     const own = group.map((n) => classifyText(readings[n].text, readings[n].confidence, header));
@@ -80,7 +92,8 @@ export async function findText(
       const verdict = worst ?? own[k];
       found.push({ box: instance.box, mask: instance.mask, score: instance.score, confidence: readings[n].confidence, class: verdict.class, reason: verdict.reason });
     });
-    if (!worst) continue;
+    // Nothing readable at all (texture, a logo): its own boxes are filled, no line to extend.
+    if (!worst || group.every((n) => readings[n].text.trim().length === 0)) continue;
     // A PHI line is often found only in part: look again around it, closer, and fill the
     // whole line (fragments, the gaps between them, and what the closer look adds).
     let box = unionBox(group.map((n) => instances[n].box));
@@ -116,6 +129,30 @@ async function lookCloser(engine: TextEngine, view: Raster8, line: Box): Promise
       const gap = Math.max(box.x, line.x) - Math.min(box.x + box.width, line.x + line.width);
       return overlap >= 0.5 * Math.min(box.height, line.height) && box.height <= 2 * line.height && gap <= 1.2 * line.height;
     });
+}
+
+/** Spread of grey levels that glyphs need to be seen at all. */
+const MIN_INK_SPREAD = 24;
+
+/**
+ * Whether the unfilled pixels of a box could still show glyphs: a re-detection that only
+ * catches the edge of a filled region next to flat background has nothing left to read.
+ */
+export function hasInkOutside(view: Raster8, filled: Uint8Array, box: Box): boolean {
+  let lo = 255;
+  let hi = 0;
+  for (let y = box.y; y < box.y + box.height; y++) {
+    for (let x = box.x; x < box.x + box.width; x++) {
+      const i = y * view.width + x;
+      if (filled[i]) continue;
+      const at = i * view.channels;
+      const v = view.channels === 3 ? Math.max(view.data[at], view.data[at + 1], view.data[at + 2]) : view.data[at];
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+      if (hi - lo >= MIN_INK_SPREAD) return true;
+    }
+  }
+  return false;
 }
 
 function keyOf(box: Box): string {
