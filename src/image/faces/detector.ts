@@ -103,27 +103,31 @@ export class BlazeFaceDetector implements FaceDetector {
     if (!(width > 0 && height > 0) || (channels !== 1 && channels !== 3) || data.length < width * height * channels) {
       throw new VeilError('IMAGE_INVALID', 'expected an 8-bit grey or RGB raster whose data matches its size');
     }
-    const integral = buildIntegral(view);
     const tiles = planTiles(width, height, this.options);
+    // No window samples finer than its size / 256, so a large photo is first shrunk by that
+    // whole factor: the summed-area table then stays small (memory bounded for any size).
+    const factor = Math.max(1, Math.floor(Math.min(...tiles.map((t) => t.size)) / BLAZEFACE_INPUT));
+    const integral = buildIntegral(factor > 1 ? shrinkRaster(view, factor) : view);
+    const scaled = (t: Tile): Tile => (factor > 1 ? { ...t, x: t.x / factor, y: t.y / factor, size: t.size / factor } : t);
     const input = new Float32Array(BLAZEFACE_INPUT * BLAZEFACE_INPUT * 3);
     const candidates: RawDetection[] = [];
     for (const tile of tiles) {
-      sampleTile(integral, tile, BLAZEFACE_INPUT, input);
+      sampleTile(integral, scaled(tile), BLAZEFACE_INPUT, input);
       const raw = await this.runTile(input);
       for (const d of raw) if (!cutByTile(d, tile, width, height)) candidates.push(toImage(d, tile));
     }
     const kept = weightedNms(candidates, { iouThreshold: this.options.iouThreshold, containThreshold: 0.6 });
     const confirmed: RawDetection[] = [];
-    for (const d of kept) if (!this.options.confirm || (await this.confirmed(integral, d, input))) confirmed.push(d);
+    for (const d of kept) if (!this.options.confirm || (await this.confirmed(integral, d, input, scaled))) confirmed.push(d);
     return confirmed.map((d) => toFace(d, width, height)).filter((f) => f.box.width > 0 && f.box.height > 0);
   }
 
   /** The second look (see `confirm`): is there a face of about the same box in a window centred on it? */
-  private async confirmed(integral: ReturnType<typeof buildIntegral>, d: RawDetection, input: Float32Array): Promise<boolean> {
+  private async confirmed(integral: ReturnType<typeof buildIntegral>, d: RawDetection, input: Float32Array, scaled: (t: Tile) => Tile): Promise<boolean> {
     const size = Math.max(d.x2 - d.x1, d.y2 - d.y1);
     const windowSize = Math.max(128, 2 * size);
     const tile: Tile = { x: Math.round((d.x1 + d.x2) / 2 - windowSize / 2), y: Math.round((d.y1 + d.y2) / 2 - windowSize / 2), size: Math.round(windowSize), level: 0 };
-    sampleTile(integral, tile, BLAZEFACE_INPUT, input);
+    sampleTile(integral, scaled(tile), BLAZEFACE_INPUT, input);
     const again = (await this.runTile(input)).map((r) => toImage(r, tile));
     return again.some((a) => iou(a, d) > 0.3);
   }
@@ -142,6 +146,31 @@ export class BlazeFaceDetector implements FaceDetector {
   async close(): Promise<void> {
     await this.session.release();
   }
+}
+
+/** Block means of factor × factor pixels (the last partial blocks average what they hold). */
+export function shrinkRaster(view: Raster8, factor: number): Raster8 {
+  const { width, height, channels, data } = view;
+  const w = Math.ceil(width / factor);
+  const h = Math.ceil(height / factor);
+  const out = new Uint8Array(w * h * channels);
+  const sums = new Float64Array(w * channels);
+  const counts = new Float64Array(w);
+  for (let by = 0; by < h; by++) {
+    sums.fill(0);
+    counts.fill(0);
+    for (let y = by * factor; y < Math.min(height, (by + 1) * factor); y++) {
+      for (let x = 0; x < width; x++) {
+        const bx = Math.floor(x / factor);
+        counts[bx] = (counts[bx] as number) + 1;
+        for (let c = 0; c < channels; c++) sums[bx * channels + c] = (sums[bx * channels + c] as number) + (data[(y * width + x) * channels + c] as number);
+      }
+    }
+    for (let bx = 0; bx < w; bx++) {
+      for (let c = 0; c < channels; c++) out[(by * w + bx) * channels + c] = Math.round((sums[bx * channels + c] as number) / (counts[bx] as number));
+    }
+  }
+  return { width: w, height: h, channels, data: out };
 }
 
 function concat(a: unknown, b: unknown): Float32Array {

@@ -1,3 +1,4 @@
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFaceDetector, type FaceDetector } from '../../../src/image/faces/index.js';
 import { isVeilError } from '../../../src/errors.js';
@@ -60,6 +61,19 @@ describe('BlazeFace detector on real photos', () => {
     // The thumbnails (y 85–245) hold several faces of ~20–25 px: only the pyramid finds them.
     const small = faces.filter((f) => f.box.y < 245 && f.box.width < 40);
     expect(small.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('finds the same five faces in the photo enlarged 4× (3200×2872: the large-image path)', async () => {
+    const small = await readRgb(humanAsset('screenshot-facedetect.jpg'));
+    const { data, info } = await sharp(humanAsset('screenshot-facedetect.jpg')).resize({ width: small.width * 4 }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const faces = await detector.detect({ width: info.width, height: info.height, channels: 3, data: new Uint8Array(data) });
+    for (const [x0, x1] of CARDS) {
+      const inCard = faces.filter((f) => {
+        const c = centre(f.box);
+        return c.x / 4 > x0 && c.x / 4 < x1 && c.y / 4 > 345 && c.y / 4 < 497;
+      });
+      expect(inCard, `card ${x0}–${x1}`).toHaveLength(1);
+    }
   });
 
   it('works on a grey image as on colour', async () => {
