@@ -6,6 +6,7 @@ import { decodeDetections, REGRESSORS, type RawDetection } from './decode.js';
 import { loadBlazeFaceModel } from './model.js';
 import { iou, weightedNms } from './nms.js';
 import { buildIntegral, sampleTile } from './sampler.js';
+import { rotateRaster, unrotateDetection, type Rotation } from './rotate.js';
 import { planTiles, type Tile } from './tiles.js';
 import type { FaceDetection, FaceDetector } from './types.js';
 
@@ -28,9 +29,15 @@ export interface FaceDetectorOptions {
    * one real (turned) face, and Veil prefers hiding a lamp to missing a face.
    */
   confirm?: boolean;
+  /**
+   * Quarter turns to look at the image in, e.g. [0, 90, 270] for patients lying down
+   * (BlazeFace itself handles heads within about ±45° of upright). Each turn costs a full
+   * detection. Default [0].
+   */
+  rotations?: Rotation[];
 }
 
-const DEFAULTS: Required<FaceDetectorOptions> = { minScore: 0.5, iouThreshold: 0.3, maxLevels: 3, minTileSize: 256, threads: 1, confirm: false };
+const DEFAULTS: Required<FaceDetectorOptions> = { minScore: 0.5, iouThreshold: 0.3, maxLevels: 3, minTileSize: 256, threads: 1, confirm: false, rotations: [0] };
 
 /** A box touching a window border that is not an image border is a cut face: another window holds it whole. */
 function cutByTile(d: RawDetection, tile: Tile, width: number, height: number): boolean {
@@ -87,6 +94,9 @@ export class BlazeFaceDetector implements FaceDetector {
   static async create(options: FaceDetectorOptions = {}): Promise<BlazeFaceDetector> {
     const merged = { ...DEFAULTS, ...options };
     if (!(merged.minScore > 0 && merged.minScore < 1)) throw new VeilError('USAGE', 'expected a minimum face score between 0 and 1', { field: 'minScore' });
+    if (merged.rotations.length === 0 || merged.rotations.some((r) => ![0, 90, 180, 270].includes(r))) {
+      throw new VeilError('USAGE', 'expected rotations among 0, 90, 180, 270', { field: 'rotations' });
+    }
     const model = await loadBlazeFaceModel();
     ort.env.logLevel = 'error';
     const session = await ort.InferenceSession.create(model.bytes, {
@@ -103,6 +113,18 @@ export class BlazeFaceDetector implements FaceDetector {
     if (!(width > 0 && height > 0) || (channels !== 1 && channels !== 3) || data.length < width * height * channels) {
       throw new VeilError('IMAGE_INVALID', 'expected an 8-bit grey or RGB raster whose data matches its size');
     }
+    let found: RawDetection[] = [];
+    for (const rotation of this.options.rotations) {
+      const upright = await this.detectUpright(rotateRaster(view, rotation));
+      found.push(...upright.map((d) => unrotateDetection(d, rotation, width, height)));
+    }
+    if (this.options.rotations.length > 1) found = weightedNms(found, { iouThreshold: this.options.iouThreshold, containThreshold: 0.6 });
+    return found.map((d) => toFace(d, width, height)).filter((f) => f.box.width > 0 && f.box.height > 0);
+  }
+
+  /** Faces BlazeFace finds in the image as it stands (heads up to ~±45° of upright). */
+  private async detectUpright(view: Raster8): Promise<RawDetection[]> {
+    const { width, height } = view;
     const tiles = planTiles(width, height, this.options);
     // No window samples finer than its size / 256, so a large photo is first shrunk by that
     // whole factor: the summed-area table then stays small (memory bounded for any size).
@@ -119,7 +141,7 @@ export class BlazeFaceDetector implements FaceDetector {
     const kept = weightedNms(candidates, { iouThreshold: this.options.iouThreshold, containThreshold: 0.6 });
     const confirmed: RawDetection[] = [];
     for (const d of kept) if (!this.options.confirm || (await this.confirmed(integral, d, input, scaled))) confirmed.push(d);
-    return confirmed.map((d) => toFace(d, width, height)).filter((f) => f.box.width > 0 && f.box.height > 0);
+    return confirmed;
   }
 
   /** The second look (see `confirm`): is there a face of about the same box in a window centred on it? */

@@ -17,6 +17,7 @@ import type { FaceDetector } from './types.js';
 
 export type { FaceAction, FaceDetection, FaceDetector } from './types.js';
 export type { FaceDetectorOptions } from './detector.js';
+export type { Rotation } from './rotate.js';
 export { hideFaces, type HideOptions } from './hide.js';
 export { faceEllipse, faceMask, type Ellipse } from './mask.js';
 export { redactFaces, verifyFacesHidden, type FaceRedaction, type FaceVerification } from './verify.js';
