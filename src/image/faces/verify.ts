@@ -29,8 +29,9 @@ export interface FaceRedaction {
 
 /**
  * The whole face step for one image, in place: detect, hide with `action`, re-detect.
- * When the detector still finds faces, the next pass hides them more strongly (pixelate,
- * then fill with the surrounding colour), up to `maxPasses`:
+ * When the detector still finds faces, the next pass hides them more strongly (the same
+ * action with a 15% wider mask and 1.5× blur / 2 pixel blocks, then a fill with the
+ * surrounding colour), up to `maxPasses`:
  *  - a remaining box that contains the centre of a face hidden earlier means that face is
  *    still recognizable: that face's own ellipse is hidden again (not the new, often much
  *    larger box, which would wipe the background);
@@ -46,7 +47,13 @@ export interface FaceRedaction {
 export async function redactFaces(detector: FaceDetector, image: Raster8, action: FaceAction, options: HideOptions & { maxPasses?: number } = {}): Promise<FaceRedaction> {
   const started = performance.now();
   const faces = await detector.detect(image);
-  const escalation: FaceAction[] = [action, action === 'fill' ? 'fill' : 'pixelate', 'fill'];
+  // Pass 2 repeats the action, stronger and wider; pass 3 fills.
+  const margin = options.margin ?? 0.25;
+  const escalation: { action: FaceAction; options: HideOptions }[] = [
+    { action, options },
+    { action, options: { ...options, margin: margin + 0.15, blurStrength: (options.blurStrength ?? 0.4) * 1.5, pixelBlocks: Math.min(2, options.pixelBlocks ?? 3) } },
+    { action: 'fill', options: { ...options, margin: margin + 0.15 } },
+  ];
   const hidden: FaceDetection[] = [];
   let pixelsChanged = 0;
   let passes = 0;
@@ -55,7 +62,8 @@ export async function redactFaces(detector: FaceDetector, image: Raster8, action
   const maxPasses = Math.max(1, options.maxPasses ?? 3);
   while (pending.length > 0 && passes < maxPasses) {
     const targets = passes === 0 ? pending : retargets(pending, hidden);
-    pixelsChanged += hideFaces(image, targets, escalation[Math.min(passes, escalation.length - 1)] ?? 'fill', options);
+    const step = escalation[Math.min(passes, escalation.length - 1)] ?? { action: 'fill' as const, options };
+    pixelsChanged += hideFaces(image, targets, step.action, step.options);
     for (const t of targets) if (!hidden.includes(t)) hidden.push(t);
     passes++;
     verification = await verifyFacesHidden(detector, image);
