@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { DestinationStream } from 'pino';
+import { VeilError } from '../errors.js';
 import { createApp } from './app.js';
 import { acquireDataDirLock } from './dataDirLock.js';
 import { DEFAULT_LIMITS, type ApiContext, type ApiLimits } from './context.js';
@@ -87,11 +88,20 @@ export interface RunningServer {
 export async function startServer(options: ApiOptions & { port: number; host?: string }): Promise<RunningServer> {
   const api = await createApi(options);
   const server = createServer(api.app);
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-    server.listen({ port: options.port, host: options.host });
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', reject);
+      server.listen({ port: options.port, host: options.host });
+    });
+  } catch (error) {
+    await api.close();
+    const code = error instanceof Error && 'code' in error ? error.code : undefined;
+    if (code === 'EADDRINUSE') throw new VeilError('USAGE', `port ${options.port} is already in use`, { field: '--port' });
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new VeilError('USAGE', 'the address to listen on is not available here', { field: '--host' });
+    if (code === 'EACCES') throw new VeilError('USAGE', `no permission to listen on port ${options.port}`, { field: '--port' });
+    throw error;
+  }
   // an upload may take a while; a client that sends headers slowly may not
   server.requestTimeout = 15 * 60 * 1000;
   server.headersTimeout = 30 * 1000;
