@@ -94,11 +94,20 @@ export async function cleanDicomPixels(
   for (let f = 0; f < frames.length; f++) {
     const frame = frames[f];
     if (faceDetector) {
-      const found = await faceDetector.detect(frameView(frame, layout, settings));
-      // Native samples at any bit depth: faces are filled (blur/pixelate apply to 8-bit images only).
-      const mask = buildFillMask(layout.columns, layout.rows, found.map((face) => ({ box: face.box, mask: new Uint8Array(0) })), 'box', 0);
-      changed += fillFrame(frame, layout, mask, values);
-      regions.push(...found.map((face) => ({ frame: f, box: face.box, kind: 'face' as const, class: 'face', confidence: round3(face.score), redacted: true })));
+      // Native samples at any bit depth: faces are filled (blur/pixelate apply to 8-bit
+      // images only), then looked for again; a face still found is filled once more, and
+      // one found after that fails the file.
+      let found = await faceDetector.detect(frameView(frame, layout, settings));
+      for (let pass = 0; found.length > 0; pass++) {
+        if (pass === 2) {
+          failed = true;
+          break;
+        }
+        const mask = buildFillMask(layout.columns, layout.rows, found.map((face) => ({ box: face.box, mask: new Uint8Array(0) })), 'box', pass * 4);
+        changed += fillFrame(frame, layout, mask, values);
+        regions.push(...found.map((face) => ({ frame: f, box: face.box, kind: 'face' as const, class: 'face', confidence: round3(face.score), redacted: true })));
+        found = await faceDetector.detect(frameView(frame, layout, settings));
+      }
     }
     if (!engine) continue;
     const outcome = await cleanText(engine, frameView(frame, layout, settings), {
@@ -123,7 +132,7 @@ export async function cleanDicomPixels(
     verification,
     ms: 0,
   });
-  if (failed) return done({ action: 'rejected', reason: 'burned-in PHI was still detected after redaction', report: scannedReport('kept', 'failed') });
+  if (failed) return done({ action: 'rejected', reason: 'burned-in text or a face was still detected after redaction', report: scannedReport('kept', 'failed') });
   if (changed === 0) return done({ action: 'unchanged', report: scannedReport('kept', 'passed') });
   return done(encodeResult(input, syntax, frames, layout, scannedReport));
 }

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { isVeilError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { PixelsPolicy } from '../policy/sections/pixels.js';
-import { createFaceDetector, hideFaces, type FaceDetector } from './faces/index.js';
+import { createFaceDetector, redactFaces, type FaceAction, type FaceDetector, type FaceRedaction } from './faces/index.js';
 import { encodeImage, readImage } from './imageFile.js';
 import type { ImageFileReport } from './imageReport.js';
 import type { Raster8 } from './raster.js';
@@ -60,12 +60,11 @@ export async function redactImageFile(
     return finish();
   }
   const original = image.data.slice();
+  let facesPassed = true;
   if (faceDetector) {
-    const found = await faceDetector.detect(viewOf(image));
-    if (found.length > 0) {
-      hideFacesInNative(image, found, pixels.faces.action);
-      report.faces = found.map((f) => ({ box: f.box, score: Math.round(f.score * 1000) / 1000 }));
-    }
+    const outcome = await redactFacesInNative(faceDetector, image, pixels.faces.action);
+    report.faces = outcome.faces.map((f) => ({ box: f.box, score: Math.round(f.score * 1000) / 1000 }));
+    facesPassed = outcome.verification.passed;
   }
   if (engine) {
     const values = fillValues(image, pixels.burnedInText.fill);
@@ -84,6 +83,7 @@ export async function redactImageFile(
     report.passes = outcome.passes;
   }
   report.pixelsChanged = countChangedPixels(original, image);
+  if (!facesPassed) report.verification = 'failed';
   if (report.verification === 'failed') {
     report.status = 'flagged';
     return finish();
@@ -94,17 +94,18 @@ export async function redactImageFile(
   return finish();
 }
 
-function hideFacesInNative(image: NativeImage8, faces: Parameters<typeof hideFaces>[1], action: Parameters<typeof hideFaces>[2]): void {
+/** The face module's detect → hide → verify loop, on the colour channels of the native image. */
+async function redactFacesInNative(detector: FaceDetector, image: NativeImage8, action: FaceAction): Promise<FaceRedaction> {
   if (image.channels === 1 || image.channels === 3) {
-    hideFaces({ width: image.width, height: image.height, channels: image.channels, data: image.data }, faces, action);
-    return;
+    return redactFaces(detector, { width: image.width, height: image.height, channels: image.channels, data: image.data }, action);
   }
-  // Grey+alpha or RGBA: hide on the colour channels, keep alpha.
+  // Grey+alpha or RGBA: work on the colour channels, keep alpha.
   const colour = image.channels - 1;
   const view: Raster8 = { width: image.width, height: image.height, channels: colour === 1 ? 1 : 3, data: new Uint8Array(image.width * image.height * colour) };
   for (let i = 0; i < image.width * image.height; i++) for (let c = 0; c < colour; c++) view.data[i * colour + c] = image.data[i * image.channels + c];
-  hideFaces(view, faces, action);
+  const outcome = await redactFaces(detector, view, action);
   for (let i = 0; i < image.width * image.height; i++) for (let c = 0; c < colour; c++) image.data[i * image.channels + c] = view.data[i * colour + c];
+  return outcome;
 }
 
 function countChangedPixels(before: Uint8Array, image: NativeImage8): number {

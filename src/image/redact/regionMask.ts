@@ -18,10 +18,11 @@ export function buildFillMask(width: number, height: number, regions: readonly R
   for (const region of regions) {
     const { box } = region;
     if (shape === 'box') {
-      const x0 = Math.max(0, box.x - margin);
-      const y0 = Math.max(0, box.y - margin);
-      const x1 = Math.min(width, box.x + box.width + margin);
-      const y1 = Math.min(height, box.y + box.height + margin);
+      // Boxes may be fractional (face detections): cover every pixel they touch.
+      const x0 = Math.max(0, Math.floor(box.x - margin));
+      const y0 = Math.max(0, Math.floor(box.y - margin));
+      const x1 = Math.min(width, Math.ceil(box.x + box.width + margin));
+      const y1 = Math.min(height, Math.ceil(box.y + box.height + margin));
       for (let y = y0; y < y1; y++) fill.fill(1, y * width + x0, y * width + x1);
       continue;
     }

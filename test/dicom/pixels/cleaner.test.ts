@@ -119,6 +119,14 @@ describe('cleaning DICOM files with burned-in text', () => {
     expect(changed / before.length).toBeLessThan(0.15);
   });
 
+  it('fills a face in a PALETTE COLOR secondary capture at native depth when faces.detect is on', async () => {
+    const input = await inputOf('OT-PAL-8-face.dcm');
+    const result = await cleaner.clean(input, { burnedInText: { ...always.burnedInText, scan: 'never' }, faces: { detect: true, action: 'blur' } });
+    expect(result.action).toBe('replaced');
+    expect(result.report.regions.filter((r) => r.kind === 'face').length).toBeGreaterThanOrEqual(1);
+    expect(result.report.verification).toBe('passed');
+  });
+
   it('scan: auto skips a CT without BurnedInAnnotation and rejects undecodable data it must scan', async () => {
     const auto: PixelsPolicy = { ...always, burnedInText: { ...always.burnedInText, scan: 'auto' } };
     const ct = await cleaner.clean(await inputOf('CT_small.dcm'), auto);

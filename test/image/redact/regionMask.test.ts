@@ -27,3 +27,12 @@ describe('fill masks', () => {
     expect(viewOf(image).channels).toBe(3);
   });
 });
+
+describe('fractional boxes', () => {
+  it('covers every pixel a fractional box touches', () => {
+    const mask = buildFillMask(10, 10, [{ box: { x: 1.5, y: 2.2, width: 2, height: 2 }, mask: new Uint8Array(0) }], 'box', 0);
+    expect(countSet(mask)).toBe(3 * 3);
+    expect(mask[2 * 10 + 1]).toBe(1);
+    expect(mask[4 * 10 + 3]).toBe(1);
+  });
+});
