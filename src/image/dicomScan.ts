@@ -24,7 +24,10 @@ export type ScanDecision = { scan: true; reason: string } | { scan: false; reaso
 
 export function decideScan(input: DicomPixelInput, policy: PixelsPolicy): ScanDecision {
   const sop = input.sopClassUID ?? '';
-  if (sop.startsWith(DOCUMENT_PREFIX)) return { scan: false, reject: true, reason: 'encapsulated document: its content cannot be inspected for burned-in text' };
+  if (sop.startsWith(DOCUMENT_PREFIX)) {
+    if (policy.burnedInText.encapsulatedDocuments === 'keep') return { scan: false, reason: 'encapsulated document kept as stored (policy: encapsulatedDocuments: keep)' };
+    return { scan: false, reject: true, reason: 'encapsulated document: its content cannot be inspected for burned-in text' };
+  }
   const mode = policy.burnedInText.scan;
   if (mode === 'never') return policy.faces.detect ? { scan: true, reason: 'faces' } : { scan: false, reason: 'scan: never' };
   if (mode === 'always') return { scan: true, reason: 'scan: always' };

@@ -10,6 +10,8 @@ export const burnedInTextSchema = z.strictObject({
   fill: z.enum(['black', 'min']).default('black'),
   /** What is filled: the instance's box, or its mask dilated to cover anti-aliasing. */
   region: z.enum(['box', 'mask']).default('box'),
+  /** Encapsulated documents (PDF, CDA…) cannot be inspected: rejected unless kept explicitly. */
+  encapsulatedDocuments: z.enum(['reject', 'keep']).default('reject'),
 });
 
 export const facesSchema = z.strictObject({
@@ -18,7 +20,7 @@ export const facesSchema = z.strictObject({
 });
 
 export const pixelsSchema = z.strictObject({
-  burnedInText: burnedInTextSchema.default({ scan: 'auto', redact: 'phi', fill: 'black', region: 'box' }),
+  burnedInText: burnedInTextSchema.default({ scan: 'auto', redact: 'phi', fill: 'black', region: 'box', encapsulatedDocuments: 'reject' }),
   faces: facesSchema.default({ detect: false, action: 'blur' }),
 });
 

@@ -27,7 +27,7 @@ async function inputOf(name: string, identifying: string[] = []): Promise<DicomP
   return input;
 }
 
-const always: PixelsPolicy = { burnedInText: { scan: 'always', redact: 'phi', fill: 'black', region: 'box' }, faces: { detect: false, action: 'blur' } };
+const always: PixelsPolicy = { burnedInText: { scan: 'always', redact: 'phi', fill: 'black', region: 'box', encapsulatedDocuments: 'reject' }, faces: { detect: false, action: 'blur' } };
 
 describe('decoding every transfer syntax of the shared data', () => {
   beforeAll(() => initCodecs());
