@@ -51,12 +51,24 @@ async function runningJobPid(s: ServerProcess, id: string): Promise<number> {
   return pids[0];
 }
 
-async function killMidJob(s: ServerProcess, id: string): Promise<void> {
-  const workerPid = await runningJobPid(s, id);
-  await s.kill();
-  // the job process notices its parent is gone and stops writing
-  await waitUntil(() => !isAlive(workerPid), 30_000);
-  expect(existsSync(join(scratch.dir, 'jobs', id, 'out'))).toBe(false);
+/**
+ * Submits a job, kills the server (SIGKILL) while the job process works, waits for that
+ * process to die, and starts the server again. Returns the job id. In the rare case the job
+ * finished in the instant before the kill (its out/ exists), it tries again with a new job.
+ */
+async function interruptJob(serverArgs: string[]): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    const current = server as ServerProcess;
+    const id = await submit(current.base);
+    const workerPid = await runningJobPid(current, id);
+    await current.kill();
+    // the job process notices its parent is gone and stops writing
+    await waitUntil(() => !isAlive(workerPid), 30_000);
+    const finishedFirst = existsSync(join(scratch.dir, 'jobs', id, 'out'));
+    server = await startServerProcess(scratch.dir, serverArgs);
+    if (!finishedFirst) return id;
+    if (attempt === 3) throw new Error('the job always finished before the kill');
+  }
 }
 
 beforeAll(async () => {
@@ -81,11 +93,8 @@ afterAll(async () => {
 
 describe('restart durability', () => {
   it('re-runs a job interrupted by kill -9 and serves only the complete result', async () => {
-    const first = server as ServerProcess;
-    const id = await submit(first.base);
-    await killMidJob(first, id);
-
-    server = await startServerProcess(scratch.dir, ['--concurrency', '1']);
+    const id = await interruptJob(['--concurrency', '1']);
+    if (!server) throw new Error('no server');
     const resumed = await job(server.base, id);
     expect(['queued', 'running']).toContain(resumed.status);
     // while it re-runs, the result is refused, never partial
@@ -122,15 +131,12 @@ describe('restart durability', () => {
   it('marks a job failed with a reason once it was interrupted --max-attempts times', async () => {
     await server?.stop();
     server = await startServerProcess(scratch.dir, ['--concurrency', '1', '--max-attempts', '1']);
-    const id = await submit(server.base);
-    await killMidJob(server, id);
-
-    server = await startServerProcess(scratch.dir, ['--concurrency', '1', '--max-attempts', '1']);
-    const failed = await job(server.base, id);
+    const id = await interruptJob(['--concurrency', '1', '--max-attempts', '1']);
+    const failed = await job((server as ServerProcess).base, id);
     expect(failed.status).toBe('failed');
     expect(failed.error?.code).toBe('INTERRUPTED');
     expect(failed.error?.message).toMatch(/server stopped/);
-    const result = await api<{ error: { code: string } }>(server.base, keys.researcher, `/v1/jobs/${id}/result`);
+    const result = await api<{ error: { code: string } }>((server as ServerProcess).base, keys.researcher, `/v1/jobs/${id}/result`);
     expect(result.status).toBe(500);
     expect(result.body.error.code).toBe('INTERRUPTED');
     // the partial work and the input are gone

@@ -58,7 +58,7 @@ export async function startServerProcess(dataDir: string, extraArgs: string[] = 
   };
 }
 
-/** PIDs of the direct children of `pid` (the job processes of a server), read from /proc. */
+/** PIDs of the job processes (`--veil-job-worker`) a server started, read from /proc (tsx may run an esbuild child too). */
 export function childPids(pid: number): number[] {
   const children: number[] = [];
   for (const entry of readdirSync('/proc')) {
@@ -67,7 +67,7 @@ export function childPids(pid: number): number[] {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       // fields after the command name (which may hold spaces) start with state, then ppid
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) === pid) children.push(Number(entry));
+      if (Number(fields[1]) === pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('--veil-job-worker')) children.push(Number(entry));
     } catch {
       // the process ended while we looked
     }
