@@ -62,6 +62,9 @@ describe('decoding every transfer syntax of the shared data', () => {
     'SC_ybr_full_422_uncompressed.dcm',
     'ExplVR_BigEnd.dcm',
     'gdcm-US-ALOKA-16.dcm',
+    'deid-data_US_GREYSCALE_CINE.dcm',
+    'RG3_J2KR.dcm',
+    'deid-data_ctbrain1.dcm',
   ])('%s decodes every frame at full size', async (name) => {
     const input = await inputOf(name);
     const { frames, layout } = decodeDicomFrames(input, syntaxInfo(input.transferSyntaxUID)!);
@@ -70,7 +73,7 @@ describe('decoding every transfer syntax of the shared data', () => {
     const view = frameView(frames[0], layout, { slope: 1, intercept: 0, palette: input.palette });
     expect([view.width, view.height]).toEqual([input.columns, input.rows]);
     // not a blank image
-    expect(new Set(view.data.subarray(0, 50000)).size).toBeGreaterThan(4);
+    expect(new Set(view.data.filter((_, i) => i % 7 === 0)).size).toBeGreaterThan(4);
   });
 
   it('re-encodes losslessly in RLE, JPEG-LS and JPEG 2000', async () => {
@@ -96,6 +99,7 @@ describe('cleaning DICOM files with burned-in text', () => {
     ['US1_UNCR.dcm', 'same', []],
     ['OBXXXX1A_rle.dcm', 'same', []],
     ['presidio_2_ORIGINAL.dcm', 'same', ['KAUFMAN^SCOTT']],
+    ['deid-data_US_RGB_IMAGE.dcm', 'same', []],
   ] as [string, string, string[]][])('%s: text removed, transfer syntax %s, verified', async (name, syntax, identifying) => {
     const input = await inputOf(name, identifying);
     const result = await cleaner.clean(input, always);
