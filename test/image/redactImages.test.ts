@@ -28,6 +28,8 @@ beforeAll(async () => {
   truth = [];
   for (let i = 0; i < 4; i++) {
     const image = await generateImage(7100 + i, { width: 512, height: 512, phiLines: 4, safeLines: 3 });
+    // librsvg renders text with system fonts: without any, nothing is drawn.
+    if (image.lines.length === 0) throw new Error('no text was rendered: install a system font (Debian: fonts-dejavu-core)');
     truth.push(image);
     await writePng(image.image, join(dir, 'in', 'nested', `case-${i}.png`));
   }
