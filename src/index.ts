@@ -17,3 +17,6 @@ export * from './dicom/index.js';
 // Pixels: burned-in text and faces in images and DICOM frames.
 export * from './image/index.js';
 export { createFaceDetector, hideFaces, type FaceDetection, type FaceDetector, type FaceAction } from './image/faces/index.js';
+// The HTTP API over the same library.
+export { createApi, startServer, type ApiOptions, type Api, type RunningServer } from './api/server.js';
+export { tightenPrivacy } from './policy/tighten.js';

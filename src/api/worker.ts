@@ -89,7 +89,18 @@ export async function runJob(spec: WorkerSpec): Promise<void> {
     await mkdir(filesDir, { recursive: true });
     if (spec.kind === 'dicom') {
       const { deidentifyDicomDirectory } = await import('../dicom/index.js');
-      report = await deidentifyDicomDirectory({ policy, input: spec.input, output: filesDir, reportJson, reportHtml, secret: loadSecret(), onProgress: fractionOf(onProgress) });
+      // the same pixel cleaner as `veil dicom deidentify`, so burned-in text is handled alike
+      const { dicomPixelCleanerFactory } = await import('../image/dicomCleaner.js');
+      report = await deidentifyDicomDirectory({
+        policy,
+        input: spec.input,
+        output: filesDir,
+        reportJson,
+        reportHtml,
+        secret: loadSecret(),
+        pixelCleaner: dicomPixelCleanerFactory,
+        onProgress: fractionOf(onProgress),
+      });
     } else {
       const { redactImages } = await import('../image/index.js');
       report = await redactImages({ policy, input: spec.input, output: filesDir, reportJson, onProgress: fractionOf(onProgress) });
