@@ -68,7 +68,7 @@ try {
     }
   }
   if (!total) throw new Error('no images');
-  const pct = (a: number, b: number): string => `${((100 * a) / Math.max(1, b)).toFixed(1)}%`;
+  const pct = (a: number, b: number): string => (b === 0 ? 'n/a' : `${((100 * a) / b).toFixed(1)}%`);
   const lines = total.phiLines + total.safeLines;
   process.stdout.write(
     [
