@@ -7,9 +7,8 @@ import { EXPLICIT_VR_LITTLE_ENDIAN, syntaxInfo, type SyntaxInfo } from '../dicom
 import { frameView, type ViewSettings } from '../dicom/pixels/view.js';
 import type { PixelsPolicy } from '../policy/sections/pixels.js';
 import { decideScan } from './dicomScan.js';
-import { createFaceDetector, type FaceDetector } from './faces/index.js';
+import { createFaceDetector, faceMask, type FaceDetector } from './faces/index.js';
 import { buildHeaderMatcher } from './phi/headerValues.js';
-import { buildFillMask } from './redact/regionMask.js';
 import { MAX_VERIFY_ROUNDS, REGION_MARGIN } from './redactFile.js';
 import { cleanText, createTextEngine, type TextEngine } from './textPipeline.js';
 
@@ -103,7 +102,9 @@ export async function cleanDicomPixels(
           failed = true;
           break;
         }
-        const mask = buildFillMask(layout.columns, layout.rows, found.map((face) => ({ box: face.box, mask: new Uint8Array(0) })), 'box', pass * 4);
+        // the grown ellipse covers hair, ears and chin, which the tight detector box misses;
+        // a second pass grows it further
+        const mask = faceMask(found, layout.columns, layout.rows, 0.25 + 0.15 * pass);
         changed += fillFrame(frame, layout, mask, values);
         regions.push(...found.map((face) => ({ frame: f, box: face.box, kind: 'face' as const, class: 'face', confidence: round3(face.score), redacted: true })));
         found = await faceDetector.detect(frameView(frame, layout, settings));
