@@ -44,12 +44,17 @@ export class RowStore {
     const { data, stride } = this;
     let lo = 0x7fffffff;
     let hi = -1;
+    let sorted = true;
+    let previous = -1;
     for (let p = start; p < end; p++) {
       const c = data[p * stride + column];
       if (c < lo) lo = c;
       if (c > hi) hi = c;
+      if (c < previous) sorted = false;
+      previous = c;
     }
-    if (lo === hi) return;
+    // often the case: a part cut on this column, or a slice with one value
+    if (sorted) return;
     const range = hi - lo + 1;
     if (range <= 4 * size + 1024) {
       const counts = this.counts;
@@ -71,6 +76,13 @@ export class RowStore {
 
   /** Rewrites positions start… as the concatenation of the given [from, to) ranges (which tile the slice). */
   concatenate(start: number, ranges: readonly (readonly [number, number])[]): void {
+    let inPlace = true;
+    let expected = start;
+    for (const [from, to] of ranges) {
+      if (from !== expected) inPlace = false;
+      expected = to;
+    }
+    if (inPlace) return;
     let cursor = 0;
     for (const [from, to] of ranges) {
       for (let p = from; p < to; p++) this.moveToScratch(p, cursor++);
