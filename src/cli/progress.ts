@@ -21,3 +21,13 @@ export function progressBar(label: string, stream: NodeJS.WriteStream = process.
     stop: () => bar.stop(),
   };
 }
+
+/** Runs `work` with a progress bar that is always stopped, whatever happens. */
+export async function withProgress<T>(label: string, work: (update: (fraction: number) => void) => Promise<T>): Promise<T> {
+  const bar = progressBar(label);
+  try {
+    return await work((fraction) => bar.update(fraction));
+  } finally {
+    bar.stop();
+  }
+}

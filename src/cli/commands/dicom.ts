@@ -4,7 +4,8 @@ import type { PixelCleanerFactory } from '../../dicom/index.js';
 import { loadPolicy } from '../../policy/load.js';
 import { loadSecret } from '../../secret/key.js';
 import { VeilError } from '../../errors.js';
-import { progressBar } from '../progress.js';
+import { withProgress } from '../progress.js';
+import { parseJobs } from '../options.js';
 import { runCommand } from '../run.js';
 import { dicomPixelCleanerFactory } from '../../image/dicomCleaner.js';
 
@@ -42,12 +43,10 @@ export function registerDicomCommands(program: Command): void {
       runCommand(async () => {
         const policy = await loadPolicy(flags.policy);
         if (!policy.dicom) throw new VeilError('POLICY_INVALID', 'the policy has no dicom section', { file: flags.policy, field: 'dicom' });
-        const jobs = flags.jobs === undefined ? undefined : Number(flags.jobs);
-        if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new VeilError('USAGE', 'expected a whole number ≥ 1', { field: '--jobs' });
+        const jobs = parseJobs(flags.jobs);
         const secret = loadSecret({ keyFile: flags.keyFile });
-        const bar = progressBar('de-identifying');
-        try {
-          const report = await deidentifyDicomDirectory({
+        const report = await withProgress('de-identifying', (update) =>
+          deidentifyDicomDirectory({
             policy,
             input: flags.in,
             output: flags.out,
@@ -57,17 +56,14 @@ export function registerDicomCommands(program: Command): void {
             jobs,
             mapOut: flags.mapOut,
             pixelCleaner,
-            onProgress: process.stderr.isTTY ? (done, total) => bar.update(total > 0 ? done / total : 0) : undefined,
-          });
-          bar.stop();
-          if (!flags.quiet) {
-            const t = report.totals;
-            process.stdout.write(
-              `de-identified ${t.ok} of ${t.files} files (${t.rejected} rejected, ${t.skipped} skipped) for ${t.patients} patients in ${(report.timingMs / 1000).toFixed(1)} s → ${flags.out}\n`,
-            );
-          }
-        } finally {
-          bar.stop();
+            onProgress: process.stderr.isTTY ? (done, total) => update(total > 0 ? done / total : 0) : undefined,
+          }),
+        );
+        if (!flags.quiet) {
+          const t = report.totals;
+          process.stdout.write(
+            `de-identified ${t.ok} of ${t.files} files (${t.rejected} rejected, ${t.skipped} skipped) for ${t.patients} patients in ${(report.timingMs / 1000).toFixed(1)} s → ${flags.out}\n`,
+          );
         }
       }),
     );

@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { VeilError } from '../../errors.js';
 import { redactImages } from '../../image/redactImages.js';
 import { loadPolicy } from '../../policy/load.js';
+import { parseJobs } from '../options.js';
+import { withProgress } from '../progress.js';
 import { runCommand } from '../run.js';
 
 /** Exit code when every file was processed but some still showed PHI after redaction. */
@@ -30,7 +32,9 @@ export function registerImageCommands(program: Command): void {
       runCommand(async () => {
         const jobs = parseJobs(flags.jobs);
         const policy = await loadPolicy(flags.policy);
-        const report = await redactImages({ policy, input: flags.in, output: flags.out, reportJson: flags.report, jobs });
+        const report = await withProgress('redacting', (update) =>
+          redactImages({ policy, input: flags.in, output: flags.out, reportJson: flags.report, jobs, onProgress: (done, total) => update(total > 0 ? done / total : 0) }),
+        );
         const t = report.totals;
         process.stdout.write(
           `veil: ${t.files} image(s): ${t.redacted} redacted, ${t.clean} clean, ${t.skipped} skipped, ${t.flagged} flagged, ${t.errors} unreadable; ` +
@@ -47,11 +51,4 @@ export function registerImageCommands(program: Command): void {
         return 0;
       }),
     );
-}
-
-function parseJobs(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new VeilError('USAGE', 'expected an integer from 1 to 64', { field: '--jobs' });
-  return n;
 }

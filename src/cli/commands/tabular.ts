@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadPolicy } from '../../policy/load.js';
 import { loadSecret } from '../../secret/key.js';
 import { anonymizeCsvFile } from '../../tabular/file.js';
-import { progressBar } from '../progress.js';
+import { withProgress } from '../progress.js';
 import { runCommand } from '../run.js';
 import { summarizeTabular } from '../summary.js';
 
@@ -33,22 +33,10 @@ export function registerTabularCommands(program: Command): void {
         const policy = await loadPolicy(flags.policy);
         const needsKey = policy.tabular?.identifiers.some((id) => id.action === 'pseudonymize') ?? false;
         const secret = needsKey ? loadSecret({ keyFile: flags.keyFile }) : undefined;
-        const bar = progressBar('anonymizing');
-        try {
-          const report = await anonymizeCsvFile({
-            policy,
-            input: flags.in,
-            output: flags.out,
-            reportJson: flags.report,
-            reportHtml: flags.html,
-            secret,
-            onProgress: (f) => bar.update(f),
-          });
-          bar.stop();
-          if (!flags.quiet) process.stdout.write(summarizeTabular(report, flags.out));
-        } finally {
-          bar.stop();
-        }
+        const report = await withProgress('anonymizing', (onProgress) =>
+          anonymizeCsvFile({ policy, input: flags.in, output: flags.out, reportJson: flags.report, reportHtml: flags.html, secret, onProgress }),
+        );
+        if (!flags.quiet) process.stdout.write(summarizeTabular(report, flags.out));
       }),
     );
 }
