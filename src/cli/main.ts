@@ -7,11 +7,13 @@ import { registerDicomCommands } from './commands/dicom.js';
 import { registerImageCommands } from './commands/image.js';
 import { registerServeCommands } from './commands/serve.js';
 import { EXIT_BAD_INPUT } from './run.js';
+import { VEIL_VERSION } from '../version.js';
 
 const program = new Command();
 program
   .name('veil')
   .description('Veil: anonymize tables, de-identify DICOM, redact text and faces in images — driven by YAML policies')
+  .version(VEIL_VERSION)
   .showHelpAfterError(false)
   .exitOverride();
 
