@@ -4,7 +4,7 @@ import { naturalOrder, type Dimension } from './dimensions.js';
 import { buildHierarchy, defaultDateHierarchy, firstDataLine, usedValues, type HierarchyContext } from './hierarchy/build.js';
 import { truncateHierarchy, type Hierarchy } from './hierarchy/hierarchy.js';
 import type { SensitiveAttribute } from './models/model.js';
-import { findColumn, type Column, type Table } from './table.js';
+import type { Column, Table } from './table.js';
 
 export interface PrepareContext {
   baseDir: string;
@@ -168,8 +168,3 @@ function sortKey(text: string): number {
   return text.trim() !== '' && Number.isFinite(x) ? x : Number.POSITIVE_INFINITY;
 }
 
-export function columnOf(table: Table, name: string): Column {
-  const column = findColumn(table, name);
-  if (!column) throw new VeilError('COLUMN_UNKNOWN', `column "${name}" is not in the table`, { field: name });
-  return column;
-}

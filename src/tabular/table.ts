@@ -74,10 +74,3 @@ export function columnNames(table: Table): string[] {
   return table.columns.map((c) => c.name);
 }
 
-export function findColumn(table: Table, name: string): Column | undefined {
-  return table.columns.find((c) => c.name === name);
-}
-
-export function cell(column: Column, row: number): string {
-  return column.dictionary[column.codes[row]];
-}

@@ -137,12 +137,6 @@ export function lowestCoveringNode(h: Hierarchy, lo: number, hi: number): number
   return node;
 }
 
-/** The child of `node` whose range contains leaf index `leaf`. */
-export function childContaining(h: Hierarchy, node: number, leaf: number): number {
-  for (const child of h.children[node]) if (leaf >= h.leafStart[child] && leaf < h.leafEnd[child]) return child;
-  return -1;
-}
-
 /**
  * The hierarchy seen from `minLevel` up: nodes at that level become the leaves, so no value is
  * ever published below it (e.g. dates at least to the year). `leafOf` maps an original leaf

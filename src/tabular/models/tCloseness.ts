@@ -22,11 +22,3 @@ export function tCloseness(t: number, attributes: readonly SensitiveAttribute[],
   };
 }
 
-export function maxEmd(classes: readonly ClassStats[], attributes: readonly SensitiveAttribute[], globalCounts: readonly Int32Array[], rowCount: number): number {
-  const global = globalCounts.map((counts) => Float64Array.from(counts, (c) => c / rowCount));
-  let worst = 0;
-  for (const stats of classes) {
-    for (let s = 0; s < attributes.length; s++) worst = Math.max(worst, emd(stats.counts[s], stats.size, global[s], attributes[s]));
-  }
-  return worst;
-}
