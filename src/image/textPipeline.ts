@@ -3,7 +3,7 @@ import { classifyText, type TextClass } from './phi/classify.js';
 import type { HeaderMatcher } from './phi/headerValues.js';
 import { buildFillMask, coveredFraction, type RegionShape } from './redact/regionMask.js';
 import { groupLines, unionBox } from './text/lines.js';
-import { createTextDetector, type TextDetector } from './text/detector.js';
+import { createTextDetector, type Band, type TextDetector } from './text/detector.js';
 import type { TextInstance } from './text/instances.js';
 import { createTextRecognizer, type TextRecognizer } from './text/recognizer.js';
 import type { Recognition } from './text/ctc.js';
@@ -58,8 +58,10 @@ export async function findText(
   header: HeaderMatcher | undefined,
   filled?: Uint8Array,
   cache: Map<string, Recognition> = new Map(),
+  bands?: readonly Band[],
 ): Promise<FoundText[]> {
-  const instances = (await engine.detector.detect(view)).filter((i) => !filled || (coveredFraction(filled, view.width, i.box) < COVERED && hasInkOutside(view, filled, i.box)));
+  const detected = bands ? await engine.detector.detectInBands(view, bands) : await engine.detector.detect(view);
+  const instances = detected.filter((i) => !filled || (coveredFraction(filled, view.width, i.box) < COVERED && hasInkOutside(view, filled, i.box)));
   // Text whose pixels did not change since an earlier pass reads the same: a box that
   // matches an earlier one (IoU ≥ 0.6) with no filled pixel inside that earlier box reuses
   // its reading (a re-detected box may reach into a neighbour's fill and misread).
@@ -219,7 +221,9 @@ export async function cleanText(engine: TextEngine, view: Raster8, options: Clea
     const fill = buildFillMask(view.width, view.height, targets, options.region, options.margin);
     for (let i = 0; i < fill.length; i++) if (fill[i]) filled[i] = 1;
     current = await options.apply(fill);
-    const again = await findText(engine, current, options.header, filled, cache);
+    // Only pixels near this fill changed; elsewhere the first pass already read the same
+    // pixels with the same model. Verification looks at full-width bands around the fill.
+    const again = await findText(engine, current, options.header, filled, cache, bandsAround(targets, options.margin, view.height));
     passes++;
     targets = again.filter((f) => shouldRedact(f, options.redact));
     if (targets.length === 0) break;
@@ -230,6 +234,29 @@ export async function cleanText(engine: TextEngine, view: Raster8, options: Clea
     records.push(...targets.map((f) => toRecord(f, true, round)));
   }
   return { records, filled, verification: 'passed', passes };
+}
+
+/** Context kept above and below a filled region: DBNet's view of nearby text changes with the fill. */
+const BAND_REACH_MIN = 32;
+
+/**
+ * Full-width bands covering every region with its margin and, above and below, the larger
+ * of 32 px and twice its height (merged where they touch).
+ */
+export function bandsAround(regions: readonly { box: Box }[], margin: number, height: number): Band[] {
+  const spans = regions
+    .map(({ box }) => {
+      const reach = margin + Math.max(BAND_REACH_MIN, 2 * box.height);
+      return [Math.max(0, Math.floor(box.y - reach)), Math.min(height, Math.ceil(box.y + box.height + reach))] as const;
+    })
+    .sort((a, b) => a[0] - b[0]);
+  const bands: Band[] = [];
+  for (const [y0, y1] of spans) {
+    const last = bands.at(-1);
+    if (last && y0 <= last.y + last.height) last.height = Math.max(last.height, y1 - last.y);
+    else bands.push({ y: y0, height: y1 - y0 });
+  }
+  return bands;
 }
 
 function toRecord(found: FoundText, redacted: boolean, round: number): TextRecord {

@@ -32,6 +32,18 @@ export interface TextDetector {
   detect(view: Raster8): Promise<TextInstance[]>;
   /** Detection inside one region only, read at `scale` (a closer look around a PHI line). */
   detectIn(view: Raster8, region: Box, scale: number): Promise<TextInstance[]>;
+  /**
+   * Detection inside full-width bands of the view only (verification around regions just
+   * filled), read as `detect` reads the whole view; instances cut by a band's inner edge
+   * are dropped (the pass over the whole view already saw them whole).
+   */
+  detectInBands(view: Raster8, bands: readonly Band[]): Promise<TextInstance[]>;
+}
+
+/** Rows `y` to `y + height` of a view, full width. */
+export interface Band {
+  y: number;
+  height: number;
 }
 
 export async function createTextDetector(threads = 1, options: Partial<DetectorOptions> = {}): Promise<TextDetector & { session: InferenceSession }> {
@@ -44,6 +56,23 @@ export async function createTextDetector(threads = 1, options: Partial<DetectorO
       const crop = cropRaster(view, region.x, region.y, region.width, region.height);
       const found = await detectText(session, crop, { ...settings, upscaleBelow: 0 }, scale);
       return found.map((i) => ({ ...i, box: { ...i.box, x: i.box.x + region.x, y: i.box.y + region.y } }));
+    },
+    detectInBands: async (view, bands) => {
+      const scale = upscaleOf(view, settings);
+      const tallest = tallestLine(view, settings);
+      const found: TextInstance[] = [];
+      for (const band of bands) {
+        const crop = cropRaster(view, 0, band.y, view.width, band.height);
+        const inBand = await detectText(session, crop, { ...settings, maxLineHeight: tallest, maxLineShare: 0 }, scale);
+        const top = band.y > 0;
+        const bottom = band.y + band.height < view.height;
+        for (const instance of inBand) {
+          const { box } = instance;
+          if ((top && box.y <= 1) || (bottom && box.y + box.height >= crop.height - 1)) continue;
+          found.push({ ...instance, box: { ...box, y: box.y + band.y } });
+        }
+      }
+      return found;
     },
   };
 }
@@ -58,8 +87,16 @@ export async function detectText(session: InferenceSession, view: Raster8, optio
   const saturation = chromaView(view);
   const all = saturation ? mergeInstances([...found, ...(await detectPass(session, saturation, options, scale))]) : found;
   // Burned-in text lines are short; a tall "instance" is texture (ultrasound speckle, tissue).
-  const tallest = Math.max(options.maxLineHeight, Math.round(options.maxLineShare * Math.min(view.width, view.height)));
+  const tallest = tallestLine(view, options);
   return all.filter((instance) => instance.box.height <= tallest);
+}
+
+function tallestLine(view: Raster8, options: DetectorOptions): number {
+  return Math.max(options.maxLineHeight, Math.round(options.maxLineShare * Math.min(view.width, view.height)));
+}
+
+function upscaleOf(view: Raster8, options: DetectorOptions): number {
+  return Math.max(view.width, view.height) <= options.upscaleBelow ? 2 : 1;
 }
 
 /** Pixels whose channels differ by more than this count as coloured. */
@@ -85,7 +122,7 @@ export function chromaView(view: Raster8): Raster8 | undefined {
 
 /** DBNet over every tile of the view; instances from all tiles, merged where tiles overlap. */
 export async function detectPass(session: InferenceSession, view: Raster8, options: DetectorOptions, fixedScale?: number): Promise<TextInstance[]> {
-  const scale = fixedScale ?? (Math.max(view.width, view.height) <= options.upscaleBelow ? 2 : 1);
+  const scale = fixedScale ?? upscaleOf(view, options);
   const tiles = planTiles(view.width, view.height, Math.floor(options.maxTile / scale), options.overlap);
   const found: TextInstance[] = [];
   for (const tile of tiles) {
