@@ -84,11 +84,21 @@ export async function createTextDetector(threads = 1, options: Partial<DetectorO
  */
 export async function detectText(session: InferenceSession, view: Raster8, options: DetectorOptions, scale?: number): Promise<TextInstance[]> {
   const found = await detectPass(session, view, options, scale);
-  const saturation = chromaView(view);
-  const all = saturation ? mergeInstances([...found, ...(await detectPass(session, saturation, options, scale))]) : found;
+  const chroma = chromaView(view);
+  const all = chroma ? mergeInstances([...found, ...(await detectInRows(session, chroma.view, chroma.bands, options, scale ?? upscaleOf(view, options)))]) : found;
   // Burned-in text lines are short; a tall "instance" is texture (ultrasound speckle, tissue).
   const tallest = tallestLine(view, options);
   return all.filter((instance) => instance.box.height <= tallest);
+}
+
+/** DBNet over full-width bands of a view only; instances in view coordinates. */
+async function detectInRows(session: InferenceSession, view: Raster8, bands: readonly Band[], options: DetectorOptions, scale: number): Promise<TextInstance[]> {
+  const found: TextInstance[] = [];
+  for (const band of bands) {
+    const crop = band.y === 0 && band.height === view.height ? view : cropRaster(view, 0, band.y, view.width, band.height);
+    for (const instance of await detectPass(session, crop, options, scale)) found.push({ ...instance, box: { ...instance.box, y: instance.box.y + band.y } });
+  }
+  return found;
 }
 
 function tallestLine(view: Raster8, options: DetectorOptions): number {
@@ -103,21 +113,53 @@ function upscaleOf(view: Raster8, options: DetectorOptions): number {
 const CHROMA_MIN = 48;
 /** Coloured pixels needed before the chroma pass runs. */
 const CHROMA_PIXELS = 40;
+/** Rows kept above and below coloured pixels, so DBNet sees each coloured glyph with context. */
+const CHROMA_REACH = 32;
 
-/** max − min per pixel, stretched; undefined for grey views or views without colour. */
-export function chromaView(view: Raster8): Raster8 | undefined {
+/**
+ * max − min per pixel, stretched, with the full-width bands that hold its coloured pixels
+ * (the chroma pass reads only those: elsewhere the chroma view is dark and holds no text);
+ * undefined for grey views or views without colour.
+ */
+export function chromaView(view: Raster8): { view: Raster8; bands: Band[] } | undefined {
   if (view.channels !== 3) return undefined;
-  const data = new Uint8Array(view.width * view.height);
+  const { width, height } = view;
+  const data = new Uint8Array(width * height);
+  const colouredRows = new Uint8Array(height);
   let coloured = 0;
-  for (let i = 0; i < data.length; i++) {
-    const r = view.data[i * 3];
-    const g = view.data[i * 3 + 1];
-    const b = view.data[i * 3 + 2];
-    const chroma = Math.max(r, g, b) - Math.min(r, g, b);
-    if (chroma > CHROMA_MIN) coloured++;
-    data[i] = Math.min(255, chroma * 2);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = y * width + x;
+      const r = view.data[i * 3];
+      const g = view.data[i * 3 + 1];
+      const b = view.data[i * 3 + 2];
+      const chroma = Math.max(r, g, b) - Math.min(r, g, b);
+      if (chroma > CHROMA_MIN) {
+        coloured++;
+        colouredRows[y] = 1;
+      }
+      data[i] = Math.min(255, chroma * 2);
+    }
   }
-  return coloured >= CHROMA_PIXELS ? { width: view.width, height: view.height, channels: 1, data } : undefined;
+  if (coloured < CHROMA_PIXELS) return undefined;
+  return { view: { width, height, channels: 1, data }, bands: rowBands(colouredRows, CHROMA_REACH) };
+}
+
+/** Runs of marked rows, each grown by `reach` rows on both sides, merged where they touch. */
+export function rowBands(rows: Uint8Array, reach: number): Band[] {
+  const bands: Band[] = [];
+  for (let y = 0; y < rows.length; y++) {
+    if (!rows[y]) continue;
+    let end = y;
+    while (end + 1 < rows.length && rows[end + 1]) end++;
+    const y0 = Math.max(0, y - reach);
+    const y1 = Math.min(rows.length, end + 1 + reach);
+    const last = bands.at(-1);
+    if (last && y0 <= last.y + last.height) last.height = y1 - last.y;
+    else bands.push({ y: y0, height: y1 - y0 });
+    y = end;
+  }
+  return bands;
 }
 
 /** DBNet over every tile of the view; instances from all tiles, merged where tiles overlap. */
