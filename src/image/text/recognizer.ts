@@ -10,6 +10,8 @@ import { loadModel } from './session.js';
 const HEIGHT = 48;
 const MAX_WIDTH = 1600;
 const BATCH = 8;
+/** A batch is padded to its widest line: lines wider than this × its narrowest start a new batch. */
+const BATCH_SPREAD = 1.3;
 
 export interface TextRecognizer {
   /** One recognition per box, in the same order. */
@@ -31,14 +33,13 @@ export async function createTextRecognizer(threads = 1): Promise<TextRecognizer>
 export async function recognizeBoxes(session: InferenceSession, dictionary: readonly string[], view: Raster8, boxes: readonly Box[]): Promise<Recognition[]> {
   const results: Recognition[] = new Array<Recognition>(boxes.length);
   const crops = boxes.map((box) => cropRaster(view, box.x, box.y, box.width, box.height));
-  const order = crops.map((_, i) => i).sort((a, b) => crops[a].width / Math.max(1, crops[a].height) - crops[b].width / Math.max(1, crops[b].height));
-  for (let start = 0; start < order.length; start += BATCH) {
-    const group = order.slice(start, start + BATCH);
-    const lines = group.map((i) => toLine(crops[i]));
-    const width = Math.max(...lines.map((line) => line.width));
+  const lines = crops.map(toLine);
+  const order = crops.map((_, i) => i).sort((a, b) => lines[a].width - lines[b].width);
+  for (const group of widthBatches(order, (i) => lines[i].width)) {
+    const width = lines[group.at(-1) ?? 0].width;
     const plane = HEIGHT * width;
     const tensor = new Float32Array(group.length * 3 * plane);
-    lines.forEach((line, n) => writeLine(line, tensor, n * 3 * plane, width));
+    group.forEach((i, n) => writeLine(lines[i], tensor, n * 3 * plane, width));
     const output = await session.run({ [session.inputNames[0]]: new Tensor('float32', tensor, [group.length, 3, HEIGHT, width]) });
     const probs = output[session.outputNames[0]];
     const [, steps, classes] = probs.dims as number[];
@@ -49,6 +50,25 @@ export async function recognizeBoxes(session: InferenceSession, dictionary: read
     probs.dispose();
   }
   return results;
+}
+
+/**
+ * Splits indices sorted by line width into batches of at most BATCH lines whose widths
+ * differ by at most BATCH_SPREAD: padding a narrow line to a wide one costs more model
+ * time than a separate run.
+ */
+export function widthBatches(sorted: readonly number[], widthOf: (index: number) => number): number[][] {
+  const batches: number[][] = [];
+  let current: number[] = [];
+  for (const index of sorted) {
+    if (current.length === BATCH || (current.length > 0 && widthOf(index) > BATCH_SPREAD * widthOf(current[0]))) {
+      batches.push(current);
+      current = [];
+    }
+    current.push(index);
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
 }
 
 function toLine(crop: Raster8): Raster8 {
