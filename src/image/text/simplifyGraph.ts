@@ -216,7 +216,9 @@ function fuseHardSwish(g: GraphIndex): number {
     const x = (add.input ?? []).find((i) => g.scalar(otherInput(add, i)) === 3);
     if (x === undefined) continue;
     const clip = g.onlyConsumer(add.output?.[0] ?? '');
-    if (clip?.opType !== 'Clip' || g.scalar(clip.input?.[1]) !== 0 || g.scalar(clip.input?.[2]) !== 6) continue;
+    if (clip?.opType !== 'Clip') continue;
+    const [low, high] = clipBounds(g, clip);
+    if (low !== 0 || high !== 6) continue;
     const mul = g.onlyConsumer(clip.output?.[0] ?? '');
     if (mul?.opType !== 'Mul' || otherInput(mul, clip.output?.[0] ?? '') !== x) continue;
     const div = g.onlyConsumer(mul.output?.[0] ?? '');
@@ -237,6 +239,13 @@ function fuseHardSwish(g: GraphIndex): number {
     fused++;
   }
   return fused;
+}
+
+/** Clip's bounds: inputs from opset 11 on, attributes before (opset 6–10). */
+function clipBounds(g: GraphIndex, clip: Node): [number | undefined, number | undefined] {
+  if ((clip.input ?? []).length > 1) return [g.scalar(clip.input?.[1]), g.scalar(clip.input?.[2])];
+  const attribute = (name: string): number | undefined => clip.attribute?.find((a) => a.name === name)?.f ?? undefined;
+  return [attribute('min'), attribute('max')];
 }
 
 /** Mul(s) → Add(b) (either optional) → 1×1 Conv, pads 0: conv(s·x + b) = conv'(x). */
