@@ -3,7 +3,7 @@ import { classifyText, type TextClass } from './phi/classify.js';
 import type { HeaderMatcher } from './phi/headerValues.js';
 import { buildFillMask, coveredFraction, type RegionShape } from './redact/regionMask.js';
 import { groupLines, unionBox } from './text/lines.js';
-import { createTextDetector, type Band, type TextDetector } from './text/detector.js';
+import { createTextDetector, type TextDetector } from './text/detector.js';
 import type { TextInstance } from './text/instances.js';
 import { createTextRecognizer, type TextRecognizer } from './text/recognizer.js';
 import type { Recognition } from './text/ctc.js';
@@ -58,9 +58,10 @@ export async function findText(
   header: HeaderMatcher | undefined,
   filled?: Uint8Array,
   cache: Map<string, Recognition> = new Map(),
-  bands?: readonly Band[],
+  windows?: readonly Box[],
 ): Promise<FoundText[]> {
-  const detected = bands ? await engine.detector.detectInBands(view, bands) : await engine.detector.detect(view);
+  const known = [...cache.keys()].map(parseKey);
+  const detected = windows ? await engine.detector.detectInWindows(view, windows, known) : await engine.detector.detect(view);
   const instances = detected.filter((i) => !filled || (coveredFraction(filled, view.width, i.box) < COVERED && hasInkOutside(view, filled, i.box)));
   // Text whose pixels did not change since an earlier pass reads the same: a box that
   // matches an earlier one (IoU ≥ 0.6) with no filled pixel inside that earlier box reuses
@@ -78,13 +79,17 @@ export async function findText(
     // texture nearby. Where the reader finds no character at all there is no text to leak;
     // anything it can read, even poorly, still counts.
     const kept = instances.map((_, n) => readings[n].text.trim().length > 0);
-    return classifyLines(engine, view, header, instances.filter((_, n) => kept[n]), readings.filter((_, n) => kept[n]));
+    const found = await classifyLines(engine, view, header, instances.filter((_, n) => kept[n]), readings.filter((_, n) => kept[n]));
+    // What is left of a filled line ("55" after a filled "25 NOV 19") reads as harmless on
+    // its own; text that continues a filled region on the same row belongs to that line.
+    return found.map((f) => (f.class === 'safe' && continuesFill(filled, view.width, view.height, f.box) ? { ...f, class: 'phi', reason: 'remnant' } : f));
   }
   return classifyLines(engine, view, header, instances, readings);
 }
 
 async function classifyLines(engine: TextEngine, view: Raster8, header: HeaderMatcher | undefined, instances: TextInstance[], readings: Recognition[]): Promise<FoundText[]> {
   const found: FoundText[] = [];
+  const phiLines: { box: Box; verdict: FoundText['class'] }[] = [];
   for (const group of groupLines(instances.map((i) => i.box))) {
     const own = group.map((n) => classifyText(readings[n].text, readings[n].confidence, header));
     const joined = classifyText(group.map((n) => readings[n].text).join(' '), Math.min(...group.map((n) => readings[n].confidence)), header);
@@ -96,41 +101,65 @@ async function classifyLines(engine: TextEngine, view: Raster8, header: HeaderMa
     });
     // Nothing readable at all (texture, a logo): its own boxes are filled, no line to extend.
     if (!worst || group.every((n) => readings[n].text.trim().length === 0)) continue;
-    // A PHI line is often found only in part: look again around it, closer, and fill the
-    // whole line (fragments, the gaps between them, and what the closer look adds).
-    let box = unionBox(group.map((n) => instances[n].box));
-    for (let step = 0; step < 2; step++) {
-      const grown = unionBox([box, ...(await lookCloser(engine, view, box))]);
-      if (grown.x === box.x && grown.width === box.width) break;
-      box = grown;
-    }
+    phiLines.push({ box: unionBox(group.map((n) => instances[n].box)), verdict: worst.class });
+  }
+  // A PHI line is often found only in part: look again around it, closer, and fill the
+  // whole line (fragments, the gaps between them, and what the closer look adds). All
+  // lines of the view are looked at in one detection run per step.
+  const known = instances.map((i) => i.box);
+  let growing = phiLines.map((_, n) => n);
+  for (let step = 0; step < 2 && growing.length > 0; step++) {
+    const near = await engine.detector.detectInRegions(view, growing.map((n) => closerRegion(view, phiLines[n].box)), 2, known);
+    growing = growing.filter((n, k) => {
+      const line = phiLines[n].box;
+      const grown = unionBox([line, ...near[k].map((i) => i.box).filter((box) => onSameLine(box, line))]);
+      phiLines[n].box = grown;
+      return grown.x !== line.x || grown.width !== line.width;
+    });
+  }
+  for (const { box, verdict } of phiLines) {
     // The first and last glyphs of a line are often only half inside DBNet's box: widen
     // the filled line by half its height on each side.
     const reach = Math.round(box.height / 2);
     const x0 = Math.max(0, box.x - reach);
     const x1 = Math.min(view.width, box.x + box.width + reach);
     const wide = { x: x0, y: box.y, width: x1 - x0, height: box.height };
-    found.push({ box: wide, mask: new Uint8Array(wide.width * wide.height).fill(1), score: 0, confidence: 0, class: worst.class, reason: 'line' });
+    found.push({ box: wide, mask: new Uint8Array(wide.width * wide.height).fill(1), score: 0, confidence: 0, class: verdict, reason: 'line' });
   }
   return found;
 }
 
-/** Boxes of text on the same line as `line`, found by detection at ×2 in a wider strip. */
-async function lookCloser(engine: TextEngine, view: Raster8, line: Box): Promise<Box[]> {
+/** Where to look closer around a line: a strip 4 line heights longer on each side, half a line height taller. */
+export function closerRegion(view: { width: number; height: number }, line: Box): Box {
   const reach = Math.round(4 * line.height);
   const x0 = Math.max(0, line.x - reach);
   const y0 = Math.max(0, line.y - Math.round(line.height / 2));
   const x1 = Math.min(view.width, line.x + line.width + reach);
   const y1 = Math.min(view.height, line.y + line.height + Math.round(line.height / 2));
-  const region = { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
-  const near = await engine.detector.detectIn(view, region, 2);
-  return near
-    .map((i) => i.box)
-    .filter((box) => {
-      const overlap = Math.min(box.y + box.height, line.y + line.height) - Math.max(box.y, line.y);
-      const gap = Math.max(box.x, line.x) - Math.min(box.x + box.width, line.x + line.width);
-      return overlap >= 0.5 * Math.min(box.height, line.height) && box.height <= 2 * line.height && gap <= 1.2 * line.height;
-    });
+  return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
+}
+
+/** A box found by the closer look that continues `line`: same row, similar height, near its ends. */
+function onSameLine(box: Box, line: Box): boolean {
+  const overlap = Math.min(box.y + box.height, line.y + line.height) - Math.max(box.y, line.y);
+  const gap = Math.max(box.x, line.x) - Math.min(box.x + box.width, line.x + line.width);
+  return overlap >= 0.5 * Math.min(box.height, line.height) && box.height <= 2 * line.height && gap <= 1.2 * line.height;
+}
+
+/**
+ * Whether filled pixels lie on the middle rows of a box, inside it or within 1.2 box
+ * heights to its left or right (the gap that still joins words of one line).
+ */
+export function continuesFill(filled: Uint8Array, width: number, height: number, box: Box): boolean {
+  const reach = Math.ceil(1.2 * box.height);
+  const x0 = Math.max(0, box.x - reach);
+  const x1 = Math.min(width, box.x + box.width + reach);
+  const y0 = Math.max(0, box.y + Math.floor(box.height / 4));
+  const y1 = Math.min(height, box.y + Math.ceil((3 * box.height) / 4));
+  for (let y = y0; y < y1; y++) {
+    for (let x = x0; x < x1; x++) if (filled[y * width + x]) return true;
+  }
+  return false;
 }
 
 /** Spread of grey levels that glyphs need to be seen at all. */
@@ -223,7 +252,7 @@ export async function cleanText(engine: TextEngine, view: Raster8, options: Clea
     current = await options.apply(fill);
     // Only pixels near this fill changed; elsewhere the first pass already read the same
     // pixels with the same model. Verification looks at full-width bands around the fill.
-    const again = await findText(engine, current, options.header, filled, cache, bandsAround(targets, options.margin, view.height));
+    const again = await findText(engine, current, options.header, filled, cache, windowsAround(targets, options.margin, view));
     passes++;
     targets = again.filter((f) => shouldRedact(f, options.redact));
     if (targets.length === 0) break;
@@ -236,27 +265,47 @@ export async function cleanText(engine: TextEngine, view: Raster8, options: Clea
   return { records, filled, verification: 'passed', passes };
 }
 
-/** Context kept above and below a filled region: DBNet's view of nearby text changes with the fill. */
-const BAND_REACH_MIN = 32;
+/** Context kept around a filled region: DBNet's view of nearby text changes with the fill. */
+const WINDOW_REACH_MIN = 32;
 
 /**
- * Full-width bands covering every region with its margin and, above and below, the larger
- * of 32 px and twice its height (merged where they touch).
+ * Verification windows: every region with its margin and, above and below, the larger of
+ * 32 px and twice its height; left and right, the larger of 32 px and four times its
+ * height (what is left of a PHI line continues along it). Overlapping windows are merged.
  */
-export function bandsAround(regions: readonly { box: Box }[], margin: number, height: number): Band[] {
-  const spans = regions
-    .map(({ box }) => {
-      const reach = margin + Math.max(BAND_REACH_MIN, 2 * box.height);
-      return [Math.max(0, Math.floor(box.y - reach)), Math.min(height, Math.ceil(box.y + box.height + reach))] as const;
-    })
-    .sort((a, b) => a[0] - b[0]);
-  const bands: Band[] = [];
-  for (const [y0, y1] of spans) {
-    const last = bands.at(-1);
-    if (last && y0 <= last.y + last.height) last.height = Math.max(last.height, y1 - last.y);
-    else bands.push({ y: y0, height: y1 - y0 });
+export function windowsAround(regions: readonly { box: Box }[], margin: number, view: { width: number; height: number }): Box[] {
+  const windows = regions.map(({ box }) => {
+    const reachY = margin + Math.max(WINDOW_REACH_MIN, 2 * box.height);
+    const reachX = margin + Math.max(WINDOW_REACH_MIN, 4 * box.height);
+    const x0 = Math.max(0, Math.floor(box.x - reachX));
+    const y0 = Math.max(0, Math.floor(box.y - reachY));
+    const x1 = Math.min(view.width, Math.ceil(box.x + box.width + reachX));
+    const y1 = Math.min(view.height, Math.ceil(box.y + box.height + reachY));
+    return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
+  });
+  return mergeOverlapping(windows);
+}
+
+/** Unions boxes that overlap until none do. */
+function mergeOverlapping(boxes: Box[]): Box[] {
+  const merged = [...boxes];
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (let i = 0; i < merged.length && !changed; i++) {
+      for (let j = i + 1; j < merged.length; j++) {
+        if (!overlaps(merged[i], merged[j])) continue;
+        merged[i] = unionBox([merged[i], merged[j]]);
+        merged.splice(j, 1);
+        changed = true;
+        break;
+      }
+    }
   }
-  return bands;
+  return merged.sort((a, b) => a.y - b.y || a.x - b.x);
+}
+
+function overlaps(a: Box, b: Box): boolean {
+  return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
 }
 
 function toRecord(found: FoundText, redacted: boolean, round: number): TextRecord {

@@ -26,8 +26,8 @@ export interface DetectionInput {
   tile: DetectionTile;
 }
 
-const MEAN = [0.485, 0.456, 0.406];
-const STD = [0.229, 0.224, 0.225];
+export const DETECTION_MEAN = [0.485, 0.456, 0.406];
+export const DETECTION_STD = [0.229, 0.224, 0.225];
 
 export function roundUp32(value: number): number {
   return Math.max(32, Math.ceil(value / 32) * 32);
@@ -42,7 +42,7 @@ export function buildDetectionInput(view: Raster8, tile: DetectionTile, scale: n
   const plane = width * height;
   const tensor = new Float32Array(3 * plane);
   // Black padding normalized: (0 - mean) / std per channel.
-  for (let c = 0; c < 3; c++) tensor.fill(-MEAN[c] / STD[c], c * plane, (c + 1) * plane);
+  for (let c = 0; c < 3; c++) tensor.fill(-DETECTION_MEAN[c] / DETECTION_STD[c], c * plane, (c + 1) * plane);
   const { channels, data } = part;
   for (let y = 0; y < part.height; y++) {
     for (let x = 0; x < part.width; x++) {
@@ -52,9 +52,9 @@ export function buildDetectionInput(view: Raster8, tile: DetectionTile, scale: n
       const g = channels === 3 ? data[src + 1] : r;
       const b = channels === 3 ? data[src + 2] : r;
       // BGR channel order, as PaddleOCR feeds OpenCV images.
-      tensor[dst] = (b / 255 - MEAN[0]) / STD[0];
-      tensor[plane + dst] = (g / 255 - MEAN[1]) / STD[1];
-      tensor[2 * plane + dst] = (r / 255 - MEAN[2]) / STD[2];
+      tensor[dst] = (b / 255 - DETECTION_MEAN[0]) / DETECTION_STD[0];
+      tensor[plane + dst] = (g / 255 - DETECTION_MEAN[1]) / DETECTION_STD[1];
+      tensor[2 * plane + dst] = (r / 255 - DETECTION_MEAN[2]) / DETECTION_STD[2];
     }
   }
   return { tensor, width, height, pad: scaledPad / scale, scale, tile };

@@ -1,13 +1,20 @@
 import { Tensor, type InferenceSession } from 'onnxruntime-node';
 import type { Box, Raster8 } from '../raster.js';
-import { cropRaster } from './resize.js';
+import { cropRaster, resizeBilinear } from './resize.js';
 import { buildDetectionInput, planTiles } from './detectionInput.js';
+import { buildMosaic, slotInput, slotMap } from './mosaic.js';
 import { DEFAULT_INSTANCE_OPTIONS, instancesFromMap, mergeInstances, type InstanceOptions, type TextInstance } from './instances.js';
 import { loadModel } from './session.js';
 
 export interface DetectorOptions extends InstanceOptions {
   /** Black border added around each tile, in image pixels. */
   pad: number;
+  /**
+   * Border around each region of a closer look: these are crops from inside the view,
+   * with real context around the text, so a narrower border does (and costs less: the
+   * border is most of a thin strip read at ×2).
+   */
+  regionPad: number;
   /** Largest tile side (image pixels, before padding); larger images are tiled, never shrunk. */
   maxTile: number;
   overlap: number;
@@ -21,6 +28,7 @@ export interface DetectorOptions extends InstanceOptions {
 export const DEFAULT_DETECTOR_OPTIONS: DetectorOptions = {
   ...DEFAULT_INSTANCE_OPTIONS,
   pad: 16,
+  regionPad: 8,
   maxTile: 1280,
   overlap: 96,
   upscaleBelow: 256,
@@ -28,16 +36,24 @@ export const DEFAULT_DETECTOR_OPTIONS: DetectorOptions = {
   maxLineShare: 0.1,
 };
 
+/**
+ * `known`: boxes (view coordinates) of text already found; their coloured pixels do not
+ * call for a chroma pass (see detectText).
+ */
 export interface TextDetector {
   detect(view: Raster8): Promise<TextInstance[]>;
-  /** Detection inside one region only, read at `scale` (a closer look around a PHI line). */
-  detectIn(view: Raster8, region: Box, scale: number): Promise<TextInstance[]>;
   /**
-   * Detection inside full-width bands of the view only (verification around regions just
-   * filled), read as `detect` reads the whole view; instances cut by a band's inner edge
-   * are dropped (the pass over the whole view already saw them whole).
+   * Detection inside several regions at once, read at `scale` (closer looks around PHI
+   * lines): one DBNet run over all of them (mosaic.ts). Instances per region, clipped to
+   * it, in view coordinates.
    */
-  detectInBands(view: Raster8, bands: readonly Band[]): Promise<TextInstance[]>;
+  detectInRegions(view: Raster8, regions: readonly Box[], scale: number, known?: readonly Box[]): Promise<TextInstance[][]>;
+  /**
+   * Detection inside windows of the view only (verification around regions just filled),
+   * read at the scale `detect` reads the whole view; instances cut by a window's inner
+   * edge are dropped (the pass over the whole view already saw them whole).
+   */
+  detectInWindows(view: Raster8, windows: readonly Box[], known?: readonly Box[]): Promise<TextInstance[]>;
 }
 
 /** Rows `y` to `y + height` of a view, full width. */
@@ -52,53 +68,137 @@ export async function createTextDetector(threads = 1, options: Partial<DetectorO
   return {
     session,
     detect: (view) => detectText(session, view, settings),
-    detectIn: async (view, region, scale) => {
-      const crop = cropRaster(view, region.x, region.y, region.width, region.height);
-      const found = await detectText(session, crop, { ...settings, upscaleBelow: 0 }, scale);
-      return found.map((i) => ({ ...i, box: { ...i.box, x: i.box.x + region.x, y: i.box.y + region.y } }));
-    },
-    detectInBands: async (view, bands) => {
-      const scale = upscaleOf(view, settings);
-      const tallest = tallestLine(view, settings);
-      const found: TextInstance[] = [];
-      for (const band of bands) {
-        const crop = cropRaster(view, 0, band.y, view.width, band.height);
-        const inBand = await detectText(session, crop, { ...settings, maxLineHeight: tallest, maxLineShare: 0 }, scale);
-        const top = band.y > 0;
-        const bottom = band.y + band.height < view.height;
-        for (const instance of inBand) {
-          const { box } = instance;
-          if ((top && box.y <= 1) || (bottom && box.y + box.height >= crop.height - 1)) continue;
-          found.push({ ...instance, box: { ...box, y: box.y + band.y } });
-        }
-      }
-      return found;
+    detectInRegions: (view, regions, scale, known = []) => detectInRegions(session, view, regions, scale, { ...settings, pad: settings.regionPad }, known),
+    detectInWindows: async (view, windows, known = []) => {
+      const perWindow = await detectInRegions(session, view, windows, upscaleOf(view, settings), settings, known);
+      return perWindow.flatMap((instances, n) => instances.filter((instance) => !cutByInnerEdge(instance.box, windows[n], view)));
     },
   };
+}
+
+/** Whether a box touches an edge of its window that is not also an edge of the view. */
+export function cutByInnerEdge(box: Box, window: Box, view: { width: number; height: number }): boolean {
+  const left = window.x > 0 && box.x <= window.x + 1;
+  const top = window.y > 0 && box.y <= window.y + 1;
+  const right = window.x + window.width < view.width && box.x + box.width >= window.x + window.width - 1;
+  const bottom = window.y + window.height < view.height && box.y + box.height >= window.y + window.height - 1;
+  return left || top || right || bottom;
+}
+
+/**
+ * Detection in regions of a view, all in one mosaic run, then one chroma mosaic run over
+ * the rows of each region that hold coloured pixels no text found explains.
+ */
+export async function detectInRegions(
+  session: InferenceSession,
+  view: Raster8,
+  regions: readonly Box[],
+  scale: number,
+  options: DetectorOptions,
+  known: readonly Box[] = [],
+): Promise<TextInstance[][]> {
+  const crops = regions.map((r) => cropRaster(view, r.x, r.y, r.width, r.height));
+  const found = await detectRasters(session, crops, scale, options);
+  const chromaParts: Raster8[] = [];
+  const owners: { region: number; dy: number }[] = [];
+  crops.forEach((crop, n) => {
+    const region = regions[n];
+    const chroma = chromaView(crop, [...shiftBoxes(known, -region.x, -region.y), ...found[n].map((i) => i.box)]);
+    for (const band of chroma?.bands ?? []) {
+      chromaParts.push(cropRaster(chroma?.view ?? crop, 0, band.y, crop.width, band.height));
+      owners.push({ region: n, dy: band.y });
+    }
+  });
+  const chromaFound = await detectRasters(session, chromaParts, scale, options);
+  chromaFound.forEach((instances, k) => {
+    const { region, dy } = owners[k];
+    found[region].push(...shiftInstances(instances, 0, dy));
+  });
+  const tallest = tallestLine(view, options);
+  return found.map((instances, n) =>
+    shiftInstances(
+      owners.some((o) => o.region === n) ? mergeInstances(instances) : instances,
+      regions[n].x,
+      regions[n].y,
+    ).filter((instance) => instance.box.height <= tallest),
+  );
+}
+
+/** Largest mosaic (tensor pixels) read in one run; more regions are split over several runs. */
+const MOSAIC_PIXELS = 1600 * 1600;
+
+/** DBNet over whole rasters packed into mosaics; instances per raster, in its own coordinates. */
+async function detectRasters(session: InferenceSession, rasters: readonly Raster8[], scale: number, options: DetectorOptions): Promise<TextInstance[][]> {
+  const found: TextInstance[][] = rasters.map(() => []);
+  const pad = Math.round(options.pad * scale);
+  const parts = rasters.map((r) => (scale === 1 ? r : resizeBilinear(r, Math.max(1, Math.round(r.width * scale)), Math.max(1, Math.round(r.height * scale)))));
+  for (const group of mosaicGroups(parts.map((p) => (p.width + 2 * pad) * (p.height + 2 * pad)))) {
+    const mosaic = buildMosaic(
+      group.map((n) => parts[n]),
+      pad,
+    );
+    const feeds = { [session.inputNames[0]]: new Tensor('float32', mosaic.tensor, [1, 3, mosaic.height, mosaic.width]) };
+    const output = await session.run(feeds);
+    const map = output[session.outputNames[0]];
+    const prob = map.data as Float32Array;
+    group.forEach((n, k) => {
+      const slot = mosaic.slots[k];
+      const raster = rasters[n];
+      found[n] = instancesFromMap(slotMap(prob, mosaic.width, slot), slotInput(slot, pad, scale, raster), raster.width, raster.height, options);
+    });
+    map.dispose();
+  }
+  return found;
+}
+
+/** Consecutive indices grouped so that each group's area stays under MOSAIC_PIXELS. */
+function mosaicGroups(areas: readonly number[]): number[][] {
+  const groups: number[][] = [];
+  let current: number[] = [];
+  let total = 0;
+  areas.forEach((area, n) => {
+    if (current.length > 0 && total + area > MOSAIC_PIXELS) {
+      groups.push(current);
+      current = [];
+      total = 0;
+    }
+    current.push(n);
+    total += area;
+  });
+  if (current.length > 0) groups.push(current);
+  return groups;
+}
+
+function shiftInstances(instances: readonly TextInstance[], dx: number, dy: number): TextInstance[] {
+  return dx === 0 && dy === 0 ? [...instances] : instances.map((i) => ({ ...i, box: { ...i.box, x: i.box.x + dx, y: i.box.y + dy } }));
+}
+
+function shiftBoxes(boxes: readonly Box[], dx: number, dy: number): Box[] {
+  return boxes.map((box) => ({ ...box, x: box.x + dx, y: box.y + dy }));
 }
 
 /**
  * Detection over the view, plus a second pass over its chroma when the view has coloured
  * pixels: coloured overlay text on grey anatomy (ultrasound, annotated captures) often has
- * little luminance contrast but stands out completely in saturation.
+ * little luminance contrast but stands out completely in saturation. Coloured pixels
+ * inside text already found (this pass or `known`) are explained; the chroma pass reads
+ * only the rows around the others.
  */
-export async function detectText(session: InferenceSession, view: Raster8, options: DetectorOptions, scale?: number): Promise<TextInstance[]> {
+export async function detectText(session: InferenceSession, view: Raster8, options: DetectorOptions, scale?: number, known: readonly Box[] = []): Promise<TextInstance[]> {
   const found = await detectPass(session, view, options, scale);
-  const chroma = chromaView(view);
+  const chroma = chromaView(view, [...known, ...found.map((i) => i.box)]);
   const all = chroma ? mergeInstances([...found, ...(await detectInRows(session, chroma.view, chroma.bands, options, scale ?? upscaleOf(view, options)))]) : found;
   // Burned-in text lines are short; a tall "instance" is texture (ultrasound speckle, tissue).
   const tallest = tallestLine(view, options);
   return all.filter((instance) => instance.box.height <= tallest);
 }
 
-/** DBNet over full-width bands of a view only; instances in view coordinates. */
+/** DBNet over full-width bands of a view only (one mosaic run); instances in view coordinates. */
 async function detectInRows(session: InferenceSession, view: Raster8, bands: readonly Band[], options: DetectorOptions, scale: number): Promise<TextInstance[]> {
-  const found: TextInstance[] = [];
-  for (const band of bands) {
-    const crop = band.y === 0 && band.height === view.height ? view : cropRaster(view, 0, band.y, view.width, band.height);
-    for (const instance of await detectPass(session, crop, options, scale)) found.push({ ...instance, box: { ...instance.box, y: instance.box.y + band.y } });
-  }
-  return found;
+  if (bands.length === 1 && bands[0].y === 0 && bands[0].height === view.height) return detectPass(session, view, options, scale);
+  const crops = bands.map((band) => cropRaster(view, 0, band.y, view.width, band.height));
+  const found = await detectRasters(session, crops, scale, options);
+  return found.flatMap((instances, n) => shiftInstances(instances, 0, bands[n].y));
 }
 
 function tallestLine(view: Raster8, options: DetectorOptions): number {
@@ -113,19 +213,26 @@ function upscaleOf(view: Raster8, options: DetectorOptions): number {
 const CHROMA_MIN = 48;
 /** Coloured pixels needed before the chroma pass runs. */
 const CHROMA_PIXELS = 40;
+/** Share of coloured pixels above which a view is a colour image, not grey with overlays. */
+const CHROMA_BUSY_SHARE = 0.15;
 /** Rows kept above and below coloured pixels, so DBNet sees each coloured glyph with context. */
 const CHROMA_REACH = 32;
 
+/** Pixels around a known text box whose colour it explains (anti-aliased glyph edges). */
+const EXPLAINED_MARGIN = 2;
+
 /**
  * max − min per pixel, stretched, with the full-width bands that hold its coloured pixels
- * (the chroma pass reads only those: elsewhere the chroma view is dark and holds no text);
- * undefined for grey views or views without colour.
+ * outside the `explained` boxes (the chroma pass reads only those: elsewhere the chroma
+ * view is dark, or its colour belongs to text already found); undefined for grey views
+ * or views without such colour.
  */
-export function chromaView(view: Raster8): { view: Raster8; bands: Band[] } | undefined {
+export function chromaView(view: Raster8, explained: readonly Box[] = []): { view: Raster8; bands: Band[] } | undefined {
   if (view.channels !== 3) return undefined;
   const { width, height } = view;
   const data = new Uint8Array(width * height);
   const colouredRows = new Uint8Array(height);
+  const skip = explainedMask(width, height, explained);
   let coloured = 0;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
@@ -134,7 +241,7 @@ export function chromaView(view: Raster8): { view: Raster8; bands: Band[] } | un
       const g = view.data[i * 3 + 1];
       const b = view.data[i * 3 + 2];
       const chroma = Math.max(r, g, b) - Math.min(r, g, b);
-      if (chroma > CHROMA_MIN) {
+      if (chroma > CHROMA_MIN && !(skip && skip[i])) {
         coloured++;
         colouredRows[y] = 1;
       }
@@ -142,7 +249,23 @@ export function chromaView(view: Raster8): { view: Raster8; bands: Band[] } | un
     }
   }
   if (coloured < CHROMA_PIXELS) return undefined;
+  // A colour image (a photo, a colour map): colour no longer singles out overlay text, and
+  // the chroma view is as busy as the view itself.
+  if (coloured > CHROMA_BUSY_SHARE * width * height) return undefined;
   return { view: { width, height, channels: 1, data }, bands: rowBands(colouredRows, CHROMA_REACH) };
+}
+
+function explainedMask(width: number, height: number, boxes: readonly Box[]): Uint8Array | undefined {
+  if (boxes.length === 0) return undefined;
+  const mask = new Uint8Array(width * height);
+  for (const box of boxes) {
+    const x0 = Math.max(0, box.x - EXPLAINED_MARGIN);
+    const x1 = Math.min(width, box.x + box.width + EXPLAINED_MARGIN);
+    const y0 = Math.max(0, box.y - EXPLAINED_MARGIN);
+    const y1 = Math.min(height, box.y + box.height + EXPLAINED_MARGIN);
+    for (let y = y0; y < y1; y++) mask.fill(1, y * width + x0, y * width + Math.max(x0, x1));
+  }
+  return mask;
 }
 
 /** Runs of marked rows, each grown by `reach` rows on both sides, merged where they touch. */
