@@ -129,9 +129,15 @@ async function classifyLines(engine: TextEngine, view: Raster8, header: HeaderMa
   return found;
 }
 
-/** Where to look closer around a line: a strip 4 line heights longer on each side, half a line height taller. */
+/**
+ * How far a closer look reaches past each end of a line, in line heights: a continuation
+ * joins the line across a gap of up to 1.2 heights, and a glyph or more of it must be seen.
+ */
+const CLOSER_REACH = 2.5;
+
+/** Where to look closer around a line: a strip 2.5 line heights longer on each side, half a line height taller. */
 export function closerRegion(view: { width: number; height: number }, line: Box): Box {
-  const reach = Math.round(4 * line.height);
+  const reach = Math.round(CLOSER_REACH * line.height);
   const x0 = Math.max(0, line.x - reach);
   const y0 = Math.max(0, line.y - Math.round(line.height / 2));
   const x1 = Math.min(view.width, line.x + line.width + reach);

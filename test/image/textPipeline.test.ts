@@ -42,9 +42,9 @@ describe('windowsAround (verification windows around filled regions)', () => {
 });
 
 describe('closerRegion', () => {
-  it('reaches 4 line heights past each end and half a line height above and below, inside the view', () => {
-    expect(closerRegion(view, { x: 200, y: 300, width: 100, height: 20 })).toEqual({ x: 120, y: 290, width: 260, height: 40 });
-    expect(closerRegion(view, { x: 10, y: 2, width: 100, height: 20 })).toEqual({ x: 0, y: 0, width: 190, height: 32 });
+  it('reaches 2.5 line heights past each end and half a line height above and below, inside the view', () => {
+    expect(closerRegion(view, { x: 200, y: 300, width: 100, height: 20 })).toEqual({ x: 150, y: 290, width: 200, height: 40 });
+    expect(closerRegion(view, { x: 10, y: 2, width: 100, height: 20 })).toEqual({ x: 0, y: 0, width: 160, height: 32 });
   });
 });
 
