@@ -12,6 +12,8 @@ export interface ImageFileReport {
    */
   status: 'redacted' | 'clean' | 'flagged' | 'skipped' | 'error';
   format?: string;
+  /** Bits per sample as stored and written (8, or 16 for 16-bit PNG/TIFF). */
+  bitsPerSample?: 8 | 16;
   width?: number;
   height?: number;
   text: TextRecord[];

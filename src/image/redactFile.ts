@@ -3,11 +3,11 @@ import { dirname } from 'node:path';
 import { isVeilError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { PixelsPolicy } from '../policy/sections/pixels.js';
-import { createFaceDetector, redactFaces, type FaceAction, type FaceDetector, type FaceRedaction } from './faces/index.js';
+import { createFaceDetector, faceMask, redactFaces, type FaceAction, type FaceDetection, type FaceDetector, type FaceRedaction } from './faces/index.js';
 import { encodeImage, readImage } from './imageFile.js';
 import type { ImageFileReport } from './imageReport.js';
 import type { Raster8 } from './raster.js';
-import { fillMasked, fillValues, viewOf, type NativeImage8 } from './redact/fillRaster.js';
+import { fillMasked, fillValues, viewOf, viewWindow, type NativeImage, type NativeImage8, type ViewWindow } from './redact/fillRaster.js';
 import { cleanText, createTextEngine, type TextEngine } from './textPipeline.js';
 
 /** Margin (pixels) around each filled text region. */
@@ -52,7 +52,7 @@ export async function redactImageFile(
     return finish();
   }
   const { image, format } = decoded;
-  Object.assign(report, { format, width: image.width, height: image.height });
+  Object.assign(report, { format, bitsPerSample: image.data instanceof Uint16Array ? 16 : 8, width: image.width, height: image.height });
   if (!engine && !faceDetector) {
     await mkdir(dirname(output), { recursive: true });
     await copyFile(input, output);
@@ -60,22 +60,24 @@ export async function redactImageFile(
     return finish();
   }
   const original = image.data.slice();
+  // One mapping to the 8-bit view for the whole file (16-bit images: a robust range).
+  const window = viewWindow(image);
+  const values = fillValues(image, pixels.burnedInText.fill);
   let facesPassed = true;
   if (faceDetector) {
-    const outcome = await redactFacesInNative(faceDetector, image, pixels.faces.action);
+    const outcome = image.data instanceof Uint16Array ? await fillFacesInNative(faceDetector, image, window, values) : await redactFacesInNative(faceDetector, image as NativeImage8, pixels.faces.action);
     report.faces = outcome.faces.map((f) => ({ box: f.box, score: Math.round(f.score * 1000) / 1000 }));
-    facesPassed = outcome.verification.passed;
+    facesPassed = outcome.passed;
   }
   if (engine) {
-    const values = fillValues(image, pixels.burnedInText.fill);
-    const outcome = await cleanText(engine, viewOf(image), {
+    const outcome = await cleanText(engine, viewOf(image, window), {
       redact: pixels.burnedInText.redact,
       region: pixels.burnedInText.region,
       margin: REGION_MARGIN,
       maxRounds: MAX_VERIFY_ROUNDS,
       apply: (fill): Raster8 => {
         fillMasked(image, fill, values);
-        return viewOf(image);
+        return viewOf(image, window);
       },
     });
     report.text = outcome.records;
@@ -95,9 +97,10 @@ export async function redactImageFile(
 }
 
 /** The face module's detect → hide → verify loop, on the colour channels of the native image. */
-async function redactFacesInNative(detector: FaceDetector, image: NativeImage8, action: FaceAction): Promise<FaceRedaction> {
+async function redactFacesInNative(detector: FaceDetector, image: NativeImage8, action: FaceAction): Promise<{ faces: FaceDetection[]; passed: boolean }> {
+  const done = (outcome: FaceRedaction): { faces: FaceDetection[]; passed: boolean } => ({ faces: outcome.faces, passed: outcome.verification.passed });
   if (image.channels === 1 || image.channels === 3) {
-    return redactFaces(detector, { width: image.width, height: image.height, channels: image.channels, data: image.data }, action);
+    return done(await redactFaces(detector, { width: image.width, height: image.height, channels: image.channels, data: image.data }, action));
   }
   // Grey+alpha or RGBA: work on the colour channels, keep alpha.
   const colour = image.channels - 1;
@@ -105,10 +108,28 @@ async function redactFacesInNative(detector: FaceDetector, image: NativeImage8, 
   for (let i = 0; i < image.width * image.height; i++) for (let c = 0; c < colour; c++) view.data[i * colour + c] = image.data[i * image.channels + c];
   const outcome = await redactFaces(detector, view, action);
   for (let i = 0; i < image.width * image.height; i++) for (let c = 0; c < colour; c++) image.data[i * image.channels + c] = view.data[i * colour + c];
-  return outcome;
+  return done(outcome);
 }
 
-function countChangedPixels(before: Uint8Array, image: NativeImage8): number {
+/**
+ * 16-bit images: blur and pixelation are 8-bit operations, so faces are filled in the
+ * native samples (as in DICOM pixel data): found on the view, filled inside the grown
+ * ellipse, looked for again and filled once more, wider; a face found after that fails
+ * the file.
+ */
+async function fillFacesInNative(detector: FaceDetector, image: NativeImage, window: ViewWindow, values: readonly number[]): Promise<{ faces: FaceDetection[]; passed: boolean }> {
+  const faces: FaceDetection[] = [];
+  let found = await detector.detect(viewOf(image, window));
+  for (let pass = 0; found.length > 0; pass++) {
+    if (pass === 2) return { faces, passed: false };
+    faces.push(...found);
+    fillMasked(image, faceMask(found, image.width, image.height, 0.25 + 0.15 * pass), values);
+    found = await detector.detect(viewOf(image, window));
+  }
+  return { faces, passed: true };
+}
+
+function countChangedPixels(before: NativeImage['data'], image: NativeImage): number {
   let changed = 0;
   for (let i = 0; i < image.width * image.height; i++) {
     for (let c = 0; c < image.channels; c++) {

@@ -7,6 +7,41 @@ import { encodeImage, readImage } from '../../src/image/imageFile.js';
 import { planJobs } from '../../src/image/redactImages.js';
 import { isVeilError } from '../../src/errors.js';
 
+/** A minimal uncompressed TIFF of 32-bit float grey samples (sharp always writes integers). */
+function floatTiff(width: number, height: number): Buffer {
+  const tags: [number, number, number, number][] = [
+    // tag, type (3 = SHORT, 4 = LONG), count, value
+    [256, 3, 1, width],
+    [257, 3, 1, height],
+    [258, 3, 1, 32],
+    [259, 3, 1, 1],
+    [262, 3, 1, 1],
+    [273, 4, 1, 0],
+    [277, 3, 1, 1],
+    [278, 3, 1, height],
+    [279, 4, 1, width * height * 4],
+    [339, 3, 1, 3],
+  ];
+  const ifdSize = 2 + tags.length * 12 + 4;
+  const dataOffset = 8 + ifdSize;
+  const buffer = Buffer.alloc(dataOffset + width * height * 4);
+  buffer.write('II', 0, 'ascii');
+  buffer.writeUInt16LE(42, 2);
+  buffer.writeUInt32LE(8, 4);
+  buffer.writeUInt16LE(tags.length, 8);
+  tags.forEach(([tag, type, count, value], i) => {
+    const at = 10 + i * 12;
+    buffer.writeUInt16LE(tag, at);
+    buffer.writeUInt16LE(type, at + 2);
+    buffer.writeUInt32LE(count, at + 4);
+    const v = tag === 273 ? dataOffset : value;
+    if (type === 3) buffer.writeUInt16LE(v, at + 8);
+    else buffer.writeUInt32LE(v, at + 8);
+  });
+  for (let i = 0; i < width * height; i++) buffer.writeFloatLE(0.5, dataOffset + i * 4);
+  return buffer;
+}
+
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'veil-imgfile-'));
@@ -35,11 +70,38 @@ describe('image files', () => {
     }
   });
 
-  it('refuses 16-bit images and non-images with IMAGE_INVALID naming the file', async () => {
-    const path16 = join(dir, 'deep.png');
-    await sharp(new Uint16Array(16).fill(1000), { raw: { width: 4, height: 4, channels: 1 } }).toColourspace('grey16').png().toFile(path16);
-    for (const path of [path16, join(dir, 'fake.png')]) {
-      if (path.endsWith('fake.png')) await writeFile(path, 'nope');
+  it.each([
+    ['png', 1],
+    ['png', 3],
+    ['tiff', 1],
+    ['tiff', 4],
+  ] as const)('reads and writes 16-bit %s with %i channel(s) at 16 bits, every sample kept', async (format, channels) => {
+    const samples = new Uint16Array(40 * 30 * channels).map((_, i) => (i * 2971) % 65536);
+    const path = join(dir, `deep-${channels}.${format}`);
+    await sharp(samples, { raw: { width: 40, height: 30, channels } })
+      .toColourspace(channels <= 2 ? 'grey16' : 'rgb16')
+      // sharp's TIFF default (JPEG compression) would bring it down to 8 bits
+      .toFormat(format, format === 'tiff' ? { compression: 'deflate' } : {})
+      .toFile(path);
+    const { image } = await readImage(path);
+    expect(image.data).toBeInstanceOf(Uint16Array);
+    expect(image.channels).toBe(channels);
+    expect(Array.from(image.data)).toEqual(Array.from(samples));
+    const encoded = await encodeImage(image, format);
+    const meta = await sharp(encoded).metadata();
+    expect([meta.width, meta.height, meta.format, meta.depth, meta.channels]).toEqual([40, 30, format, 'ushort', channels]);
+    const again = join(dir, `deep-again-${channels}.${format}`);
+    await writeFile(again, encoded);
+    expect(Array.from((await readImage(again)).image.data)).toEqual(Array.from(samples));
+  });
+
+  it('refuses float samples and non-images with IMAGE_INVALID naming the file', async () => {
+    const floats = join(dir, 'float.tiff');
+    await writeFile(floats, floatTiff(4, 4));
+    expect((await sharp(floats).metadata()).depth).toBe('float');
+    const fake = join(dir, 'fake.png');
+    await writeFile(fake, 'nope');
+    for (const path of [floats, fake]) {
       const error = await readImage(path).catch((e: unknown) => e);
       expect(isVeilError(error) && error.code === 'IMAGE_INVALID' && error.location.file === path).toBe(true);
     }
