@@ -11,11 +11,21 @@ export function isImagePath(path: string): boolean {
   return IMAGE_EXTENSIONS.has(extname(path).toLowerCase());
 }
 
+/** A decoded image file: every page stacked top to bottom, `pageHeight` rows each. */
+export interface DecodedImage {
+  image: NativeImage;
+  format: ImageFormat;
+  pageHeight: number;
+  pages: number;
+}
+
 /**
- * Decodes a PNG/JPEG/TIFF into interleaved pixels as stored (no auto-rotation): 8 bits per
- * sample, or 16 for 16-bit PNG and TIFF (kept at 16 bits through redaction and writing).
+ * Decodes a PNG/JPEG/TIFF into interleaved pixels as stored (no auto-rotation, grey stays
+ * grey): 8 bits per sample, or 16 for 16-bit PNG and TIFF (kept at 16 bits through
+ * redaction and writing). A multi-page TIFF (a scanned form) is read whole, its pages of
+ * one size stacked.
  */
-export async function readImage(path: string): Promise<{ image: NativeImage; format: ImageFormat }> {
+export async function readImage(path: string): Promise<DecodedImage> {
   let meta: Metadata;
   try {
     meta = await sharp(path).metadata();
@@ -24,21 +34,28 @@ export async function readImage(path: string): Promise<{ image: NativeImage; for
   }
   const format = meta.format === 'jpeg' || meta.format === 'png' || meta.format === 'tiff' ? meta.format : undefined;
   if (!format) throw new VeilError('IMAGE_INVALID', 'unsupported image format (expected PNG, JPEG or TIFF)', { file: path });
-  if ((meta.pages ?? 1) > 1) throw new VeilError('IMAGE_INVALID', 'multi-page images are not supported', { file: path });
   const depth = meta.depth ?? 'uchar';
-  if (depth === 'ushort' && format !== 'jpeg') {
-    const channels = meta.channels ?? 1;
-    const { data, info } = await sharp(path)
-      .toColourspace(channels <= 2 ? 'grey16' : 'rgb16')
-      .raw({ depth: 'ushort' })
-      .toBuffer({ resolveWithObject: true });
-    const samples = new Uint16Array(data.length / 2);
-    new Uint8Array(samples.buffer).set(data);
-    return { image: { width: info.width, height: info.height, channels: info.channels, data: samples }, format };
+  const deep = depth === 'ushort' && format !== 'jpeg';
+  if (depth !== 'uchar' && !deep) throw new VeilError('IMAGE_INVALID', `only 8- and 16-bit integer samples are supported (this image has ${depth} samples)`, { file: path });
+  const pages = format === 'tiff' ? (meta.pages ?? 1) : 1;
+  if (pages > 1) {
+    const whole = await sharp(path, { pages: -1 }).metadata();
+    if (whole.pageHeight === undefined || whole.height !== whole.pageHeight * pages) {
+      throw new VeilError('IMAGE_INVALID', 'the pages of this TIFF differ in size (only pages of one size are supported)', { file: path });
+    }
   }
-  if (depth !== 'uchar') throw new VeilError('IMAGE_INVALID', `only 8- and 16-bit integer samples are supported (this image has ${depth} samples)`, { file: path });
-  const { data, info } = await sharp(path).raw().toBuffer({ resolveWithObject: true });
-  return { image: { width: info.width, height: info.height, channels: info.channels, data: new Uint8Array(data.buffer, data.byteOffset, data.length) }, format };
+  const channels = meta.channels ?? 3;
+  let pipeline = sharp(path, pages > 1 ? { pages: -1 } : {});
+  // Without an explicit colourspace sharp hands grey images over as RGB.
+  if (channels <= 2) pipeline = pipeline.toColourspace(deep ? 'grey16' : 'b-w');
+  else if (deep) pipeline = pipeline.toColourspace('rgb16');
+  const { data, info } = await pipeline.raw({ depth: deep ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
+  const samples = deep ? new Uint16Array(data.length / 2) : new Uint8Array(data.length);
+  new Uint8Array(samples.buffer).set(data);
+  const image: NativeImage = deep
+    ? { width: info.width, height: info.height, channels: info.channels, data: samples as Uint16Array }
+    : { width: info.width, height: info.height, channels: info.channels, data: samples as Uint8Array };
+  return { image, format, pageHeight: info.height / pages, pages };
 }
 
 /**
@@ -46,9 +63,11 @@ export async function readImage(path: string): Promise<{ image: NativeImage; for
  * rewritten without a new lossy step, so it is written at quality 100 without chroma
  * subsampling. Metadata (EXIF, XMP, comments: often identifying) is never copied.
  */
-export async function encodeImage(image: NativeImage, format: ImageFormat): Promise<Buffer> {
+export async function encodeImage(image: NativeImage, format: ImageFormat, pageHeight = image.height): Promise<Buffer> {
   const channels = image.channels as 1 | 2 | 3 | 4;
-  const raw = { width: image.width, height: image.height, channels };
+  const pages = image.height / pageHeight;
+  if (pages > 1 && format !== 'tiff') throw new VeilError('IMAGE_INVALID', `several pages cannot be written as ${format.toUpperCase()}`);
+  const raw = { width: image.width, height: image.height, channels, ...(pages > 1 ? { pageHeight } : {}) };
   if (image.data instanceof Uint16Array) {
     // sharp takes the sample depth from the typed array; the colourspace keeps 16 bits on output.
     const deep = sharp(image.data, { raw }).toColourspace(channels <= 2 ? 'grey16' : 'rgb16');
@@ -56,7 +75,8 @@ export async function encodeImage(image: NativeImage, format: ImageFormat): Prom
     if (format === 'tiff') return deep.tiff({ compression: 'lzw' }).toBuffer();
     throw new VeilError('IMAGE_INVALID', '16-bit samples cannot be written as JPEG');
   }
-  const pipeline = sharp(image.data, { raw });
+  // Grey stays grey (sharp would write one channel as RGB).
+  const pipeline = channels <= 2 ? sharp(image.data, { raw }).toColourspace('b-w') : sharp(image.data, { raw });
   if (format === 'png') return pipeline.png({ compressionLevel: 6 }).toBuffer();
   if (format === 'jpeg') return pipeline.jpeg({ quality: 100, chromaSubsampling: '4:4:4' }).toBuffer();
   return pipeline.tiff({ compression: 'lzw' }).toBuffer();

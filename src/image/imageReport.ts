@@ -15,9 +15,12 @@ export interface ImageFileReport {
   /** Bits per sample as stored and written (8, or 16 for 16-bit PNG/TIFF). */
   bitsPerSample?: 8 | 16;
   width?: number;
+  /** Height of one page. */
   height?: number;
-  text: TextRecord[];
-  faces: { box: Box; score: number }[];
+  /** Pages of a multi-page TIFF (absent for one page); text and faces then say their page (0-based). */
+  pages?: number;
+  text: (TextRecord & { page?: number })[];
+  faces: { box: Box; score: number; page?: number }[];
   verification: 'passed' | 'failed' | 'not-run';
   /** Detection passes run (the first one plus each verification). */
   passes: number;

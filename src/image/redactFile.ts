@@ -7,7 +7,7 @@ import { createFaceDetector, faceMask, redactFaces, type FaceAction, type FaceDe
 import { encodeImage, readImage } from './imageFile.js';
 import type { ImageFileReport } from './imageReport.js';
 import type { Raster8 } from './raster.js';
-import { fillMasked, fillValues, viewOf, viewWindow, type NativeImage, type NativeImage8, type ViewWindow } from './redact/fillRaster.js';
+import { fillMasked, fillValues, pageOf, viewOf, viewWindow, type NativeImage, type NativeImage8, type ViewWindow } from './redact/fillRaster.js';
 import { cleanText, createTextEngine, type TextEngine } from './textPipeline.js';
 
 /** Margin (pixels) around each filled text region. */
@@ -51,8 +51,8 @@ export async function redactImageFile(
     report.error = { code: error.code, message: error.message };
     return finish();
   }
-  const { image, format } = decoded;
-  Object.assign(report, { format, bitsPerSample: image.data instanceof Uint16Array ? 16 : 8, width: image.width, height: image.height });
+  const { image, format, pageHeight, pages } = decoded;
+  Object.assign(report, { format, bitsPerSample: image.data instanceof Uint16Array ? 16 : 8, width: image.width, height: pageHeight, ...(pages > 1 ? { pages } : {}) });
   if (!engine && !faceDetector) {
     await mkdir(dirname(output), { recursive: true });
     await copyFile(input, output);
@@ -63,26 +63,30 @@ export async function redactImageFile(
   // One mapping to the 8-bit view for the whole file (16-bit images: a robust range).
   const window = viewWindow(image);
   const values = fillValues(image, pixels.burnedInText.fill);
+  const onPage = <T extends object>(record: T, page: number): T & { page?: number } => (pages > 1 ? { ...record, page } : record);
   let facesPassed = true;
-  if (faceDetector) {
-    const outcome = image.data instanceof Uint16Array ? await fillFacesInNative(faceDetector, image, window, values) : await redactFacesInNative(faceDetector, image as NativeImage8, pixels.faces.action);
-    report.faces = outcome.faces.map((f) => ({ box: f.box, score: Math.round(f.score * 1000) / 1000 }));
-    facesPassed = outcome.passed;
-  }
-  if (engine) {
-    const outcome = await cleanText(engine, viewOf(image, window), {
+  for (let p = 0; p < pages; p++) {
+    // A view onto one page's samples: fills write through to the whole image.
+    const page = pageOf(image, p, pageHeight);
+    if (faceDetector) {
+      const outcome = page.data instanceof Uint16Array ? await fillFacesInNative(faceDetector, page, window, values) : await redactFacesInNative(faceDetector, page as NativeImage8, pixels.faces.action);
+      report.faces.push(...outcome.faces.map((f) => onPage({ box: f.box, score: Math.round(f.score * 1000) / 1000 }, p)));
+      if (!outcome.passed) facesPassed = false;
+    }
+    if (!engine) continue;
+    const outcome = await cleanText(engine, viewOf(page, window), {
       redact: pixels.burnedInText.redact,
       region: pixels.burnedInText.region,
       margin: REGION_MARGIN,
       maxRounds: MAX_VERIFY_ROUNDS,
       apply: (fill): Raster8 => {
-        fillMasked(image, fill, values);
-        return viewOf(image, window);
+        fillMasked(page, fill, values);
+        return viewOf(page, window);
       },
     });
-    report.text = outcome.records;
-    report.verification = outcome.verification;
-    report.passes = outcome.passes;
+    report.text.push(...outcome.records.map((r) => onPage(r, p)));
+    if (report.verification !== 'failed') report.verification = outcome.verification;
+    report.passes += outcome.passes;
   }
   report.pixelsChanged = countChangedPixels(original, image);
   if (!facesPassed) report.verification = 'failed';
@@ -92,7 +96,7 @@ export async function redactImageFile(
   }
   report.status = report.pixelsChanged > 0 || report.text.some((t) => t.redacted) || report.faces.length > 0 ? 'redacted' : 'clean';
   report.lossyReencode = format === 'jpeg';
-  await writeFileAtomic(output, await encodeImage(image, format));
+  await writeFileAtomic(output, await encodeImage(image, format, pageHeight));
   return finish();
 }
 

@@ -111,3 +111,30 @@ describe('redactImageFile on a 16-bit RGB photo with a face', () => {
     }
   }, 120_000);
 });
+
+describe('redactImageFile on a two-page TIFF (a scanned form)', () => {
+  it('cleans every page, says which page each region is on and writes both pages back', async () => {
+    const pages = await Promise.all([7400, 7401].map((seed) => generateImage(seed, { width: 384, height: 384, phiLines: 3, safeLines: 2 })));
+    const stacked = new Uint8Array(384 * 384 * 3 * 2);
+    pages.forEach((p, n) => stacked.set(p.image.data, n * 384 * 384 * 3));
+    const input = join(dir, 'form.tiff');
+    await sharp(stacked, { raw: { width: 384, height: 768, channels: 3, pageHeight: 384 } }).tiff({ compression: 'lzw' }).toFile(input);
+    const engine = await createTextEngine(1);
+    const result = await redactImageFile(input, join(dir, 'form-out.tiff'), 'form.tiff', policy, engine, undefined);
+    expect(result.status).toBe('redacted');
+    expect(result.verification).toBe('passed');
+    expect([result.pages, result.width, result.height]).toEqual([2, 384, 384]);
+    expect(new Set(result.text.map((t) => t.page))).toEqual(new Set([0, 1]));
+    const out = await readImage(join(dir, 'form-out.tiff'));
+    expect([out.pages, out.pageHeight, out.format]).toEqual([2, 384, 'tiff']);
+    pages.forEach((p, n) => {
+      const size = 384 * 384 * 3;
+      const after: Raster8 = { width: 384, height: 384, channels: 3, data: Uint8Array.from(out.image.data.subarray(n * size, (n + 1) * size)) };
+      const onPage = result.text.filter((t) => t.page === n);
+      const score = scoreImage(p.lines, p.image, after, onPage);
+      expect(score.phiLines).toBeGreaterThanOrEqual(2);
+      expect(score.phiHidden / score.phiLines).toBeGreaterThanOrEqual(0.66);
+      expect(score.backgroundChanged / score.backgroundPixels).toBeLessThan(0.03);
+    });
+  }, 120_000);
+});

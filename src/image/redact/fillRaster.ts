@@ -23,6 +23,13 @@ export function sampleMax(image: NativeImage): number {
   return image.data instanceof Uint16Array ? 65535 : 255;
 }
 
+/** Page `page` of pages stacked top to bottom: a view sharing the image's samples. */
+export function pageOf(image: NativeImage, page: number, pageHeight: number): NativeImage {
+  const size = image.width * pageHeight * image.channels;
+  const base = { width: image.width, height: pageHeight, channels: image.channels };
+  return image.data instanceof Uint16Array ? { ...base, data: image.data.subarray(page * size, (page + 1) * size) } : { ...base, data: image.data.subarray(page * size, (page + 1) * size) };
+}
+
 /** Colour channels (alpha excluded) of an interleaved image. */
 export function colourChannels(channels: number): number {
   return channels === 2 || channels === 4 ? channels - 1 : channels;
