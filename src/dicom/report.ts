@@ -1,4 +1,5 @@
 import type { FileResult, FileStatus } from './file.js';
+import type { DicomPixelReport } from './pixelCleaner.js';
 
 export interface DicomFileRecord {
   input: string;
@@ -6,6 +7,11 @@ export interface DicomFileRecord {
   status: FileStatus;
   reason?: string;
   warnings?: string[];
+  /**
+   * The pixel step's record when it ran: regions found (frame, box, kind, class,
+   * confidence, redacted — never recognized text), transfer syntax written, verification, ms.
+   */
+  pixels?: DicomPixelReport;
 }
 
 export interface CohortSummary {
@@ -51,6 +57,7 @@ export function addFileResult(report: DicomRunReport, result: FileResult, output
   if (outputRelative) record.output = outputRelative;
   if (result.reason) record.reason = result.reason;
   if (result.warnings.length > 0) record.warnings = result.warnings;
+  if (result.pixels?.report) record.pixels = result.pixels.report;
   report.files.push(record);
   for (const [k, v] of Object.entries(result.counts.actions)) report.actions[k] = (report.actions[k] ?? 0) + v;
   for (const [k, v] of Object.entries(result.counts.origins)) report.origins[k] = (report.origins[k] ?? 0) + v;

@@ -65,3 +65,22 @@ describe('veil dicom deidentify (CLI)', () => {
     expect(run.stderr).toMatch(/input directory not found/);
   });
 });
+
+describe('veil dicom deidentify with burned-in text (CLI, real pixel cleaner)', () => {
+  it('reports per file the regions found (box, class, confidence, redacted), the verification and the time, never the text', () => {
+    cpSync(path.join(sharedDicom, 'presidio_2_ORIGINAL.dcm'), path.join(work, 'burned', 'ct.dcm'));
+    writeFileSync(path.join(work, 'burned.yaml'), 'name: burned\nversion: 1\ndicom: { profile: basic }\npixels: { burnedInText: { scan: always } }\n');
+    const run = veil('dicom', 'deidentify', '--policy', path.join(work, 'burned.yaml'), '--in', path.join(work, 'burned'), '--out', path.join(work, 'burned-out'), '--report', path.join(work, 'burned.json'), '--jobs', '1');
+    expect(run.status).toBe(0);
+    const text = readFileSync(path.join(work, 'burned.json'), 'utf8');
+    const record = JSON.parse(text).files[0];
+    expect(record.status).toBe('ok');
+    expect(record.pixels).toMatchObject({ scanned: true, verification: 'passed', transferSyntax: 'same' });
+    expect(record.pixels.ms).toBeGreaterThan(0);
+    const redacted = record.pixels.regions.filter((r: { redacted: boolean; class: string }) => r.redacted && r.class === 'phi');
+    expect(redacted.length).toBeGreaterThan(0);
+    for (const region of record.pixels.regions) expect(Object.keys(region).sort()).toEqual(['box', 'class', 'confidence', 'frame', 'kind', 'redacted']);
+    // the burned-in name is in the pixels; neither its text nor the header's reaches the report
+    expect(text.toUpperCase()).not.toContain('KAUFMAN');
+  }, 120_000);
+});

@@ -28,6 +28,10 @@ async function runWith(factory: PixelCleanerFactory, out: string) {
   expect(report.totals.ok).toBe(FILES.length);
   // native images were replaced (2), the RLE one left as stored, the plan has no pixels
   expect(report.pixels).toMatchObject({ replaced: 2, unchanged: 1 });
+  // each scanned file carries its own pixel record; a file without pixels has none
+  const ctRecord = report.files.find((f) => f.input === 'CT_small.dcm');
+  expect(ctRecord?.pixels).toMatchObject({ scanned: true, transferSyntax: 'same' });
+  expect(report.files.find((f) => f.input === 'rtplan.dcm')?.pixels).toBeUndefined();
   const ct = readDicom(readFileSync(path.join(work, out, 'CT_small.dcm')));
   expect(getText(ct.dataset, 0x00280301)).toBe('NO');
   const rle = readFileSync(path.join(work, out, 'MR_small_RLE.dcm'));
