@@ -33,6 +33,28 @@ export function roundUp32(value: number): number {
   return Math.max(32, Math.ceil(value / 32) * 32);
 }
 
+/**
+ * Writes a raster into a DBNet input tensor (planes of `width` × `height`) with its top-left
+ * corner at (left, top): BGR channel order, as PaddleOCR feeds OpenCV images, normalized
+ * with the ImageNet mean and std.
+ */
+export function writeDetectionPixels(part: Raster8, tensor: Float32Array, width: number, height: number, left: number, top: number): void {
+  const plane = width * height;
+  const { channels, data } = part;
+  for (let y = 0; y < part.height; y++) {
+    for (let x = 0; x < part.width; x++) {
+      const src = (y * part.width + x) * channels;
+      const dst = (y + top) * width + x + left;
+      const r = data[src];
+      const g = channels === 3 ? data[src + 1] : r;
+      const b = channels === 3 ? data[src + 2] : r;
+      tensor[dst] = (b / 255 - DETECTION_MEAN[0]) / DETECTION_STD[0];
+      tensor[plane + dst] = (g / 255 - DETECTION_MEAN[1]) / DETECTION_STD[1];
+      tensor[2 * plane + dst] = (r / 255 - DETECTION_MEAN[2]) / DETECTION_STD[2];
+    }
+  }
+}
+
 export function buildDetectionInput(view: Raster8, tile: DetectionTile, scale: number, pad: number): DetectionInput {
   let part = cropRaster(view, tile.x, tile.y, tile.width, tile.height);
   if (scale !== 1) part = resizeBilinear(part, Math.max(1, Math.round(part.width * scale)), Math.max(1, Math.round(part.height * scale)));
@@ -43,20 +65,7 @@ export function buildDetectionInput(view: Raster8, tile: DetectionTile, scale: n
   const tensor = new Float32Array(3 * plane);
   // Black padding normalized: (0 - mean) / std per channel.
   for (let c = 0; c < 3; c++) tensor.fill(-DETECTION_MEAN[c] / DETECTION_STD[c], c * plane, (c + 1) * plane);
-  const { channels, data } = part;
-  for (let y = 0; y < part.height; y++) {
-    for (let x = 0; x < part.width; x++) {
-      const src = (y * part.width + x) * channels;
-      const dst = (y + scaledPad) * width + x + scaledPad;
-      const r = data[src];
-      const g = channels === 3 ? data[src + 1] : r;
-      const b = channels === 3 ? data[src + 2] : r;
-      // BGR channel order, as PaddleOCR feeds OpenCV images.
-      tensor[dst] = (b / 255 - DETECTION_MEAN[0]) / DETECTION_STD[0];
-      tensor[plane + dst] = (g / 255 - DETECTION_MEAN[1]) / DETECTION_STD[1];
-      tensor[2 * plane + dst] = (r / 255 - DETECTION_MEAN[2]) / DETECTION_STD[2];
-    }
-  }
+  writeDetectionPixels(part, tensor, width, height, scaledPad, scaledPad);
   return { tensor, width, height, pad: scaledPad / scale, scale, tile };
 }
 

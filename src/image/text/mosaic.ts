@@ -1,5 +1,5 @@
 import type { Raster8 } from '../raster.js';
-import { DETECTION_MEAN, DETECTION_STD, roundUp32, type DetectionInput } from './detectionInput.js';
+import { DETECTION_MEAN, DETECTION_STD, roundUp32, writeDetectionPixels, type DetectionInput } from './detectionInput.js';
 
 /**
  * Several small regions read by DBNet in one run: each region, with its own black border,
@@ -80,22 +80,7 @@ export function buildMosaic(parts: readonly Raster8[], pad: number): Mosaic {
   const plane = width * height;
   const tensor = new Float32Array(3 * plane);
   for (let c = 0; c < 3; c++) tensor.fill(-DETECTION_MEAN[c] / DETECTION_STD[c], c * plane, (c + 1) * plane);
-  parts.forEach((part, n) => {
-    const slot = slots[n];
-    const { channels, data } = part;
-    for (let y = 0; y < part.height; y++) {
-      for (let x = 0; x < part.width; x++) {
-        const src = (y * part.width + x) * channels;
-        const dst = (slot.y + pad + y) * width + slot.x + pad + x;
-        const r = data[src];
-        const g = channels === 3 ? data[src + 1] : r;
-        const b = channels === 3 ? data[src + 2] : r;
-        tensor[dst] = (b / 255 - DETECTION_MEAN[0]) / DETECTION_STD[0];
-        tensor[plane + dst] = (g / 255 - DETECTION_MEAN[1]) / DETECTION_STD[1];
-        tensor[2 * plane + dst] = (r / 255 - DETECTION_MEAN[2]) / DETECTION_STD[2];
-      }
-    }
-  });
+  parts.forEach((part, n) => writeDetectionPixels(part, tensor, width, height, slots[n].x + pad, slots[n].y + pad));
   return { tensor, width, height, slots };
 }
 
