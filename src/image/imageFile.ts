@@ -1,5 +1,5 @@
 import { extname } from 'node:path';
-import sharp, { type Metadata } from 'sharp';
+import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { VeilError } from '../errors.js';
 import type { NativeImage } from './redact/fillRaster.js';
 
@@ -39,8 +39,11 @@ export async function readImage(path: string): Promise<DecodedImage> {
   if (depth !== 'uchar' && !deep) throw new VeilError('IMAGE_INVALID', `only 8- and 16-bit integer samples are supported (this image has ${depth} samples)`, { file: path });
   const pages = format === 'tiff' ? (meta.pages ?? 1) : 1;
   if (pages > 1) {
-    const whole = await sharp(path, { pages: -1 }).metadata();
-    if (whole.pageHeight === undefined || whole.height !== whole.pageHeight * pages) {
+    // libvips refuses to stack pages of different sizes; so does Veil, naming the file.
+    const whole = await sharp(path, { pages: -1 })
+      .metadata()
+      .catch(() => undefined);
+    if (whole?.pageHeight === undefined || whole.height !== whole.pageHeight * pages) {
       throw new VeilError('IMAGE_INVALID', 'the pages of this TIFF differ in size (only pages of one size are supported)', { file: path });
     }
   }
@@ -49,7 +52,13 @@ export async function readImage(path: string): Promise<DecodedImage> {
   // Without an explicit colourspace sharp hands grey images over as RGB.
   if (channels <= 2) pipeline = pipeline.toColourspace(deep ? 'grey16' : 'b-w');
   else if (deep) pipeline = pipeline.toColourspace('rgb16');
-  const { data, info } = await pipeline.raw({ depth: deep ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
+  let decoded: { data: Buffer; info: OutputInfo };
+  try {
+    decoded = await pipeline.raw({ depth: deep ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
+  } catch {
+    throw new VeilError('IMAGE_INVALID', 'cannot decode the image data (damaged or truncated file)', { file: path });
+  }
+  const { data, info } = decoded;
   const samples = deep ? new Uint16Array(data.length / 2) : new Uint8Array(data.length);
   new Uint8Array(samples.buffer).set(data);
   const image: NativeImage = deep

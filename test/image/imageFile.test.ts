@@ -7,38 +7,51 @@ import { encodeImage, readImage } from '../../src/image/imageFile.js';
 import { planJobs } from '../../src/image/redactImages.js';
 import { isVeilError } from '../../src/errors.js';
 
-/** A minimal uncompressed TIFF of 32-bit float grey samples (sharp always writes integers). */
-function floatTiff(width: number, height: number): Buffer {
-  const tags: [number, number, number, number][] = [
-    // tag, type (3 = SHORT, 4 = LONG), count, value
-    [256, 3, 1, width],
-    [257, 3, 1, height],
-    [258, 3, 1, 32],
-    [259, 3, 1, 1],
-    [262, 3, 1, 1],
-    [273, 4, 1, 0],
-    [277, 3, 1, 1],
-    [278, 3, 1, height],
-    [279, 4, 1, width * height * 4],
-    [339, 3, 1, 3],
-  ];
-  const ifdSize = 2 + tags.length * 12 + 4;
-  const dataOffset = 8 + ifdSize;
-  const buffer = Buffer.alloc(dataOffset + width * height * 4);
+/**
+ * A minimal uncompressed grey TIFF with one IFD per page, built by hand: sharp cannot write
+ * float samples or pages of different sizes. `float` pages hold 32-bit floats, others bytes.
+ */
+function handTiff(pages: { width: number; height: number; float?: boolean }[]): Buffer {
+  const tagCount = 10;
+  const ifdSize = 2 + tagCount * 12 + 4;
+  const sizes = pages.map((p) => p.width * p.height * (p.float ? 4 : 1));
+  const total = 8 + pages.length * ifdSize + sizes.reduce((a, b) => a + b, 0);
+  const buffer = Buffer.alloc(total);
   buffer.write('II', 0, 'ascii');
   buffer.writeUInt16LE(42, 2);
   buffer.writeUInt32LE(8, 4);
-  buffer.writeUInt16LE(tags.length, 8);
-  tags.forEach(([tag, type, count, value], i) => {
-    const at = 10 + i * 12;
-    buffer.writeUInt16LE(tag, at);
-    buffer.writeUInt16LE(type, at + 2);
-    buffer.writeUInt32LE(count, at + 4);
-    const v = tag === 273 ? dataOffset : value;
-    if (type === 3) buffer.writeUInt16LE(v, at + 8);
-    else buffer.writeUInt32LE(v, at + 8);
+  let dataAt = 8 + pages.length * ifdSize;
+  pages.forEach((page, n) => {
+    const ifd = 8 + n * ifdSize;
+    const tags: [number, number, number][] = [
+      // tag, type (3 = SHORT, 4 = LONG), value
+      [256, 3, page.width],
+      [257, 3, page.height],
+      [258, 3, page.float ? 32 : 8],
+      [259, 3, 1],
+      [262, 3, 1],
+      [273, 4, dataAt],
+      [277, 3, 1],
+      [278, 3, page.height],
+      [279, 4, sizes[n]],
+      [339, 3, page.float ? 3 : 1],
+    ];
+    buffer.writeUInt16LE(tags.length, ifd);
+    tags.forEach(([tag, type, value], i) => {
+      const at = ifd + 2 + i * 12;
+      buffer.writeUInt16LE(tag, at);
+      buffer.writeUInt16LE(type, at + 2);
+      buffer.writeUInt32LE(1, at + 4);
+      if (type === 3) buffer.writeUInt16LE(value, at + 8);
+      else buffer.writeUInt32LE(value, at + 8);
+    });
+    buffer.writeUInt32LE(n + 1 < pages.length ? ifd + ifdSize : 0, ifd + 2 + tags.length * 12);
+    for (let i = 0; i < page.width * page.height; i++) {
+      if (page.float) buffer.writeFloatLE(0.5, dataAt + i * 4);
+      else buffer.writeUInt8((i * 7) % 256, dataAt + i);
+    }
+    dataAt += sizes[n];
   });
-  for (let i = 0; i < width * height; i++) buffer.writeFloatLE(0.5, dataOffset + i * 4);
   return buffer;
 }
 
@@ -116,13 +129,20 @@ describe('image files', () => {
     expect(Array.from((await readImage(again)).image.data)).toEqual(Array.from(samples));
   });
 
-  it('refuses float samples and non-images with IMAGE_INVALID naming the file', async () => {
+  it('refuses float samples, TIFF pages of different sizes, truncated and non-images with IMAGE_INVALID naming the file', async () => {
     const floats = join(dir, 'float.tiff');
-    await writeFile(floats, floatTiff(4, 4));
+    await writeFile(floats, handTiff([{ width: 4, height: 4, float: true }]));
     expect((await sharp(floats).metadata()).depth).toBe('float');
+    const uneven = join(dir, 'uneven.tiff');
+    await writeFile(uneven, handTiff([{ width: 40, height: 30 }, { width: 24, height: 20 }]));
+    expect((await sharp(uneven).metadata()).pages).toBe(2);
     const fake = join(dir, 'fake.png');
     await writeFile(fake, 'nope');
-    for (const path of [floats, fake]) {
+    // A PNG cut short: its header reads, its pixels do not.
+    const whole = await sharp(new Uint8Array(64 * 64 * 3).map((_, i) => (i * 31) % 256), { raw: { width: 64, height: 64, channels: 3 } }).png({ compressionLevel: 0 }).toBuffer();
+    const truncated = join(dir, 'truncated.png');
+    await writeFile(truncated, whole.subarray(0, Math.floor(whole.length * 0.6)));
+    for (const path of [floats, uneven, fake, truncated]) {
       const error = await readImage(path).catch((e: unknown) => e);
       expect(isVeilError(error) && error.code === 'IMAGE_INVALID' && error.location.file === path).toBe(true);
     }
