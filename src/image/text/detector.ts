@@ -127,12 +127,19 @@ export async function detectInRegions(
 /** Largest mosaic (tensor pixels) read in one run; more regions are split over several runs. */
 const MOSAIC_PIXELS = 1600 * 1600;
 
-/** DBNet over whole rasters packed into mosaics; instances per raster, in its own coordinates. */
+/**
+ * DBNet over whole rasters packed into mosaics; instances per raster, in its own
+ * coordinates. A raster too large for one tile is read alone, tiled (detectPass).
+ */
 async function detectRasters(session: InferenceSession, rasters: readonly Raster8[], scale: number, options: DetectorOptions): Promise<TextInstance[][]> {
   const found: TextInstance[][] = rasters.map(() => []);
+  const large = rasters.map((r) => Math.max(r.width, r.height) * scale > options.maxTile);
+  for (let n = 0; n < rasters.length; n++) if (large[n]) found[n] = await detectPass(session, rasters[n], options, scale);
+  const small = rasters.map((_, n) => n).filter((n) => !large[n]);
   const pad = Math.round(options.pad * scale);
-  const parts = rasters.map((r) => (scale === 1 ? r : resizeBilinear(r, Math.max(1, Math.round(r.width * scale)), Math.max(1, Math.round(r.height * scale)))));
-  for (const group of mosaicGroups(parts.map((p) => (p.width + 2 * pad) * (p.height + 2 * pad)))) {
+  const parts = rasters.map((r, n) => (large[n] || scale === 1 ? r : resizeBilinear(r, Math.max(1, Math.round(r.width * scale)), Math.max(1, Math.round(r.height * scale)))));
+  for (const members of mosaicGroups(small.map((n) => (parts[n].width + 2 * pad) * (parts[n].height + 2 * pad)))) {
+    const group = members.map((k) => small[k]);
     const mosaic = buildMosaic(
       group.map((n) => parts[n]),
       pad,
