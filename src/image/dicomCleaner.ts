@@ -7,7 +7,7 @@ import { EXPLICIT_VR_LITTLE_ENDIAN, syntaxInfo, type SyntaxInfo } from '../dicom
 import { frameView, type ViewSettings } from '../dicom/pixels/view.js';
 import type { PixelsPolicy } from '../policy/sections/pixels.js';
 import { decideScan } from './dicomScan.js';
-import { createFaceDetector, faceMask, type FaceDetector } from './faces/index.js';
+import { createFaceDetector, fillFacesUntilGone, type FaceDetector } from './faces/index.js';
 import { buildHeaderMatcher } from './phi/headerValues.js';
 import { MAX_VERIFY_ROUNDS, REGION_MARGIN } from './redactFile.js';
 import { cleanText, createTextEngine, type TextEngine } from './textPipeline.js';
@@ -93,22 +93,17 @@ export async function cleanDicomPixels(
   for (let f = 0; f < frames.length; f++) {
     const frame = frames[f];
     if (faceDetector) {
-      // Native samples at any bit depth: faces are filled (blur/pixelate apply to 8-bit
-      // images only), then looked for again; a face still found is filled once more, and
-      // one found after that fails the file.
-      let found = await faceDetector.detect(frameView(frame, layout, settings));
-      for (let pass = 0; found.length > 0; pass++) {
-        if (pass === 2) {
-          failed = true;
-          break;
-        }
-        // the grown ellipse covers hair, ears and chin, which the tight detector box misses;
-        // a second pass grows it further
-        const mask = faceMask(found, layout.columns, layout.rows, 0.25 + 0.15 * pass);
-        changed += fillFrame(frame, layout, mask, values);
-        regions.push(...found.map((face) => ({ frame: f, box: face.box, kind: 'face' as const, class: 'face', confidence: round3(face.score), redacted: true })));
-        found = await faceDetector.detect(frameView(frame, layout, settings));
-      }
+      // Native samples at any bit depth: faces are filled (blur/pixelate apply to 8-bit images only).
+      const outcome = await fillFacesUntilGone(
+        faceDetector,
+        { width: layout.columns, height: layout.rows },
+        () => frameView(frame, layout, settings),
+        (mask) => {
+          changed += fillFrame(frame, layout, mask, values);
+        },
+      );
+      if (!outcome.passed) failed = true;
+      regions.push(...outcome.faces.map((face) => ({ frame: f, box: face.box, kind: 'face' as const, class: 'face', confidence: round3(face.score), redacted: true })));
     }
     if (!engine) continue;
     const outcome = await cleanText(engine, frameView(frame, layout, settings), {

@@ -59,12 +59,16 @@ export async function readImage(path: string): Promise<DecodedImage> {
     throw new VeilError('IMAGE_INVALID', 'cannot decode the image data (damaged or truncated file)', { file: path });
   }
   const { data, info } = decoded;
-  const samples = deep ? new Uint16Array(data.length / 2) : new Uint8Array(data.length);
-  new Uint8Array(samples.buffer).set(data);
-  const image: NativeImage = deep
-    ? { width: info.width, height: info.height, channels: info.channels, data: samples as Uint16Array }
-    : { width: info.width, height: info.height, channels: info.channels, data: samples as Uint8Array };
+  const base = { width: info.width, height: info.height, channels: info.channels };
+  // 16-bit samples are copied into an aligned array; 8-bit ones are used in place.
+  const image: NativeImage = deep ? { ...base, data: copyUint16(data) } : { ...base, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
   return { image, format, pageHeight: info.height / pages, pages };
+}
+
+function copyUint16(bytes: Buffer): Uint16Array {
+  const samples = new Uint16Array(bytes.length / 2);
+  new Uint8Array(samples.buffer).set(bytes);
+  return samples;
 }
 
 /**

@@ -3,11 +3,11 @@ import { dirname } from 'node:path';
 import { isVeilError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { PixelsPolicy } from '../policy/sections/pixels.js';
-import { createFaceDetector, faceMask, redactFaces, type FaceAction, type FaceDetection, type FaceDetector, type FaceRedaction } from './faces/index.js';
+import { createFaceDetector, fillFacesUntilGone, redactFaces, type FaceAction, type FaceDetection, type FaceDetector, type FaceRedaction } from './faces/index.js';
 import { encodeImage, readImage } from './imageFile.js';
 import type { ImageFileReport } from './imageReport.js';
 import type { Raster8 } from './raster.js';
-import { fillMasked, fillValues, pageOf, viewOf, viewWindow, type NativeImage, type NativeImage8, type ViewWindow } from './redact/fillRaster.js';
+import { fillMasked, fillValues, pageOf, viewOf, viewWindow, type NativeImage, type NativeImage8 } from './redact/fillRaster.js';
 import { cleanText, createTextEngine, type TextEngine } from './textPipeline.js';
 
 /** Margin (pixels) around each filled text region. */
@@ -69,7 +69,8 @@ export async function redactImageFile(
     // A view onto one page's samples: fills write through to the whole image.
     const page = pageOf(image, p, pageHeight);
     if (faceDetector) {
-      const outcome = page.data instanceof Uint16Array ? await fillFacesInNative(faceDetector, page, window, values) : await redactFacesInNative(faceDetector, page as NativeImage8, pixels.faces.action);
+      // 16-bit samples: faces are filled (blur and pixelation are 8-bit operations).
+      const outcome = page.data instanceof Uint16Array ? await fillFacesUntilGone(faceDetector, page, () => viewOf(page, window), (mask) => fillMasked(page, mask, values)) : await redactFacesInNative(faceDetector, page as NativeImage8, pixels.faces.action);
       report.faces.push(...outcome.faces.map((f) => onPage({ box: f.box, score: Math.round(f.score * 1000) / 1000 }, p)));
       if (!outcome.passed) facesPassed = false;
     }
@@ -113,24 +114,6 @@ async function redactFacesInNative(detector: FaceDetector, image: NativeImage8, 
   const outcome = await redactFaces(detector, view, action);
   for (let i = 0; i < image.width * image.height; i++) for (let c = 0; c < colour; c++) image.data[i * image.channels + c] = view.data[i * colour + c];
   return done(outcome);
-}
-
-/**
- * 16-bit images: blur and pixelation are 8-bit operations, so faces are filled in the
- * native samples (as in DICOM pixel data): found on the view, filled inside the grown
- * ellipse, looked for again and filled once more, wider; a face found after that fails
- * the file.
- */
-async function fillFacesInNative(detector: FaceDetector, image: NativeImage, window: ViewWindow, values: readonly number[]): Promise<{ faces: FaceDetection[]; passed: boolean }> {
-  const faces: FaceDetection[] = [];
-  let found = await detector.detect(viewOf(image, window));
-  for (let pass = 0; found.length > 0; pass++) {
-    if (pass === 2) return { faces, passed: false };
-    faces.push(...found);
-    fillMasked(image, faceMask(found, image.width, image.height, 0.25 + 0.15 * pass), values);
-    found = await detector.detect(viewOf(image, window));
-  }
-  return { faces, passed: true };
 }
 
 function countChangedPixels(before: NativeImage['data'], image: NativeImage): number {

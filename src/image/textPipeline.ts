@@ -60,13 +60,13 @@ export async function findText(
   cache: Map<string, Recognition> = new Map(),
   windows?: readonly Box[],
 ): Promise<FoundText[]> {
-  const known = [...cache.keys()].map(parseKey);
-  const detected = windows ? await engine.detector.detectInWindows(view, windows, known) : await engine.detector.detect(view);
+  // Every box read so far (the cache holds them all), in view coordinates.
+  const earlier = [...cache.entries()].map(([key, reading]) => ({ box: parseKey(key), reading }));
+  const detected = windows ? await engine.detector.detectInWindows(view, windows, earlier.map((e) => e.box)) : await engine.detector.detect(view);
   const instances = detected.filter((i) => !filled || (coveredFraction(filled, view.width, i.box) < COVERED && hasInkOutside(view, filled, i.box)));
   // Text whose pixels did not change since an earlier pass reads the same: a box that
   // matches an earlier one (IoU ≥ 0.6) with no filled pixel inside that earlier box reuses
   // its reading (a re-detected box may reach into a neighbour's fill and misread).
-  const earlier = [...cache.entries()].map(([key, reading]) => ({ box: parseKey(key), reading }));
   const reuse = (box: Box): Recognition | undefined =>
     earlier.find((e) => iou(e.box, box) >= 0.6 && (!filled || coveredFraction(filled, view.width, e.box) === 0))?.reading;
   const previous = instances.map((i) => reuse(i.box));

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApiDocument } from '../../src/api/openapi.js';
 import { smallCsv, smallPolicyYaml, startTestApi, type TestApi } from './helpers.js';
 import { parseSimpleCsv, smallestClass, waitForJob } from './jobsHelpers.js';
+import type { AuditEntry } from '../../src/api/audit.js';
 
 let t: TestApi;
 const bearer = (key: string) => ({ Authorization: `Bearer ${key}` });
@@ -330,17 +331,7 @@ describe('audit log', () => {
     expectError(await request(t.api.app).get('/v1/audit?after=-1').set(bearer(t.keys.auditor)), 400, 'BAD_QUERY', 'after');
     const res = await request(t.api.app).get('/v1/audit').set(bearer(t.keys.auditor));
     expect(res.status).toBe(200);
-    const entries = res.body.entries as {
-      seq: number;
-      at: string;
-      actor: string;
-      role: string;
-      action: string;
-      target: string;
-      policy: { name: string; version: number; sha256: string } | null;
-      hash: string;
-      prevHash: string;
-    }[];
+    const entries = res.body.entries as AuditEntry[];
     expect(entries.length).toBeGreaterThan(10);
     let prev = '0'.repeat(64);
     for (const e of entries) {

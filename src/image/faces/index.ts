@@ -20,6 +20,7 @@ export type { FaceDetectorOptions } from './detector.js';
 export type { Rotation } from './rotate.js';
 export { hideFaces, type HideOptions } from './hide.js';
 export { faceEllipse, faceMask, type Ellipse } from './mask.js';
+export { fillFacesUntilGone } from './fillNative.js';
 export { redactFaces, verifyFacesHidden, type FaceRedaction, type FaceVerification } from './verify.js';
 export { loadBlazeFaceModel } from './model.js';
 

@@ -104,8 +104,9 @@ export async function detectInRegions(
   crops.forEach((crop, n) => {
     const region = regions[n];
     const chroma = chromaView(crop, [...shiftBoxes(known, -region.x, -region.y), ...found[n].map((i) => i.box)]);
-    for (const band of chroma?.bands ?? []) {
-      chromaParts.push(cropRaster(chroma?.view ?? crop, 0, band.y, crop.width, band.height));
+    if (!chroma) return;
+    for (const band of chroma.bands) {
+      chromaParts.push(cropRaster(chroma.view, 0, band.y, crop.width, band.height));
       owners.push({ region: n, dy: band.y });
     }
   });
