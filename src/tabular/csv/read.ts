@@ -5,6 +5,7 @@ import { parse } from 'fast-csv';
 import { VeilError } from '../../errors.js';
 import { ColumnBuilder, tableFromColumns, type Table } from '../table.js';
 import { detectDelimiter, type Delimiter } from './delimiter.js';
+import { locateQuoteError } from './locate.js';
 
 export interface CsvReadResult {
   table: Table;
@@ -39,7 +40,15 @@ export async function readCsv(file: string, options: CsvReadOptions = {}): Promi
       reject(error);
     };
     source.on('error', () => fail(new VeilError('FILE_NOT_FOUND', 'cannot read the CSV file', { file })));
-    parser.on('error', () => fail(new VeilError('CSV_INVALID', 'malformed CSV (unbalanced quotes or bad encoding)', { file, line: rowIndex + 1 })));
+    parser.on('error', () => {
+      source.destroy();
+      parser.destroy();
+      // The parser fails ahead of the rows it has handed over: find the line from the file itself.
+      locateQuoteError(file, delimiter).then(
+        (line) => reject(new VeilError('CSV_INVALID', line ? 'malformed CSV: unbalanced or misplaced quote' : 'malformed CSV (bad quoting or encoding)', line ? { file, line } : { file })),
+        () => reject(new VeilError('CSV_INVALID', 'malformed CSV (bad quoting or encoding)', { file })),
+      );
+    });
     parser.on('data', (row: string[]) => {
       if (!builders) {
         header = row;

@@ -53,6 +53,16 @@ describe('readCsv', () => {
     expect(error.toLine()).toContain('ragged.csv:3');
   });
 
+  it('names the line where the quoting breaks: a stray quote mid-file, or a quote left open', async () => {
+    const rows = ['age,zip', ...Array.from({ length: 40 }, (_, i) => `${30 + i},${10000 + i}`)];
+    rows[20] = '40,"12"3';
+    const stray = await readError(file('stray.csv', `${rows.join('\n')}\n`));
+    expect([stray.code, stray.location.line]).toEqual(['CSV_INVALID', 21]);
+    // Escaped quotes and quoted line breaks before it do not throw the count off.
+    const open = await readError(file('open.csv', 'name,note\r\nann,"say ""hi""\r\nthere"\r\nbob,ok\r\ncid,"never closed\r\ndan,x\r\n'));
+    expect([open.code, open.location.line]).toEqual(['CSV_INVALID', 5]);
+  });
+
   it('rejects an empty file, duplicate and empty header names', async () => {
     expect((await readError(file('empty.csv', ''))).code).toBe('CSV_INVALID');
     expect((await readError(file('dup.csv', 'a,a\n1,2\n'))).message).toContain('appears twice');
