@@ -29,6 +29,9 @@ export interface DetectionInput {
 export const DETECTION_MEAN = [0.485, 0.456, 0.406];
 export const DETECTION_STD = [0.229, 0.224, 0.225];
 
+/** Normalized value of every 8-bit sample, per BGR plane (the same arithmetic as per pixel). */
+const NORMALIZED = [0, 1, 2].map((c) => Float32Array.from({ length: 256 }, (_, v) => (v / 255 - DETECTION_MEAN[c]) / DETECTION_STD[c]));
+
 export function roundUp32(value: number): number {
   return Math.max(32, Math.ceil(value / 32) * 32);
 }
@@ -41,16 +44,18 @@ export function roundUp32(value: number): number {
 export function writeDetectionPixels(part: Raster8, tensor: Float32Array, width: number, height: number, left: number, top: number): void {
   const plane = width * height;
   const { channels, data } = part;
+  const [blue, green, red] = NORMALIZED;
   for (let y = 0; y < part.height; y++) {
-    for (let x = 0; x < part.width; x++) {
-      const src = (y * part.width + x) * channels;
-      const dst = (y + top) * width + x + left;
+    let src = y * part.width * channels;
+    const rowStart = (y + top) * width + left;
+    const rowEnd = rowStart + part.width;
+    for (let dst = rowStart; dst < rowEnd; dst++, src += channels) {
       const r = data[src];
       const g = channels === 3 ? data[src + 1] : r;
       const b = channels === 3 ? data[src + 2] : r;
-      tensor[dst] = (b / 255 - DETECTION_MEAN[0]) / DETECTION_STD[0];
-      tensor[plane + dst] = (g / 255 - DETECTION_MEAN[1]) / DETECTION_STD[1];
-      tensor[2 * plane + dst] = (r / 255 - DETECTION_MEAN[2]) / DETECTION_STD[2];
+      tensor[dst] = blue[b];
+      tensor[plane + dst] = green[g];
+      tensor[2 * plane + dst] = red[r];
     }
   }
 }

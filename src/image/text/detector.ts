@@ -242,18 +242,21 @@ export function chromaView(view: Raster8, explained: readonly Box[] = []): { vie
   const colouredRows = new Uint8Array(height);
   const skip = explainedMask(width, height, explained);
   let coloured = 0;
+  const rgb = view.data;
   for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const i = y * width + x;
-      const r = view.data[i * 3];
-      const g = view.data[i * 3 + 1];
-      const b = view.data[i * 3 + 2];
-      const chroma = Math.max(r, g, b) - Math.min(r, g, b);
+    const rowEnd = (y + 1) * width;
+    for (let i = y * width; i < rowEnd; i++) {
+      const r = rgb[i * 3];
+      const g = rgb[i * 3 + 1];
+      const b = rgb[i * 3 + 2];
+      const high = r > g ? (r > b ? r : b) : g > b ? g : b;
+      const low = r < g ? (r < b ? r : b) : g < b ? g : b;
+      const chroma = high - low;
       if (chroma > CHROMA_MIN && !(skip && skip[i])) {
         coloured++;
         colouredRows[y] = 1;
       }
-      data[i] = Math.min(255, chroma * 2);
+      data[i] = chroma > 127 ? 255 : chroma * 2;
     }
   }
   if (coloured < CHROMA_PIXELS) return undefined;

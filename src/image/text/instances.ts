@@ -36,10 +36,15 @@ interface Component {
   label: number;
 }
 
+let floodStack = new Int32Array(0);
+
 /** 8-connected components of `prob > threshold`; `labels` receives 1-based labels. */
 export function labelComponents(prob: Float32Array, width: number, height: number, threshold: number, labels: Int32Array): Component[] {
   const components: Component[] = [];
-  const stack = new Int32Array(width * height);
+  // Reused between calls: allocating (and zeroing) a map-sized stack each time cost more
+  // than the labelling of a mostly empty map.
+  if (floodStack.length < width * height) floodStack = new Int32Array(width * height);
+  const stack = floodStack;
   for (let start = 0; start < prob.length; start++) {
     if (labels[start] !== 0 || prob[start] <= threshold) continue;
     const label = components.length + 1;

@@ -2,28 +2,39 @@ import type { Raster8 } from '../raster.js';
 
 /** Bilinear resize of an interleaved 8-bit raster (pure; allocates the result). */
 export function resizeBilinear(source: Raster8, width: number, height: number): Raster8 {
-  const { channels } = source;
+  const { channels, data } = source;
   const out = new Uint8Array(width * height * channels);
   const sx = source.width / width;
   const sy = source.height / height;
+  // Column taps are the same for every row: computed once (sample offsets and weights).
+  const left = new Int32Array(width);
+  const right = new Int32Array(width);
+  const weight = new Float64Array(width);
+  for (let x = 0; x < width; x++) {
+    const fx = Math.max(0, (x + 0.5) * sx - 0.5);
+    const x0 = Math.min(source.width - 1, Math.floor(fx));
+    left[x] = x0 * channels;
+    right[x] = Math.min(source.width - 1, x0 + 1) * channels;
+    weight[x] = fx - x0;
+  }
+  const stride = source.width * channels;
   for (let y = 0; y < height; y++) {
     const fy = Math.max(0, (y + 0.5) * sy - 0.5);
     const y0 = Math.min(source.height - 1, Math.floor(fy));
-    const y1 = Math.min(source.height - 1, y0 + 1);
+    const row0 = y0 * stride;
+    const row1 = Math.min(source.height - 1, y0 + 1) * stride;
     const wy = fy - y0;
+    let o = y * width * channels;
     for (let x = 0; x < width; x++) {
-      const fx = Math.max(0, (x + 0.5) * sx - 0.5);
-      const x0 = Math.min(source.width - 1, Math.floor(fx));
-      const x1 = Math.min(source.width - 1, x0 + 1);
-      const wx = fx - x0;
+      const wx = weight[x];
       for (let c = 0; c < channels; c++) {
-        const a = source.data[(y0 * source.width + x0) * channels + c];
-        const b = source.data[(y0 * source.width + x1) * channels + c];
-        const d = source.data[(y1 * source.width + x0) * channels + c];
-        const e = source.data[(y1 * source.width + x1) * channels + c];
+        const a = data[row0 + left[x] + c];
+        const b = data[row0 + right[x] + c];
+        const d = data[row1 + left[x] + c];
+        const e = data[row1 + right[x] + c];
         const top = a + (b - a) * wx;
         const bottom = d + (e - d) * wx;
-        out[(y * width + x) * channels + c] = Math.round(top + (bottom - top) * wy);
+        out[o++] = Math.round(top + (bottom - top) * wy);
       }
     }
   }

@@ -1,6 +1,6 @@
 import { InferenceSession } from 'onnxruntime-node';
 import { readManifest, readVerified, type ModelManifest } from '../models.js';
-import { simplifyGraph } from './simplifyGraph.js';
+import { simplifyGraph } from './graph/simplifyGraph.js';
 
 export interface LoadedModel {
   session: InferenceSession;
