@@ -47,17 +47,21 @@ export function packShelves(sizes: readonly { width: number; height: number }[],
   return { slots, width, height: roundUp32(bottom) };
 }
 
+/** Most shelf widths tried by packTightly. */
+const WIDTH_CANDIDATES = 48;
+
 /**
- * The tightest of a few shelf widths (the widest slot, a square's side and wider ones):
- * packing is cheap next to a DBNet run over the area it saves.
+ * The tightest of many shelf widths (multiples of 32 from the widest slot to three times
+ * a square's side): packing is cheap next to a DBNet run over the area it saves.
  */
 export function packTightly(sizes: readonly { width: number; height: number }[]): Packing {
-  const widest = Math.max(0, ...sizes.map((s) => s.width));
+  const widest = roundUp32(Math.max(0, ...sizes.map((s) => s.width)));
   const side = Math.sqrt(sizes.reduce((sum, s) => sum + s.width * s.height, 0));
-  const candidates = [widest, side, 1.5 * side, 2 * side, 2 * widest].filter((w) => w >= widest);
+  const widestTried = Math.max(widest, roundUp32(3 * side));
+  const step = Math.max(32, roundUp32((widestTried - widest) / WIDTH_CANDIDATES));
   let best: Packing | undefined;
-  for (const width of candidates) {
-    const packing = packShelves(sizes, Math.ceil(width));
+  for (let width = widest; width <= widestTried; width += step) {
+    const packing = packShelves(sizes, width);
     if (!best || packing.width * packing.height < best.width * best.height) best = packing;
   }
   return best ?? { slots: [], width: 32, height: 32 };

@@ -45,6 +45,19 @@ describe('packShelves', () => {
     expect(packing.width * packing.height).toBeLessThan(separate);
   });
 
+  it('is at least as tight as shelves of any width from the widest slot to three squares', () => {
+    // Seeded sizes like verification windows and closer-look strips.
+    let state = 7;
+    const next = (): number => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const sizes = Array.from({ length: 14 }, () => ({ width: 80 + Math.round(next() * 420), height: 40 + Math.round(next() * 120) }));
+    const tight = packTightly(sizes);
+    const widest = Math.max(...sizes.map((s) => s.width));
+    for (let width = Math.ceil(widest / 32) * 32; width <= 3 * Math.sqrt(sizes.reduce((sum, s) => sum + s.width * s.height, 0)); width += 32) {
+      const shelves = packShelves(sizes, width);
+      expect(tight.width * tight.height).toBeLessThanOrEqual(shelves.width * shelves.height);
+    }
+  });
+
   it('fills the room left on an earlier shelf (first fit)', () => {
     const packing = packShelves(
       [

@@ -107,15 +107,13 @@ export function affineAsDepthwiseConv(g: GraphIndex): number {
     const channels = g.channels(source);
     if (channels === undefined) continue;
     const scale = g.scalar(otherInput(mul, source)) ?? 1;
-    let output = mul.output?.[0] ?? '';
-    let shift = 0;
-    const add = g.onlyConsumer(output);
-    const b = add?.opType === 'Add' ? g.scalar(otherInput(add, output)) : undefined;
-    if (add && b !== undefined) {
-      shift = b;
-      g.removed.add(add);
-      output = add.output?.[0] ?? '';
-    }
+    // Only a scale followed by a shift: a lone Mul may be part of a pattern onnxruntime
+    // fuses itself (x·sigmoid(1·x) → QuickGelu).
+    const add = g.onlyConsumer(mul.output?.[0] ?? '');
+    const shift = add?.opType === 'Add' ? g.scalar(otherInput(add, mul.output?.[0] ?? '')) : undefined;
+    if (!add || shift === undefined) continue;
+    g.removed.add(add);
+    const output = add.output?.[0] ?? '';
     const weight = g.addConst(`${output}.scale`, [channels, 1, 1, 1], new Float32Array(channels).fill(scale), mul);
     const bias = g.addConst(`${output}.shift`, [channels], new Float32Array(channels).fill(shift), mul);
     mul.opType = 'Conv';
