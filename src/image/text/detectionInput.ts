@@ -49,13 +49,19 @@ export function writeDetectionPixels(part: Raster8, tensor: Float32Array, width:
     let src = y * part.width * channels;
     const rowStart = (y + top) * width + left;
     const rowEnd = rowStart + part.width;
-    for (let dst = rowStart; dst < rowEnd; dst++, src += channels) {
-      const r = data[src];
-      const g = channels === 3 ? data[src + 1] : r;
-      const b = channels === 3 ? data[src + 2] : r;
-      tensor[dst] = blue[b];
-      tensor[plane + dst] = green[g];
-      tensor[2 * plane + dst] = red[r];
+    if (channels === 3) {
+      for (let dst = rowStart; dst < rowEnd; dst++, src += 3) {
+        tensor[dst] = blue[data[src + 2]];
+        tensor[plane + dst] = green[data[src + 1]];
+        tensor[2 * plane + dst] = red[data[src]];
+      }
+    } else {
+      for (let dst = rowStart; dst < rowEnd; dst++, src += channels) {
+        const v = data[src];
+        tensor[dst] = blue[v];
+        tensor[plane + dst] = green[v];
+        tensor[2 * plane + dst] = red[v];
+      }
     }
   }
 }

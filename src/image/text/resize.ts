@@ -1,6 +1,10 @@
 import type { Raster8 } from '../raster.js';
 
-/** Bilinear resize of an interleaved 8-bit raster (pure; allocates the result). */
+/**
+ * Bilinear resize of an interleaved 8-bit raster (pure; allocates the result). Each source
+ * row is interpolated horizontally once and kept while output rows still use it
+ * (upscaling reads every source row for several output rows).
+ */
 export function resizeBilinear(source: Raster8, width: number, height: number): Raster8 {
   const { channels, data } = source;
   const out = new Uint8Array(width * height * channels);
@@ -17,26 +21,33 @@ export function resizeBilinear(source: Raster8, width: number, height: number): 
     right[x] = Math.min(source.width - 1, x0 + 1) * channels;
     weight[x] = fx - x0;
   }
-  const stride = source.width * channels;
+  const rowLength = width * channels;
+  const interpolated = [new Float64Array(rowLength), new Float64Array(rowLength)];
+  const held = [-1, -1];
+  const rowOf = (sourceRow: number): Float64Array => {
+    const slot = sourceRow & 1;
+    const row = interpolated[slot];
+    if (held[slot] === sourceRow) return row;
+    const base = sourceRow * source.width * channels;
+    for (let x = 0, o = 0; x < width; x++) {
+      const wx = weight[x];
+      const a = base + left[x];
+      const b = base + right[x];
+      for (let c = 0; c < channels; c++, o++) row[o] = data[a + c] + (data[b + c] - data[a + c]) * wx;
+    }
+    held[slot] = sourceRow;
+    return row;
+  };
   for (let y = 0; y < height; y++) {
     const fy = Math.max(0, (y + 0.5) * sy - 0.5);
     const y0 = Math.min(source.height - 1, Math.floor(fy));
-    const row0 = y0 * stride;
-    const row1 = Math.min(source.height - 1, y0 + 1) * stride;
+    const y1 = Math.min(source.height - 1, y0 + 1);
     const wy = fy - y0;
-    let o = y * width * channels;
-    for (let x = 0; x < width; x++) {
-      const wx = weight[x];
-      for (let c = 0; c < channels; c++) {
-        const a = data[row0 + left[x] + c];
-        const b = data[row0 + right[x] + c];
-        const d = data[row1 + left[x] + c];
-        const e = data[row1 + right[x] + c];
-        const top = a + (b - a) * wx;
-        const bottom = d + (e - d) * wx;
-        out[o++] = Math.round(top + (bottom - top) * wy);
-      }
-    }
+    const top = rowOf(y0);
+    // y1 is y0 or y0 + 1: a different parity slot, or the same row.
+    const bottom = y1 === y0 ? top : rowOf(y1);
+    const o = y * rowLength;
+    for (let i = 0; i < rowLength; i++) out[o + i] = Math.round(top[i] + (bottom[i] - top[i]) * wy);
   }
   return { width, height, channels, data: out };
 }
