@@ -38,24 +38,30 @@ for (const size of [512, 1024]) {
 }
 
 {
-  const images = await Promise.all([0, 1, 2, 3, 4].map((i) => generateImage(600 + i, { width: 768, height: 768 })));
+  // Each image is cleaned 3 times and its fastest run kept: on a shared 2-core VM one
+  // run can be slowed by a neighbour by 10-20%; the median over images is then reported.
+  const images = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map((i) => generateImage(600 + i, { width: 768, height: 768 })));
   const times: number[] = [];
   for (const { image } of images) {
-    const data = image.data.slice();
-    t = performance.now();
-    await cleanText(engine, { ...image, data }, {
-      redact: 'phi',
-      region: 'box',
-      margin: 2,
-      maxRounds: 3,
-      apply: (fill) => {
-        for (let p = 0; p < fill.length; p++) if (fill[p]) data.fill(0, p * 3, p * 3 + 3);
-        return { ...image, data };
-      },
-    });
-    times.push(performance.now() - t);
+    let fastest = Infinity;
+    for (let run = 0; run < 3; run++) {
+      const data = image.data.slice();
+      t = performance.now();
+      await cleanText(engine, { ...image, data }, {
+        redact: 'phi',
+        region: 'box',
+        margin: 2,
+        maxRounds: 3,
+        apply: (fill) => {
+          for (let p = 0; p < fill.length; p++) if (fill[p]) data.fill(0, p * 3, p * 3 + 3);
+          return { ...image, data };
+        },
+      });
+      fastest = Math.min(fastest, performance.now() - t);
+    }
+    times.push(fastest);
   }
-  line(`768×768 end to end (detect, recognize, classify, redact, verify), 1 thread: median ${median(times).toFixed(0)} ms, min ${Math.min(...times).toFixed(0)} ms`);
+  line(`768×768 end to end (detect, recognize, classify, redact, verify), 1 thread, 8 images, fastest of 3 runs each: median ${median(times).toFixed(0)} ms, mean ${(times.reduce((a, b) => a + b, 0) / times.length).toFixed(0)} ms, range ${Math.min(...times).toFixed(0)}–${Math.max(...times).toFixed(0)} ms`);
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'veil-bench-'));
