@@ -24,7 +24,7 @@ function reference(source: Raster8, width: number, height: number): Uint8Array {
   return out;
 }
 
-function pattern(width: number, height: number, channels: number): Raster8 {
+function pattern(width: number, height: number, channels: 1 | 3): Raster8 {
   const data = new Uint8Array(width * height * channels);
   for (let i = 0; i < data.length; i++) data[i] = (i * 37 + ((i / 7) | 0) * 11) % 256;
   return { width, height, channels, data };
@@ -37,7 +37,7 @@ describe('resizeBilinear', () => {
     [3, 90, 17, 48, 11],
     [1, 64, 40, 128, 80],
     [1, 50, 50, 31, 77],
-  ])('matches per-sample bilinear sampling (%i channels, %i×%i → %i×%i)', (channels, w, h, width, height) => {
+  ] as [1 | 3, number, number, number, number][])('matches per-sample bilinear sampling (%i channels, %i×%i → %i×%i)', (channels, w, h, width, height) => {
     const source = pattern(w, h, channels);
     const resized = resizeBilinear(source, width, height);
     expect([resized.width, resized.height, resized.channels]).toEqual([width, height, channels]);
