@@ -90,19 +90,16 @@ export class GraphIndex {
 
   /** Inserts a node before `before`. */
   insert(node: Node, before: Node): void {
-    this.nodes.splice(this.nodes.indexOf(before), 0, node);
-    for (const input of node.input ?? []) {
-      const list = this.consumers.get(input) ?? [];
-      list.push(node);
-      this.consumers.set(input, list);
-    }
-    for (const output of node.output ?? []) this.producers.set(output, node);
+    this.insertAt(this.nodes.indexOf(before), node);
   }
 
   /** Inserts a node right after `after`. */
   insertAfter(node: Node, after: Node): void {
-    const at = this.nodes.indexOf(after) + 1;
-    this.nodes.splice(at, 0, node);
+    this.insertAt(this.nodes.indexOf(after) + 1, node);
+  }
+
+  private insertAt(index: number, node: Node): void {
+    this.nodes.splice(index, 0, node);
     for (const input of node.input ?? []) {
       const list = this.consumers.get(input) ?? [];
       list.push(node);
