@@ -66,16 +66,21 @@ export function writeDetectionPixels(part: Raster8, tensor: Float32Array, width:
   }
 }
 
+/** A DBNet input of `width` × `height` that is black everywhere (normalized per plane). */
+export function blackTensor(width: number, height: number): Float32Array {
+  const plane = width * height;
+  const tensor = new Float32Array(3 * plane);
+  for (let c = 0; c < 3; c++) tensor.fill(NORMALIZED[c][0], c * plane, (c + 1) * plane);
+  return tensor;
+}
+
 export function buildDetectionInput(view: Raster8, tile: DetectionTile, scale: number, pad: number): DetectionInput {
   let part = cropRaster(view, tile.x, tile.y, tile.width, tile.height);
   if (scale !== 1) part = resizeBilinear(part, Math.max(1, Math.round(part.width * scale)), Math.max(1, Math.round(part.height * scale)));
   const scaledPad = Math.round(pad * scale);
   const width = roundUp32(part.width + 2 * scaledPad);
   const height = roundUp32(part.height + 2 * scaledPad);
-  const plane = width * height;
-  const tensor = new Float32Array(3 * plane);
-  // Black padding normalized: (0 - mean) / std per channel.
-  for (let c = 0; c < 3; c++) tensor.fill(-DETECTION_MEAN[c] / DETECTION_STD[c], c * plane, (c + 1) * plane);
+  const tensor = blackTensor(width, height);
   writeDetectionPixels(part, tensor, width, height, scaledPad, scaledPad);
   return { tensor, width, height, pad: scaledPad / scale, scale, tile };
 }

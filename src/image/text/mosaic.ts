@@ -1,5 +1,5 @@
 import type { Raster8 } from '../raster.js';
-import { DETECTION_MEAN, DETECTION_STD, roundUp32, writeDetectionPixels, type DetectionInput } from './detectionInput.js';
+import { blackTensor, roundUp32, writeDetectionPixels, type DetectionInput } from './detectionInput.js';
 
 /**
  * Several small regions read by DBNet in one run: each region, with its own black border,
@@ -58,7 +58,7 @@ export function packTightly(sizes: readonly { width: number; height: number }[])
   const widest = roundUp32(Math.max(0, ...sizes.map((s) => s.width)));
   const side = Math.sqrt(sizes.reduce((sum, s) => sum + s.width * s.height, 0));
   const widestTried = Math.max(widest, roundUp32(3 * side));
-  const step = Math.max(32, roundUp32((widestTried - widest) / WIDTH_CANDIDATES));
+  const step = roundUp32((widestTried - widest) / WIDTH_CANDIDATES);
   let best: Packing | undefined;
   for (let width = widest; width <= widestTried; width += step) {
     const packing = packShelves(sizes, width);
@@ -81,9 +81,7 @@ export interface Mosaic {
 export function buildMosaic(parts: readonly Raster8[], pad: number): Mosaic {
   const sizes = parts.map((p) => ({ width: p.width + 2 * pad, height: p.height + 2 * pad }));
   const { slots, width, height } = packTightly(sizes);
-  const plane = width * height;
-  const tensor = new Float32Array(3 * plane);
-  for (let c = 0; c < 3; c++) tensor.fill(-DETECTION_MEAN[c] / DETECTION_STD[c], c * plane, (c + 1) * plane);
+  const tensor = blackTensor(width, height);
   parts.forEach((part, n) => writeDetectionPixels(part, tensor, width, height, slots[n].x + pad, slots[n].y + pad));
   return { tensor, width, height, slots };
 }

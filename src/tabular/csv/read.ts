@@ -42,12 +42,10 @@ export async function readCsv(file: string, options: CsvReadOptions = {}): Promi
     source.on('error', () => fail(new VeilError('FILE_NOT_FOUND', 'cannot read the CSV file', { file })));
     parser.on('error', () => {
       source.destroy();
-      parser.destroy();
       // The parser fails ahead of the rows it has handed over: find the line from the file itself.
-      locateQuoteError(file, delimiter).then(
-        (line) => reject(new VeilError('CSV_INVALID', line ? 'malformed CSV: unbalanced or misplaced quote' : 'malformed CSV (bad quoting or encoding)', line ? { file, line } : { file })),
-        () => reject(new VeilError('CSV_INVALID', 'malformed CSV (bad quoting or encoding)', { file })),
-      );
+      void locateQuoteError(file, delimiter)
+        .catch(() => undefined)
+        .then((line) => fail(new VeilError('CSV_INVALID', line ? 'malformed CSV: unbalanced or misplaced quote' : 'malformed CSV (bad quoting or encoding)', line ? { file, line } : { file })));
     });
     parser.on('data', (row: string[]) => {
       if (!builders) {

@@ -1,3 +1,4 @@
+import type onnxProto from 'onnx-proto';
 import { convAttr, GraphIndex, INT, intAttr, isPointwiseUnpadded, otherInput, pointwiseAttributes, STRING, stringAttr, type Node } from './graphIndex.js';
 
 /** A per-channel constant (C values shaped to broadcast over N×C×H×W, or one scalar). */
@@ -99,7 +100,7 @@ export function upsamplingAsConv(g: GraphIndex): number {
       last = { opType: activated.opType, input: [convOutput], output: [spread] };
       g.insertAfter(last, transpose);
     }
-    g.insertAfter({ opType: 'DepthToSpace', input: [spread], output: [finalOutput], attribute: [{ name: 'blocksize', type: INT, i: 2 }, { name: 'mode', type: STRING, s: new TextEncoder().encode('CRD') }] }, last);
+    g.insertAfter({ opType: 'DepthToSpace', input: [spread], output: [finalOutput], attribute: depthToSpaceAttributes(2) }, last);
     rewritten++;
   }
   return rewritten;
@@ -154,8 +155,16 @@ export function mergeDepthToSpace(g: GraphIndex): number {
     const wb = g.addConst(`${conv.input?.[2] ?? 'b'}.merged`, [newOut], newBias, conv);
     conv.input = [first.input?.[0] ?? '', w, wb];
     g.removed.add(first);
-    second.attribute = [{ name: 'blocksize', type: INT, i: block }, { name: 'mode', type: STRING, s: new TextEncoder().encode('CRD') }];
+    second.attribute = depthToSpaceAttributes(block);
     merged++;
   }
   return merged;
+}
+
+/** DepthToSpace in CRD order (channel c·b² + i·b + j → pixel offset (i, j) of channel c). */
+function depthToSpaceAttributes(block: number): onnxProto.onnx.IAttributeProto[] {
+  return [
+    { name: 'blocksize', type: INT, i: block },
+    { name: 'mode', type: STRING, s: new TextEncoder().encode('CRD') },
+  ];
 }
