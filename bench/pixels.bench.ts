@@ -4,7 +4,7 @@
  * end (detect, classify, redact, verify) ms for 768² on one thread; images per second
  * through `redactImages` with 1 and 2 workers. Figures only, no assertions.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parsePolicy, unwrap } from '../src/policy/load.js';
@@ -15,7 +15,20 @@ import { cleanText, createTextEngine, findText } from '../src/image/textPipeline
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const line = (text: string): void => void process.stdout.write(`${text}\n`);
 
-line(`machine: ${cpus()[0]?.model ?? 'unknown cpu'}, ${availableParallelism()} cores, Node ${process.version}`);
+/**
+ * The widest vector units onnxruntime's kernels can use: its convolutions run about 1.5×
+ * faster with AVX-512 than with AVX2 alone, so figures from different machines differ by
+ * that much (Linux only; elsewhere 'unknown').
+ */
+async function vectorUnits(): Promise<string> {
+  const info = await readFile('/proc/cpuinfo', 'utf8').catch(() => '');
+  const flags = new Set(/^flags\s*:(.*)$/m.exec(info)?.[1].trim().split(/\s+/) ?? []);
+  if (flags.size === 0) return 'unknown';
+  const units = ['avx512f', 'avx512_vnni', 'avx_vnni', 'avx2', 'fma'].filter((flag) => flags.has(flag));
+  return units.length > 0 ? units.join(' ') : 'no AVX2';
+}
+
+line(`machine: ${cpus()[0]?.model ?? 'unknown cpu'}, ${availableParallelism()} cores, vector units: ${await vectorUnits()}, Node ${process.version}`);
 
 let t = performance.now();
 const engine = await createTextEngine(1);
