@@ -52,6 +52,11 @@ export interface ImageRunReport {
   timingMs: number;
 }
 
+/** Whether `veil image redact` wrote an output for the file (flagged and unreadable files are not written). */
+export function isWritten(file: ImageFileReport): boolean {
+  return file.status === 'redacted' || file.status === 'clean' || file.status === 'skipped';
+}
+
 export function summarize(files: readonly ImageFileReport[]): ImageRunReport['totals'] {
   const count = (status: ImageFileReport['status']): number => files.filter((f) => f.status === status).length;
   return {

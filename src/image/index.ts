@@ -4,6 +4,8 @@
  */
 export { redactImages, type RedactImagesOptions } from './redactImages.js';
 export type { ImageRunReport, ImageFileReport } from './imageReport.js';
+export { renderImageHtml, type ReviewThumbnail } from '../report/html/imageHtml.js';
+export { reviewThumbnails } from './reviewThumbnails.js';
 export { createDicomPixelCleaner } from './dicomCleaner.js';
 export { createTextEngine, findText, cleanText, type TextEngine, type FoundText, type TextRecord } from './textPipeline.js';
 export { classifyText, type Classification, type TextClass } from './phi/classify.js';

@@ -10,6 +10,8 @@ import { isImagePath } from './imageFile.js';
 import { summarize, type ImageFileReport, type ImageRunReport } from './imageReport.js';
 import type { WorkerInit, WorkerTask } from './imageWorker.js';
 import { readManifest } from './models.js';
+import { renderImageHtml } from '../report/html/imageHtml.js';
+import { reviewThumbnails } from './reviewThumbnails.js';
 import { createImageProcessor } from './redactFile.js';
 
 export interface RedactImagesOptions {
@@ -19,6 +21,8 @@ export interface RedactImagesOptions {
   /** A file (for a file input) or a folder (same relative paths and names). */
   output: string;
   reportJson?: string;
+  /** Review page (HTML): each written output with the regions found drawn over it. */
+  reportHtml?: string;
   /** Worker threads; default: one per core, at most one per file. */
   jobs?: number;
   onProgress?: (done: number, total: number) => void;
@@ -53,6 +57,10 @@ export async function redactImages(options: RedactImagesOptions): Promise<ImageR
     timingMs: Math.round(performance.now() - started),
   };
   if (options.reportJson) await writeFileAtomic(options.reportJson, `${JSON.stringify(report, null, 2)}\n`);
+  if (options.reportHtml) {
+    const thumbnails = await reviewThumbnails(files.map((file, n) => ({ report: file, output: jobs[n].output })));
+    await writeFileAtomic(options.reportHtml, renderImageHtml(report, thumbnails));
+  }
   return report;
 }
 

@@ -116,4 +116,33 @@ describe('veil image redact (CLI)', () => {
     const single = JSON.parse(await readFile(join(dir, 'single.json'), 'utf8')) as ImageRunReport;
     expect(single.files[0].text.some((t) => t.redacted)).toBe(true);
   });
+
+  it('writes a review page showing the written output with every region found outlined', async () => {
+    await writeFile(join(dir, 'p.yaml'), policyText);
+    const run = cli(['--policy', join(dir, 'p.yaml'), '--in', join(dir, 'in', 'nested', 'case-1.png'), '--out', join(dir, 'review.png'), '--report', join(dir, 'review.json'), '--html', join(dir, 'review.html')]);
+    expect(run.status).toBe(0);
+    const html = await readFile(join(dir, 'review.html'), 'utf8');
+    const outcome = (JSON.parse(await readFile(join(dir, 'review.json'), 'utf8')) as ImageRunReport).files[0];
+    const filled = outcome.text.filter((t) => t.redacted);
+    expect(filled.length).toBeGreaterThan(0);
+    expect(html.match(/<g class="filled">/g)).toHaveLength(filled.length);
+    expect(html.match(/<g class="kept">/g) ?? []).toHaveLength(outcome.text.length - filled.length);
+    // The picture is the redacted output: dark where text was filled, not the input's glyphs.
+    const picture = /data:image\/jpeg;base64,([A-Za-z0-9+/=]+)/.exec(html)?.[1];
+    if (!picture) throw new Error('no picture on the review page');
+    const { data, info } = await sharp(Buffer.from(picture, 'base64')).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    expect([info.width, info.height]).toEqual([512, 512]);
+    const line = filled.reduce((a, b) => (b.box.width * b.box.height > a.box.width * a.box.height ? b : a)).box;
+    const input = await readRgb(join(dir, 'in', 'nested', 'case-1.png'));
+    const meanIn = (pixels: Uint8Array | Buffer, channels: number): number => {
+      let sum = 0;
+      for (let y = line.y + 2; y < line.y + line.height - 2; y++) for (let x = line.x + 2; x < line.x + line.width - 2; x++) sum += pixels[(y * 512 + x) * channels];
+      return sum / ((line.width - 4) * (line.height - 4));
+    };
+    expect(meanIn(data, info.channels)).toBeLessThan(24);
+    expect(meanIn(input.data, 3) - meanIn(data, info.channels)).toBeGreaterThan(20);
+    for (const text of truth[1].lines.filter((l) => l.phi).map((l) => l.text)) {
+      for (const word of text.split(/[^A-Za-z]+/).filter((w) => w.length >= 5)) expect(html.toLowerCase()).not.toContain(word.toLowerCase());
+    }
+  });
 });

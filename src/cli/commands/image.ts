@@ -14,6 +14,7 @@ interface RedactFlags {
   in: string;
   out: string;
   report?: string;
+  html?: string;
   jobs?: string;
 }
 
@@ -27,13 +28,14 @@ export function registerImageCommands(program: Command): void {
     .requiredOption('--in <path>', 'an image file or a folder of images')
     .requiredOption('--out <path>', 'output file or folder (same names and sizes)')
     .option('--report <file>', 'write the JSON report here')
+    .option('--html <file>', 'write a review page here: each written output with the text and faces found outlined')
     .option('--jobs <n>', 'worker threads (default: one per core)')
     .action((flags: RedactFlags) =>
       runCommand(async () => {
         const jobs = parseJobs(flags.jobs);
         const policy = await loadPolicy(flags.policy);
         const report = await withProgress('redacting', (update) =>
-          redactImages({ policy, input: flags.in, output: flags.out, reportJson: flags.report, jobs, onProgress: (done, total) => update(total > 0 ? done / total : 0) }),
+          redactImages({ policy, input: flags.in, output: flags.out, reportJson: flags.report, reportHtml: flags.html, jobs, onProgress: (done, total) => update(total > 0 ? done / total : 0) }),
         );
         const t = report.totals;
         process.stdout.write(

@@ -1,0 +1,29 @@
+import sharp from 'sharp';
+import type { ReviewThumbnail } from '../report/html/imageHtml.js';
+import { isWritten, type ImageFileReport } from './imageReport.js';
+
+/** Widest picture on the review page, in pixels. */
+const THUMBNAIL_WIDTH = 640;
+/** Pictures on one review page at most; the page would otherwise grow with the input. */
+export const MAX_REVIEW_PICTURES = 200;
+
+/**
+ * Small 8-bit JPEGs of the written outputs (first page) for the review page, keyed by the
+ * report's file name. Only outputs Veil wrote are read, never an input. An output that
+ * cannot be read back gets no picture; the run itself has already succeeded.
+ */
+export async function reviewThumbnails(files: readonly { report: ImageFileReport; output: string }[]): Promise<Map<string, ReviewThumbnail>> {
+  const thumbnails = new Map<string, ReviewThumbnail>();
+  for (const { report, output } of files) {
+    if (thumbnails.size >= MAX_REVIEW_PICTURES) break;
+    if (!isWritten(report)) continue;
+    const jpeg = await sharp(output, { page: 0 })
+      .resize({ width: THUMBNAIL_WIDTH, withoutEnlargement: true })
+      .toColourspace('srgb')
+      .jpeg({ quality: 80 })
+      .toBuffer()
+      .catch(() => undefined);
+    if (jpeg) thumbnails.set(report.file, { jpeg: jpeg.toString('base64') });
+  }
+  return thumbnails;
+}
