@@ -16,7 +16,7 @@ const median = (values: number[]): number => [...values].sort((a, b) => a - b)[M
 const line = (text: string): void => void process.stdout.write(`${text}\n`);
 
 /**
- * The widest vector units onnxruntime's kernels can use: its convolutions run about 1.5×
+ * The widest vector units onnxruntime's kernels can use: its convolutions run about 1.4×
  * faster with AVX-512 than with AVX2 alone, so figures from different machines differ by
  * that much (Linux only; elsewhere 'unknown').
  */

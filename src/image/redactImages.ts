@@ -5,12 +5,12 @@ import { Worker } from 'node:worker_threads';
 import { VeilError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { Policy } from '../policy/load.js';
+import { renderImageHtml } from '../report/html/imageHtml.js';
 import { pixelsSchema, type PixelsPolicy } from '../policy/sections/pixels.js';
 import { isImagePath } from './imageFile.js';
 import { summarize, type ImageFileReport, type ImageRunReport } from './imageReport.js';
 import type { WorkerInit, WorkerTask } from './imageWorker.js';
 import { readManifest } from './models.js';
-import { renderImageHtml } from '../report/html/imageHtml.js';
 import { reviewThumbnails } from './reviewThumbnails.js';
 import { createImageProcessor } from './redactFile.js';
 

@@ -5,7 +5,7 @@ import { isWritten, type ImageFileReport } from './imageReport.js';
 /** Widest picture on the review page, in pixels. */
 const THUMBNAIL_WIDTH = 640;
 /** Pictures on one review page at most; the page would otherwise grow with the input. */
-export const MAX_REVIEW_PICTURES = 200;
+const MAX_REVIEW_PICTURES = 200;
 
 /**
  * Small 8-bit JPEGs of the written outputs (first page) for the review page, keyed by the
