@@ -114,6 +114,17 @@ describe('veil tabular anonymize', () => {
     expectBadInput(['tabular', 'anonymize', '--policy', p, '--in', csv, '--out', out], out, /unknown\.yaml:14: tabular\.privacy\.kk: unknown field "kk"/);
   });
 
+  it('a report path that cannot be created: refused before anything is written', () => {
+    writeFileSync(join(dir, 'a-file'), 'x');
+    const out = join(dir, 'x8.csv');
+    expectBadInput(
+      ['tabular', 'anonymize', '--policy', join(dir, 'good.yaml'), '--in', csv, '--out', out, '--report', join(dir, 'a-file', 'r.json')],
+      out,
+      /a-file\/r\.json: --report: cannot be created: .*a-file is a file, not a folder$/,
+    );
+    expectBadInput(['tabular', 'anonymize', '--policy', join(dir, 'good.yaml'), '--in', csv, '--out', out, '--html', dir], out, /--html: is a folder; expected the path of a file to write$/);
+  });
+
   it('a missing key for pseudonyms', () => {
     const out = join(dir, 'x7.csv');
     const result = runCli(['tabular', 'anonymize', '--policy', join(dir, 'good.yaml'), '--in', csv, '--out', out], { VEIL_SECRET: '' });

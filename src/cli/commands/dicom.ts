@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { deidentifyDicomDirectory } from '../../dicom/index.js';
 import type { PixelCleanerFactory } from '../../dicom/index.js';
+import { checkOutputPaths } from '../../io/outputPath.js';
 import { loadPolicy } from '../../policy/load.js';
 import { loadSecret } from '../../secret/key.js';
 import { VeilError } from '../../errors.js';
@@ -44,6 +45,12 @@ export function registerDicomCommands(program: Command): void {
         const policy = await loadPolicy(flags.policy);
         if (!policy.dicom) throw new VeilError('POLICY_INVALID', 'the policy has no dicom section', { file: flags.policy, field: 'dicom' });
         const jobs = parseJobs(flags.jobs);
+        await checkOutputPaths([
+          { path: flags.out, field: '--out', kind: 'either' },
+          { path: flags.report, field: '--report' },
+          { path: flags.html, field: '--html' },
+          { path: flags.mapOut, field: '--map-out' },
+        ]);
         const secret = loadSecret({ keyFile: flags.keyFile });
         const report = await withProgress('de-identifying', (update) =>
           deidentifyDicomDirectory({

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { checkOutputPaths } from '../../io/outputPath.js';
 import { loadPolicy } from '../../policy/load.js';
 import { loadSecret } from '../../secret/key.js';
 import { anonymizeCsvFile } from '../../tabular/file.js';
@@ -31,6 +32,11 @@ export function registerTabularCommands(program: Command): void {
     .action((flags: AnonymizeFlags) =>
       runCommand(async () => {
         const policy = await loadPolicy(flags.policy);
+        await checkOutputPaths([
+          { path: flags.out, field: '--out' },
+          { path: flags.report, field: '--report' },
+          { path: flags.html, field: '--html' },
+        ]);
         const needsKey = policy.tabular?.identifiers.some((id) => id.action === 'pseudonymize') ?? false;
         const secret = needsKey ? loadSecret({ keyFile: flags.keyFile }) : undefined;
         const report = await withProgress('anonymizing', (onProgress) =>
