@@ -53,6 +53,8 @@ export function anonymizeTable(table: Table, policy: TabularPolicy, options: Ano
     clock = now;
   };
   const started = clock;
+  // Otherwise the first failure would be a hierarchy built from no values, blaming the policy.
+  if (table.rowCount === 0) throw new VeilError('CSV_INVALID', 'the table has a header but no records: nothing to anonymize');
 
   const prepared = prepare(table, policy, { baseDir: options.baseDir, policyFile: options.policyFile });
   const { dimensions, sensitive } = prepared;

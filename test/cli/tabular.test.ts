@@ -125,6 +125,14 @@ describe('veil tabular anonymize', () => {
     expectBadInput(['tabular', 'anonymize', '--policy', join(dir, 'good.yaml'), '--in', csv, '--out', out, '--html', dir], out, /--html: is a folder; expected the path of a file to write$/);
   });
 
+  it('a folder given as the CSV, and a CSV with a header but no records', () => {
+    const out = join(dir, 'x9.csv');
+    expectBadInput(['tabular', 'anonymize', '--policy', join(dir, 'good.yaml'), '--in', dir, '--out', out], out, /: is a folder; expected a CSV file$/);
+    const headerOnly = join(dir, 'header-only.csv');
+    writeFileSync(headerOnly, 'id,name,age,zip,disease\n');
+    expectBadInput(['tabular', 'anonymize', '--policy', join(dir, 'good.yaml'), '--in', headerOnly, '--out', out], out, /header-only\.csv: the table has a header but no records: nothing to anonymize$/);
+  });
+
   it('a missing key for pseudonyms', () => {
     const out = join(dir, 'x7.csv');
     const result = runCli(['tabular', 'anonymize', '--policy', join(dir, 'good.yaml'), '--in', csv, '--out', out], { VEIL_SECRET: '' });

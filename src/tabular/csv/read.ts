@@ -90,6 +90,7 @@ async function readHeaderLine(file: string): Promise<string> {
     throw new VeilError('FILE_NOT_FOUND', 'cannot read the CSV file', { file });
   }
   try {
+    if ((await handle.stat()).isDirectory()) throw new VeilError('FILE_NOT_FOUND', 'is a folder; expected a CSV file', { file });
     const buffer = Buffer.alloc(65536);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
     const text = buffer.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, '');
