@@ -1,9 +1,7 @@
 import sharp from 'sharp';
-import type { ReviewThumbnail } from '../report/html/imageHtml.js';
+import { REVIEW_PICTURE_WIDTH, type ReviewThumbnail } from '../report/html/imageHtml.js';
 import { isWritten, type ImageFileReport } from './imageReport.js';
 
-/** Widest picture on the review page, in pixels. */
-const THUMBNAIL_WIDTH = 640;
 /** Pictures on one review page at most; the page would otherwise grow with the input. */
 const MAX_REVIEW_PICTURES = 200;
 
@@ -18,7 +16,7 @@ export async function reviewThumbnails(files: readonly { report: ImageFileReport
     if (thumbnails.size >= MAX_REVIEW_PICTURES) break;
     if (!isWritten(report)) continue;
     const jpeg = await sharp(output, { page: 0 })
-      .resize({ width: THUMBNAIL_WIDTH, withoutEnlargement: true })
+      .resize({ width: REVIEW_PICTURE_WIDTH, withoutEnlargement: true })
       .toColourspace('srgb')
       .jpeg({ quality: 80 })
       .toBuffer()

@@ -64,6 +64,18 @@ describe('veil dicom deidentify (CLI)', () => {
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toMatch(/input directory not found/);
   });
+
+  it('exits 2 before any work when --out is a file or a report cannot be created there', () => {
+    writeFileSync(path.join(work, 'a-file'), 'x');
+    const outIsFile = veil('dicom', 'deidentify', '--policy', path.join(work, 'policy.yaml'), '--in', path.join(work, 'in'), '--out', path.join(work, 'a-file'));
+    expect(outIsFile.status).toBe(2);
+    expect(outIsFile.stderr.trim().split('\n')).toHaveLength(1);
+    expect(outIsFile.stderr).toMatch(/a-file: --out: is a file; expected a folder to write into/);
+    const reportUnderFile = veil('dicom', 'deidentify', '--policy', path.join(work, 'policy.yaml'), '--in', path.join(work, 'in'), '--out', path.join(work, 'o4'), '--report', path.join(work, 'a-file', 'r.json'));
+    expect(reportUnderFile.status).toBe(2);
+    expect(reportUnderFile.stderr).toMatch(/--report: cannot be created: .*a-file is a file, not a folder/);
+    expect(existsSync(path.join(work, 'o4'))).toBe(false);
+  });
 });
 
 describe('veil dicom deidentify with burned-in text (CLI, real pixel cleaner)', () => {

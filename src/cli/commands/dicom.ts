@@ -46,7 +46,7 @@ export function registerDicomCommands(program: Command): void {
         if (!policy.dicom) throw new VeilError('POLICY_INVALID', 'the policy has no dicom section', { file: flags.policy, field: 'dicom' });
         const jobs = parseJobs(flags.jobs);
         await checkOutputPaths([
-          { path: flags.out, field: '--out', kind: 'either' },
+          { path: flags.out, field: '--out', kind: 'folder' },
           { path: flags.report, field: '--report' },
           { path: flags.html, field: '--html' },
           { path: flags.mapOut, field: '--map-out' },

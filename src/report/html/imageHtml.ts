@@ -16,6 +16,9 @@ export interface ReviewThumbnail {
  */
 const COLOURS = { filled: '#cf222e', kept: '#1a7f37', face: '#bc4c00' } as const;
 
+/** Widest a picture is shown on the page, in pixels (thumbnails are made no wider). */
+export const REVIEW_PICTURE_WIDTH = 640;
+
 /**
  * The reviewer's view of `veil image redact`. It has the run's totals, then each file's
  * outcome with its written output, downscaled and outlined: red where text was filled,
@@ -71,7 +74,7 @@ function figure(file: ImageFileReport, thumbnail: ReviewThumbnail | undefined): 
     ...file.text.filter(onFirstPage).map((r) => outline(r.box, r.redacted ? 'filled' : 'kept')),
     ...file.faces.filter(onFirstPage).map((f) => outline(f.box, 'face')),
   ];
-  const shownWidth = Math.min(640, file.width);
+  const shownWidth = Math.min(REVIEW_PICTURE_WIDTH, file.width);
   return `<figure>
 <figcaption><b>${escapeHtml(file.file)}</b> — ${escapeHtml(file.status)}, verification ${escapeHtml(file.verification)}</figcaption>
 <svg viewBox="0 0 ${file.width} ${file.height}" width="${shownWidth}" role="img" aria-label="${escapeHtml(file.file)}">
@@ -81,7 +84,7 @@ ${rects.join('\n')}
 </figure>`;
 }
 
-/** Outlines about 2 screen pixels wide whatever the image size (pictures are shown ≤ 640 px wide). */
+/** Outlines about 2 screen pixels wide whatever the image size. */
 function strokeWidth(imageWidth: number): number {
-  return Math.max(1, Math.round((2 * imageWidth) / 640));
+  return Math.max(1, Math.round((2 * imageWidth) / REVIEW_PICTURE_WIDTH));
 }
