@@ -52,22 +52,38 @@ function adultPolicy(k: number, model: string): TabularPolicy {
   };
 }
 
-/** A seeded table shaped like a registry extract: 8 QIs of mixed kinds, 1 sensitive column. */
-function syntheticTable(rows: number): { table: Table; policy: TabularPolicy } {
+/**
+ * A seeded table shaped like a registry extract: 8 QIs of mixed kinds, 1 sensitive column.
+ * With `people`, rows are visits: 1–5 per person (3 on average), sharing the person's
+ * attributes except weight, with a `person` column that k then counts (tabular.entity).
+ */
+function syntheticTable(rows: number, people = false): { table: Table; policy: TabularPolicy } {
   const random = new SeededRandom(42);
-  const names = ['age', 'sex', 'zip', 'education', 'income', 'marital', 'country', 'weight', 'disease'];
+  const names = ['age', 'sex', 'zip', 'education', 'income', 'marital', 'country', 'weight', 'disease', ...(people ? ['person'] : [])];
   const builders = names.map((n) => new ColumnBuilder(n, rows));
   const marital = ['single', 'married', 'divorced', 'widowed', 'separated', 'partner', 'unknown'];
+  let person: string[] = [];
+  let visitsLeft = 0;
+  let id = 0;
   for (let r = 0; r < rows; r++) {
-    builders[0].push(String(Math.min(99, Math.max(0, Math.round(random.normal(45, 18))))));
-    builders[1].push(random.next() < 0.51 ? 'F' : 'M');
-    builders[2].push(String(10000 + Math.floor(random.next() ** 2 * 89999)));
-    builders[3].push(`edu${random.int(1, 16)}`);
-    builders[4].push(String(Math.round(Math.exp(random.normal(10.5, 0.6)))));
-    builders[5].push(random.pick(marital));
-    builders[6].push(`c${Math.floor(random.next() ** 3 * 40)}`);
+    if (visitsLeft === 0) {
+      person = [
+        String(Math.min(99, Math.max(0, Math.round(random.normal(45, 18))))),
+        random.next() < 0.51 ? 'F' : 'M',
+        String(10000 + Math.floor(random.next() ** 2 * 89999)),
+        `edu${random.int(1, 16)}`,
+        String(Math.round(Math.exp(random.normal(10.5, 0.6)))),
+        random.pick(marital),
+        `c${Math.floor(random.next() ** 3 * 40)}`,
+        String(id++),
+      ];
+      visitsLeft = people ? random.int(1, 5) : 1;
+    }
+    visitsLeft--;
+    for (let c = 0; c < 7; c++) builders[c].push(person[c]);
     builders[7].push(String(Math.round(random.normal(75, 15) * 10) / 10));
     builders[8].push(`d${random.int(0, 9)}`);
+    if (people) builders[9].push(person[7]);
   }
   const table = tableFromColumns(builders.map((b) => b.build()));
   const policy: TabularPolicy = {
@@ -84,6 +100,7 @@ function syntheticTable(rows: number): { table: Table; policy: TabularPolicy } {
     ],
     sensitive: [{ column: 'disease', type: 'categorical' }],
     privacy: { k: 10, suppressionLimit: 0 },
+    ...(people ? { entity: 'person' } : {}),
     otherColumns: 'keep',
     missingValues: ['', '?', 'NA'],
   };
@@ -99,8 +116,9 @@ async function runCase(kind: string, arg1: string, arg2: string): Promise<Result
     policy = adultPolicy(Number(arg1), arg2);
     name = `adult k=${arg1}${arg2 === 'none' ? '' : arg2 === 'l2' ? ' l=2' : ' t=0.2'}`;
   } else {
-    ({ table, policy } = syntheticTable(Number(arg1)));
-    name = `synthetic ${Number(arg1).toLocaleString('en-US')} × 8 QIs, k=10`;
+    const people = kind === 'people';
+    ({ table, policy } = syntheticTable(Number(arg1), people));
+    name = `synthetic ${Number(arg1).toLocaleString('en-US')} × 8 QIs, k=10${people ? ' people (1–5 rows each)' : ''}`;
   }
   const times: number[] = [];
   const anonymizeTimes: number[] = [];
@@ -138,6 +156,7 @@ if (process.argv[2] === '--case') {
   const cases: string[][] = [];
   for (const k of [2, 5, 10, 50, 100]) for (const model of ['none', 'l2', 't0.2']) cases.push(['adult', String(k), model]);
   for (const n of [125_000, 250_000, 500_000, 1_000_000]) cases.push(['synthetic', String(n), '-']);
+  for (const n of [250_000, 1_000_000]) cases.push(['people', String(n), '-']);
   const header = ['case', 'rows', 'cold ms', 'warm ms', 'warm partition+recode ms', 'peak RSS MB', 'k', 'classes', 'NCP', 'GenILoss', 'DM', 'C_AVG'];
   process.stdout.write(`${header.join(' | ')}\n`);
   const synthetic: Result[] = [];

@@ -3,11 +3,11 @@ import type { TabularReport } from '../report/tabularReport.js';
 /** A few lines for the terminal after a tabular run. */
 export function summarizeTabular(report: TabularReport, output: string): string {
   const p = report.privacy;
-  const parts = [`k=${p.k.achieved ?? '-'} (required ${p.k.required})`];
+  const parts = [`k=${p.k.achieved ?? '-'} (required ${p.k.required}${p.entity ? `, people: distinct ${p.entity.column}` : ''})`];
   if (p.l) parts.push(`l=${p.l.achieved ?? '-'} (${p.l.variant}, required ${p.l.required})`);
   if (p.t) parts.push(`t=${p.t.achieved ?? '-'} (required ≤ ${p.t.required})`);
   return [
-    `wrote ${output}: ${report.input.rows} records in ${report.classes.count} classes, ${report.suppressed} suppressed`,
+    `wrote ${output}: ${report.input.rows} records${p.entity ? ` of ${p.entity.people} people` : ''} in ${report.classes.count} classes, ${report.suppressed} suppressed`,
     `guarantees: ${parts.join(', ')} — ${p.satisfied ? 'met' : 'NOT met'}`,
     `utility: NCP ${report.utility.ncp}, GenILoss ${report.utility.genILoss}, DM ${report.utility.dm}, C_AVG ${report.utility.cAvg}`,
     `risk: highest ${report.risk.before.prosecutorMax} → ${report.risk.after.prosecutorMax}, uniques ${report.risk.uniquesBefore} → ${report.risk.uniquesAfter}`,

@@ -16,7 +16,10 @@ export interface TabularReport {
   policy: PolicyRef;
   input: { rows: number; columns: number };
   privacy: {
-    k: { required: number; achieved: number | null };
+    /** achieved: smallest class, in records — or in people when `countedIn` is 'people'. */
+    k: { required: number; achieved: number | null; countedIn?: 'people' };
+    /** The entity column when k counts people, and how many people the output holds. */
+    entity?: { column: string; people: number };
     l?: { variant: 'distinct' | 'entropy' | 'recursive'; required: number; c?: number; achieved: number | null };
     t?: { required: number; achieved: number | null };
     /** Measured on the output for every sensitive attribute, whether or not l/t were required. */
@@ -66,6 +69,8 @@ export interface TabularReport {
     /** For each quasi-identifier: records unique on that attribute alone in the input. */
     drivers: { column: string; uniquesAlone: number; distinctValues: number }[];
   };
+  /** Where the original → pseudonym mapping was written (never its content), and its rows. */
+  mapping?: { file: string; values: number };
   columns: { column: string; role: 'identifier' | 'quasiIdentifier' | 'sensitive' | 'other'; action: string }[];
   notes: string[];
   timingMs: Record<string, number>;

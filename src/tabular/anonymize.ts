@@ -4,6 +4,7 @@ import type { PolicyRef, TabularReport } from '../report/tabularReport.js';
 import { loadSecret } from '../secret/key.js';
 import { VEIL_VERSION } from '../version.js';
 import type { Dimension } from './dimensions.js';
+import { entitiesPerClass, representativeDimension } from './entities.js';
 import { replaceIdentifier } from './identifiers.js';
 import { normalizedAverageClassSize } from './metrics/cAvg.js';
 import { equivalenceClasses, type ClassIndex } from './metrics/classes.js';
@@ -18,7 +19,7 @@ import { modelsForPolicy } from './models/registry.js';
 import { mondrian } from './mondrian/mondrian.js';
 import { prepare } from './prepare.js';
 import { classLabels, classOfRows, SUPPRESSED } from './recode.js';
-import type { Column, Table } from './table.js';
+import { tableFromRows, type Column, type Table } from './table.js';
 
 export interface AnonymizeOptions {
   /** Directory that relative hierarchy paths in the policy are resolved against. */
@@ -29,6 +30,8 @@ export interface AnonymizeOptions {
   policyInfo?: PolicyRef;
   /** Record risk above which a record counts as at risk (default 0.2, i.e. classes under 5). */
   riskThreshold?: number;
+  /** Also return the original → pseudonym pairs of every pseudonymized column (they are PHI). */
+  keepMapping?: boolean;
   onProgress?: (fraction: number) => void;
 }
 
@@ -37,6 +40,11 @@ export interface AnonymizeResult {
   /** 1 for each suppressed row. */
   suppressed: Uint8Array;
   report: TabularReport;
+  /**
+   * With `keepMapping`: a table (column, original, pseudonym) with one row per distinct value
+   * of each pseudonymized or randomized column, for whoever may re-identify.
+   */
+  mapping?: Table;
 }
 
 /**
@@ -57,7 +65,7 @@ export function anonymizeTable(table: Table, policy: TabularPolicy, options: Ano
   if (table.rowCount === 0) throw new VeilError('CSV_INVALID', 'the table has a header but no records: nothing to anonymize');
 
   const prepared = prepare(table, policy, { baseDir: options.baseDir, policyFile: options.policyFile });
-  const { dimensions, sensitive } = prepared;
+  const { dimensions, sensitive, entities } = prepared;
   const n = table.rowCount;
   const privacy = policy.privacy;
   const needsKey = policy.identifiers.some((id) => id.action === 'pseudonymize');
@@ -69,8 +77,8 @@ export function anonymizeTable(table: Table, policy: TabularPolicy, options: Ano
     for (let r = 0; r < n; r++) counts[s.codes[r]]++;
     return counts;
   });
-  const models = modelsForPolicy(privacy, sensitive, globalCounts, n).list();
-  const whole: ClassStats = { size: n, counts: globalCounts };
+  const models = modelsForPolicy(privacy, sensitive, globalCounts, n, entities?.column).list();
+  const whole: ClassStats = { size: n, counts: globalCounts, ...(entities ? { entities: entities.count } : {}) };
   // When the whole table cannot meet a model, the only way out is suppressing every record —
   // allowed only when the policy's suppression limit is 100%.
   let suppressAllBecause: string | undefined;
@@ -90,7 +98,8 @@ export function anonymizeTable(table: Table, policy: TabularPolicy, options: Ano
 
   const partitioning = suppressAllBecause ? { perm: new Int32Array(0), bounds: new Int32Array(1) } : mondrian({
     rowCount: n,
-    dimensions,
+    dimensions: entities ? dimensions.map((dim) => representativeDimension(dim, entities)) : dimensions,
+    ...(entities ? { entities } : {}),
     // k alone never looks at sensitive values: spare Mondrian the counting
     sensitive: models.some((m) => m.usesSensitive) ? sensitive : [],
     accepts,
@@ -129,16 +138,20 @@ export function anonymizeTable(table: Table, policy: TabularPolicy, options: Ano
     return policy.otherColumns === 'keep' ? column : { name: column.name, codes: new Int32Array(n), dictionary: [''] };
   });
   const output: Table = { columns, rowCount: n };
+  const mapping = options.keepMapping ? pseudonymMapping(table, output, policy, missing) : undefined;
   lap('recode');
 
   // Everything below is measured on the output, not taken from the partitioning.
   const classes = equivalenceClasses(output, prepared.dimensionColumns, suppressed);
   const stats = classStats(classes, sensitive, n);
   const measured = measureSensitive(stats, sensitive, n, privacy.l?.variant === 'recursive' ? (privacy.l.c ?? 0) : 0);
-  const before = prosecutorRisk(equivalenceClasses(table, prepared.dimensionColumns), options.riskThreshold ?? 0.2);
-  const after = prosecutorRisk(classes, options.riskThreshold ?? 0.2);
+  const original = equivalenceClasses(table, prepared.dimensionColumns);
+  // With an entity column, classes are measured in people: k, risk and C_AVG count them.
+  const people = entities ? entitiesPerClass(classes, entities) : undefined;
+  const before = prosecutorRisk(original, options.riskThreshold ?? 0.2, entities ? entitiesPerClass(original, entities) : undefined);
+  const after = prosecutorRisk(classes, options.riskThreshold ?? 0.2, people);
   const report = buildReport({
-    table, policy, options, dimensions, classes, measured, suppressedCount, before, after,
+    table, policy, options, dimensions, classes, people, measured, suppressedCount, before, after,
     columnsRoles: table.columns.map((c, i) => ({ column: c.name, ...(roleOf.get(i) ?? { role: 'other' as const, action: 'keep' }) })),
     drivers: prepared.dimensionColumns.map((col) => uniquesAlone(table.columns[col])),
   });
@@ -150,7 +163,22 @@ export function anonymizeTable(table: Table, policy: TabularPolicy, options: Ano
   if (!report.privacy.satisfied) {
     throw new Error('the output does not meet the policy although every class was checked: please report this as a bug');
   }
-  return { output, suppressed, report };
+  return { output, suppressed, report, ...(mapping ? { mapping } : {}) };
+}
+
+/** Original → pseudonym pairs of the pseudonymized and randomized columns, sorted per column. */
+function pseudonymMapping(table: Table, output: Table, policy: TabularPolicy, missing: ReadonlySet<string>): Table {
+  const rows: [string, string, string][] = [];
+  for (const spec of policy.identifiers) {
+    if (spec.action !== 'pseudonymize' && spec.action !== 'randomize') continue;
+    const index = table.columns.findIndex((c) => c.name === spec.column);
+    if (index < 0) continue;
+    const original = table.columns[index].dictionary;
+    const replaced = output.columns[index].dictionary;
+    const pairs = original.map((value, code) => [spec.column, value, replaced[code]] as [string, string, string]).filter(([, value]) => !missing.has(value));
+    rows.push(...pairs.sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0)));
+  }
+  return tableFromRows(['column', 'original', 'pseudonym'], rows);
 }
 
 function recodedColumn(name: string, dim: Dimension, perm: Int32Array, bounds: Int32Array, classOf: Int32Array): Column {
@@ -189,6 +217,8 @@ interface ReportInput {
   options: AnonymizeOptions;
   dimensions: Dimension[];
   classes: ClassIndex;
+  /** Distinct people per class, when k counts people. */
+  people?: Int32Array;
   measured: MeasuredSensitive[];
   suppressedCount: number;
   before: ReturnType<typeof prosecutorRisk>;
@@ -198,11 +228,12 @@ interface ReportInput {
 }
 
 function buildReport(input: ReportInput): TabularReport {
-  const { table, policy, options, dimensions, classes, measured, suppressedCount, before, after } = input;
+  const { table, policy, options, dimensions, classes, people, measured, suppressedCount, before, after } = input;
   const n = table.rowCount;
   const privacy = policy.privacy;
   const sizes = Array.from(classes.sizes);
-  const kAchieved = sizes.length > 0 ? sizes.reduce((a, b) => Math.min(a, b)) : null;
+  const minimum = (xs: ArrayLike<number>) => (xs.length > 0 ? Array.from(xs).reduce((a, b) => Math.min(a, b)) : null);
+  const kAchieved = minimum(people ?? sizes);
   const perAttribute = dimensions.map((dim) => ({
     column: dim.name,
     kind: dim.kind,
@@ -222,7 +253,12 @@ function buildReport(input: ReportInput): TabularReport {
   const notes: string[] = [];
   if (policy.sensitive.length > 0) notes.push('Sensitive columns are never changed: l-diversity and t-closeness are reached by generalizing the quasi-identifiers only.');
   notes.push('NCP and GenILoss are means over all quasi-identifier cells (0 = no loss, 1 = fully generalized); a suppressed record counts 1 per cell.');
-  notes.push(`Prosecutor risk: a record's risk is 1 / (size of its class); "at risk" means above ${options.riskThreshold ?? 0.2}.`);
+  if (people && policy.entity !== undefined) {
+    notes.push(`k counts people, not records: a person is a distinct value of "${policy.entity}", and all of a person's records are in one class. Prosecutor risk and C_AVG count people too; class sizes, DM, NCP and GenILoss count records.`);
+    notes.push(`Prosecutor risk: a record's risk is 1 / (people in its class); "at risk" means above ${options.riskThreshold ?? 0.2}; uniques are records whose class holds one person.`);
+  } else {
+    notes.push(`Prosecutor risk: a record's risk is 1 / (size of its class); "at risk" means above ${options.riskThreshold ?? 0.2}.`);
+  }
   return {
     kind: 'tabular',
     veil: { version: VEIL_VERSION },
@@ -230,7 +266,8 @@ function buildReport(input: ReportInput): TabularReport {
     policy: options.policyInfo ?? { name: 'inline', version: 0, sha256: '' },
     input: { rows: n, columns: table.columns.length },
     privacy: {
-      k: { required: privacy.k, achieved: kAchieved },
+      k: { required: privacy.k, achieved: kAchieved, ...(people ? { countedIn: 'people' as const } : {}) },
+      ...(people && policy.entity !== undefined ? { entity: { column: policy.entity, people: Array.from(people).reduce((a, b) => a + b, 0) } } : {}),
       ...(privacy.l ? { l: { variant: privacy.l.variant, required: privacy.l.l, ...(privacy.l.c !== undefined ? { c: privacy.l.c } : {}), achieved: lAchieved === null ? null : round(lAchieved, 6) } } : {}),
       ...(privacy.t ? { t: { required: privacy.t.t, achieved: tAchieved === null ? null : round(tAchieved, 6) } } : {}),
       sensitive: measured.map((m) => ({
@@ -247,7 +284,7 @@ function buildReport(input: ReportInput): TabularReport {
     suppressionLimit: privacy.suppressionLimit,
     classes: {
       count: classes.count,
-      minSize: kAchieved,
+      minSize: minimum(sizes),
       maxSize: sizes.length > 0 ? sizes.reduce((a, b) => Math.max(a, b)) : null,
       averageSize: sizes.length > 0 ? round((n - suppressedCount) / sizes.length, 3) : null,
       sizeDistribution: sizeDistribution(classes.sizes),
@@ -255,7 +292,7 @@ function buildReport(input: ReportInput): TabularReport {
     utility: {
       genILoss: round(mean(perAttribute.map((a) => a.genILoss)), 6),
       dm: discernibility(classes, suppressedCount, n),
-      cAvg: round(normalizedAverageClassSize(classes, suppressedCount, n, privacy.k), 6),
+      cAvg: round(normalizedAverageClassSize(classes, suppressedCount, n, privacy.k, people), 6),
       ncp: round(mean(perAttribute.map((a) => a.ncp)), 6),
       perAttribute,
     },

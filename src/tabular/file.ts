@@ -14,6 +14,8 @@ export interface AnonymizeCsvOptions {
   output: string;
   reportJson?: string;
   reportHtml?: string;
+  /** CSV of original → pseudonym pairs (column, original, pseudonym): it holds PHI. */
+  mappingCsv?: string;
   secret?: Buffer;
   /** 0 … 1 over reading, partitioning and writing. */
   onProgress?: (fraction: number) => void;
@@ -27,7 +29,7 @@ export interface AnonymizeCsvOptions {
 export async function anonymizeCsvFile(options: AnonymizeCsvOptions): Promise<TabularReport> {
   const { policy, input, output } = options;
   if (!policy.tabular) throw new VeilError('POLICY_INVALID', 'the policy has no tabular section', { file: policy.source.file, field: 'tabular' });
-  for (const target of [output, options.reportJson, options.reportHtml]) {
+  for (const target of [output, options.reportJson, options.reportHtml, options.mappingCsv]) {
     if (target && resolve(target) === resolve(input)) throw new VeilError('USAGE', 'an output path is the input file: inputs are never overwritten', { file: target });
   }
   const progress = options.onProgress;
@@ -40,6 +42,7 @@ export async function anonymizeCsvFile(options: AnonymizeCsvOptions): Promise<Ta
       baseDir: policy.source.baseDir,
       policyFile: policy.source.file,
       secret: options.secret,
+      keepMapping: options.mappingCsv !== undefined,
       policyInfo: { name: policy.name, version: policy.version, sha256: policy.source.sha256 },
       onProgress: progress ? (f) => progress(0.3 + 0.55 * f) : undefined,
     });
@@ -48,6 +51,10 @@ export async function anonymizeCsvFile(options: AnonymizeCsvOptions): Promise<Ta
     const html = options.reportHtml ? await renderTabularHtml(report) : undefined;
     const writeStarted = performance.now();
     await writeCsv(output, result.output, delimiter);
+    if (options.mappingCsv && result.mapping) {
+      await writeCsv(options.mappingCsv, result.mapping);
+      report.mapping = { file: options.mappingCsv, values: result.mapping.rowCount };
+    }
     report.timingMs = { read: round(readMs), ...report.timingMs, write: round(performance.now() - writeStarted) };
     report.timingMs.total = round(performance.now() - readStarted);
     if (options.reportJson) await writeFileAtomic(options.reportJson, `${JSON.stringify(report, null, 2)}\n`);

@@ -1,6 +1,7 @@
 import { VeilError } from '../errors.js';
 import type { QuasiIdentifierSpec, SensitiveSpec, TabularPolicy } from '../policy/sections/tabular.js';
 import { naturalOrder, type Dimension } from './dimensions.js';
+import { encodeEntities, type Entities } from './entities.js';
 import { buildHierarchy, defaultDateHierarchy, firstDataLine, usedValues, type HierarchyContext } from './hierarchy/build.js';
 import { truncateHierarchy, type Hierarchy } from './hierarchy/hierarchy.js';
 import type { SensitiveAttribute } from './models/model.js';
@@ -17,6 +18,8 @@ export interface Prepared {
   /** Table column index of each dimension / sensitive attribute. */
   dimensionColumns: number[];
   sensitiveColumns: number[];
+  /** The person of every record, when the policy names an entity column. */
+  entities?: Entities;
 }
 
 /** Resolves the policy's columns in the table and encodes them for partitioning. */
@@ -35,6 +38,14 @@ export function prepare(table: Table, policy: TabularPolicy, ctx: PrepareContext
   });
   const dimensionColumns = policy.quasiIdentifiers.map((qi, i) => columnIndex(qi.column, `tabular.quasiIdentifiers.${i}.column`));
   const sensitiveColumns = policy.sensitive.map((s, i) => columnIndex(s.column, `tabular.sensitive.${i}.column`));
+  let entities: Entities | undefined;
+  if (policy.entity !== undefined) {
+    const index = columnIndex(policy.entity, 'tabular.entity');
+    if (dimensionColumns.includes(index) || sensitiveColumns.includes(index)) {
+      throw new VeilError('POLICY_INVALID', `the entity column "${policy.entity}" is also a quasi-identifier or sensitive column; it must only name the person`, { file: ctx.policyFile, field: 'tabular.entity' });
+    }
+    entities = encodeEntities(table.columns[index], missing, 'tabular.entity');
+  }
 
   const dimensions: Dimension[] = [];
   for (let i = 0; i < policy.quasiIdentifiers.length; i++) {
@@ -50,7 +61,7 @@ export function prepare(table: Table, policy: TabularPolicy, ctx: PrepareContext
     const hctx: HierarchyContext = { baseDir: ctx.baseDir, field: `tabular.sensitive.${i}.hierarchy`, policyFile: ctx.policyFile, missingValues: missing };
     sensitive.push(encodeSensitive(column, spec, hctx));
   }
-  return { dimensions, sensitive, dimensionColumns, sensitiveColumns };
+  return { dimensions, sensitive, dimensionColumns, sensitiveColumns, ...(entities ? { entities } : {}) };
 }
 
 function encodeQuasiIdentifier(column: Column, spec: QuasiIdentifierSpec, ctx: HierarchyContext): Dimension {

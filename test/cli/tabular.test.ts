@@ -74,6 +74,38 @@ describe('veil tabular anonymize', () => {
     expect(new Set(ids('a.csv')).size).toBe(40);
   });
 
+  it('--map-out writes original → pseudonym pairs that reproduce the output; randomize needs no key', () => {
+    const out = join(dir, 'm.csv');
+    const map = join(dir, 'map.csv');
+    const result = runCli(['tabular', 'anonymize', '--policy', join(dir, 'good.yaml'), '--in', csv, '--out', out, '--map-out', map, '--report', join(dir, 'm.json'), '--quiet'], { VEIL_SECRET: 'a-test-secret-of-enough-length' });
+    expect(result.status).toBe(0);
+    const pairs = readFileSync(map, 'utf8').trim().split('\n');
+    expect(pairs[0]).toBe('column,original,pseudonym');
+    const pseudonymOf = new Map(pairs.slice(1).map((line) => line.split(',')).map(([column, original, pseudonym]) => [`${column}/${original}`, pseudonym]));
+    expect(pseudonymOf.size).toBe(40);
+    const inputIds = readFileSync(csv, 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')[0]);
+    const outputIds = readFileSync(out, 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')[0]);
+    expect(inputIds.map((id) => pseudonymOf.get(`id/${id}`))).toEqual(outputIds);
+    const report = JSON.parse(readFileSync(join(dir, 'm.json'), 'utf8')) as { mapping: { file: string; values: number } };
+    expect(report.mapping).toEqual({ file: map, values: 40 });
+
+    const random = policy('random.yaml', good.replace('action: pseudonymize', 'action: randomize'));
+    const runRandom = (name: string) => {
+      const target = join(dir, name);
+      expect(runCli(['tabular', 'anonymize', '--policy', random, '--in', csv, '--out', target, '--quiet'], { VEIL_SECRET: '', VEIL_SECRET_FILE: '' }).status).toBe(0);
+      return readFileSync(target, 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')[0]);
+    };
+    const [once, twice] = [runRandom('r1.csv'), runRandom('r2.csv')];
+    expect(once[0]).toMatch(/^R[0-9A-F]{16}$/);
+    expect(new Set(once).size).toBe(40);
+    expect(once.filter((id, i) => id === twice[i])).toEqual([]);
+
+    const plain = policy('plain.yaml', good.replace('    - { column: id, action: pseudonymize }\n', ''));
+    const out2 = join(dir, 'm2.csv');
+    expectBadInput(['tabular', 'anonymize', '--policy', plain, '--in', csv, '--out', out2, '--map-out', join(dir, 'map2.csv')], out2, /--map-out: the policy pseudonymizes or randomizes no column/);
+    expect(existsSync(join(dir, 'map2.csv'))).toBe(false);
+  });
+
   it('a QI column that is not in the CSV', () => {
     const p = policy('nocol.yaml', good.replace('column: zip', 'column: postcode'));
     const out = join(dir, 'x1.csv');
@@ -106,6 +138,29 @@ describe('veil tabular anonymize', () => {
     const p = policy('bigk.yaml', good.replace('k: 3', 'k: 500'));
     const out = join(dir, 'x5.csv');
     expectBadInput(['tabular', 'anonymize', '--policy', p, '--in', csv, '--out', out], out, /tabular\.privacy\.k: k = 500 is larger than the table \(40 records\)/);
+  });
+
+  it('an entity column: k counts people; a record without a person is refused with its line', () => {
+    const visits = join(dir, 'visits.csv');
+    // 20 people, two visits each
+    writeFileSync(visits, ['pid,age,disease', ...Array.from({ length: 40 }, (_, i) => `p${i % 20},${30 + (i % 20)},${['flu', 'cold'][i % 2]}`)].join('\n') + '\n');
+    const p = policy('entity.yaml', 'name: e\nversion: 1\ntabular:\n  entity: pid\n  quasiIdentifiers:\n    - { column: age, type: numeric }\n  privacy: { k: 4 }\n');
+    const out = join(dir, 'e.csv');
+    const result = runCli(['tabular', 'anonymize', '--policy', p, '--in', visits, '--out', out], {});
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/40 records of 20 people in \d+ classes/);
+    expect(result.stdout).toMatch(/k=\d+ \(required 4, people: distinct pid\)/);
+    const classes = new Map<string, Set<string>>();
+    readFileSync(out, 'utf8').trim().split('\n').slice(1).forEach((line) => {
+      const [person, age] = line.split(',');
+      classes.set(age, (classes.get(age) ?? new Set()).add(person));
+    });
+    expect(Math.min(...[...classes.values()].map((people) => people.size))).toBeGreaterThanOrEqual(4);
+
+    const gap = join(dir, 'visits-gap.csv');
+    writeFileSync(gap, readFileSync(visits, 'utf8').replace('\np5,', '\n,'));
+    const out2 = join(dir, 'e2.csv');
+    expectBadInput(['tabular', 'anonymize', '--policy', p, '--in', gap, '--out', out2], out2, /visits-gap\.csv:7: tabular\.entity: 1 record has no value in the entity column "pid"/);
   });
 
   it('an unknown policy field, with its line', () => {

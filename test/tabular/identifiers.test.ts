@@ -26,4 +26,21 @@ describe('direct identifiers', () => {
     expect(pseudonym(key, 'other_column', 'MRN123')).not.toBe(out[0]);
     expect(pseudonym(Buffer.from('another-secret-of-enough-length'), 'id', 'MRN123')).not.toBe(out[0]);
   });
+
+  it('randomize needs no key, is consistent within a run and new in every run', () => {
+    const spec = { column: 'id', action: 'randomize' as const, keep: 0, optional: false };
+    const first = values(replaceIdentifier(column, spec, missing, undefined));
+    const second = values(replaceIdentifier(column, spec, missing, undefined));
+    expect(first[0]).toMatch(/^R[0-9A-F]{16}$/);
+    expect(first[0]).toBe(first[2]);
+    expect(first[0]).not.toBe(first[1]);
+    expect(first[3]).toBe('');
+    expect(second[0]).not.toBe(first[0]);
+  });
+
+  it('randomize gives every distinct value its own pseudonym', () => {
+    const many = tableFromRows(['id'], Array.from({ length: 5000 }, (_, i) => [`MRN${i}`])).columns[0];
+    const out = values(replaceIdentifier(many, { column: 'id', action: 'randomize', keep: 0, optional: false }, missing, undefined));
+    expect(new Set(out).size).toBe(5000);
+  });
 });

@@ -4,6 +4,7 @@ import { loadPolicy } from '../../policy/load.js';
 import { loadSecret } from '../../secret/key.js';
 import { anonymizeCsvFile } from '../../tabular/file.js';
 import { withProgress } from '../progress.js';
+import { VeilError } from '../../errors.js';
 import { runCommand } from '../run.js';
 import { summarizeTabular } from '../summary.js';
 
@@ -14,6 +15,7 @@ interface AnonymizeFlags {
   report?: string;
   html?: string;
   keyFile?: string;
+  mapOut?: string;
   quiet?: boolean;
 }
 
@@ -28,6 +30,7 @@ export function registerTabularCommands(program: Command): void {
     .option('--report <file>', 'JSON report to write')
     .option('--html <file>', 'HTML report to write')
     .option('--key-file <file>', 'pseudonymization key file (default: VEIL_SECRET)')
+    .option('--map-out <file>', 'write original → pseudonym pairs of the pseudonymized columns to this CSV (it holds PHI: store it apart)')
     .option('--quiet', 'print nothing on success')
     .action((flags: AnonymizeFlags) =>
       runCommand(async () => {
@@ -36,11 +39,14 @@ export function registerTabularCommands(program: Command): void {
           { path: flags.out, field: '--out' },
           { path: flags.report, field: '--report' },
           { path: flags.html, field: '--html' },
+          { path: flags.mapOut, field: '--map-out' },
         ]);
+        const replaced = policy.tabular?.identifiers.some((id) => id.action === 'pseudonymize' || id.action === 'randomize') ?? false;
+        if (flags.mapOut && !replaced) throw new VeilError('USAGE', 'the policy pseudonymizes or randomizes no column, so there is no mapping to write', { field: '--map-out' });
         const needsKey = policy.tabular?.identifiers.some((id) => id.action === 'pseudonymize') ?? false;
         const secret = needsKey ? loadSecret({ keyFile: flags.keyFile }) : undefined;
         const report = await withProgress('anonymizing', (onProgress) =>
-          anonymizeCsvFile({ policy, input: flags.in, output: flags.out, reportJson: flags.report, reportHtml: flags.html, secret, onProgress }),
+          anonymizeCsvFile({ policy, input: flags.in, output: flags.out, reportJson: flags.report, reportHtml: flags.html, mappingCsv: flags.mapOut, secret, onProgress }),
         );
         if (!flags.quiet) process.stdout.write(summarizeTabular(report, flags.out));
       }),

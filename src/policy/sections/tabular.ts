@@ -32,8 +32,8 @@ const column = z.string().min(1).describe('Column name as written in the CSV hea
 
 export const identifierSchema = z.strictObject({
   column,
-  action: z.enum(['remove', 'pseudonymize', 'mask']).describe(
-    'remove: empty every value; pseudonymize: keyed HMAC (VEIL_SECRET), stable across runs; mask: keep the last `keep` characters',
+  action: z.enum(['remove', 'pseudonymize', 'randomize', 'mask']).describe(
+    'remove: empty every value; pseudonymize: keyed HMAC (VEIL_SECRET), stable across runs; randomize: a random pseudonym, new in every run (no key; unlinkable to other runs); mask: keep the last `keep` characters',
   ),
   keep: z.number().int().min(0).max(8).default(0).describe('mask: characters kept at the end'),
   optional: z.boolean().default(false).describe('Skip (and report) instead of failing when the column is absent — for generic policies'),
@@ -74,6 +74,9 @@ export const tabularSchema = z.strictObject({
   quasiIdentifiers: z.array(quasiIdentifierSchema).min(1),
   sensitive: z.array(sensitiveSchema).default([]),
   privacy: privacySchema,
+  entity: column
+    .optional()
+    .describe('Column naming the person each record belongs to (e.g. patient_id when a patient has several rows): k counts people, and all of a person\'s records stay in one class'),
   otherColumns: z.enum(['keep', 'remove']).default('keep').describe('What happens to columns the policy does not name'),
   missingValues: z.array(z.string()).default(['', '?', 'NA']).describe('Cell texts read as a missing value'),
 });

@@ -10,7 +10,8 @@ import { escapeHtml, page, table } from './page.js';
 export async function renderTabularHtml(report: TabularReport): Promise<string> {
   const privacy = report.privacy;
   const status = privacy.satisfied ? '<span class="ok">all guarantees met</span>' : '<span class="fail">guarantees NOT met</span>';
-  const guaranteeRows: (string | number)[][] = [['k-anonymity', privacy.k.required, privacy.k.achieved ?? 'no classes']];
+  const kLabel = privacy.entity ? `k-anonymity (people: distinct ${privacy.entity.column})` : 'k-anonymity';
+  const guaranteeRows: (string | number)[][] = [[kLabel, privacy.k.required, privacy.k.achieved ?? 'no classes']];
   if (privacy.l) guaranteeRows.push([`l-diversity (${privacy.l.variant}${privacy.l.c !== undefined ? `, c = ${privacy.l.c}` : ''})`, privacy.l.required, privacy.l.achieved ?? 'no classes']);
   if (privacy.t) guaranteeRows.push(['t-closeness (EMD, at most)', privacy.t.required, privacy.t.achieved ?? 'no classes']);
   guaranteeRows.push(['suppressed records (at most)', Math.floor(report.suppressionLimit * report.input.rows), report.suppressed]);
@@ -55,14 +56,14 @@ export async function renderTabularHtml(report: TabularReport): Promise<string> 
 <p class="meta">Policy <b>${escapeHtml(report.policy.name)}</b> version ${escapeHtml(String(report.policy.version))} (sha256 ${escapeHtml(report.policy.sha256.slice(0, 16))}…) ·
 ${report.input.rows.toLocaleString('en-US')} records, ${report.input.columns} columns · ${escapeHtml(report.createdAt)} · Veil ${escapeHtml(report.veil.version)}</p>
 <h2>Guarantees — ${status}</h2>
-<p>Measured on the anonymized output, class by class; not copied from the policy.</p>
+<p>Measured on the anonymized output, class by class; not copied from the policy.${privacy.entity ? ` k counts people, not records: ${privacy.entity.people.toLocaleString('en-US')} people, each with all of their records in one class.` : ''}</p>
 ${table(['model', 'required', 'achieved'], guaranteeRows)}
 ${privacy.sensitive.length > 0 ? table(['sensitive column', 'distinct l (min)', 'entropy l (min)', 't (max EMD)', 'distance'], privacy.sensitive.map((s) => [s.column, s.lDistinct, s.lEntropy, s.t, s.distance])) : ''}
 <h2>Classes and utility</h2>
 <div class="charts"><div class="chart">${sizes}</div><div class="chart">${loss}</div></div>
 ${table(['measure', 'value'], [
     ['classes', report.classes.count],
-    ['smallest / largest class', `${report.classes.minSize ?? '-'} / ${report.classes.maxSize ?? '-'}`],
+    ['smallest / largest class (records)', `${report.classes.minSize ?? '-'} / ${report.classes.maxSize ?? '-'}`],
     ['NCP (normalized certainty penalty)', report.utility.ncp],
     ['GenILoss (Iyengar loss metric)', report.utility.genILoss],
     ['DM (discernibility)', report.utility.dm],

@@ -9,26 +9,34 @@ import type { ClassIndex } from './classes.js';
 export interface RiskFigures {
   /** Highest record risk. */
   prosecutorMax: number;
-  /** Mean record risk over the records that remain (= classes / records). */
+  /** Mean record risk over the records that remain (= classes / records when k counts records). */
   prosecutorAvg: number;
   /** Records whose risk exceeds the threshold. */
   recordsAtRisk: number;
-  /** Records alone in their class (sample uniques). */
+  /** Records alone in their class (sample uniques); with people, records of one-person classes. */
   uniques: number;
 }
 
-export function prosecutorRisk(classes: ClassIndex, threshold: number): RiskFigures {
+/**
+ * `people[c]`, when given, is the number of distinct people of class c (records grouped by an
+ * entity column): the attacker then picks a person, so a record's risk is 1 / people, and the
+ * uniques are the records of classes that hold one person.
+ */
+export function prosecutorRisk(classes: ClassIndex, threshold: number, people?: Int32Array): RiskFigures {
   let records = 0;
+  let riskSum = 0;
   let max = 0;
   let atRisk = 0;
   let uniques = 0;
   for (let c = 0; c < classes.count; c++) {
     const size = classes.sizes[c];
-    const risk = 1 / size;
+    const alike = people ? people[c] : size;
+    const risk = 1 / alike;
     records += size;
+    riskSum += size * risk;
     if (risk > max) max = risk;
     if (risk > threshold) atRisk += size;
-    if (size === 1) uniques++;
+    if (alike === 1) uniques += size;
   }
-  return { prosecutorMax: max, prosecutorAvg: records > 0 ? classes.count / records : 0, recordsAtRisk: atRisk, uniques };
+  return { prosecutorMax: max, prosecutorAvg: records > 0 ? riskSum / records : 0, recordsAtRisk: atRisk, uniques };
 }

@@ -2,15 +2,22 @@ import type { ClassStats, PrivacyModel } from './model.js';
 
 /**
  * k-anonymity (Samarati & Sweeney 1998; Sweeney 2002): every equivalence class holds at least
- * k records, so no record is distinguishable from k−1 others on its quasi-identifiers.
+ * k records, so no record is distinguishable from k−1 others on its quasi-identifiers. With an
+ * entity column, k counts the distinct people of a class instead of its records.
  */
-export function kAnonymity(k: number): PrivacyModel {
+export function kAnonymity(k: number, entityColumn?: string): PrivacyModel {
+  const units = (stats: ClassStats): number => stats.entities ?? stats.size;
   return {
     id: 'k-anonymity',
     usesSensitive: false,
-    description: `${k}-anonymity`,
-    accepts: (stats: ClassStats) => stats.size >= k,
-    explainTableFailure: (stats: ClassStats) =>
-      stats.size >= k ? undefined : `k = ${k} is larger than the table (${stats.size} record${stats.size === 1 ? '' : 's'})`,
+    description: entityColumn ? `${k}-anonymity (people: distinct "${entityColumn}")` : `${k}-anonymity`,
+    accepts: (stats: ClassStats) => units(stats) >= k,
+    explainTableFailure: (stats: ClassStats) => {
+      const count = units(stats);
+      if (count >= k) return undefined;
+      return entityColumn
+        ? `k = ${k} is larger than the number of people in the table (${count} distinct "${entityColumn}" in ${stats.size} records)`
+        : `k = ${k} is larger than the table (${count} record${count === 1 ? '' : 's'})`;
+    },
   };
 }

@@ -1,10 +1,12 @@
 /**
  * A privacy model answers one question: is this equivalence class acceptable? It sees only the
- * class size and, per sensitive attribute, the count of each sensitive code in the class.
+ * class size (and its number of people, when records are grouped by person) and, per sensitive attribute, the count of each sensitive code in the class.
  * Models are pure and cheap so that Mondrian can ask them for every candidate split.
  */
 export interface ClassStats {
   size: number;
+  /** Distinct entities (people) in the class when the policy names an entity column. */
+  entities?: number;
   /** counts[s][code]: occurrences of each code of sensitive attribute s in the class. */
   counts: readonly Int32Array[];
 }

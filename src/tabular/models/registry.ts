@@ -19,8 +19,14 @@ export class ModelRegistry {
   }
 }
 
-export function modelsForPolicy(privacy: PrivacySpec, attributes: readonly SensitiveAttribute[], globalCounts: readonly Int32Array[], rowCount: number): ModelRegistry {
-  const registry = new ModelRegistry().add(kAnonymity(privacy.k));
+export function modelsForPolicy(
+  privacy: PrivacySpec,
+  attributes: readonly SensitiveAttribute[],
+  globalCounts: readonly Int32Array[],
+  rowCount: number,
+  entityColumn?: string,
+): ModelRegistry {
+  const registry = new ModelRegistry().add(kAnonymity(privacy.k, entityColumn));
   if (privacy.l) registry.add(lDiversity(privacy.l.variant, privacy.l.l, attributes, privacy.l.c ?? 0));
   if (privacy.t) registry.add(tCloseness(privacy.t.t, attributes, globalCounts, rowCount));
   return registry;

@@ -23,6 +23,12 @@ export interface MondrianInput {
   dimensions: readonly Dimension[];
   sensitive: readonly SensitiveAttribute[];
   accepts: (stats: ClassStats) => boolean;
+  /**
+   * The person of every row, when k counts people. The dimensions' codes must then be equal
+   * for all rows of a person (see representativeDimension), so that no cut separates them
+   * and a part's people add up: subtracting a part's count from the whole stays exact.
+   */
+  entities?: { codes: Int32Array; count: number };
   /** Rows to partition (default: all rows). */
   rows?: Int32Array;
   onProgress?: (rowsPlaced: number) => void;
@@ -64,6 +70,10 @@ class MondrianRun {
   private readonly scratchMissing: Uint8Array;
   private readonly scratchWidths: Float64Array;
   private readonly counted: Uint8Array;
+  /** Stored column of the entity codes (after the sensitive ones), or -1. */
+  private readonly entityColumn: number;
+  private readonly entitySeen: Int32Array;
+  private entityStamp = 0;
   private readonly finals: number[] = [];
   private placed = 0;
 
@@ -71,7 +81,10 @@ class MondrianRun {
     const dims = input.dimensions;
     this.dimensionCount = dims.length;
     const maxCode = Math.max(1, ...dims.map((d) => d.cardinality), ...input.sensitive.map((s) => s.cardinality));
-    this.rows = new RowStore([...dims.map((d) => d.codes), ...input.sensitive.map((s) => s.codes)], input.rowCount, maxCode, input.rows);
+    const entityCodes = input.entities ? [input.entities.codes] : [];
+    this.rows = new RowStore([...dims.map((d) => d.codes), ...input.sensitive.map((s) => s.codes), ...entityCodes], input.rowCount, maxCode, input.rows);
+    this.entityColumn = input.entities ? dims.length + input.sensitive.length : -1;
+    this.entitySeen = new Int32Array(input.entities?.count ?? 0);
     this.stamps = dims.map((d) => new Int32Array(d.cardinality));
     this.missingCode = Int32Array.from(dims, (dim) => (dim.kind === 'numeric' && Number.isNaN(dim.values[dim.values.length - 1]) ? dim.values.length - 1 : -1));
     const D = this.dimensionCount;
@@ -289,13 +302,31 @@ class MondrianRun {
       const c = counts[s];
       for (let i = from; i < to; i++) c[data[i * stride + column]]++;
     }
-    return { size: to - from, counts };
+    if (this.entityColumn < 0) return { size: to - from, counts };
+    return { size: to - from, counts, entities: this.distinctEntities(from, to) };
+  }
+
+  private distinctEntities(from: number, to: number): number {
+    const { data, stride } = this.rows;
+    const column = this.entityColumn;
+    const seen = this.entitySeen;
+    const stamp = ++this.entityStamp;
+    let distinct = 0;
+    for (let i = from; i < to; i++) {
+      const e = data[i * stride + column];
+      if (seen[e] === stamp) continue;
+      seen[e] = stamp;
+      distinct++;
+    }
+    return distinct;
   }
 }
 
+// People add up like records: the dimensions never separate one person's rows.
 function subtract(total: ClassStats, part: ClassStats): ClassStats {
   return {
     size: total.size - part.size,
+    ...(total.entities !== undefined ? { entities: total.entities - (part.entities ?? 0) } : {}),
     counts: total.counts.map((c, s) => {
       const out = new Int32Array(c.length);
       for (let i = 0; i < c.length; i++) out[i] = c[i] - part.counts[s][i];
@@ -307,6 +338,7 @@ function subtract(total: ClassStats, part: ClassStats): ClassStats {
 function addStats(a: ClassStats, b: ClassStats): ClassStats {
   return {
     size: a.size + b.size,
+    ...(a.entities !== undefined || b.entities !== undefined ? { entities: (a.entities ?? 0) + (b.entities ?? 0) } : {}),
     counts: a.counts.map((c, s) => {
       const out = new Int32Array(c.length);
       for (let i = 0; i < c.length; i++) out[i] = c[i] + b.counts[s][i];
