@@ -11,7 +11,14 @@ export function summarizeTabular(report: TabularReport, output: string): string 
     `guarantees: ${parts.join(', ')} — ${p.satisfied ? 'met' : 'NOT met'}`,
     `utility: NCP ${report.utility.ncp}, GenILoss ${report.utility.genILoss}, DM ${report.utility.dm}, C_AVG ${report.utility.cAvg}`,
     `risk: highest ${report.risk.before.prosecutorMax} → ${report.risk.after.prosecutorMax}, uniques ${report.risk.uniquesBefore} → ${report.risk.uniquesAfter}`,
+    ...unreviewedColumns(report),
     `time: ${report.timingMs.total ?? '?'} ms`,
     '',
   ].join('\n');
+}
+
+/** Columns kept as they are without a role: the committee should have looked at them. */
+function unreviewedColumns(report: TabularReport): string[] {
+  const kept = report.columns.filter((c) => c.role === 'other' && c.action === 'keep').map((c) => c.column);
+  return kept.length > 0 ? [`kept unchanged, with no role in the policy: ${kept.join(', ')}`] : [];
 }

@@ -156,6 +156,10 @@ export function anonymizeTable(table: Table, policy: TabularPolicy, options: Ano
     drivers: prepared.dimensionColumns.map((col) => uniquesAlone(table.columns[col])),
   });
   if (suppressAllBecause) report.notes.push(`Every record was suppressed: ${suppressAllBecause}.`);
+  const unreviewed = report.columns.filter((c) => c.role === 'other' && c.action === 'keep').map((c) => c.column);
+  if (unreviewed.length > 0) {
+    report.notes.push(`Columns the policy gives no role, published unchanged (otherColumns: keep): ${unreviewed.join(', ')}. Veil does not check them: make sure none identifies a person, or name them in the policy.`);
+  }
   if (absentOptional.length > 0) report.notes.push(`Optional identifier columns not in this file (nothing to do): ${absentOptional.join(', ')}.`);
   lap('measure');
   timing.total = round(performance.now() - started, 1);

@@ -44,6 +44,10 @@ export function prepare(table: Table, policy: TabularPolicy, ctx: PrepareContext
     if (dimensionColumns.includes(index) || sensitiveColumns.includes(index)) {
       throw new VeilError('POLICY_INVALID', `the entity column "${policy.entity}" is also a quasi-identifier or sensitive column; it must only name the person`, { file: ctx.policyFile, field: 'tabular.entity' });
     }
+    // A person's id published as is would name them: it must be replaced or emptied.
+    if (!policy.identifiers.some((id) => id.column === policy.entity) && policy.otherColumns === 'keep') {
+      throw new VeilError('POLICY_INVALID', `the entity column "${policy.entity}" would be published as it is: list it under tabular.identifiers (pseudonymize, randomize or remove)`, { file: ctx.policyFile, field: 'tabular.entity' });
+    }
     entities = encodeEntities(table.columns[index], missing, 'tabular.entity');
   }
 

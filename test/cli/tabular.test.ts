@@ -144,12 +144,14 @@ describe('veil tabular anonymize', () => {
     const visits = join(dir, 'visits.csv');
     // 20 people, two visits each
     writeFileSync(visits, ['pid,age,disease', ...Array.from({ length: 40 }, (_, i) => `p${i % 20},${30 + (i % 20)},${['flu', 'cold'][i % 2]}`)].join('\n') + '\n');
-    const p = policy('entity.yaml', 'name: e\nversion: 1\ntabular:\n  entity: pid\n  quasiIdentifiers:\n    - { column: age, type: numeric }\n  privacy: { k: 4 }\n');
+    const p = policy('entity.yaml', 'name: e\nversion: 1\ntabular:\n  entity: pid\n  identifiers:\n    - { column: pid, action: randomize }\n  quasiIdentifiers:\n    - { column: age, type: numeric }\n  privacy: { k: 4 }\n');
     const out = join(dir, 'e.csv');
     const result = runCli(['tabular', 'anonymize', '--policy', p, '--in', visits, '--out', out], {});
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/40 records of 20 people in \d+ classes/);
     expect(result.stdout).toMatch(/k=\d+ \(required 4, people: distinct pid\)/);
+    // disease has no role in this policy: it is published as is, and the run says so
+    expect(result.stdout).toMatch(/kept unchanged, with no role in the policy: disease/);
     const classes = new Map<string, Set<string>>();
     readFileSync(out, 'utf8').trim().split('\n').slice(1).forEach((line) => {
       const [person, age] = line.split(',');

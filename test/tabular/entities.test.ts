@@ -7,8 +7,10 @@ import { encodeEntities, entitiesPerClass, representativeDimension } from '../..
 import { equivalenceClasses } from '../../src/tabular/metrics/classes.js';
 import { tableFromRows, tableToRows } from '../../src/tabular/table.js';
 
+/** Policies of this file name their entity column `id` / `patient_id`; it is removed unless a test says otherwise. */
 function policy(extra: Partial<TabularPolicy> & Pick<TabularPolicy, 'quasiIdentifiers'>): TabularPolicy {
-  return { identifiers: [], sensitive: [], privacy: { k: 2, suppressionLimit: 0 }, otherColumns: 'keep', missingValues: ['', '?', 'NA'], ...extra };
+  const identifiers = ['id', 'patient_id'].filter((c) => c === extra.entity).map((column) => ({ column, action: 'remove' as const, keep: 0, optional: false }));
+  return { identifiers, sensitive: [], privacy: { k: 2, suppressionLimit: 0 }, otherColumns: 'keep', missingValues: ['', '?', 'NA'], ...extra };
 }
 
 /** A seeded cohort of admissions: 1–5 rows per patient, age may move by a year between visits. */
@@ -63,9 +65,11 @@ describe('k counted in people (tabular.entity)', () => {
     const rows = admissions(300, 11);
     const table = tableFromRows(header, rows);
     const k = 5;
-    const byPerson = anonymizeTable(table, policy({ quasiIdentifiers, entity: 'patient_id', privacy: { k, l: { variant: 'distinct', l: 2 }, suppressionLimit: 0 }, sensitive: [{ column: 'diagnosis', type: 'categorical' }] }), { baseDir: '.' });
+    const byPerson = anonymizeTable(table, policy({ quasiIdentifiers, entity: 'patient_id', identifiers: [{ column: 'patient_id', action: 'randomize', keep: 0, optional: false }], privacy: { k, l: { variant: 'distinct', l: 2 }, suppressionLimit: 0 }, sensitive: [{ column: 'diagnosis', type: 'categorical' }] }), { baseDir: '.' });
     const out = tableToRows(byPerson.output);
     const { peoplePerClass, classesOfPerson } = measure(rows, out);
+    expect(new Set(out.map((row) => row[0])).size).toBe(300);
+    expect(out.some((row) => row[0].startsWith('MRN'))).toBe(false);
     const smallest = Math.min(...[...peoplePerClass.values()].map((people) => people.size));
     expect(smallest).toBeGreaterThanOrEqual(k);
     expect([...classesOfPerson.values()].every((classes) => classes.size === 1)).toBe(true);
@@ -115,6 +119,11 @@ describe('k counted in people (tabular.entity)', () => {
     const run = (entity: string) => () => anonymizeTable(table, policy({ quasiIdentifiers: [{ column: 'age', type: 'numeric', minLevel: 0 }], entity }), { baseDir: '.' });
     expect(run('patient')).toThrow(expect.objectContaining({ code: 'COLUMN_UNKNOWN', location: expect.objectContaining({ field: 'tabular.entity' }) }));
     expect(run('age')).toThrow(expect.objectContaining({ code: 'POLICY_INVALID', location: expect.objectContaining({ field: 'tabular.entity' }) }));
+    // named as the entity but not replaced: the raw id would be published
+    expect(() => anonymizeTable(table, { ...policy({ quasiIdentifiers: [{ column: 'age', type: 'numeric', minLevel: 0 }], entity: 'id' }), identifiers: [] }, { baseDir: '.' }))
+      .toThrow(/the entity column "id" would be published as it is/);
+    expect(() => anonymizeTable(tableFromRows(['id', 'age'], [['a', '20'], ['b', '21']]), { ...policy({ quasiIdentifiers: [{ column: 'age', type: 'numeric', minLevel: 0 }], entity: 'id' }), identifiers: [], otherColumns: 'remove' }, { baseDir: '.' }))
+      .not.toThrow();
     let error: unknown;
     try {
       run('id')();
