@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'DICOM_INVALID'
   | 'IMAGE_INVALID'
   | 'MODEL_INVALID'
+  | 'SCHEME_INVALID'
   | 'USAGE';
 
 export interface ErrorLocation {

@@ -12,6 +12,9 @@ export function summarizeTabular(report: TabularReport, output: string): string 
     `utility: NCP ${report.utility.ncp}, GenILoss ${report.utility.genILoss}, DM ${report.utility.dm}, C_AVG ${report.utility.cAvg}`,
     `risk: highest ${report.risk.before.prosecutorMax} → ${report.risk.after.prosecutorMax}, uniques ${report.risk.uniquesBefore} → ${report.risk.uniquesAfter}`,
     ...unreviewedColumns(report),
+    ...(report.scheme
+      ? [`scheme: ${report.scheme.used} of its ${report.scheme.classes} classes hold this batch; suppressed: ${report.scheme.unmatched} fitting no class, ${report.scheme.inFailingClasses} in classes under the policy${report.scheme.splitPeople > 0 ? `, ${report.scheme.splitPeople} of people spread over classes` : ''}`]
+      : []),
     `time: ${report.timingMs.total ?? '?'} ms`,
     '',
   ].join('\n');

@@ -69,6 +69,8 @@ export interface TabularReport {
     /** For each quasi-identifier: records unique on that attribute alone in the input. */
     drivers: { column: string; uniquesAlone: number; distinctValues: number }[];
   };
+  /** With `veil tabular apply`: how this batch fitted the saved scheme's classes. */
+  scheme?: { file?: string; classes: number; used: number; unmatched: number; inFailingClasses: number; splitPeople: number };
   /** Where the original → pseudonym mapping was written (never its content), and its rows. */
   mapping?: { file: string; values: number };
   columns: { column: string; role: 'identifier' | 'quasiIdentifier' | 'sensitive' | 'other'; action: string }[];

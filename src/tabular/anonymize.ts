@@ -14,11 +14,12 @@ import { ncpPerAttribute } from './metrics/ncp.js';
 import { classStats, measureSensitive, type MeasuredSensitive } from './metrics/privacy.js';
 import { prosecutorRisk } from './metrics/risk.js';
 import { sizeDistribution } from './metrics/sizeDistribution.js';
-import type { ClassStats } from './models/model.js';
+import type { ClassStats, PrivacyModel } from './models/model.js';
 import { modelsForPolicy } from './models/registry.js';
 import { mondrian } from './mondrian/mondrian.js';
-import { prepare } from './prepare.js';
+import { prepare, type Prepared } from './prepare.js';
 import { classLabels, classOfRows, SUPPRESSED } from './recode.js';
+import { schemeOfClasses, type Scheme } from './scheme/scheme.js';
 import { tableFromRows, type Column, type Table } from './table.js';
 
 export interface AnonymizeOptions {
@@ -32,6 +33,8 @@ export interface AnonymizeOptions {
   riskThreshold?: number;
   /** Also return the original → pseudonym pairs of every pseudonymized column (they are PHI). */
   keepMapping?: boolean;
+  /** Also return the scheme of the published classes, to re-apply to a later batch. */
+  keepScheme?: boolean;
   onProgress?: (fraction: number) => void;
 }
 
@@ -45,6 +48,8 @@ export interface AnonymizeResult {
    * of each pseudonymized or randomized column, for whoever may re-identify.
    */
   mapping?: Table;
+  /** With `keepScheme`: the published classes, for `applyScheme`. */
+  scheme?: Scheme;
 }
 
 /**
@@ -53,32 +58,10 @@ export interface AnonymizeResult {
  * output. Throws VeilError(POLICY_UNSATISFIABLE) when the data cannot meet the policy.
  */
 export function anonymizeTable(table: Table, policy: TabularPolicy, options: AnonymizeOptions): AnonymizeResult {
-  const timing: Record<string, number> = {};
-  let clock = performance.now();
-  const lap = (name: string) => {
-    const now = performance.now();
-    timing[name] = round(now - clock, 1);
-    clock = now;
-  };
-  const started = clock;
-  // Otherwise the first failure would be a hierarchy built from no values, blaming the policy.
-  if (table.rowCount === 0) throw new VeilError('CSV_INVALID', 'the table has a header but no records: nothing to anonymize');
-
-  const prepared = prepare(table, policy, { baseDir: options.baseDir, policyFile: options.policyFile });
+  const { prepared, models, whole, timing, lap, started, secret } = beginRun(table, policy, options);
   const { dimensions, sensitive, entities } = prepared;
   const n = table.rowCount;
   const privacy = policy.privacy;
-  const needsKey = policy.identifiers.some((id) => id.action === 'pseudonymize');
-  const secret = needsKey ? (options.secret ?? loadSecret()) : undefined;
-  lap('prepare');
-
-  const globalCounts = sensitive.map((s) => {
-    const counts = new Int32Array(s.cardinality);
-    for (let r = 0; r < n; r++) counts[s.codes[r]]++;
-    return counts;
-  });
-  const models = modelsForPolicy(privacy, sensitive, globalCounts, n, entities?.column).list();
-  const whole: ClassStats = { size: n, counts: globalCounts, ...(entities ? { entities: entities.count } : {}) };
   // When the whole table cannot meet a model, the only way out is suppressing every record —
   // allowed only when the policy's suppression limit is 100%.
   let suppressAllBecause: string | undefined;
@@ -107,8 +90,80 @@ export function anonymizeTable(table: Table, policy: TabularPolicy, options: Ano
   });
   lap('partition');
 
-  const suppressed = new Uint8Array(n);
   const classOf = classOfRows(partitioning, n);
+  const labels = dimensions.map((dim) => classLabels(dim, partitioning.perm, partitioning.bounds));
+  const result = publishClasses(table, policy, options, { prepared, classOf, labels, secret, timing, lap, started });
+  if (suppressAllBecause) result.report.notes.push(`Every record was suppressed: ${suppressAllBecause}.`);
+  if (options.keepScheme) {
+    result.scheme = schemeOfClasses(dimensions, labels, partitioning, options.policyInfo ?? { name: 'inline', version: 0, sha256: '' });
+  }
+  return result;
+}
+
+/** What every run starts with: the prepared table, the privacy models, the key, a clock. */
+export interface RunStart {
+  prepared: Prepared;
+  models: readonly PrivacyModel[];
+  /** The whole table as one class. */
+  whole: ClassStats;
+  secret: Buffer | undefined;
+  timing: Record<string, number>;
+  lap: (name: string) => void;
+  started: number;
+}
+
+export function beginRun(table: Table, policy: TabularPolicy, options: AnonymizeOptions): RunStart {
+  const timing: Record<string, number> = {};
+  let clock = performance.now();
+  const lap = (name: string) => {
+    const now = performance.now();
+    timing[name] = round(now - clock, 1);
+    clock = now;
+  };
+  const started = clock;
+  // Otherwise the first failure would be a hierarchy built from no values, blaming the policy.
+  if (table.rowCount === 0) throw new VeilError('CSV_INVALID', 'the table has a header but no records: nothing to anonymize');
+
+  const prepared = prepare(table, policy, { baseDir: options.baseDir, policyFile: options.policyFile });
+  const { sensitive, entities } = prepared;
+  const n = table.rowCount;
+  const needsKey = policy.identifiers.some((id) => id.action === 'pseudonymize');
+  const secret = needsKey ? (options.secret ?? loadSecret()) : undefined;
+  lap('prepare');
+
+  const globalCounts = sensitive.map((s) => {
+    const counts = new Int32Array(s.cardinality);
+    for (let r = 0; r < n; r++) counts[s.codes[r]]++;
+    return counts;
+  });
+  const models = modelsForPolicy(policy.privacy, sensitive, globalCounts, n, entities?.column).list();
+  const whole: ClassStats = { size: n, counts: globalCounts, ...(entities ? { entities: entities.count } : {}) };
+  return { prepared, models, whole, secret, timing, lap, started };
+}
+
+/** What publishing needs: the prepared table, the class of every row (-1 = suppressed), and each class's label per quasi-identifier. */
+export interface PublishInput {
+  prepared: Prepared;
+  classOf: Int32Array;
+  /** labels[d][c]: what class c publishes on quasi-identifier d. */
+  labels: readonly (readonly string[])[];
+  secret: Buffer | undefined;
+  timing: Record<string, number>;
+  lap: (name: string) => void;
+  started: number;
+}
+
+/**
+ * Writes the output table for a given grouping into classes (Mondrian's, or a saved scheme's)
+ * and measures every guarantee on that output. Fails when more records are suppressed than the
+ * policy allows.
+ */
+export function publishClasses(table: Table, policy: TabularPolicy, options: AnonymizeOptions, input: PublishInput): AnonymizeResult {
+  const { prepared, classOf, labels, secret, timing, lap, started } = input;
+  const { dimensions, sensitive, entities } = prepared;
+  const n = table.rowCount;
+  const privacy = policy.privacy;
+  const suppressed = new Uint8Array(n);
   for (let r = 0; r < n; r++) if (classOf[r] < 0) suppressed[r] = 1;
   const suppressedCount = suppressed.reduce((a, b) => a + b, 0);
   if (suppressedCount > Math.floor(privacy.suppressionLimit * n)) {
@@ -127,7 +182,7 @@ export function anonymizeTable(table: Table, policy: TabularPolicy, options: Ano
   const absentOptional = policy.identifiers.filter((id) => id.optional && !table.columns.some((c) => c.name === id.column)).map((id) => id.column);
   const columns: Column[] = table.columns.map((column, index) => {
     const d = qiColumn.get(index);
-    if (d !== undefined) return recodedColumn(column.name, dimensions[d], partitioning.perm, partitioning.bounds, classOf);
+    if (d !== undefined) return recodedColumn(column.name, labels[d], classOf);
     const id = identifierSpecs.get(column.name);
     if (id) {
       roleOf.set(index, { role: 'identifier', action: id.action });
@@ -155,7 +210,6 @@ export function anonymizeTable(table: Table, policy: TabularPolicy, options: Ano
     columnsRoles: table.columns.map((c, i) => ({ column: c.name, ...(roleOf.get(i) ?? { role: 'other' as const, action: 'keep' }) })),
     drivers: prepared.dimensionColumns.map((col) => uniquesAlone(table.columns[col])),
   });
-  if (suppressAllBecause) report.notes.push(`Every record was suppressed: ${suppressAllBecause}.`);
   const unreviewed = report.columns.filter((c) => c.role === 'other' && c.action === 'keep').map((c) => c.column);
   if (unreviewed.length > 0) {
     report.notes.push(`Columns the policy gives no role, published unchanged (otherColumns: keep): ${unreviewed.join(', ')}. Veil does not check them: make sure none identifies a person, or name them in the policy.`);
@@ -185,8 +239,7 @@ function pseudonymMapping(table: Table, output: Table, policy: TabularPolicy, mi
   return tableFromRows(['column', 'original', 'pseudonym'], rows);
 }
 
-function recodedColumn(name: string, dim: Dimension, perm: Int32Array, bounds: Int32Array, classOf: Int32Array): Column {
-  const labels = classLabels(dim, perm, bounds);
+function recodedColumn(name: string, labels: readonly string[], classOf: Int32Array): Column {
   const dictionary: string[] = [SUPPRESSED];
   const index = new Map<string, number>([[SUPPRESSED, 0]]);
   const codeOfClass = labels.map((label) => {

@@ -1,10 +1,15 @@
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { isVeilError, VeilError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { Policy } from '../policy/load.js';
 import { renderTabularHtml } from '../report/html/tabularHtml.js';
 import type { TabularReport } from '../report/tabularReport.js';
-import { anonymizeTable } from './anonymize.js';
+import type { TabularPolicy } from '../policy/sections/tabular.js';
+import { anonymizeTable, type AnonymizeOptions, type AnonymizeResult } from './anonymize.js';
+import { applyScheme } from './scheme/apply.js';
+import { parseScheme } from './scheme/scheme.js';
+import type { Table } from './table.js';
 import { readCsv } from './csv/read.js';
 import { writeCsv } from './csv/write.js';
 
@@ -26,10 +31,33 @@ export interface AnonymizeCsvOptions {
  * the CSV (same columns, same row order, same delimiter) and the reports atomically. On any
  * error nothing is written and the input is never touched.
  */
-export async function anonymizeCsvFile(options: AnonymizeCsvOptions): Promise<TabularReport> {
+export async function anonymizeCsvFile(options: AnonymizeCsvOptions & { schemeOut?: string }): Promise<TabularReport> {
+  return runCsvFile(options, [options.schemeOut], (table, tabular, runOptions) => anonymizeTable(table, tabular, { ...runOptions, keepScheme: options.schemeOut !== undefined }), async (result) => {
+    if (options.schemeOut && result.scheme) await writeFileAtomic(options.schemeOut, `${JSON.stringify(result.scheme)}\n`);
+  });
+}
+
+/**
+ * Publishes a later batch in the classes of a scheme saved by `anonymizeCsvFile({ schemeOut })`
+ * (see applyScheme), with the same outputs as an anonymization.
+ */
+export async function applySchemeToCsvFile(options: AnonymizeCsvOptions & { scheme: string }): Promise<TabularReport> {
+  let text: string;
+  try {
+    text = await readFile(options.scheme, 'utf8');
+  } catch {
+    throw new VeilError('FILE_NOT_FOUND', 'cannot read the scheme file', { file: options.scheme });
+  }
+  const scheme = parseScheme(text, options.scheme);
+  return runCsvFile(options, [], (table, tabular, runOptions) => applyScheme(table, tabular, scheme, { ...runOptions, schemeFile: options.scheme }));
+}
+
+type TabularRun = (table: Table, tabular: TabularPolicy, options: AnonymizeOptions) => AnonymizeResult;
+
+async function runCsvFile(options: AnonymizeCsvOptions, extraOutputs: (string | undefined)[], run: TabularRun, after?: (result: AnonymizeResult) => Promise<void>): Promise<TabularReport> {
   const { policy, input, output } = options;
   if (!policy.tabular) throw new VeilError('POLICY_INVALID', 'the policy has no tabular section', { file: policy.source.file, field: 'tabular' });
-  for (const target of [output, options.reportJson, options.reportHtml, options.mappingCsv]) {
+  for (const target of [output, options.reportJson, options.reportHtml, options.mappingCsv, ...extraOutputs]) {
     if (target && resolve(target) === resolve(input)) throw new VeilError('USAGE', 'an output path is the input file: inputs are never overwritten', { file: target });
   }
   const progress = options.onProgress;
@@ -38,7 +66,7 @@ export async function anonymizeCsvFile(options: AnonymizeCsvOptions): Promise<Ta
     const { table, delimiter } = await readCsv(input, { onProgress: progress ? () => progress(0.1) : undefined });
     const readMs = performance.now() - readStarted;
     progress?.(0.3);
-    const result = anonymizeTable(table, policy.tabular, {
+    const result = run(table, policy.tabular, {
       baseDir: policy.source.baseDir,
       policyFile: policy.source.file,
       secret: options.secret,
@@ -55,6 +83,7 @@ export async function anonymizeCsvFile(options: AnonymizeCsvOptions): Promise<Ta
       await writeCsv(options.mappingCsv, result.mapping);
       report.mapping = { file: options.mappingCsv, values: result.mapping.rowCount };
     }
+    await after?.(result);
     report.timingMs = { read: round(readMs), ...report.timingMs, write: round(performance.now() - writeStarted) };
     report.timingMs.total = round(performance.now() - readStarted);
     if (options.reportJson) await writeFileAtomic(options.reportJson, `${JSON.stringify(report, null, 2)}\n`);

@@ -1,6 +1,9 @@
 /** The tabular engine's public surface. */
 export { anonymizeTable, type AnonymizeOptions, type AnonymizeResult } from './anonymize.js';
-export { anonymizeCsvFile, type AnonymizeCsvOptions } from './file.js';
+export { anonymizeCsvFile, applySchemeToCsvFile, type AnonymizeCsvOptions } from './file.js';
+export { applyScheme, type SchemeFit } from './scheme/apply.js';
+export { parseScheme, type Scheme, type SchemeClass, type CoverRule } from './scheme/scheme.js';
+export { encodeEntities, type Entities } from './entities.js';
 export { readCsv, type CsvReadResult } from './csv/read.js';
 export { writeCsv } from './csv/write.js';
 export { tableFromRows, tableToRows, tableFromColumns, columnNames, type Table, type Column } from './table.js';

@@ -106,6 +106,23 @@ describe('veil tabular anonymize', () => {
     expect(existsSync(join(dir, 'map2.csv'))).toBe(false);
   });
 
+  it('apply: a later batch in the classes of a saved scheme; a damaged scheme is one line, exit 2', () => {
+    const env = { VEIL_SECRET: 'a-test-secret-of-enough-length' };
+    const scheme = join(dir, 'scheme.json');
+    const first = join(dir, 's1.csv');
+    expect(runCli(['tabular', 'anonymize', '--policy', join(dir, 'good.yaml'), '--in', csv, '--out', first, '--scheme-out', scheme, '--quiet'], env).status).toBe(0);
+    const again = join(dir, 's2.csv');
+    const result = runCli(['tabular', 'apply', '--policy', join(dir, 'good.yaml'), '--scheme', scheme, '--in', csv, '--out', again], env);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/scheme: \d+ of its \d+ classes hold this batch; suppressed: 0 fitting no class, 0 in classes under the policy/);
+    expect(readFileSync(again, 'utf8')).toBe(readFileSync(first, 'utf8'));
+
+    const damaged = join(dir, 'damaged.json');
+    writeFileSync(damaged, readFileSync(scheme, 'utf8').slice(0, 200));
+    const out = join(dir, 's3.csv');
+    expectBadInput(['tabular', 'apply', '--policy', join(dir, 'good.yaml'), '--scheme', damaged, '--in', csv, '--out', out], out, /damaged\.json: not a JSON file: expected a scheme written by `veil tabular anonymize --scheme-out`/);
+  });
+
   it('a QI column that is not in the CSV', () => {
     const p = policy('nocol.yaml', good.replace('column: zip', 'column: postcode'));
     const out = join(dir, 'x1.csv');

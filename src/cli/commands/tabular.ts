@@ -1,14 +1,15 @@
 import type { Command } from 'commander';
-import { checkOutputPaths } from '../../io/outputPath.js';
-import { loadPolicy } from '../../policy/load.js';
-import { loadSecret } from '../../secret/key.js';
-import { anonymizeCsvFile } from '../../tabular/file.js';
-import { withProgress } from '../progress.js';
 import { VeilError } from '../../errors.js';
+import { checkOutputPaths } from '../../io/outputPath.js';
+import { loadPolicy, type Policy } from '../../policy/load.js';
+import type { TabularReport } from '../../report/tabularReport.js';
+import { loadSecret } from '../../secret/key.js';
+import { anonymizeCsvFile, applySchemeToCsvFile, type AnonymizeCsvOptions } from '../../tabular/file.js';
+import { withProgress } from '../progress.js';
 import { runCommand } from '../run.js';
 import { summarizeTabular } from '../summary.js';
 
-interface AnonymizeFlags {
+interface RunFlags {
   policy: string;
   in: string;
   out: string;
@@ -21,9 +22,24 @@ interface AnonymizeFlags {
 
 export function registerTabularCommands(program: Command): void {
   const tabular = program.command('tabular').description('anonymize tables (CSV)');
-  tabular
-    .command('anonymize')
-    .description('k-anonymize a CSV with Mondrian (plus l-diversity / t-closeness) per a policy')
+  withRunOptions(
+    tabular
+      .command('anonymize')
+      .description('k-anonymize a CSV with Mondrian (plus l-diversity / t-closeness) per a policy')
+      .option('--scheme-out <file>', 'also save the published classes, to publish a later batch alike with `veil tabular apply`'),
+  ).action((flags: RunFlags & { schemeOut?: string }) =>
+    runTabular(flags, [{ path: flags.schemeOut, field: '--scheme-out' }], (options) => anonymizeCsvFile({ ...options, schemeOut: flags.schemeOut })),
+  );
+  withRunOptions(
+    tabular
+      .command('apply')
+      .description('publish a later batch of a study in the classes of a saved scheme (same labels); the batch must meet the policy on its own')
+      .requiredOption('--scheme <file>', 'scheme saved by `veil tabular anonymize --scheme-out` under the same policy'),
+  ).action((flags: RunFlags & { scheme: string }) => runTabular(flags, [], (options) => applySchemeToCsvFile({ ...options, scheme: flags.scheme })));
+}
+
+function withRunOptions(command: Command): Command {
+  return command
     .requiredOption('--policy <file>', 'policy YAML with a tabular section')
     .requiredOption('--in <file>', 'input CSV (never modified)')
     .requiredOption('--out <file>', 'anonymized CSV to write')
@@ -31,24 +47,27 @@ export function registerTabularCommands(program: Command): void {
     .option('--html <file>', 'HTML report to write')
     .option('--key-file <file>', 'pseudonymization key file (default: VEIL_SECRET)')
     .option('--map-out <file>', 'write original → pseudonym pairs of the pseudonymized columns to this CSV (it holds PHI: store it apart)')
-    .option('--quiet', 'print nothing on success')
-    .action((flags: AnonymizeFlags) =>
-      runCommand(async () => {
-        const policy = await loadPolicy(flags.policy);
-        await checkOutputPaths([
-          { path: flags.out, field: '--out' },
-          { path: flags.report, field: '--report' },
-          { path: flags.html, field: '--html' },
-          { path: flags.mapOut, field: '--map-out' },
-        ]);
-        const replaced = policy.tabular?.identifiers.some((id) => id.action === 'pseudonymize' || id.action === 'randomize') ?? false;
-        if (flags.mapOut && !replaced) throw new VeilError('USAGE', 'the policy pseudonymizes or randomizes no column, so there is no mapping to write', { field: '--map-out' });
-        const needsKey = policy.tabular?.identifiers.some((id) => id.action === 'pseudonymize') ?? false;
-        const secret = needsKey ? loadSecret({ keyFile: flags.keyFile }) : undefined;
-        const report = await withProgress('anonymizing', (onProgress) =>
-          anonymizeCsvFile({ policy, input: flags.in, output: flags.out, reportJson: flags.report, reportHtml: flags.html, mappingCsv: flags.mapOut, secret, onProgress }),
-        );
-        if (!flags.quiet) process.stdout.write(summarizeTabular(report, flags.out));
-      }),
+    .option('--quiet', 'print nothing on success');
+}
+
+function runTabular(flags: RunFlags, extraOutputs: { path: string | undefined; field: string }[], run: (options: AnonymizeCsvOptions) => Promise<TabularReport>): Promise<void> {
+  return runCommand(async () => {
+    const policy: Policy = await loadPolicy(flags.policy);
+    await checkOutputPaths([
+      { path: flags.out, field: '--out' },
+      { path: flags.report, field: '--report' },
+      { path: flags.html, field: '--html' },
+      { path: flags.mapOut, field: '--map-out' },
+      ...extraOutputs,
+    ]);
+    const identifiers = policy.tabular?.identifiers ?? [];
+    if (flags.mapOut && !identifiers.some((id) => id.action === 'pseudonymize' || id.action === 'randomize')) {
+      throw new VeilError('USAGE', 'the policy pseudonymizes or randomizes no column, so there is no mapping to write', { field: '--map-out' });
+    }
+    const secret = identifiers.some((id) => id.action === 'pseudonymize') ? loadSecret({ keyFile: flags.keyFile }) : undefined;
+    const report = await withProgress('anonymizing', (onProgress) =>
+      run({ policy, input: flags.in, output: flags.out, reportJson: flags.report, reportHtml: flags.html, mappingCsv: flags.mapOut, secret, onProgress }),
     );
+    if (!flags.quiet) process.stdout.write(summarizeTabular(report, flags.out));
+  });
 }

@@ -39,6 +39,13 @@ export interface Partitioning {
   perm: Int32Array;
   /** Class c is perm[bounds[c] … bounds[c+1]). */
   bounds: Int32Array;
+  /**
+   * regions[c][d]: for a hierarchical dimension, the hierarchy nodes class c's part of the
+   * domain is made of (a remainder part is several siblings); null for other dimensions, where
+   * the class's own value range is its part. Parts never overlap, whereas labels can: a
+   * remainder is labelled with its siblings' common ancestor.
+   */
+  regions?: (readonly number[] | null)[][];
 }
 
 interface Partition {
@@ -75,6 +82,7 @@ class MondrianRun {
   private readonly entitySeen: Int32Array;
   private entityStamp = 0;
   private readonly finals: number[] = [];
+  private readonly finalRegions = new Map<number, (number[] | null)[]>();
   private placed = 0;
 
   constructor(private readonly input: MondrianInput) {
@@ -106,11 +114,14 @@ class MondrianRun {
         for (const part of parts) stack.push(part);
       } else {
         this.finals.push(partition.start, partition.end);
+        this.finalRegions.set(partition.start, partition.regions);
         this.placed += partition.end - partition.start;
         this.input.onProgress?.(this.placed);
       }
     }
-    return { perm: this.rows.ids, bounds: this.bounds() };
+    const bounds = this.bounds();
+    const regions = Array.from(bounds.subarray(0, bounds.length - 1), (start) => this.finalRegions.get(start) ?? []);
+    return { perm: this.rows.ids, bounds, regions };
   }
 
   /** Final partitions tile the permutation; their starts in order are the class bounds. */

@@ -1,0 +1,163 @@
+import { z } from 'zod';
+import { VeilError } from '../../errors.js';
+import type { PolicyRef } from '../../report/tabularReport.js';
+import type { Dimension } from '../dimensions.js';
+import { lowestCoveringNode } from '../hierarchy/hierarchy.js';
+import type { Partitioning } from '../mondrian/mondrian.js';
+
+/**
+ * A generalization scheme: the classes one anonymization published, saved so that the next
+ * batch of the same study can be published in the same classes (`veil tabular apply`). It
+ * holds only what the output already shows — each class's labels and the rule that decides
+ * which values it covers — never a value of a record.
+ */
+export interface Scheme {
+  kind: 'veil-tabular-scheme';
+  version: 1;
+  /** The policy it was made with: a scheme is re-applied only under the same policy bytes. */
+  policy: PolicyRef;
+  quasiIdentifiers: string[];
+  classes: SchemeClass[];
+}
+
+export interface SchemeClass {
+  /** What the class publishes, one label per quasi-identifier. */
+  labels: string[];
+  rules: CoverRule[];
+  /** How generalized the class is (0 … number of quasi-identifiers): the most specific match wins. */
+  width: number;
+}
+
+/**
+ * Which values a class covers on one quasi-identifier: a numeric range (bounds included, and
+ * missing values when the label says "or missing"), a hierarchy node (by level and label,
+ * which builders and ARX files give alike in every batch) — and, `within`, the nodes of the
+ * class's own part of the domain: a remainder class is labelled with an ancestor that also
+ * covers its siblings, which are other classes' — or a set of categories. Classes then never
+ * cover the same value, so a batch re-applied to itself is published exactly as it was.
+ */
+export interface NodeRef {
+  level: number;
+  label: string;
+}
+
+export type CoverRule =
+  | { kind: 'range'; min: number | null; max: number | null; missing: boolean }
+  | { kind: 'node'; level: number; label: string; within?: NodeRef[] }
+  | { kind: 'set'; values: string[] };
+
+const ruleSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('range'), min: z.number().nullable(), max: z.number().nullable(), missing: z.boolean() }),
+  z.strictObject({
+    kind: z.literal('node'),
+    level: z.number().int().min(0),
+    label: z.string(),
+    within: z.array(z.strictObject({ level: z.number().int().min(0), label: z.string() })).optional(),
+  }),
+  z.strictObject({ kind: z.literal('set'), values: z.array(z.string()) }),
+]);
+
+const schemeSchema = z.strictObject({
+  kind: z.literal('veil-tabular-scheme'),
+  version: z.literal(1),
+  policy: z.strictObject({ name: z.string(), version: z.number(), sha256: z.string() }),
+  quasiIdentifiers: z.array(z.string()).min(1),
+  classes: z.array(z.strictObject({ labels: z.array(z.string()), rules: z.array(ruleSchema), width: z.number().min(0) })),
+});
+
+/** The scheme of the classes Mondrian made: class c holds rows perm[bounds[c] … bounds[c+1]). */
+export function schemeOfClasses(dimensions: readonly Dimension[], labels: readonly (readonly string[])[], partitioning: Partitioning, policy: PolicyRef): Scheme {
+  const { perm, bounds } = partitioning;
+  const classes: SchemeClass[] = [];
+  const byLabels = new Map<string, SchemeClass>();
+  for (let c = 0; c + 1 < bounds.length; c++) {
+    const classLabels = dimensions.map((_, d) => labels[d][c]);
+    const rules = dimensions.map((dim, d) => coverRule(dim, perm, bounds[c], bounds[c + 1], partitioning.regions?.[c]?.[d] ?? null));
+    // Two parts with the same labels are one published class: their parts of the domain join.
+    const key = classLabels.join('\u0000');
+    const same = byLabels.get(key);
+    if (same) {
+      same.rules.forEach((rule, d) => {
+        const other = rules[d];
+        if (rule.kind === 'node' && other.kind === 'node' && rule.within && other.within) rule.within.push(...other.within);
+      });
+      continue;
+    }
+    const added = { labels: classLabels, rules, width: rules.reduce((sum, rule, d) => sum + ruleWidth(rule, dimensions[d]), 0) };
+    byLabels.set(key, added);
+    classes.push(added);
+  }
+  return { kind: 'veil-tabular-scheme', version: 1, policy, quasiIdentifiers: dimensions.map((d) => d.name), classes };
+}
+
+function coverRule(dim: Dimension, perm: Int32Array, from: number, to: number, region: readonly number[] | null): CoverRule {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = from; i < to; i++) {
+    const code = dim.codes[perm[i]];
+    if (code < lo) lo = code;
+    if (code > hi) hi = code;
+  }
+  switch (dim.kind) {
+    case 'numeric': {
+      let min = Infinity;
+      let max = -Infinity;
+      let missing = false;
+      for (let i = from; i < to; i++) {
+        const x = dim.values[dim.codes[perm[i]]];
+        if (Number.isNaN(x)) missing = true;
+        else {
+          if (x < min) min = x;
+          if (x > max) max = x;
+        }
+      }
+      return min <= max ? { kind: 'range', min, max, missing } : { kind: 'range', min: null, max: null, missing };
+    }
+    case 'hierarchical': {
+      const h = dim.hierarchy;
+      const node = lowestCoveringNode(h, lo, hi);
+      const within = region?.map((n) => ({ level: h.level[n], label: h.labels[n] }));
+      return { kind: 'node', level: h.level[node], label: h.labels[node], ...(within ? { within } : {}) };
+    }
+    case 'ordinal': {
+      const present = new Set<number>();
+      for (let i = from; i < to; i++) present.add(dim.codes[perm[i]]);
+      return { kind: 'set', values: [...present].sort((a, b) => a - b).map((code) => dim.texts[code]) };
+    }
+  }
+}
+
+/** 0 for a single value … 1 for the whole column, as NCP measures it. */
+function ruleWidth(rule: CoverRule, dim: Dimension): number {
+  if (rule.kind === 'range') {
+    if (dim.kind !== 'numeric' || rule.min === null || rule.max === null || dim.domainMax <= dim.domainMin) return 0;
+    return (rule.max - rule.min) / (dim.domainMax - dim.domainMin);
+  }
+  if (rule.kind === 'node') {
+    if (dim.kind !== 'hierarchical') return 1;
+    const h = dim.hierarchy;
+    const node = h.labels.findIndex((label, n) => label === rule.label && h.level[n] === rule.level);
+    return node < 0 || h.leafCount < 2 ? 0 : (h.leafEnd[node] - h.leafStart[node] - 1) / (h.leafCount - 1);
+  }
+  return dim.domainDistinct < 2 ? 0 : (rule.values.length - 1) / (dim.domainDistinct - 1);
+}
+
+/** Reads a scheme file's JSON, checking its shape; errors name the file and field. */
+export function parseScheme(text: string, file: string): Scheme {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new VeilError('SCHEME_INVALID', 'not a JSON file: expected a scheme written by `veil tabular anonymize --scheme-out`', { file });
+  }
+  const parsed = schemeSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new VeilError('SCHEME_INVALID', `not a Veil scheme: ${issue.message}`, { file, field: issue.path.join('.') || undefined });
+  }
+  const scheme = parsed.data as Scheme;
+  const width = scheme.quasiIdentifiers.length;
+  const bad = scheme.classes.findIndex((c) => c.labels.length !== width || c.rules.length !== width);
+  if (bad >= 0) throw new VeilError('SCHEME_INVALID', `class ${bad} has ${scheme.classes[bad].labels.length} labels and ${scheme.classes[bad].rules.length} rules, expected ${width}`, { file, field: `classes.${bad}` });
+  return scheme;
+}
