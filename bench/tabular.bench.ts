@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { anonymizeTable } from '../src/tabular/anonymize.js';
+import { applyScheme } from '../src/tabular/scheme/apply.js';
 import { readCsv } from '../src/tabular/csv/read.js';
 import { ColumnBuilder, tableFromColumns, type Table } from '../src/tabular/table.js';
 import type { TabularPolicy } from '../src/policy/sections/tabular.js';
@@ -57,8 +58,8 @@ function adultPolicy(k: number, model: string): TabularPolicy {
  * With `people`, rows are visits: 1–5 per person (3 on average), sharing the person's
  * attributes except weight, with a `person` column that k then counts (tabular.entity).
  */
-function syntheticTable(rows: number, people = false): { table: Table; policy: TabularPolicy } {
-  const random = new SeededRandom(42);
+function syntheticTable(rows: number, people = false, seed = 42): { table: Table; policy: TabularPolicy } {
+  const random = new SeededRandom(seed);
   const names = ['age', 'sex', 'zip', 'education', 'income', 'marital', 'country', 'weight', 'disease', ...(people ? ['person'] : [])];
   const builders = names.map((n) => new ColumnBuilder(n, rows));
   const marital = ['single', 'married', 'divorced', 'widowed', 'separated', 'partner', 'unknown'];
@@ -115,6 +116,8 @@ async function runCase(kind: string, arg1: string, arg2: string): Promise<Result
     table = (await readCsv(join(adultDir, 'adult.csv'))).table;
     policy = adultPolicy(Number(arg1), arg2);
     name = `adult k=${arg1}${arg2 === 'none' ? '' : arg2 === 'l2' ? ' l=2' : ' t=0.2'}`;
+  } else if (kind === 'scheme') {
+    return schemeCase(Number(arg1));
   } else {
     const people = kind === 'people';
     ({ table, policy } = syntheticTable(Number(arg1), people));
@@ -149,6 +152,32 @@ async function runCase(kind: string, arg1: string, arg2: string): Promise<Result
   };
 }
 
+/** A second batch of the same study published in the first batch's classes (veil tabular apply). */
+function schemeCase(rows: number): Result {
+  const first = syntheticTable(rows);
+  const policy = { ...first.policy, privacy: { ...first.policy.privacy, suppressionLimit: 1 } };
+  const info = { name: 'bench', version: 1, sha256: 'bench' };
+  const scheme = anonymizeTable(first.table, policy, { baseDir: '.', keepScheme: true, policyInfo: info }).scheme;
+  if (!scheme) throw new Error('no scheme');
+  const second = syntheticTable(rows, false, 43).table;
+  const started = performance.now();
+  const { report, fit } = applyScheme(second, policy, scheme, { baseDir: '.', policyInfo: info });
+  return {
+    name: `apply a scheme of ${scheme.classes.length.toLocaleString('en-US')} classes to a second batch of ${rows.toLocaleString('en-US')} (suppressed ${((report.suppressed / rows) * 100).toFixed(1)}%: ${fit.unmatched} fit no class)`,
+    rows,
+    coldMs: Math.round(performance.now() - started),
+    warmMs: null,
+    warmAnonymizeMs: null,
+    peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    k: report.privacy.k.achieved,
+    ncp: report.utility.ncp,
+    genILoss: report.utility.genILoss,
+    dm: report.utility.dm,
+    cAvg: report.utility.cAvg,
+    classes: report.classes.count,
+  };
+}
+
 if (process.argv[2] === '--case') {
   const result = await runCase(process.argv[3], process.argv[4], process.argv[5]);
   process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -157,6 +186,7 @@ if (process.argv[2] === '--case') {
   for (const k of [2, 5, 10, 50, 100]) for (const model of ['none', 'l2', 't0.2']) cases.push(['adult', String(k), model]);
   for (const n of [125_000, 250_000, 500_000, 1_000_000]) cases.push(['synthetic', String(n), '-']);
   for (const n of [250_000, 1_000_000]) cases.push(['people', String(n), '-']);
+  for (const n of [30_000, 100_000]) cases.push(['scheme', String(n), '-']);
   const header = ['case', 'rows', 'cold ms', 'warm ms', 'warm partition+recode ms', 'peak RSS MB', 'k', 'classes', 'NCP', 'GenILoss', 'DM', 'C_AVG'];
   process.stdout.write(`${header.join(' | ')}\n`);
   const synthetic: Result[] = [];

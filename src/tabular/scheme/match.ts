@@ -1,104 +1,156 @@
-import type { Dimension } from '../dimensions.js';
-import type { CoverRule, Scheme } from './scheme.js';
+import type { Dimension, HierarchicalDimension } from '../dimensions.js';
+import type { Hierarchy } from '../hierarchy/hierarchy.js';
+import type { CoverRule, NodeRef, Scheme } from './scheme.js';
 
 /**
  * The scheme class of every row of a new batch (-1 when no class covers it): the class whose
  * own part of the domain holds the row (parts never overlap, so a batch re-applied to itself
  * is published exactly as it was); failing that, the most specific class whose labels cover
- * the row — every label stays true of the row either way. Candidates come from an index on a
- * categorical quasi-identifier (hierarchy node or category → classes), so a row is checked
- * against a few classes, not all of them. `rows` limits the rows matched (others get -1), and
- * `closed` classes are skipped.
+ * the row — every label stays true of the row either way.
+ *
+ * Rules are first resolved against this batch's encoding into typed arrays (a range into two
+ * numbers, a hierarchy node into a node id whose leaves are a code range, a category into a
+ * code), so a test is a comparison. A row's candidates come from the categorical
+ * quasi-identifier that leaves the fewest (classes are listed per hierarchy node and per
+ * category). `rows` limits the rows matched (others get -1); `closed` classes are skipped.
  */
 export function matchScheme(scheme: Scheme, dimensions: readonly Dimension[], rowCount: number, options: { rows?: Iterable<number>; closed?: Uint8Array } = {}): Int32Array {
-  const inPart = dimensions.map((dim, d) => coverTest(dim, scheme.classes.map((c) => c.rules[d]), true));
-  const covers = dimensions.map((dim, d) => coverTest(dim, scheme.classes.map((c) => c.rules[d]), false));
-  const index = candidateIndex(scheme, dimensions);
-  const all = scheme.classes.map((_, c) => c);
+  const resolved = dimensions.map((dim, d) => resolveDimension(dim, scheme.classes.map((c) => c.rules[d])));
+  // Cheap and selective tests first: ranges, then hierarchy nodes, then category sets.
+  const rank = { numeric: 0, hierarchical: 1, ordinal: 2 } as const;
+  const order = dimensions.map((_, d) => d).sort((a, b) => rank[dimensions[a].kind] - rank[dimensions[b].kind]);
+  const width = Float64Array.from(scheme.classes, (c) => c.width);
   const classOf = new Int32Array(rowCount).fill(-1);
   const closed = options.closed;
-  for (const r of options.rows ?? Array.from({ length: rowCount }, (_, i) => i)) {
-    let candidates: readonly number[] = all;
-    for (const { d, byCode } of index) {
-      const list = byCode[dimensions[d].codes[r]];
-      if (list.length < candidates.length) candidates = list;
+  const codes = new Int32Array(dimensions.length);
+
+  /** 0: not covered; 1: its labels cover the row; 2: its own part holds the row too. */
+  const fit = (c: number): number => {
+    let inPart = true;
+    for (const d of order) {
+      const verdict = resolved[d].fit(c, codes[d]);
+      if (verdict === 0) return 0;
+      if (verdict === 1) inPart = false;
     }
-    const holds = (tests: typeof covers, c: number): boolean => {
-      for (let d = 0; d < dimensions.length; d++) if (!tests[d](c, dimensions[d].codes[r])) return false;
-      return true;
+    return inPart ? 2 : 1;
+  };
+
+  const rows = options.rows ?? Array.from({ length: rowCount }, (_, i) => i);
+  for (const r of rows) {
+    for (let d = 0; d < dimensions.length; d++) codes[d] = dimensions[d].codes[r];
+    let source = -1;
+    let fewest = Infinity;
+    for (let d = 0; d < dimensions.length; d++) {
+      const count = resolved[d].candidateCount(codes[d]);
+      if (count < fewest) {
+        fewest = count;
+        source = d;
+      }
+    }
+    let best = -1;
+    let fallback = -1;
+    const visit = (c: number): boolean => {
+      if (closed && closed[c]) return false;
+      const verdict = fit(c);
+      if (verdict === 2) {
+        best = c;
+        return true;
+      }
+      if (verdict === 1 && (fallback < 0 || width[c] < width[fallback])) fallback = c;
+      return false;
     };
-    const open = closed ? candidates.filter((c) => closed[c] === 0) : candidates;
-    let best = open.find((c) => holds(inPart, c)) ?? -1;
-    if (best < 0) {
-      for (const c of open) if (holds(covers, c) && (best < 0 || scheme.classes[c].width < scheme.classes[best].width)) best = c;
-    }
-    classOf[r] = best;
+    if (source >= 0) resolved[source].eachCandidate(codes[source], visit);
+    else for (let c = 0; c < width.length && !visit(c); c++);
+    classOf[r] = best >= 0 ? best : fallback;
   }
   return classOf;
 }
 
-/** covers(class, code): whether the class's rule on this dimension covers a row's code (`inPart`: within its own part too). */
-function coverTest(dim: Dimension, rules: readonly CoverRule[], inPart: boolean): (c: number, code: number) => boolean {
+interface ResolvedDimension {
+  /** 0: class c does not cover the code; 1: its label does; 2: its own part holds it too. */
+  fit(c: number, code: number): number;
+  /** How many classes a code may belong to (Infinity: this dimension does not index them). */
+  candidateCount(code: number): number;
+  /** Calls visit(c) for each class the code may belong to, until visit returns true. */
+  eachCandidate(code: number, visit: (c: number) => boolean): void;
+}
+
+/** Numeric ranges are tested, not indexed: a categorical quasi-identifier supplies the candidates. */
+const NOT_INDEXED = { candidateCount: () => Infinity, eachCandidate: () => undefined };
+
+function resolveDimension(dim: Dimension, rules: readonly CoverRule[]): ResolvedDimension {
   switch (dim.kind) {
-    case 'numeric':
-      return (c, code) => {
-        const rule = rules[c];
-        if (rule.kind !== 'range') return false;
-        const x = dim.values[code];
-        if (Number.isNaN(x)) return rule.missing;
-        return rule.min !== null && rule.max !== null && x >= rule.min && x <= rule.max;
-      };
-    case 'hierarchical': {
-      const ancestors = ancestorKeys(dim);
-      return (c, code) => {
-        const rule = rules[c];
-        if (rule.kind !== 'node' || !ancestors[code].has(nodeKey(rule.level, rule.label))) return false;
-        return !inPart || !rule.within || rule.within.some((part) => ancestors[code].has(nodeKey(part.level, part.label)));
+    case 'numeric': {
+      const min = Float64Array.from(rules, (rule) => (rule.kind === 'range' && rule.min !== null ? rule.min : Infinity));
+      const max = Float64Array.from(rules, (rule) => (rule.kind === 'range' && rule.max !== null ? rule.max : -Infinity));
+      const missing = Uint8Array.from(rules, (rule) => (rule.kind === 'range' && rule.missing ? 1 : 0));
+      return {
+        ...NOT_INDEXED,
+        fit: (c, code) => {
+          const x = dim.values[code];
+          if (Number.isNaN(x)) return missing[c] ? 2 : 0;
+          return x >= min[c] && x <= max[c] ? 2 : 0;
+        },
       };
     }
+    case 'hierarchical':
+      return resolveHierarchical(dim, rules);
     case 'ordinal': {
-      const sets = rules.map((rule) => new Set(rule.kind === 'set' ? rule.values : []));
-      return (c, code) => sets[c].has(dim.texts[code]);
+      const codeOf = new Map(dim.texts.map((text, code) => [text, code]));
+      const sets = rules.map((rule) => new Set(rule.kind === 'set' ? rule.values.map((v) => codeOf.get(v) ?? -1) : []));
+      const byCode: number[][] = dim.texts.map(() => []);
+      sets.forEach((set, c) => {
+        for (const code of set) if (code >= 0) byCode[code].push(c);
+      });
+      return {
+        fit: (c, code) => (sets[c].has(code) ? 2 : 0),
+        candidateCount: (code) => byCode[code].length,
+        eachCandidate: (code, visit) => {
+          for (const c of byCode[code]) if (visit(c)) return;
+        },
+      };
     }
   }
 }
 
-/** For every code of a hierarchical dimension: the keys of its leaf and all its ancestors. */
-function ancestorKeys(dim: Extract<Dimension, { kind: 'hierarchical' }>): Set<string>[] {
+function resolveHierarchical(dim: HierarchicalDimension, rules: readonly CoverRule[]): ResolvedDimension {
   const h = dim.hierarchy;
-  return Array.from({ length: h.leafCount }, (_, leaf) => {
-    const keys = new Set<string>();
-    for (let node = h.leafNodes[leaf]; node >= 0; node = h.parent[node]) keys.add(nodeKey(h.level[node], h.labels[node]));
-    return keys;
+  const nodeOf = nodeIndex(h);
+  const resolve = (ref: NodeRef): number => nodeOf.get(`${ref.level}\u0000${ref.label}`) ?? -1;
+  const label = Int32Array.from(rules, (rule) => (rule.kind === 'node' ? resolve(rule) : -1));
+  const parts = rules.map((rule) => (rule.kind === 'node' && rule.within ? Int32Array.from(rule.within, resolve) : undefined));
+  // A node covers a range of leaf codes: an ancestor test is two comparisons.
+  const { leafStart, leafEnd } = h;
+  const classesAt: number[][] = h.labels.map(() => []);
+  label.forEach((node, c) => {
+    if (node >= 0) classesAt[node].push(c);
   });
-}
-
-function nodeKey(level: number, label: string): string {
-  return `${level}\u0000${label}`;
-}
-
-/** Per categorical dimension: the classes each code may belong to. */
-function candidateIndex(scheme: Scheme, dimensions: readonly Dimension[]): { d: number; byCode: number[][] }[] {
-  const index: { d: number; byCode: number[][] }[] = [];
-  dimensions.forEach((dim, d) => {
-    if (dim.kind === 'numeric') return;
-    const byKey = new Map<string, number[]>();
-    scheme.classes.forEach((cls, c) => {
-      const rule = cls.rules[d];
-      const keys = rule.kind === 'node' ? [nodeKey(rule.level, rule.label)] : rule.kind === 'set' ? rule.values : [];
-      for (const key of keys) {
-        const list = byKey.get(key);
-        if (list) list.push(c);
-        else byKey.set(key, [c]);
+  const countAt = new Int32Array(h.leafCount);
+  for (let leaf = 0; leaf < h.leafCount; leaf++) {
+    for (let node = h.leafNodes[leaf]; node >= 0; node = h.parent[node]) countAt[leaf] += classesAt[node].length;
+  }
+  return {
+    fit: (c, code) => {
+      const node = label[c];
+      if (node < 0 || code < leafStart[node] || code >= leafEnd[node]) return 0;
+      const own = parts[c];
+      if (!own) return 2;
+      for (let i = 0; i < own.length; i++) if (own[i] >= 0 && code >= leafStart[own[i]] && code < leafEnd[own[i]]) return 2;
+      return 1;
+    },
+    candidateCount: (code) => countAt[code],
+    eachCandidate: (code, visit) => {
+      for (let node = h.leafNodes[code]; node >= 0; node = h.parent[node]) {
+        for (const c of classesAt[node]) if (visit(c)) return;
       }
-    });
-    const byCode: number[][] = [];
-    if (dim.kind === 'hierarchical') {
-      for (const keys of ancestorKeys(dim)) byCode.push([...keys].flatMap((key) => byKey.get(key) ?? []));
-    } else {
-      for (const text of dim.texts) byCode.push(byKey.get(text) ?? []);
-    }
-    index.push({ d, byCode });
-  });
+    },
+  };
+}
+
+/** Node id by (level, label): how a scheme names nodes, the same in every batch. */
+function nodeIndex(h: Hierarchy): Map<string, number> {
+  const index = new Map<string, number>();
+  h.labels.forEach((label, node) => index.set(`${h.level[node]}\u0000${label}`, node));
   return index;
 }
+
