@@ -22,11 +22,12 @@ export interface SchemeFit {
 
 /**
  * Publishes a later batch of a study in the classes of a saved scheme, so both batches read
- * alike: every record goes to the most specific class covering its values and is written with
- * that class's labels. The batch is then held to the policy on its own: records that no class
- * covers, and the records of classes this batch leaves under k (or l, t), are suppressed, and
- * the run fails when that is more than the policy's suppression limit. Guarantees are measured
- * on the output as for any run.
+ * alike: every record goes to the class whose part of the domain holds it, else to the most
+ * specific class whose labels cover it (see matchScheme), and is written with that class's
+ * labels. The batch is then held to the policy on its own: records that no class covers, and
+ * the records of classes this batch leaves under k (or l, t) that no wider class takes, are
+ * suppressed, and the run fails when that is more than the policy's suppression limit.
+ * Guarantees are measured on the output as for any run.
  */
 export function applyScheme(table: Table, policy: TabularPolicy, scheme: Scheme, options: AnonymizeOptions & { schemeFile?: string }): AnonymizeResult & { fit: SchemeFit } {
   const where = { file: options.schemeFile };
