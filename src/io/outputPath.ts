@@ -35,7 +35,18 @@ export async function checkOutputPath(path: string, field: string, kind: OutputK
   }
 }
 
-/** Checks every output a command was given (undefined entries are options not used). */
-export async function checkOutputPaths(outputs: readonly { path: string | undefined; field: string; kind?: OutputKind }[]): Promise<void> {
+/**
+ * Checks every output a command was given (undefined entries are options not used), and that
+ * none of them is one of the files the command reads (`inputs`: the policy, a key file, a
+ * CSV…): writing there would destroy what the run was made from.
+ */
+export async function checkOutputPaths(
+  outputs: readonly { path: string | undefined; field: string; kind?: OutputKind }[],
+  inputs: readonly { path: string | undefined; what: string }[] = [],
+): Promise<void> {
+  for (const { path, field } of outputs) {
+    const read = path === undefined ? undefined : inputs.find((input) => input.path !== undefined && resolve(input.path) === resolve(path));
+    if (read) throw new VeilError('USAGE', `is ${read.what}, which this run reads: inputs are never overwritten`, { file: path, field });
+  }
   for (const { path, field, kind } of outputs) if (path !== undefined) await checkOutputPath(path, field, kind);
 }

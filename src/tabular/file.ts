@@ -32,7 +32,7 @@ export interface AnonymizeCsvOptions {
  * error nothing is written and the input is never touched.
  */
 export async function anonymizeCsvFile(options: AnonymizeCsvOptions & { schemeOut?: string }): Promise<TabularReport> {
-  return runCsvFile(options, [options.schemeOut], (table, tabular, runOptions) => anonymizeTable(table, tabular, { ...runOptions, keepScheme: options.schemeOut !== undefined }), async (result) => {
+  return runCsvFile(options, { outputs: [options.schemeOut] }, (table, tabular, runOptions) => anonymizeTable(table, tabular, { ...runOptions, keepScheme: options.schemeOut !== undefined }), async (result) => {
     if (options.schemeOut && result.scheme) await writeFileAtomic(options.schemeOut, `${JSON.stringify(result.scheme)}\n`);
   });
 }
@@ -49,16 +49,25 @@ export async function applySchemeToCsvFile(options: AnonymizeCsvOptions & { sche
     throw new VeilError('FILE_NOT_FOUND', 'cannot read the scheme file', { file: options.scheme });
   }
   const scheme = parseScheme(text, options.scheme);
-  return runCsvFile(options, [], (table, tabular, runOptions) => applyScheme(table, tabular, scheme, { ...runOptions, schemeFile: options.scheme }));
+  return runCsvFile(options, { inputs: [options.scheme] }, (table, tabular, runOptions) => applyScheme(table, tabular, scheme, { ...runOptions, schemeFile: options.scheme }));
 }
 
 type TabularRun = (table: Table, tabular: TabularPolicy, options: AnonymizeOptions) => AnonymizeResult;
 
-async function runCsvFile(options: AnonymizeCsvOptions, extraOutputs: (string | undefined)[], run: TabularRun, after?: (result: AnonymizeResult) => Promise<void>): Promise<TabularReport> {
+async function runCsvFile(
+  options: AnonymizeCsvOptions,
+  extra: { outputs?: (string | undefined)[]; inputs?: string[] },
+  run: TabularRun,
+  after?: (result: AnonymizeResult) => Promise<void>,
+): Promise<TabularReport> {
+  const extraOutputs = extra.outputs ?? [];
+  const extraInputs = extra.inputs ?? [];
   const { policy, input, output } = options;
   if (!policy.tabular) throw new VeilError('POLICY_INVALID', 'the policy has no tabular section', { file: policy.source.file, field: 'tabular' });
+  // The CSV, the policy and a scheme are read, never written.
+  const read = [input, policy.source.file, ...extraInputs].filter((path): path is string => path !== undefined).map((path) => resolve(path));
   for (const target of [output, options.reportJson, options.reportHtml, options.mappingCsv, ...extraOutputs]) {
-    if (target && resolve(target) === resolve(input)) throw new VeilError('USAGE', 'an output path is the input file: inputs are never overwritten', { file: target });
+    if (target && read.includes(resolve(target))) throw new VeilError('USAGE', 'an output path is an input file (the CSV, the policy or the scheme): inputs are never overwritten', { file: target });
   }
   const progress = options.onProgress;
   const readStarted = performance.now();

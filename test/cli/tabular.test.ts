@@ -117,6 +117,11 @@ describe('veil tabular anonymize', () => {
     expect(result.stdout).toMatch(/scheme: \d+ of its \d+ classes hold this batch; suppressed: 0 fitting no class, 0 in classes under the policy/);
     expect(readFileSync(again, 'utf8')).toBe(readFileSync(first, 'utf8'));
 
+    // the scheme and the policy are inputs: never written over
+    expectBadInput(['tabular', 'apply', '--policy', join(dir, 'good.yaml'), '--scheme', scheme, '--in', csv, '--out', scheme], join(dir, 'never.csv'), /scheme\.json: --out: is the scheme, which this run reads/);
+    expect(readFileSync(scheme, 'utf8')).toMatch(/^\{"kind":"veil-tabular-scheme"/);
+    expectBadInput(['tabular', 'anonymize', '--policy', join(dir, 'good.yaml'), '--in', csv, '--out', join(dir, 'never.csv'), '--report', join(dir, 'good.yaml')], join(dir, 'never.csv'), /good\.yaml: --report: is the policy, which this run reads/);
+
     const damaged = join(dir, 'damaged.json');
     writeFileSync(damaged, readFileSync(scheme, 'utf8').slice(0, 200));
     const out = join(dir, 's3.csv');

@@ -62,4 +62,11 @@ describe('checkOutputPath', () => {
     await checkOutputPaths([{ path: undefined, field: '--html' }, { path: join(dir, 'ok.json'), field: '--report' }]);
     expect(await failure(checkOutputPaths([{ path: join(dir, 'ok.csv'), field: '--out' }, { path: join(dir, 'plain.txt', 'r.html'), field: '--html' }]))).toContain('--html');
   });
+
+  it('refuses an output that is one of the files the run reads, naming which', async () => {
+    const policy = join(dir, 'plain.txt');
+    const line = await failure(checkOutputPaths([{ path: join(dir, 'out.csv'), field: '--out' }, { path: join(dir, '.', 'plain.txt'), field: '--report' }], [{ path: policy, what: 'the policy' }]));
+    expect(line).toMatch(/plain\.txt: --report: is the policy, which this run reads: inputs are never overwritten/);
+    await expect(checkOutputPaths([{ path: join(dir, 'other.json'), field: '--report' }], [{ path: policy, what: 'the policy' }, { path: undefined, what: 'the key file' }])).resolves.toBeUndefined();
+  });
 });

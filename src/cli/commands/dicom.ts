@@ -50,6 +50,9 @@ export function registerDicomCommands(program: Command): void {
           { path: flags.report, field: '--report' },
           { path: flags.html, field: '--html' },
           { path: flags.mapOut, field: '--map-out' },
+        ], [
+          { path: flags.policy, what: 'the policy' },
+          { path: flags.keyFile, what: 'the key file' },
         ]);
         const secret = loadSecret({ keyFile: flags.keyFile });
         const report = await withProgress('de-identifying', (update) =>

@@ -39,6 +39,9 @@ export function registerImageCommands(program: Command): void {
           { path: flags.out, field: '--out', kind: 'either' },
           { path: flags.report, field: '--report' },
           { path: flags.html, field: '--html' },
+        ], [
+          { path: flags.policy, what: 'the policy' },
+          { path: flags.in, what: 'the input' },
         ]);
         const report = await withProgress('redacting', (update) =>
           redactImages({ policy, input: flags.in, output: flags.out, reportJson: flags.report, reportHtml: flags.html, jobs, onProgress: (done, total) => update(total > 0 ? done / total : 0) }),

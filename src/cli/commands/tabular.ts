@@ -28,14 +28,14 @@ export function registerTabularCommands(program: Command): void {
       .description('k-anonymize a CSV with Mondrian (plus l-diversity / t-closeness) per a policy')
       .option('--scheme-out <file>', 'also save the published classes, to publish a later batch alike with `veil tabular apply`'),
   ).action((flags: RunFlags & { schemeOut?: string }) =>
-    runTabular(flags, [{ path: flags.schemeOut, field: '--scheme-out' }], (options) => anonymizeCsvFile({ ...options, schemeOut: flags.schemeOut })),
+    runTabular(flags, { outputs: [{ path: flags.schemeOut, field: '--scheme-out' }] }, (options) => anonymizeCsvFile({ ...options, schemeOut: flags.schemeOut })),
   );
   withRunOptions(
     tabular
       .command('apply')
       .description('publish a later batch of a study in the classes of a saved scheme (same labels); the batch must meet the policy on its own')
       .requiredOption('--scheme <file>', 'scheme saved by `veil tabular anonymize --scheme-out` under the same policy'),
-  ).action((flags: RunFlags & { scheme: string }) => runTabular(flags, [], (options) => applySchemeToCsvFile({ ...options, scheme: flags.scheme })));
+  ).action((flags: RunFlags & { scheme: string }) => runTabular(flags, { inputs: [{ path: flags.scheme, what: 'the scheme' }] }, (options) => applySchemeToCsvFile({ ...options, scheme: flags.scheme })));
 }
 
 function withRunOptions(command: Command): Command {
@@ -50,7 +50,13 @@ function withRunOptions(command: Command): Command {
     .option('--quiet', 'print nothing on success');
 }
 
-function runTabular(flags: RunFlags, extraOutputs: { path: string | undefined; field: string }[], run: (options: AnonymizeCsvOptions) => Promise<TabularReport>): Promise<void> {
+function runTabular(
+  flags: RunFlags,
+  extra: { outputs?: { path: string | undefined; field: string }[]; inputs?: { path: string | undefined; what: string }[] },
+  run: (options: AnonymizeCsvOptions) => Promise<TabularReport>,
+): Promise<void> {
+  const extraOutputs = extra.outputs ?? [];
+  const extraInputs = extra.inputs ?? [];
   return runCommand(async () => {
     const policy: Policy = await loadPolicy(flags.policy);
     await checkOutputPaths([
@@ -59,6 +65,11 @@ function runTabular(flags: RunFlags, extraOutputs: { path: string | undefined; f
       { path: flags.html, field: '--html' },
       { path: flags.mapOut, field: '--map-out' },
       ...extraOutputs,
+    ], [
+      { path: flags.policy, what: 'the policy' },
+      { path: flags.in, what: 'the input CSV' },
+      { path: flags.keyFile, what: 'the key file' },
+      ...extraInputs,
     ]);
     const identifiers = policy.tabular?.identifiers ?? [];
     if (flags.mapOut && !identifiers.some((id) => id.action === 'pseudonymize' || id.action === 'randomize')) {
