@@ -79,9 +79,11 @@ export function anonymizeTable(table: Table, policy: TabularPolicy, options: Ano
     return true;
   };
 
+  // With people, Mondrian cuts each person's smallest values, so no cut separates a person's rows.
+  const partitioned = entities ? dimensions.map((dim) => representativeDimension(dim, entities)) : dimensions;
   const partitioning = suppressAllBecause ? { perm: new Int32Array(0), bounds: new Int32Array(1) } : mondrian({
     rowCount: n,
-    dimensions: entities ? dimensions.map((dim) => representativeDimension(dim, entities)) : dimensions,
+    dimensions: partitioned,
     ...(entities ? { entities } : {}),
     // k alone never looks at sensitive values: spare Mondrian the counting
     sensitive: models.some((m) => m.usesSensitive) ? sensitive : [],
@@ -95,7 +97,7 @@ export function anonymizeTable(table: Table, policy: TabularPolicy, options: Ano
   const result = publishClasses(table, policy, options, { prepared, classOf, labels, secret, timing, lap, started });
   if (suppressAllBecause) result.report.notes.push(`Every record was suppressed: ${suppressAllBecause}.`);
   if (options.keepScheme) {
-    result.scheme = schemeOfClasses(dimensions, labels, partitioning, options.policyInfo ?? { name: 'inline', version: 0, sha256: '' });
+    result.scheme = schemeOfClasses(dimensions, labels, partitioning, options.policyInfo ?? { name: 'inline', version: 0, sha256: '' }, partitioned);
   }
   return result;
 }

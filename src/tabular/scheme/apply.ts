@@ -1,10 +1,11 @@
 import { VeilError } from '../../errors.js';
 import type { TabularPolicy } from '../../policy/sections/tabular.js';
 import { beginRun, publishClasses, type AnonymizeOptions, type AnonymizeResult } from '../anonymize.js';
-import type { Entities } from '../entities.js';
+import type { Dimension } from '../dimensions.js';
+import { representativeDimension, type Entities } from '../entities.js';
 import type { ClassStats } from '../models/model.js';
 import type { Table } from '../table.js';
-import { matchScheme } from './match.js';
+import { createMatcher } from './match.js';
 import type { Scheme } from './scheme.js';
 
 /** How a batch fitted a scheme, for the report. */
@@ -42,14 +43,13 @@ export function applyScheme(table: Table, policy: TabularPolicy, scheme: Scheme,
   const run = beginRun(table, policy, options);
   const { prepared, models } = run;
   const n = table.rowCount;
-  const classOf = matchScheme(scheme, prepared.dimensions, n);
-  run.lap('partition');
-  let unmatched = 0;
-  for (let r = 0; r < n; r++) if (classOf[r] < 0) unmatched++;
-
-  // One person, one class: a person whose records fit different classes is suppressed whole.
   const entities = prepared.entities;
-  let splitPeople = entities ? separatePeople(classOf, entities) : 0;
+  const place = entities ? placePeople(scheme, prepared.dimensions, entities) : placeRows(scheme, prepared.dimensions);
+  const classOf = new Int32Array(n).fill(-1);
+  const first = place(Array.from({ length: n }, (_, r) => r));
+  first.rows.forEach((r, i) => (classOf[r] = first.classes[i]));
+  const { unmatched, splitPeople } = first;
+  run.lap('partition');
 
   // This batch's classes are held to the policy on their own. The records of a class that
   // fails get another chance in a wider class that covers them too (a remainder labelled with
@@ -65,9 +65,8 @@ export function applyScheme(table: Table, policy: TabularPolicy, scheme: Scheme,
     });
     const homeless: number[] = [];
     for (let r = 0; r < n; r++) if (classOf[r] >= 0 && closed[classOf[r]]) homeless.push(r);
-    const again = matchScheme(scheme, prepared.dimensions, n, { rows: homeless, closed });
-    for (const r of homeless) classOf[r] = again[r];
-    if (entities) splitPeople += separatePeople(classOf, entities);
+    const again = place(homeless, closed);
+    again.rows.forEach((r, i) => (classOf[r] = again.classes[i]));
     stats = classStatsOf(classOf, scheme.classes.length, prepared, usesSensitive);
   }
   const failing = stats.map((s) => s.size > 0 && models.some((m) => !m.accepts(s)));
@@ -94,21 +93,58 @@ export function applyScheme(table: Table, policy: TabularPolicy, scheme: Scheme,
   return { ...result, fit };
 }
 
-/** Suppresses (class -1) every record of a person whose records are not all in one class; returns how many. */
-function separatePeople(classOf: Int32Array, entities: Entities): number {
-  const classOfPerson = new Int32Array(entities.count).fill(-2);
-  for (let r = 0; r < classOf.length; r++) {
-    const e = entities.codes[r];
-    if (classOfPerson[e] === -2) classOfPerson[e] = classOf[r];
-    else if (classOfPerson[e] !== classOf[r]) classOfPerson[e] = -1;
-  }
-  let suppressed = 0;
-  for (let r = 0; r < classOf.length; r++) {
-    if (classOfPerson[entities.codes[r]] !== -1 || classOf[r] < 0) continue;
-    classOf[r] = -1;
-    suppressed++;
-  }
-  return suppressed;
+/** Where a set of rows goes: their classes (-1: none), and how many found none, and why. */
+interface Placement {
+  rows: readonly number[];
+  classes: Int32Array;
+  /** Rows no class covers. */
+  unmatched: number;
+  /** Rows of people with no class covering all their rows, though some rows fit one. */
+  splitPeople: number;
+}
+
+type Place = (rows: readonly number[], closed?: Uint8Array) => Placement;
+
+function placeRows(scheme: Scheme, dimensions: readonly Dimension[]): Place {
+  const matcher = createMatcher(scheme, dimensions);
+  return (rows, closed) => {
+    const classes = Int32Array.from(rows, (r) => matcher.classOf(r, closed));
+    return { rows, classes, unmatched: classes.filter((c) => c < 0).length, splitPeople: 0 };
+  };
+}
+
+/**
+ * One person, one class. A person is placed as Mondrian placed them — by their representative
+ * row (each quasi-identifier at its smallest value over their rows) — in a class whose labels
+ * cover all their rows; else in the class all their rows fit one by one; else nowhere.
+ */
+function placePeople(scheme: Scheme, dimensions: readonly Dimension[], entities: Entities): Place {
+  const rowsMatcher = createMatcher(scheme, dimensions);
+  const personMatcher = createMatcher(scheme, dimensions.map((dim) => representativeDimension(dim, entities)));
+  return (rows, closed) => {
+    const byPerson = new Map<number, number[]>();
+    for (const r of rows) {
+      const e = entities.codes[r];
+      const list = byPerson.get(e);
+      if (list) list.push(r);
+      else byPerson.set(e, [r]);
+    }
+    const classOf = new Map<number, number>();
+    let unmatched = 0;
+    let splitPeople = 0;
+    for (const personRows of byPerson.values()) {
+      let c = personMatcher.classOf(personRows[0], closed);
+      if (c >= 0 && !personRows.every((r) => rowsMatcher.covers(c, r))) c = -1;
+      if (c < 0) {
+        const each = personRows.map((r) => rowsMatcher.classOf(r, closed));
+        if (each.every((x) => x === each[0])) c = each[0];
+        if (c < 0 && each.some((x) => x >= 0)) splitPeople += personRows.length;
+        else if (c < 0) unmatched += personRows.length;
+      }
+      for (const r of personRows) classOf.set(r, c);
+    }
+    return { rows, classes: Int32Array.from(rows, (r) => classOf.get(r) ?? -1), unmatched, splitPeople };
+  };
 }
 
 function classStatsOf(classOf: Int32Array, classes: number, prepared: ReturnType<typeof beginRun>['prepared'], withSensitive: boolean): ClassStats[] {

@@ -15,13 +15,25 @@ import type { CoverRule, NodeRef, Scheme } from './scheme.js';
  * category). `rows` limits the rows matched (others get -1); `closed` classes are skipped.
  */
 export function matchScheme(scheme: Scheme, dimensions: readonly Dimension[], rowCount: number, options: { rows?: Iterable<number>; closed?: Uint8Array } = {}): Int32Array {
+  const matcher = createMatcher(scheme, dimensions);
+  const classOf = new Int32Array(rowCount).fill(-1);
+  for (const r of options.rows ?? Array.from({ length: rowCount }, (_, i) => i)) classOf[r] = matcher.classOf(r, options.closed);
+  return classOf;
+}
+
+export interface SchemeMatcher {
+  /** The class of row r (see matchScheme), skipping `closed` classes; -1 when none covers it. */
+  classOf(r: number, closed?: Uint8Array): number;
+  /** Whether class c's labels cover row r on every quasi-identifier. */
+  covers(c: number, r: number): boolean;
+}
+
+export function createMatcher(scheme: Scheme, dimensions: readonly Dimension[]): SchemeMatcher {
   const resolved = dimensions.map((dim, d) => resolveDimension(dim, scheme.classes.map((c) => c.rules[d])));
   // Cheap and selective tests first: ranges, then hierarchy nodes, then category sets.
   const rank = { numeric: 0, hierarchical: 1, ordinal: 2 } as const;
   const order = dimensions.map((_, d) => d).sort((a, b) => rank[dimensions[a].kind] - rank[dimensions[b].kind]);
   const width = Float64Array.from(scheme.classes, (c) => c.width);
-  const classOf = new Int32Array(rowCount).fill(-1);
-  const closed = options.closed;
   const codes = new Int32Array(dimensions.length);
 
   /** 0: not covered; 1: its labels cover the row; 2: its own part holds the row too. */
@@ -34,36 +46,43 @@ export function matchScheme(scheme: Scheme, dimensions: readonly Dimension[], ro
     }
     return inPart ? 2 : 1;
   };
-
-  const rows = options.rows ?? Array.from({ length: rowCount }, (_, i) => i);
-  for (const r of rows) {
+  const load = (r: number): void => {
     for (let d = 0; d < dimensions.length; d++) codes[d] = dimensions[d].codes[r];
-    let source = -1;
-    let fewest = Infinity;
-    for (let d = 0; d < dimensions.length; d++) {
-      const count = resolved[d].candidateCount(codes[d]);
-      if (count < fewest) {
-        fewest = count;
-        source = d;
+  };
+
+  return {
+    covers(c, r) {
+      load(r);
+      return fit(c) > 0;
+    },
+    classOf(r, closed) {
+      load(r);
+      let source = -1;
+      let fewest = Infinity;
+      for (let d = 0; d < dimensions.length; d++) {
+        const count = resolved[d].candidateCount(codes[d]);
+        if (count < fewest) {
+          fewest = count;
+          source = d;
+        }
       }
-    }
-    let best = -1;
-    let fallback = -1;
-    const visit = (c: number): boolean => {
-      if (closed && closed[c]) return false;
-      const verdict = fit(c);
-      if (verdict === 2) {
-        best = c;
-        return true;
-      }
-      if (verdict === 1 && (fallback < 0 || width[c] < width[fallback])) fallback = c;
-      return false;
-    };
-    if (source >= 0) resolved[source].eachCandidate(codes[source], visit);
-    else for (let c = 0; c < width.length && !visit(c); c++);
-    classOf[r] = best >= 0 ? best : fallback;
-  }
-  return classOf;
+      let best = -1;
+      let fallback = -1;
+      const visit = (c: number): boolean => {
+        if (closed && closed[c]) return false;
+        const verdict = fit(c);
+        if (verdict === 2) {
+          best = c;
+          return true;
+        }
+        if (verdict === 1 && (fallback < 0 || width[c] < width[fallback])) fallback = c;
+        return false;
+      };
+      if (source >= 0) resolved[source].eachCandidate(codes[source], visit);
+      else for (let c = 0; c < width.length && !visit(c); c++);
+      return best >= 0 ? best : fallback;
+    },
+  };
 }
 
 interface ResolvedDimension {
@@ -84,12 +103,16 @@ function resolveDimension(dim: Dimension, rules: readonly CoverRule[]): Resolved
       const min = Float64Array.from(rules, (rule) => (rule.kind === 'range' && rule.min !== null ? rule.min : Infinity));
       const max = Float64Array.from(rules, (rule) => (rule.kind === 'range' && rule.max !== null ? rule.max : -Infinity));
       const missing = Uint8Array.from(rules, (rule) => (rule.kind === 'range' && rule.missing ? 1 : 0));
+      // without a part of its own (records not grouped by person), a class's part is its range
+      const partMin = Float64Array.from(rules, (rule, c) => (rule.kind === 'range' && rule.part ? (rule.part.min ?? Infinity) : min[c]));
+      const partMax = Float64Array.from(rules, (rule, c) => (rule.kind === 'range' && rule.part ? (rule.part.max ?? -Infinity) : max[c]));
       return {
         ...NOT_INDEXED,
         fit: (c, code) => {
           const x = dim.values[code];
           if (Number.isNaN(x)) return missing[c] ? 2 : 0;
-          return x >= min[c] && x <= max[c] ? 2 : 0;
+          if (x < min[c] || x > max[c]) return 0;
+          return x >= partMin[c] && x <= partMax[c] ? 2 : 1;
         },
       };
     }
@@ -98,12 +121,13 @@ function resolveDimension(dim: Dimension, rules: readonly CoverRule[]): Resolved
     case 'ordinal': {
       const codeOf = new Map(dim.texts.map((text, code) => [text, code]));
       const sets = rules.map((rule) => new Set(rule.kind === 'set' ? rule.values.map((v) => codeOf.get(v) ?? -1) : []));
+      const parts = rules.map((rule, c) => (rule.kind === 'set' && rule.part ? new Set(rule.part.map((v) => codeOf.get(v) ?? -1)) : sets[c]));
       const byCode: number[][] = dim.texts.map(() => []);
       sets.forEach((set, c) => {
         for (const code of set) if (code >= 0) byCode[code].push(c);
       });
       return {
-        fit: (c, code) => (sets[c].has(code) ? 2 : 0),
+        fit: (c, code) => (!sets[c].has(code) ? 0 : parts[c].has(code) ? 2 : 1),
         candidateCount: (code) => byCode[code].length,
         eachCandidate: (code, visit) => {
           for (const c of byCode[code]) if (visit(c)) return;

@@ -33,8 +33,10 @@ export interface SchemeClass {
  * missing values when the label says "or missing"), a hierarchy node (by level and label,
  * which builders and ARX files give alike in every batch) — and, `within`, the nodes of the
  * class's own part of the domain: a remainder class is labelled with an ancestor that also
- * covers its siblings, which are other classes' — or a set of categories. Classes then never
- * cover the same value, so a batch re-applied to itself is published exactly as it was.
+ * covers its siblings, which are other classes' — or a set of categories. When records are
+ * grouped by person, Mondrian placed each person by their smallest values, and `part` keeps
+ * the range or set those fell in (the labels cover all of the person's values). Parts never
+ * overlap, so a batch re-applied to itself is published exactly as it was.
  */
 export interface NodeRef {
   level: number;
@@ -42,19 +44,25 @@ export interface NodeRef {
 }
 
 export type CoverRule =
-  | { kind: 'range'; min: number | null; max: number | null; missing: boolean }
+  | { kind: 'range'; min: number | null; max: number | null; missing: boolean; part?: { min: number | null; max: number | null } }
   | { kind: 'node'; level: number; label: string; within?: NodeRef[] }
-  | { kind: 'set'; values: string[] };
+  | { kind: 'set'; values: string[]; part?: string[] };
 
 const ruleSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('range'), min: z.number().nullable(), max: z.number().nullable(), missing: z.boolean() }),
+  z.strictObject({
+    kind: z.literal('range'),
+    min: z.number().nullable(),
+    max: z.number().nullable(),
+    missing: z.boolean(),
+    part: z.strictObject({ min: z.number().nullable(), max: z.number().nullable() }).optional(),
+  }),
   z.strictObject({
     kind: z.literal('node'),
     level: z.number().int().min(0),
     label: z.string(),
     within: z.array(z.strictObject({ level: z.number().int().min(0), label: z.string() })).optional(),
   }),
-  z.strictObject({ kind: z.literal('set'), values: z.array(z.string()) }),
+  z.strictObject({ kind: z.literal('set'), values: z.array(z.string()), part: z.array(z.string()).optional() }),
 ]);
 
 const schemeSchema = z.strictObject({
@@ -65,14 +73,25 @@ const schemeSchema = z.strictObject({
   classes: z.array(z.strictObject({ labels: z.array(z.string()), rules: z.array(ruleSchema), width: z.number().min(0) })),
 });
 
-/** The scheme of the classes Mondrian made: class c holds rows perm[bounds[c] … bounds[c+1]). */
-export function schemeOfClasses(dimensions: readonly Dimension[], labels: readonly (readonly string[])[], partitioning: Partitioning, policy: PolicyRef): Scheme {
+/**
+ * The scheme of the classes Mondrian made: class c holds rows perm[bounds[c] … bounds[c+1]).
+ * `partitioned` are the dimensions Mondrian cut (each person's smallest values, when records
+ * are grouped by person); labels and cover rules come from the real values.
+ */
+export function schemeOfClasses(dimensions: readonly Dimension[], labels: readonly (readonly string[])[], partitioning: Partitioning, policy: PolicyRef, partitioned: readonly Dimension[] = dimensions): Scheme {
   const { perm, bounds } = partitioning;
   const classes: SchemeClass[] = [];
   const byLabels = new Map<string, SchemeClass>();
   for (let c = 0; c + 1 < bounds.length; c++) {
     const classLabels = dimensions.map((_, d) => labels[d][c]);
-    const rules = dimensions.map((dim, d) => coverRule(dim, perm, bounds[c], bounds[c + 1], partitioning.regions?.[c]?.[d] ?? null));
+    const rules = dimensions.map((dim, d) => {
+      const rule = coverRule(dim, perm, bounds[c], bounds[c + 1], partitioning.regions?.[c]?.[d] ?? null);
+      if (partitioned[d] === dim) return rule;
+      const part = coverRule(partitioned[d], perm, bounds[c], bounds[c + 1], null);
+      if (rule.kind === 'range' && part.kind === 'range') return { ...rule, part: { min: part.min, max: part.max } };
+      if (rule.kind === 'set' && part.kind === 'set') return { ...rule, part: part.values };
+      return rule;
+    });
     // Two parts with the same labels are one published class: their parts of the domain join.
     const key = classLabels.join('\u0000');
     const same = byLabels.get(key);
@@ -80,6 +99,8 @@ export function schemeOfClasses(dimensions: readonly Dimension[], labels: readon
       same.rules.forEach((rule, d) => {
         const other = rules[d];
         if (rule.kind === 'node' && other.kind === 'node' && rule.within && other.within) rule.within.push(...other.within);
+        if (rule.kind === 'set' && other.kind === 'set' && rule.part && other.part) rule.part.push(...other.part);
+        if (rule.kind === 'range' && other.kind === 'range' && rule.part && other.part) rule.part = joinRanges(rule.part, other.part);
       });
       continue;
     }
@@ -88,6 +109,12 @@ export function schemeOfClasses(dimensions: readonly Dimension[], labels: readon
     classes.push(added);
   }
   return { kind: 'veil-tabular-scheme', version: 1, policy, quasiIdentifiers: dimensions.map((d) => d.name), classes };
+}
+
+function joinRanges(a: { min: number | null; max: number | null }, b: { min: number | null; max: number | null }): { min: number | null; max: number | null } {
+  if (a.min === null || a.max === null) return b;
+  if (b.min === null || b.max === null) return a;
+  return { min: Math.min(a.min, b.min), max: Math.max(a.max, b.max) };
 }
 
 function coverRule(dim: Dimension, perm: Int32Array, from: number, to: number, region: readonly number[] | null): CoverRule {

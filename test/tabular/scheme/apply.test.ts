@@ -167,4 +167,55 @@ describe('applyScheme on small tables', () => {
     const again = applyScheme(table, policy, scheme, { baseDir: '.', policyInfo: info });
     expect(tableToRows(again.output)).toEqual(tableToRows(first.output));
   });
+
+  it('with people: a batch re-applied to itself is unchanged; a new batch keeps each person in one class of k people', () => {
+    const policy: TabularPolicy = {
+      ...base,
+      entity: 'id',
+      identifiers: [{ column: 'id', action: 'remove', keep: 0, optional: false }],
+      quasiIdentifiers: [
+        { column: 'age', type: 'numeric', minLevel: 0 },
+        { column: 'zip', type: 'categorical', hierarchy: { masking: { char: '*', from: 'right' } }, minLevel: 0 },
+      ],
+      privacy: { k: 4, suppressionLimit: 0.6 },
+    };
+    // visits: a person's age moves by a year between some visits
+    const visits = (seed: number, prefix: string): string[][] => {
+      let state = seed;
+      const next = (m: number) => {
+        state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+        return (state >>> 8) % m;
+      };
+      const rows: string[][] = [];
+      for (let p = 0; p < 200; p++) {
+        const age = 20 + next(50);
+        const zip = `021${30 + next(20)}`;
+        for (let v = 0; v <= next(3); v++) rows.push([`${prefix}${p}`, String(age + (v === 2 ? 1 : 0)), zip]);
+      }
+      return rows;
+    };
+    const firstRows = visits(5, 'a');
+    const table = tableFromRows(['id', 'age', 'zip'], firstRows);
+    const first = anonymizeTable(table, policy, { baseDir: '.', keepScheme: true, policyInfo: info });
+    const scheme = first.scheme as Scheme;
+    const again = applyScheme(table, policy, scheme, { baseDir: '.', policyInfo: info });
+    expect(tableToRows(again.output)).toEqual(tableToRows(first.output));
+    expect(again.fit).toMatchObject({ unmatched: 0, inFailingClasses: 0, splitPeople: 0 });
+
+    const nextRows = visits(6, 'b');
+    const next = applyScheme(tableFromRows(['id', 'age', 'zip'], nextRows), policy, scheme, { baseDir: '.', policyInfo: info });
+    const out = tableToRows(next.output);
+    const people = new Map<string, Set<string>>();
+    const classesOf = new Map<string, Set<string>>();
+    nextRows.forEach(([person], r) => {
+      const key = out[r].slice(1).join('|');
+      if (key === '*|*') return;
+      people.set(key, (people.get(key) ?? new Set()).add(person));
+      classesOf.set(person, (classesOf.get(person) ?? new Set()).add(key));
+    });
+    expect(people.size).toBeGreaterThan(0);
+    expect(Math.min(...[...people.values()].map((set) => set.size))).toBeGreaterThanOrEqual(4);
+    expect([...classesOf.values()].every((set) => set.size === 1)).toBe(true);
+    expect(next.report.privacy.k).toMatchObject({ countedIn: 'people' });
+  });
 });
