@@ -84,10 +84,13 @@ export function schemeOfClasses(dimensions: readonly Dimension[], labels: readon
   const byLabels = new Map<string, SchemeClass>();
   for (let c = 0; c + 1 < bounds.length; c++) {
     const classLabels = dimensions.map((_, d) => labels[d][c]);
+    let width = 0;
     const rules = dimensions.map((dim, d) => {
-      const rule = coverRule(dim, perm, bounds[c], bounds[c + 1], partitioning.regions?.[c]?.[d] ?? null);
+      const own = coverRule(dim, perm, bounds[c], bounds[c + 1], partitioning.regions?.[c]?.[d] ?? null);
+      width += own.width;
+      const rule = own.rule;
       if (partitioned[d] === dim) return rule;
-      const part = coverRule(partitioned[d], perm, bounds[c], bounds[c + 1], null);
+      const part = coverRule(partitioned[d], perm, bounds[c], bounds[c + 1], null).rule;
       if (rule.kind === 'range' && part.kind === 'range') return { ...rule, part: { min: part.min, max: part.max } };
       if (rule.kind === 'set' && part.kind === 'set') return { ...rule, part: part.values };
       return rule;
@@ -104,7 +107,7 @@ export function schemeOfClasses(dimensions: readonly Dimension[], labels: readon
       });
       continue;
     }
-    const added = { labels: classLabels, rules, width: rules.reduce((sum, rule, d) => sum + ruleWidth(rule, dimensions[d]), 0) };
+    const added = { labels: classLabels, rules, width };
     byLabels.set(key, added);
     classes.push(added);
   }
@@ -117,7 +120,8 @@ function joinRanges(a: { min: number | null; max: number | null }, b: { min: num
   return { min: Math.min(a.min, b.min), max: Math.max(a.max, b.max) };
 }
 
-function coverRule(dim: Dimension, perm: Int32Array, from: number, to: number, region: readonly number[] | null): CoverRule {
+/** A class's rule on one dimension, and how wide it is: 0 for a single value … 1 for the whole column, as NCP measures it. */
+function coverRule(dim: Dimension, perm: Int32Array, from: number, to: number, region: readonly number[] | null): { rule: CoverRule; width: number } {
   let lo = Infinity;
   let hi = -Infinity;
   for (let i = from; i < to; i++) {
@@ -138,35 +142,23 @@ function coverRule(dim: Dimension, perm: Int32Array, from: number, to: number, r
           if (x > max) max = x;
         }
       }
-      return min <= max ? { kind: 'range', min, max, missing } : { kind: 'range', min: null, max: null, missing };
+      if (!(min <= max)) return { rule: { kind: 'range', min: null, max: null, missing }, width: 0 };
+      return { rule: { kind: 'range', min, max, missing }, width: dim.domainMax > dim.domainMin ? (max - min) / (dim.domainMax - dim.domainMin) : 0 };
     }
     case 'hierarchical': {
       const h = dim.hierarchy;
       const node = lowestCoveringNode(h, lo, hi);
       const within = region?.map((n) => ({ level: h.level[n], label: h.labels[n] }));
-      return { kind: 'node', level: h.level[node], label: h.labels[node], ...(within ? { within } : {}) };
+      const width = h.leafCount < 2 ? 0 : (h.leafEnd[node] - h.leafStart[node] - 1) / (h.leafCount - 1);
+      return { rule: { kind: 'node', level: h.level[node], label: h.labels[node], ...(within ? { within } : {}) }, width };
     }
     case 'ordinal': {
       const present = new Set<number>();
       for (let i = from; i < to; i++) present.add(dim.codes[perm[i]]);
-      return { kind: 'set', values: [...present].sort((a, b) => a - b).map((code) => dim.texts[code]) };
+      const values = [...present].sort((a, b) => a - b).map((code) => dim.texts[code]);
+      return { rule: { kind: 'set', values }, width: dim.domainDistinct < 2 ? 0 : (values.length - 1) / (dim.domainDistinct - 1) };
     }
   }
-}
-
-/** 0 for a single value … 1 for the whole column, as NCP measures it. */
-function ruleWidth(rule: CoverRule, dim: Dimension): number {
-  if (rule.kind === 'range') {
-    if (dim.kind !== 'numeric' || rule.min === null || rule.max === null || dim.domainMax <= dim.domainMin) return 0;
-    return (rule.max - rule.min) / (dim.domainMax - dim.domainMin);
-  }
-  if (rule.kind === 'node') {
-    if (dim.kind !== 'hierarchical') return 1;
-    const h = dim.hierarchy;
-    const node = h.labels.findIndex((label, n) => label === rule.label && h.level[n] === rule.level);
-    return node < 0 || h.leafCount < 2 ? 0 : (h.leafEnd[node] - h.leafStart[node] - 1) / (h.leafCount - 1);
-  }
-  return dim.domainDistinct < 2 ? 0 : (rule.values.length - 1) / (dim.domainDistinct - 1);
 }
 
 /** Reads a scheme file's JSON, checking its shape; errors name the file and field. */
