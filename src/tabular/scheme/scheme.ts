@@ -8,8 +8,9 @@ import type { Partitioning } from '../mondrian/mondrian.js';
 /**
  * A generalization scheme: the classes one anonymization published, saved so that the next
  * batch of the same study can be published in the same classes (`veil tabular apply`). It
- * holds only what the output already shows — each class's labels and the rule that decides
- * which values it covers — never a value of a record.
+ * holds each class's labels and the part of the domain Mondrian gave it — hierarchy nodes
+ * below the label, and with people the range of their smallest values — never a record, but
+ * finer than the published labels: it stays with the data steward, not with the export.
  */
 export interface Scheme {
   kind: 'veil-tabular-scheme';
