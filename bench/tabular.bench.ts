@@ -13,6 +13,7 @@ import { applyScheme } from '../src/tabular/scheme/apply.js';
 import { readCsv } from '../src/tabular/csv/read.js';
 import { ColumnBuilder, tableFromColumns, type Table } from '../src/tabular/table.js';
 import type { TabularPolicy } from '../src/policy/sections/tabular.js';
+import type { TabularReport } from '../src/report/tabularReport.js';
 import { SeededRandom } from '../src/demo/random.js';
 
 const here = fileURLToPath(import.meta.url);
@@ -142,6 +143,13 @@ async function runCase(kind: string, arg1: string, arg2: string): Promise<Result
     coldMs: times[0],
     warmMs: warm.length > 1 ? warm[Math.floor(warm.length / 2)] : null,
     warmAnonymizeMs: warmAnonymize.length > 0 ? Math.round(warmAnonymize[Math.floor(warmAnonymize.length / 2)] * 10) / 10 : null,
+    ...measures(report),
+  };
+}
+
+/** Peak memory and what the report measured, for a result row. */
+function measures(report: TabularReport): Pick<Result, 'peakRssMb' | 'k' | 'ncp' | 'genILoss' | 'dm' | 'cAvg' | 'classes'> {
+  return {
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
     k: report.privacy.k.achieved,
     ncp: report.utility.ncp,
@@ -168,13 +176,7 @@ function schemeCase(rows: number): Result {
     coldMs: Math.round(performance.now() - started),
     warmMs: null,
     warmAnonymizeMs: null,
-    peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
-    k: report.privacy.k.achieved,
-    ncp: report.utility.ncp,
-    genILoss: report.utility.genILoss,
-    dm: report.utility.dm,
-    cAvg: report.utility.cAvg,
-    classes: report.classes.count,
+    ...measures(report),
   };
 }
 
