@@ -24,7 +24,7 @@ export interface SchemeFit {
 /**
  * Publishes a later batch of a study in the classes of a saved scheme, so both batches read
  * alike: every record goes to the class whose part of the domain holds it, else to the most
- * specific class whose labels cover it (see matchScheme), and is written with that class's
+ * specific class whose labels cover it (see createMatcher), and is written with that class's
  * labels. The batch is then held to the policy on its own: records that no class covers, and
  * the records of classes this batch leaves under k (or l, t) that no wider class takes, are
  * suppressed, and the run fails when that is more than the policy's suppression limit.

@@ -3,7 +3,7 @@ import type { Hierarchy } from '../hierarchy/hierarchy.js';
 import type { CoverRule, NodeRef, Scheme } from './scheme.js';
 
 /**
- * The scheme class of every row of a new batch (-1 when no class covers it): the class whose
+ * Finds the scheme class of a row of a new batch (-1 when no class covers it): the class whose
  * own part of the domain holds the row (parts never overlap, so a batch re-applied to itself
  * is published exactly as it was); failing that, the most specific class whose labels cover
  * the row — every label stays true of the row either way.
@@ -12,17 +12,10 @@ import type { CoverRule, NodeRef, Scheme } from './scheme.js';
  * numbers, a hierarchy node into a node id whose leaves are a code range, a category into a
  * code), so a test is a comparison. A row's candidates come from the categorical
  * quasi-identifier that leaves the fewest (classes are listed per hierarchy node and per
- * category). `rows` limits the rows matched (others get -1); `closed` classes are skipped.
+ * category).
  */
-export function matchScheme(scheme: Scheme, dimensions: readonly Dimension[], rowCount: number, options: { rows?: Iterable<number>; closed?: Uint8Array } = {}): Int32Array {
-  const matcher = createMatcher(scheme, dimensions);
-  const classOf = new Int32Array(rowCount).fill(-1);
-  for (const r of options.rows ?? Array.from({ length: rowCount }, (_, i) => i)) classOf[r] = matcher.classOf(r, options.closed);
-  return classOf;
-}
-
 export interface SchemeMatcher {
-  /** The class of row r (see matchScheme), skipping `closed` classes; -1 when none covers it. */
+  /** The class of row r, skipping `closed` classes; -1 when none covers it. */
   classOf(r: number, closed?: Uint8Array): number;
   /** Whether class c's labels cover row r on every quasi-identifier. */
   covers(c: number, r: number): boolean;
