@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 /**
  * Where things live in the data dir. Every path below is built from server-made ids
@@ -14,7 +14,10 @@ export interface DataLayout {
   jobOut(jobId: string): string;
 }
 
-export function dataLayout(root: string): DataLayout {
+export function dataLayout(dataDir: string): DataLayout {
+  // Absolute, so that files can be sent (Express's sendFile refuses a relative path) whatever
+  // --data-dir was given: the default ./veil-data is relative.
+  const root = resolve(dataDir);
   return {
     root,
     uploads: join(root, 'uploads'),
