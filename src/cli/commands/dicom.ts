@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
 import { deidentifyDicomDirectory } from '../../dicom/index.js';
 import type { PixelCleanerFactory } from '../../dicom/index.js';
-import { checkOutputPaths } from '../../io/outputPath.js';
 import { loadPolicy } from '../../policy/load.js';
 import { loadSecret } from '../../secret/key.js';
 import { VeilError } from '../../errors.js';
 import { withProgress } from '../progress.js';
-import { parseJobs } from '../options.js';
+import { checkCommandPaths, parseJobs } from '../options.js';
 import { runCommand } from '../run.js';
 import { dicomPixelCleanerFactory } from '../../image/dicomCleaner.js';
 
@@ -45,15 +44,10 @@ export function registerDicomCommands(program: Command): void {
         const policy = await loadPolicy(flags.policy);
         if (!policy.dicom) throw new VeilError('POLICY_INVALID', 'the policy has no dicom section', { file: flags.policy, field: 'dicom' });
         const jobs = parseJobs(flags.jobs);
-        await checkOutputPaths([
+        await checkCommandPaths(flags, [
           { path: flags.out, field: '--out', kind: 'folder' },
-          { path: flags.report, field: '--report' },
-          { path: flags.html, field: '--html' },
           { path: flags.mapOut, field: '--map-out' },
-        ], [
-          { path: flags.policy, what: 'the policy' },
-          { path: flags.keyFile, what: 'the key file' },
-        ]);
+        ], [{ path: flags.keyFile, what: 'the key file' }]);
         const secret = loadSecret({ keyFile: flags.keyFile });
         const report = await withProgress('de-identifying', (update) =>
           deidentifyDicomDirectory({

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { VeilError } from '../../errors.js';
 import { redactImages } from '../../image/redactImages.js';
-import { checkOutputPaths } from '../../io/outputPath.js';
 import { loadPolicy } from '../../policy/load.js';
-import { parseJobs } from '../options.js';
+import { checkCommandPaths, parseJobs } from '../options.js';
 import { withProgress } from '../progress.js';
 import { runCommand } from '../run.js';
 
@@ -35,14 +34,7 @@ export function registerImageCommands(program: Command): void {
       runCommand(async () => {
         const jobs = parseJobs(flags.jobs);
         const policy = await loadPolicy(flags.policy);
-        await checkOutputPaths([
-          { path: flags.out, field: '--out', kind: 'either' },
-          { path: flags.report, field: '--report' },
-          { path: flags.html, field: '--html' },
-        ], [
-          { path: flags.policy, what: 'the policy' },
-          { path: flags.in, what: 'the input' },
-        ]);
+        await checkCommandPaths(flags, [{ path: flags.out, field: '--out', kind: 'either' }], [{ path: flags.in, what: 'the input' }]);
         const report = await withProgress('redacting', (update) =>
           redactImages({ policy, input: flags.in, output: flags.out, reportJson: flags.report, reportHtml: flags.html, jobs, onProgress: (done, total) => update(total > 0 ? done / total : 0) }),
         );

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { VeilError } from '../../errors.js';
-import { checkOutputPaths } from '../../io/outputPath.js';
 import { loadPolicy, type Policy } from '../../policy/load.js';
 import type { TabularReport } from '../../report/tabularReport.js';
 import { loadSecret } from '../../secret/key.js';
 import { anonymizeCsvFile, applySchemeToCsvFile, type AnonymizeCsvOptions } from '../../tabular/file.js';
+import { checkCommandPaths } from '../options.js';
 import { withProgress } from '../progress.js';
 import { runCommand } from '../run.js';
 import { summarizeTabular } from '../summary.js';
@@ -59,14 +59,7 @@ function runTabular(
   const extraInputs = extra.inputs ?? [];
   return runCommand(async () => {
     const policy: Policy = await loadPolicy(flags.policy);
-    await checkOutputPaths([
-      { path: flags.out, field: '--out' },
-      { path: flags.report, field: '--report' },
-      { path: flags.html, field: '--html' },
-      { path: flags.mapOut, field: '--map-out' },
-      ...extraOutputs,
-    ], [
-      { path: flags.policy, what: 'the policy' },
+    await checkCommandPaths(flags, [{ path: flags.out, field: '--out' }, { path: flags.mapOut, field: '--map-out' }, ...extraOutputs], [
       { path: flags.in, what: 'the input CSV' },
       { path: flags.keyFile, what: 'the key file' },
       ...extraInputs,
