@@ -50,8 +50,28 @@ export interface PixelRegionRecord {
   redacted: boolean;
 }
 
+/**
+ * What happened to a file's pixels, for burned-in text: `scanned` (the full pipeline ran on
+ * at least one frame), `triaged-clean` (`scan: auto` triaged every frame and found no
+ * text-like region), `not-scanned` (`scan: never`, an encapsulated document kept by policy…:
+ * `reason` says why).
+ */
+export type PixelScanStatus = 'scanned' | 'triaged-clean' | 'not-scanned';
+
+/** Frame counts of one file: how many were triaged, how many triage escalated, how many went through the full pipeline. */
+export interface PixelFrameCounts {
+  total: number;
+  triaged: number;
+  textLike: number;
+  scanned: number;
+}
+
 export interface DicomPixelReport {
+  /** True when pixels went through the full text pipeline or face detection. */
   scanned: boolean;
+  /** Absent in reports of cleaners that predate it: then `scanned` decides (see pixelStatusOf). */
+  status?: PixelScanStatus;
+  frames?: PixelFrameCounts;
   reason: string;
   regions: PixelRegionRecord[];
   /** 'kept' (untouched bytes), 'same' (rewritten in the same transfer syntax), or the UID it was transcoded to. */

@@ -14,8 +14,12 @@ export type PixelCleanerFactory = (() => Promise<PixelCleaner>) & {
   exportName?: string;
 };
 
+/**
+ * Whether the pixel cleaner sees the files: always when the policy has a `pixels:` section,
+ * `scan: never` included, so that each file's report says why its pixels were not examined.
+ */
 export function wantsPixelScan(pixels: PixelsPolicy | undefined): boolean {
-  return pixels !== undefined && (pixels.burnedInText.scan !== 'never' || pixels.faces.detect);
+  return pixels !== undefined;
 }
 
 /** The value bytes of a verbatim pixel element: header stripped, and the sequence delimiter for encapsulated data. */

@@ -9,7 +9,7 @@ import { processFile, type FileResult, type FileSettings, type FileTask } from '
 import { loadPatientMap } from './patientMap.js';
 import { wantsPixelScan, type PixelCleanerFactory } from './pixelStep.js';
 import { PROFILE_EDITION } from './profile/table.js';
-import { addFileResult, emptyTotals, renderHtml, type DicomRunReport } from './report.js';
+import { addFileResult, emptyPixelTotals, emptyTotals, renderHtml, type DicomRunReport } from './report.js';
 import { walkFiles } from './walk.js';
 import type { WorkerSetup } from './worker.js';
 import { runCohort } from './cohort/run.js';
@@ -162,7 +162,7 @@ export async function deidentifyDicomDirectory(options: DeidentifyDirectoryOptio
     actions: {},
     origins: {},
     residualPhi: { filesChecked: 0, valuesChecked: 0, filesFailed: 0 },
-    pixels: { scanned: 0, replaced: 0, unchanged: 0, rejected: 0 },
+    pixels: emptyPixelTotals(),
     dateShift: dicom.options.includes('retainLongitudinalModifiedDates') ? { ...dicom.dateShift } : undefined,
     studiesWithSeveralPatients: [],
     timingMs: 0,
@@ -199,7 +199,7 @@ export async function deidentifyDicomDirectory(options: DeidentifyDirectoryOptio
   const studies = new Map<string, Set<string>>();
   for (const result of results) {
     if (!result) continue;
-    addFileResult(report, result, result.output ? relative(output, result.output).split(sep).join('/') : undefined);
+    addFileResult(report, result, result.output ? relative(output, result.output).split(sep).join('/') : undefined, policy.pixels !== undefined);
     if (result.patient && result.status !== 'skipped') patients.set(result.patient.pseudonym, result.patient.originalId ?? '');
     if (result.study && result.patient) {
       const set = studies.get(result.study) ?? new Set<string>();

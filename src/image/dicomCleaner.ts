@@ -1,4 +1,4 @@
-import type { DicomPixelInput, DicomPixelReport, DicomPixelResult, PixelCleaner, PixelRegionRecord } from '../dicom/pixelCleaner.js';
+import type { DicomPixelInput, DicomPixelReport, DicomPixelResult, PixelCleaner, PixelFrameCounts, PixelRegionRecord, PixelScanStatus } from '../dicom/pixelCleaner.js';
 import { decodeFrame, encodeLossless, initCodecs, type FrameFormat } from '../dicom/pixels/codecs.js';
 import { fillFrame, fillSamples } from '../dicom/pixels/fill.js';
 import { encapsulate, splitFrames } from '../dicom/pixels/fragments.js';
@@ -10,7 +10,9 @@ import { decideScan } from './dicomScan.js';
 import { createFaceDetector, fillFacesUntilGone, type FaceDetector } from './faces/index.js';
 import { buildHeaderMatcher } from './phi/headerValues.js';
 import { MAX_VERIFY_ROUNDS, REGION_MARGIN } from './redactFile.js';
+import type { Raster8 } from './raster.js';
 import { cleanText, createTextEngine, type TextEngine } from './textPipeline.js';
+import { mustTriage, primedEngine, triageFrame } from './triage.js';
 
 /**
  * The DICOM pixel cleaner (src/dicom/pixelCleaner.ts): decodes every frame, detects and
@@ -24,9 +26,9 @@ export async function createDicomPixelCleaner(): Promise<PixelCleaner> {
   let faces: Promise<FaceDetector> | undefined;
   return {
     async clean(input, policy) {
-      engine ??= createTextEngine(1);
       if (policy.faces.detect) faces ??= createFaceDetector();
-      return cleanDicomPixels(input, policy, () => engine as Promise<TextEngine>, faces);
+      // the models load on the first file whose pixels are examined (never under scan: never)
+      return cleanDicomPixels(input, policy, () => (engine ??= createTextEngine(1)), faces);
     },
     async close() {
       if (faces) await (await faces).close();
@@ -46,7 +48,7 @@ export const dicomPixelCleanerFactory = Object.assign(() => createDicomPixelClea
 });
 
 function emptyReport(reason: string, scanned: boolean): DicomPixelReport {
-  return { scanned, reason, regions: [], transferSyntax: 'kept', verification: 'not-run', ms: 0 };
+  return { scanned, status: 'not-scanned', reason, regions: [], transferSyntax: 'kept', verification: 'not-run', ms: 0 };
 }
 
 export async function cleanDicomPixels(
@@ -58,7 +60,8 @@ export async function cleanDicomPixels(
   const started = performance.now();
   const done = <T extends DicomPixelResult>(result: T): T => ({ ...result, report: { ...result.report, ms: Math.round(performance.now() - started) } });
   const decision = decideScan(input, policy);
-  if (!decision.scan) {
+  const findFaces = faces !== undefined && policy.faces.detect;
+  if (decision.text === 'none' && (!findFaces || decision.reject)) {
     const report = emptyReport(decision.reason, false);
     return done(decision.reject ? { action: 'rejected', reason: decision.reason, report } : { action: 'unchanged', report });
   }
@@ -75,9 +78,8 @@ export async function cleanDicomPixels(
     return reject(`pixel data could not be decoded (${syntax.codec})`);
   }
   const { frames, layout } = decoded;
-  const scanText = policy.burnedInText.scan !== 'never';
-  const engine = scanText ? await engineOf() : undefined;
-  const faceDetector = faces ? await faces : undefined;
+  const engine = decision.text !== 'none' ? await engineOf() : undefined;
+  const faceDetector = findFaces ? await faces : undefined;
   const values = fillSamples(frames, layout, policy.burnedInText.fill, input.palette);
   const settings: ViewSettings = {
     windowCenter: input.windowCenter?.[0],
@@ -88,8 +90,12 @@ export async function cleanDicomPixels(
   };
   const header = buildHeaderMatcher(input.identifyingValues);
   const regions: PixelRegionRecord[] = [];
+  const counts: PixelFrameCounts = { total: frames.length, triaged: 0, textLike: 0, scanned: 0 };
   let changed = 0;
   let failed = false;
+  // triage state (scan: auto on an image no header flag marks): the last triaged view and its verdict
+  let lastTriaged: Raster8 | undefined;
+  let lastHadText = false;
   for (let f = 0; f < frames.length; f++) {
     const frame = frames[f];
     if (faceDetector) {
@@ -106,7 +112,21 @@ export async function cleanDicomPixels(
       regions.push(...outcome.faces.map((face) => ({ frame: f, box: face.box, kind: 'face' as const, class: 'face', confidence: round3(face.score), redacted: true })));
     }
     if (!engine) continue;
-    const outcome = await cleanText(engine, frameView(frame, layout, settings), {
+    const view = frameView(frame, layout, settings);
+    let frameEngine = engine;
+    if (decision.text === 'triage') {
+      if (mustTriage(f, frames.length, view, lastTriaged)) {
+        const found = await triageFrame(engine, view);
+        counts.triaged++;
+        lastTriaged = view;
+        lastHadText = found.length > 0;
+        frameEngine = primedEngine(engine, view, found);
+      }
+      if (!lastHadText) continue;
+      counts.textLike++;
+    }
+    counts.scanned++;
+    const outcome = await cleanText(frameEngine, view, {
       header,
       redact: policy.burnedInText.redact,
       region: policy.burnedInText.region,
@@ -120,8 +140,11 @@ export async function cleanDicomPixels(
     if (outcome.verification === 'failed') failed = true;
     regions.push(...outcome.records.map((r) => ({ frame: f, box: r.box, kind: 'text' as const, class: r.class, confidence: r.confidence, redacted: r.redacted })));
   }
+  const status: PixelScanStatus = decision.text === 'none' ? 'not-scanned' : counts.scanned > 0 ? 'scanned' : 'triaged-clean';
   const scannedReport = (transferSyntax: string, verification: DicomPixelReport['verification']): DicomPixelReport => ({
-    scanned: true,
+    scanned: counts.scanned > 0 || faceDetector !== undefined,
+    status,
+    frames: counts,
     reason: decision.reason,
     regions,
     transferSyntax,
@@ -129,7 +152,7 @@ export async function cleanDicomPixels(
     ms: 0,
   });
   if (failed) return done({ action: 'rejected', reason: 'burned-in text or a face was still detected after redaction', report: scannedReport('kept', 'failed') });
-  if (changed === 0) return done({ action: 'unchanged', report: scannedReport('kept', 'passed') });
+  if (changed === 0) return done({ action: 'unchanged', report: scannedReport('kept', status === 'scanned' || faceDetector ? 'passed' : 'not-run') });
   return done(encodeResult(input, syntax, frames, layout, scannedReport));
 }
 

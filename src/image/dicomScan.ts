@@ -2,10 +2,14 @@ import type { DicomPixelInput } from '../dicom/pixelCleaner.js';
 import type { PixelsPolicy } from '../policy/sections/pixels.js';
 
 /**
- * `scan: auto` decides per file: BurnedInAnnotation YES, or an image type where burned-in
- * text is common (ultrasound, secondary capture, angiography, radiographs, endoscopy and
- * other visible-light photos), is scanned; other images are left as stored. Encapsulated
- * documents cannot be inspected and are rejected.
+ * How much effort burned-in text gets, per file. `scan: auto` never decides "nothing":
+ * header flags (BurnedInAnnotation YES, an image type where burned-in text is common:
+ * ultrasound, secondary capture, angiography, radiographs, endoscopy and other
+ * visible-light photos) send every frame straight to the full pipeline; every other image
+ * is triaged (the text detector alone on each frame, see triage.ts) and the frames where
+ * triage sees text-like regions go through the full pipeline. Only `scan: never` (the
+ * policy trusts the data's provenance) leaves pixels unexamined. Encapsulated documents
+ * cannot be inspected and are rejected unless the policy keeps them.
  */
 const RISKY_MODALITIES = new Set(['US', 'IVUS', 'OT', 'XA', 'RF', 'DX', 'CR', 'MG', 'IO', 'PX', 'ES', 'XC', 'GM', 'SM', 'OP', 'DOC', 'SC']);
 
@@ -20,22 +24,31 @@ const RISKY_SOP_PREFIXES = [
 
 const DOCUMENT_PREFIX = '1.2.840.10008.5.1.4.1.1.104.';
 
-export type ScanDecision = { scan: true; reason: string } | { scan: false; reason: string; reject?: boolean };
+/** What the report says when `scan: never` left the pixels alone: words an auditor reads. */
+export const NEVER_REASON = 'scan: never — pixels were not examined for burned-in text: the policy trusts the provenance of this data';
+
+export const TRIAGE_REASON = 'scan: auto — no header flag calls for a full scan, so every frame was triaged with the text detector; frames with text-like regions were scanned in full';
+
+/**
+ * full: every frame through detect → recognize → classify → redact → verify;
+ * triage: the detector alone on each frame first (a text-like region escalates that frame to full);
+ * none: pixels not examined for text (`reject`: the file cannot be written).
+ */
+export type ScanDecision = { text: 'full'; reason: string } | { text: 'triage'; reason: string } | { text: 'none'; reason: string; reject?: boolean };
 
 export function decideScan(input: DicomPixelInput, policy: PixelsPolicy): ScanDecision {
+  const mode = policy.burnedInText.scan;
+  if (mode === 'never') return { text: 'none', reason: NEVER_REASON };
   const sop = input.sopClassUID ?? '';
   if (sop.startsWith(DOCUMENT_PREFIX)) {
-    if (policy.burnedInText.encapsulatedDocuments === 'keep') return { scan: false, reason: 'encapsulated document kept as stored (policy: encapsulatedDocuments: keep)' };
-    return { scan: false, reject: true, reason: 'encapsulated document: its content cannot be inspected for burned-in text' };
+    if (policy.burnedInText.encapsulatedDocuments === 'keep') return { text: 'none', reason: 'encapsulated document kept as stored (policy: encapsulatedDocuments: keep)' };
+    return { text: 'none', reject: true, reason: 'encapsulated document: its content cannot be inspected for burned-in text' };
   }
-  const mode = policy.burnedInText.scan;
-  if (mode === 'never') return policy.faces.detect ? { scan: true, reason: 'faces' } : { scan: false, reason: 'scan: never' };
-  if (mode === 'always') return { scan: true, reason: 'scan: always' };
-  if ((input.burnedInAnnotation ?? '').toUpperCase() === 'YES') return { scan: true, reason: 'BurnedInAnnotation YES' };
+  if (mode === 'always') return { text: 'full', reason: 'scan: always' };
+  if ((input.burnedInAnnotation ?? '').toUpperCase() === 'YES') return { text: 'full', reason: 'scan: auto — BurnedInAnnotation YES' };
   const modality = (input.modality ?? '').toUpperCase();
-  if (RISKY_MODALITIES.has(modality)) return { scan: true, reason: `modality ${modality}` };
+  if (RISKY_MODALITIES.has(modality)) return { text: 'full', reason: `scan: auto — modality ${modality} often carries burned-in text` };
   const computedRadiography = sop === '1.2.840.10008.5.1.4.1.1.1';
-  if (computedRadiography || RISKY_SOP_PREFIXES.some((prefix) => sop.startsWith(prefix))) return { scan: true, reason: 'SOP class with common burned-in text' };
-  if (policy.faces.detect) return { scan: true, reason: 'faces' };
-  return { scan: false, reason: 'scan: auto (no BurnedInAnnotation YES, image type rarely has burned-in text)' };
+  if (computedRadiography || RISKY_SOP_PREFIXES.some((prefix) => sop.startsWith(prefix))) return { text: 'full', reason: 'scan: auto — SOP class with common burned-in text' };
+  return { text: 'triage', reason: TRIAGE_REASON };
 }

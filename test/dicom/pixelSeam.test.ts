@@ -9,6 +9,7 @@ import { getText } from '../../src/dicom/marking.js';
 import { uintValue } from '../../src/dicom/codec/values.js';
 import type { DicomPixelInput, DicomPixelResult, PixelCleaner } from '../../src/dicom/pixelCleaner.js';
 import { dicomSchema } from '../../src/policy/sections/dicom.js';
+import { createDicomPixelCleaner } from '../../src/image/dicomCleaner.js';
 import { pixelsSchema } from '../../src/policy/sections/pixels.js';
 import { SECRET, sharedDicom } from './helpers.js';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
@@ -75,12 +76,17 @@ describe('pixel cleaner seam', () => {
     expect(chunks).toBeUndefined();
   });
 
-  it('never calls the cleaner when the policy says scan: never', async () => {
-    const cleaner = new BlankingCleaner('replace');
+  it('under scan: never, the pixel cleaner leaves the pixels as stored and its record says why, in words', async () => {
+    const cleaner = await createDicomPixelCleaner();
     const never = { ...settings, pixels: pixelsSchema.parse({ burnedInText: { scan: 'never' } }) };
-    const { result } = await deidentifyBytes(readFileSync(path.join(sharedDicom, 'CT_small.dcm')), { inputPath: '', relativePath: 'ct.dcm', outputPath: 'ct.dcm' }, never, cleaner);
+    const bytes = readFileSync(path.join(sharedDicom, 'CT_small.dcm'));
+    const { result, chunks } = await deidentifyBytes(bytes, { inputPath: '', relativePath: 'ct.dcm', outputPath: 'ct.dcm' }, never, cleaner);
+    await cleaner.close();
     expect(result.status).toBe('ok');
-    expect(cleaner.inputs).toHaveLength(0);
+    expect(result.pixels).toMatchObject({ status: 'unchanged', report: { scanned: false, status: 'not-scanned' } });
+    expect(result.pixels?.report?.reason).toMatch(/not examined.*trusts the provenance/);
+    const original = readDicom(bytes).dataset.find((e) => e.tag === 0x7fe00010)?.verbatim as Uint8Array;
+    expect(Buffer.concat(chunks!).indexOf(Buffer.from(original))).toBeGreaterThan(0);
   });
 });
 

@@ -23,24 +23,29 @@ const base: DicomPixelInput = {
 const auto = pixelsSchema.parse({});
 
 describe('scan: auto', () => {
-  it('scans BurnedInAnnotation YES, risky modalities and SOP classes; skips CT/MR otherwise', () => {
-    expect(decideScan({ ...base, modality: 'CT', burnedInAnnotation: 'YES' }, auto).scan).toBe(true);
-    expect(decideScan({ ...base, modality: 'US' }, auto).scan).toBe(true);
-    expect(decideScan({ ...base, sopClassUID: '1.2.840.10008.5.1.4.1.1.7' }, auto).scan).toBe(true);
-    expect(decideScan({ ...base, sopClassUID: '1.2.840.10008.5.1.4.1.1.1' }, auto).scan).toBe(true);
-    expect(decideScan({ ...base, modality: 'CT', sopClassUID: '1.2.840.10008.5.1.4.1.1.2' }, auto).scan).toBe(false);
-    expect(decideScan({ ...base, modality: 'PT', sopClassUID: '1.2.840.10008.5.1.4.1.1.128' }, auto).scan).toBe(false);
+  it('sends flagged images straight to the full pipeline and triages every other image: never nothing', () => {
+    expect(decideScan({ ...base, modality: 'CT', burnedInAnnotation: 'YES' }, auto).text).toBe('full');
+    expect(decideScan({ ...base, modality: 'US' }, auto).text).toBe('full');
+    expect(decideScan({ ...base, sopClassUID: '1.2.840.10008.5.1.4.1.1.7' }, auto).text).toBe('full');
+    expect(decideScan({ ...base, sopClassUID: '1.2.840.10008.5.1.4.1.1.1' }, auto).text).toBe('full');
+    // a CT or PET without BurnedInAnnotation was skipped before (presidio_2 kept its name): now triaged
+    expect(decideScan({ ...base, modality: 'CT', sopClassUID: '1.2.840.10008.5.1.4.1.1.2' }, auto).text).toBe('triage');
+    expect(decideScan({ ...base, modality: 'PT', sopClassUID: '1.2.840.10008.5.1.4.1.1.128' }, auto).text).toBe('triage');
+    // BurnedInAnnotation NO does not lower the effort to nothing
+    expect(decideScan({ ...base, modality: 'MR', burnedInAnnotation: 'NO' }, auto).text).toBe('triage');
   });
 
-  it('follows always/never and rejects encapsulated documents unless kept', () => {
+  it('follows always/never, says in words why never skips, and rejects encapsulated documents unless kept', () => {
     const always = pixelsSchema.parse({ burnedInText: { scan: 'always' } });
     const never = pixelsSchema.parse({ burnedInText: { scan: 'never' } });
-    expect(decideScan({ ...base, modality: 'MR' }, always).scan).toBe(true);
-    expect(decideScan({ ...base, modality: 'US' }, never).scan).toBe(false);
+    expect(decideScan({ ...base, modality: 'MR' }, always).text).toBe('full');
+    const skipped = decideScan({ ...base, modality: 'US' }, never);
+    expect(skipped.text).toBe('none');
+    expect(skipped.reason).toMatch(/not examined.*trusts the provenance/);
     const pdf = { ...base, sopClassUID: '1.2.840.10008.5.1.4.1.1.104.1' };
-    expect(decideScan(pdf, always)).toMatchObject({ scan: false, reject: true });
+    expect(decideScan(pdf, always)).toMatchObject({ text: 'none', reject: true });
     const keep = pixelsSchema.parse({ burnedInText: { encapsulatedDocuments: 'keep' } });
-    expect(decideScan(pdf, keep)).toMatchObject({ scan: false });
+    expect(decideScan(pdf, keep)).toMatchObject({ text: 'none' });
     expect(decideScan(pdf, keep)).not.toHaveProperty('reject');
   });
 });

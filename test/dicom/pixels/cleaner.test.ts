@@ -131,11 +131,18 @@ describe('cleaning DICOM files with burned-in text', () => {
     expect(result.report.verification).toBe('passed');
   });
 
-  it('scan: auto skips a CT without BurnedInAnnotation and rejects undecodable data it must scan', async () => {
+  it('scan: auto triages a CT without BurnedInAnnotation (no text: left as stored) and rejects undecodable data it must scan', async () => {
     const auto: PixelsPolicy = { ...always, burnedInText: { ...always.burnedInText, scan: 'auto' } };
     const ct = await cleaner.clean(await inputOf('CT_small.dcm'), auto);
     expect(ct.action).toBe('unchanged');
-    expect(ct.report.scanned).toBe(false);
+    expect(ct.report).toMatchObject({ scanned: false, status: 'triaged-clean', frames: { total: 1, triaged: 1, textLike: 0, scanned: 0 } });
+    // presidio_2 (a CT, no BurnedInAnnotation) carries a name and a birth date: triage escalates it
+    const presidio = await cleaner.clean(await inputOf('presidio_2_ORIGINAL.dcm', ['KAUFMAN^SCOTT']), auto);
+    expect(presidio.action).toBe('replaced');
+    expect(presidio.report).toMatchObject({ status: 'scanned', verification: 'passed', frames: { triaged: 1, textLike: 1, scanned: 1 } });
+    const never = await cleaner.clean(await inputOf('presidio_2_ORIGINAL.dcm'), { ...always, burnedInText: { ...always.burnedInText, scan: 'never' } });
+    expect(never.action).toBe('unchanged');
+    expect(never.report.status).toBe('not-scanned');
     const seg = await cleaner.clean(await inputOf('liver.dcm'), always);
     expect(seg.action).toBe('rejected');
   });
