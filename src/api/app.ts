@@ -18,8 +18,16 @@ export function createApp(ctx: ApiContext): Express {
   app.use(helmet());
   app.use(requestLog(ctx));
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+  // degraded (503) when the data dir is short of space: uploads and jobs would fail with DISK_FULL
+  app.get('/healthz', async (_req, res) => {
+    let freeBytes: number | null = null;
+    try {
+      freeBytes = await ctx.disk.freeBytes(ctx.layout.root);
+    } catch (error) {
+      ctx.logger.error({ err: { name: error instanceof Error ? error.name : typeof error } }, 'free-space probe failed');
+    }
+    const degraded = freeBytes === null || freeBytes < ctx.limits.minFreeBytes;
+    res.status(degraded ? 503 : 200).json({ status: degraded ? 'degraded' : 'ok', freeBytes, minFreeBytes: ctx.limits.minFreeBytes });
   });
   const openapi = openApiDocument();
   app.get('/openapi.json', (_req, res) => {
@@ -27,6 +35,19 @@ export function createApp(ctx: ApiContext): Express {
   });
 
   const v1 = express.Router();
+  // per client address before authentication, so unknown keys and failed attempts count too
+  const perIp = ctx.limits.rateLimitPerIpPerMinute ?? 5 * ctx.limits.rateLimitPerMinute;
+  v1.use(
+    rateLimit({
+      windowMs: 60_000,
+      limit: perIp,
+      standardHeaders: 'draft-8',
+      legacyHeaders: false,
+      identifier: 'per-address',
+      keyGenerator: (req) => ipKeyGenerator(req.ip ?? 'unknown'),
+      handler: (_req, _res, next) => next(new ApiError(429, 'RATE_LIMITED', `this address made more than ${perIp} requests in a minute; retry later`)),
+    }),
+  );
   v1.use(authenticate(ctx.db));
   v1.use(
     rateLimit({
@@ -34,6 +55,7 @@ export function createApp(ctx: ApiContext): Express {
       limit: ctx.limits.rateLimitPerMinute,
       standardHeaders: 'draft-8',
       legacyHeaders: false,
+      identifier: 'per-key',
       keyGenerator: (req) => callerIdOrUndefined(req) ?? ipKeyGenerator(req.ip ?? 'unknown'),
       handler: (_req, _res, next) => next(new ApiError(429, 'RATE_LIMITED', `this key made more than ${ctx.limits.rateLimitPerMinute} requests in a minute; retry later`)),
     }),
@@ -47,6 +69,10 @@ export function createApp(ctx: ApiContext): Express {
   app.use((_req, _res, next) => next(new ApiError(404, 'NOT_FOUND', 'no such route')));
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const { status, body, internal } = toErrorResponse(error);
+    if (error instanceof ApiError && error.auditFailure) {
+      ctx.logger.error({ err: { name: error.auditFailure }, route: routeOf(req), status }, 'audit entry of a refusal could not be written');
+    }
+    if (status === 507) ctx.logger.error({ route: routeOf(req) }, 'out of disk space');
     if (internal) {
       // name only: messages of unexpected errors may quote data
       ctx.logger.error({ err: { name: error instanceof Error ? error.name : typeof error }, route: routeOf(req) }, 'internal error');

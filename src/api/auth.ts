@@ -41,8 +41,21 @@ export function authenticate(db: Db): RequestHandler {
 export function denied(db: Db, req: Request, caller: Caller, message: string): ApiError {
   const pattern = (req.route as { path?: unknown } | undefined)?.path;
   const route = typeof pattern === 'string' ? `${req.method} ${req.baseUrl}${pattern}` : req.method;
-  appendAudit(db, { ...actorOf(caller), action: 'access.denied', target: route });
-  return new ApiError(403, 'FORBIDDEN', message);
+  return auditedRefusal(db, { ...actorOf(caller), action: 'access.denied', target: route }, new ApiError(403, 'FORBIDDEN', message));
+}
+
+/**
+ * Writes the audit entry of a refusal and returns the refusal. A refusal stays a refusal:
+ * when the entry cannot be written (a full disk, a locked database), the error carries the
+ * failure's name for the server log instead of turning a 403 into a 500.
+ */
+export function auditedRefusal(db: Db, entry: Parameters<typeof appendAudit>[1], refusal: ApiError): ApiError {
+  try {
+    appendAudit(db, entry);
+  } catch (error) {
+    refusal.auditFailure = error instanceof Error ? (('code' in error && typeof error.code === 'string' && error.code) || error.name) : typeof error;
+  }
+  return refusal;
 }
 
 /** 403 (audited) unless the caller has one of `roles`. */

@@ -1,4 +1,5 @@
 import type { Db } from './db.js';
+import type { DiskAccess } from './disk.js';
 import type { DataLayout } from './layout.js';
 import type { Logger } from './logger.js';
 import type { JobRunner } from './runner.js';
@@ -15,6 +16,13 @@ export interface ApiLimits {
   maxExpandedBytes: number;
   /** Requests per minute per API key. */
   rateLimitPerMinute: number;
+  /**
+   * Requests per minute per client address, counted before authentication (so unknown and
+   * failed keys count too). Default: 5 × `rateLimitPerMinute`.
+   */
+  rateLimitPerIpPerMinute?: number;
+  /** Below this many free bytes in the data dir, `/healthz` answers `degraded` (503). */
+  minFreeBytes: number;
 }
 
 export const DEFAULT_LIMITS: ApiLimits = {
@@ -23,6 +31,7 @@ export const DEFAULT_LIMITS: ApiLimits = {
   maxPolicyBytes: 8 * 1024 * 1024,
   maxExpandedBytes: 2 * 1024 * 1024 * 1024,
   rateLimitPerMinute: 1200,
+  minFreeBytes: 1024 * 1024 * 1024,
 };
 
 /** Everything a route handler needs; built once per server. */
@@ -32,6 +41,8 @@ export interface ApiContext {
   logger: Logger;
   runner: JobRunner;
   limits: ApiLimits;
+  /** Free-space probe and upload write stream (tests inject a full disk here). */
+  disk: DiskAccess;
   /** Operator's folder of hierarchy files that policies may name without uploading them. */
   hierarchyDir?: string;
 }

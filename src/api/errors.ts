@@ -1,10 +1,13 @@
 import { isVeilError } from '../errors.js';
+import { isDiskFull } from './disk.js';
 
 /** An HTTP-level refusal; its code and message are what the client sees. */
 export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
   readonly field: string | undefined;
+  /** Set when the audit entry of this refusal could not be written (the name of that error); the refusal stands. */
+  auditFailure?: string;
 
   constructor(status: number, code: string, message: string, field?: string) {
     super(message);
@@ -27,6 +30,7 @@ const SERVER_SIDE = new Set(['INTERNAL', 'WORKER_CRASHED', 'JOB_TIMEOUT', 'INTER
 
 /** HTTP status for a job or request that failed with a library error code. */
 export function statusForCode(code: string): number {
+  if (code === 'DISK_FULL') return 507;
   if (UNPROCESSABLE.has(code)) return 422;
   if (SERVER_SIDE.has(code)) return 500;
   return 400;
@@ -52,7 +56,13 @@ export function toErrorResponse(error: unknown): { status: number; body: ErrorBo
     if (multer.code === 'LIMIT_FIELD_KEY' || multer.code === 'LIMIT_FIELD_COUNT') {
       return { status: 400, body: body('BAD_MULTIPART', 'too many or too long form fields', multer.field), internal: false };
     }
+    if (MALFORMED_MULTER_CODES.has(multer.code)) {
+      return { status: 400, body: body('BAD_MULTIPART', 'a part of the multipart/form-data body has no usable field name or was cut short', multer.field), internal: false };
+    }
     return { status: 413, body: body('PAYLOAD_TOO_LARGE', 'the upload exceeds the size or count limit of this server', multer.field), internal: false };
+  }
+  if (isDiskFull(error)) {
+    return { status: 507, body: body('DISK_FULL', 'the server is out of disk space; retry later or ask the operator to free space'), internal: false };
   }
   const http = httpErrorFields(error);
   if (http) {
@@ -67,6 +77,9 @@ export function toErrorResponse(error: unknown): { status: number; body: ErrorBo
 function body(code: string, message: string, field?: string): ErrorBody {
   return field ? { error: { code, message, field } } : { error: { code, message } };
 }
+
+/** Multer codes that say the body is malformed rather than too large. */
+const MALFORMED_MULTER_CODES = new Set(['MISSING_FIELD_NAME', 'INVALID_FIELD_NAME', 'LIMIT_FIELD_NESTING', 'LIMIT_FIELD_ARRAY_INDEX', 'STREAM_DESTROYED']);
 
 function multerCode(error: unknown): { code: string; field?: string } | undefined {
   if (typeof error !== 'object' || error === null) return undefined;

@@ -6,6 +6,12 @@ type Json = Record<string, unknown>;
 
 const errorRef = { $ref: '#/components/schemas/Error' };
 
+const health = (status: string): Json => ({
+  type: 'object',
+  required: ['status', 'freeBytes', 'minFreeBytes'],
+  properties: { status: { const: status }, freeBytes: { type: ['integer', 'null'] }, minFreeBytes: { type: 'integer' } },
+});
+
 function errors(...statuses: number[]): Json {
   const text: Record<number, string> = {
     400: 'Bad input (field names the part or policy field)',
@@ -15,7 +21,8 @@ function errors(...statuses: number[]): Json {
     409: 'Policy not approved, or job not finished',
     413: 'Upload or body too large',
     422: 'The data cannot satisfy the policy',
-    429: 'Rate limit of this key reached',
+    429: 'Rate limit of this key or of this client address reached',
+    507: 'The server is out of disk space (DISK_FULL)',
   };
   return Object.fromEntries(statuses.map((s) => [String(s), { description: text[s], content: { 'application/json': { schema: errorRef } } }]));
 }
@@ -61,7 +68,7 @@ function jobSubmission(kind: 'tabular' | 'dicom' | 'image'): Json {
       },
       responses: {
         '202': json({ type: 'object', required: ['id', 'status'], properties: { id: { type: 'string' }, kind: { type: 'string' }, status: { const: 'queued' } } }, 'Queued'),
-        ...errors(400, 401, 403, 404, 409, 413, 429),
+        ...errors(400, 401, 403, 404, 409, 413, 429, 507),
       },
     },
   };
@@ -120,7 +127,15 @@ export function openApiDocument(): Json {
       },
     },
     paths: {
-      '/healthz': { get: { summary: 'Liveness', responses: { '200': json({ type: 'object', properties: { status: { const: 'ok' } } }, 'Up') } } },
+      '/healthz': {
+        get: {
+          summary: 'Liveness and free space of the data dir',
+          responses: {
+            '200': json(health('ok'), 'Up, with at least minFreeBytes free'),
+            '503': json(health('degraded'), 'Up, but short of space (or the free-space probe failed): uploads and jobs may fail with DISK_FULL'),
+          },
+        },
+      },
       '/openapi.json': { get: { summary: 'This document', responses: { '200': json({ type: 'object' }, 'OpenAPI 3.1') } } },
       '/v1/policies': {
         get: { summary: 'List policies (any role)', security: secured, responses: { '200': json({ type: 'object' }, 'Policies with their latest and approved versions'), ...errors(401, 429) } },
@@ -157,7 +172,7 @@ export function openApiDocument(): Json {
               { type: 'object', properties: { name: { type: 'string' }, version: { type: 'integer' }, sha256: { type: 'string' }, approved: { const: false } } },
               'Stored, not yet approved',
             ),
-            ...errors(400, 401, 403, 413, 429),
+            ...errors(400, 401, 403, 413, 429, 507),
           },
         },
       },
@@ -194,7 +209,7 @@ export function openApiDocument(): Json {
           security: secured,
           responses: {
             '200': { description: 'The result', content: { 'text/csv': { schema: { type: 'string' } }, 'application/zip': { schema: { type: 'string', contentMediaType: 'application/zip' } } } },
-            ...errors(400, 401, 403, 404, 409, 422, 429),
+            ...errors(400, 401, 403, 404, 409, 422, 429, 507),
           },
         },
       },
@@ -206,7 +221,7 @@ export function openApiDocument(): Json {
           parameters: [{ name: 'format', in: 'query', schema: { enum: ['json', 'html'] } }],
           responses: {
             '200': { description: 'The report', content: { 'application/json': { schema: { type: 'object' } }, 'text/html': { schema: { type: 'string' } } } },
-            ...errors(400, 401, 404, 409, 422, 429),
+            ...errors(400, 401, 404, 409, 422, 429, 507),
           },
         },
       },

@@ -7,6 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { PrivacySpec } from '../policy/sections/tabular.js';
 import { appendAudit } from './audit.js';
 import type { Db } from './db.js';
+import { DISK_FULL_FAILURE, isDiskFull } from './disk.js';
 import { getJob, jobsWithStatus, markDone, markFailed, markRunning, requeue, setProgress, type JobError, type JobRecord } from './jobStore.js';
 import { OUTPUT_FILES, type DataLayout } from './layout.js';
 import type { Logger } from './logger.js';
@@ -90,7 +91,7 @@ export class JobRunner {
         this.start(job)
           .catch((error: unknown) => {
             this.logger.error({ jobId: job.id, err: { name: error instanceof Error ? error.name : 'unknown' } }, 'job start failed');
-            markFailed(this.db, job.id, { code: 'INTERNAL', message: 'the job could not be started' });
+            markFailed(this.db, job.id, isDiskFull(error) ? DISK_FULL_FAILURE : { code: 'INTERNAL', message: 'the job could not be started' });
           })
           .finally(() => this.starting.delete(job.id)),
       );
@@ -231,8 +232,8 @@ export class JobRunner {
         await rm(this.layout.jobInput(jobId), { recursive: true, force: true });
         this.logger.info({ jobId, kind: job.kind }, 'job done');
         return;
-      } catch {
-        outcome = { type: 'failed', error: { code: 'INTERNAL', message: 'the job finished without complete outputs' } };
+      } catch (error) {
+        outcome = { type: 'failed', error: isDiskFull(error) ? DISK_FULL_FAILURE : { code: 'INTERNAL', message: 'the job finished without complete outputs' } };
       }
     }
     await rm(workDir, { recursive: true, force: true });

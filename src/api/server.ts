@@ -9,6 +9,7 @@ import { createApp } from './app.js';
 import { acquireDataDirLock } from './dataDirLock.js';
 import { DEFAULT_LIMITS, type ApiContext, type ApiLimits } from './context.js';
 import { openDatabase } from './db.js';
+import { realDisk, type DiskAccess } from './disk.js';
 import { dataLayout } from './layout.js';
 import { createLogger } from './logger.js';
 import { JobRunner, type RunnerOptions } from './runner.js';
@@ -21,6 +22,8 @@ export interface ApiOptions {
   logDestination?: DestinationStream;
   /** Hierarchy files policies may name without uploading them (read at PUT time). */
   hierarchyDir?: string;
+  /** The disk edge (free space, upload writes); the real file system unless a test injects one. */
+  disk?: DiskAccess;
 }
 
 export interface Api {
@@ -52,7 +55,7 @@ export async function createApi(options: ApiOptions): Promise<Api> {
     jobTimeoutMs: options.runner?.jobTimeoutMs ?? 2 * 60 * 60 * 1000,
     maxAttempts: options.runner?.maxAttempts ?? 2,
   });
-  const ctx: ApiContext = { db, layout, logger, runner, limits: { ...DEFAULT_LIMITS, ...options.limits }, hierarchyDir: options.hierarchyDir };
+  const ctx: ApiContext = { db, layout, logger, runner, limits: { ...DEFAULT_LIMITS, ...options.limits }, disk: options.disk ?? realDisk, hierarchyDir: options.hierarchyDir };
   runner.recover();
   const app = createApp(ctx);
   runner.kick();

@@ -1,10 +1,43 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, openSync, readSync, closeSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import multer from 'multer';
 import type { ApiContext } from './context.js';
+import type { DiskAccess } from './disk.js';
 import { ApiError } from './errors.js';
+
+/**
+ * Errors of the multipart parser (busboy: no boundary, unexpected end of form, malformed
+ * part header, a NUL in a header) are plain Errors without a code: the body is the client's
+ * fault. Multer's own errors and system errors (ENOSPC…) keep their meaning.
+ */
+export function asMultipartError(error: unknown): unknown {
+  if (error instanceof ApiError) return error;
+  if (typeof error === 'object' && error !== null && ('code' in error || (error as { name?: unknown }).name === 'MulterError')) return error;
+  return new ApiError(400, 'BAD_MULTIPART', 'the multipart/form-data body could not be read (missing boundary, truncated or malformed)');
+}
+
+/** Multer storage: each file under a random name in `dir`, written through the context's disk edge. */
+function randomNameStorage(dir: string, disk: DiskAccess): multer.StorageEngine {
+  return {
+    _handleFile(_req, file, callback) {
+      const filename = randomBytes(16).toString('hex');
+      const path = join(dir, filename);
+      let size = 0;
+      file.stream.on('data', (chunk: Buffer) => (size += chunk.length));
+      pipeline(file.stream, disk.createWriteStream(path)).then(
+        () => callback(null, { destination: dir, filename, path, size }),
+        (error: unknown) => void rm(path, { force: true }).finally(() => callback(error)),
+      );
+    },
+    _removeFile(_req, file, callback) {
+      rm(file.path, { force: true }).then(() => callback(null), callback);
+    },
+  };
+}
 
 /**
  * Multipart uploads of job inputs go to <data>/uploads under random names (the client's
@@ -13,13 +46,10 @@ import { ApiError } from './errors.js';
 export function jobUpload(ctx: ApiContext, fileFields: { name: string; maxCount: number }[]): RequestHandler {
   mkdirSync(ctx.layout.uploads, { recursive: true });
   const handler = multer({
-    storage: multer.diskStorage({
-      destination: ctx.layout.uploads,
-      filename: (_req, _file, callback) => callback(null, randomBytes(16).toString('hex')),
-    }),
+    storage: randomNameStorage(ctx.layout.uploads, ctx.disk),
     limits: { fileSize: ctx.limits.maxUploadBytes, files: ctx.limits.maxFiles, fields: 10, fieldSize: 64 * 1024, parts: ctx.limits.maxFiles + 10 },
   }).fields(fileFields);
-  return (req: Request, res: Response, next: NextFunction) => {
+  return async (req: Request, res: Response, next: NextFunction) => {
     if (!req.is('multipart/form-data')) return next(new ApiError(400, 'UNSUPPORTED_MEDIA_TYPE', 'send the job as multipart/form-data'));
     const declared = Number(req.get('content-length') ?? '0');
     // refuse early what cannot fit, instead of receiving it first (multipart overhead allowed)
@@ -27,14 +57,27 @@ export function jobUpload(ctx: ApiContext, fileFields: { name: string; maxCount:
       res.set('Connection', 'close');
       return next(new ApiError(413, 'PAYLOAD_TOO_LARGE', `the upload exceeds the limit of ${ctx.limits.maxUploadBytes} bytes`));
     }
+    if (declared > 0 && declared > (await freeBytesOrInfinity(ctx))) {
+      res.set('Connection', 'close');
+      return next(new ApiError(507, 'DISK_FULL', 'the upload is larger than the free space of this server; retry later or ask the operator to free space'));
+    }
     handler(req, res, (error: unknown) => {
       if (error) {
-        void removeUploads(req).finally(() => next(error));
+        void removeUploads(req).finally(() => next(asMultipartError(error)));
         return;
       }
       next();
     });
   };
+}
+
+/** Free bytes where uploads land; a probe that fails does not refuse anything (writes still fail cleanly with ENOSPC). */
+async function freeBytesOrInfinity(ctx: ApiContext): Promise<number> {
+  try {
+    return await ctx.disk.freeBytes(ctx.layout.uploads);
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
 }
 
 /** Every file multer stored for this request. */

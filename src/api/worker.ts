@@ -11,6 +11,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { loadPolicy, type Policy } from '../policy/load.js';
 import type { PrivacySpec } from '../policy/sections/tabular.js';
 import { loadSecret } from '../secret/key.js';
+import { DISK_FULL_FAILURE, isDiskFull } from './disk.js';
 import { OUTPUT_FILES } from './layout.js';
 import type { JobError, JobKind } from './jobStore.js';
 import { zipDirectory } from './zip.js';
@@ -126,6 +127,7 @@ export function describeFailure(error: unknown, spec: Pick<WorkerSpec, 'policyDi
     if (error.location.field) failure.field = error.location.field;
     return failure;
   }
+  if (isDiskFull(error)) return DISK_FULL_FAILURE;
   return { code: 'INTERNAL', message: 'the job failed with an internal error' };
 }
 
@@ -153,6 +155,10 @@ function main(): void {
       void send({ type: 'failed', error: { code: 'INTERNAL', message: 'the job process received no valid job' } }).then(() => process.exit(1));
       return;
     }
+    // an error thrown outside the job's promise (a stream's 'error' on a full disk) still says why
+    process.once('uncaughtException', (error: unknown) => {
+      void send({ type: 'failed', error: describeFailure(error, spec) }).then(() => process.exit(1));
+    });
     runJob(spec).then(
       () => send({ type: 'done' }).then(() => process.exit(0)),
       (error: unknown) => {

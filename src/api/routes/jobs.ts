@@ -6,7 +6,7 @@ import { loadPolicy } from '../../policy/load.js';
 import type { PrivacySpec } from '../../policy/sections/tabular.js';
 import { tightenPrivacy } from '../../policy/tighten.js';
 import { appendAudit } from '../audit.js';
-import { actorOf, callerOf, denied, requireRole, type Caller } from '../auth.js';
+import { actorOf, auditedRefusal, callerOf, denied, requireRole, type Caller } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { ApiError, statusForCode } from '../errors.js';
 import { getJob, getReport, insertJob, listJobs, type JobKind, type JobRecord } from '../jobStore.js';
@@ -37,8 +37,8 @@ function approvedPolicyFor(ctx: ApiContext, req: Request, kind: JobKind, caller:
   const version = getPolicyVersion(ctx.db, name, pinned);
   if (!version) throw new ApiError(404, 'POLICY_NOT_FOUND', pinned ? 'no such policy version' : 'no policy with this name', 'policy');
   if (!version.approved) {
-    appendAudit(ctx.db, { ...actorOf(caller), action: 'job.refused', target: `${kind}-job`, policy: policyRef(version) });
-    throw new ApiError(409, 'POLICY_NOT_APPROVED', `version ${version.version} of this policy is not approved by the committee`, 'policy');
+    const refusal = new ApiError(409, 'POLICY_NOT_APPROVED', `version ${version.version} of this policy is not approved by the committee`, 'policy');
+    throw auditedRefusal(ctx.db, { ...actorOf(caller), action: 'job.refused', target: `${kind}-job`, policy: policyRef(version) }, refusal);
   }
   if (!version.sections.includes(SECTION[kind])) {
     throw new ApiError(400, 'POLICY_SECTION_MISSING', `the policy has no "${SECTION[kind]}" section, which a ${kind} job needs`, 'policy');

@@ -10,6 +10,7 @@ import { appendAudit } from '../audit.js';
 import { actorOf, callerOf, requireRole } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { ApiError } from '../errors.js';
+import { asMultipartError } from '../uploads.js';
 import { hierarchyFileRefs, matchHierarchyUploads, type HierarchyRef } from '../policyBundle.js';
 import {
   approvePolicyVersion,
@@ -65,7 +66,7 @@ async function readPolicyUpload(req: Request, res: Response, ctx: ApiContext): P
       { name: 'policy', maxCount: 1 },
       { name: 'hierarchies', maxCount: 100 },
     ]);
-    await new Promise<void>((resolve, reject) => upload(req, res, (error: unknown) => (error ? reject(error) : resolve())));
+    await new Promise<void>((resolve, reject) => upload(req, res, (error: unknown) => (error ? reject(asMultipartError(error)) : resolve())));
     const files = (req.files ?? {}) as Record<string, Express.Multer.File[] | undefined>;
     const body = (req.body ?? {}) as Record<string, unknown>;
     const policyFile = files.policy?.[0];

@@ -17,11 +17,13 @@ function positiveInt(value: string, option: string, max = Number.MAX_SAFE_INTEGE
 
 interface ServeOptions {
   port: string;
-  host?: string;
+  host: string;
   dataDir: string;
   concurrency?: string;
   maxUploadMb: string;
   rateLimit: string;
+  rateLimitIp?: string;
+  minFreeMb: string;
   jobTimeoutMin: string;
   maxAttempts: string;
   hierarchyDir?: string;
@@ -34,11 +36,13 @@ export function registerServeCommands(program: Command): void {
     .command('serve')
     .description('start the HTTP API (VEIL_SECRET from the environment)')
     .option('--port <n>', 'TCP port (0 picks a free one)', '8080')
-    .option('--host <address>', 'address to listen on (default: all interfaces)')
+    .option('--host <address>', 'address to listen on; 0.0.0.0 (or ::) opens the API to the network', '127.0.0.1')
     .option('--data-dir <dir>', 'database, policies, job inputs and results', './veil-data')
     .option('--concurrency <n>', `jobs running at once (default: ${defaultConcurrency()})`)
     .option('--max-upload-mb <n>', 'largest upload of one job, in MiB', '512')
     .option('--rate-limit <n>', 'requests per minute per API key', '1200')
+    .option('--rate-limit-ip <n>', 'requests per minute per client address, counted before the key is checked (default: 5 × --rate-limit)')
+    .option('--min-free-mb <n>', 'below this much free space in the data dir, /healthz answers "degraded" (503)', '1024')
     .option('--job-timeout-min <n>', 'a job running longer is stopped and failed', '120')
     .option('--max-attempts <n>', 'runs of one job, counting re-runs after a crash', '2')
     .option('--hierarchy-dir <dir>', 'hierarchy files policies may name without uploading them')
@@ -61,6 +65,8 @@ export function registerServeCommands(program: Command): void {
           limits: {
             maxUploadBytes: positiveInt(options.maxUploadMb, '--max-upload-mb') * 1024 * 1024,
             rateLimitPerMinute: positiveInt(options.rateLimit, '--rate-limit'),
+            rateLimitPerIpPerMinute: options.rateLimitIp ? positiveInt(options.rateLimitIp, '--rate-limit-ip') : undefined,
+            minFreeBytes: positiveInt(options.minFreeMb, '--min-free-mb') * 1024 * 1024,
           },
           runner: {
             concurrency: options.concurrency ? positiveInt(options.concurrency, '--concurrency', 64) : undefined,
@@ -71,7 +77,8 @@ export function registerServeCommands(program: Command): void {
         if (!process.env.VEIL_SECRET && !process.env.VEIL_SECRET_FILE) {
           server.api.ctx.logger.warn('VEIL_SECRET is not set: jobs whose policy pseudonymizes will fail');
         }
-        process.stdout.write(`veil: listening on http://${options.host ?? 'localhost'}:${server.port} (data in ${options.dataDir})\n`);
+        const shown = options.host.includes(':') ? `[${options.host}]` : options.host;
+        process.stdout.write(`veil: listening on http://${shown}:${server.port} (data in ${options.dataDir})\n`);
         await new Promise<void>((resolve) => {
           const stop = () => {
             void server.close().then(resolve);
