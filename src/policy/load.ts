@@ -1,9 +1,13 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { LineCounter, parseDocument, isNode, isScalar, visit, type Document } from 'yaml';
 import type { z } from 'zod';
-import { VeilError } from '../errors.js';
+import { VeilError, type ErrorCode } from '../errors.js';
+import { readProblem } from '../io/readProblem.js';
+import { describeIssue, quoted } from './describe.js';
+import { POLICY_LIMITS, screenPolicyText } from './screen.js';
 import { policySchema, type PolicyDocument } from './schema.js';
 
 /** A validated policy plus where it came from (paths inside it are relative to `baseDir`). */
@@ -19,115 +23,175 @@ export interface PolicySource {
   sha256: string;
 }
 
-/** One problem found in a policy; the first is what the CLI prints. */
+/** One problem found in a policy; the first is what most commands print, `veil policy check` prints all. */
 export interface PolicyIssue {
   file: string;
   line?: number;
   field: string;
   message: string;
+  /** Absent: POLICY_INVALID. */
+  code?: ErrorCode;
 }
 
 export type PolicyResult = { success: true; policy: Policy } | { success: false; issues: PolicyIssue[] };
 
 /** Reads and validates a policy file. Throws VeilError(POLICY_INVALID) naming file:line and field. */
 export async function loadPolicy(file: string): Promise<Policy> {
+  const policy = unwrap(await checkPolicyFile(file));
+  return policy;
+}
+
+/**
+ * Reads and validates a policy file and checks that every hierarchy file it names can be
+ * read; every problem comes back (what `veil policy check` lists). An unreadable policy
+ * file throws FILE_NOT_FOUND with the reason.
+ */
+export async function checkPolicyFile(file: string): Promise<PolicyResult> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
-  } catch {
-    throw new VeilError('FILE_NOT_FOUND', 'cannot read the policy file', { file });
+  } catch (error) {
+    throw new VeilError('FILE_NOT_FOUND', `cannot read the policy file: ${readProblem(error)}`, { file });
   }
-  return unwrap(parsePolicy(text, { file, baseDir: dirname(resolve(file)) }));
+  const analysed = analysePolicy(text, { file, baseDir: dirname(resolve(file)) });
+  if (!analysed.result.success) return analysed.result;
+  const issues = await unreadableHierarchies(analysed.result.policy, analysed.locate);
+  return issues.length > 0 ? { success: false, issues } : analysed.result;
 }
 
+/**
+ * The policy, or a VeilError for its first issue. An unreadable hierarchy file keeps its
+ * FILE_NOT_FOUND code; the count of further problems points at `veil policy check`.
+ */
 export function unwrap(result: PolicyResult): Policy {
   if (result.success) return result.policy;
   const first = result.issues[0];
-  const more = result.issues.length > 1 ? ` (and ${result.issues.length - 1} more)` : '';
-  throw new VeilError('POLICY_INVALID', `${first.message}${more}`, {
+  const rest = result.issues.length - 1;
+  const more = rest > 0 ? ` (and ${rest} more problem${rest > 1 ? 's' : ''}: \`veil policy check ${first.file}\` lists them all)` : '';
+  throw new VeilError(first.code ?? 'POLICY_INVALID', `${first.message}${more}`, {
     file: first.file,
     line: first.line,
     field: first.field || undefined,
   });
 }
 
+/** One issue as `file:line: field: message`, the line `veil policy check` prints for it. */
+export function issueLine(issue: PolicyIssue): string {
+  return new VeilError(issue.code ?? 'POLICY_INVALID', issue.message, { file: issue.file, line: issue.line, field: issue.field || undefined }).toLine();
+}
+
 /** Parses policy YAML text; issues come back as data with file, line and field path. */
 export function parsePolicy(text: string, where: { file: string; baseDir: string }): PolicyResult {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  return analysePolicy(text, where).result;
+}
+
+type Locate = (path: readonly (string | number)[]) => number | undefined;
+
+function analysePolicy(text: string, where: { file: string; baseDir: string }): { result: PolicyResult; locate: Locate } {
   const file = where.file;
+  const nowhere: Locate = () => undefined;
+  const refused = screenPolicyText(text);
+  if (refused) return { result: { success: false, issues: [{ file, line: refused.line, field: '', message: refused.message }] }, locate: nowhere };
+  const lineCounter = new LineCounter();
+  // duplicate keys are found below in linear time (the parser's own check is quadratic)
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+  const locate: Locate = (path) => lineOf(doc, lineCounter, path);
+  const fail = (issues: PolicyIssue[]) => ({ result: { success: false as const, issues }, locate });
   if (doc.errors.length > 0) {
-    return {
-      success: false,
-      issues: doc.errors.map((error) => ({
+    return fail(
+      doc.errors.map((error) => ({
         file,
         line: error.linePos?.[0]?.line ?? lineCounter.linePos(error.pos[0]).line,
         field: '',
         message: `invalid YAML: ${error.code.toLowerCase().replace(/_/g, ' ')}`,
       })),
-    };
+    );
   }
-  const data: unknown = doc.toJS();
+  const duplicates = duplicateKeys(doc, lineCounter, file);
+  if (duplicates.length > 0) return fail(duplicates);
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: POLICY_LIMITS.maxAliases });
+  } catch {
+    // yaml counts the aliases each alias expands to and throws past maxAliasCount: a "billion laughs" text
+    return fail([{ file, line: 1, field: '', message: `invalid YAML: aliases expand too far (aliases nested in aliases may expand to at most ${POLICY_LIMITS.maxAliases})` }]);
+  }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    return { success: false, issues: [{ file, line: 1, field: '', message: 'expected a mapping with name, version and at least one of tabular, dicom, pixels' }] };
+    return fail([{ file, line: 1, field: '', message: 'expected a mapping with name, version and at least one of tabular, dicom, pixels' }]);
   }
-  const parsed = policySchema.safeParse(data);
+  const parsed = policySchema.safeParse(data, { reportInput: true });
   if (!parsed.success) {
-    return { success: false, issues: parsed.error.issues.map((issue) => toIssue(issue, doc, lineCounter, file)) };
+    return fail(parsed.error.issues.flatMap((issue) => toIssues(issue, doc, lineCounter, file)));
   }
   const value = parsed.data;
   if (!value.tabular && !value.dicom && !value.pixels) {
-    return { success: false, issues: [{ file, line: 1, field: '', message: 'a policy needs at least one of the sections tabular, dicom or pixels' }] };
+    return fail([{ file, line: 1, field: '', message: 'a policy needs at least one of the sections tabular, dicom or pixels' }]);
   }
   const sha256 = createHash('sha256').update(text).digest('hex');
   const semantic = checkTabularSemantics(value, doc, lineCounter, file);
-  if (semantic.length > 0) return { success: false, issues: semantic };
-  return { success: true, policy: { ...value, source: { file, baseDir: where.baseDir, sha256 } } };
+  if (semantic.length > 0) return fail(semantic);
+  return { result: { success: true, policy: { ...value, source: { file, baseDir: where.baseDir, sha256 } } }, locate };
 }
 
-function toIssue(issue: z.core.$ZodIssue, doc: Document, lineCounter: LineCounter, file: string): PolicyIssue {
+/** Keys that appear twice in one mapping, found with one set per mapping. */
+function duplicateKeys(doc: Document, lineCounter: LineCounter, file: string): PolicyIssue[] {
+  const issues: PolicyIssue[] = [];
+  visit(doc, {
+    Map(_key, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        const key = isScalar(pair.key) ? pair.key.value : pair.key;
+        if (seen.has(key)) {
+          const line = isNode(pair.key) && pair.key.range ? lineCounter.linePos(pair.key.range[0]).line : undefined;
+          issues.push({ file, line, field: '', message: `invalid YAML: the key ${quoted(String(key))} appears twice in one mapping` });
+        }
+        seen.add(key);
+      }
+    },
+  });
+  return issues;
+}
+
+/** Each hierarchy file the policy names that cannot be read, with the policy line naming it. */
+async function unreadableHierarchies(policy: Policy, locate: Locate): Promise<PolicyIssue[]> {
+  const tabular = policy.tabular;
+  if (!tabular) return [];
+  const named: { path: (string | number)[]; spec: string }[] = [];
+  for (const role of ['quasiIdentifiers', 'sensitive'] as const) {
+    tabular[role].forEach((entry, index) => {
+      if (typeof entry.hierarchy === 'string') named.push({ path: ['tabular', role, index, 'hierarchy'], spec: entry.hierarchy });
+    });
+  }
+  const issues: PolicyIssue[] = [];
+  for (const { path, spec } of named) {
+    const problem = await fileProblem(resolve(policy.source.baseDir, spec));
+    if (problem) {
+      issues.push({ file: policy.source.file, line: locate(path), field: path.join('.'), code: 'FILE_NOT_FOUND', message: `cannot read the hierarchy file ${quoted(spec)}: ${problem}` });
+    }
+  }
+  return issues;
+}
+
+async function fileProblem(path: string): Promise<string | undefined> {
+  try {
+    if ((await stat(path)).isDirectory()) return 'is a folder, not a file';
+    await access(path, constants.R_OK);
+    return undefined;
+  } catch (error) {
+    return readProblem(error);
+  }
+}
+
+function toIssues(issue: z.core.$ZodIssue, doc: Document, lineCounter: LineCounter, file: string): PolicyIssue[] {
   const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
-  let message = describeIssue(issue);
-  let nodePath = path;
   if (issue.code === 'unrecognized_keys') {
-    const key = issue.keys[0];
-    nodePath = [...path, key];
-    message = `unknown field "${key}"${issue.keys.length > 1 ? ` (also ${issue.keys.slice(1).join(', ')})` : ''}`;
+    // one line per unknown key, each at its own line
+    return issue.keys.map((key) => {
+      const nodePath = [...path, key];
+      return { file, line: lineOf(doc, lineCounter, nodePath), field: nodePath.join('.'), message: `unknown field ${quoted(key)}` };
+    });
   }
-  return { file, line: lineOf(doc, lineCounter, nodePath), field: nodePath.join('.'), message };
-}
-
-function describeIssue(issue: z.core.$ZodIssue): string {
-  switch (issue.code) {
-    case 'invalid_type':
-      return issue.input === undefined ? `required field is missing (expected ${article(issue.expected)})` : `expected ${article(issue.expected)}`;
-    case 'too_small': {
-      const min = String(issue.minimum);
-      if (issue.origin === 'array') return `expected at least ${min} entr${min === '1' ? 'y' : 'ies'}`;
-      if (issue.origin === 'string') return 'expected a non-empty text';
-      return `expected a number ${issue.inclusive === false ? '>' : '≥'} ${min}`;
-    }
-    case 'too_big': {
-      if (issue.origin === 'array') return `expected at most ${String(issue.maximum)} entries`;
-      if (issue.origin === 'string') return `expected at most ${String(issue.maximum)} characters`;
-      return `expected a number ${issue.inclusive === false ? '<' : '≤'} ${String(issue.maximum)}`;
-    }
-    case 'invalid_value':
-      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
-    case 'invalid_union':
-      return 'expected a hierarchy file path or one of {intervals}, {masking}, {dates}, {tree}';
-    case 'invalid_format':
-      return `expected ${issue.format}`;
-    default:
-      return issue.message;
-  }
-}
-
-function article(expected: string): string {
-  if (expected === 'int') return 'an integer';
-  if (expected === 'object') return 'a mapping';
-  if (expected === 'array') return 'a list';
-  return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
+  return [{ file, line: lineOf(doc, lineCounter, path), field: path.join('.'), message: describeIssue(issue, path) }];
 }
 
 /** The line of the deepest node on `path` that exists in the YAML document. */

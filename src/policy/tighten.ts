@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { describeIssue } from './describe.js';
 import type { PrivacySpec, TabularPolicy } from './sections/tabular.js';
 
 /**
@@ -35,14 +36,18 @@ export type TightenResult = { success: true; privacy: PrivacySpec } | { success:
  * A model the policy lacks (l or t) may be added when the policy names sensitive columns.
  */
 export function tightenPrivacy(policy: Pick<TabularPolicy, 'privacy' | 'sensitive'>, overrides: unknown): TightenResult {
-  const parsed = privacyOverridesSchema.safeParse(overrides);
+  if (overrides === null || typeof overrides !== 'object' || Array.isArray(overrides)) {
+    return { success: false, issues: [{ field: 'overrides', message: 'expected a mapping of k, l, t, suppressionLimit' }] };
+  }
+  const parsed = privacyOverridesSchema.safeParse(overrides, { reportInput: true });
   if (!parsed.success) {
     return {
       success: false,
-      issues: parsed.error.issues.map((issue) => ({
-        field: ['overrides', ...issue.path.map(String)].join('.'),
-        message: issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}; allowed: k, l, t, suppressionLimit` : issue.message,
-      })),
+      issues: parsed.error.issues.map((issue) => {
+        const path = issue.path.map(String);
+        const message = issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}; allowed: k, l, t, suppressionLimit` : describeIssue(issue, path);
+        return { field: ['overrides', ...path].join('.'), message };
+      }),
     };
   }
   const base = policy.privacy;

@@ -31,8 +31,8 @@ describe('policy loading', () => {
     expect(result.success).toBe(false);
     if (result.success) return;
     const byField = new Map(result.issues.map((i) => [i.field, i]));
-    expect(byField.get('tabular.privacy.k')).toMatchObject({ line: 7, message: 'expected a number ≥ 1' });
-    expect(byField.get('tabular.privacy.l.l')).toMatchObject({ line: 8, message: 'expected a number ≥ 2' });
+    expect(byField.get('tabular.privacy.k')).toMatchObject({ line: 7, message: 'expected a number ≥ 1, got the number 0' });
+    expect(byField.get('tabular.privacy.l.l')).toMatchObject({ line: 8, message: 'expected a number ≥ 2, got the number 1' });
     expect(byField.get('tabular.privacy.foo')).toMatchObject({ line: 9, message: 'unknown field "foo"' });
   });
 
