@@ -22,6 +22,8 @@ export interface AnonymizeCsvOptions {
   /** CSV of original → pseudonym pairs (column, original, pseudonym): it holds PHI. */
   mappingCsv?: string;
   secret?: Buffer;
+  /** Largest CSV cell in UTF-8 bytes (default DEFAULT_MAX_CELL_BYTES, 1 MiB); a larger one is refused. */
+  maxCellBytes?: number;
   /** 0 … 1 over reading, partitioning and writing. */
   onProgress?: (fraction: number) => void;
 }
@@ -72,7 +74,7 @@ async function runCsvFile(
   const progress = options.onProgress;
   const readStarted = performance.now();
   try {
-    const { table, delimiter } = await readCsv(input, { onProgress: progress ? () => progress(0.1) : undefined });
+    const { table, delimiter } = await readCsv(input, { maxCellBytes: options.maxCellBytes, onProgress: progress ? () => progress(0.1) : undefined });
     const readMs = performance.now() - readStarted;
     progress?.(0.3);
     const result = run(table, policy.tabular, {
@@ -107,7 +109,7 @@ async function runCsvFile(
 /** Errors about data (a column, a value, a line) are located in the input CSV when they name no file. */
 function locate(error: unknown, input: string): unknown {
   if (!isVeilError(error) || error.location.file) return error;
-  if (['COLUMN_UNKNOWN', 'VALUE_INVALID', 'CSV_INVALID', 'HIERARCHY_INVALID'].includes(error.code)) {
+  if (['COLUMN_UNKNOWN', 'VALUE_INVALID', 'CSV_INVALID', 'CSV_CELL_TOO_LARGE', 'HIERARCHY_INVALID'].includes(error.code)) {
     return new VeilError(error.code, error.message, { ...error.location, file: input });
   }
   return error;

@@ -15,23 +15,34 @@ export interface Table {
   readonly rowCount: number;
 }
 
+/** Distinct values a column holds before its builder indexes them in a Map. */
+const SMALL_DICTIONARY = 16;
+
 /** Builds one dictionary-encoded column incrementally (streaming readers use this). */
 export class ColumnBuilder {
   private codes: Int32Array;
   private length = 0;
-  private readonly index = new Map<string, number>();
+  /** Code of each text, made once the dictionary outgrows a linear search. */
+  private index: Map<string, number> | undefined;
   private readonly dictionary: string[] = [];
 
-  constructor(readonly name: string, initialCapacity = 1024) {
+  /** Capacity starts small and doubles, so a table of many short columns costs what it holds. */
+  constructor(readonly name: string, initialCapacity = 16) {
     this.codes = new Int32Array(Math.max(16, initialCapacity));
   }
 
+  /** Codes the builder has room for (tests check a wide table stays near its size). */
+  get capacity(): number {
+    return this.codes.length;
+  }
+
   push(value: string): void {
-    let code = this.index.get(value);
+    let code = this.codeOf(value);
     if (code === undefined) {
       code = this.dictionary.length;
       this.dictionary.push(value);
-      this.index.set(value, code);
+      if (this.index) this.index.set(value, code);
+      else if (code === SMALL_DICTIONARY) this.index = new Map(this.dictionary.map((text, c) => [text, c]));
     }
     if (this.length === this.codes.length) {
       const grown = new Int32Array(this.codes.length * 2);
@@ -41,9 +52,41 @@ export class ColumnBuilder {
     this.codes[this.length++] = code;
   }
 
+  private codeOf(value: string): number | undefined {
+    if (this.index) return this.index.get(value);
+    // A few distinct values are found faster by a scan than by hashing, and cost no Map per column.
+    const dictionary = this.dictionary;
+    for (let c = 0; c < dictionary.length; c++) if (dictionary[c] === value) return c;
+    return undefined;
+  }
+
+  /** Rows pushed so far. */
+  get size(): number {
+    return this.length;
+  }
+
   build(): Column {
     return { name: this.name, codes: this.codes.slice(0, this.length), dictionary: this.dictionary };
   }
+
+  /** Like build(), with the codes copied into `target` (a view the caller owns) instead of a buffer of their own. */
+  buildInto(target: Int32Array): Column {
+    target.set(this.codes.subarray(0, this.length));
+    return { name: this.name, codes: target, dictionary: this.dictionary };
+  }
+}
+
+/**
+ * Builds every column with its codes in one shared buffer: a table of many short columns then
+ * costs one allocation, not one small buffer (and its bookkeeping) per column.
+ */
+export function buildColumns(builders: readonly ColumnBuilder[]): Column[] {
+  const rows = builders.length > 0 ? builders[0].size : 0;
+  const all = new Int32Array(rows * builders.length);
+  return builders.map((b, c) => {
+    if (b.size !== rows) throw new Error(`column ${b.name} has ${b.size} rows, expected ${rows}`);
+    return b.buildInto(all.subarray(c * rows, (c + 1) * rows));
+  });
 }
 
 export function tableFromColumns(columns: Column[]): Table {

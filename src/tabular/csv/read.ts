@@ -1,15 +1,18 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { Transform, type TransformCallback } from 'node:stream';
-import { parse } from 'fast-csv';
+import { StringDecoder } from 'node:string_decoder';
 import { VeilError } from '../../errors.js';
-import { ColumnBuilder, tableFromColumns, type Table } from '../table.js';
+import { buildColumns, ColumnBuilder, tableFromColumns, type Table } from '../table.js';
 import { detectDelimiter, type Delimiter } from './delimiter.js';
-import { locateQuoteError } from './locate.js';
+import { DEFAULT_MAX_CELL_BYTES } from './limits.js';
+import { CsvParser, CsvSyntaxError, type CsvParseStats } from './parse.js';
+
 
 export interface CsvReadResult {
   table: Table;
   delimiter: Delimiter;
+  /** The parser's work counts (linear in the input; see CsvParseStats). */
+  stats: CsvParseStats;
 }
 
 export interface CsvReadOptions {
@@ -17,59 +20,78 @@ export interface CsvReadOptions {
   delimiter?: Delimiter;
   /** Called every 50,000 rows with the byte position read so far. */
   onProgress?: (bytesRead: number) => void;
+  /** Largest cell in UTF-8 bytes (default DEFAULT_MAX_CELL_BYTES); a larger one is refused. */
+  maxCellBytes?: number;
 }
 
 /**
  * Streams a CSV file into a dictionary-encoded Table. Accepts `,` `;` or tab (detected from the
  * header line), RFC 4180 quotes, CRLF or LF, a UTF-8 BOM; cells are trimmed of surrounding
- * white space. A row whose field count differs from the header's is an error naming its line.
+ * white space and blank lines skipped. A record whose field count differs from the header's,
+ * a misplaced quote and a cell over `maxCellBytes` are errors naming their line.
  */
 export async function readCsv(file: string, options: CsvReadOptions = {}): Promise<CsvReadResult> {
   const delimiter = options.delimiter ?? detectDelimiter(await readHeaderLine(file));
+  const maxCellBytes = options.maxCellBytes ?? DEFAULT_MAX_CELL_BYTES;
   let builders: ColumnBuilder[] | undefined;
   let header: string[] = [];
-  let rowIndex = 0;
+  let rowCount = 0;
+  const source = createReadStream(file, { highWaterMark: 64 * 1024 });
 
-  const source = createReadStream(file);
-  const parser = parse({ delimiter, headers: false, ignoreEmpty: true, trim: true });
-
-  await new Promise<void>((resolve, reject) => {
-    const fail = (error: Error) => {
-      source.destroy();
-      parser.destroy();
-      reject(error);
-    };
-    source.on('error', () => fail(new VeilError('FILE_NOT_FOUND', 'cannot read the CSV file', { file })));
-    parser.on('error', () => {
-      source.destroy();
-      // The parser fails ahead of the rows it has handed over: find the line from the file itself.
-      void locateQuoteError(file, delimiter)
-        .catch(() => undefined)
-        .then((line) => fail(new VeilError('CSV_INVALID', line ? 'malformed CSV: unbalanced or misplaced quote' : 'malformed CSV (bad quoting or encoding)', line ? { file, line } : { file })));
-    });
-    parser.on('data', (row: string[]) => {
+  const parser = new CsvParser({
+    delimiter,
+    maxCellBytes,
+    onRecord: (cells, count, line) => {
       if (!builders) {
-        header = row;
+        header = cells.slice(0, count);
         const problem = headerProblem(header);
-        if (problem) return fail(new VeilError('CSV_INVALID', problem, { file, line: 1 }));
-        builders = header.map((name) => new ColumnBuilder(name, 4096));
+        if (problem) throw new VeilError('CSV_INVALID', problem, { file, line });
+        // Columns start small and double: a wide table costs its bytes, not columns × a guess.
+        builders = header.map((name) => new ColumnBuilder(name));
         return;
       }
-      rowIndex++;
-      if (row.length !== builders.length) {
-        return fail(
-          new VeilError('CSV_INVALID', `row has ${row.length} fields, expected ${builders.length} as in the header`, { file, line: rowIndex + 1 }),
-        );
+      if (count !== builders.length) {
+        throw new VeilError('CSV_INVALID', `row has ${count} fields, expected ${builders.length} as in the header`, { file, line });
       }
-      for (let c = 0; c < builders.length; c++) builders[c].push(row[c]);
-      if (options.onProgress && rowIndex % 50_000 === 0) options.onProgress(source.bytesRead);
-    });
-    parser.on('end', () => resolve());
-    source.pipe(new StripBom()).pipe(parser);
+      for (let c = 0; c < builders.length; c++) builders[c].push(cells[c]);
+      rowCount++;
+      if (options.onProgress && rowCount % 50_000 === 0) options.onProgress(source.bytesRead);
+    },
   });
 
+  const decoder = new StringDecoder('utf8');
+  let first = true;
+  try {
+    for await (const chunk of source) {
+      let text = decoder.write(chunk as Buffer);
+      if (first && text.length > 0) {
+        first = false;
+        if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      }
+      parser.write(text);
+    }
+    parser.write(decoder.end());
+    parser.end();
+  } catch (error) {
+    source.destroy();
+    throw readError(error, file, header, maxCellBytes);
+  }
+
   if (!builders) throw new VeilError('CSV_INVALID', 'the file is empty (no header line)', { file });
-  return { table: tableFromColumns(builders.map((b) => b.build())), delimiter };
+  return { table: tableFromColumns(buildColumns(builders)), delimiter, stats: parser.stats };
+}
+
+/** A parser or stream failure as the VeilError a user sees: file, line and column, never a value. */
+function readError(error: unknown, file: string, header: readonly string[], maxCellBytes: number): unknown {
+  if (error instanceof VeilError) return error;
+  if (error instanceof CsvSyntaxError) {
+    if (error.kind === 'cell-too-large') {
+      const where = header.length > 0 ? `a cell of column "${header[error.fieldIndex] ?? error.fieldIndex + 1}"` : `header field ${error.fieldIndex + 1}`;
+      return new VeilError('CSV_CELL_TOO_LARGE', `${where} is larger than the limit of ${maxCellBytes} bytes per cell (CLI: --max-cell-bytes)`, { file, line: error.line });
+    }
+    return new VeilError('CSV_INVALID', 'malformed CSV: unbalanced or misplaced quote', { file, line: error.line });
+  }
+  return new VeilError('FILE_NOT_FOUND', 'cannot read the CSV file', { file });
 }
 
 function headerProblem(header: string[]): string | undefined {
@@ -98,17 +120,5 @@ async function readHeaderLine(file: string): Promise<string> {
     return end === -1 ? text : text.slice(0, end);
   } finally {
     await handle.close();
-  }
-}
-
-/** Drops a UTF-8 byte order mark at the start of the stream. */
-class StripBom extends Transform {
-  private first = true;
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    if (this.first) {
-      this.first = false;
-      if (chunk.length >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) chunk = chunk.subarray(3);
-    }
-    callback(null, chunk);
   }
 }
