@@ -1,12 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { nowIso, statement, type Db } from './db.js';
+import { isRole, type Role } from './roles.js';
 
-export const ROLES = ['committee', 'researcher', 'auditor'] as const;
-export type Role = (typeof ROLES)[number];
-
-export function isRole(value: string): value is Role {
-  return (ROLES as readonly string[]).includes(value);
-}
+export { ROLES, isRole, type Role } from './roles.js';
 
 export interface ApiKeyRecord {
   id: string;

@@ -4,8 +4,6 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { cohortCsv, generateCohort } from '../../demo/cohort.js';
 import { writeFileAtomic } from '../../io/atomic.js';
-import { loadPolicy } from '../../policy/load.js';
-import { anonymizeCsvFile } from '../../tabular/file.js';
 import { runCommand } from '../run.js';
 import { summarizeTabular } from '../summary.js';
 
@@ -30,6 +28,9 @@ export function registerDemoCommand(program: Command): void {
         process.stdout.write(`generated ${flags.rows} synthetic patients (seed ${flags.seed}): ${input}\n`);
         const secretText = process.env.VEIL_SECRET ?? DEMO_KEY;
         if (!process.env.VEIL_SECRET) process.stdout.write('VEIL_SECRET is not set: using a fixed demo key (never do this with real data)\n');
+        // Loaded on use, like every command's work, so that other commands and `--help` start at once.
+        const { loadPolicy } = await import('../../policy/load.js');
+        const { anonymizeCsvFile } = await import('../../tabular/index.js');
         const policy = await loadPolicy(join(POLICIES_DIR, 'demo.yaml'));
         const output = join(out, 'patients.anonymized.csv');
         const report = await anonymizeCsvFile({

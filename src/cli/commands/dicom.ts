@@ -1,13 +1,9 @@
 import type { Command } from 'commander';
-import { deidentifyDicomDirectory } from '../../dicom/index.js';
-import type { PixelCleanerFactory } from '../../dicom/index.js';
-import { loadPolicy } from '../../policy/load.js';
 import { loadSecret } from '../../secret/key.js';
 import { VeilError } from '../../errors.js';
 import { withProgress } from '../progress.js';
 import { checkCommandPaths, parseJobs } from '../options.js';
 import { runCommand } from '../run.js';
-import { dicomPixelCleanerFactory } from '../../image/dicomCleaner.js';
 
 interface DeidentifyFlags {
   policy: string;
@@ -20,9 +16,6 @@ interface DeidentifyFlags {
   jobs?: string;
   quiet?: boolean;
 }
-
-/** The pixel cleaner the CLI passes to the DICOM run (set by the pixel module; none = pixels copied as stored). */
-const pixelCleaner: PixelCleanerFactory | undefined = dicomPixelCleanerFactory;
 
 /** Registers the `veil dicom` commands. */
 export function registerDicomCommands(program: Command): void {
@@ -41,6 +34,8 @@ export function registerDicomCommands(program: Command): void {
     .option('--quiet', 'print nothing on success')
     .action((flags: DeidentifyFlags) =>
       runCommand(async () => {
+        // Loaded on use, like every command's work, so that other commands and `--help` start at once.
+        const { loadPolicy } = await import('../../policy/load.js');
         const policy = await loadPolicy(flags.policy);
         if (!policy.dicom) throw new VeilError('POLICY_INVALID', 'the policy has no dicom section', { file: flags.policy, field: 'dicom' });
         const jobs = parseJobs(flags.jobs);
@@ -49,6 +44,10 @@ export function registerDicomCommands(program: Command): void {
           { path: flags.mapOut, field: '--map-out' },
         ], [{ path: flags.keyFile, what: 'the key file' }]);
         const secret = loadSecret({ keyFile: flags.keyFile });
+        const { deidentifyDicomDirectory } = await import('../../dicom/index.js');
+        // The pixel cleaner (text and face models) only serves policies with a pixels section,
+        // the only ones whose files the run hands to it; without one, pixels are copied as stored.
+        const pixelCleaner = policy.pixels ? (await import('../../image/dicomCleaner.js')).dicomPixelCleanerFactory : undefined;
         const report = await withProgress('de-identifying', (update) =>
           deidentifyDicomDirectory({
             policy,

@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { VeilError } from '../../errors.js';
-import { redactImages } from '../../image/redactImages.js';
-import { loadPolicy } from '../../policy/load.js';
 import { checkCommandPaths, parseJobs } from '../options.js';
 import { withProgress } from '../progress.js';
 import { runCommand } from '../run.js';
@@ -33,8 +31,11 @@ export function registerImageCommands(program: Command): void {
     .action((flags: RedactFlags) =>
       runCommand(async () => {
         const jobs = parseJobs(flags.jobs);
+        // Loaded on use, like every command's work, so that other commands and `--help` start at once.
+        const { loadPolicy } = await import('../../policy/load.js');
         const policy = await loadPolicy(flags.policy);
         await checkCommandPaths(flags, [{ path: flags.out, field: '--out', kind: 'either' }], [{ path: flags.in, what: 'the input' }]);
+        const { redactImages } = await import('../../image/index.js');
         const report = await withProgress('redacting', (update) =>
           redactImages({ policy, input: flags.in, output: flags.out, reportJson: flags.report, reportHtml: flags.html, jobs, onProgress: (done, total) => update(total > 0 ? done / total : 0) }),
         );

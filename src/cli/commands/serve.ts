@@ -1,10 +1,7 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { appendAudit } from '../../api/audit.js';
-import { openDatabase } from '../../api/db.js';
-import { createApiKey, isRole, ROLES } from '../../api/keys.js';
-import { defaultConcurrency, startServer } from '../../api/server.js';
+import { isRole, ROLES } from '../../api/roles.js';
 import { VeilError } from '../../errors.js';
 import { runCommand } from '../run.js';
 
@@ -38,7 +35,7 @@ export function registerServeCommands(program: Command): void {
     .option('--port <n>', 'TCP port (0 picks a free one)', '8080')
     .option('--host <address>', 'address to listen on; 0.0.0.0 (or ::) opens the API to the network', '127.0.0.1')
     .option('--data-dir <dir>', 'database, policies, job inputs and results', './veil-data')
-    .option('--concurrency <n>', `jobs running at once (default: ${defaultConcurrency()})`)
+    .option('--concurrency <n>', 'jobs running at once (default: half the cores)')
     .option('--max-upload-mb <n>', 'largest upload of one job, in MiB', '512')
     .option('--rate-limit <n>', 'requests per minute per API key', '1200')
     .option('--rate-limit-ip <n>', 'requests per minute per client address, counted before the key is checked (default: 5 × --rate-limit)')
@@ -56,6 +53,8 @@ export function registerServeCommands(program: Command): void {
         if (options.hierarchyDir && !statSync(options.hierarchyDir, { throwIfNoEntry: false })?.isDirectory()) {
           throw new VeilError('FILE_NOT_FOUND', 'the hierarchy folder does not exist', { file: options.hierarchyDir, field: '--hierarchy-dir' });
         }
+        // Loaded on use, like every command's work, so that other commands and `--help` start at once.
+        const { startServer } = await import('../../api/index.js');
         const server = await startServer({
           port,
           host: options.host,
@@ -102,6 +101,7 @@ export function registerServeCommands(program: Command): void {
         if (options.name !== undefined && !/^[\w .@-]{1,80}$/.test(options.name)) {
           throw new VeilError('USAGE', '--name expects 1–80 letters, digits, spaces, ".", "@", "_" or "-"', { field: '--name' });
         }
+        const { appendAudit, createApiKey, openDatabase } = await import('../../api/index.js');
         const db = openDatabase(options.dataDir);
         try {
           const { key, record } = createApiKey(db, options.role, options.name);

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { VeilError } from '../../errors.js';
-import { loadPolicy, type Policy } from '../../policy/load.js';
-import type { TabularReport } from '../../report/tabularReport.js';
+import type { Policy } from '../../policy/load.js';
 import { loadSecret } from '../../secret/key.js';
-import { anonymizeCsvFile, applySchemeToCsvFile, type AnonymizeCsvOptions } from '../../tabular/file.js';
+import type * as TabularEngine from '../../tabular/index.js';
 import { checkCommandPaths } from '../options.js';
 import { withProgress } from '../progress.js';
 import { runCommand } from '../run.js';
@@ -28,14 +27,14 @@ export function registerTabularCommands(program: Command): void {
       .description('k-anonymize a CSV with Mondrian (plus l-diversity / t-closeness) per a policy')
       .option('--scheme-out <file>', 'also save the published classes, to publish a later batch alike with `veil tabular apply`'),
   ).action((flags: RunFlags & { schemeOut?: string }) =>
-    runTabular(flags, { outputs: [{ path: flags.schemeOut, field: '--scheme-out' }] }, (options) => anonymizeCsvFile({ ...options, schemeOut: flags.schemeOut })),
+    runTabular(flags, { outputs: [{ path: flags.schemeOut, field: '--scheme-out' }] }, (engine, options) => engine.anonymizeCsvFile({ ...options, schemeOut: flags.schemeOut })),
   );
   withRunOptions(
     tabular
       .command('apply')
       .description('publish a later batch of a study in the classes of a saved scheme (same labels); the batch must meet the policy on its own')
       .requiredOption('--scheme <file>', 'scheme saved by `veil tabular anonymize --scheme-out` under the same policy'),
-  ).action((flags: RunFlags & { scheme: string }) => runTabular(flags, { inputs: [{ path: flags.scheme, what: 'the scheme' }] }, (options) => applySchemeToCsvFile({ ...options, scheme: flags.scheme })));
+  ).action((flags: RunFlags & { scheme: string }) => runTabular(flags, { inputs: [{ path: flags.scheme, what: 'the scheme' }] }, (engine, options) => engine.applySchemeToCsvFile({ ...options, scheme: flags.scheme })));
 }
 
 function withRunOptions(command: Command): Command {
@@ -53,11 +52,13 @@ function withRunOptions(command: Command): Command {
 function runTabular(
   flags: RunFlags,
   extra: { outputs?: { path: string | undefined; field: string }[]; inputs?: { path: string | undefined; what: string }[] },
-  run: (options: AnonymizeCsvOptions) => Promise<TabularReport>,
+  run: (engine: typeof TabularEngine, options: TabularEngine.AnonymizeCsvOptions) => Promise<TabularEngine.TabularReport>,
 ): Promise<void> {
   const extraOutputs = extra.outputs ?? [];
   const extraInputs = extra.inputs ?? [];
   return runCommand(async () => {
+    // Loaded on use, like every command's work, so that other commands and `--help` start at once.
+    const { loadPolicy } = await import('../../policy/load.js');
     const policy: Policy = await loadPolicy(flags.policy);
     await checkCommandPaths(flags, [{ path: flags.out, field: '--out' }, { path: flags.mapOut, field: '--map-out' }, ...extraOutputs], [
       { path: flags.in, what: 'the input CSV' },
@@ -69,8 +70,9 @@ function runTabular(
       throw new VeilError('USAGE', 'the policy pseudonymizes or randomizes no column, so there is no mapping to write', { field: '--map-out' });
     }
     const secret = identifiers.some((id) => id.action === 'pseudonymize') ? loadSecret({ keyFile: flags.keyFile }) : undefined;
+    const engine = await import('../../tabular/index.js');
     const report = await withProgress('anonymizing', (onProgress) =>
-      run({ policy, input: flags.in, output: flags.out, reportJson: flags.report, reportHtml: flags.html, mappingCsv: flags.mapOut, secret, onProgress }),
+      run(engine, { policy, input: flags.in, output: flags.out, reportJson: flags.report, reportHtml: flags.html, mappingCsv: flags.mapOut, secret, onProgress }),
     );
     if (!flags.quiet) process.stdout.write(summarizeTabular(report, flags.out));
   });

@@ -1,11 +1,12 @@
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 
 /**
  * Renders a Vega-Lite spec to a standalone SVG string, headless (no browser, no canvas):
  * the plots in Veil's HTML reports are real Vega-Lite charts, not hand-drawn shapes.
+ * Vega is loaded with the first chart, so that a run writing no HTML report never pays for it.
  */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
   const runtime = vega.parse(compile(spec).spec);
   const view = new vega.View(runtime, { renderer: 'none' });
   try {

@@ -1,5 +1,3 @@
-import * as aq from 'arquero';
-
 export interface SizeBucket {
   size: string;
   classes: number;
@@ -8,16 +6,22 @@ export interface SizeBucket {
 
 /**
  * How many classes (and records) have each class size, for the report's histogram; sizes above
- * 50 are grouped by tens. A group-by/rollup, so it is written with arquero.
+ * 50 are grouped by tens ("51-59", "60-69", …). One pass over the class sizes, buckets in
+ * ascending order. (A plain count rather than a dataframe library: loading one cost more than a
+ * whole Adult run spends here, on every `veil tabular` call.)
  */
 export function sizeDistribution(sizes: Int32Array): SizeBucket[] {
-  if (sizes.length === 0) return [];
-  const rows = aq
-    .table({ size: sizes })
-    .derive({ bucket: (d: { size: number }) => (d.size <= 50 ? d.size : aq.op.floor(d.size / 10) * 10) })
-    .groupby('bucket')
-    .rollup({ classes: aq.op.count(), records: aq.op.sum('size') })
-    .orderby('bucket')
-    .objects() as { bucket: number; classes: number; records: number }[];
-  return rows.map((r) => ({ size: r.bucket <= 50 ? String(r.bucket) : `${r.bucket}-${r.bucket + 9}`, classes: r.classes, records: r.records }));
+  const buckets = new Map<number, SizeBucket>();
+  for (const size of sizes) {
+    // a bucket is known by its smallest size: 50 alone, then 51–59, 60–69, …
+    const first = size <= 50 ? size : Math.max(51, Math.floor(size / 10) * 10);
+    const bucket = buckets.get(first);
+    if (bucket) {
+      bucket.classes++;
+      bucket.records += size;
+    } else {
+      buckets.set(first, { size: size <= 50 ? String(size) : `${first}-${Math.floor(size / 10) * 10 + 9}`, classes: 1, records: size });
+    }
+  }
+  return [...buckets.entries()].sort(([a], [b]) => a - b).map(([, bucket]) => bucket);
 }

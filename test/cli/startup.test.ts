@@ -1,0 +1,85 @@
+/**
+ * Start-up: each `veil` command loads only the packages its own work needs, so that `--help`,
+ * `--version` and `policy check` start at once. The CLI runs in a real process with a module
+ * hook that records every import (test/cli/importTrace.mjs); times are in bench/startup.bench.ts.
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { adultDir, repoRoot, sharedData, tempDir } from '../helpers.js';
+
+const dir = tempDir('veil-startup-');
+const traceHook = join(repoRoot, 'test/cli/importTrace.mjs');
+
+/** The heavy packages (each tens to hundreds of ms to load) that belong to one command's work only. */
+const HEAVY = ['onnxruntime-node', 'sharp', 'vega', 'vega-lite', 'express', 'dcmjs', 'dcmjs-codecs', 'arquero', 'piscina', 'better-sqlite3', 'onnx-proto', 'pino', 'multer'];
+
+/** Runs the CLI from source and returns its result and the npm packages it imported. */
+function runTraced(args: string[], name: string): { status: number | null; stderr: string; packages: Set<string> } {
+  const trace = join(dir, `${name}.trace`);
+  writeFileSync(trace, '');
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '--import', traceHook, join(repoRoot, 'src/cli/main.ts'), ...args], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    env: { ...process.env, CI: '1', VEIL_IMPORT_TRACE: trace, VEIL_SECRET: 'a-test-secret-of-enough-length' },
+  });
+  const packages = new Set<string>();
+  for (const url of readFileSync(trace, 'utf8').split('\n')) {
+    const match = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*\/node_modules\/)/.exec(url);
+    if (match) packages.add(match[1]);
+  }
+  return { status: run.status, stderr: run.stderr, packages };
+}
+
+function adultPolicy(k: number): string {
+  const qis = ['sex', 'age', 'race', 'marital-status', 'education', 'native-country', 'workclass', 'occupation'].map(
+    (q) => `    - { column: ${q}, type: ${q === 'age' ? 'numeric' : 'categorical'}, hierarchy: ${JSON.stringify(join(adultDir, `adult_hierarchy_${q}.csv`))} }`,
+  );
+  const file = join(dir, `adult-k${k}.yaml`);
+  writeFileSync(file, ['name: adult', 'version: 1', 'tabular:', '  quasiIdentifiers:', ...qis, '  sensitive: [ { column: salary-class } ]', `  privacy: { k: ${k}, suppressionLimit: 0.02 }`, ''].join('\n'));
+  return file;
+}
+
+describe('veil start-up', () => {
+  it('--version and --help load no package but the argument parser', () => {
+    for (const args of [['--version'], ['--help'], ['tabular', 'anonymize', '--help'], ['serve', '--help'], ['keys', 'create', '--help']]) {
+      const run = runTraced(args, args.join('-'));
+      expect(run.status).toBe(0);
+      expect([...run.packages]).toEqual(['commander']);
+    }
+  });
+
+  it('policy check loads the YAML parser and the schema library, nothing heavy', () => {
+    const run = runTraced(['policy', 'check', adultPolicy(10)], 'policy-check');
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect([...run.packages].sort()).toEqual(['commander', 'yaml', 'zod']);
+  });
+
+  it('tabular anonymize loads no model, image, DICOM or server package; the chart library only for --html', () => {
+    const policy = adultPolicy(10);
+    const csv = join(adultDir, 'adult.csv');
+    const plain = runTraced(['tabular', 'anonymize', '--policy', policy, '--in', csv, '--out', join(dir, 'adult.csv'), '--quiet'], 'tabular');
+    expect(plain.stderr).toBe('');
+    expect(plain.status).toBe(0);
+    expect(HEAVY.filter((p) => plain.packages.has(p))).toEqual([]);
+
+    // the trace does see a heavy package when the command needs it
+    const withHtml = runTraced(['tabular', 'anonymize', '--policy', policy, '--in', csv, '--out', join(dir, 'adult-html.csv'), '--html', join(dir, 'adult.html'), '--quiet'], 'tabular-html');
+    expect(withHtml.status).toBe(0);
+    expect(HEAVY.filter((p) => withHtml.packages.has(p))).toEqual(['vega', 'vega-lite']);
+  });
+
+  it('dicom deidentify without a pixels section loads neither the text and face models nor the image library', () => {
+    const input = join(dir, 'dicom-in');
+    mkdirSync(input, { recursive: true });
+    copyFileSync(join(sharedData, 'dicom/CT_small.dcm'), join(input, 'CT_small.dcm'));
+    const policy = join(dir, 'dicom.yaml');
+    writeFileSync(policy, ['name: dicom-only', 'version: 1', 'dicom: { profile: basic }', ''].join('\n'));
+    const run = runTraced(['dicom', 'deidentify', '--policy', policy, '--in', input, '--out', join(dir, 'dicom-out'), '--jobs', '1', '--quiet'], 'dicom');
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    for (const heavy of ['onnxruntime-node', 'sharp', 'onnx-proto', 'express', 'better-sqlite3']) expect(run.packages.has(heavy)).toBe(false);
+  });
+});
