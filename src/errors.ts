@@ -17,6 +17,8 @@ export type ErrorCode =
   | 'FILE_NOT_FOUND'
   | 'DICOM_INVALID'
   | 'IMAGE_INVALID'
+  /** No input file of a DICOM or image run could be processed (the report says why per file). */
+  | 'NO_USABLE_INPUT'
   | 'MODEL_INVALID'
   | 'SCHEME_INVALID'
   | 'USAGE';

@@ -209,7 +209,8 @@ export async function deidentifyDicomDirectory(options: DeidentifyDirectoryOptio
   }
   report.studiesWithSeveralPatients = [...studies].filter(([, set]) => set.size > 1).map(([study]) => study).sort();
   report.totals.patients = patients.size;
-  if (options.mapOut) {
+  const unusable = noUsableDicomFile(report);
+  if (options.mapOut && !unusable) {
     const lines = ['original_patient_id,pseudonym', ...[...patients].map(([pseudonym, original]) => `${csvCell(original)},${csvCell(pseudonym)}`).sort()];
     await writeFileAtomic(options.mapOut, `${lines.join('\n')}\n`);
     report.mappingFile = options.mapOut;
@@ -217,7 +218,23 @@ export async function deidentifyDicomDirectory(options: DeidentifyDirectoryOptio
   report.timingMs = Math.round(performance.now() - started);
   if (options.reportJson) await writeFileAtomic(options.reportJson, `${JSON.stringify(report, null, 2)}\n`);
   if (options.reportHtml) await writeFileAtomic(options.reportHtml, renderHtml(report));
+  // after the report, the only place that says file by file why nothing could be used
+  if (unusable) throw unusable;
   return report;
+}
+
+/**
+ * The run fails when no file could be de-identified: every file rejected or not DICOM, or none
+ * at all (the same rule as images; CLI exit 2, API job failed). Patients the cohort step
+ * suppressed are the policy's doing, not unusable input.
+ */
+export function noUsableDicomFile(report: DicomRunReport): VeilError | undefined {
+  if (report.totals.ok > 0 || (report.cohort?.suppressedPatients.length ?? 0) > 0) return undefined;
+  if (report.totals.files === 0) return new VeilError('NO_USABLE_INPUT', 'the input folder holds no file');
+  const first = report.files.find((f) => f.status !== 'ok');
+  return new VeilError('NO_USABLE_INPUT', `none of the ${report.totals.files} file(s) could be de-identified (first: ${first?.reason ?? 'unknown'}); the report lists each file's reason`, {
+    file: first?.input,
+  });
 }
 
 function cohortKeywordsOf(cohort: NonNullable<Policy['dicom']>['cohort']): string[] {

@@ -61,7 +61,23 @@ export async function redactImages(options: RedactImagesOptions): Promise<ImageR
     const thumbnails = await reviewThumbnails(files.map((file, n) => ({ report: file, output: jobs[n].output })));
     await writeFileAtomic(options.reportHtml, renderImageHtml(report, thumbnails));
   }
+  // written first: the report is the only place that says, file by file, why nothing could be used
+  const unusable = noUsableImage(report);
+  if (unusable) throw unusable;
   return report;
+}
+
+/**
+ * The run fails when no image could be read (or there was none): the same rule for the CLI
+ * (exit 2) and the API (job failed). Some unreadable files among readable ones are not fatal;
+ * they are listed in the report with their reason.
+ */
+export function noUsableImage(report: ImageRunReport): VeilError | undefined {
+  const { files, errors } = report.totals;
+  if (files === 0) return new VeilError('NO_USABLE_INPUT', 'the input holds no PNG, JPEG or TIFF image');
+  if (errors < files) return undefined;
+  const first = report.files.find((f) => f.status === 'error');
+  return new VeilError('NO_USABLE_INPUT', `none of the ${files} image(s) could be read (first: ${first?.error?.message ?? 'unknown'}); the report lists each file's reason`, { file: first?.file });
 }
 
 async function modelDigests(): Promise<{ id: string; sha256: string }[]> {
