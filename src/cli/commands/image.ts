@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
-import { VeilError } from '../../errors.js';
 import { checkCommandPaths, parseJobs } from '../options.js';
 import { withProgress } from '../progress.js';
 import { runCommand } from '../run.js';
 
-/** Exit code when every file was processed but some still showed PHI after redaction. */
-export const EXIT_FLAGGED = 3;
+/**
+ * Exit code when the run finished but some files were not written: PHI still found after
+ * redaction (flagged), or unreadable among readable ones (error). The report lists both.
+ */
+export const EXIT_NOT_ALL_WRITTEN = 3;
 
 interface RedactFlags {
   policy: string;
@@ -44,15 +46,15 @@ export function registerImageCommands(program: Command): void {
           `veil: ${t.files} image(s): ${t.redacted} redacted, ${t.clean} clean, ${t.skipped} skipped, ${t.flagged} flagged, ${t.errors} unreadable; ` +
             `${t.textRedacted}/${t.textInstances} text regions filled in ${report.timingMs} ms\n`,
         );
+        // (a run where no image could be read has already failed: NO_USABLE_INPUT, exit 2)
         if (t.errors > 0) {
           const first = report.files.find((f) => f.status === 'error');
-          throw new VeilError('IMAGE_INVALID', `${t.errors} file(s) could not be read; first: ${first?.error?.message ?? 'unknown'}`, { file: first?.file });
+          process.stderr.write(`veil: ${t.errors} file(s) could not be read and were NOT written (status "error" in the report); first: ${first?.file ?? 'unknown'}\n`);
         }
         if (t.flagged > 0) {
           process.stderr.write(`veil: ${t.flagged} file(s) still showed PHI after redaction and were NOT written (status "flagged" in the report)\n`);
-          return EXIT_FLAGGED;
         }
-        return 0;
+        return t.errors > 0 || t.flagged > 0 ? EXIT_NOT_ALL_WRITTEN : 0;
       }),
     );
 }
