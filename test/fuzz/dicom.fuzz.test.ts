@@ -7,6 +7,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { constants, deflateRawSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readDicom } from '../../src/dicom/codec/read.js';
 import { deidentifyBytes, type FileSettings } from '../../src/dicom/file.js';
@@ -34,6 +35,14 @@ function vrOffsets(bytes: Buffer): number[] {
     if (bytes[i] >= 0x41 && bytes[i] <= 0x5a && bytes[i + 1] >= 0x41 && bytes[i + 1] <= 0x5a && VRS.includes(bytes.toString('latin1', i, i + 2))) out.push(i);
   }
   return out;
+}
+
+/** A real deflated file's meta header, then a deflate stream of `mib` MiB of zeros (~1 KiB per MiB). */
+function deflateBomb(mib: number): Buffer {
+  const real = readFileSync(join(sharedData, 'dicom', 'image_dfl.dcm'));
+  const bodyStart = 132 + 12 + real.readUInt32LE(140);
+  const oneMib = deflateRawSync(Buffer.alloc(1 << 20), { finishFlush: constants.Z_FULL_FLUSH });
+  return Buffer.concat([real.subarray(0, bodyStart), ...Array<Buffer>(mib).fill(oneMib), Buffer.from([0x03, 0x00])]);
 }
 
 /** An undefined-length private sequence nested `depth` items deep, explicit VR little endian. */
@@ -143,6 +152,11 @@ describe(`DICOM fuzz (seed ${SEED})`, () => {
         const { bytes, how } = nextDicom(rng);
         hows.push(how);
         writeFileSync(join(input, `${String(f).padStart(3, '0')}.dcm`), bytes);
+      }
+      if (run === 0) {
+        // a deflate bomb among them: 300 MiB of zeros in ~300 KiB
+        hows.push('deflate bomb');
+        writeFileSync(join(input, '025.dcm'), deflateBomb(300));
       }
       const id = `dicom-dir seed=${SEED} run=${run}`;
       let outcome: Outcome = { kind: 'ok' };

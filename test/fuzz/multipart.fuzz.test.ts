@@ -103,7 +103,7 @@ function nextCase(rng: Prng, route: Route): { body: Buffer; contentType: string;
     case 4: {
       const file = parts.find((p) => p.filename !== undefined);
       if (file) file.filename = rng.pick(['in\u0000put.csv', '../../etc/passwd', '/abs/x.dcm', 'C:\\x\\y.csv', '', '..', 'a'.repeat(5000), '\u202egnp.exe']);
-      return { body: encode(parts, boundary), contentType: type, how: `file name ${JSON.stringify(file?.filename.slice(0, 20))}` };
+      return { body: encode(parts, boundary), contentType: type, how: `file name ${JSON.stringify(file?.filename?.slice(0, 20))}` };
     }
     case 5: {
       const size = 10_000 + rng.int(200_000);

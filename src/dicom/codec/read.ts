@@ -22,6 +22,13 @@ import { textValue } from './values.js';
 
 const UNDEFINED_LENGTH = 0xffffffff;
 
+/**
+ * Most bytes a deflated data set may inflate to. Deflate reaches ~1000:1, so a few MB of
+ * upload could otherwise take gigabytes of memory (a deflate bomb); the deflated transfer
+ * syntax carries mostly reports and other non-image objects, far below this.
+ */
+export const MAX_INFLATED_BYTES = 256 * 1024 * 1024;
+
 interface Encoding {
   explicit: boolean;
   littleEndian: boolean;
@@ -77,8 +84,10 @@ function readDicomUnchecked(bytes: Uint8Array): DicomFile {
   let start = bodyStart;
   if (transferSyntax.deflated) {
     try {
-      body = inflateRawSync(bytes.subarray(bodyStart));
-    } catch {
+      body = inflateRawSync(bytes.subarray(bodyStart), { maxOutputLength: MAX_INFLATED_BYTES });
+    } catch (error) {
+      // zlib stops at the limit with ERR_BUFFER_TOO_LARGE instead of growing further
+      if (error instanceof RangeError) throw new DicomDamagedError(`deflated data set expands beyond ${MAX_INFLATED_BYTES / 1024 / 1024} MiB (a deflate bomb?); not read`);
       throw new DicomDamagedError('deflated data set cannot be inflated');
     }
     start = 0;
