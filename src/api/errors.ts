@@ -8,22 +8,32 @@ export class ApiError extends Error {
   readonly field: string | undefined;
   /** Set when the audit entry of this refusal could not be written (the name of that error); the refusal stands. */
   auditFailure?: string;
+  /** Every problem of the request (POLICY_INVALID lists each problem of the policy); sent as error.issues. */
+  readonly issues: readonly ErrorIssue[] | undefined;
 
-  constructor(status: number, code: string, message: string, field?: string) {
+  constructor(status: number, code: string, message: string, field?: string, issues?: readonly ErrorIssue[]) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
     this.field = field;
+    this.issues = issues;
   }
 }
 
-export interface ErrorBody {
-  error: { code: string; message: string; field?: string };
+/** One problem of a request body, e.g. of a policy: its line, field path and message. */
+export interface ErrorIssue {
+  line?: number;
+  field?: string;
+  message: string;
 }
 
-/** Library error codes that mean "the data cannot satisfy the policy" rather than bad input. */
-const UNPROCESSABLE = new Set(['POLICY_UNSATISFIABLE']);
+export interface ErrorBody {
+  error: { code: string; message: string; field?: string; issues?: readonly ErrorIssue[] };
+}
+
+/** Library error codes that mean "the data cannot be processed as given" (well-formed, but beyond the policy or a limit). */
+const UNPROCESSABLE = new Set(['POLICY_UNSATISFIABLE', 'CSV_CELL_TOO_LARGE']);
 
 /** Job failures that are the server's doing, not the client's input. */
 const SERVER_SIDE = new Set(['INTERNAL', 'WORKER_CRASHED', 'JOB_TIMEOUT', 'INTERRUPTED']);
@@ -42,7 +52,9 @@ export function statusForCode(code: string): number {
  */
 export function toErrorResponse(error: unknown): { status: number; body: ErrorBody; internal: boolean } {
   if (error instanceof ApiError) {
-    return { status: error.status, body: body(error.code, error.message, error.field), internal: false };
+    const sent = body(error.code, error.message, error.field);
+    if (error.issues) sent.error.issues = error.issues;
+    return { status: error.status, body: sent, internal: false };
   }
   if (isVeilError(error)) {
     const where = error.location.line ? `line ${error.location.line}: ` : '';

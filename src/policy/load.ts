@@ -121,7 +121,7 @@ function analysePolicy(text: string, where: { file: string; baseDir: string }): 
   }
   const parsed = policySchema.safeParse(data, { reportInput: true });
   if (!parsed.success) {
-    return fail(parsed.error.issues.flatMap((issue) => toIssues(issue, doc, lineCounter, file)));
+    return fail(capped(parsed.error.issues.flatMap((issue) => toIssues(issue, doc, lineCounter, file)), file));
   }
   const value = parsed.data;
   if (!value.tabular && !value.dicom && !value.pixels) {
@@ -182,13 +182,23 @@ async function fileProblem(path: string): Promise<string | undefined> {
   }
 }
 
+/** At most MAX_ISSUES issues: a list nobody reads, each located by a search of the document. */
+const MAX_ISSUES = 50;
+
+function capped(issues: PolicyIssue[], file: string): PolicyIssue[] {
+  if (issues.length <= MAX_ISSUES) return issues;
+  return [...issues.slice(0, MAX_ISSUES), { file, field: '', message: `${issues.length - MAX_ISSUES} more problems not listed` }];
+}
+
 function toIssues(issue: z.core.$ZodIssue, doc: Document, lineCounter: LineCounter, file: string): PolicyIssue[] {
   const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
   if (issue.code === 'unrecognized_keys') {
     // one line per unknown key, each at its own line
-    return issue.keys.map((key) => {
+    return issue.keys.map((key, index) => {
       const nodePath = [...path, key];
-      return { file, line: lineOf(doc, lineCounter, nodePath), field: nodePath.join('.'), message: `unknown field ${quoted(key)}` };
+      // lines only for the keys that will be listed
+      const line = index < MAX_ISSUES ? lineOf(doc, lineCounter, nodePath) : undefined;
+      return { file, line, field: nodePath.join('.'), message: `unknown field ${quoted(key)}` };
     });
   }
   return [{ file, line: lineOf(doc, lineCounter, path), field: path.join('.'), message: describeIssue(issue, path) }];

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { VeilError } from '../../errors.js';
+import { readProblem } from '../../io/readProblem.js';
 import { buildColumns, ColumnBuilder, tableFromColumns, type Table } from '../table.js';
 import { detectDelimiter, type Delimiter } from './delimiter.js';
 import { DEFAULT_MAX_CELL_BYTES } from './limits.js';
@@ -91,7 +92,7 @@ function readError(error: unknown, file: string, header: readonly string[], maxC
     }
     return new VeilError('CSV_INVALID', 'malformed CSV: unbalanced or misplaced quote', { file, line: error.line });
   }
-  return new VeilError('FILE_NOT_FOUND', 'cannot read the CSV file', { file });
+  return new VeilError('FILE_NOT_FOUND', `cannot read the CSV file: ${readProblem(error)}`, { file });
 }
 
 function headerProblem(header: string[]): string | undefined {
@@ -108,8 +109,8 @@ async function readHeaderLine(file: string): Promise<string> {
   let handle;
   try {
     handle = await open(file, 'r');
-  } catch {
-    throw new VeilError('FILE_NOT_FOUND', 'cannot read the CSV file', { file });
+  } catch (error) {
+    throw new VeilError('FILE_NOT_FOUND', `cannot read the CSV file: ${readProblem(error)}`, { file });
   }
   try {
     if ((await handle.stat()).isDirectory()) throw new VeilError('FILE_NOT_FOUND', 'is a folder; expected a CSV file', { file });

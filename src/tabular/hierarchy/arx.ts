@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { VeilError } from '../../errors.js';
+import { readProblem } from '../../io/readProblem.js';
 import { hierarchyFromPaths, type Hierarchy } from './hierarchy.js';
 
 /**
@@ -11,8 +12,8 @@ export function readArxHierarchy(file: string): Hierarchy {
   let text: string;
   try {
     text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
-  } catch {
-    throw new VeilError('FILE_NOT_FOUND', 'cannot read the hierarchy file', { file });
+  } catch (error) {
+    throw new VeilError('FILE_NOT_FOUND', `cannot read the hierarchy file: ${readProblem(error)}`, { file });
   }
   const lines = text.split(/\r?\n/);
   const first = lines[0] ?? '';
