@@ -10,6 +10,12 @@
  * Also writes the set to bench/.cache/faces-eval/in (PNG + truth.json) so that the CLI
  * can be run on it: veil image redact --policy <faces policy> --in …/in --out …/out.
  *
+ * Real photographs (scripts/faces-eval-set.ts realSources: faces and face-free regions of
+ * photos in installed npm packages) are measured too: recall on their hand-placed boxes,
+ * false positives per face-free image, and for each action the files withheld (a face
+ * still found after the escalation's last rung) and the pixels changed outside the
+ * feathered ellipses of the faces hidden (must be 0).
+ *
  * Options: --min-score S (default: the detector's), --actions blur,pixelate,fill|none,
  * --outputs DIR: also measure the images another tool wrote for the set (e.g. the CLI:
  *   veil image redact --policy faces.yaml --in bench/.cache/faces-eval/in --out DIR),
@@ -18,9 +24,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { createFaceDetector, hideFaces, redactFaces, type FaceAction, type FaceDetection } from '../src/image/faces/index.js';
+import { createFaceDetector, hideFaces, redactFaces, type FaceAction, type FaceDetection, type FaceDetector } from '../src/image/faces/index.js';
+import { changedOutside, escalationLadder } from '../src/image/faces/verify.js';
 import type { Raster8 } from '../src/image/raster.js';
-import { buildFaceEvalSet, type EvalImage } from './faces-eval-set.js';
+import { buildFaceEvalSet, buildRealPhotoSet, type EvalImage } from './faces-eval-set.js';
 import { countAwayFromFaces, matchFaces, meanGradient } from './faces-eval-metrics.js';
 
 function arg(name: string): string | undefined {
@@ -65,6 +72,30 @@ async function measureOutputs(set: EvalImage[], dir: string): Promise<void> {
   console.log(`  pixels away from faces changed: ${pct(awayTotal ? awayChanged / awayTotal : 0)} of all such pixels  (must be < 5%); worst image ${pct(worstAway)}`);
 }
 
+/** Recall on the real photographs' hand-placed boxes and false positives per face-free photo. */
+async function measureRealDetection(detector: FaceDetector, real: Awaited<ReturnType<typeof buildRealPhotoSet>>, compositeFaces: number, compositeFound: number): Promise<void> {
+  let faces = 0;
+  let found = 0;
+  let fpWithFaces = 0;
+  for (const img of real.withFaces) {
+    const { matched, falsePositives } = matchFaces(img.faces, await detector.detect(img));
+    faces += img.faces.length;
+    found += matched.size;
+    fpWithFaces += falsePositives;
+  }
+  let fp = 0;
+  const where: string[] = [];
+  for (const img of real.faceFree) {
+    const n = (await detector.detect(img)).length;
+    fp += n;
+    if (n > 0) where.push(`${img.name} ${n}`);
+  }
+  console.log(`\nReal photographs (${real.files.join(', ')})`);
+  console.log(`  with faces: images ${real.withFaces.length}  faces ${faces}  recall ${pct(found / faces)}  false positives ${fpWithFaces}`);
+  console.log(`  face-free: images ${real.faceFree.length}  false positives ${fp} = ${(fp / real.faceFree.length).toFixed(3)} per image (must be < 0.05)${where.length ? ` (${where.join(', ')})` : ''}`);
+  console.log(`  recall, composites + real: ${compositeFound + found}/${compositeFaces + faces} = ${pct((compositeFound + found) / (compositeFaces + faces))} (must be ≥ 97%)`);
+}
+
 function pct(x: number): string {
   return `${(100 * x).toFixed(1)}%`;
 }
@@ -74,9 +105,10 @@ async function main(): Promise<void> {
   const actionsArg = arg('--actions') ?? 'blur,pixelate,fill';
   const actions = (actionsArg === 'none' ? [] : actionsArg.split(',')) as FaceAction[];
   const set: EvalImage[] = await buildFaceEvalSet();
+  const real = await buildRealPhotoSet();
   const outDir = join(process.cwd(), 'bench/.cache/faces-eval/in');
   await mkdir(outDir, { recursive: true });
-  for (const img of set) await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).png().toFile(join(outDir, img.name));
+  for (const img of [...set, ...real.withFaces, ...real.faceFree]) await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).png().toFile(join(outDir, img.name));
   await writeFile(join(outDir, '..', 'truth.json'), JSON.stringify(set.map((i) => ({ file: i.name, kind: i.kind, faces: i.faces })), null, 2));
 
   const detector = await createFaceDetector(minScore ? { minScore: Number(minScore) } : {});
@@ -120,6 +152,7 @@ async function main(): Promise<void> {
   }
   console.log(`  ${'all'.padEnd(12)} images ${String(set.length).padStart(2)}  faces ${String(totalFaces).padStart(3)}  recall ${pct(totalFound / totalFaces).padStart(6)}  FP/image ${(totalFp / set.length).toFixed(2)}  ms/image ${(totalMs / set.length).toFixed(0)}`);
   console.log('  recall by variant: ' + [...byVariant].map(([v, x]) => `${v} ${x.found}/${x.faces}`).join(', '));
+  await measureRealDetection(detector, real, totalFaces, totalFound);
 
   for (const action of actions) {
     let lost = 0;
@@ -130,12 +163,25 @@ async function main(): Promise<void> {
     let over5 = 0;
     let verified = 0;
     let ms = 0;
-    for (const img of set) {
+    const withheld: string[] = [];
+    let outside = 0;
+    let imagesWithOutside = 0;
+    const rungs = new Map<string, number>();
+    const ladder = escalationLadder(action);
+    for (const img of [...set, ...real.withFaces, ...real.faceFree]) {
       const after: Raster8 = { width: img.width, height: img.height, channels: 3, data: new Uint8Array(img.data) };
       const started = performance.now();
       const r = await redactFaces(detector, after, action);
       ms += performance.now() - started;
       if (r.verification.passed) verified++;
+      if (r.withheld ?? !r.verification.passed) withheld.push(img.name);
+      // Independent of r.pixelsOutside: input vs output outside the faces' feathered ellipses.
+      const margins = r.hidden.map((h) => ({ face: h.face, margin: ladder.find((x) => x.step === h.hiddenBy)?.options.margin ?? 0.25 }));
+      const out = changedOutside(img.data, after, margins);
+      outside += out;
+      if (out > 0) imagesWithOutside++;
+      for (const h of r.hidden) rungs.set(h.hiddenBy, (rungs.get(h.hiddenBy) ?? 0) + 1);
+      if (img.kind === 'real' || img.kind === 'face-free') continue;
       for (const t of img.faces) {
         faces++;
         const g0 = meanGradient(img, t.x, t.y, t.size);
@@ -156,8 +202,13 @@ async function main(): Promise<void> {
     console.log(`\nHiding (${action}, detect → hide → re-detect)`);
     console.log(`  faces that lost their detail (box mean gradient < 35% of original): ${lost}/${faces} = ${pct(lost / faces)}  (must be ≥ 90%)`);
     console.log(`  pixels away from faces (outside each face box grown to 2×) changed: ${pct(awayChanged / awayTotal)} of all such pixels  (must be < 5%); worst image ${pct(worstAway)}; images at ≥ 5%: ${over5}`);
-    console.log(`  images verified (no face found again): ${verified}/${set.length}`);
-    console.log(`  ms per image (detect + hide + verify): ${(ms / set.length).toFixed(0)}`);
+    const all = set.length + real.withFaces.length + real.faceFree.length;
+    console.log(`  (composites only above; below: composites + real photos + face-free photos, ${all} images)`);
+    console.log(`  images verified (no face found again): ${verified}/${all}`);
+    console.log(`  files withheld (a face still found after the last rung): ${withheld.length}${withheld.length ? ` (${withheld.join(', ')})` : ''}`);
+    console.log(`  faces hidden by rung: ${[...rungs].map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    console.log(`  pixels changed outside the faces' feathered ellipses: ${outside} (images with any: ${imagesWithOutside})`);
+    console.log(`  ms per image (detect + hide + verify): ${(ms / all).toFixed(0)}`);
   }
 
   // Hiding quality alone (given the truth boxes): shows the mask and blur, independent of recall.

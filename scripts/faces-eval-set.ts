@@ -23,7 +23,7 @@ export interface TruthFace {
 
 export interface EvalImage {
   name: string;
-  kind: 'portrait' | 'group-small' | 'group-large';
+  kind: 'portrait' | 'group-small' | 'group-large' | 'real' | 'face-free';
   width: number;
   height: number;
   channels: 3;
@@ -184,4 +184,72 @@ export async function buildFaceEvalSet(seed = 5): Promise<EvalImage[]> {
     await compose(`group-large-${i + 1}.png`, 'group-large', 1920, 1080, placeSlots(1920, 1080, 10, 60, 130, random), ['plain', 'flipped', 'dark', 'low-contrast', 'roll-right', 'plain', 'covered', 'bright', 'roll-left', 'plain'], false);
   }
   return images;
+}
+
+/** A region of an installed file; `faces` are hand-placed boxes (x, y, size) in the region's pixels. */
+interface RealSource {
+  name: string;
+  file: string;
+  region?: { left: number; top: number; width: number; height: number };
+  faces: [number, number, number][];
+}
+
+/**
+ * Real photographs installed on this machine (npm packages; no photo is committed). Faces:
+ * @vladmandic/human's webcam portrait, the five face cards of its face-detect screenshot and
+ * six photo thumbnails of samples.jpg (face boxes placed by hand and checked on the rendered
+ * crops). Face-free: the chandelier ceiling, the bodies and the floor of samples.jpg's group
+ * photo (its faces carry the package's drawn overlays, so it is not used for recall), and
+ * the robot and wall of autocannon's test photo test/j5.jpeg. Each face-free region is also
+ * used at half size (the detector's windows then see it at another scale).
+ */
+export function realSources(): { withFaces: RealSource[]; faceFree: RealSource[] } {
+  const human = (name: string): string => join(humanAssetsDir(), name);
+  const require = createRequire(import.meta.url);
+  const autocannon = join(dirname(require.resolve('autocannon/package.json')), 'test', 'j5.jpeg');
+  const samples = human('samples.jpg');
+  const thumb = (name: string, left: number, width: number, faces: [number, number, number][]): RealSource => ({ name, file: samples, region: { left, top: 0, width, height: 160 }, faces });
+  return {
+    withFaces: [
+      { name: 'real-webcam-portrait', file: human('screenshot-faceid.jpg'), faces: [[40, 175, 84]] },
+      { name: 'real-face-cards', file: human('screenshot-facedetect.jpg'), region: { left: 0, top: 340, width: 800, height: 160 }, faces: [[38, 33, 90], [193, 30, 93], [356, 37, 89], [497, 29, 98], [658, 35, 92]] },
+      thumb('real-thumb-woman-dark-dress', 165, 160, [[43, 28, 42]]),
+      thumb('real-thumb-man-restaurant', 328, 212, [[106, 26, 33]]),
+      thumb('real-thumb-woman-standing', 545, 90, [[42, 17, 12]]),
+      thumb('real-thumb-woman-wall', 642, 153, [[87, 24, 20]]),
+      thumb('real-thumb-woman-stool', 797, 108, [[36, 23, 12]]),
+      thumb('real-thumb-three-people', 1125, 155, [[38, 33, 16], [69, 17, 13], [98, 36, 11]]),
+    ],
+    faceFree: [
+      { name: 'free-ceiling-chandeliers', file: samples, region: { left: 250, top: 195, width: 1030, height: 230 }, faces: [] },
+      { name: 'free-ceiling-left', file: samples, region: { left: 0, top: 195, width: 640, height: 225 }, faces: [] },
+      { name: 'free-bodies', file: samples, region: { left: 0, top: 625, width: 1280, height: 270 }, faces: [] },
+      { name: 'free-floor', file: samples, region: { left: 0, top: 895, width: 1280, height: 263 }, faces: [] },
+      { name: 'free-robot-street', file: autocannon, region: { left: 0, top: 0, width: 780, height: 300 }, faces: [] },
+      { name: 'free-stone-wall', file: autocannon, region: { left: 0, top: 0, width: 260, height: 584 }, faces: [] },
+    ],
+  };
+}
+
+async function loadSource(source: RealSource, kind: EvalImage['kind'], scale: number): Promise<EvalImage> {
+  let png = await (source.region ? sharp(source.file).extract(source.region) : sharp(source.file)).png().toBuffer();
+  if (scale !== 1) {
+    const meta = await sharp(png).metadata();
+    png = await sharp(png).resize({ width: Math.round((meta.width ?? 0) * scale) }).png().toBuffer();
+  }
+  const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const faces = source.faces.map(([x, y, size]) => ({ x: x * scale, y: y * scale, size: size * scale, variant: 'real' }));
+  const name = `${source.name}${scale === 1 ? '' : `-x${scale}`}.png`;
+  return { name, kind, width: info.width, height: info.height, channels: 3, data: new Uint8Array(data), faces };
+}
+
+/** The real photographs (see realSources): images with faces, and face-free images at full and half size. */
+export async function buildRealPhotoSet(): Promise<{ withFaces: EvalImage[]; faceFree: EvalImage[]; files: string[] }> {
+  const { withFaces, faceFree } = realSources();
+  const images: EvalImage[] = [];
+  for (const s of withFaces) images.push(await loadSource(s, 'real', 1));
+  const free: EvalImage[] = [];
+  for (const scale of [1, 0.5]) for (const s of faceFree) free.push(await loadSource(s, 'face-free', scale));
+  const files = [...new Set([...withFaces, ...faceFree].map((s) => s.file))];
+  return { withFaces: images, faceFree: free, files };
 }

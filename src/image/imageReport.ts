@@ -20,7 +20,10 @@ export interface ImageFileReport {
   /** Pages of a multi-page TIFF (absent for one page); text and faces then say their page (0-based). */
   pages?: number;
   text: (TextRecord & { page?: number })[];
-  faces: { box: Box; score: number; page?: number }[];
+  /** Faces hidden; `hiddenBy` is the escalation rung that hid each (blur, strong-blur, coarse-pixelate, grown-fill, …). */
+  faces: { box: Box; score: number; page?: number; hiddenBy?: string }[];
+  /** Why the file was withheld (flagged) by the face step: a face still found after the fill of the grown ellipse. */
+  facesWithheld?: string;
   verification: 'passed' | 'failed' | 'not-run';
   /** Detection passes run (the first one plus each verification). */
   passes: number;

@@ -70,9 +70,12 @@ export async function redactImageFile(
     const page = pageOf(image, p, pageHeight);
     if (faceDetector) {
       // 16-bit samples: faces are filled (blur and pixelation are 8-bit operations).
-      const outcome = page.data instanceof Uint16Array ? await fillFacesUntilGone(faceDetector, page, () => viewOf(page, window), (mask) => fillMasked(page, mask, values)) : await redactFacesInNative(faceDetector, page as NativeImage8, pixels.faces.action);
-      report.faces.push(...outcome.faces.map((f) => onPage({ box: f.box, score: Math.round(f.score * 1000) / 1000 }, p)));
-      if (!outcome.passed) facesPassed = false;
+      const outcome = page.data instanceof Uint16Array ? await fillFacesInNative(faceDetector, page, window, values) : await redactFacesInNative(faceDetector, page as NativeImage8, pixels.faces.action);
+      report.faces.push(...outcome.faces.map((f) => onPage({ box: f.face.box, score: Math.round(f.face.score * 1000) / 1000, hiddenBy: f.hiddenBy }, p)));
+      if (!outcome.passed) {
+        facesPassed = false;
+        report.facesWithheld = pages > 1 ? `page ${p}: ${outcome.withheld}` : outcome.withheld;
+      }
     }
     if (!engine) continue;
     const outcome = await cleanText(engine, viewOf(page, window), {
@@ -101,9 +104,21 @@ export async function redactImageFile(
   return finish();
 }
 
-/** The face module's detect → hide → verify loop, on the colour channels of the native image. */
-async function redactFacesInNative(detector: FaceDetector, image: NativeImage8, action: FaceAction): Promise<{ faces: FaceDetection[]; passed: boolean }> {
-  const done = (outcome: FaceRedaction): { faces: FaceDetection[]; passed: boolean } => ({ faces: outcome.faces, passed: outcome.verification.passed });
+interface FaceOutcome {
+  faces: { face: FaceDetection; hiddenBy: string }[];
+  passed: boolean;
+  withheld: string;
+}
+
+/** 16-bit samples: the faces are filled in the native samples (blur and pixelation are 8-bit operations). */
+async function fillFacesInNative(detector: FaceDetector, page: NativeImage, window: ReturnType<typeof viewWindow>, values: ReturnType<typeof fillValues>): Promise<FaceOutcome> {
+  const outcome = await fillFacesUntilGone(detector, page, () => viewOf(page, window), (mask) => fillMasked(page, mask, values));
+  return { faces: outcome.faces.map((face) => ({ face, hiddenBy: 'fill' })), passed: outcome.passed, withheld: 'a face was still detected after two fills of its grown ellipse' };
+}
+
+/** The face module's detect → hide → escalate → verify loop, on the colour channels of the native image. */
+async function redactFacesInNative(detector: FaceDetector, image: NativeImage8, action: FaceAction): Promise<FaceOutcome> {
+  const done = (outcome: FaceRedaction): FaceOutcome => ({ faces: outcome.hidden, passed: outcome.verification.passed, withheld: outcome.withheld ?? 'a face was still detected after hiding' });
   if (image.channels === 1 || image.channels === 3) {
     return done(await redactFaces(detector, { width: image.width, height: image.height, channels: image.channels, data: image.data }, action));
   }

@@ -35,9 +35,43 @@ export interface FaceDetectorOptions {
    * detection. Default [0].
    */
   rotations?: Rotation[];
+  /**
+   * Keypoint geometry check: a candidate whose eyes or ears are implausibly close for its
+   * box is dropped (on lamps and chandeliers BlazeFace's keypoints collapse to a point:
+   * eye distance ≤ 0.08 × box width, ear distance ≤ 0.25 ×; on every real face measured
+   * ≥ 0.32 × and ≥ 0.73 ×). Default true.
+   */
+  checkGeometry?: boolean;
+  /**
+   * Candidates scoring below this (and at least 16 px wide) must be found again in three
+   * windows centred on them (1.5, 2 and 3 times their size): the mean best score there
+   * must reach 0.3. Every false positive measured scored below 0.6 and was not found
+   * again (mean ≤ 0.18); real faces in that band were (mean ≥ 0.6). 0 turns it off.
+   * Default 0.6 (see docs/faces.md).
+   */
+  recheckBelow?: number;
 }
 
-const DEFAULTS: Required<FaceDetectorOptions> = { minScore: 0.5, iouThreshold: 0.3, maxLevels: 3, minTileSize: 256, threads: 1, confirm: false, rotations: [0] };
+const DEFAULTS: Required<FaceDetectorOptions> = { minScore: 0.5, iouThreshold: 0.3, maxLevels: 3, minTileSize: 256, threads: 1, confirm: false, rotations: [0], checkGeometry: true, recheckBelow: 0.6 };
+
+/** Eye and ear distances (shares of the box width) below which a candidate is not a face. */
+const MIN_EYE_SHARE = 0.2;
+const MIN_EAR_SHARE = 0.5;
+/** Re-check windows (multiples of the candidate's size) and the mean score they must reach. */
+const RECHECK_WINDOWS = [1.5, 2, 3];
+const RECHECK_MEAN = 0.3;
+/** Below this width a re-check window would upsample the face ≥ 4×: it is skipped. */
+const RECHECK_MIN_SIZE = 16;
+
+/** BlazeFace keypoints: 0/1 eyes, 4/5 ears. False positives on lamps collapse them together. */
+export function plausibleGeometry(d: RawDetection): boolean {
+  const width = d.x2 - d.x1;
+  const [rightEye, leftEye, , , rightEar, leftEar] = d.keypoints;
+  if (!rightEye || !leftEye || !rightEar || !leftEar || !(width > 0)) return false;
+  const eyes = Math.hypot(leftEye.x - rightEye.x, leftEye.y - rightEye.y);
+  const ears = Math.hypot(leftEar.x - rightEar.x, leftEar.y - rightEar.y);
+  return eyes >= MIN_EYE_SHARE * width && ears >= MIN_EAR_SHARE * width;
+}
 
 /** A box touching a window border that is not an image border is a cut face: another window holds it whole. */
 function cutByTile(d: RawDetection, tile: Tile, width: number, height: number): boolean {
@@ -94,6 +128,7 @@ export class BlazeFaceDetector implements FaceDetector {
   static async create(options: FaceDetectorOptions = {}): Promise<BlazeFaceDetector> {
     const merged = { ...DEFAULTS, ...options };
     if (!(merged.minScore > 0 && merged.minScore < 1)) throw new VeilError('USAGE', 'expected a minimum face score between 0 and 1', { field: 'minScore' });
+    if (!(merged.recheckBelow >= 0 && merged.recheckBelow <= 1)) throw new VeilError('USAGE', 'expected a re-check score between 0 and 1', { field: 'recheckBelow' });
     if (merged.rotations.length === 0 || merged.rotations.some((r) => ![0, 90, 180, 270].includes(r))) {
       throw new VeilError('USAGE', 'expected rotations among 0, 90, 180, 270', { field: 'rotations' });
     }
@@ -140,8 +175,32 @@ export class BlazeFaceDetector implements FaceDetector {
     }
     const kept = weightedNms(candidates, { iouThreshold: this.options.iouThreshold, containThreshold: 0.6 });
     const confirmed: RawDetection[] = [];
-    for (const d of kept) if (!this.options.confirm || (await this.confirmed(integral, d, input, scaled))) confirmed.push(d);
+    for (const d of kept) {
+      if (this.options.checkGeometry && !plausibleGeometry(d)) continue;
+      if (this.needsRecheck(d) && !(await this.refound(integral, d, input, scaled))) continue;
+      if (this.options.confirm && !(await this.confirmed(integral, d, input, scaled))) continue;
+      confirmed.push(d);
+    }
     return confirmed;
+  }
+
+  private needsRecheck(d: RawDetection): boolean {
+    return d.score < this.options.recheckBelow && d.x2 - d.x1 >= RECHECK_MIN_SIZE;
+  }
+
+  /** The re-check (see `recheckBelow`): the mean best score of the candidate in windows centred on it. */
+  private async refound(integral: ReturnType<typeof buildIntegral>, d: RawDetection, input: Float32Array, scaled: (t: Tile) => Tile): Promise<boolean> {
+    const size = Math.max(d.x2 - d.x1, d.y2 - d.y1);
+    let total = 0;
+    for (const times of RECHECK_WINDOWS) {
+      const windowSize = Math.max(64, times * size);
+      const tile: Tile = { x: Math.round((d.x1 + d.x2) / 2 - windowSize / 2), y: Math.round((d.y1 + d.y2) / 2 - windowSize / 2), size: Math.round(windowSize), level: 0 };
+      sampleTile(integral, scaled(tile), BLAZEFACE_INPUT, input);
+      let best = 0;
+      for (const r of await this.runTile(input)) if (iou(toImage(r, tile), d) > 0.3) best = Math.max(best, r.score);
+      total += best;
+    }
+    return total / RECHECK_WINDOWS.length >= RECHECK_MEAN;
   }
 
   /** The second look (see `confirm`): is there a face of about the same box in a window centred on it? */
