@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { VeilError } from '../../errors.js';
 import type { Policy } from '../../policy/load.js';
 import { loadSecret } from '../../secret/key.js';
+import { DEFAULT_MAX_CELL_BYTES } from '../../tabular/csv/limits.js';
 import type * as TabularEngine from '../../tabular/index.js';
 import { checkCommandPaths } from '../options.js';
 import { withProgress } from '../progress.js';
@@ -16,6 +17,7 @@ interface RunFlags {
   html?: string;
   keyFile?: string;
   mapOut?: string;
+  maxCellBytes?: string;
   quiet?: boolean;
 }
 
@@ -46,7 +48,20 @@ function withRunOptions(command: Command): Command {
     .option('--html <file>', 'HTML report to write')
     .option('--key-file <file>', 'pseudonymization key file (default: VEIL_SECRET)')
     .option('--map-out <file>', 'write original → pseudonym pairs of the pseudonymized columns to this CSV (it holds PHI: store it apart)')
+    .option('--max-cell-bytes <n>', `refuse a CSV cell larger than n bytes (default ${DEFAULT_MAX_CELL_BYTES}, at most ${MAX_CELL_BYTES_CEILING})`)
     .option('--quiet', 'print nothing on success');
+}
+
+/** V8 cannot hold a string much over 512 M characters; a cell limit stays well below. */
+const MAX_CELL_BYTES_CEILING = 256 * 1024 * 1024;
+
+function parseMaxCellBytes(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > MAX_CELL_BYTES_CEILING) {
+    throw new VeilError('USAGE', `expected a whole number of bytes from 1 to ${MAX_CELL_BYTES_CEILING}`, { field: '--max-cell-bytes' });
+  }
+  return n;
 }
 
 function runTabular(
@@ -57,6 +72,7 @@ function runTabular(
   const extraOutputs = extra.outputs ?? [];
   const extraInputs = extra.inputs ?? [];
   return runCommand(async () => {
+    const maxCellBytes = parseMaxCellBytes(flags.maxCellBytes);
     // Loaded on use, like every command's work, so that other commands and `--help` start at once.
     const { loadPolicy } = await import('../../policy/load.js');
     const policy: Policy = await loadPolicy(flags.policy);
@@ -72,7 +88,7 @@ function runTabular(
     const secret = identifiers.some((id) => id.action === 'pseudonymize') ? loadSecret({ keyFile: flags.keyFile }) : undefined;
     const engine = await import('../../tabular/index.js');
     const report = await withProgress('anonymizing', (onProgress) =>
-      run(engine, { policy, input: flags.in, output: flags.out, reportJson: flags.report, reportHtml: flags.html, mappingCsv: flags.mapOut, secret, onProgress }),
+      run(engine, { policy, input: flags.in, output: flags.out, reportJson: flags.report, reportHtml: flags.html, mappingCsv: flags.mapOut, secret, maxCellBytes, onProgress }),
     );
     if (!flags.quiet) process.stdout.write(summarizeTabular(report, flags.out));
   });

@@ -73,6 +73,34 @@ describe('readCsv', () => {
     expect((await readError(join(dir, 'nope.csv'))).code).toBe('FILE_NOT_FOUND');
   });
 
+  it('reads a cell of several MB exactly, looking at each character once (fast-csv re-read the pending record at every chunk)', async () => {
+    const cell = 'Zürich "quoted", two\r\nlines; 東京\t'.repeat(120_000).trim();
+    const quoted = `"${cell.replaceAll('"', '""')}"`;
+    const text = `id;note;n\r\n1;${quoted};2\r\n3;short;4\r\n`;
+    const { table, stats } = await readCsv(file('bigcell.csv', text), { maxCellBytes: 8 * 1024 * 1024 });
+    expect(Buffer.byteLength(cell)).toBeGreaterThan(4_000_000);
+    expect(tableToRows(table)).toEqual([['1', cell, '2'], ['3', 'short', '4']]);
+    expect(stats.chunks).toBeGreaterThan(60);
+    expect(stats.charsScanned).toBe(text.length);
+    expect(stats.charsCarried).toBeLessThanOrEqual(quoted.length);
+  });
+
+  it('refuses a cell over the limit (1 MiB by default) naming the file, its line and column, never the value', async () => {
+    const before = 'id,note\n1,"two\nlines"\n2,ok\n';
+    const limit = 1024 * 1024;
+    const atLimit = await readCsv(file('at-limit.csv', `${before}3,${'y'.repeat(limit)}\n`));
+    expect(atLimit.table.rowCount).toBe(3);
+    const over = await readError(file('over-limit.csv', `${before}3,"${'y'.repeat(limit - 1)}é"\n4,x\n`));
+    expect(over.code).toBe('CSV_CELL_TOO_LARGE');
+    expect(over.location.line).toBe(5);
+    expect(over.message).toContain('column "note"');
+    expect(over.toLine()).toContain('over-limit.csv:5');
+    expect(over.message).not.toMatch(/yyy/);
+    // the limit is the caller's to set
+    const small = await readCsv(file('small-limit.csv', 'id,note\n1,abcdef\n'), { maxCellBytes: 5 }).catch((error: unknown) => error);
+    expect(isVeilError(small) && [small.code, small.location.line]).toEqual(['CSV_CELL_TOO_LARGE', 2]);
+  });
+
   it('reads the Adult data (30,162 rows, CRLF, ;) and writes it back identically', async () => {
     const { table, delimiter } = await readCsv(join(adultDir, 'adult.csv'));
     expect(delimiter).toBe(';');
