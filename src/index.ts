@@ -1,6 +1,8 @@
 /**
- * Veil's public library API. The CLI (src/cli) and the HTTP API (src/api) are thin layers
- * over what is exported here.
+ * Veil's public library API (package entry `veil`). The CLI (src/cli) and the HTTP API
+ * (src/api) are thin layers over the same folder indexes. The HTTP server has its own entry,
+ * `veil/server` (src/api/index.ts), so that using the library never loads Express; each
+ * engine also has its own (`veil/tabular`, `veil/dicom`, `veil/image`) for users who need one.
  */
 export { VeilError, isVeilError, type ErrorCode, type ErrorLocation } from './errors.js';
 export { loadPolicy, parsePolicy, type Policy, type PolicyIssue, type PolicyResult } from './policy/load.js';
@@ -17,6 +19,4 @@ export * from './dicom/index.js';
 // Pixels: burned-in text and faces in images and DICOM frames.
 export * from './image/index.js';
 export { createFaceDetector, hideFaces, type FaceDetection, type FaceDetector, type FaceAction } from './image/faces/index.js';
-// The HTTP API over the same library.
-export { createApi, startServer, type ApiOptions, type Api, type RunningServer } from './api/server.js';
 export { tightenPrivacy } from './policy/tighten.js';
