@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { nowIso, statement, type Db } from './db.js';
 
 /** The policy version an audited action concerned. */
@@ -25,14 +25,21 @@ export type AuditInput = Pick<AuditEntry, 'actor' | 'role' | 'action' | 'target'
 /** prevHash of the first entry. */
 export const GENESIS_HASH = '0'.repeat(64);
 
+/** Action of the keyed entry that closes the unkeyed entries an older Veil wrote. */
+export const REKEY_ACTION = 'chain.rekeyed';
+
+/** The target of the rekey entry: it names, under the key, the last unkeyed sequence number. */
+export function rekeyTarget(unkeyedThrough: number): string {
+  return `audit:unkeyed-through:${unkeyedThrough}`;
+}
+
 /**
- * The hash of one entry: SHA-256 (hex) of the JSON array
+ * The bytes an entry's hash covers: the JSON array
  * `[seq, at, actor, role, action, target, policyName, policyVersion, policySha256, prevHash]`
- * (policy fields null when the entry has no policy). Chaining through prevHash makes any
- * edit, deletion or reordering of earlier entries visible.
+ * (policy fields null when the entry has no policy).
  */
-export function auditHash(entry: Omit<AuditEntry, 'hash'>): string {
-  const canonical = JSON.stringify([
+function canonical(entry: Omit<AuditEntry, 'hash'>): string {
+  return JSON.stringify([
     entry.seq,
     entry.at,
     entry.actor,
@@ -44,18 +51,114 @@ export function auditHash(entry: Omit<AuditEntry, 'hash'>): string {
     entry.policy?.sha256 ?? null,
     entry.prevHash,
   ]);
-  return createHash('sha256').update(canonical, 'utf8').digest('hex');
 }
 
-/** Index of the first entry that breaks the chain, or -1 when `entries` (from seq 1) verify. */
-export function findChainBreak(entries: readonly AuditEntry[], startHash: string = GENESIS_HASH): number {
-  let prev = startHash;
-  for (let index = 0; index < entries.length; index++) {
-    const entry = entries[index];
-    if (entry.prevHash !== prev || auditHash(entry) !== entry.hash) return index;
-    prev = entry.hash;
+/**
+ * The hash of one entry: HMAC-SHA256 (hex) of its canonical form under the audit key, which
+ * lives outside the database. Chaining through prevHash makes an edit, deletion or
+ * reordering of earlier entries visible; the key makes it impossible to recompute the chain
+ * after such an edit without the key.
+ */
+export function auditMac(entry: Omit<AuditEntry, 'hash'>, key: Uint8Array): string {
+  return createHmac('sha256', key).update(canonical(entry), 'utf8').digest('hex');
+}
+
+/** The unkeyed SHA-256 of entries written before audit keys existed (verified as such only up to the rekey entry). */
+export function unkeyedAuditHash(entry: Omit<AuditEntry, 'hash'>): string {
+  return createHash('sha256').update(canonical(entry), 'utf8').digest('hex');
+}
+
+function sameHex(a: string, b: string): boolean {
+  const left = Buffer.from(a, 'utf8');
+  const right = Buffer.from(b, 'utf8');
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+/** What verifying the chain found. `head` is the hash of the last entry (GENESIS_HASH when empty). */
+export interface ChainVerdict {
+  intact: boolean;
+  entries: number;
+  /** Sequence number of the first entry that is missing, altered or out of chain; null when none. */
+  firstBroken: number | null;
+  head: string;
+  /** Entries 1..unkeyedThrough were written before the key (checked with plain SHA-256). */
+  unkeyedThrough: number;
+  /** Given when an expected head was checked: whether an entry of the log has that hash. */
+  expectedHeadFound?: boolean;
+  /** One sentence saying what is wrong; absent when intact. */
+  problem?: string;
+}
+
+export interface VerifyOptions {
+  key: Uint8Array;
+  /** From the chain state kept beside the key (0 for a log keyed from its first entry). */
+  unkeyedThrough: number;
+  /** A head hash written down earlier outside Veil: the log must still contain it. */
+  expectHead?: string;
+}
+
+/**
+ * Verifies entries, oldest first, from seq 1. Entries up to `unkeyedThrough` must verify as
+ * unkeyed SHA-256, and the next one must be the keyed rekey entry naming that number; every
+ * later entry must verify under the key. Pure: reads nothing but its arguments.
+ */
+export function verifyAuditChain(entries: Iterable<AuditEntry>, options: VerifyOptions): ChainVerdict {
+  const { key, unkeyedThrough } = options;
+  let prev = GENESIS_HASH;
+  let count = 0;
+  let firstBroken: number | null = null;
+  let problem: string | undefined;
+  let expectedHeadFound = false;
+  const broken = (seq: number, why: string) => {
+    if (firstBroken === null) {
+      firstBroken = seq;
+      problem = why;
+    }
+  };
+  for (const entry of entries) {
+    count++;
+    prev = checkEntry(entry, count, prev, unkeyedThrough, key, broken);
+    if (firstBroken === null && options.expectHead !== undefined && sameHex(entry.hash, options.expectHead)) expectedHeadFound = true;
   }
-  return -1;
+  if (unkeyedThrough > 0 && count <= unkeyedThrough) broken(count + 1, `the log ends before entry ${unkeyedThrough + 1}, the keyed entry that closes the unkeyed ones`);
+  const verdict: ChainVerdict = { intact: firstBroken === null, entries: count, firstBroken, head: count > 0 ? prev : GENESIS_HASH, unkeyedThrough };
+  if (options.expectHead !== undefined) {
+    verdict.expectedHeadFound = expectedHeadFound;
+    if (!expectedHeadFound && firstBroken === null) {
+      verdict.intact = false;
+      problem = 'the head written down earlier is not in the log: entries after it were deleted or the log was replaced';
+    }
+  }
+  if (problem !== undefined && !verdict.intact) verdict.problem = problem;
+  return verdict;
+}
+
+/** Checks one entry at its expected position; returns the hash the next entry must chain to. */
+function checkEntry(
+  entry: AuditEntry,
+  expectedSeq: number,
+  prev: string,
+  unkeyedThrough: number,
+  key: Uint8Array,
+  broken: (seq: number, why: string) => void,
+): string {
+  if (entry.seq !== expectedSeq) {
+    broken(expectedSeq, entry.seq > expectedSeq ? `entry ${expectedSeq} is missing` : `entry ${entry.seq} is out of order`);
+    return entry.hash;
+  }
+  if (!sameHex(entry.prevHash, prev)) {
+    broken(entry.seq, `entry ${entry.seq} does not chain to the entry before it`);
+    return entry.hash;
+  }
+  const expected = entry.seq <= unkeyedThrough ? unkeyedAuditHash(entry) : auditMac(entry, key);
+  if (!sameHex(entry.hash, expected)) {
+    broken(entry.seq, `entry ${entry.seq} was altered (its hash does not match its content${entry.seq > unkeyedThrough ? ' under the audit key' : ''})`);
+    return entry.hash;
+  }
+  if (unkeyedThrough > 0 && entry.seq === unkeyedThrough + 1 && (entry.action !== REKEY_ACTION || entry.target !== rekeyTarget(unkeyedThrough))) {
+    broken(entry.seq, `entry ${entry.seq} should be the keyed entry that closes the ${unkeyedThrough} unkeyed ones`);
+  }
+  return entry.hash;
 }
 
 interface AuditRow {
@@ -81,10 +184,29 @@ function fromRow(row: AuditRow): AuditEntry {
 }
 
 /**
- * Appends one entry. Runs in an IMMEDIATE transaction so that two writers (the server and
- * `veil keys create`) never chain onto the same predecessor.
+ * The audit key each database handle writes with. It is read at the edge (server start,
+ * CLI) and bound to the handle there, so the many places that audit an action need not
+ * carry it; a handle without a key cannot append.
+ */
+const auditKeys = new WeakMap<Db, Buffer>();
+
+export function bindAuditKey(db: Db, key: Buffer): void {
+  auditKeys.set(db, key);
+}
+
+export function auditKeyOf(db: Db): Buffer {
+  const key = auditKeys.get(db);
+  if (!key) throw new Error('no audit key is bound to this database handle');
+  return key;
+}
+
+/**
+ * Appends one entry, chained to the last one by HMAC under the handle's audit key. Runs in
+ * an IMMEDIATE transaction so that two writers (the server and `veil keys create`) never
+ * chain onto the same predecessor.
  */
 export function appendAudit(db: Db, input: AuditInput): AuditEntry {
+  const key = auditKeyOf(db);
   return db
     .transaction((): AuditEntry => {
       const last = statement(db, 'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
@@ -98,7 +220,7 @@ export function appendAudit(db: Db, input: AuditInput): AuditEntry {
         policy: input.policy ?? null,
         prevHash: last?.hash ?? GENESIS_HASH,
       };
-      const entry: AuditEntry = { ...draft, hash: auditHash(draft) };
+      const entry: AuditEntry = { ...draft, hash: auditMac(draft, key) };
       statement(
         db,
         `INSERT INTO audit_log (seq, at, actor, role, action, target, policy_name, policy_version, policy_sha256, prev_hash, hash)
@@ -109,8 +231,24 @@ export function appendAudit(db: Db, input: AuditInput): AuditEntry {
     .immediate();
 }
 
+/** The highest sequence number written (0 for an empty log). */
+export function lastAuditSeq(db: Db): number {
+  const row = statement(db, 'SELECT MAX(seq) AS seq FROM audit_log').get() as { seq: number | null };
+  return row.seq ?? 0;
+}
+
 /** Entries with seq > after, oldest first. */
 export function listAudit(db: Db, after: number, limit: number): AuditEntry[] {
   const rows = statement(db, 'SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?').all(after, limit) as AuditRow[];
   return rows.map(fromRow);
+}
+
+/** Every entry, oldest first, read row by row (the log is not loaded whole). */
+export function* allAuditEntries(db: Db): Generator<AuditEntry> {
+  for (const row of db.prepare('SELECT * FROM audit_log ORDER BY seq').iterate()) yield fromRow(row as AuditRow);
+}
+
+/** Verifies the whole log of `db` (see verifyAuditChain). */
+export function verifyAuditLog(db: Db, options: VerifyOptions): ChainVerdict {
+  return verifyAuditChain(allAuditEntries(db), options);
 }

@@ -20,6 +20,16 @@ export function openDatabase(dataDir: string): Db {
   return db;
 }
 
+/**
+ * The database opened for reading only (no migration, no write): what `veil audit verify`
+ * uses, so that checking a data dir never changes it.
+ */
+export function openDatabaseReadOnly(dataDir: string): Db {
+  const db = new Database(join(dataDir, 'veil.sqlite'), { readonly: true, fileMustExist: true });
+  db.pragma('busy_timeout = 5000');
+  return db;
+}
+
 /** Schema versions, applied in order; each runs once (tracked by user_version). */
 const MIGRATIONS: string[] = [
   `
@@ -82,6 +92,11 @@ const MIGRATIONS: string[] = [
     prev_hash TEXT NOT NULL,
     hash TEXT NOT NULL
   );
+  `,
+  // policy text and uploaded hierarchy files in separate folders (storage 2); rows stored
+  // before keep storage 1 (files beside policy.yaml), and the worker checks their sha256
+  `
+  ALTER TABLE policy_versions ADD COLUMN storage INTEGER NOT NULL DEFAULT 1;
   `,
 ];
 

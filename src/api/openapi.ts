@@ -239,6 +239,32 @@ export function openApiDocument(): Json {
           },
         },
       },
+      '/v1/audit/verify': {
+        get: {
+          summary: 'Re-checks the keyed hash chain of the whole audit log (auditor)',
+          security: secured,
+          parameters: [{ name: 'expectHead', in: 'query', schema: { type: 'string', pattern: '^[a-f0-9]{64}$' }, description: 'A head written down earlier; the log must still contain it' }],
+          responses: {
+            '200': json(
+              {
+                type: 'object',
+                required: ['intact', 'entries', 'firstBroken', 'head', 'unkeyedThrough'],
+                properties: {
+                  intact: { type: 'boolean' },
+                  entries: { type: 'integer', minimum: 0 },
+                  firstBroken: { type: ['integer', 'null'], description: 'Sequence number of the first missing, altered or unlinked entry' },
+                  head: { type: 'string', description: 'Hash of the last entry: write it down outside Veil' },
+                  unkeyedThrough: { type: 'integer', minimum: 0, description: 'Entries an older Veil wrote without a key (verified as plain SHA-256)' },
+                  expectedHeadFound: { type: 'boolean' },
+                  problem: { type: 'string' },
+                },
+              },
+              'The verdict (200 whether intact or not)',
+            ),
+            ...errors(400, 401, 403, 429),
+          },
+        },
+      },
     },
   };
 }

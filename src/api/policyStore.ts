@@ -10,6 +10,8 @@ export interface PolicyVersion {
   declaredVersion: string;
   /** Token of the directory holding policy.yaml and its hierarchy files. */
   dir: string;
+  /** Layout of that directory (POLICY_STORAGE in layout.ts). */
+  storage: number;
   hierarchies: { path: string; sha256: string }[];
   /** Which sections the policy has: tabular, dicom, pixels. */
   sections: string[];
@@ -27,6 +29,7 @@ interface PolicyRow {
   sha256: string;
   declared_version: string;
   dir: string;
+  storage: number;
   hierarchies: string;
   sections: string;
   created_at: string;
@@ -43,6 +46,7 @@ function fromRow(row: PolicyRow): PolicyVersion {
     sha256: row.sha256,
     declaredVersion: row.declared_version,
     dir: row.dir,
+    storage: row.storage,
     hierarchies: JSON.parse(row.hierarchies) as PolicyVersion['hierarchies'],
     sections: JSON.parse(row.sections) as string[],
     createdAt: row.created_at,
@@ -58,6 +62,7 @@ export interface NewPolicyVersion {
   sha256: string;
   declaredVersion: string;
   dir: string;
+  storage: number;
   hierarchies: { path: string; sha256: string }[];
   sections: string[];
   createdBy: string;
@@ -71,9 +76,9 @@ export function insertPolicyVersion(db: Db, input: NewPolicyVersion): PolicyVers
       const version = (last.v ?? 0) + 1;
       const info = statement(
         db,
-        `INSERT INTO policy_versions (name, version, sha256, declared_version, dir, hierarchies, sections, created_at, created_by)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(input.name, version, input.sha256, input.declaredVersion, input.dir, JSON.stringify(input.hierarchies), JSON.stringify(input.sections), nowIso(), input.createdBy);
+        `INSERT INTO policy_versions (name, version, sha256, declared_version, dir, storage, hierarchies, sections, created_at, created_by)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(input.name, version, input.sha256, input.declaredVersion, input.dir, input.storage, JSON.stringify(input.hierarchies), JSON.stringify(input.sections), nowIso(), input.createdBy);
       return getPolicyVersionById(db, Number(info.lastInsertRowid)) as PolicyVersion;
     })
     .immediate();

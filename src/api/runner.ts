@@ -21,8 +21,6 @@ export interface RunnerOptions {
   jobTimeoutMs: number;
   /** Runs per job, counting re-runs after a server crash. */
   maxAttempts: number;
-  /** Largest CSV cell of a tabular job, in bytes (default: the library's 1 MiB). */
-  maxCellBytes?: number;
 }
 
 interface ActiveJob {
@@ -150,13 +148,14 @@ export class JobRunner {
     const spec: WorkerSpec = {
       jobId: job.id,
       kind: job.kind,
-      policyFile: join(this.layout.policyDir(policy.dir), 'policy.yaml'),
-      policyDir: this.layout.policyDir(policy.dir),
+      policyFile: this.layout.policyText(policy.dir),
+      policyDir: this.layout.policyHierarchies(policy.dir, policy.storage),
       policyVersion: policy.version,
+      policySha256: policy.sha256,
+      hierarchies: policy.hierarchies,
       privacy: (job.overrides ?? undefined) as PrivacySpec | undefined,
       input: job.kind === 'tabular' ? join(inputDir, 'input.csv') : inputDir,
       workDir,
-      maxCellBytes: this.options.maxCellBytes,
     };
     const entry = workerEntry();
     const child = fork(entry.file, ['--veil-job-worker'], {
@@ -241,9 +240,11 @@ export class JobRunner {
     }
     await rm(workDir, { recursive: true, force: true });
     const error = outcome.error;
+    // the bytes on disk were not the approved ones: an auditor must see this apart from ordinary failures
+    const action = error.code === 'POLICY_TAMPERED' ? 'job.policy_mismatch' : 'job.failed';
     this.db.transaction(() => {
       markFailed(this.db, jobId, error);
-      appendAudit(this.db, { ...SYSTEM_ACTOR, action: 'job.failed', target: `job:${jobId}`, policy: ref });
+      appendAudit(this.db, { ...SYSTEM_ACTOR, action, target: `job:${jobId}`, policy: ref });
     }).immediate();
     await rm(this.layout.jobInput(jobId), { recursive: true, force: true });
     this.logger.info({ jobId, kind: job.kind, code: outcome.error.code }, 'job failed');

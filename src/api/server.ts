@@ -8,6 +8,7 @@ import { VeilError } from '../errors.js';
 import { createApp } from './app.js';
 import { acquireDataDirLock } from './dataDirLock.js';
 import { DEFAULT_LIMITS, type ApiContext, type ApiLimits } from './context.js';
+import { loadAuditKey, openAuditChain } from './auditKey.js';
 import { openDatabase } from './db.js';
 import { realDisk, type DiskAccess } from './disk.js';
 import { dataLayout } from './layout.js';
@@ -22,6 +23,8 @@ export interface ApiOptions {
   logDestination?: DestinationStream;
   /** Hierarchy files policies may name without uploading them (read at PUT time). */
   hierarchyDir?: string;
+  /** The audit log's MAC key; by default VEIL_AUDIT_KEY or <data-dir>/secrets/audit.key (created on first start). */
+  auditKey?: Buffer;
   /** The disk edge (free space, upload writes); the real file system unless a test injects one. */
   disk?: DiskAccess;
 }
@@ -49,12 +52,19 @@ export async function createApi(options: ApiOptions): Promise<Api> {
   await mkdir(layout.uploads, { recursive: true });
   await removeTempPolicyDirs(join(layout.root, 'policies'));
   const db = openDatabase(layout.root);
+  // the audit key is read here, at the server's edge, and only passed on from here
+  try {
+    openAuditChain(db, layout.root, options.auditKey ?? loadAuditKey(layout.root, process.env, { create: true }).key);
+  } catch (error) {
+    db.close();
+    unlock();
+    throw error;
+  }
   const logger = createLogger(options.logLevel ?? 'info', options.logDestination);
   const runner = new JobRunner(db, layout, logger, {
     concurrency: options.runner?.concurrency ?? defaultConcurrency(),
     jobTimeoutMs: options.runner?.jobTimeoutMs ?? 2 * 60 * 60 * 1000,
     maxAttempts: options.runner?.maxAttempts ?? 2,
-    maxCellBytes: options.runner?.maxCellBytes,
   });
   const ctx: ApiContext = { db, layout, logger, runner, limits: { ...DEFAULT_LIMITS, ...options.limits }, disk: options.disk ?? realDisk, hierarchyDir: options.hierarchyDir };
   runner.recover();

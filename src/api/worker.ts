@@ -3,12 +3,13 @@
  * waits for `done` or `failed`; progress flows back as `progress` messages. The child dies
  * with its parent (IPC disconnect), so a killed server leaves no job writing behind it.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { basename, join, relative, isAbsolute } from 'node:path';
 import { isVeilError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { loadPolicy, type Policy } from '../policy/load.js';
+import { parsePolicy, unwrap, type Policy } from '../policy/load.js';
 import type { PrivacySpec } from '../policy/sections/tabular.js';
 import { loadSecret } from '../secret/key.js';
 import { DISK_FULL_FAILURE, isDiskFull } from './disk.js';
@@ -20,15 +21,18 @@ export interface WorkerSpec {
   jobId: string;
   kind: JobKind;
   policyFile: string;
+  /** Where the policy's hierarchy paths resolve (the version's hierarchy folder). */
   policyDir: string;
   policyVersion: number;
+  /** sha256 recorded for the approved version: the bytes run must have it. */
+  policySha256: string;
+  /** Hierarchy files of the version with their recorded sha256 (paths relative to policyDir). */
+  hierarchies: { path: string; sha256: string }[];
   /** The tightened privacy model, when the job had overrides. */
   privacy?: PrivacySpec;
   /** A CSV file (tabular) or a directory of uploaded files. */
   input: string;
   workDir: string;
-  /** Largest CSV cell of a tabular job (RunnerOptions.maxCellBytes). */
-  maxCellBytes?: number;
 }
 
 export type WorkerMessage = { type: 'progress'; fraction: number } | { type: 'done' } | { type: 'failed'; error: JobError };
@@ -55,8 +59,49 @@ function progressReporter(): (fraction: number) => void {
   };
 }
 
+/** The stored policy (or a hierarchy file) is not what was approved: the job must not run. */
+export class PolicyTamperedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PolicyTamperedError';
+  }
+}
+
+function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+async function bytesOrMissing(file: string): Promise<Buffer | undefined> {
+  try {
+    return await readFile(file);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Reads the exact policy bytes this job will run and checks them (and each hierarchy file
+ * the version recorded) against the sha256 of the approved version, before any data is
+ * read. The policy is parsed from these same bytes, so what was checked is what runs.
+ */
+export async function approvedPolicyText(spec: Pick<WorkerSpec, 'policyFile' | 'policyDir' | 'policySha256' | 'hierarchies'>): Promise<string> {
+  const bytes = await bytesOrMissing(spec.policyFile);
+  if (!bytes) throw new PolicyTamperedError('the stored policy text of the approved version is missing; the job was not run');
+  if (sha256Hex(bytes) !== spec.policySha256) {
+    throw new PolicyTamperedError(`the stored policy text does not have the sha256 of the approved version (${spec.policySha256}); the job was not run`);
+  }
+  for (const hierarchy of spec.hierarchies) {
+    const stored = await bytesOrMissing(join(spec.policyDir, ...hierarchy.path.split('/')));
+    if (!stored || sha256Hex(stored) !== hierarchy.sha256) {
+      throw new PolicyTamperedError(`the stored hierarchy file ${hierarchy.path} is ${stored ? 'not the one approved' : 'missing'}; the job was not run`);
+    }
+  }
+  return bytes.toString('utf8');
+}
+
 async function prepared(spec: WorkerSpec): Promise<Policy> {
-  const loaded = await loadPolicy(spec.policyFile);
+  const text = await approvedPolicyText(spec);
+  const loaded = unwrap(parsePolicy(text, { file: spec.policyFile, baseDir: spec.policyDir }));
   // the stored version number is authoritative, so reports and the audit log agree
   const policy: Policy = { ...loaded, version: spec.policyVersion };
   if (spec.privacy && policy.tabular) policy.tabular = { ...policy.tabular, privacy: spec.privacy };
@@ -86,7 +131,7 @@ export async function runJob(spec: WorkerSpec): Promise<void> {
   // engines load on demand: a tabular job never loads the image models
   if (spec.kind === 'tabular') {
     const { anonymizeCsvFile } = await import('../tabular/index.js');
-    report = await anonymizeCsvFile({ policy, input: spec.input, output: join(spec.workDir, OUTPUT_FILES.tabularResult), reportJson, reportHtml, secret: optionalSecret(), maxCellBytes: spec.maxCellBytes, onProgress });
+    report = await anonymizeCsvFile({ policy, input: spec.input, output: join(spec.workDir, OUTPUT_FILES.tabularResult), reportJson, reportHtml, secret: optionalSecret(), onProgress });
   } else {
     const filesDir = join(spec.workDir, 'files');
     await mkdir(filesDir, { recursive: true });
@@ -119,6 +164,7 @@ export async function runJob(spec: WorkerSpec): Promise<void> {
 
 /** A client-safe description: paths inside the data dir become relative names. */
 export function describeFailure(error: unknown, spec: Pick<WorkerSpec, 'policyDir' | 'input'>): JobError {
+  if (error instanceof PolicyTamperedError) return { code: 'POLICY_TAMPERED', message: error.message };
   if (isVeilError(error)) {
     const file = error.location.file ? clientPath(error.location.file, spec) : undefined;
     const line = error.location.line;
@@ -146,7 +192,15 @@ function clientPath(file: string, spec: Pick<WorkerSpec, 'policyDir' | 'input'>)
 function isSpec(value: unknown): value is WorkerSpec {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
-  return typeof v.jobId === 'string' && typeof v.kind === 'string' && typeof v.policyFile === 'string' && typeof v.input === 'string' && typeof v.workDir === 'string';
+  return (
+    typeof v.jobId === 'string' &&
+    typeof v.kind === 'string' &&
+    typeof v.policyFile === 'string' &&
+    typeof v.policySha256 === 'string' &&
+    Array.isArray(v.hierarchies) &&
+    typeof v.input === 'string' &&
+    typeof v.workDir === 'string'
+  );
 }
 
 function main(): void {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -78,6 +78,7 @@ describe('open routes', () => {
         'GET /v1/jobs/{id}/result',
         'GET /v1/jobs/{id}/report',
         'GET /v1/audit',
+        'GET /v1/audit/verify',
       ].sort(),
     );
     expect(res.body).toEqual(openApiDocument());
@@ -333,11 +334,13 @@ describe('audit log', () => {
     expect(res.status).toBe(200);
     const entries = res.body.entries as AuditEntry[];
     expect(entries.length).toBeGreaterThan(10);
+    // keyed with the key the server created outside the database, in <data-dir>/secrets/
+    const auditKey = readFileSync(join(t.dir, 'secrets', 'audit.key'), 'utf8').trim();
     let prev = '0'.repeat(64);
     for (const e of entries) {
       expect(e.prevHash).toBe(prev);
       const canonical = JSON.stringify([e.seq, e.at, e.actor, e.role, e.action, e.target, e.policy?.name ?? null, e.policy?.version ?? null, e.policy?.sha256 ?? null, e.prevHash]);
-      expect(e.hash).toBe(createHash('sha256').update(canonical).digest('hex'));
+      expect(e.hash).toBe(createHmac('sha256', auditKey).update(canonical).digest('hex'));
       prev = e.hash;
     }
     const actions = new Set(entries.map((e) => e.action));

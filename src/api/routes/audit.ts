@@ -1,5 +1,6 @@
 import { Router } from 'express';
-import { listAudit } from '../audit.js';
+import { auditKeyOf, listAudit, verifyAuditLog } from '../audit.js';
+import { readChainState } from '../auditKey.js';
 import { requireRole } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { ApiError } from '../errors.js';
@@ -21,6 +22,20 @@ export function auditRoutes(ctx: ApiContext): Router {
     const entries = listAudit(ctx.db, after, limit);
     const last = entries[entries.length - 1];
     res.json({ entries, ...(entries.length === limit && last ? { next: `/v1/audit?after=${last.seq}&limit=${limit}` } : {}) });
+  });
+  /**
+   * GET /v1/audit/verify[?expectHead=<hash>]: re-checks every entry's MAC and link.
+   * `head` is what an auditor writes down outside Veil; passing it back later as expectHead
+   * also detects entries deleted from the end.
+   */
+  router.get('/verify', requireRole(ctx.db, 'auditor'), (req, res) => {
+    const expectHead = req.query.expectHead;
+    if (expectHead !== undefined && (typeof expectHead !== 'string' || !/^[a-f0-9]{64}$/.test(expectHead))) {
+      throw new ApiError(400, 'BAD_QUERY', 'expectHead is a head hash as /v1/audit/verify printed it (64 hex digits)', 'expectHead');
+    }
+    const state = readChainState(ctx.layout.root);
+    const verdict = verifyAuditLog(ctx.db, { key: auditKeyOf(ctx.db), unkeyedThrough: state?.unkeyedThrough ?? 0, expectHead });
+    res.json(verdict);
   });
   return router;
 }

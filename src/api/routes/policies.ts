@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import express, { Router, type Request, type Response } from 'express';
 import multer from 'multer';
 import { isVeilError } from '../../errors.js';
@@ -11,6 +11,7 @@ import { actorOf, callerOf, requireRole } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { ApiError } from '../errors.js';
 import { asMultipartError } from '../uploads.js';
+import { POLICY_STORAGE } from '../layout.js';
 import { hierarchyFileRefs, matchHierarchyUploads, type HierarchyRef } from '../policyBundle.js';
 import {
   approvePolicyVersion,
@@ -100,19 +101,34 @@ async function checkHierarchies(dir: string, refs: HierarchyRef[]): Promise<void
   }
 }
 
+/**
+ * Writes a version's files: the policy text at <token>/policy.yaml, the hierarchy files under
+ * <token>/hierarchies/ (POLICY_STORAGE 2). The two never share a name space, so no upload can
+ * replace the approved text, whatever it is called.
+ */
 async function storePolicyFiles(ctx: ApiContext, text: string, files: Map<string, Buffer>, refs: HierarchyRef[]): Promise<string> {
   const token = randomBytes(16).toString('hex');
   const finalDir = ctx.layout.policyDir(token);
   const tempDir = join(dirname(finalDir), `.tmp-${token}`);
+  const hierarchyDir = join(tempDir, relative(finalDir, ctx.layout.policyHierarchies(token, POLICY_STORAGE)));
   try {
-    await mkdir(tempDir, { recursive: true });
-    await writeFile(join(tempDir, 'policy.yaml'), text, 'utf8');
+    await mkdir(hierarchyDir, { recursive: true });
+    await writeFile(join(tempDir, relative(finalDir, ctx.layout.policyText(token))), text, 'utf8');
     for (const [path, bytes] of files) {
-      const target = join(tempDir, ...path.split('/'));
-      await mkdir(dirname(target), { recursive: true });
-      await writeFile(target, bytes);
+      const target = join(hierarchyDir, ...path.split('/'));
+      try {
+        await mkdir(dirname(target), { recursive: true });
+        await writeFile(target, bytes, { flag: 'wx' });
+      } catch (error) {
+        // "a.csv" and "a.csv/b.csv", or two names equal on a case-blind disk: never overwrite one with the other
+        const code = error instanceof Error && 'code' in error ? error.code : undefined;
+        if (code === 'EEXIST' || code === 'ENOTDIR' || code === 'EISDIR') {
+          throw new ApiError(400, 'HIERARCHY_AMBIGUOUS', 'two hierarchy paths of the policy would be stored at the same place', 'hierarchies');
+        }
+        throw error;
+      }
     }
-    await checkHierarchies(tempDir, refs);
+    await checkHierarchies(hierarchyDir, refs);
     // the version directory appears whole or not at all
     await rename(tempDir, finalDir);
   } catch (error) {
@@ -169,6 +185,7 @@ export function policyRoutes(ctx: ApiContext): Router {
       sha256: policy.source.sha256,
       declaredVersion: String(policy.version),
       dir: token,
+      storage: POLICY_STORAGE,
       hierarchies: [...files].map(([path, bytes]) => ({ path, sha256: createHash('sha256').update(bytes).digest('hex') })),
       sections: (['tabular', 'dicom', 'pixels'] as const).filter((s) => policy[s] !== undefined),
         createdBy: actorOf(caller).actor,
@@ -206,5 +223,5 @@ export function policyRoutes(ctx: ApiContext): Router {
 }
 
 function readYamlSync(ctx: ApiContext, version: PolicyVersion): string {
-  return readFileSync(join(ctx.layout.policyDir(version.dir), 'policy.yaml'), 'utf8');
+  return readFileSync(ctx.layout.policyText(version.dir), 'utf8');
 }

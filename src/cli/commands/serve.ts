@@ -102,8 +102,11 @@ export function registerServeCommands(program: Command): void {
           throw new VeilError('USAGE', '--name expects 1–80 letters, digits, spaces, ".", "@", "_" or "-"', { field: '--name' });
         }
         const { appendAudit, createApiKey, openDatabase } = await import('../../api/index.js');
+        const { loadAuditKey, openAuditChain } = await import('../../api/auditKey.js');
+        const auditKey = loadAuditKey(options.dataDir, process.env, { create: true }).key;
         const db = openDatabase(options.dataDir);
         try {
+          openAuditChain(db, options.dataDir, auditKey);
           const { key, record } = createApiKey(db, options.role, options.name);
           appendAudit(db, { actor: 'cli', role: 'operator', action: 'key.create', target: `key:${record.id} (${record.name}, ${record.role})` });
           process.stdout.write(`${key}\n`);
