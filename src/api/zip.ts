@@ -5,6 +5,26 @@ import { Unzip, UnzipInflate, Zip, ZipDeflate, type UnzipFile } from 'fflate';
 import { tempPathFor } from '../io/atomic.js';
 import { ApiError } from './errors.js';
 
+/** The file writes of an extraction; tests replace them to simulate a full disk. */
+export interface ExtractWriter {
+  open(path: string): number;
+  write(fd: number, chunk: Uint8Array): void;
+  close(fd: number): void;
+}
+
+const fileWriter: ExtractWriter = {
+  open: (path) => openSync(path, 'wx'),
+  write: (fd, chunk) => {
+    writeSync(fd, chunk);
+  },
+  close: (fd) => closeSync(fd),
+};
+
+/** An error of the server's own file system (ENOSPC, EMFILE…): not the archive's fault. */
+function isSystemError(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && typeof (error as { syscall?: unknown }).syscall === 'string';
+}
+
 export interface ZipLimits {
   /** Most files one archive may hold. */
   maxEntries: number;
@@ -32,11 +52,13 @@ function isSkippedEntry(name: string): boolean {
  * counted as it happens, so a zip bomb stops at the limit whatever its headers declare.
  * Returns the written paths.
  */
-export async function extractZipSafely(zipFile: string, destDir: string, limits: ZipLimits, suffix = ''): Promise<string[]> {
+export async function extractZipSafely(zipFile: string, destDir: string, limits: ZipLimits, suffix = '', writer: ExtractWriter = fileWriter): Promise<string[]> {
   await mkdir(destDir, { recursive: true });
   const written: string[] = [];
   let total = 0;
   let failure: ApiError | undefined;
+  // a write that failed on the server's disk is rethrown as is (a full disk is DISK_FULL, 507)
+  let systemFailure: unknown;
   const openFds = new Set<number>();
 
   const fail = (error: ApiError): void => {
@@ -44,7 +66,7 @@ export async function extractZipSafely(zipFile: string, destDir: string, limits:
   };
 
   const unzip = new Unzip((file: UnzipFile) => {
-    if (failure) return;
+    if (failure || systemFailure !== undefined) return;
     if (isUnsafeEntryName(file.name)) return fail(new ApiError(400, 'ZIP_UNSAFE', 'a zip entry name is absolute or contains ".."; the archive was refused', 'files'));
     if (isSkippedEntry(file.name)) return;
     if (written.length >= limits.maxEntries) return fail(new ApiError(413, 'PAYLOAD_TOO_LARGE', `the zip holds more than ${limits.maxEntries} files`, 'files'));
@@ -52,13 +74,18 @@ export async function extractZipSafely(zipFile: string, destDir: string, limits:
       return fail(new ApiError(413, 'PAYLOAD_TOO_LARGE', 'the zip expands beyond the upload limit of this server', 'files'));
     }
     const target = join(destDir, `${String(written.length + 1).padStart(6, '0')}${suffix}`);
-    const fd = openSync(target, 'wx');
+    const fd = writer.open(target);
     openFds.add(fd);
     written.push(target);
     let entryBytes = 0;
     const compressed = file.size ?? 0;
     file.ondata = (error, chunk, final) => {
-      if (failure) return;
+      if (failure || systemFailure !== undefined) return;
+      // fflate's inflater hands back, as `error`, what our own write threw while it ran
+      if (error && isSystemError(error)) {
+        systemFailure ??= error;
+        return;
+      }
       if (error) return fail(new ApiError(400, 'ZIP_INVALID', 'the zip archive could not be read (corrupt, encrypted or an unsupported compression method)', 'files'));
       entryBytes += chunk.length;
       total += chunk.length;
@@ -66,16 +93,18 @@ export async function extractZipSafely(zipFile: string, destDir: string, limits:
       if (entryBytes > 1 << 20 && compressed > 0 && entryBytes / compressed > limits.maxRatio) {
         return fail(new ApiError(413, 'PAYLOAD_TOO_LARGE', 'a zip entry expands suspiciously far (zip bomb?)', 'files'));
       }
-      writeSync(fd, chunk);
+      writer.write(fd, chunk);
       if (final) {
-        closeSync(fd);
+        writer.close(fd);
         openFds.delete(fd);
       }
     };
     try {
       file.start();
-    } catch {
-      fail(new ApiError(400, 'ZIP_INVALID', 'the zip archive uses an unsupported compression method', 'files'));
+    } catch (error) {
+      // start() may already deliver data, and so a failed write
+      if (isSystemError(error)) systemFailure ??= error;
+      else fail(new ApiError(400, 'ZIP_INVALID', 'the zip archive uses an unsupported compression method', 'files'));
     }
   });
   unzip.register(UnzipInflate);
@@ -83,13 +112,19 @@ export async function extractZipSafely(zipFile: string, destDir: string, limits:
   try {
     for await (const chunk of createReadStream(zipFile)) {
       unzip.push(chunk as Buffer);
-      if (failure) break;
+      if (failure || systemFailure !== undefined) break;
     }
-    if (!failure) unzip.push(new Uint8Array(0), true);
-  } catch {
-    fail(new ApiError(400, 'ZIP_INVALID', 'the zip archive could not be read', 'files'));
+    if (!failure && systemFailure === undefined) unzip.push(new Uint8Array(0), true);
+  } catch (error) {
+    // fflate rethrows what our callbacks threw: a write that failed, or its own parse error
+    if (isSystemError(error)) systemFailure ??= error;
+    else fail(new ApiError(400, 'ZIP_INVALID', 'the zip archive could not be read', 'files'));
   } finally {
-    for (const fd of openFds) closeSync(fd);
+    for (const fd of openFds) writer.close(fd);
+  }
+  if (systemFailure !== undefined) {
+    await rm(destDir, { recursive: true, force: true });
+    throw systemFailure;
   }
   if (!failure && openFds.size > 0) fail(new ApiError(400, 'ZIP_INVALID', 'the zip archive is truncated', 'files'));
   if (failure) {
