@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -119,13 +119,17 @@ describe('restart durability', () => {
     );
     const mine = audit.body.entries.filter((e) => e.target === `job:${id}`).map((e) => e.action);
     expect(mine).toEqual(['job.submit', 'job.requeued', 'job.done', 'result.download']);
+    // the chain survives the kill: every entry verifies under the key kept in <data-dir>/secrets/
+    const auditKey = readFileSync(join(scratch.dir, 'secrets', 'audit.key'), 'utf8').trim();
     let prev = '0'.repeat(64);
     for (const e of audit.body.entries) {
       const canonical = JSON.stringify([e.seq, e.at, e.actor, e.role, e.action, e.target, e.policy?.name ?? null, e.policy?.version ?? null, e.policy?.sha256 ?? null, e.prevHash]);
       expect(e.prevHash).toBe(prev);
-      expect(createHash('sha256').update(canonical).digest('hex')).toBe(e.hash);
+      expect(createHmac('sha256', auditKey).update(canonical).digest('hex')).toBe(e.hash);
       prev = e.hash;
     }
+    const verdict = await api<{ intact: boolean; entries: number }>(server.base, keys.auditor, '/v1/audit/verify');
+    expect(verdict.body).toMatchObject({ intact: true, entries: audit.body.entries.length });
   }, 300_000);
 
   it('marks a job failed with a reason once it was interrupted --max-attempts times', async () => {
