@@ -6,17 +6,18 @@ import { pipeline } from 'node:stream/promises';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import multer from 'multer';
 import type { ApiContext } from './context.js';
-import type { DiskAccess } from './disk.js';
+import { isDiskFull, type DiskAccess } from './disk.js';
 import { ApiError } from './errors.js';
 
 /**
  * Errors of the multipart parser (busboy: no boundary, unexpected end of form, malformed
- * part header, a NUL in a header) are plain Errors without a code: the body is the client's
- * fault. Multer's own errors and system errors (ENOSPC…) keep their meaning.
+ * part header, a NUL in a header; a file stream closed early) are the body's fault: 400.
+ * Multer's own errors (limits) and system errors of the server's disk (ENOSPC…, they carry
+ * a `syscall`) keep their meaning.
  */
 export function asMultipartError(error: unknown): unknown {
   if (error instanceof ApiError) return error;
-  if (typeof error === 'object' && error !== null && ('code' in error || (error as { name?: unknown }).name === 'MulterError')) return error;
+  if (typeof error === 'object' && error !== null && ((error as { name?: unknown }).name === 'MulterError' || 'syscall' in error || isDiskFull(error))) return error;
   return new ApiError(400, 'BAD_MULTIPART', 'the multipart/form-data body could not be read (missing boundary, truncated or malformed)');
 }
 
