@@ -36,7 +36,7 @@ export interface ErrorBody {
 const UNPROCESSABLE = new Set(['POLICY_UNSATISFIABLE', 'CSV_CELL_TOO_LARGE']);
 
 /** Job failures that are the server's doing, not the client's input. */
-const SERVER_SIDE = new Set(['INTERNAL', 'WORKER_CRASHED', 'JOB_TIMEOUT', 'INTERRUPTED']);
+const SERVER_SIDE = new Set(['INTERNAL', 'WORKER_CRASHED', 'JOB_TIMEOUT', 'INTERRUPTED', 'POLICY_TAMPERED']);
 
 /** HTTP status for a job or request that failed with a library error code. */
 export function statusForCode(code: string): number {

@@ -79,7 +79,8 @@ describe('the worker checks the bytes it runs against the approved sha256', () =
     expect(job.error?.message).toContain(approvedSha);
     expect(existsSync(t.api.ctx.layout.jobOut(job.id))).toBe(false);
     const result = await request(t.api.app).get(`/v1/jobs/${job.id}/result`).set(bearer(t.keys.researcher));
-    expect(result.status).toBe(400);
+    // the server's storage failed the approval, not the researcher's input
+    expect(result.status).toBe(500);
     expect(result.body.error.code).toBe('POLICY_TAMPERED');
 
     const entries = listAudit(t.api.ctx.db, 0, 1000);
