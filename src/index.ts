@@ -5,11 +5,9 @@
  * engine also has its own (`veil/tabular`, `veil/dicom`, `veil/image`) for users who need one.
  */
 export { VeilError, isVeilError, type ErrorCode, type ErrorLocation } from './errors.js';
-export { loadPolicy, parsePolicy, type Policy, type PolicyIssue, type PolicyResult } from './policy/load.js';
-export { policySchema, type PolicyDocument } from './policy/schema.js';
+export * from './policy/index.js';
 export { loadSecret, keyedDigest } from './secret/key.js';
 export { writeFileAtomic, openAtomicStream } from './io/atomic.js';
-export { policyJsonSchema } from './policy/jsonSchema.js';
 export { VEIL_VERSION } from './version.js';
 
 // Tables: Mondrian k-anonymity, l-diversity, t-closeness, metrics and reports.
@@ -19,4 +17,3 @@ export * from './dicom/index.js';
 // Pixels: burned-in text and faces in images and DICOM frames.
 export * from './image/index.js';
 export { createFaceDetector, hideFaces, type FaceDetection, type FaceDetector, type FaceAction } from './image/faces/index.js';
-export { tightenPrivacy } from './policy/tighten.js';

@@ -29,7 +29,7 @@ export function registerDemoCommand(program: Command): void {
         const secretText = process.env.VEIL_SECRET ?? DEMO_KEY;
         if (!process.env.VEIL_SECRET) process.stdout.write('VEIL_SECRET is not set: using a fixed demo key (never do this with real data)\n');
         // Loaded on use, like every command's work, so that other commands and `--help` start at once.
-        const { loadPolicy } = await import('../../policy/load.js');
+        const { loadPolicy } = await import('../../policy/index.js');
         const { anonymizeCsvFile } = await import('../../tabular/index.js');
         const policy = await loadPolicy(join(POLICIES_DIR, 'demo.yaml'));
         const output = join(out, 'patients.anonymized.csv');

@@ -35,7 +35,7 @@ export function registerDicomCommands(program: Command): void {
     .action((flags: DeidentifyFlags) =>
       runCommand(async () => {
         // Loaded on use, like every command's work, so that other commands and `--help` start at once.
-        const { loadPolicy } = await import('../../policy/load.js');
+        const { loadPolicy } = await import('../../policy/index.js');
         const policy = await loadPolicy(flags.policy);
         if (!policy.dicom) throw new VeilError('POLICY_INVALID', 'the policy has no dicom section', { file: flags.policy, field: 'dicom' });
         const jobs = parseJobs(flags.jobs);

@@ -34,7 +34,7 @@ export function registerImageCommands(program: Command): void {
       runCommand(async () => {
         const jobs = parseJobs(flags.jobs);
         // Loaded on use, like every command's work, so that other commands and `--help` start at once.
-        const { loadPolicy } = await import('../../policy/load.js');
+        const { loadPolicy } = await import('../../policy/index.js');
         const policy = await loadPolicy(flags.policy);
         await checkCommandPaths(flags, [{ path: flags.out, field: '--out', kind: 'either' }], [{ path: flags.in, what: 'the input' }]);
         const { redactImages } = await import('../../image/index.js');

@@ -10,7 +10,7 @@ export function registerPolicyCommands(program: Command): void {
     .action((file: string) =>
       runCommand(async () => {
         // Loaded on use, like every command's work, so that `veil --help` starts at once.
-        const { checkPolicyFile, issueLine } = await import('../../policy/load.js');
+        const { checkPolicyFile, issueLine } = await import('../../policy/index.js');
         const checked = await checkPolicyFile(file);
         if (!checked.success) {
           for (const issue of checked.issues) process.stderr.write(`veil: ${issueLine(issue)}\n`);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { VeilError } from '../../errors.js';
-import type { Policy } from '../../policy/load.js';
+import type { Policy } from '../../policy/index.js';
 import { loadSecret } from '../../secret/key.js';
 import { DEFAULT_MAX_CELL_BYTES } from '../../tabular/csv/limits.js';
 import type * as TabularEngine from '../../tabular/index.js';
@@ -74,7 +74,7 @@ function runTabular(
   return runCommand(async () => {
     const maxCellBytes = parseMaxCellBytes(flags.maxCellBytes);
     // Loaded on use, like every command's work, so that other commands and `--help` start at once.
-    const { loadPolicy } = await import('../../policy/load.js');
+    const { loadPolicy } = await import('../../policy/index.js');
     const policy: Policy = await loadPolicy(flags.policy);
     await checkCommandPaths(flags, [{ path: flags.out, field: '--out' }, { path: flags.mapOut, field: '--map-out' }, ...extraOutputs], [
       { path: flags.in, what: 'the input CSV' },
