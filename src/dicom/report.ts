@@ -70,7 +70,7 @@ export function pixelScanOf(result: FileResult, pixelsPolicy: boolean): DicomFil
   if (result.status === 'skipped') return undefined;
   const pixels = result.pixels?.report;
   if (pixels) return { status: pixels.status ?? (pixels.scanned ? 'scanned' : 'not-scanned'), reason: pixels.reason };
-  if (result.status !== 'ok') return { status: 'not-scanned', reason: 'file rejected before its pixels were looked at' };
+  if (result.status !== 'ok') return { status: 'not-scanned', reason: 'file rejected (see its reason): any pixels it has were not examined' };
   if (!pixelsPolicy) return { status: 'not-scanned', reason: NO_PIXELS_SECTION };
   return { status: 'no-pixel-data', reason: 'no pixel data' };
 }
