@@ -71,6 +71,12 @@ export function safeLine(random: Random): string {
     () => `Depth ${random.int(4, 24)} cm`,
     () => random.pick(['C5-1', 'L12-5', 'P4-2']),
     () => `${random.int(1, 9)}.${random.int(0, 9)} MHz`,
+    // radiograph, mammography and CT/MR labels: laterality, view, body part, technique
+    () => `${random.pick(['Left', 'Right', 'LEFT', 'RIGHT'])} ${random.pick(['knee', 'wrist', 'ankle', 'shoulder', 'hip', 'elbow', 'foot', 'hand'])}, ${random.pick(['lateral', 'AP', 'oblique', 'PA'])} view`,
+    () => random.pick(['Skull lateral', 'Chest PA erect', 'Cervical spine flexion', 'Lumbar spine, lateral', 'Pelvis AP supine', 'Ankle mortise view', 'Bilateral feet, weight-bearing']),
+    () => `${random.pick(['Left', 'Right', 'L', 'R'])} breast ${random.pick(['CC', 'MLO', 'ML'])}`,
+    () => random.pick(['Coronal T2 fat sat', 'Axial T1 FS post-contrast', 'Sag T2 FSE', 'Out of phase', 'Whole body', 'Thick 5 mm']),
+    () => `${random.pick(['CTDIvol', 'DLP'])} ${random.int(2, 900)} ${random.pick(['mGy', 'mGy*cm'])}`,
   ];
   return random.pick(choices)();
 }

@@ -85,3 +85,27 @@ describe('OCR dropping spaces', () => {
     expect(classifyText('AX T1 POST', 0.99, undefined).class).toBe('safe');
   });
 });
+
+describe('anatomy, position and acquisition vocabulary', () => {
+  it.each([
+    'Left knee, lateral view',
+    'Skull lateral',
+    'Left breast MLO',
+    'Bilateral feet, weight-bearing',
+    'Cervical spine flexion',
+    'Ankle mortise view',
+    'Left wrist, 2 views',
+    'Lumbar spine, lateral',
+    'Whole body 45 keV',
+    'Out of phase',
+  ])('keeps "%s" (technical, not PHI)', (line) => {
+    expect(classifyText(line, 0.95, undefined)).toEqual({ class: 'safe', reason: 'allow-list' });
+  });
+
+  it('still fills names, dates and IDs next to the new words', () => {
+    expect(classifyText('Left knee, John Smith', 0.95, undefined).class).toBe('phi');
+    expect(classifyText('Lateral view 14/03/1957', 0.95, undefined).class).toBe('phi');
+    expect(classifyText('Skull MRN 12345678', 0.95, undefined).class).toBe('phi');
+    expect(classifyText('Knee Okafor', 0.95, undefined).class).toBe('phi');
+  });
+});
