@@ -5,7 +5,7 @@ import { dirname, join, relative } from 'node:path';
 import express, { Router, type Request, type Response } from 'express';
 import multer from 'multer';
 import { isVeilError } from '../../errors.js';
-import { parsePolicy } from '../../policy/load.js';
+import { parsePolicyOffThread } from '../../policy/offThread.js';
 import { appendAudit } from '../audit.js';
 import { actorOf, callerOf, requireRole } from '../auth.js';
 import type { ApiContext } from '../context.js';
@@ -167,11 +167,13 @@ export function policyRoutes(ctx: ApiContext): Router {
   router.put('/:name', requireRole(ctx.db, 'committee'), async (req, res) => {
     const name = policyName(req);
     const { text, hierarchies } = await readPolicyUpload(req, res, ctx);
-    const parsed = parsePolicy(text, { file: 'policy.yaml', baseDir: ctx.layout.root });
+    // parsed in a worker thread: a hostile text must not stall the other requests
+    const parsed = await parsePolicyOffThread(text, { file: 'policy.yaml', baseDir: ctx.layout.root });
     if (!parsed.success) {
       const first = parsed.issues[0];
-      const more = parsed.issues.length > 1 ? ` (and ${parsed.issues.length - 1} more)` : '';
-      throw new ApiError(400, 'POLICY_INVALID', `${first.line ? `line ${first.line}: ` : ''}${first.message}${more}`, first.field || undefined);
+      const more = parsed.issues.length > 1 ? ` (and ${parsed.issues.length - 1} more: see error.issues)` : '';
+      const issues = parsed.issues.map((issue) => ({ line: issue.line, field: issue.field || undefined, message: issue.message }));
+      throw new ApiError(400, 'POLICY_INVALID', `${first.line ? `line ${first.line}: ` : ''}${first.message}${more}`, first.field || undefined, issues);
     }
     const policy = parsed.policy;
     if (policy.name !== name) throw new ApiError(400, 'POLICY_INVALID', 'the "name" field of the policy must equal the name in the URL', 'name');
