@@ -11,6 +11,12 @@ export interface ImageFileReport {
    * never (copied unchanged); error: could not be read.
    */
   status: 'redacted' | 'clean' | 'flagged' | 'skipped' | 'error';
+  /**
+   * Whether the pixels were examined for burned-in text: `scanned` (every page went through
+   * detect, recognize, classify, redact, verify — plain images have no header to triage by,
+   * so `scan: auto` scans them all), or `not-scanned` with the reason (`scan: never`, unreadable).
+   */
+  pixelScan: { status: 'scanned' | 'not-scanned'; reason: string };
   format?: string;
   /** Bits per sample as stored and written (8, or 16 for 16-bit PNG/TIFF). */
   bitsPerSample?: 8 | 16;
@@ -47,6 +53,9 @@ export interface ImageRunReport {
     flagged: number;
     skipped: number;
     errors: number;
+    /** Files whose pixels were examined for burned-in text, and files whose pixels were not. */
+    pixelsScanned: number;
+    pixelsNotScanned: number;
     textInstances: number;
     textRedacted: number;
     facesHidden: number;
@@ -69,6 +78,8 @@ export function summarize(files: readonly ImageFileReport[]): ImageRunReport['to
     flagged: count('flagged'),
     skipped: count('skipped'),
     errors: count('error'),
+    pixelsScanned: files.filter((f) => f.pixelScan.status === 'scanned').length,
+    pixelsNotScanned: files.filter((f) => f.pixelScan.status === 'not-scanned').length,
     textInstances: files.reduce((n, f) => n + f.text.length, 0),
     textRedacted: files.reduce((n, f) => n + f.text.filter((t) => t.redacted).length, 0),
     facesHidden: files.reduce((n, f) => n + f.faces.length, 0),

@@ -4,6 +4,7 @@ import { isVeilError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { PixelsPolicy } from '../policy/sections/pixels.js';
 import { createFaceDetector, fillFacesUntilGone, redactFaces, type FaceAction, type FaceDetection, type FaceDetector, type FaceRedaction } from './faces/index.js';
+import { NEVER_REASON } from './dicomScan.js';
 import { encodeImage, readImage } from './imageFile.js';
 import type { ImageFileReport } from './imageReport.js';
 import type { Raster8 } from './raster.js';
@@ -40,7 +41,8 @@ export async function redactImageFile(
   faceDetector: FaceDetector | undefined,
 ): Promise<ImageFileReport> {
   const started = performance.now();
-  const report: ImageFileReport = { file: relative, status: 'clean', text: [], faces: [], verification: 'not-run', passes: 0, pixelsChanged: 0, lossyReencode: false, ms: 0 };
+  const pixelScan: ImageFileReport['pixelScan'] = engine ? { status: 'scanned', reason: `scan: ${pixels.burnedInText.scan}` } : { status: 'not-scanned', reason: NEVER_REASON };
+  const report: ImageFileReport = { file: relative, status: 'clean', pixelScan, text: [], faces: [], verification: 'not-run', passes: 0, pixelsChanged: 0, lossyReencode: false, ms: 0 };
   const finish = (): ImageFileReport => ({ ...report, ms: Math.round(performance.now() - started) });
   let decoded: Awaited<ReturnType<typeof readImage>>;
   try {
@@ -48,6 +50,7 @@ export async function redactImageFile(
   } catch (error) {
     if (!isVeilError(error)) throw error;
     report.status = 'error';
+    report.pixelScan = { status: 'not-scanned', reason: 'the file could not be read' };
     report.error = { code: error.code, message: error.message };
     return finish();
   }

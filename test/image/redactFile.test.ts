@@ -138,3 +138,14 @@ describe('redactImageFile on a two-page TIFF (a scanned form)', () => {
     });
   }, 120_000);
 });
+
+describe('pixel-scan status of an image file', () => {
+  it('says the pixels were scanned, or under scan: never that they were not examined and why', async () => {
+    expect(report.pixelScan).toEqual({ status: 'scanned', reason: 'scan: always' });
+    const never = pixelsOf('name: never\nversion: 1\npixels:\n  burnedInText: { scan: never }\n');
+    const copied = await redactImageFile(join(dir, 'deep.png'), join(dir, 'copied.png'), 'deep.png', never, undefined, undefined);
+    expect(copied.status).toBe('skipped');
+    expect(copied.pixelScan.status).toBe('not-scanned');
+    expect(copied.pixelScan.reason).toMatch(/not examined.*trusts the provenance/);
+  });
+});

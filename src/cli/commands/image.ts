@@ -44,7 +44,8 @@ export function registerImageCommands(program: Command): void {
         const t = report.totals;
         process.stdout.write(
           `veil: ${t.files} image(s): ${t.redacted} redacted, ${t.clean} clean, ${t.skipped} skipped, ${t.flagged} flagged, ${t.errors} unreadable; ` +
-            `${t.textRedacted}/${t.textInstances} text regions filled in ${report.timingMs} ms\n`,
+            `${t.textRedacted}/${t.textInstances} text regions filled in ${report.timingMs} ms; ` +
+            `pixels: ${t.pixelsScanned} scanned, ${t.pixelsNotScanned} not examined\n`,
         );
         // (a run where no image could be read has already failed: NO_USABLE_INPUT, exit 2)
         if (t.errors > 0) {

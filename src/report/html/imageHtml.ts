@@ -44,8 +44,9 @@ scan ${escapeHtml(report.settings.scan)}, redact ${escapeHtml(report.settings.re
 faces ${report.settings.faces.detect ? escapeHtml(report.settings.faces.action) : 'not detected'} · ${report.jobs} worker(s), ${report.timingMs} ms</p>
 <h2>Totals — ${verdict}</h2>
 ${table(['files', 'redacted', 'clean', 'skipped', 'flagged', 'unreadable', 'text regions filled', 'text regions found', 'faces hidden'], [[t.files, t.redacted, t.clean, t.skipped, t.flagged, t.errors, t.textRedacted, t.textInstances, t.facesHidden]])}
+${notExamined(report)}
 <h2>Files</h2>
-${table(['file', 'status', 'size', 'text filled / kept', 'faces', 'verification', 'passes', 'pixels changed', 'ms'], report.files.map(fileRow))}
+${table(['file', 'status', 'pixels', 'size', 'text filled / kept', 'faces', 'verification', 'passes', 'pixels changed', 'ms'], report.files.map(fileRow))}
 <h2>Outputs</h2>
 <p>Each written output, as written, with what Veil found drawn over it:
 <b style="color:${COLOURS.filled}">filled text</b>, <b style="color:${COLOURS.kept}">kept text</b>, <b style="color:${COLOURS.face}">hidden face</b>.
@@ -55,10 +56,18 @@ ${report.files.map((file) => figure(file, thumbnails.get(file.file))).join('\n')
   return page('Veil image redaction review', body);
 }
 
+/** Says, in words, which files' pixels were not examined for burned-in text, and why. */
+function notExamined(report: ImageRunReport): string {
+  const t = report.totals;
+  const reasons = [...new Set(report.files.filter((f) => f.pixelScan.status === 'not-scanned').map((f) => f.pixelScan.reason))].sort();
+  const covered = `<p class="ok">Checked for burned-in text: the pixels of ${t.pixelsScanned} file(s).</p>`;
+  return t.pixelsNotScanned === 0 ? covered : `${covered}\n<p class="fail">The pixels of ${t.pixelsNotScanned} file(s) were NOT examined: ${escapeHtml(reasons.join('; '))}.</p>`;
+}
+
 function fileRow(file: ImageFileReport): (string | number)[] {
   const filled = file.text.filter((r) => r.redacted).length;
   const size = file.width !== undefined && file.height !== undefined ? `${file.width}×${file.height}${file.pages ? ` × ${file.pages} pages` : ''}` : '';
-  return [file.file, file.status, size, `${filled} / ${file.text.length - filled}`, file.faces.length, file.verification, file.passes, file.pixelsChanged, file.ms];
+  return [file.file, file.status, file.pixelScan.status, size, `${filled} / ${file.text.length - filled}`, file.faces.length, file.verification, file.passes, file.pixelsChanged, file.ms];
 }
 
 function figure(file: ImageFileReport, thumbnail: ReviewThumbnail | undefined): string {

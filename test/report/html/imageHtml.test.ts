@@ -16,7 +16,7 @@ const textRecord = (x: number, redacted: boolean, page?: number) => ({
 });
 
 function fileReport(file: string, status: ImageFileReport['status'], extra: Partial<ImageFileReport> = {}): ImageFileReport {
-  return { file, status, width: 300, height: 200, text: [], faces: [], verification: 'passed', passes: 2, pixelsChanged: 10, lossyReencode: false, ms: 5, ...extra };
+  return { file, status, pixelScan: { status: 'scanned', reason: 'scan: always' }, width: 300, height: 200, text: [], faces: [], verification: 'passed', passes: 2, pixelsChanged: 10, lossyReencode: false, ms: 5, ...extra };
 }
 
 function runReport(files: ImageFileReport[]): ImageRunReport {
@@ -38,7 +38,7 @@ const redacted = fileReport('a<script>.png', 'redacted', {
   pages: 2,
 });
 const flagged = fileReport('leaky.png', 'flagged', { text: [textRecord(5, true)], verification: 'failed' });
-const unreadable: ImageFileReport = { file: 'broken.png', status: 'error', text: [], faces: [], verification: 'not-run', passes: 0, pixelsChanged: 0, lossyReencode: false, ms: 1, error: { code: 'IMAGE_INVALID', message: 'cannot decode' } };
+const unreadable: ImageFileReport = { file: 'broken.png', status: 'error', pixelScan: { status: 'not-scanned', reason: 'the file could not be read' }, text: [], faces: [], verification: 'not-run', passes: 0, pixelsChanged: 0, lossyReencode: false, ms: 1, error: { code: 'IMAGE_INVALID', message: 'cannot decode' } };
 const report = runReport([redacted, flagged, unreadable]);
 const html = renderImageHtml(report, new Map([['a<script>.png', { jpeg: 'QUJD' }]]));
 
@@ -66,12 +66,17 @@ describe('renderImageHtml', () => {
   it('lists every file with its counts', () => {
     expect(html).toContain('<td>leaky.png</td><td>flagged</td>');
     expect(html).toContain('<td>2 / 1</td>');
-    expect(html).toMatch(/<td>broken\.png<\/td><td>error<\/td><td><\/td>/);
+    expect(html).toMatch(/<td>broken\.png<\/td><td>error<\/td><td>not-scanned<\/td><td><\/td>/);
   });
 
   it('says every file was verified when none was flagged or unreadable', () => {
     const clean = renderImageHtml(runReport([redacted]), new Map());
     expect(clean).toContain('<span class="ok">every file verified</span>');
     expect(clean).toContain('1 written file(s) have no picture');
+  });
+
+  it('says which files had their pixels examined and which were not, and why', () => {
+    expect(html).toContain('Checked for burned-in text: the pixels of 2 file(s).');
+    expect(html).toContain('The pixels of 1 file(s) were NOT examined: the file could not be read.');
   });
 });
