@@ -16,7 +16,8 @@ import { fuzzSeed, NO_PROBLEMS, problemsOf, mutate, outcomeOfError, Prng, Tally,
 
 const SEED = fuzzSeed(1302);
 const LIBRARY_CASES = 700;
-const API_CASES = 300;
+// each PUT parses in a fresh worker thread (about 1 s each under vitest's tsx): fewer cases here, the parser itself gets 700 above
+const API_CASES = 60;
 
 const READY = readdirSync(join(repoRoot, 'policies'))
   .filter((f) => f.endsWith('.yaml'))
