@@ -109,6 +109,8 @@ export function verifyAuditChain(entries: Iterable<AuditEntry>, options: VerifyO
   let firstBroken: number | null = null;
   let problem: string | undefined;
   let expectedHeadFound = false;
+  let keyed = 0;
+  let keyedFailing = 0;
   const broken = (seq: number, why: string) => {
     if (firstBroken === null) {
       firstBroken = seq;
@@ -117,7 +119,12 @@ export function verifyAuditChain(entries: Iterable<AuditEntry>, options: VerifyO
   };
   for (const entry of entries) {
     count++;
-    prev = checkEntry(entry, count, prev, unkeyedThrough, key, broken);
+    const checked = checkEntry(entry, count, prev, unkeyedThrough, key, broken);
+    prev = entry.hash;
+    if (checked.keyed) {
+      keyed++;
+      if (!checked.macMatches) keyedFailing++;
+    }
     if (firstBroken === null && options.expectHead !== undefined && sameHex(entry.hash, options.expectHead)) expectedHeadFound = true;
   }
   if (unkeyedThrough > 0 && count <= unkeyedThrough) broken(count + 1, `the log ends before entry ${unkeyedThrough + 1}, the keyed entry that closes the unkeyed ones`);
@@ -129,11 +136,18 @@ export function verifyAuditChain(entries: Iterable<AuditEntry>, options: VerifyO
       problem = 'the head written down earlier is not in the log: entries after it were deleted or the log was replaced';
     }
   }
+  if (problem !== undefined && keyed > 0 && keyedFailing === keyed) {
+    // every keyed entry fails alike: a chain rebuilt without the key, or the wrong key given to the check
+    problem = `${problem}; no entry verifies under this key: the log was re-chained without it, or it is not the key the log was written with`;
+  }
   if (problem !== undefined && !verdict.intact) verdict.problem = problem;
   return verdict;
 }
 
-/** Checks one entry at its expected position; returns the hash the next entry must chain to. */
+/**
+ * Checks one entry at its expected position (reporting the first problem through `broken`);
+ * says whether it is a keyed entry and whether its hash matches its content.
+ */
 function checkEntry(
   entry: AuditEntry,
   expectedSeq: number,
@@ -141,24 +155,19 @@ function checkEntry(
   unkeyedThrough: number,
   key: Uint8Array,
   broken: (seq: number, why: string) => void,
-): string {
+): { keyed: boolean; macMatches: boolean } {
+  const keyed = entry.seq > unkeyedThrough;
+  const macMatches = sameHex(entry.hash, keyed ? auditMac(entry, key) : unkeyedAuditHash(entry));
   if (entry.seq !== expectedSeq) {
     broken(expectedSeq, entry.seq > expectedSeq ? `entry ${expectedSeq} is missing` : `entry ${entry.seq} is out of order`);
-    return entry.hash;
-  }
-  if (!sameHex(entry.prevHash, prev)) {
+  } else if (!sameHex(entry.prevHash, prev)) {
     broken(entry.seq, `entry ${entry.seq} does not chain to the entry before it`);
-    return entry.hash;
-  }
-  const expected = entry.seq <= unkeyedThrough ? unkeyedAuditHash(entry) : auditMac(entry, key);
-  if (!sameHex(entry.hash, expected)) {
-    broken(entry.seq, `entry ${entry.seq} was altered (its hash does not match its content${entry.seq > unkeyedThrough ? ' under the audit key' : ''})`);
-    return entry.hash;
-  }
-  if (unkeyedThrough > 0 && entry.seq === unkeyedThrough + 1 && (entry.action !== REKEY_ACTION || entry.target !== rekeyTarget(unkeyedThrough))) {
+  } else if (!macMatches) {
+    broken(entry.seq, `entry ${entry.seq} was altered (its hash does not match its content${keyed ? ' under the audit key' : ''})`);
+  } else if (unkeyedThrough > 0 && entry.seq === unkeyedThrough + 1 && (entry.action !== REKEY_ACTION || entry.target !== rekeyTarget(unkeyedThrough))) {
     broken(entry.seq, `entry ${entry.seq} should be the keyed entry that closes the ${unkeyedThrough} unkeyed ones`);
   }
-  return entry.hash;
+  return { keyed, macMatches };
 }
 
 interface AuditRow {

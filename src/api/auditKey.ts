@@ -129,11 +129,13 @@ function writeChainState(dataDir: string, state: ChainState): void {
  * Binds `key` to `db` for appends and, the first time a keyed Veil opens the data dir,
  * records how many unkeyed entries an older Veil left and closes them with a keyed
  * `chain.rekeyed` entry. From then on every entry is keyed. Call once at each writing edge.
+ * The state file is what marks "keyed since": if it is lost, the next start takes every
+ * entry as unkeyed again (`rekeyedNow`, which the caller must report loudly).
  */
-export function openAuditChain(db: Db, dataDir: string, key: Buffer): ChainState {
+export function openAuditChain(db: Db, dataDir: string, key: Buffer): ChainState & { rekeyedNow: boolean } {
   bindAuditKey(db, key);
   return db
-    .transaction((): ChainState => {
+    .transaction(() => {
       const last = lastAuditSeq(db);
       let state = readChainState(dataDir);
       if (!state) {
@@ -141,10 +143,9 @@ export function openAuditChain(db: Db, dataDir: string, key: Buffer): ChainState
         writeChainState(dataDir, state);
       }
       // also completes a start that wrote the state but crashed before the rekey entry
-      if (state.unkeyedThrough > 0 && last === state.unkeyedThrough) {
-        appendAudit(db, { actor: 'veil', role: 'system', action: REKEY_ACTION, target: rekeyTarget(state.unkeyedThrough) });
-      }
-      return state;
+      const rekeyedNow = state.unkeyedThrough > 0 && last === state.unkeyedThrough;
+      if (rekeyedNow) appendAudit(db, { actor: 'veil', role: 'system', action: REKEY_ACTION, target: rekeyTarget(state.unkeyedThrough) });
+      return { ...state, rekeyedNow };
     })
     .immediate();
 }

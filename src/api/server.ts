@@ -53,14 +53,19 @@ export async function createApi(options: ApiOptions): Promise<Api> {
   await removeTempPolicyDirs(join(layout.root, 'policies'));
   const db = openDatabase(layout.root);
   // the audit key is read here, at the server's edge, and only passed on from here
+  let chain: ReturnType<typeof openAuditChain>;
   try {
-    openAuditChain(db, layout.root, options.auditKey ?? loadAuditKey(layout.root, process.env, { create: true }).key);
+    chain = openAuditChain(db, layout.root, options.auditKey ?? loadAuditKey(layout.root, process.env, { create: true }).key);
   } catch (error) {
     db.close();
     unlock();
     throw error;
   }
   const logger = createLogger(options.logLevel ?? 'info', options.logDestination);
+  if (chain.rekeyedNow) {
+    // expected once, on the first start after an upgrade; any other time secrets/audit-chain.json was lost
+    logger.warn({ unkeyedThrough: chain.unkeyedThrough }, 'audit log: the existing entries were taken as unkeyed (written before audit keys) and closed with a chain.rekeyed entry');
+  }
   const runner = new JobRunner(db, layout, logger, {
     concurrency: options.runner?.concurrency ?? defaultConcurrency(),
     jobTimeoutMs: options.runner?.jobTimeoutMs ?? 2 * 60 * 60 * 1000,

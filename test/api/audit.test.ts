@@ -56,8 +56,10 @@ describe('audit chain (HMAC-SHA256 under a key kept outside the database)', () =
       prev = unkeyedAuditHash(edited);
       return { ...edited, hash: prev };
     });
-    expect(verify(forged).firstBroken).toBe(1);
+    expect(verify(forged)).toMatchObject({ intact: false, firstBroken: 1, problem: expect.stringContaining('no entry verifies under this key') });
     expect(verifyAuditChain(entries, { key: Buffer.from('another-key-0123456789'), unkeyedThrough: 0 }).firstBroken).toBe(1);
+    // one edited entry among good ones is named without that hint
+    expect(verify(entries.map((e, i) => (i === 1 ? { ...e, actor: 'mallory' } : e))).problem).toBe('entry 2 was altered (its hash does not match its content under the audit key)');
   });
 
   it('an expected head that is no longer in the log marks it broken (a deleted tail)', () => {
@@ -104,8 +106,8 @@ describe('unkeyed entries of an older Veil', () => {
   it('are closed by a keyed chain.rekeyed entry once, and verify as unkeyed only up to it', () => {
     const { db, dir } = freshDb();
     writeUnkeyed(db, 3);
-    expect(openAuditChain(db, dir, KEY)).toEqual({ unkeyedThrough: 3 });
-    expect(openAuditChain(db, dir, KEY)).toEqual({ unkeyedThrough: 3 });
+    expect(openAuditChain(db, dir, KEY)).toEqual({ unkeyedThrough: 3, rekeyedNow: true });
+    expect(openAuditChain(db, dir, KEY)).toEqual({ unkeyedThrough: 3, rekeyedNow: false });
     appendAudit(db, { actor: 'x', role: 'auditor', action: 'a', target: 't' });
     const entries = listAudit(db, 0, 100);
     expect(entries.map((e) => e.action)).toEqual(['policy.put', 'policy.put', 'policy.put', 'chain.rekeyed', 'a']);
@@ -120,7 +122,7 @@ describe('unkeyed entries of an older Veil', () => {
 
   it('a fresh data dir is keyed from its first entry', () => {
     const { db, dir } = freshDb();
-    expect(openAuditChain(db, dir, KEY)).toEqual({ unkeyedThrough: 0 });
+    expect(openAuditChain(db, dir, KEY)).toEqual({ unkeyedThrough: 0, rekeyedNow: false });
     expect(listAudit(db, 0, 10)).toEqual([]);
   });
 });

@@ -102,12 +102,14 @@ describe('a data dir an older (unkeyed) Veil wrote', () => {
       old.prepare('INSERT INTO audit_log (seq, at, actor, role, action, target, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(seq, draft.at, draft.actor, draft.role, draft.action, draft.target, draft.prevHash, prev);
     }
     old.close();
-    const api = await createApi({ dataDir: dir, logDestination: new LogCapture(), runner: { concurrency: 1 } });
+    const logs = new LogCapture();
+    const api = await createApi({ dataDir: dir, logDestination: logs, runner: { concurrency: 1 } });
     try {
       const auditor = createApiKey(api.ctx.db, 'auditor', 'auditor').key;
       const res = await request(api.app).get('/v1/audit/verify').set(bearer(auditor));
       expect(res.body).toMatchObject({ intact: true, entries: 4, unkeyedThrough: 3, firstBroken: null });
       expect(auditRows(dir)[3]).toMatchObject({ seq: 4, action: 'chain.rekeyed', target: 'audit:unkeyed-through:3' });
+      expect(logs.text).toContain('the existing entries were taken as unkeyed');
       // an unkeyed entry can still be proven edited (up to the rekey entry, the old rule holds)
       editActor(dir, 2);
       expect((await request(api.app).get('/v1/audit/verify').set(bearer(auditor))).body).toMatchObject({ intact: false, firstBroken: 2 });
