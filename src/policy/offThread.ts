@@ -3,7 +3,8 @@ import type { PolicyResult } from './load.js';
 import { POLICY_LIMITS } from './screen.js';
 
 /** The longest a policy parse may take before it is refused, and the parse threads at once. */
-export const OFF_THREAD_LIMITS = { timeoutMs: 10_000, concurrent: 2, heapMb: 256 } as const;
+// one parse at a time: the main thread keeps a core of a small machine
+export const OFF_THREAD_LIMITS = { timeoutMs: 10_000, concurrent: 1, heapMb: 256 } as const;
 
 let running = 0;
 const waiting: (() => void)[] = [];

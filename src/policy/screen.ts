@@ -6,13 +6,20 @@ import { CST, Lexer } from 'yaml';
  * Node can abort the whole process; aliases can expand a small text into gigabytes.
  */
 export const POLICY_LIMITS = {
-  /** The largest real policies (an inline `tree:` of ICD-10 4-character codes) are ~100 KiB. */
+  /** A large real policy, an inline `tree:` of ICD-10-like codes (2,200 categories, 11,000 codes), is 128 KiB. */
   maxBytes: 256 * 1024,
   /** Nesting of mappings and lists, block and flow together; real policies stay below 15. */
   maxDepth: 64,
   /** `*alias` references in the text; real policies use none or a few. */
   maxAliases: 100,
+  /**
+   * Values and flow collections: parse time follows the node count (a 256 KiB list of
+   * one-letter items takes seconds); that ICD-10 tree has ~14,000.
+   */
+  maxNodes: 40_000,
 } as const;
+
+const NODE_TOKENS = new Set<ReturnType<typeof CST.tokenType>>(['scalar', 'single-quoted-scalar', 'double-quoted-scalar', 'block-scalar-header', 'alias', 'flow-seq-start', 'flow-map-start']);
 
 export interface ScreenProblem {
   line?: number;
@@ -20,7 +27,7 @@ export interface ScreenProblem {
 }
 
 /**
- * Refuses a text over the size, depth or alias limits in one linear pass of the YAML lexer
+ * Refuses a text over the size, depth, alias or node limits in one linear pass of the YAML lexer
  * (tokens only, no tree), stopping at the first token over a limit.
  */
 export function screenPolicyText(text: string): ScreenProblem | undefined {
@@ -31,6 +38,7 @@ export function screenPolicyText(text: string): ScreenProblem | undefined {
   let line = 1;
   let flowDepth = 0;
   let aliases = 0;
+  let nodes = 0;
   // indentation columns of the open block collections
   const indents: number[] = [];
   let atLineStart = true;
@@ -63,6 +71,9 @@ export function screenPolicyText(text: string): ScreenProblem | undefined {
     }
     // multi-line scalars and comments: keep the line count right
     for (let i = token.indexOf('\n'); i >= 0; i = token.indexOf('\n', i + 1)) line++;
+    if (NODE_TOKENS.has(type) && ++nodes > POLICY_LIMITS.maxNodes) {
+      return { line, message: `more than ${POLICY_LIMITS.maxNodes} values; give a large hierarchy as a CSV file instead` };
+    }
     if (indents.length + indicatorsOnLine + flowDepth > POLICY_LIMITS.maxDepth) {
       return { line, message: `nested more than ${POLICY_LIMITS.maxDepth} levels deep` };
     }

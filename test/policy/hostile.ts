@@ -21,7 +21,8 @@ export const HOSTILE: Record<string, () => string> = {
   'flow mappings nested': () => `${head}x: ${'{a: '.repeat(2000)}1${'}'.repeat(2000)}`,
   'brackets hidden in quotes': () => `${head}x: ${'["]",'.repeat(3000)}`,
   'block sequences nested': () => `${head}x:\n${'- '.repeat(3000)}x\n`,
-  'block mappings nested': () => head + Array.from({ length: 2000 }, (_, i) => `${' '.repeat(i)}k:`).join('\n'),
+  'block mappings nested': () => head + Array.from({ length: 300 }, (_, i) => `${' '.repeat(i)}k:`).join('\n'),
+  'a list of 50,000 values': () => `${head}x: [${'a,'.repeat(50_000)}]\n`,
   oversize: () => `${minimal}description: "${'x'.repeat(POLICY_LIMITS.maxBytes)}"\n`,
 };
 
