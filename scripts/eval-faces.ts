@@ -22,7 +22,7 @@
  *   checking one output per input with the same name and size.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import sharp from 'sharp';
 import { createFaceDetector, hideFaces, redactFaces, type FaceAction, type FaceDetection, type FaceDetector } from '../src/image/faces/index.js';
 import { changedOutside, escalationLadder } from '../src/image/faces/verify.js';
@@ -90,7 +90,7 @@ async function measureRealDetection(detector: FaceDetector, real: Awaited<Return
     fp += n;
     if (n > 0) where.push(`${img.name} ${n}`);
   }
-  console.log(`\nReal photographs (${real.files.join(', ')})`);
+  console.log(`\nReal photographs (${real.files.map((f) => relative(process.cwd(), f)).join(', ')})`);
   console.log(`  with faces: images ${real.withFaces.length}  faces ${faces}  recall ${pct(found / faces)}  false positives ${fpWithFaces}`);
   console.log(`  face-free: images ${real.faceFree.length}  false positives ${fp} = ${(fp / real.faceFree.length).toFixed(3)} per image (must be < 0.05)${where.length ? ` (${where.join(', ')})` : ''}`);
   console.log(`  recall, composites + real: ${compositeFound + found}/${compositeFaces + faces} = ${pct((compositeFound + found) / (compositeFaces + faces))} (must be ≥ 97%)`);
@@ -108,7 +108,7 @@ async function main(): Promise<void> {
   const real = await buildRealPhotoSet();
   const outDir = join(process.cwd(), 'bench/.cache/faces-eval/in');
   await mkdir(outDir, { recursive: true });
-  for (const img of [...set, ...real.withFaces, ...real.faceFree]) await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).png().toFile(join(outDir, img.name));
+  for (const img of [...set, ...real.withFaces, ...real.faceFree, ...real.unlabelled]) await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).png().toFile(join(outDir, img.name));
   await writeFile(join(outDir, '..', 'truth.json'), JSON.stringify(set.map((i) => ({ file: i.name, kind: i.kind, faces: i.faces })), null, 2));
 
   const detector = await createFaceDetector(minScore ? { minScore: Number(minScore) } : {});
@@ -168,7 +168,7 @@ async function main(): Promise<void> {
     let imagesWithOutside = 0;
     const rungs = new Map<string, number>();
     const ladder = escalationLadder(action);
-    for (const img of [...set, ...real.withFaces, ...real.faceFree]) {
+    for (const img of [...set, ...real.withFaces, ...real.faceFree, ...real.unlabelled]) {
       const after: Raster8 = { width: img.width, height: img.height, channels: 3, data: new Uint8Array(img.data) };
       const started = performance.now();
       const r = await redactFaces(detector, after, action);
@@ -202,8 +202,8 @@ async function main(): Promise<void> {
     console.log(`\nHiding (${action}, detect → hide → re-detect)`);
     console.log(`  faces that lost their detail (box mean gradient < 35% of original): ${lost}/${faces} = ${pct(lost / faces)}  (must be ≥ 90%)`);
     console.log(`  pixels away from faces (outside each face box grown to 2×) changed: ${pct(awayChanged / awayTotal)} of all such pixels  (must be < 5%); worst image ${pct(worstAway)}; images at ≥ 5%: ${over5}`);
-    const all = set.length + real.withFaces.length + real.faceFree.length;
-    console.log(`  (composites only above; below: composites + real photos + face-free photos, ${all} images)`);
+    const all = set.length + real.withFaces.length + real.faceFree.length + real.unlabelled.length;
+    console.log(`  (composites only above; below: composites + real photos with faces, face-free and whole, ${all} images)`);
     console.log(`  images verified (no face found again): ${verified}/${all}`);
     console.log(`  files withheld (a face still found after the last rung): ${withheld.length}${withheld.length ? ` (${withheld.join(', ')})` : ''}`);
     console.log(`  faces hidden by rung: ${[...rungs].map(([k, v]) => `${k} ${v}`).join(', ')}`);

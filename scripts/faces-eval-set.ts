@@ -203,7 +203,7 @@ interface RealSource {
  * the robot and wall of autocannon's test photo test/j5.jpeg. Each face-free region is also
  * used at half size (the detector's windows then see it at another scale).
  */
-export function realSources(): { withFaces: RealSource[]; faceFree: RealSource[] } {
+export function realSources(): { withFaces: RealSource[]; faceFree: RealSource[]; unlabelled: RealSource[] } {
   const human = (name: string): string => join(humanAssetsDir(), name);
   const require = createRequire(import.meta.url);
   const autocannon = join(dirname(require.resolve('autocannon/package.json')), 'test', 'j5.jpeg');
@@ -228,6 +228,14 @@ export function realSources(): { withFaces: RealSource[]; faceFree: RealSource[]
       { name: 'free-robot-street', file: autocannon, region: { left: 0, top: 0, width: 780, height: 300 }, faces: [] },
       { name: 'free-stone-wall', file: autocannon, region: { left: 0, top: 0, width: 260, height: 584 }, faces: [] },
     ],
+    // Whole photos whose faces are not all labelled (tiny, from behind, under drawn overlays):
+    // used for what hiding changes and whether a file is withheld, not for recall.
+    unlabelled: [
+      { name: 'whole-group-photo-overlays', file: samples, region: { left: 0, top: 195, width: 1280, height: 963 }, faces: [] },
+      { name: 'whole-thumbnail-row', file: samples, region: { left: 0, top: 0, width: 1280, height: 160 }, faces: [] },
+      { name: 'whole-face-detect-screen', file: human('screenshot-facedetect.jpg'), faces: [] },
+      { name: 'whole-street-robot', file: autocannon, faces: [] },
+    ],
   };
 }
 
@@ -244,12 +252,14 @@ async function loadSource(source: RealSource, kind: EvalImage['kind'], scale: nu
 }
 
 /** The real photographs (see realSources): images with faces, and face-free images at full and half size. */
-export async function buildRealPhotoSet(): Promise<{ withFaces: EvalImage[]; faceFree: EvalImage[]; files: string[] }> {
-  const { withFaces, faceFree } = realSources();
+export async function buildRealPhotoSet(): Promise<{ withFaces: EvalImage[]; faceFree: EvalImage[]; unlabelled: EvalImage[]; files: string[] }> {
+  const { withFaces, faceFree, unlabelled } = realSources();
   const images: EvalImage[] = [];
   for (const s of withFaces) images.push(await loadSource(s, 'real', 1));
   const free: EvalImage[] = [];
   for (const scale of [1, 0.5]) for (const s of faceFree) free.push(await loadSource(s, 'face-free', scale));
-  const files = [...new Set([...withFaces, ...faceFree].map((s) => s.file))];
-  return { withFaces: images, faceFree: free, files };
+  const whole: EvalImage[] = [];
+  for (const s of unlabelled) whole.push(await loadSource(s, 'real', 1));
+  const files = [...new Set([...withFaces, ...faceFree, ...unlabelled].map((s) => s.file))];
+  return { withFaces: images, faceFree: free, unlabelled: whole, files };
 }
