@@ -24,6 +24,7 @@ const POLICY = [
   '    - { column: age, type: numeric }',
   '    - { column: sex, type: categorical }',
   '    - { column: zip, type: categorical, hierarchy: { masking: { char: "*" } } }',
+  '    - { column: visit, type: date }',
   '  sensitive: [ { column: diagnosis } ]',
   '  privacy: { k: 2, suppressionLimit: 0.1 }',
   '',
@@ -33,11 +34,11 @@ const POLICY = [
 const ENTITY_POLICY = POLICY.replace('name: fuzz-csv', 'name: fuzz-csv-people').replace('tabular:\n', 'tabular:\n  entity: name\n');
 
 function baseCsv(rng: Prng, delimiter: string, eol: string): string {
-  const rows = [['name', 'age', 'sex', 'zip', 'diagnosis'].join(delimiter)];
+  const rows = [['name', 'age', 'sex', 'zip', 'diagnosis', 'visit'].join(delimiter)];
   const diagnoses = ['flu', 'asthma', '"gout, acute"', 'migraine', '"a ""quoted"" one"'];
   const count = 8 + rng.int(40);
   for (let i = 0; i < count; i++) {
-    rows.push([`Person ${rng.int(Math.max(2, count >> 1))}`, String(20 + rng.int(40)), rng.chance(0.5) ? 'F' : 'M', String(10000 + rng.int(90000)), rng.pick(diagnoses)].join(delimiter));
+    rows.push([`Person ${rng.int(Math.max(2, count >> 1))}`, String(20 + rng.int(40)), rng.chance(0.5) ? 'F' : 'M', String(10000 + rng.int(90000)), rng.pick(diagnoses), `20${10 + rng.int(15)}-0${1 + rng.int(9)}-1${rng.int(10)}`].join(delimiter));
   }
   return rows.join(eol) + (rng.chance(0.8) ? eol : '');
 }
@@ -47,15 +48,28 @@ function structuredCsv(rng: Prng): { bytes: Buffer; how: string } {
   const base = baseCsv(rng, ',', '\n');
   const lines = base.split('\n');
   const row = 1 + rng.int(Math.max(1, lines.length - 2));
-  switch (rng.int(10)) {
+  switch (rng.int(11)) {
+    case 10: {
+      // odd values in typed columns: numbers and dates a parser may take for something else
+      const odd = ['1e309', 'NaN', '-0', '0x1F', '99999999999999999999999', '-1', '1.5e-320', 'Infinity', '', ' ', '-', '٣٤', '2020-02-30', '0000-00-00', '2020-13-01', '9999-12-31T25:61', '1970-01-01T00:00:00Z', '12/31/2020', '+275760-09-13'];
+      for (let i = 0; i < 1 + rng.int(4); i++) {
+        const at = 1 + rng.int(Math.max(1, lines.length - 2));
+        const cells = lines[at].split(',');
+        if (cells.length >= 6) {
+          cells[rng.pick([1, 5])] = rng.pick(odd);
+          lines[at] = cells.join(',');
+        }
+      }
+      return { bytes: Buffer.from(lines.join('\n')), how: 'odd numbers and dates' };
+    }
     case 0:
-      lines[row] = `Person x,"${'y'.repeat(50_000 + rng.int(200_000))}",F,12345,flu`;
+      lines[row] = `Person x,"${'y'.repeat(50_000 + rng.int(200_000))}",F,12345,flu,2020-01-01`;
       return { bytes: Buffer.from(lines.join('\n')), how: `huge quoted cell on line ${row + 1}` };
     case 1:
-      lines[row] = `Person x,"30\n\n,,\r\n",F,12345,flu`;
+      lines[row] = `Person x,"30\n\n,,\r\n",F,12345,flu,2020-01-01`;
       return { bytes: Buffer.from(lines.join('\n')), how: `quoted cell with line breaks on line ${row + 1}` };
     case 2:
-      lines[row] = `Person x,"30,F,12345,flu`;
+      lines[row] = `Person x,"30,F,12345,flu,2020-01-01`;
       return { bytes: Buffer.from(lines.join('\n')), how: `unbalanced quote on line ${row + 1}` };
     case 3:
       lines[row] = lines[row].replace(/,/g, ';');
@@ -134,8 +148,8 @@ describe(`CSV fuzz (seed ${SEED})`, () => {
   it('the CLI exits 0 or 2 on a handful of hostile CSVs, never 1, and writes nothing on a refusal', () => {
     const rng = new Prng(SEED + 1);
     const hostile = [
-      Buffer.from('name,age,sex,zip,diagnosis\n"Person 1,30,F,12345,flu\n'),
-      Buffer.concat([Buffer.from('name,age,sex,zip,diagnosis\n'), Buffer.from([0xff, 0xfe, 0, 0x2c, 0xc3, 0x28, 0x0a])]),
+      Buffer.from('name,age,sex,zip,diagnosis,visit\n"Person 1,30,F,12345,flu,2020-01-01\n'),
+      Buffer.concat([Buffer.from('name,age,sex,zip,diagnosis,visit\n'), Buffer.from([0xff, 0xfe, 0, 0x2c, 0xc3, 0x28, 0x0a])]),
       mutate(rng, Buffer.from(baseCsv(rng, ',', '\r'))).bytes,
     ];
     for (const [n, bytes] of hostile.entries()) {

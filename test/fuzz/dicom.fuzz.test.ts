@@ -14,7 +14,7 @@ import { deidentifyBytes, type FileSettings } from '../../src/dicom/file.js';
 import { deidentifyDicomDirectory } from '../../src/dicom/run.js';
 import { dicomSchema } from '../../src/policy/sections/dicom.js';
 import { parsePolicy, unwrap } from '../../src/policy/load.js';
-import { sharedData, tempDir } from '../helpers.js';
+import { runCli, sharedData, tempDir } from '../helpers.js';
 import { fuzzSeed, mutate, NO_PROBLEMS, outcomeOfError, Prng, problemsOf, Tally, type Outcome } from './fuzz.js';
 
 const SEED = fuzzSeed(1305);
@@ -201,5 +201,25 @@ describe(`DICOM fuzz (seed ${SEED})`, () => {
       }
     }
     expect(problemsOf(tally, 'dicom-dir')).toEqual(NO_PROBLEMS);
+  });
+
+  it('veil dicom deidentify over a folder of mutated files and a deflate bomb: exit 0 or 2, never 1; only complete files out', () => {
+    const rng = new Prng(SEED + 9);
+    const input = join(dir, 'cli-in');
+    const output = join(dir, 'cli-out');
+    mkdirSync(input);
+    for (let f = 0; f < 12; f++) writeFileSync(join(input, `${f}.dcm`), nextDicom(rng).bytes);
+    writeFileSync(join(input, 'bomb.dcm'), deflateBomb(300));
+    const policyFile = join(dir, 'cli-policy.yaml');
+    writeFileSync(policyFile, 'name: fz\nversion: 1\ndicom: { profile: basic }\n');
+    const result = runCli(['dicom', 'deidentify', '--policy', policyFile, '--in', input, '--out', output, '--report', join(dir, 'cli-report.json'), '--jobs', '1'], { VEIL_SECRET: SECRET.toString() });
+    const id = `dicom-cli seed=${SEED} case=0`;
+    if (result.status !== 0 && result.status !== 2) tally.internal.push(`${id}: exit ${result.status}: ${result.stderr.trim().split('\n')[0]}`);
+    else tally.cases.set('dicom-cli', 1);
+    expect(result.status, result.stderr).not.toBe(1);
+    expect([0, 2]).toContain(result.status);
+    for (const name of existsSync(output) ? readdirSync(output, { recursive: true }).map(String) : []) {
+      if (name.endsWith('.dcm')) expect(() => readDicom(new Uint8Array(readFileSync(join(output, name)))), name).not.toThrow();
+    }
   });
 });
