@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFaceDetector, redactFaces, type FaceAction, type FaceDetection, type FaceDetector } from '../../../src/image/faces/index.js';
+import { createFaceDetector, hideFaces, redactFaces, type FaceAction, type FaceDetection, type FaceDetector } from '../../../src/image/faces/index.js';
 import { ellipseRadius, faceEllipse, featheredEllipse } from '../../../src/image/faces/mask.js';
 import { escalationLadder, type FaceRedaction } from '../../../src/image/faces/verify.js';
 import type { Raster8 } from '../../../src/image/raster.js';
@@ -85,6 +85,44 @@ describe('hiding on real photographs', () => {
     expect((result.faces[0] as FaceDetection).box.x).toBeGreaterThan(250);
     const half = (image: Raster8): Uint8Array => new Uint8Array(Array.from({ length: image.height }, (_, y) => Array.from(image.data.subarray(y * image.width * 3, (y * image.width + 250) * 3))).flat());
     expect(half(after)).toEqual(half(before));
+  });
+});
+
+describe('hideFaces near edges and with boxes large for the image', () => {
+  it('changes nothing beyond the feathered ellipse, for boxes at every edge, up to the whole image, turned', async () => {
+    // A busy 500×282 region of a real group photo: every box covers texture.
+    const before = await photo(humanAsset('samples.jpg'), { left: 300, top: 500, width: 500, height: 282 });
+    const boxes: [number, number, number, number, number][] = [
+      // x, y, width, height, roll (radians)
+      [380, 60, 90, 90, 0],
+      [-20, -20, 120, 120, 0],
+      [440, 200, 120, 120, 0.4],
+      [0, 100, 60, 60, -0.6],
+      [20, 10, 460, 260, 0],
+      [100, 0, 400, 282, 0.3],
+      [250, 140, 250, 142, -0.2],
+    ];
+    for (const [x, y, width, height, roll] of boxes) {
+      const cx = x + width / 2;
+      const cy = y + height / 2;
+      const eye = (side: number): { x: number; y: number } => ({ x: cx + side * 0.2 * width * Math.cos(roll), y: cy - 0.1 * height + side * 0.2 * width * Math.sin(roll) });
+      const face: FaceDetection = { box: { x, y, width, height }, score: 0.9, keypoints: [eye(-1), eye(1), { x: cx, y: cy }, { x: cx, y: cy + 0.2 * height }, eye(-2), eye(2)] };
+      for (const action of ['blur', 'pixelate', 'fill'] as FaceAction[]) {
+        const after: Raster8 = { ...before, data: new Uint8Array(before.data) };
+        const changed = hideFaces(after, [face], action);
+        expect(changed, `${action} box ${x},${y},${width}×${height}`).toBeGreaterThan(0);
+        const ellipse = featheredEllipse(faceEllipse(face));
+        let outside = 0;
+        for (let py = 0; py < before.height; py++) {
+          for (let px = 0; px < before.width; px++) {
+            const p = (py * before.width + px) * 3;
+            const same = before.data[p] === after.data[p] && before.data[p + 1] === after.data[p + 1] && before.data[p + 2] === after.data[p + 2];
+            if (!same && ellipseRadius(ellipse, px, py) > 1 + 1e-9) outside++;
+          }
+        }
+        expect(outside, `${action} box ${x},${y},${width}×${height}`).toBe(0);
+      }
+    }
   });
 });
 
