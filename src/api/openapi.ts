@@ -88,7 +88,19 @@ export function openApiDocument(): Json {
         Error: {
           type: 'object',
           required: ['error'],
-          properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } } } },
+          properties: {
+            error: {
+              type: 'object',
+              required: ['code', 'message'],
+              properties: {
+                code: { type: 'string' },
+                message: { type: 'string' },
+                field: { type: 'string' },
+                // POLICY_INVALID: every problem of the policy
+                issues: { type: 'array', items: { type: 'object', required: ['message'], properties: { line: { type: 'integer' }, field: { type: 'string' }, message: { type: 'string' } } } },
+              },
+            },
+          },
         },
         PolicyRef: { type: ['object', 'null'], properties: { name: { type: 'string' }, version: { type: 'integer' }, sha256: { type: 'string' } } },
         Job: {
