@@ -98,50 +98,67 @@ export interface VerifyOptions {
 }
 
 /**
- * Verifies entries, oldest first, from seq 1. Entries up to `unkeyedThrough` must verify as
- * unkeyed SHA-256, and the next one must be the keyed rekey entry naming that number; every
- * later entry must verify under the key. Pure: reads nothing but its arguments.
+ * Verifies entries fed oldest first, from seq 1. Entries up to `unkeyedThrough` must verify
+ * as unkeyed SHA-256, and the next one must be the keyed rekey entry naming that number;
+ * every later entry must verify under the key. Pure: it reads nothing but what it is given,
+ * and holds only a few counters, so a log of any length can be fed in slices.
  */
-export function verifyAuditChain(entries: Iterable<AuditEntry>, options: VerifyOptions): ChainVerdict {
-  const { key, unkeyedThrough } = options;
-  let prev = GENESIS_HASH;
-  let count = 0;
-  let firstBroken: number | null = null;
-  let problem: string | undefined;
-  let expectedHeadFound = false;
-  let keyed = 0;
-  let keyedFailing = 0;
-  const broken = (seq: number, why: string) => {
-    if (firstBroken === null) {
-      firstBroken = seq;
-      problem = why;
-    }
-  };
-  for (const entry of entries) {
-    count++;
-    const checked = checkEntry(entry, count, prev, unkeyedThrough, key, broken);
-    prev = entry.hash;
+export class ChainVerifier {
+  private prev = GENESIS_HASH;
+  private count = 0;
+  private firstBroken: number | null = null;
+  private problem: string | undefined;
+  private expectedHeadFound = false;
+  private keyed = 0;
+  private keyedFailing = 0;
+
+  constructor(private readonly options: VerifyOptions) {}
+
+  add(entry: AuditEntry): void {
+    const { key, unkeyedThrough, expectHead } = this.options;
+    this.count++;
+    const checked = checkEntry(entry, this.count, this.prev, unkeyedThrough, key, (seq, why) => this.broken(seq, why));
+    this.prev = entry.hash;
     if (checked.keyed) {
-      keyed++;
-      if (!checked.macMatches) keyedFailing++;
+      this.keyed++;
+      if (!checked.macMatches) this.keyedFailing++;
     }
-    if (firstBroken === null && options.expectHead !== undefined && sameHex(entry.hash, options.expectHead)) expectedHeadFound = true;
+    if (this.firstBroken === null && expectHead !== undefined && sameHex(entry.hash, expectHead)) this.expectedHeadFound = true;
   }
-  if (unkeyedThrough > 0 && count <= unkeyedThrough) broken(count + 1, `the log ends before entry ${unkeyedThrough + 1}, the keyed entry that closes the unkeyed ones`);
-  const verdict: ChainVerdict = { intact: firstBroken === null, entries: count, firstBroken, head: count > 0 ? prev : GENESIS_HASH, unkeyedThrough };
-  if (options.expectHead !== undefined) {
-    verdict.expectedHeadFound = expectedHeadFound;
-    if (!expectedHeadFound && firstBroken === null) {
-      verdict.intact = false;
-      problem = 'the head written down earlier is not in the log: entries after it were deleted or the log was replaced';
+
+  verdict(): ChainVerdict {
+    const { unkeyedThrough, expectHead } = this.options;
+    const count = this.count;
+    if (unkeyedThrough > 0 && count <= unkeyedThrough) this.broken(count + 1, `the log ends before entry ${unkeyedThrough + 1}, the keyed entry that closes the unkeyed ones`);
+    let problem = this.problem;
+    const verdict: ChainVerdict = { intact: this.firstBroken === null, entries: count, firstBroken: this.firstBroken, head: count > 0 ? this.prev : GENESIS_HASH, unkeyedThrough };
+    if (expectHead !== undefined) {
+      verdict.expectedHeadFound = this.expectedHeadFound;
+      if (!this.expectedHeadFound && this.firstBroken === null) {
+        verdict.intact = false;
+        problem = 'the head written down earlier is not in the log: entries after it were deleted or the log was replaced';
+      }
     }
+    if (problem !== undefined && this.keyed > 0 && this.keyedFailing === this.keyed) {
+      // every keyed entry fails alike: a chain rebuilt without the key, or the wrong key given to the check
+      problem = `${problem}; no entry verifies under this key: the log was re-chained without it, or it is not the key the log was written with`;
+    }
+    if (problem !== undefined && !verdict.intact) verdict.problem = problem;
+    return verdict;
   }
-  if (problem !== undefined && keyed > 0 && keyedFailing === keyed) {
-    // every keyed entry fails alike: a chain rebuilt without the key, or the wrong key given to the check
-    problem = `${problem}; no entry verifies under this key: the log was re-chained without it, or it is not the key the log was written with`;
+
+  private broken(seq: number, why: string): void {
+    if (this.firstBroken !== null) return;
+    this.firstBroken = seq;
+    this.problem = why;
   }
-  if (problem !== undefined && !verdict.intact) verdict.problem = problem;
-  return verdict;
+}
+
+/** Verifies a whole sequence of entries (see ChainVerifier). */
+export function verifyAuditChain(entries: Iterable<AuditEntry>, options: VerifyOptions): ChainVerdict {
+  const verifier = new ChainVerifier(options);
+  for (const entry of entries) verifier.add(entry);
+  return verifier.verdict();
 }
 
 /**
@@ -252,12 +269,23 @@ export function listAudit(db: Db, after: number, limit: number): AuditEntry[] {
   return rows.map(fromRow);
 }
 
-/** Every entry, oldest first, read row by row (the log is not loaded whole). */
-export function* allAuditEntries(db: Db): Generator<AuditEntry> {
-  for (const row of db.prepare('SELECT * FROM audit_log ORDER BY seq').iterate()) yield fromRow(row as AuditRow);
-}
+/** Entries verified per slice before the event loop gets a turn (a few ms each). */
+const VERIFY_SLICE = 1000;
 
-/** Verifies the whole log of `db` (see verifyAuditChain). */
-export function verifyAuditLog(db: Db, options: VerifyOptions): ChainVerdict {
-  return verifyAuditChain(allAuditEntries(db), options);
+/**
+ * Verifies the whole log of `db` in slices, yielding to the event loop between them, so a
+ * long log never holds up the server's other requests.
+ */
+export async function verifyAuditLog(db: Db, options: VerifyOptions): Promise<ChainVerdict> {
+  const verifier = new ChainVerifier(options);
+  let after = 0;
+  for (;;) {
+    const slice = listAudit(db, after, VERIFY_SLICE);
+    for (const entry of slice) verifier.add(entry);
+    const last = slice[slice.length - 1];
+    if (slice.length < VERIFY_SLICE || !last) break;
+    after = last.seq;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return verifier.verdict();
 }

@@ -1,6 +1,6 @@
 import { chmodSync, statSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { appendAudit, bindAuditKey, GENESIS_HASH, listAudit, unkeyedAuditHash, verifyAuditChain, type AuditEntry } from '../../src/api/audit.js';
+import { appendAudit, bindAuditKey, GENESIS_HASH, listAudit, unkeyedAuditHash, verifyAuditChain, verifyAuditLog, type AuditEntry } from '../../src/api/audit.js';
 import { auditPaths, loadAuditKey, openAuditChain, readChainState } from '../../src/api/auditKey.js';
 import { openDatabase, type Db } from '../../src/api/db.js';
 import { tempDir } from './helpers.js';
@@ -82,6 +82,18 @@ describe('audit chain (HMAC-SHA256 under a key kept outside the database)', () =
       second.close();
     }
     expect(verify(listAudit(db, 0, 100))).toMatchObject({ intact: true, entries: 6 });
+  });
+
+  it('verifies a long log in slices, letting other work run in between', async () => {
+    const { db } = freshDb();
+    db.transaction(() => {
+      for (let i = 0; i < 2500; i++) appendAudit(db, { actor: 'x', role: 'researcher', action: 'report.read', target: `job:${i}` });
+    })();
+    let otherWorkRan = false;
+    const pending = verifyAuditLog(db, { key: KEY, unkeyedThrough: 0 });
+    setImmediate(() => (otherWorkRan = true));
+    expect(await pending).toMatchObject({ intact: true, entries: 2500 });
+    expect(otherWorkRan).toBe(true);
   });
 
   it('a handle without a key cannot append', () => {

@@ -28,13 +28,13 @@ export function auditRoutes(ctx: ApiContext): Router {
    * `head` is what an auditor writes down outside Veil; passing it back later as expectHead
    * also detects entries deleted from the end.
    */
-  router.get('/verify', requireRole(ctx.db, 'auditor'), (req, res) => {
+  router.get('/verify', requireRole(ctx.db, 'auditor'), async (req, res) => {
     const expectHead = req.query.expectHead;
     if (expectHead !== undefined && (typeof expectHead !== 'string' || !/^[a-f0-9]{64}$/.test(expectHead))) {
       throw new ApiError(400, 'BAD_QUERY', 'expectHead is a head hash as /v1/audit/verify printed it (64 hex digits)', 'expectHead');
     }
     const state = readChainState(ctx.layout.root);
-    const verdict = verifyAuditLog(ctx.db, { key: auditKeyOf(ctx.db), unkeyedThrough: state?.unkeyedThrough ?? 0, expectHead });
+    const verdict = await verifyAuditLog(ctx.db, { key: auditKeyOf(ctx.db), unkeyedThrough: state?.unkeyedThrough ?? 0, expectHead });
     res.json(verdict);
   });
   return router;

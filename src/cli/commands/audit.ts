@@ -43,7 +43,7 @@ export function registerAuditCommands(program: Command): void {
         const db = openDatabaseReadOnly(options.dataDir);
         let verdict;
         try {
-          verdict = verifyAuditLog(db, { key, unkeyedThrough: state?.unkeyedThrough ?? 0, expectHead: options.expectHead });
+          verdict = await verifyAuditLog(db, { key, unkeyedThrough: state?.unkeyedThrough ?? 0, expectHead: options.expectHead });
         } finally {
           db.close();
         }
