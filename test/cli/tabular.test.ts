@@ -234,6 +234,6 @@ describe('veil policy check', () => {
     const p = policy('badl.yaml', good.replace('l: 2 }', 'l: 1 }'));
     const result = runCli(['policy', 'check', p]);
     expect(result.status).toBe(2);
-    expect(result.stderr.trim()).toMatch(/badl\.yaml:14: tabular\.privacy\.l\.l: expected a number ≥ 2$/);
+    expect(result.stderr.trim()).toMatch(/badl\.yaml:14: tabular\.privacy\.l\.l: expected a number ≥ 2, got the number 1$/);
   });
 });
