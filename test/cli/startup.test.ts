@@ -1,7 +1,7 @@
 /**
  * Start-up: each `veil` command loads only the packages its own work needs, so that `--help`,
  * `--version` and `policy check` start at once. The CLI runs in a real process with a module
- * hook that records every import (test/cli/importTrace.mjs); times are in bench/startup.bench.ts.
+ * hook that records every import (test/importTrace.mjs); times are in bench/startup.bench.ts.
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { adultDir, repoRoot, sharedData, tempDir } from '../helpers.js';
 
 const dir = tempDir('veil-startup-');
-const traceHook = join(repoRoot, 'test/cli/importTrace.mjs');
+const traceHook = join(repoRoot, 'test/importTrace.mjs');
 
 /** The heavy packages (each tens to hundreds of ms to load) that belong to one command's work only. */
 const HEAVY = ['onnxruntime-node', 'sharp', 'vega', 'vega-lite', 'express', 'dcmjs', 'dcmjs-codecs', 'arquero', 'piscina', 'better-sqlite3', 'onnx-proto', 'pino', 'multer'];

@@ -1,5 +1,6 @@
-// Loaded with `node --import` by test/cli/startup.test.ts: appends the URL of every module the
-// process imports (Veil's files and packages' entry points) to the file VEIL_IMPORT_TRACE names.
+// Loaded with `node --import` by the start-up tests (test/cli/startup.test.ts, test/index.test.ts):
+// appends the URL of every module the process imports (Veil's files and packages' entry points)
+// to the file VEIL_IMPORT_TRACE names.
 import { appendFileSync } from 'node:fs';
 import { register } from 'node:module';
 import { isMainThread } from 'node:worker_threads';
