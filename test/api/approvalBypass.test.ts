@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -62,7 +62,41 @@ describe('approval bypass through an uploaded file named policy.yaml (issue 13, 
   });
 });
 
+describe('hierarchy paths that would land on each other', () => {
+  it('a file and a folder of the same name are refused with 400 HIERARCHY_AMBIGUOUS, nothing stored', async () => {
+    t = await startTestApi();
+    const yaml = smallPolicyYaml('clash')
+      .replace('{ column: sex, type: categorical }', '{ column: sex, type: categorical, hierarchy: h.csv }')
+      .replace('sensitive: [ { column: diagnosis } ]', 'sensitive: [ { column: diagnosis, hierarchy: h.csv/d.csv } ]');
+    const res = await request(t.api.app)
+      .put('/v1/policies/clash')
+      .set(bearer(t.keys.committee))
+      .field('policy', yaml)
+      .attach('hierarchies', Buffer.from('F;*\nM;*\n'), 'h.csv')
+      .attach('hierarchies', Buffer.from('flu;*\nasthma;*\ngout;*\nmigraine;*\n'), 'd.csv');
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'HIERARCHY_AMBIGUOUS', field: 'hierarchies' });
+    expect(getPolicyVersion(t.api.ctx.db, 'clash')).toBeUndefined();
+    expect(readdirSync(join(t.dir, 'policies'))).toEqual([]);
+  });
+});
+
 describe('the worker checks the bytes it runs against the approved sha256', () => {
+  it('a version stored in the old layout whose policy.yaml an upload replaced fails with POLICY_TAMPERED', async () => {
+    t = await startTestApi();
+    await putAndApprove(t, 'bypass', APPROVED_K50, [['policy.yaml', Buffer.from(SMUGGLED_K2)]]);
+    const version = getPolicyVersion(t.api.ctx.db, 'bypass');
+    if (!version) throw new Error('version missing');
+    // what the old layout left on disk: the upload beside, and over, the approved text
+    const dir = t.api.ctx.layout.policyDir(version.dir);
+    renameSync(join(dir, 'hierarchies', 'policy.yaml'), join(dir, 'policy.yaml'));
+    t.api.ctx.db.prepare('UPDATE policy_versions SET storage = 1 WHERE id = ?').run(version.id);
+
+    const job = await waitForJob(t.api.app, t.keys.researcher, (await submit(t, 'bypass')).body.id as string);
+    expect(job.status).toBe('failed');
+    expect(job.error?.code).toBe('POLICY_TAMPERED');
+  });
+
   it('a policy text edited on disk after approval fails the job with POLICY_TAMPERED, no output, and job.policy_mismatch in the audit log', async () => {
     t = await startTestApi();
     const { approvedSha } = await putAndApprove(t, 'edited', smallPolicyYaml('edited', 2), []);
