@@ -47,13 +47,14 @@ export function registerAuditCommands(program: Command): void {
         } finally {
           db.close();
         }
+        const entries = `${verdict.entries} ${verdict.entries === 1 ? 'entry' : 'entries'}`;
         if (options.json) {
           process.stdout.write(`${JSON.stringify(verdict)}\n`);
         } else if (verdict.intact) {
-          process.stdout.write(`audit log intact: ${verdict.entries} entries, head ${verdict.head}\n`);
+          process.stdout.write(`audit log intact: ${entries}, head ${verdict.head}\n`);
         } else {
           const at = verdict.firstBroken !== null ? ` at entry ${verdict.firstBroken}` : '';
-          process.stdout.write(`audit log BROKEN${at}: ${verdict.problem ?? 'it does not verify'} (${verdict.entries} entries, head ${verdict.head})\n`);
+          process.stdout.write(`audit log BROKEN${at}: ${verdict.problem ?? 'it does not verify'} (${entries}, head ${verdict.head})\n`);
         }
         return verdict.intact ? 0 : EXIT_AUDIT_BROKEN;
       }),
