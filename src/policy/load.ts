@@ -35,28 +35,32 @@ export interface PolicyIssue {
 
 export type PolicyResult = { success: true; policy: Policy } | { success: false; issues: PolicyIssue[] };
 
-/** Reads and validates a policy file. Throws VeilError(POLICY_INVALID) naming file:line and field. */
+/**
+ * Reads and validates a policy file. Throws VeilError(POLICY_INVALID) naming file:line and
+ * field, or FILE_NOT_FOUND with the reason. Hierarchy files are read when they are used
+ * (their folder may be another, as for policies the API stores).
+ */
 export async function loadPolicy(file: string): Promise<Policy> {
-  const policy = unwrap(await checkPolicyFile(file));
-  return policy;
+  return unwrap(analysePolicy(await readPolicyText(file), { file, baseDir: dirname(resolve(file)) }).result);
 }
 
 /**
  * Reads and validates a policy file and checks that every hierarchy file it names can be
- * read; every problem comes back (what `veil policy check` lists). An unreadable policy
- * file throws FILE_NOT_FOUND with the reason.
+ * read; every problem comes back, each with its policy line (what `veil policy check` lists).
  */
 export async function checkPolicyFile(file: string): Promise<PolicyResult> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new VeilError('FILE_NOT_FOUND', `cannot read the policy file: ${readProblem(error)}`, { file });
-  }
-  const analysed = analysePolicy(text, { file, baseDir: dirname(resolve(file)) });
+  const analysed = analysePolicy(await readPolicyText(file), { file, baseDir: dirname(resolve(file)) });
   if (!analysed.result.success) return analysed.result;
   const issues = await unreadableHierarchies(analysed.result.policy, analysed.locate);
   return issues.length > 0 ? { success: false, issues } : analysed.result;
+}
+
+async function readPolicyText(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    throw new VeilError('FILE_NOT_FOUND', `cannot read the policy file: ${readProblem(error)}`, { file });
+  }
 }
 
 /**
@@ -99,16 +103,16 @@ function analysePolicy(text: string, where: { file: string; baseDir: string }): 
   const fail = (issues: PolicyIssue[]) => ({ result: { success: false as const, issues }, locate });
   if (doc.errors.length > 0) {
     return fail(
-      doc.errors.map((error) => ({
+      capped(doc.errors.map((error) => ({
         file,
         line: error.linePos?.[0]?.line ?? lineCounter.linePos(error.pos[0]).line,
         field: '',
         message: `invalid YAML: ${error.code.toLowerCase().replace(/_/g, ' ')}`,
-      })),
+      })), file),
     );
   }
   const duplicates = duplicateKeys(doc, lineCounter, file);
-  if (duplicates.length > 0) return fail(duplicates);
+  if (duplicates.length > 0) return fail(capped(duplicates, file));
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: POLICY_LIMITS.maxAliases });

@@ -8,11 +8,13 @@ import { hierarchyFromPaths, type Hierarchy } from './hierarchy.js';
  * `;` or `,` delimited (whichever the first line uses more), LF or CRLF, with or without a
  * final newline, double quotes allowed around cells. Cells are trimmed.
  */
-export function readArxHierarchy(file: string): Hierarchy {
+export function readArxHierarchy(file: string, namedBy?: { policyFile?: string; field: string; spec: string }): Hierarchy {
   let text: string;
   try {
     text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
   } catch (error) {
+    // named by a policy: point at the policy field that names it, as the user wrote it
+    if (namedBy) throw new VeilError('FILE_NOT_FOUND', `cannot read the hierarchy file ${JSON.stringify(namedBy.spec)}: ${readProblem(error)}`, { file: namedBy.policyFile, field: namedBy.field });
     throw new VeilError('FILE_NOT_FOUND', `cannot read the hierarchy file: ${readProblem(error)}`, { file });
   }
   const lines = text.split(/\r?\n/);

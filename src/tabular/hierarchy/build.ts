@@ -24,7 +24,7 @@ export function buildHierarchy(spec: HierarchySpec, column: Column, type: 'numer
   const used = usedValues(column);
   let hierarchy: Hierarchy;
   if (typeof spec === 'string') {
-    hierarchy = readArxHierarchy(resolve(ctx.baseDir, spec));
+    hierarchy = readArxHierarchy(resolve(ctx.baseDir, spec), { policyFile: ctx.policyFile, field: ctx.field, spec });
   } else if ('intervals' in spec) {
     const present = used.filter((v) => !ctx.missingValues.has(v));
     const numbers = present.map(Number);
