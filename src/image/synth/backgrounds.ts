@@ -1,7 +1,8 @@
 import type { Raster8 } from '../raster.js';
 import type { Random } from './random.js';
 
-export type BackgroundKind = 'ct' | 'ultrasound' | 'radiograph' | 'photo';
+/** `mr` is only drawn when asked for (the default mix of `generateImage` stays as it was). */
+export type BackgroundKind = 'ct' | 'mr' | 'ultrasound' | 'radiograph' | 'photo';
 
 /** Smooth value noise: random values on a coarse grid, bilinearly interpolated. */
 function smoothNoise(random: Random, width: number, height: number, cell: number): Float32Array {
@@ -28,8 +29,8 @@ function smoothNoise(random: Random, width: number, height: number, cell: number
 }
 
 /**
- * A plausible medical-looking background without any text: a CT-like slice, an
- * ultrasound sector with speckle, a bright radiograph, or a colourful "photo".
+ * A plausible medical-looking background without any text: a CT-like slice, an MR-like
+ * head, an ultrasound sector with speckle, a bright radiograph, or a colourful "photo".
  */
 export function renderBackground(random: Random, kind: BackgroundKind, width: number, height: number): Raster8 {
   const data = new Uint8Array(width * height * 3);
@@ -48,6 +49,9 @@ export function renderBackground(random: Random, kind: BackgroundKind, width: nu
       let rgb: [number, number, number] | undefined;
       if (kind === 'ct') {
         v = e < 1 ? 70 + coarse[i] * 80 + fine[i] * 25 + (e > 0.85 ? 90 : 0) : 8 + fine[i] * 6;
+      } else if (kind === 'mr') {
+        // a head: grey tissue with darker CSF-like patches, no bright skull rim, dark air
+        v = e < 1 ? 45 + coarse[i] * 110 + fine[i] * 30 - (coarse[i] > 0.7 ? 40 : 0) : 3 + fine[i] * 10;
       } else if (kind === 'ultrasound') {
         const angle = Math.atan2(x - width / 2, y + height * 0.05);
         const radius = Math.hypot(x - width / 2, y + height * 0.05);

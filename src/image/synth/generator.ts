@@ -36,6 +36,8 @@ export interface GeneratorOptions {
   minSize: number;
   maxSize: number;
   background?: BackgroundKind;
+  /** A picture to print the lines on instead of a drawn background (e.g. a real CT frame); `width` × `height`, 1 or 3 channels. */
+  backdrop?: Raster8;
 }
 
 export const DEFAULT_GENERATOR_OPTIONS: GeneratorOptions = { width: 768, height: 768, phiLines: 5, safeLines: 4, minSize: 8, maxSize: 28 };
@@ -140,7 +142,7 @@ export async function generateImage(seed: number, overrides: Partial<GeneratorOp
   const options = { ...DEFAULT_GENERATOR_OPTIONS, ...overrides };
   const random = createRandom(seed);
   const background = options.background ?? random.pick<BackgroundKind>(['ct', 'ultrasound', 'radiograph', 'photo']);
-  const base = renderBackground(random, background, options.width, options.height);
+  const base = options.backdrop ? toRgb(options.backdrop) : renderBackground(random, background, options.width, options.height);
   const taken: Box[] = [];
   const placements: Placement[] = [];
   const wanted = [...Array.from({ length: options.phiLines }, () => true), ...Array.from({ length: options.safeLines }, () => false)];
@@ -163,6 +165,13 @@ export async function generateImage(seed: number, overrides: Partial<GeneratorOp
     if (truth) lines.push({ text: p.text, phi: p.phi, box: truth.box, glyphs: truth.glyphs, size: p.size, font: p.font, labelBox: Boolean(p.label) });
   }
   return { image: { width: options.width, height: options.height, channels: 3, data: new Uint8Array(composed) }, lines, background };
+}
+
+function toRgb(raster: Raster8): Raster8 {
+  if (raster.channels === 3) return raster;
+  const data = new Uint8Array(raster.width * raster.height * 3);
+  for (let i = 0; i < raster.width * raster.height; i++) data.fill(raster.data[i * raster.channels], i * 3, i * 3 + 3);
+  return { width: raster.width, height: raster.height, channels: 3, data };
 }
 
 /** Writes a synthetic image as PNG. */
