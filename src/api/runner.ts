@@ -21,6 +21,8 @@ export interface RunnerOptions {
   jobTimeoutMs: number;
   /** Runs per job, counting re-runs after a server crash. */
   maxAttempts: number;
+  /** Largest CSV cell of a tabular job, in bytes (default: the library's 1 MiB). */
+  maxCellBytes?: number;
 }
 
 interface ActiveJob {
@@ -156,6 +158,7 @@ export class JobRunner {
       privacy: (job.overrides ?? undefined) as PrivacySpec | undefined,
       input: job.kind === 'tabular' ? join(inputDir, 'input.csv') : inputDir,
       workDir,
+      maxCellBytes: this.options.maxCellBytes,
     };
     const entry = workerEntry();
     const child = fork(entry.file, ['--veil-job-worker'], {

@@ -70,6 +70,7 @@ export async function createApi(options: ApiOptions): Promise<Api> {
     concurrency: options.runner?.concurrency ?? defaultConcurrency(),
     jobTimeoutMs: options.runner?.jobTimeoutMs ?? 2 * 60 * 60 * 1000,
     maxAttempts: options.runner?.maxAttempts ?? 2,
+    maxCellBytes: options.runner?.maxCellBytes,
   });
   const ctx: ApiContext = { db, layout, logger, runner, limits: { ...DEFAULT_LIMITS, ...options.limits }, disk: options.disk ?? realDisk, hierarchyDir: options.hierarchyDir };
   runner.recover();

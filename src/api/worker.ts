@@ -33,6 +33,8 @@ export interface WorkerSpec {
   /** A CSV file (tabular) or a directory of uploaded files. */
   input: string;
   workDir: string;
+  /** Largest CSV cell of a tabular job (RunnerOptions.maxCellBytes). */
+  maxCellBytes?: number;
 }
 
 export type WorkerMessage = { type: 'progress'; fraction: number } | { type: 'done' } | { type: 'failed'; error: JobError };
@@ -131,7 +133,7 @@ export async function runJob(spec: WorkerSpec): Promise<void> {
   // engines load on demand: a tabular job never loads the image models
   if (spec.kind === 'tabular') {
     const { anonymizeCsvFile } = await import('../tabular/index.js');
-    report = await anonymizeCsvFile({ policy, input: spec.input, output: join(spec.workDir, OUTPUT_FILES.tabularResult), reportJson, reportHtml, secret: optionalSecret(), onProgress });
+    report = await anonymizeCsvFile({ policy, input: spec.input, output: join(spec.workDir, OUTPUT_FILES.tabularResult), reportJson, reportHtml, secret: optionalSecret(), maxCellBytes: spec.maxCellBytes, onProgress });
   } else {
     const filesDir = join(spec.workDir, 'files');
     await mkdir(filesDir, { recursive: true });
