@@ -20,7 +20,7 @@ import { HOSTILE } from '../test/policy/hostile.js';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
 const CLI = join(ROOT, 'src/cli/main.ts');
-const puts = Number(process.argv[2] ?? 60);
+const puts = Number(process.argv[2] ?? 200);
 const IN_FLIGHT = 2;
 
 /** Passes every limit, then costs the parser the most: as many one-letter values as allowed. */

@@ -1,9 +1,10 @@
 /**
- * Worker-thread entry of parsePolicyOffThread: parses the one policy text it is given
- * (workerData) and posts the PolicyResult back.
+ * Worker-thread entry of parsePolicyOffThread: parses each policy text it is sent and posts
+ * the PolicyResult back. The thread lives on between requests (no start-up cost per parse).
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { parsePolicy } from './load.js';
 
-const input = workerData as { text: string; where: { file: string; baseDir: string } };
-parentPort?.postMessage(parsePolicy(input.text, input.where));
+parentPort?.on('message', (input: { text: string; where: { file: string; baseDir: string } }) => {
+  parentPort?.postMessage(parsePolicy(input.text, input.where));
+});
