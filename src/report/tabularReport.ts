@@ -1,3 +1,6 @@
+import type { RiskModelsReport } from '../tabular/risk/assess.js';
+import type { SafeHarborResult } from '../tabular/risk/safeHarbor.js';
+
 /**
  * The report of a tabular anonymization: what was required, what the output measurably
  * achieves, what utility was lost and what risk remains. Counts and column names only — never
@@ -68,7 +71,11 @@ export interface TabularReport {
     after: { prosecutorMax: number; prosecutorAvg: number; recordsAtRisk: number; uniques: number };
     /** For each quasi-identifier: records unique on that attribute alone in the input. */
     drivers: { column: string; uniquesAlone: number; distinctValues: number }[];
+    /** Prosecutor / journalist / marketer risk, uniqueness estimates and riskThreshold checks (src/tabular/risk). */
+    models?: RiskModelsReport;
   };
+  /** HIPAA Safe Harbor check of the output: the 18 identifier kinds, pass / fail / review, with column names and counts. */
+  safeHarbor?: SafeHarborResult;
   /** With `veil tabular apply`: how this batch fitted the saved scheme's classes. */
   scheme?: { file?: string; classes: number; used: number; unmatched: number; inFailingClasses: number; splitPeople: number };
   /** Where the original → pseudonym mapping was written (never its content), and its rows. */

@@ -18,6 +18,7 @@ import type { ClassStats, PrivacyModel } from './models/model.js';
 import { modelsForPolicy } from './models/registry.js';
 import { mondrian } from './mondrian/mondrian.js';
 import { prepare, type Prepared } from './prepare.js';
+import { measureRiskModels, riskRequirementMinimum } from './risk/wire.js';
 import { classLabels, classOfRows, SUPPRESSED } from './recode.js';
 import { schemeOfClasses, type Scheme } from './scheme/scheme.js';
 import { tableFromRows, type Column, type Table } from './table.js';
@@ -74,7 +75,10 @@ export function anonymizeTable(table: Table, policy: TabularPolicy, options: Ano
     }
     throw new VeilError('POLICY_UNSATISFIABLE', reason, { file: options.policyFile, field: model.id === 'k-anonymity' ? 'tabular.privacy.k' : model.id === 't-closeness' ? 'tabular.privacy.t' : 'tabular.privacy.l' });
   }
+  // privacy.riskThreshold: the per-class part (highest prosecutor / journalist risk) is a smallest class size.
+  const riskMinimum = riskRequirementMinimum(policy, options.policyFile);
   const accepts = (stats: ClassStats) => {
+    if ((stats.entities ?? stats.size) < riskMinimum) return false;
     for (const model of models) if (!model.accepts(stats)) return false;
     return true;
   };
@@ -207,11 +211,15 @@ export function publishClasses(table: Table, policy: TabularPolicy, options: Ano
   const people = entities ? entitiesPerClass(classes, entities) : undefined;
   const before = prosecutorRisk(original, options.riskThreshold ?? 0.2, entities ? entitiesPerClass(original, entities) : undefined);
   const after = prosecutorRisk(classes, options.riskThreshold ?? 0.2, people);
+  const riskModels = measureRiskModels({ table, output, policy, options, prepared, original, classes, people, originalPeople: entities ? entitiesPerClass(original, entities) : undefined });
   const report = buildReport({
     table, policy, options, dimensions, classes, people, measured, suppressedCount, before, after,
     columnsRoles: table.columns.map((c, i) => ({ column: c.name, ...(roleOf.get(i) ?? { role: 'other' as const, action: 'keep' }) })),
     drivers: prepared.dimensionColumns.map((col) => uniquesAlone(table.columns[col])),
   });
+  report.risk.models = riskModels.models;
+  report.safeHarbor = riskModels.safeHarbor;
+  report.notes.push(...riskModels.notes);
   const unreviewed = report.columns.filter((c) => c.role === 'other' && c.action === 'keep').map((c) => c.column);
   if (unreviewed.length > 0) {
     report.notes.push(`Columns the policy gives no role, published unchanged (otherColumns: keep): ${unreviewed.join(', ')}. Veil does not check them: make sure none identifies a person, or name them in the policy.`);

@@ -67,6 +67,22 @@ export const privacySchema = z.strictObject({
   l: lDiversitySchema.optional(),
   t: tClosenessSchema.optional(),
   suppressionLimit: z.number().min(0).max(1).default(0).describe('Largest share of records that may be suppressed'),
+  riskThreshold: z
+    .strictObject({
+      prosecutorMax: z.number().gt(0).max(1).optional().describe('Highest prosecutor risk (1 / class size) allowed in the output; enforced by Mondrian like k'),
+      prosecutorAvg: z.number().gt(0).max(1).optional().describe('Average prosecutor risk (classes / records) allowed; checked on the result'),
+      journalistMax: z.number().gt(0).max(1).optional().describe('Highest journalist risk allowed (needs tabular.risk.samplingFraction or population); enforced by Mondrian with a sampling fraction, checked on the result with a population table'),
+      journalistAvg: z.number().gt(0).max(1).optional().describe('Average journalist risk allowed; checked on the result'),
+      marketer: z.number().gt(0).max(1).optional().describe('Marketer risk (expected share of records re-identified) allowed; checked on the result'),
+    })
+    .optional()
+    .describe('Re-identification risk the output must not exceed (El Emam\'s prosecutor / journalist / marketer models)'),
+});
+
+export const riskSchema = z.strictObject({
+  samplingFraction: z.number().gt(0).max(1).optional().describe('Share of the population the data are (0 < f ≤ 1): journalist and marketer risk and population uniqueness are estimated from it'),
+  population: z.string().min(1).optional().describe('CSV of the population the data were sampled from, one row per person, with the quasi-identifier columns; path relative to the policy file'),
+  zipPopulation: z.string().min(1).optional().describe('CSV with columns zip3 (or zip) and population, for the Safe Harbor rule on 3-digit ZIP codes under 20,000 people; path relative to the policy file'),
 });
 
 export const tabularSchema = z.strictObject({
@@ -79,6 +95,7 @@ export const tabularSchema = z.strictObject({
     .describe('Column naming the person each record belongs to (e.g. patient_id when a patient has several rows): k counts people, and all of a person\'s records stay in one class'),
   otherColumns: z.enum(['keep', 'remove']).default('keep').describe('What happens to columns the policy does not name'),
   missingValues: z.array(z.string()).default(['', '?', 'NA']).describe('Cell texts read as a missing value'),
+  risk: riskSchema.optional().describe('What journalist / marketer risk and population uniqueness are measured against'),
 });
 
 export type TabularPolicy = z.infer<typeof tabularSchema>;
@@ -88,3 +105,4 @@ export type IdentifierSpec = z.infer<typeof identifierSchema>;
 export type PrivacySpec = z.infer<typeof privacySchema>;
 export type LDiversitySpec = z.infer<typeof lDiversitySchema>;
 export type TClosenessSpec = z.infer<typeof tClosenessSchema>;
+export type RiskSpec = z.infer<typeof riskSchema>;

@@ -1,0 +1,36 @@
+/**
+ * Special functions the uniqueness models need, in double precision.
+ * logGamma: Lanczos approximation (g = 7, 9 coefficients; Press et al., Numerical Recipes,
+ * 3rd ed., §6.1), relative error below 1e-14 for x > 0.
+ */
+const LANCZOS = [
+  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905,
+  -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+];
+
+export function logGamma(x: number): number {
+  if (x < 0.5) {
+    // reflection: Γ(x)Γ(1−x) = π / sin(πx)
+    return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x))) - logGamma(1 - x);
+  }
+  const z = x - 1;
+  let sum = LANCZOS[0];
+  for (let i = 1; i < LANCZOS.length; i++) sum += LANCZOS[i] / (z + i);
+  const t = z + 7.5;
+  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(sum);
+}
+
+/** ln C(a, b) for reals a ≥ b ≥ 0. */
+export function logChoose(a: number, b: number): number {
+  return logGamma(a + 1) - logGamma(b + 1) - logGamma(a - b + 1);
+}
+
+/**
+ * Hypergeometric probability of drawing exactly one of the `successes` marked items when
+ * `draws` items are drawn without replacement from `population`: K·C(N−K, n−1) / C(N, n).
+ */
+export function hypergeometricOne(population: number, successes: number, draws: number): number {
+  if (successes < 1 || draws < 1 || successes > population || draws > population) return 0;
+  if (draws - 1 > population - successes) return 0;
+  return Math.exp(Math.log(successes) + logChoose(population - successes, draws - 1) - logChoose(population, draws));
+}
