@@ -1,12 +1,13 @@
 /**
  * Hostile policy bodies through PUT /v1/policies/:name (issue 13, item 5): 400 POLICY_INVALID
  * with the JSON error shape, never 500, and the server keeps answering /healthz meanwhile.
- * POLICY_INVALID lists every problem in error.issues (item 10).
+ * POLICY_INVALID lists every problem in error.issues, and a job override of the wrong type
+ * says what was expected and found (item 10).
  */
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOSTILE } from '../policy/hostile.js';
-import { smallPolicyYaml, startTestApi, type TestApi } from './helpers.js';
+import { smallCsv, smallPolicyYaml, startTestApi, type TestApi } from './helpers.js';
 
 let t: TestApi;
 beforeAll(async () => {
@@ -63,5 +64,19 @@ describe('POLICY_INVALID lists every problem', () => {
   it('a wrong type says what was found', async () => {
     const res = await putYaml('k', smallPolicyYaml('k').replace('k: 2', 'k: "10"'));
     expect(res.body.error).toMatchObject({ code: 'POLICY_INVALID', field: 'tabular.privacy.k', message: 'line 9: expected a number, got the string "10"' });
+  });
+});
+
+describe('a job override of the wrong type', () => {
+  it('is OVERRIDE_REFUSED naming the field, the expected type and what was sent', async () => {
+    expect((await putYaml('over', smallPolicyYaml('over'))).status).toBe(201);
+    expect((await request(t.api.app).post('/v1/policies/over/approve').set(bearer()).send({})).status).toBe(200);
+    const submit = (overrides: string) =>
+      request(t.api.app).post('/v1/tabular/jobs').set({ Authorization: `Bearer ${t.keys.researcher}` }).field('policy', 'over').field('overrides', overrides).attach('file', Buffer.from(smallCsv()), 'cohort.csv');
+    const ten = await submit('{"k":"ten"}');
+    expect(ten.status).toBe(400);
+    expect(ten.body.error).toMatchObject({ code: 'OVERRIDE_REFUSED', field: 'overrides.k', message: expect.stringMatching(/^expected a number, got the string "ten"/) });
+    const l = await submit('{"l":"two"}');
+    expect(l.body.error).toMatchObject({ code: 'OVERRIDE_REFUSED', field: 'overrides.l', message: expect.stringMatching(/^expected a number or \{ variant, l, c \}, got the string "two"/) });
   });
 });
