@@ -1,6 +1,7 @@
 import type { TabularReport } from '../tabularReport.js';
 import { barChart, renderSvg } from './charts.js';
 import { escapeHtml, page, table } from './page.js';
+import { RISK_MODEL_DEFINITIONS, riskModelsSection } from './riskModelsHtml.js';
 
 /**
  * The auditor's view of a tabular report: guarantees required vs measured, the class-size
@@ -78,6 +79,7 @@ ${table(['', 'before', 'after'], [
     [`records at risk (> ${report.risk.threshold})`, report.risk.before.recordsAtRisk, report.risk.after.recordsAtRisk],
     ['unique records', report.risk.uniquesBefore, report.risk.uniquesAfter],
   ])}
+${riskModelsSection(report)}
 <h2>Columns</h2>
 ${table(['column', 'role', 'action'], report.columns.map((c) => [c.column, c.role, c.action]))}
 <h2>What the numbers mean</h2>
@@ -89,7 +91,7 @@ ${table(['column', 'role', 'action'], report.columns.map((c) => [c.column, c.rol
 <dt>GenILoss</dt><dd>Iyengar's loss: width of the published interval or share of hierarchy leaves under the published node, mean over all cells.</dd>
 <dt>DM</dt><dd>Discernibility: each record costs the size of its class; a suppressed record costs the table size.</dd>
 <dt>C_AVG</dt><dd>Average class size divided by k; 1 is the ideal.</dd>
-<dt>Prosecutor risk</dt><dd>Chance of re-identifying a record for an attacker who knows the person is in the data: 1 / class size.</dd>
+<dt>Prosecutor risk</dt><dd>Chance of re-identifying a record for an attacker who knows the person is in the data: 1 / class size.</dd>${RISK_MODEL_DEFINITIONS}
 </dl>
 <ul>${report.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>
 <p class="meta">Timing (ms): ${escapeHtml(Object.entries(report.timingMs).map(([k, v]) => `${k} ${v}`).join(' · '))}</p>
