@@ -196,9 +196,10 @@ interface RealSource {
 
 /**
  * Real photographs installed on this machine (npm packages; no photo is committed). Faces:
- * @vladmandic/human's webcam portrait, the five face cards of its face-detect screenshot and
- * six photo thumbnails of samples.jpg (face boxes placed by hand and checked on the rendered
- * crops). Face-free: the chandelier ceiling, the bodies and the floor of samples.jpg's group
+ * @vladmandic/human's webcam portrait, the five face cards of its face-detect screenshot, six
+ * photo thumbnails of samples.jpg and nine of the "sample images" strip of its face-match
+ * screenshot (face boxes placed by hand and checked on the rendered crops; the small ones,
+ * 17–25 px, include sunglasses, a face cut by the frame and heads turned away). Face-free: the chandelier ceiling, the bodies and the floor of samples.jpg's group
  * photo (its faces carry the package's drawn overlays, so it is not used for recall), and
  * the robot and wall of autocannon's test photo test/j5.jpeg. Each face-free region is also
  * used at half size (the detector's windows then see it at another scale).
@@ -209,6 +210,7 @@ export function realSources(): { withFaces: RealSource[]; faceFree: RealSource[]
   const autocannon = join(dirname(require.resolve('autocannon/package.json')), 'test', 'j5.jpeg');
   const samples = human('samples.jpg');
   const thumb = (name: string, left: number, width: number, faces: [number, number, number][]): RealSource => ({ name, file: samples, region: { left, top: 0, width, height: 160 }, faces });
+  const match = (name: string, region: RealSource['region'], faces: [number, number, number][]): RealSource => ({ name, file: human('screenshot-facematch.jpg'), region, faces });
   return {
     withFaces: [
       { name: 'real-webcam-portrait', file: human('screenshot-faceid.jpg'), faces: [[40, 175, 84]] },
@@ -219,6 +221,16 @@ export function realSources(): { withFaces: RealSource[]; faceFree: RealSource[]
       thumb('real-thumb-woman-wall', 642, 153, [[87, 24, 20]]),
       thumb('real-thumb-woman-stool', 797, 108, [[36, 23, 12]]),
       thumb('real-thumb-three-people', 1125, 155, [[38, 33, 16], [69, 17, 13], [98, 36, 11]]),
+      // The "sample images" strip of screenshot-facematch.jpg (thumbnails of real photos).
+      match('real-match-selected-face', { left: 0, top: 20, width: 170, height: 180 }, [[16, 35, 142]]),
+      match('real-match-woman-portrait', { left: 295, top: 20, width: 100, height: 110 }, [[8, 26, 75]]),
+      match('real-match-woman-car', { left: 395, top: 20, width: 100, height: 95 }, [[22, 20, 29]]),
+      match('real-match-man-suit', { left: 497, top: 20, width: 105, height: 110 }, [[25, 38, 37]]),
+      match('real-match-man-suit-red', { left: 1665, top: 135, width: 105, height: 110 }, [[51, 19, 25]]),
+      match('real-match-man-and-woman', { left: 1560, top: 135, width: 100, height: 110 }, [[16, 20, 37], [46, 30, 34]]),
+      match('real-match-couple', { left: 713, top: 135, width: 97, height: 110 }, [[28, 20, 26], [51, 57, 25]]),
+      match('real-match-two-men-sunglasses', { left: 177, top: 155, width: 104, height: 75 }, [[16, 16, 18], [51, 21, 19]]),
+      match('real-match-two-men-night', { left: 1780, top: 160, width: 92, height: 75 }, [[18, 0, 18], [56, 2, 19]]),
     ],
     faceFree: [
       { name: 'free-ceiling-chandeliers', file: samples, region: { left: 250, top: 195, width: 1030, height: 230 }, faces: [] },

@@ -43,7 +43,7 @@ export interface FaceDetectorOptions {
    */
   checkGeometry?: boolean;
   /**
-   * Candidates scoring below this (and at least 16 px wide) must be found again in three
+   * Candidates scoring below this (and at least 24 px wide) must be found again in three
    * windows centred on them (1.5, 2 and 3 times their size): the mean best score there
    * must reach 0.3. Every false positive measured scored below 0.6 and was not found
    * again (mean ≤ 0.18); real faces in that band were (mean ≥ 0.6). 0 turns it off.
@@ -60,8 +60,11 @@ const MIN_EAR_SHARE = 0.5;
 /** Re-check windows (multiples of the candidate's size) and the mean score they must reach. */
 const RECHECK_WINDOWS = [1.5, 2, 3];
 const RECHECK_MEAN = 0.3;
-/** Below this width a re-check window would upsample the face ≥ 4×: it is skipped. */
-const RECHECK_MIN_SIZE = 16;
+/**
+ * Below this width the re-check windows (≥ 64 px) enlarge the face ≥ 2.7×, where BlazeFace
+ * lost a real 23 px face of the evaluation; every false positive measured was wider.
+ */
+const RECHECK_MIN_SIZE = 24;
 
 /** BlazeFace keypoints: 0/1 eyes, 4/5 ears. False positives on lamps collapse them together. */
 export function plausibleGeometry(d: RawDetection): boolean {
