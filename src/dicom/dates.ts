@@ -1,11 +1,13 @@
 import { keyedDigest } from '../secret/key.js';
+import { memoByKey } from './keyedCache.js';
 
 const DAY_MS = 86_400_000;
 
 /** Keyed offset in whole days for one patient, in [minDays, maxDays]; dates move back by it. */
 export function dateOffsetDays(secret: Uint8Array, patientKey: string, minDays: number, maxDays: number): number {
   const span = maxDays - minDays + 1;
-  return minDays + (keyedDigest(secret, 'dicom-date-shift', patientKey).readUInt32BE(0) % span);
+  const draw = memoByKey(secret, 'dicom-date-shift', patientKey, () => keyedDigest(secret, 'dicom-date-shift', patientKey).readUInt32BE(0));
+  return minDays + (draw % span);
 }
 
 function parseDate(text: string): number | undefined {

@@ -183,6 +183,31 @@ function writeAtomic(target: string, chunks: readonly Uint8Array[]): void {
   }
 }
 
+/** The result of a file whose processing threw (a bug, a crashed worker): rejected, not written. */
+export function rejectedByError(task: FileTask, error: unknown, where: string): FileResult {
+  return {
+    input: task.relativePath,
+    status: 'rejected',
+    reason: isVeilError(error) ? `${error.code}: ${error.toLine()}; file not written` : `internal error ${where} (${error instanceof Error ? error.name : 'error'}); file not written`,
+    warnings: [],
+    counts: emptyCounts(),
+    residualValuesChecked: 0,
+  };
+}
+
+/** Files one after the other (one worker message carries a batch); one file's failure never takes the others with it. */
+export async function processBatch(tasks: readonly FileTask[], settings: FileSettings, cleaner?: PixelCleaner): Promise<FileResult[]> {
+  const results: FileResult[] = [];
+  for (const task of tasks) {
+    try {
+      results.push(await processFile(task, settings, cleaner));
+    } catch (error) {
+      results.push(rejectedByError(task, error, 'in the worker'));
+    }
+  }
+  return results;
+}
+
 /** Reads, de-identifies, checks and writes one file. Never throws for a bad input file. */
 export async function processFile(task: FileTask, settings: FileSettings, cleaner?: PixelCleaner): Promise<FileResult> {
   let bytes: Uint8Array;

@@ -1,13 +1,15 @@
 import { keyedDigest } from '../secret/key.js';
+import { memoByKey } from './keyedCache.js';
 
 /** Keyed, stable pseudonym of a patient identifier: "VEIL-" + 16 hex digits. */
 export function patientPseudonym(secret: Uint8Array, patientKey: string): string {
-  return `VEIL-${keyedDigest(secret, 'dicom-patient', patientKey).subarray(0, 8).toString('hex').toUpperCase()}`;
+  return memoByKey(secret, 'dicom-patient', patientKey, () => `VEIL-${keyedDigest(secret, 'dicom-patient', patientKey).subarray(0, 8).toString('hex').toUpperCase()}`);
 }
 
 /** Keyed pseudonym of any other value a policy asks to pseudonymize, cut to `maxLength`. */
 export function valuePseudonym(secret: Uint8Array, keyword: string, value: string, maxLength: number): string {
-  const hex = keyedDigest(secret, `dicom-value:${keyword}`, value).toString('hex').toUpperCase();
+  const purpose = `dicom-value:${keyword}`;
+  const hex = memoByKey(secret, purpose, value, () => keyedDigest(secret, purpose, value).toString('hex').toUpperCase());
   return hex.slice(0, Math.max(4, Math.min(maxLength, 16)));
 }
 

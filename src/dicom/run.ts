@@ -2,10 +2,10 @@ import { availableParallelism } from 'node:os';
 import { stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { Piscina } from 'piscina';
-import { VeilError, isVeilError } from '../errors.js';
+import { VeilError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { Policy } from '../policy/load.js';
-import { processFile, type FileResult, type FileSettings, type FileTask } from './file.js';
+import { processBatch, rejectedByError, type FileResult, type FileSettings, type FileTask } from './file.js';
 import { loadPatientMap } from './patientMap.js';
 import { wantsPixelScan, type PixelCleanerFactory } from './pixelStep.js';
 import { PROFILE_EDITION } from './profile/table.js';
@@ -28,9 +28,9 @@ export interface DeidentifyDirectoryOptions {
   mapOut?: string;
 }
 
-/** Runs file tasks on worker threads (or in this thread when a pixel cleaner cannot move). */
+/** Runs batches of file tasks on worker threads (or in this thread when a pixel cleaner cannot move). */
 interface Executor {
-  run(task: FileTask): Promise<FileResult>;
+  run(batch: FileTask[]): Promise<FileResult[]>;
   close(): Promise<void>;
 }
 
@@ -45,8 +45,8 @@ async function createExecutor(settings: FileSettings, jobs: number, factory: Pix
     // (a cleaner need not be re-entrant); a factory with moduleUrl runs one per worker instead
     const cleaner = await factory();
     let queue: Promise<unknown> = Promise.resolve();
-    const run = (task: FileTask): Promise<FileResult> => {
-      const next = queue.then(() => processFile(task, settings, cleaner));
+    const run = (batch: FileTask[]): Promise<FileResult[]> => {
+      const next = queue.then(() => processBatch(batch, settings, cleaner));
       queue = next.catch(() => undefined);
       return next;
     };
@@ -64,44 +64,59 @@ async function createExecutor(settings: FileSettings, jobs: number, factory: Pix
     workerData: setup,
     execArgv: url.pathname.endsWith('.ts') ? ['--import', 'tsx'] : [],
   });
-  return { run: (task) => pool.run(task) as Promise<FileResult>, close: () => pool.destroy() };
+  return { run: (batch) => pool.run(batch) as Promise<FileResult[]>, close: () => pool.destroy() };
 }
 
-/** Feeds every input file through the executor with a bounded number of files in flight. */
+/**
+ * Feeds every input file through the executor in batches, with a bounded number of batches in
+ * flight. A header-only file takes well under a millisecond, so one message per file cost the
+ * main thread and the workers about as much as the files; `batchSize` files share a message
+ * (1 when each file's pixels may be examined: seconds per file, spread file by file).
+ */
 async function runAll(
   input: string,
   output: string | undefined,
   executor: Executor,
   jobs: number,
+  batchSize: number,
   onResult: (result: FileResult, index: number) => void,
 ): Promise<void> {
   const inFlight = new Set<Promise<void>>();
-  const limit = jobs * 4;
+  const limit = batchSize > 1 ? jobs * 2 : jobs * 4;
   let index = 0;
   const exclude = output && isInside(output, input) ? output : undefined;
-  for await (const file of walkFiles(input, exclude)) {
-    const i = index++;
-    const task: FileTask = { inputPath: file.path, relativePath: file.relative.split(sep).join('/'), outputPath: output ? join(output, file.relative) : undefined };
+  let batch: FileTask[] = [];
+  const dispatch = async (tasks: FileTask[]): Promise<void> => {
+    const first = index;
+    index += tasks.length;
     const promise = executor
-      .run(task)
-      .catch(
-        (error: unknown): FileResult => ({
-          input: task.relativePath,
-          status: 'rejected',
-          reason: isVeilError(error) ? `${error.code}: ${error.toLine()}; file not written` : `internal error in the worker (${error instanceof Error ? error.name : 'error'}); file not written`,
-          warnings: [],
-          counts: { actions: {}, origins: {} },
-          residualValuesChecked: 0,
-        }),
-      )
-      .then((result) => {
-        onResult(result, i);
+      .run(tasks)
+      .catch((error: unknown): FileResult[] => tasks.map((task) => rejectedByError(task, error, 'in the worker')))
+      .then((results) => {
+        results.forEach((result, k) => onResult(result, first + k));
       });
     const tracked = promise.finally(() => inFlight.delete(tracked));
     inFlight.add(tracked);
     if (inFlight.size >= limit) await Promise.race(inFlight);
+  };
+  for await (const file of walkFiles(input, exclude)) {
+    batch.push({ inputPath: file.path, relativePath: file.relative.split(sep).join('/'), outputPath: output ? join(output, file.relative) : undefined });
+    if (batch.length >= batchSize) {
+      const full = batch;
+      batch = [];
+      await dispatch(full);
+    }
   }
+  if (batch.length > 0) await dispatch(batch);
   await Promise.all(inFlight);
+}
+
+/** Files per worker message when no file's pixels are examined. */
+const HEADER_BATCH = 16;
+
+/** Whether the pixel step may decode and examine pixels (seconds per file) rather than only report why not. */
+function pixelsMayBeExamined(pixels: Policy['pixels']): boolean {
+  return pixels !== undefined && (pixels.burnedInText.scan !== 'never' || pixels.faces.detect);
 }
 
 function isInside(child: string, parent: string): boolean {
@@ -172,7 +187,7 @@ export async function deidentifyDicomDirectory(options: DeidentifyDirectoryOptio
     const headerPass = await createExecutor({ ...settings, cohortKeywords: cohortKeywordsOf(dicom.cohort) }, jobs, undefined, false);
     const patients = new Map<string, Record<string, string>>();
     try {
-      await runAll(input, undefined, headerPass, jobs, (result) => {
+      await runAll(input, undefined, headerPass, jobs, HEADER_BATCH, (result) => {
         if (result.status === 'ok' && result.patient?.attributes && !patients.has(result.patient.pseudonym)) patients.set(result.patient.pseudonym, result.patient.attributes);
       });
     } finally {
@@ -187,7 +202,7 @@ export async function deidentifyDicomDirectory(options: DeidentifyDirectoryOptio
   const executor = await createExecutor(settings, jobs, options.pixelCleaner, useCleaner);
   let done = 0;
   try {
-    await runAll(input, output, executor, jobs, (result, index) => {
+    await runAll(input, output, executor, jobs, useCleaner && pixelsMayBeExamined(policy.pixels) ? 1 : HEADER_BATCH, (result, index) => {
       results[index] = result;
       options.onProgress?.(++done, total);
     });

@@ -1,4 +1,5 @@
 import { keyedDigest } from '../secret/key.js';
+import { memoByKey } from './keyedCache.js';
 
 /** UIDs under the DICOM root (SOP classes, transfer syntaxes, coding schemes) identify nobody. */
 export function isStandardUid(uid: string): boolean {
@@ -12,6 +13,5 @@ export function isStandardUid(uid: string): boolean {
  */
 export function remapUid(secret: Uint8Array, uid: string): string {
   if (uid === '' || isStandardUid(uid)) return uid;
-  const digest = keyedDigest(secret, 'dicom-uid', uid);
-  return `2.25.${BigInt(`0x${digest.subarray(0, 16).toString('hex')}`).toString(10)}`;
+  return memoByKey(secret, 'dicom-uid', uid, () => `2.25.${BigInt(`0x${keyedDigest(secret, 'dicom-uid', uid).subarray(0, 16).toString('hex')}`).toString(10)}`);
 }

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { workerData } from 'node:worker_threads';
-import { processFile, type FileResult, type FileSettings, type FileTask } from './file.js';
+import { processBatch, type FileResult, type FileSettings, type FileTask } from './file.js';
 import type { PixelCleaner } from './pixelCleaner.js';
 
 /** What the pool hands each worker once (workerData). */
@@ -37,7 +37,7 @@ async function loadModule(url: string): Promise<Record<string, unknown>> {
   return (await import(url)) as Record<string, unknown>;
 }
 
-/** One file per call. */
-export default async function run(task: FileTask): Promise<FileResult> {
-  return processFile(task, setup.settings, await cleanerOf());
+/** A batch of files per call (one message for several small files). */
+export default async function run(batch: FileTask[]): Promise<FileResult[]> {
+  return processBatch(batch, setup.settings, await cleanerOf());
 }
