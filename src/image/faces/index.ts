@@ -7,7 +7,8 @@
  *   const detector = await createFaceDetector();
  *   try {
  *     const result = await redactFaces(detector, raster, 'blur'); // in place
- *     // result.faces, result.verification.passed, result.pixelsChanged, result.ms
+ *     // result.hidden (face + the rung that hid it), result.withheld (set → flag the file),
+ *     // result.pixelsChanged, result.pixelsOutside (0), result.ms
  *   } finally {
  *     await detector.close();
  *   }
@@ -21,7 +22,7 @@ export type { Rotation } from './rotate.js';
 export { hideFaces, type HideOptions } from './hide.js';
 export { faceEllipse, faceMask, type Ellipse } from './mask.js';
 export { fillFacesUntilGone } from './fillNative.js';
-export { redactFaces, verifyFacesHidden, type FaceRedaction, type FaceVerification } from './verify.js';
+export { changedOutside, escalationLadder, redactFaces, verifyFacesHidden, type FaceRedaction, type FaceVerification, type HiddenFace, type HideStep } from './verify.js';
 export { loadBlazeFaceModel } from './model.js';
 
 /**
