@@ -27,20 +27,7 @@ export function pitmanUniques(h: SizeHistogram, populationSize: number): PitmanF
   const fail = { theta: NaN, alpha: NaN, uniques: NaN };
   if (u < 2 || n <= u) return fail;
 
-  const logLikelihood = (t: number, a: number): number => {
-    if (!(a > 0 && a < 1 && t > -a)) return -Infinity;
-    let l = 0;
-    for (let i = 1; i < u; i++) l += Math.log(t + i * a);
-    for (let i = 1; i < n; i++) l -= Math.log(t + i);
-    // Σ_j Σ_{k<m_j} ln(k − α), accumulated once over the sorted distinct sizes
-    let inner = 0;
-    let k = 1;
-    for (let s = 0; s < h.sizes.length; s++) {
-      for (; k < h.sizes[s]; k++) inner += Math.log(k - a);
-      l += h.counts[s] * inner;
-    }
-    return l;
-  };
+  const logLikelihood = (t: number, a: number): number => pitmanLogLikelihood(h, t, a);
   const scoreAndHessian = (t: number, a: number) => {
     let gT = 0;
     let gA = 0;
@@ -109,8 +96,30 @@ export function pitmanUniques(h: SizeHistogram, populationSize: number): PitmanF
   }
   const { gT, gA } = scoreAndHessian(t, a);
   if (!(Math.abs(gT) < 1e-6 * (1 + Math.abs(t)) && Math.abs(gA) < 1e-4 * n) || !(a > 1e-9)) return fail;
-  const uniques = Math.exp(logGamma(t + 1) - logGamma(t + a) + a * Math.log(populationSize));
+  const uniques = pitmanExpectedUniques(t, a, populationSize);
   return { theta: t, alpha: a, uniques: uniques >= 0 && uniques <= populationSize ? uniques : NaN };
+}
+
+/** Expected population uniques under Pitman's formula (Hoshino 2001): Γ(θ + 1) / Γ(θ + α) · N^α. */
+export function pitmanExpectedUniques(theta: number, alpha: number, populationSize: number): number {
+  return Math.exp(logGamma(theta + 1) - logGamma(theta + alpha) + alpha * Math.log(populationSize));
+}
+
+/** ln L(θ, α) of Pitman's sampling formula for a sample (exported for tests and checks). */
+export function pitmanLogLikelihood(h: SizeHistogram, theta: number, alpha: number): number {
+  const u = h.classes;
+  const n = h.records;
+  if (!(alpha > 0 && alpha < 1 && theta > -alpha)) return -Infinity;
+  let l = 0;
+  for (let i = 1; i < u; i++) l += Math.log(theta + i * alpha);
+  for (let i = 1; i < n; i++) l -= Math.log(theta + i);
+  let inner = 0;
+  let k = 1;
+  for (let s = 0; s < h.sizes.length; s++) {
+    for (; k < h.sizes[s]; k++) inner += Math.log(k - alpha);
+    l += h.counts[s] * inner;
+  }
+  return l;
 }
 
 /**

@@ -58,6 +58,14 @@ export function snbUniques(h: SizeHistogram, samplingFraction: number): SnbFit {
   const K = shlosserClasses(h, f);
   const fail = { alpha: NaN, beta: NaN, populationClasses: K, uniques: NaN };
   if (f1 === 0 || f2 === 0 || f >= 1) return fail;
+  const fit = fitSnb(K, f, f1, f2);
+  if (!fit) return fail;
+  const uniques = K * Math.pow(fit.beta, fit.alpha);
+  return { ...fit, populationClasses: K, uniques: Number.isFinite(uniques) ? uniques : NaN };
+}
+
+/** Solves E f_1 = f1, E f_2 = f2 for (α, β); undefined when no root is found. */
+export function fitSnb(K: number, f: number, f1: number, f2: number): { alpha: number; beta: number } | undefined {
   // Residuals relative to the targets, over (s, t) = (ln α, logit β).
   const residual = (s: number, t: number): [number, number] => {
     const [e1, e2] = expectedSampleClasses(K, Math.exp(s), 1 / (1 + Math.exp(-t)), f);
@@ -98,9 +106,6 @@ export function snbUniques(h: SizeHistogram, samplingFraction: number): SnbFit {
       if (Number.isFinite(norm(r)) && (!best || norm(r) < best.r)) best = { s, t, r: norm(r) };
     }
   }
-  if (!best || best.r > 1e-6) return fail;
-  const alpha = Math.exp(best.s);
-  const beta = 1 / (1 + Math.exp(-best.t));
-  const uniques = K * Math.pow(beta, alpha);
-  return { alpha, beta, populationClasses: K, uniques: Number.isFinite(uniques) ? uniques : NaN };
+  if (!best || best.r > 1e-6) return undefined;
+  return { alpha: Math.exp(best.s), beta: 1 / (1 + Math.exp(-best.t)) };
 }
