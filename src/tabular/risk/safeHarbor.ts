@@ -59,7 +59,7 @@ const RULES: { id: string; identifier: string; test: ValueTest; check: string }[
   { id: 'D', identifier: 'telephone numbers', test: { name: /phone|(^|[^a-z])tel([^a-z]|$)|mobile|cell_?phone/, value: (t) => PHONE.test(t) }, check: 'phone-like column names; values of 10 to 14 digits with phone punctuation' },
   { id: 'E', identifier: 'fax numbers', test: { name: /fax/ }, check: 'fax column names' },
   { id: 'F', identifier: 'email addresses', test: { name: /e-?mail/, value: (t) => EMAIL.test(t) }, check: 'email column names; values shaped like an address' },
-  { id: 'G', identifier: 'social security numbers', test: { name: /(^|[^a-z])(ssn|social_?security)([^a-z]|$)/, value: (t) => SSN.test(t) }, check: 'SSN column names; values shaped like 123-45-6789' },
+  { id: 'G', identifier: 'social security numbers', test: { name: /(^|[^a-z])(ssn|social_?security)([^a-z]|$)/, value: (t) => SSN.test(t) }, check: 'SSN column names; values shaped like ddd-dd-dddd' },
   { id: 'H', identifier: 'medical record numbers', test: { name: /(^|[^a-z])(mrn|medical_?record|patient_?(id|number|no))([^a-z]|$)/ }, check: 'medical record / patient number column names (a keyed pseudonym is still derived from the number)' },
   { id: 'I', identifier: 'health plan beneficiary numbers', test: { name: /health_?plan|beneficiary|member_?(id|number)|insurance_?(id|number)|policy_?number/ }, check: 'health plan column names' },
   { id: 'J', identifier: 'account numbers', test: { name: /account|(^|[^a-z])acct|iban/ }, check: 'account column names' },
