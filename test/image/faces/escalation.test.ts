@@ -5,7 +5,7 @@
  * A scripted detector replays what BlazeFace reported; the pixels are a real photo.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createFaceDetector, redactFaces, type FaceDetection, type FaceDetector } from '../../../src/image/faces/index.js';
+import { createFaceDetector, faceMask, fillFacesUntilGone, redactFaces, type FaceDetection, type FaceDetector } from '../../../src/image/faces/index.js';
 import type { Raster8 } from '../../../src/image/raster.js';
 import { humanAsset, readRgb } from './helpers.js';
 
@@ -70,5 +70,27 @@ describe('escalation instead of withholding', () => {
     // The large box's far corner is untouched.
     const p = (10 * portrait.width + 450) * 3;
     expect(Array.from(image.data.subarray(p, p + 3))).toEqual(Array.from(portrait.data.subarray(p, p + 3)));
+  });
+});
+
+describe('fills in native samples (16-bit, DICOM)', () => {
+  it('a face found again with its eyes, nose and mouth on the flat fill does not fail the image', async () => {
+    const image = { ...portrait, data: new Uint8Array(portrait.data) };
+    const fill = (mask: Uint8Array): void => {
+      for (let p = 0; p < mask.length; p++) if (mask[p]) image.data.fill(128, p * 3, p * 3 + 3);
+    };
+    const outcome = await fillFacesUntilGone(scripted([[face], [face], [face]]), image, () => image, fill);
+    expect(outcome.passed).toBe(true);
+    expect(outcome.faces).toEqual([face]);
+    // The fill covered the grown ellipse and nothing else.
+    const mask = faceMask([face], image.width, image.height, 0.25);
+    for (let p = 0; p < mask.length; p++) if (!mask[p]) expect(image.data[p * 3]).toBe(portrait.data[p * 3]);
+  });
+
+  it('faces still found away from the fills fail it after the second fill', async () => {
+    const image = { ...portrait, data: new Uint8Array(portrait.data) };
+    const beside = (times: number): FaceDetection => ({ ...face, box: { ...face.box, x: face.box.x + times * face.box.width }, keypoints: face.keypoints.map((k) => ({ x: k.x + times * face.box.width, y: k.y })) });
+    const outcome = await fillFacesUntilGone(scripted([[face], [beside(2)], [beside(4)]]), image, () => image, () => {});
+    expect(outcome.passed).toBe(false);
   });
 });
