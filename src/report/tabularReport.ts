@@ -35,6 +35,17 @@ export interface TabularReport {
       distance: 'equal' | 'ordered' | 'hierarchical';
     }[];
     satisfied: boolean;
+    /**
+     * Per sensitive column: what being placed in a class reveals — the highest share of one
+     * value in a class, and the classes where one value holds ≥ 90% of the records (counts, never values).
+     */
+    attributeDisclosure?: {
+      column: string;
+      highest: number;
+      skewed: { threshold: number; classes: number; records: number; share: number; worstRatio: number | null; worstClassSize: number };
+      /** What would lower it, in words (entropy or recursive l, t-closeness). */
+      remedy: string;
+    }[];
   };
   /** Number of suppressed records (rows kept, quasi-identifiers written `*`). */
   suppressed: number;
@@ -46,6 +57,8 @@ export interface TabularReport {
     averageSize: number | null;
     /** Class size → number of classes with that size (sizes above 50 grouped by tens). */
     sizeDistribution: { size: string; classes: number; records: number }[];
+    /** Class sizes in bins relative to k (exactly k, k+1…2k−1, 2k…4k−1, …): `to` inclusive. The HTML chart draws these. */
+    sizeBins?: { from: number; to: number; classes: number; records: number }[];
   };
   utility: {
     /** Mean Iyengar loss over all quasi-identifier cells, 0 (none) … 1 (everything generalized). */
@@ -57,6 +70,27 @@ export interface TabularReport {
     /** Normalized certainty penalty, mean over quasi-identifier cells, from original values. */
     ncp: number;
     perAttribute: { column: string; kind: 'numeric' | 'ordinal' | 'hierarchical'; ncp: number; genILoss: number }[];
+    /**
+     * Loss measured on the published labels (the headline figure): per cell the share of the
+     * domain the label covers — interval width / range, leaves under the node / all leaves.
+     * `ncp` above measures the spread of the ORIGINAL values in a class instead, and stays small
+     * when a class of one month is published as its hierarchy's root.
+     */
+    published?: {
+      genILoss: number;
+      ncp: number;
+      perAttribute: {
+        column: string;
+        genILoss: number;
+        ncp: number;
+        /** Share of cells of kept records published at the hierarchy root (whole range, all values). */
+        atRoot: number;
+        /** Share of cells of suppressed records. */
+        suppressed: number;
+        /** Cells written `*`, by meaning: suppressed record, or hierarchy root labelled `*`. */
+        star: { suppressedRecord: number; hierarchyRoot: number };
+      }[];
+    };
   };
   risk: {
     model: 'prosecutor';

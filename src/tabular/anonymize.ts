@@ -13,7 +13,9 @@ import { genILossPerAttribute } from './metrics/genILoss.js';
 import { ncpPerAttribute } from './metrics/ncp.js';
 import { classStats, measureSensitive, type MeasuredSensitive } from './metrics/privacy.js';
 import { prosecutorRisk } from './metrics/risk.js';
-import { sizeDistribution } from './metrics/sizeDistribution.js';
+import { attributeDisclosure } from './metrics/disclosure.js';
+import { publishedLossPerAttribute } from './metrics/publishedLoss.js';
+import { sizeBins, sizeDistribution } from './metrics/sizeDistribution.js';
 import type { ClassStats, PrivacyModel } from './models/model.js';
 import { modelsForPolicy } from './models/registry.js';
 import { mondrian } from './mondrian/mondrian.js';
@@ -214,6 +216,7 @@ export function publishClasses(table: Table, policy: TabularPolicy, options: Ano
   const riskModels = measureRiskModels({ table, output, policy, options, prepared, original, classes, people, originalPeople: entities ? entitiesPerClass(original, entities) : undefined });
   const report = buildReport({
     table, policy, options, dimensions, classes, people, measured, suppressedCount, before, after,
+    disclosure: attributeDisclosure(stats, sensitive),
     columnsRoles: table.columns.map((c, i) => ({ column: c.name, ...(roleOf.get(i) ?? { role: 'other' as const, action: 'keep' }) })),
     drivers: prepared.dimensionColumns.map((col) => uniquesAlone(table.columns[col])),
   });
@@ -287,6 +290,7 @@ interface ReportInput {
   /** Distinct people per class, when k counts people. */
   people?: Int32Array;
   measured: MeasuredSensitive[];
+  disclosure: ReturnType<typeof attributeDisclosure>;
   suppressedCount: number;
   before: ReturnType<typeof prosecutorRisk>;
   after: ReturnType<typeof prosecutorRisk>;
@@ -308,6 +312,7 @@ function buildReport(input: ReportInput): TabularReport {
     genILoss: round(genILossPerAttribute(dim, classes, suppressedCount, n), 6),
   }));
   const mean = (xs: number[]) => (xs.length > 0 ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+  const published = dimensions.map((dim) => publishedLossPerAttribute(dim, classes, suppressedCount, n));
   const lAchieved = privacy.l
     ? Math.min(...measured.map((m) => (privacy.l?.variant === 'distinct' ? m.lDistinct : privacy.l?.variant === 'entropy' ? m.lEntropy : m.lRecursive)))
     : null;
@@ -320,6 +325,7 @@ function buildReport(input: ReportInput): TabularReport {
   const notes: string[] = [];
   if (policy.sensitive.length > 0) notes.push('Sensitive columns are never changed: l-diversity and t-closeness are reached by generalizing the quasi-identifiers only.');
   notes.push('NCP and GenILoss are means over all quasi-identifier cells (0 = no loss, 1 = fully generalized); a suppressed record counts 1 per cell.');
+  notes.push('Headline loss (utility.published) is measured on the published labels: how much of the domain the label a reader gets covers. utility.ncp (observed NCP) measures how spread the original values of a class are, and stays small when a tight class is published under a coarse label.');
   if (people && policy.entity !== undefined) {
     notes.push(`k counts people, not records: a person is a distinct value of "${policy.entity}", and all of a person's records are in one class. Prosecutor risk and C_AVG count people too; class sizes, DM, NCP and GenILoss count records.`);
     notes.push(`Prosecutor risk: a record's risk is 1 / (people in its class); "at risk" means above ${options.riskThreshold ?? 0.2}; uniques are records whose class holds one person.`);
@@ -346,6 +352,12 @@ function buildReport(input: ReportInput): TabularReport {
         distance: m.distance,
       })),
       satisfied,
+      attributeDisclosure: input.disclosure.map((d) => ({
+        column: d.column,
+        highest: round(d.highest, 6),
+        skewed: { ...d.skewed, share: round(share(d.skewed.records, n), 6), worstRatio: d.skewed.worstRatio === null ? null : round(d.skewed.worstRatio, 3) },
+        remedy: disclosureRemedy(privacy.l?.variant),
+      })),
     },
     suppressed: suppressedCount,
     suppressionLimit: privacy.suppressionLimit,
@@ -355,6 +367,7 @@ function buildReport(input: ReportInput): TabularReport {
       maxSize: sizes.length > 0 ? sizes.reduce((a, b) => Math.max(a, b)) : null,
       averageSize: sizes.length > 0 ? round((n - suppressedCount) / sizes.length, 3) : null,
       sizeDistribution: sizeDistribution(classes.sizes),
+      sizeBins: sizeBins(classes.sizes, privacy.k),
     },
     utility: {
       genILoss: round(mean(perAttribute.map((a) => a.genILoss)), 6),
@@ -362,6 +375,18 @@ function buildReport(input: ReportInput): TabularReport {
       cAvg: round(normalizedAverageClassSize(classes, suppressedCount, n, privacy.k, people), 6),
       ncp: round(mean(perAttribute.map((a) => a.ncp)), 6),
       perAttribute,
+      published: {
+        genILoss: round(mean(published.map((a) => a.genILoss)), 6),
+        ncp: round(mean(published.map((a) => a.ncp)), 6),
+        perAttribute: published.map((a) => ({
+          column: a.column,
+          genILoss: round(a.genILoss, 6),
+          ncp: round(a.ncp, 6),
+          atRoot: round(share(a.atRoot, n), 6),
+          suppressed: round(share(a.suppressed, n), 6),
+          star: a.star,
+        })),
+      },
     },
     risk: {
       model: 'prosecutor',
@@ -379,6 +404,18 @@ function buildReport(input: ReportInput): TabularReport {
     notes,
     timingMs: {},
   };
+}
+
+function share(count: number, total: number): number {
+  return total > 0 ? count / total : 0;
+}
+
+/** What would lower attribute disclosure, given the l-diversity variant the policy asks for. */
+function disclosureRemedy(variant: 'distinct' | 'entropy' | 'recursive' | undefined): string {
+  const t = 't-closeness (tabular.privacy.t, e.g. 0.2) bounds how far a class\'s distribution may drift from the whole table\'s';
+  if (variant === 'entropy') return `a higher entropy l, or ${t}`;
+  if (variant === 'recursive') return `a smaller c or a higher l in recursive (c,l)-diversity, or ${t}`;
+  return `entropy l-diversity (variant: entropy) or recursive (c,l)-diversity (variant: recursive, e.g. c = 3) caps the share of the most frequent value; ${t}`;
 }
 
 function round(x: number, digits: number): number {

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { isVeilError, VeilError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { Policy } from '../policy/load.js';
-import { renderTabularHtml } from '../report/html/tabularHtml.js';
+import { renderTabularCharts, tabularPage } from '../report/html/tabularHtml.js';
 import type { TabularReport } from '../report/tabularReport.js';
 import type { TabularPolicy } from '../policy/sections/tabular.js';
 import { anonymizeTable, type AnonymizeOptions, type AnonymizeResult } from './anonymize.js';
@@ -86,8 +86,11 @@ async function runCsvFile(
       onProgress: progress ? (f) => progress(0.3 + 0.55 * f) : undefined,
     });
     const report = result.report;
-    // Render everything before writing anything, so a failure leaves no partial output.
-    const html = options.reportHtml ? await renderTabularHtml(report) : undefined;
+    // Render the charts before writing anything, so a failure leaves no partial output; the page
+    // itself is put together once the timings are final, so its timing line is the JSON's.
+    const chartsStarted = performance.now();
+    const charts = options.reportHtml ? await renderTabularCharts(report) : undefined;
+    const chartsMs = performance.now() - chartsStarted;
     const writeStarted = performance.now();
     await writeCsv(output, result.output, delimiter);
     if (options.mappingCsv && result.mapping) {
@@ -95,10 +98,12 @@ async function runCsvFile(
       report.mapping = { file: options.mappingCsv, values: result.mapping.rowCount };
     }
     await after?.(result);
-    report.timingMs = { read: round(readMs), ...report.timingMs, write: round(performance.now() - writeStarted) };
+    // One source of truth for the JSON and the HTML: every step, then the total from the first read.
+    const { total: _anonymizeTotal, ...steps } = report.timingMs;
+    report.timingMs = { read: round(readMs), ...steps, ...(charts ? { charts: round(chartsMs) } : {}), write: round(performance.now() - writeStarted) };
     report.timingMs.total = round(performance.now() - readStarted);
     if (options.reportJson) await writeFileAtomic(options.reportJson, `${JSON.stringify(report, null, 2)}\n`);
-    if (html && options.reportHtml) await writeFileAtomic(options.reportHtml, html);
+    if (charts && options.reportHtml) await writeFileAtomic(options.reportHtml, tabularPage(report, charts));
     progress?.(1);
     return report;
   } catch (error) {

@@ -21,7 +21,7 @@ const FONT = 'system-ui, -apple-system, Segoe UI, sans-serif';
 export const chartConfig = {
   font: FONT,
   axis: { labelFontSize: 11, titleFontSize: 12 },
-  legend: { labelFontSize: 11, titleFontSize: 12 },
+  legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 280 },
   view: { stroke: 'transparent' },
 } as const;
 
@@ -52,4 +52,38 @@ export function barChart(options: {
     config: chartConfig,
   };
   return spec;
+}
+
+/**
+ * Bars over numeric bins [from, to] on a quantitative log-scaled x axis: the axis carries a
+ * few round ticks whatever the number of bins, where one category per value smeared its labels.
+ */
+export function binnedBarChart(options: {
+  title: string;
+  values: { from: number; to: number; count: number; records: number }[];
+  xTitle: string;
+  yTitle: string;
+  width?: number;
+}): TopLevelSpec {
+  const edges = [...new Set(options.values.flatMap((v) => [v.from, v.to + 1]))].sort((a, b) => a - b);
+  if (edges.length === 0) edges.push(1, 2);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: options.title,
+    width: options.width ?? 520,
+    height: 220,
+    // a bar spans its bin: [from, to + 1) so that a one-size bin has a width
+    data: { values: options.values.map((v) => ({ ...v, end: v.to + 1, bin: v.from === v.to ? String(v.from) : `${v.from}–${v.to}` })) },
+    mark: { type: 'bar', tooltip: true, stroke: '#fff', strokeWidth: 1 },
+    encoding: {
+      // ticks on the bin edges, so each bar sits between two labelled sizes
+      x: { field: 'from', type: 'quantitative', title: options.xTitle, scale: { type: 'log', base: 2, nice: false, domain: [edges[0], edges[edges.length - 1]] }, axis: { values: edges, format: 'd', labelFlush: true } },
+      x2: { field: 'end' },
+      y: { field: 'count', type: 'quantitative', title: options.yTitle },
+      // bars stand on zero (with x2 alone Vega-Lite would draw them as thin horizontal bands)
+      y2: { datum: 0 },
+      tooltip: [{ field: 'bin', title: 'size' }, { field: 'count', title: options.yTitle }, { field: 'records', title: 'records' }],
+    },
+    config: chartConfig,
+  };
 }

@@ -14,6 +14,8 @@ export function page(title: string, body: string): string {
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1000px; color: #1f2328; padding: 0 1rem; }
 h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #d0d7de; padding-bottom: .3rem; }
 .meta { color: #57606a; font-size: .9rem; }
+.headline { font-size: 1.05rem; background: #f6f8fa; border-left: 4px solid #0969da; padding: .5rem .8rem; }
+h3 { font-size: 1.05rem; margin-top: 1.4rem; } code { background: #f6f8fa; padding: 0 .2rem; border-radius: 3px; }
 table { border-collapse: collapse; margin: .8rem 0; font-size: .92rem; }
 th, td { border: 1px solid #d0d7de; padding: .3rem .6rem; text-align: left; vertical-align: top; }
 th { background: #f6f8fa; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
