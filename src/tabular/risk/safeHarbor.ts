@@ -38,7 +38,12 @@ interface ValueTest {
   name?: RegExp;
   /** Published values that are this identifier whatever the column. */
   value?: (text: string) => boolean;
+  /** In a column matched by name, what a value must still hold to count (default: any value). */
+  keeps?: (text: string) => boolean;
 }
+
+/** A masked number that keeps a few digits (phone `********12`) no longer is the number. */
+const digits = (min: number) => (text: string) => (text.match(/\d/g)?.length ?? 0) >= min;
 
 const DATE_FINER_THAN_YEAR = /\b\d{4}-(0[1-9]|1[0-2]|Q[1-4])\b|\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b|\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2}\b/i;
 const PHONE = /^\+?(\d[\s().-]*){10,14}$/;
@@ -56,10 +61,10 @@ const RULES: { id: string; identifier: string; test: ValueTest; check: string }[
   { id: 'A', identifier: 'names', test: { name: /(^|[^a-z])(name|surname|first_?name|last_?name|given_?name|family_?name|full_?name)([^a-z]|$)/ }, check: 'column named like a name with published values' },
   { id: 'B', identifier: 'geographic subdivisions smaller than a state', test: { name: /(^|[^a-z])(address|street|city|town|county|zip|zipcode|postal|postcode|geo|latitude|longitude)([^a-z]|$)/ }, check: 'address, city or county columns with values; ZIP codes with more than 3 digits; with a ZIP population table, 3-digit ZIPs whose population is under 20,000 (must be 000)' },
   { id: 'C', identifier: 'dates (except year) and ages over 89', test: { value: (t) => DATE_FINER_THAN_YEAR.test(t) }, check: 'values with a month, quarter or day (alone or inside a range); ages or age ranges entirely above 89' },
-  { id: 'D', identifier: 'telephone numbers', test: { name: /phone|(^|[^a-z])tel([^a-z]|$)|mobile|cell_?phone/, value: (t) => PHONE.test(t) }, check: 'phone-like column names; values of 10 to 14 digits with phone punctuation' },
-  { id: 'E', identifier: 'fax numbers', test: { name: /fax/ }, check: 'fax column names' },
+  { id: 'D', identifier: 'telephone numbers', test: { name: /phone|(^|[^a-z])tel([^a-z]|$)|mobile|cell_?phone/, value: (t) => PHONE.test(t), keeps: digits(7) }, check: 'phone-like column names (values keeping 7 digits or more); values of 10 to 14 digits with phone punctuation' },
+  { id: 'E', identifier: 'fax numbers', test: { name: /fax/, keeps: digits(7) }, check: 'fax column names (values keeping 7 digits or more)' },
   { id: 'F', identifier: 'email addresses', test: { name: /e-?mail/, value: (t) => EMAIL.test(t) }, check: 'email column names; values shaped like an address' },
-  { id: 'G', identifier: 'social security numbers', test: { name: /(^|[^a-z])(ssn|social_?security)([^a-z]|$)/, value: (t) => SSN.test(t) }, check: 'SSN column names; values shaped like ddd-dd-dddd' },
+  { id: 'G', identifier: 'social security numbers', test: { name: /(^|[^a-z])(ssn|social_?security)([^a-z]|$)/, value: (t) => SSN.test(t), keeps: digits(4) }, check: 'SSN column names (values keeping 4 digits or more); values shaped like ddd-dd-dddd' },
   { id: 'H', identifier: 'medical record numbers', test: { name: /(^|[^a-z])(mrn|medical_?record|patient_?(id|number|no))([^a-z]|$)/ }, check: 'medical record / patient number column names (a keyed pseudonym is still derived from the number)' },
   { id: 'I', identifier: 'health plan beneficiary numbers', test: { name: /health_?plan|beneficiary|member_?(id|number)|insurance_?(id|number)|policy_?number/ }, check: 'health plan column names' },
   { id: 'J', identifier: 'account numbers', test: { name: /account|(^|[^a-z])acct|iban/ }, check: 'account column names' },
@@ -109,7 +114,8 @@ export function safeHarborCheck(table: Table, options: SafeHarborOptions): SafeH
         continue;
       }
       if (rule.test.name?.test(name)) {
-        add(rule.id, column.name, filled);
+        const keeps = rule.test.keeps;
+        add(rule.id, column.name, keeps ? present.filter((p) => keeps(p.text)).reduce((a, p) => a + p.cells, 0) : filled);
         claimed = true;
         continue;
       }
