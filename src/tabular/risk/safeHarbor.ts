@@ -38,6 +38,8 @@ interface ValueTest {
   name?: RegExp;
   /** Published values that are this identifier whatever the column. */
   value?: (text: string) => boolean;
+  /** The value shape also fits other codes (a VIN is any 17 letters and digits): test it only in columns no rule named. */
+  weakShape?: boolean;
   /** In a column matched by name, what a value must still hold to count (default: any value). */
   keeps?: (text: string) => boolean;
 }
@@ -69,7 +71,7 @@ const RULES: { id: string; identifier: string; test: ValueTest; check: string }[
   { id: 'I', identifier: 'health plan beneficiary numbers', test: { name: /health_?plan|beneficiary|member_?(id|number)|insurance_?(id|number)|policy_?number/ }, check: 'health plan column names' },
   { id: 'J', identifier: 'account numbers', test: { name: /account|(^|[^a-z])acct|iban/ }, check: 'account column names' },
   { id: 'K', identifier: 'certificate / license numbers', test: { name: /licen[cs]e|certificate/ }, check: 'certificate / license column names' },
-  { id: 'L', identifier: 'vehicle identifiers and license plates', test: { name: /(^|[^a-z])vin([^a-z]|$)|vehicle|plate/, value: (t) => VIN.test(t) && /\d/.test(t) && /[A-Z]/.test(t) }, check: 'vehicle column names; 17-character VIN-shaped values' },
+  { id: 'L', identifier: 'vehicle identifiers and license plates', test: { name: /(^|[^a-z])vin([^a-z]|$)|vehicle|plate/, value: (t) => VIN.test(t) && /\d/.test(t) && /[A-Z]/.test(t), weakShape: true }, check: 'vehicle column names; 17-character VIN-shaped values' },
   { id: 'M', identifier: 'device identifiers and serial numbers', test: { name: /device|serial|(^|[^a-z])(udi|imei)([^a-z]|$)/ }, check: 'device / serial column names' },
   { id: 'N', identifier: 'web URLs', test: { name: /(^|[^a-z])(url|website|web_?page)([^a-z]|$)/, value: (t) => URL.test(t) }, check: 'URL column names; values starting with http(s):// or www.' },
   { id: 'O', identifier: 'IP addresses', test: { name: /(^|[^a-z])ip(_?address)?([^a-z]|$)/, value: (t) => IPV4.test(t) || (t.includes(':') && IPV6.test(t) && /[0-9a-f]{2}/i.test(t)) }, check: 'IP column names; IPv4 / IPv6-shaped values' },
@@ -120,7 +122,7 @@ export function safeHarborCheck(table: Table, options: SafeHarborOptions): SafeH
         continue;
       }
       const value = rule.test.value;
-      if (value) for (const p of present) if (value(p.text)) add(rule.id, column.name, p.cells);
+      if (value && !(rule.test.weakShape && claimed)) for (const p of present) if (value(p.text)) add(rule.id, column.name, p.cells);
     }
     if (/(^|[^a-z])age([^a-z]|$)|age_?years|age$/.test(name)) {
       for (const p of present) if (ageAbove89(p.text)) add('C', column.name, p.cells);

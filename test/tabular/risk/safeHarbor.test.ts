@@ -81,4 +81,10 @@ describe('HIPAA Safe Harbor check', () => {
     const without = safeHarborCheck(table, { missingValues }).rules.find((r) => r.id === 'B');
     expect(without?.status).toBe('review');
   });
+
+  it('a pseudonym shaped like a VIN in a patient id column is a medical record number, not a vehicle', () => {
+    const rules = safeHarborCheck(tableFromRows(['patient_id'], [['P288A4E560BCE3177']]), { missingValues }).rules;
+    expect(rules.find((r) => r.id === 'H')?.status).toBe('fail');
+    expect(rules.find((r) => r.id === 'L')?.status).toBe('pass');
+  });
 });
