@@ -110,7 +110,7 @@ export function pixelSummaryLine(report: DicomRunReport): string {
 }
 
 /** The distinct reasons files' pixels were not examined. */
-function notScannedReasons(report: DicomRunReport): string[] {
+export function notScannedReasons(report: DicomRunReport): string[] {
   return [...new Set(report.files.filter((f) => f.pixelScan?.status === 'not-scanned').map((f) => f.pixelScan?.reason ?? ''))].sort();
 }
 
@@ -124,89 +124,5 @@ export function residualCoverage(report: DicomRunReport): string {
   return `Covered: headers of ${report.residualPhi.filesChecked} files; ${pixelPart}.${p.notScanned > 0 ? ` The pixels of ${p.notScanned} files were NOT examined (see Pixels below).` : ''}`;
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
-}
-
-function table(rows: [string, string | number][]): string {
-  return `<table>${rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(String(v))}</td></tr>`).join('')}</table>`;
-}
-
-const ACTION_NAMES: Readonly<Record<string, string>> = {
-  X: 'X removed',
-  Z: 'Z emptied',
-  D: 'D dummy value',
-  K: 'K kept (listed)',
-  C: 'C cleaned / dates shifted',
-  U: 'U UID remapped',
-  P: 'P pseudonymized',
-  R: 'R replaced (policy)',
-};
-
-/** Per file: pixel-scan status, frames triaged / escalated / scanned, and the reason. */
-function pixelTable(report: DicomRunReport): string {
-  const rows = report.files.filter((f) => f.pixelScan && f.pixelScan.status !== 'no-pixel-data');
-  if (rows.length === 0) return '';
-  const frames = (f: DicomFileRecord): string => (f.pixels?.frames ? `${f.pixels.frames.triaged} / ${f.pixels.frames.textLike} / ${f.pixels.frames.scanned} of ${f.pixels.frames.total}` : '');
-  return `<table><tr><th>input</th><th>pixels</th><th>frames triaged / text-like / scanned</th><th>why</th></tr>${rows
-    .map((f) => `<tr><td>${escapeHtml(f.input)}</td><td class="${f.pixelScan?.status === 'not-scanned' ? 'bad' : 'ok'}">${f.pixelScan?.status ?? ''}</td><td>${frames(f)}</td><td>${escapeHtml(f.pixelScan?.reason ?? '')}</td></tr>`)
-    .join('')}</table>`;
-}
-
-/** A self-contained HTML summary of the run (no scripts, no external resources). */
-export function renderHtml(report: DicomRunReport): string {
-  const problems = report.files.filter((f) => f.status !== 'ok');
-  const cohort = report.cohort;
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Veil DICOM de-identification report</title>
-<style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:.5em 0 1.5em}th,td{border:1px solid #ccc;padding:3px 8px;text-align:left}th{background:#f4f4f4}.ok{color:#176117}.bad{color:#a11}</style>
-</head><body>
-<h1>DICOM de-identification</h1>
-<p>Policy <b>${escapeHtml(report.policy.name)}</b> version ${escapeHtml(String(report.policy.version))} (sha256 ${escapeHtml(report.policy.sha256.slice(0, 16))}…),
-PS3.15 ${escapeHtml(report.profile.edition)} Basic Profile${report.profile.options.length ? ` with ${escapeHtml(report.profile.options.join(', '))}` : ''}; unlisted elements: ${report.profile.unlistedElements}.</p>
-<h2>Files</h2>
-${table([
-  ['files', report.totals.files],
-  ['de-identified (ok)', report.totals.ok],
-  ['rejected', report.totals.rejected],
-  ['skipped', report.totals.skipped],
-  ['patients', report.totals.patients],
-  ['time (ms)', report.timingMs],
-])}
-<h2>Residual-PHI check</h2>
-<p class="${report.residualPhi.filesFailed ? 'bad' : 'ok'}">${report.residualPhi.filesChecked} outputs searched for ${report.residualPhi.valuesChecked} identifying values of their inputs; ${report.residualPhi.filesFailed} failed (not written).</p>
-<p class="${report.pixels.notScanned > 0 ? 'bad' : 'ok'}">${escapeHtml(residualCoverage(report))}</p>
-${report.studiesWithSeveralPatients.length ? `<p class="bad">${report.studiesWithSeveralPatients.length} studies hold files of more than one patient (see the JSON report).</p>` : ''}
-<h2>Actions on elements</h2>
-${table(Object.entries(report.actions).sort().map(([k, v]) => [ACTION_NAMES[k] ?? k, v]))}
-<h2>By rule</h2>
-${table(Object.entries(report.origins).sort().map(([k, v]) => [k, v]))}
-<h2>Pixels</h2>
-${table([
-  ['scanned in full (detect, recognize, classify, redact, verify)', report.pixels.scanned],
-  ['triaged, no text-like region found', report.pixels.triagedClean],
-  ['not examined', report.pixels.notScanned],
-  ['no pixel data', report.pixels.noPixelData],
-  ['pixels replaced', report.pixels.replaced],
-  ['pixels unchanged', report.pixels.unchanged],
-  ['rejected by the pixel step', report.pixels.rejected],
-])}
-${notScannedReasons(report).map((reason) => `<p class="bad">Not examined: ${escapeHtml(reason)}.</p>`).join('\n')}
-${pixelTable(report)}
-${
-  cohort
-    ? `<h2>Cohort k-anonymity</h2>
-${table([
-  ['patients', cohort.patients],
-  ['quasi-identifiers', cohort.quasiIdentifiers.join(', ')],
-  ['suppressed patients', cohort.suppressedPatients.length],
-  ['write-back', cohort.writeBack],
-])}
-${cohort.suppressedPatients.length ? `<table><tr><th>patient</th><th>reason</th></tr>${cohort.suppressedPatients.map((p) => `<tr><td>${escapeHtml(p.patient)}</td><td>${escapeHtml(p.reason)}</td></tr>`).join('')}</table>` : ''}`
-    : ''
-}
-<h2>Files not de-identified (${problems.length})</h2>
-${problems.length ? `<table><tr><th>input</th><th>status</th><th>reason</th></tr>${problems.map((f) => `<tr><td>${escapeHtml(f.input)}</td><td class="bad">${f.status}</td><td>${escapeHtml(f.reason ?? '')}</td></tr>`).join('')}</table>` : '<p class="ok">none</p>'}
-</body></html>
-`;
-}
+/** The HTML report, on the shared page skeleton of Veil's reports (src/report/html). */
+export { renderDicomHtml as renderHtml } from '../report/html/dicomHtml.js';

@@ -19,7 +19,7 @@ h3 { font-size: 1.05rem; margin-top: 1.4rem; } code { background: #f6f8fa; paddi
 table { border-collapse: collapse; margin: .8rem 0; font-size: .92rem; }
 th, td { border: 1px solid #d0d7de; padding: .3rem .6rem; text-align: left; vertical-align: top; }
 th { background: #f6f8fa; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.ok { color: #1a7f37; font-weight: 600; } .fail { color: #cf222e; font-weight: 600; }
+.ok { color: #1a7f37; font-weight: 600; } .fail, .bad { color: #cf222e; font-weight: 600; }
 .charts { display: flex; flex-wrap: wrap; gap: 1rem; } .chart { border: 1px solid #d0d7de; border-radius: 6px; padding: .5rem; }
 dl dt { font-weight: 600; margin-top: .5rem; } dl dd { margin-left: 1rem; color: #424a53; }
 </style>
@@ -31,11 +31,14 @@ ${body}
 `;
 }
 
-export function table(headers: string[], rows: (string | number)[][]): string {
+/** A table cell: text (escaped), a number (right-aligned), or text marked good or bad. */
+export type Cell = string | number | { text: string; mark: 'ok' | 'bad' };
+
+export function table(headers: string[], rows: Cell[][]): string {
   const head = headers.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
-  const body = rows
-    .map((row) => `<tr>${row.map((cell) => (typeof cell === 'number' ? `<td class="num">${formatNumber(cell)}</td>` : `<td>${escapeHtml(cell)}</td>`)).join('')}</tr>`)
-    .join('\n');
+  const td = (cell: Cell): string =>
+    typeof cell === 'number' ? `<td class="num">${formatNumber(cell)}</td>` : typeof cell === 'string' ? `<td>${escapeHtml(cell)}</td>` : `<td class="${cell.mark}">${escapeHtml(cell.text)}</td>`;
+  const body = rows.map((row) => `<tr>${row.map(td).join('')}</tr>`).join('\n');
   return `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
 

@@ -79,12 +79,7 @@ export async function renderTabularCharts(report: TabularReport): Promise<Tabula
 export function tabularPage(report: TabularReport, charts: TabularCharts): string {
   const { sizes, loss, risk, drivers } = charts;
   const privacy = report.privacy;
-  const status = privacy.satisfied ? '<span class="ok">all guarantees met</span>' : '<span class="fail">guarantees NOT met</span>';
-  const kLabel = privacy.entity ? `k-anonymity (people: distinct ${privacy.entity.column})` : 'k-anonymity';
-  const guaranteeRows: (string | number)[][] = [[kLabel, privacy.k.required, privacy.k.achieved ?? 'no classes']];
-  if (privacy.l) guaranteeRows.push([`l-diversity (${privacy.l.variant}${privacy.l.c !== undefined ? `, c = ${privacy.l.c}` : ''})`, privacy.l.required, privacy.l.achieved ?? 'no classes']);
-  if (privacy.t) guaranteeRows.push(['t-closeness (EMD, at most)', privacy.t.required, privacy.t.achieved ?? 'no classes']);
-  guaranteeRows.push(['suppressed records (at most)', Math.floor(report.suppressionLimit * report.input.rows), report.suppressed]);
+  const status = guaranteeStatus(report);
 
   const body = `
 <h1>Veil — tabular anonymization report</h1>
@@ -93,8 +88,7 @@ ${report.input.rows.toLocaleString('en-US')} records, ${report.input.columns} co
 ${headline(report)}
 <h2>Guarantees — ${status}</h2>
 <p>Measured on the anonymized output, class by class; not copied from the policy.${privacy.entity ? ` k counts people, not records: ${privacy.entity.people.toLocaleString('en-US')} people, each with all of their records in one class.` : ''}</p>
-${table(['model', 'required', 'achieved'], guaranteeRows)}
-${privacy.sensitive.length > 0 ? table(['sensitive column', 'distinct l (min)', 'entropy l (min)', 't (max EMD)', 'distance'], privacy.sensitive.map((s) => [s.column, s.lDistinct, s.lEntropy, s.t, s.distance])) : ''}
+${guaranteeTables(report)}
 ${disclosureSection(report)}
 ${publishedSection(report)}
 <h2>Classes and utility</h2>
@@ -144,6 +138,41 @@ ${table(['column', 'role', 'action'], report.columns.map((c) => [c.column, c.rol
 <p class="meta">Timing (ms): ${escapeHtml(Object.entries(report.timingMs).map(([k, v]) => `${k} ${v}`).join(' · '))}</p>
 `;
   return page(`Veil report — ${report.policy.name}`, body);
+}
+
+function guaranteeStatus(report: TabularReport): string {
+  return report.privacy.satisfied ? '<span class="ok">all guarantees met</span>' : '<span class="fail">guarantees NOT met</span>';
+}
+
+/** Required vs achieved, and what is measured on every sensitive column. */
+function guaranteeTables(report: TabularReport): string {
+  const privacy = report.privacy;
+  const kLabel = privacy.entity ? `k-anonymity (people: distinct ${privacy.entity.column})` : 'k-anonymity';
+  const rows: (string | number)[][] = [[kLabel, privacy.k.required, privacy.k.achieved ?? 'no classes']];
+  if (privacy.l) rows.push([`l-diversity (${privacy.l.variant}${privacy.l.c !== undefined ? `, c = ${privacy.l.c}` : ''})`, privacy.l.required, privacy.l.achieved ?? 'no classes']);
+  if (privacy.t) rows.push(['t-closeness (EMD, at most)', privacy.t.required, privacy.t.achieved ?? 'no classes']);
+  rows.push(['suppressed records (at most)', Math.floor(report.suppressionLimit * report.input.rows), report.suppressed]);
+  return `${table(['model', 'required', 'achieved'], rows)}
+${privacy.sensitive.length > 0 ? table(['sensitive column', 'distinct l (min)', 'entropy l (min)', 't (max EMD)', 'distance'], privacy.sensitive.map((s) => [s.column, s.lDistinct, s.lEntropy, s.t, s.distance])) : ''}`;
+}
+
+/**
+ * A tabular report embedded in another page (the DICOM cohort): headline, guarantees,
+ * attribute disclosure, loss on the published labels and prosecutor risk, without charts.
+ */
+export function tabularSummary(report: TabularReport): string {
+  return `${headline(report)}
+<h3>Guarantees — ${guaranteeStatus(report)}</h3>
+${guaranteeTables(report)}
+${disclosureSection(report)}
+${publishedSection(report).replace('<h2>', '<h3>').replace('</h2>', '</h3>')}
+<h3>Risk (prosecutor model)</h3>
+${table(['', 'before', 'after'], [
+    ['highest record risk', report.risk.before.prosecutorMax, report.risk.after.prosecutorMax],
+    ['average record risk', report.risk.before.prosecutorAvg, report.risk.after.prosecutorAvg],
+    [`records at risk (> ${report.risk.threshold})`, report.risk.before.recordsAtRisk, report.risk.after.recordsAtRisk],
+    ['unique records', report.risk.uniquesBefore, report.risk.uniquesAfter],
+  ])}`;
 }
 
 /** The headline: the loss a reader of the output actually gets, and the attribute published coarsest. */
