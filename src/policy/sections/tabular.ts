@@ -79,10 +79,16 @@ export const privacySchema = z.strictObject({
     .describe('Re-identification risk the output must not exceed (El Emam\'s prosecutor / journalist / marketer models)'),
 });
 
+/** A file beside the policy or below it: a policy sent to the API cannot read elsewhere. */
+const besidePolicy = z
+  .string()
+  .min(1)
+  .refine((path) => !/^[/\\]|^[A-Za-z]:|(^|[/\\])\.\.([/\\]|$)/.test(path), 'expected a path relative to the policy file, inside its folder (no leading /, no ..)');
+
 export const riskSchema = z.strictObject({
   samplingFraction: z.number().gt(0).max(1).optional().describe('Share of the population the data are (0 < f ≤ 1): journalist and marketer risk and population uniqueness are estimated from it'),
-  population: z.string().min(1).optional().describe('CSV of the population the data were sampled from, one row per person, with the quasi-identifier columns; path relative to the policy file'),
-  zipPopulation: z.string().min(1).optional().describe('CSV with columns zip3 (or zip) and population, for the Safe Harbor rule on 3-digit ZIP codes under 20,000 people; path relative to the policy file'),
+  population: besidePolicy.optional().describe('CSV of the population the data were sampled from, one row per person, with the quasi-identifier columns; path relative to the policy file'),
+  zipPopulation: besidePolicy.optional().describe('CSV with columns zip3 (or zip) and population, for the Safe Harbor rule on 3-digit ZIP codes under 20,000 people; path relative to the policy file'),
 });
 
 export const tabularSchema = z.strictObject({

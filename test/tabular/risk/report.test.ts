@@ -125,4 +125,12 @@ describe('risk models in the tabular report (UCI Adult, k = 5, 8 QIs, ARX hierar
     expect(models.after.marketer).toBeLessThanOrEqual(models.after.prosecutor.average / 2 + 1e-12);
     expect(models.uniqueness?.before.samplingFraction).toBeCloseTo(0.5, 12);
   }, 120_000);
+
+  it('a population path outside the policy folder is refused when the policy is read', async () => {
+    for (const path of ['../people.csv', '/etc/passwd']) {
+      const policyFile = join(dir, `outside${counter++}.yaml`);
+      writeFileSync(policyFile, policy(['k: 5'], [`population: ${JSON.stringify(path)}`]));
+      await expect(loadPolicy(policyFile)).rejects.toMatchObject({ code: 'POLICY_INVALID', location: { field: 'tabular.risk.population' }, message: expect.stringMatching(/relative to the policy file/) });
+    }
+  });
 });
