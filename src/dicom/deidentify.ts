@@ -37,10 +37,19 @@ const ID_TEXT_VRS = new Set(['AE', 'LO', 'SH', 'LT', 'ST', 'UC', 'UT', 'UR']);
 const IDENTIFYING_KEYWORD = /(ID|IDs|Number|Numbers|Name|Names|Address|Telephone|Institution|Physician|Operator|Author|Station|Accession|Issuer|Employer|Occupation|Location|Residence|Insurance|Country|Region|Religious|Military|Email)/;
 const NOT_IDENTIFYING_KEYWORD = /(Description|Comments|Label|Sequence|UID|ProtocolName|CodeName|ModelName)$/;
 
+/** Keyword → whether it names identifying content: two regular expressions per element were a visible part of the per-file cost. */
+const keywordVerdicts = new Map<string, boolean>();
+
 /** Whether the values of this element count as identifying (residual-PHI check and C cleaning). */
 export function isIdentifying(vr: string, keyword: string): boolean {
   if (IDENTIFYING_VRS.has(vr)) return true;
-  return ID_TEXT_VRS.has(vr) && IDENTIFYING_KEYWORD.test(keyword) && !NOT_IDENTIFYING_KEYWORD.test(keyword) && keyword !== 'PrivateAttributes';
+  if (!ID_TEXT_VRS.has(vr)) return false;
+  let verdict = keywordVerdicts.get(keyword);
+  if (verdict === undefined) {
+    verdict = IDENTIFYING_KEYWORD.test(keyword) && !NOT_IDENTIFYING_KEYWORD.test(keyword) && keyword !== 'PrivateAttributes';
+    keywordVerdicts.set(keyword, verdict);
+  }
+  return verdict;
 }
 /** Shorter values are still cut out of cleaned text (as whole words); the residual check uses ≥ 4. */
 const MIN_IDENTIFYING_LENGTH = 2;

@@ -54,19 +54,39 @@ export function methodCodes(marking: Marking): [string, string][] {
  * LongitudinalTemporalInformationModified.
  */
 export function markDeidentified(dataset: DicomDataset, marking: Marking): void {
+  for (const element of markingElements(marking)) setElement(dataset, element);
+}
+
+/** The marking elements of a run's options, built once (they are the same for every file and never changed in place). */
+const markingMemo = new Map<string, readonly DicomElement[]>();
+
+function markingElements(marking: Marking): readonly DicomElement[] {
+  const id = `${marking.pixelsCleaned ? 1 : 0}|${marking.options.join(',')}`;
+  let elements = markingMemo.get(id);
+  if (!elements) {
+    elements = buildMarking(marking);
+    if (markingMemo.size > 64) markingMemo.clear();
+    markingMemo.set(id, elements);
+  }
+  return elements;
+}
+
+function buildMarking(marking: Marking): DicomElement[] {
   const codes = methodCodes(marking);
-  setElement(dataset, text(0x00120062, 'CS', 'YES'));
-  // LO values hold at most 64 characters: one value per code meaning
-  setElement(dataset, text(0x00120063, 'LO', ['Veil PS3.15 E.1-1 2024b', ...codes.slice(1).map(([, meaning]) => meaning.slice(0, 64))].join('\\')));
-  setElement(dataset, {
-    tag: 0x00120064,
-    vr: 'SQ',
-    items: codes.map(([value, meaning]) => [text(0x00080100, 'SH', value), text(0x00080102, 'SH', 'DCM'), text(0x00080104, 'LO', meaning)]),
-  });
   let temporal = 'REMOVED';
   if (marking.options.includes('retainLongitudinalModifiedDates')) temporal = 'MODIFIED';
   else if (marking.options.includes('retainLongitudinalFullDates')) temporal = 'UNMODIFIED';
-  setElement(dataset, text(0x00280303, 'CS', temporal));
+  return [
+    text(0x00120062, 'CS', 'YES'),
+    // LO values hold at most 64 characters: one value per code meaning
+    text(0x00120063, 'LO', ['Veil PS3.15 E.1-1 2024b', ...codes.slice(1).map(([, meaning]) => meaning.slice(0, 64))].join('\\')),
+    {
+      tag: 0x00120064,
+      vr: 'SQ',
+      items: codes.map(([value, meaning]) => [text(0x00080100, 'SH', value), text(0x00080102, 'SH', 'DCM'), text(0x00080104, 'LO', meaning)]),
+    },
+    text(0x00280303, 'CS', temporal),
+  ];
 }
 
 /** Veil's implementation class UID (a fixed 2.25 UID) and version name for the meta header. */

@@ -26,6 +26,9 @@ export function containsWord(haystack: Buffer, value: string): boolean {
  * is allocated per file.
  */
 const heads = new Int32Array(65536).fill(-1);
+/** Which first bytes and which 2-byte prefixes start a value: small tables that stay in cache, checked before `heads`. */
+const firstBytes = new Uint8Array(256);
+const pairs = new Uint8Array(65536);
 
 /**
  * Residual-PHI check: after de-identification, the output bytes must not contain any
@@ -58,6 +61,8 @@ export function findResidualValues(output: readonly Uint8Array[], identifying: R
     }
     const key = needle[0] | (needle[1] << 8);
     if (heads[key] < 0) keys.push(key);
+    firstBytes[needle[0]] = 1;
+    pairs[key] = 1;
     next[n] = heads[key];
     heads[key] = n;
   }
@@ -73,7 +78,11 @@ export function findResidualValues(output: readonly Uint8Array[], identifying: R
   try {
     for (const piece of pieces) scanPiece(piece, needles, next, found);
   } finally {
-    for (const key of keys) heads[key] = -1;
+    for (const key of keys) {
+      heads[key] = -1;
+      pairs[key] = 0;
+      firstBytes[key & 0xff] = 0;
+    }
   }
   for (const n of short) {
     if (pieces.some((piece) => containsWord(Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength), needles[n].toString('latin1')))) found[n] = 1;
@@ -87,7 +96,10 @@ export function findResidualValues(output: readonly Uint8Array[], identifying: R
 function scanPiece(bytes: Uint8Array, needles: readonly Buffer[], next: Int32Array, found: Uint8Array): void {
   const end = bytes.length - 1;
   for (let i = 0; i < end; i++) {
-    let n = heads[bytes[i] | (bytes[i + 1] << 8)];
+    if (firstBytes[bytes[i]] === 0) continue;
+    const key = bytes[i] | (bytes[i + 1] << 8);
+    if (pairs[key] === 0) continue;
+    let n = heads[key];
     while (n >= 0) {
       if (!found[n] && matchesAt(bytes, i, needles[n])) found[n] = 1;
       n = next[n];

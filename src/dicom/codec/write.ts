@@ -7,69 +7,102 @@ interface Encoding {
   littleEndian: boolean;
 }
 
-/** Collects output chunks; verbatim elements (pixel data) are referenced, not copied. */
+/** Pieces at least this long (pixel data as read) are referenced, never copied. */
+const LARGE = 65536;
+
+/**
+ * Collects the output: element headers and values are copied into one growing buffer (one
+ * allocation per file, not one per header), large verbatim pieces are referenced as they are.
+ */
 class ByteSink {
   readonly chunks: Uint8Array[] = [];
   length = 0;
-  private scratch = Buffer.allocUnsafe(16);
+  private buf: Buffer;
+  private start = 0;
+  private pos = 0;
+
+  constructor(initial = 16384) {
+    this.buf = Buffer.allocUnsafe(initial);
+  }
+
+  private ensure(extra: number): void {
+    if (this.pos + extra <= this.buf.length) return;
+    const pending = this.pos - this.start;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, pending + extra + 1024));
+    this.buf.copy(next, 0, this.start, this.pos);
+    this.buf = next;
+    this.start = 0;
+    this.pos = pending;
+  }
+
+  /** Closes the current run of copied bytes as one chunk. */
+  private cut(): void {
+    if (this.pos > this.start) this.chunks.push(this.buf.subarray(this.start, this.pos));
+    this.start = this.pos;
+  }
 
   push(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
-    this.chunks.push(bytes);
     this.length += bytes.length;
+    if (bytes.length >= LARGE) {
+      this.cut();
+      this.chunks.push(bytes);
+      return;
+    }
+    this.ensure(bytes.length);
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
   }
 
-  /** The chunks with every run of small pieces merged, large verbatim pieces left as they are. */
-  coalesced(): Uint8Array[] {
-    const out: Uint8Array[] = [];
-    let run: Uint8Array[] = [];
-    const flush = () => {
-      if (run.length === 1) out.push(run[0]);
-      else if (run.length > 1) out.push(Buffer.concat(run));
-      run = [];
-    };
-    for (const chunk of this.chunks) {
-      if (chunk.length >= 65536) {
-        flush();
-        out.push(chunk);
-      } else run.push(chunk);
-    }
-    flush();
-    return out;
+  byte(value: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = value;
+    this.length++;
+  }
+
+  /** The output: runs of copied bytes and the large pieces between them, in order. */
+  finish(): Uint8Array[] {
+    this.cut();
+    return this.chunks;
   }
 
   header(tag: number, vr: string, length: number, encoding: Encoding): void {
-    const b = this.scratch;
+    this.ensure(12);
+    const b = this.buf;
+    const at = this.pos;
     const le = encoding.littleEndian;
     const group = tag >>> 16;
     const element = tag & 0xffff;
     if (le) {
-      b.writeUInt16LE(group, 0);
-      b.writeUInt16LE(element, 2);
+      b.writeUInt16LE(group, at);
+      b.writeUInt16LE(element, at + 2);
     } else {
-      b.writeUInt16BE(group, 0);
-      b.writeUInt16BE(element, 2);
+      b.writeUInt16BE(group, at);
+      b.writeUInt16BE(element, at + 2);
     }
     let size: number;
     const isDelimiter = group === 0xfffe;
     if (!encoding.explicit || isDelimiter) {
-      if (le) b.writeUInt32LE(length >>> 0, 4);
-      else b.writeUInt32BE(length >>> 0, 4);
+      if (le) b.writeUInt32LE(length >>> 0, at + 4);
+      else b.writeUInt32BE(length >>> 0, at + 4);
       size = 8;
     } else if (LONG_VRS.has(vr)) {
-      b.write(vr, 4, 'latin1');
-      b.writeUInt16LE(0, 6);
-      if (le) b.writeUInt32LE(length >>> 0, 8);
-      else b.writeUInt32BE(length >>> 0, 8);
+      b[at + 4] = vr.charCodeAt(0);
+      b[at + 5] = vr.charCodeAt(1);
+      b.writeUInt16LE(0, at + 6);
+      if (le) b.writeUInt32LE(length >>> 0, at + 8);
+      else b.writeUInt32BE(length >>> 0, at + 8);
       size = 12;
     } else {
       if (length > 0xffff) throw new Error(`value of ${formatTag(tag)} too long for VR ${vr}`);
-      b.write(vr, 4, 'latin1');
-      if (le) b.writeUInt16LE(length, 6);
-      else b.writeUInt16BE(length, 6);
+      b[at + 4] = vr.charCodeAt(0);
+      b[at + 5] = vr.charCodeAt(1);
+      if (le) b.writeUInt16LE(length, at + 6);
+      else b.writeUInt16BE(length, at + 6);
       size = 8;
     }
-    this.push(Buffer.from(b.subarray(0, size)));
+    this.pos += size;
+    this.length += size;
   }
 }
 
@@ -96,37 +129,37 @@ function writeDataset(sink: ByteSink, dataset: DicomDataset, encoding: Encoding)
     const odd = value.length % 2 === 1;
     sink.header(element.tag, element.vr, value.length + (odd ? 1 : 0), encoding);
     sink.push(value);
-    if (odd) sink.push(Uint8Array.of(SPACE_PADDED.has(element.vr) ? 0x20 : 0x00));
+    if (odd) sink.byte(SPACE_PADDED.has(element.vr) ? 0x20 : 0x00);
   }
 }
 
 /** Encodes the meta group with a correct (0002,0000) group length. */
-function encodeMeta(meta: DicomDataset): Uint8Array {
-  const sink = new ByteSink();
-  const body = meta.filter((e) => e.tag !== 0x00020000);
-  writeDataset(sink, body, { explicit: true, littleEndian: true });
-  const lengthSink = new ByteSink();
+function writeMeta(sink: ByteSink, meta: DicomDataset): void {
+  const body = new ByteSink(512);
+  writeDataset(body, meta.filter((e) => e.tag !== 0x00020000), { explicit: true, littleEndian: true });
   const groupLength = Buffer.alloc(4);
-  groupLength.writeUInt32LE(sink.length, 0);
-  writeDataset(lengthSink, [{ tag: 0x00020000, vr: 'UL', value: groupLength }], { explicit: true, littleEndian: true });
-  return Buffer.concat([...lengthSink.chunks, ...sink.chunks]);
+  groupLength.writeUInt32LE(body.length, 0);
+  writeDataset(sink, [{ tag: 0x00020000, vr: 'UL', value: groupLength }], { explicit: true, littleEndian: true });
+  for (const chunk of body.finish()) sink.push(chunk);
 }
 
 /**
  * Encodes a Part-10 file: zero preamble, "DICM", meta group, then the data set in its
  * transfer syntax (deflated when it says so). Returns chunks so that large verbatim pixel
- * data is never copied before it reaches the disk.
+ * data is never copied before it reaches the disk: usually one chunk with everything up to
+ * the pixel data, then the pixel data as read.
  */
 export function writeDicom(file: DicomFile): Uint8Array[] {
-  const preamble = new Uint8Array(132);
-  preamble.set([0x44, 0x49, 0x43, 0x4d], 128);
-  const meta = encodeMeta(file.meta);
   const sink = new ByteSink();
+  sink.push(new Uint8Array(128));
+  sink.push(Uint8Array.of(0x44, 0x49, 0x43, 0x4d));
+  writeMeta(sink, file.meta);
   const ts = file.transferSyntax;
+  if (ts.deflated) {
+    const body = new ByteSink();
+    writeDataset(body, file.dataset, { explicit: ts.explicit, littleEndian: ts.littleEndian });
+    return [...sink.finish(), deflateRawSync(Buffer.concat(body.finish()))];
+  }
   writeDataset(sink, file.dataset, { explicit: ts.explicit, littleEndian: ts.littleEndian });
-  if (ts.deflated) return [Buffer.concat([preamble, meta]), deflateRawSync(Buffer.concat(sink.chunks))];
-  const body = sink.coalesced();
-  // preamble and meta join the first piece of the data set: usually one header chunk + pixel data
-  if (body.length > 0 && body[0].length < 65536) return [Buffer.concat([preamble, meta, body[0]]), ...body.slice(1)];
-  return [Buffer.concat([preamble, meta]), ...body];
+  return sink.finish();
 }
