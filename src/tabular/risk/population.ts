@@ -80,19 +80,38 @@ export function populationOfOriginalClasses(population: Population, classes: Cla
  */
 export function populationOfPublishedClasses(population: Population, classes: ClassIndex, dimensions: readonly Dimension[], missingValues: ReadonlySet<string>): Float64Array {
   const covers = dimensions.map((dim) => coverTests(dim, classes, missingValues));
+  const words = (classes.count + 31) >>> 5;
+  // Per dimension and distinct value, the set of classes whose label covers it (a bitset):
+  // a tuple's classes are then the AND of its values' sets.
+  const cache = dimensions.map(() => new Map<string, Uint32Array>());
+  const coveringSet = (d: number, text: string): Uint32Array => {
+    let set = cache[d].get(text);
+    if (!set) {
+      set = new Uint32Array(words);
+      const test = covers[d](text);
+      for (let c = 0; c < classes.count; c++) if (test(c)) set[c >>> 5] |= 1 << (c & 31);
+      cache[d].set(text, set);
+    }
+    return set;
+  };
   const out = new Float64Array(classes.count);
-  const candidates = new Int32Array(classes.count);
+  const acc = new Uint32Array(words);
   for (const [key, count] of population.tuples) {
     const values = key.split(SEPARATOR);
-    let alive = classes.count;
-    for (let c = 0; c < alive; c++) candidates[c] = c;
-    for (let d = 0; d < dimensions.length && alive > 0; d++) {
-      const test = covers[d](values[d] ?? '');
-      let kept = 0;
-      for (let i = 0; i < alive; i++) if (test(candidates[i])) candidates[kept++] = candidates[i];
-      alive = kept;
+    acc.fill(0xffffffff);
+    for (let d = 0; d < dimensions.length; d++) {
+      const set = coveringSet(d, values[d] ?? '');
+      for (let w = 0; w < words; w++) acc[w] &= set[w];
     }
-    for (let i = 0; i < alive; i++) out[candidates[i]] += count;
+    for (let w = 0; w < words; w++) {
+      let bits = acc[w];
+      while (bits !== 0) {
+        const low = bits & -bits;
+        const c = (w << 5) + (31 - Math.clz32(low));
+        if (c < classes.count) out[c] += count;
+        bits ^= low;
+      }
+    }
   }
   return out;
 }
