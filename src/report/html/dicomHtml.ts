@@ -62,8 +62,10 @@ ${cohort ? cohortSection(cohort) : ''}
 }
 
 function fileRow(f: DicomFileRecord): Cell[] {
-  const status: Cell = { text: f.status, mark: f.status === 'rejected' ? 'bad' : 'ok' };
-  const pixels: Cell = f.pixelScan ? { text: f.pixelScan.status, mark: f.pixelScan.status === 'not-scanned' ? 'bad' : 'ok' } : '-';
+  // marked only where it tells something: a rejected file, pixels examined or not
+  const status: Cell = f.status === 'rejected' ? { text: f.status, mark: 'bad' } : f.status;
+  const scan = f.pixelScan?.status;
+  const pixels: Cell = !scan ? '-' : scan === 'no-pixel-data' ? scan : { text: scan, mark: scan === 'not-scanned' ? 'bad' : 'ok' };
   return [f.input, f.output ?? '-', status, f.reason ?? '', pixels, pixelEncoding(f)];
 }
 

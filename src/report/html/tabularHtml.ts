@@ -202,13 +202,15 @@ function disclosureSection(report: TabularReport): string {
   const rows = report.privacy.attributeDisclosure;
   if (!rows || rows.length === 0) return '';
   const warn = rows.some((d) => d.skewed.classes > 0);
+  const sameRemedy = rows.every((d) => d.remedy === rows[0].remedy);
   return `<h3>Attribute disclosure${warn ? ' — <span class="fail">skewed classes</span>' : ''}</h3>
 <p>Being placed in a class reveals its most frequent sensitive value with the probability below. Classes where one value holds ≥ ${percent(rows[0].skewed.threshold)} of the records meet distinct l-diversity yet reveal that value almost surely (counts only, never the values).</p>
-${table(['sensitive column', 'highest disclosure probability', `classes with one value ≥ ${percent(rows[0].skewed.threshold)}`, 'records in them', 'share of records', 'worst ratio (dominant : rest)', 'what would reduce it'], rows.map((d) => [
+${table(['sensitive column', 'highest disclosure probability', `classes with one value ≥ ${percent(rows[0].skewed.threshold)}`, 'records in them', 'share of records', 'worst ratio (dominant : rest)', ...(sameRemedy ? [] : ['what would reduce it'])], rows.map((d) => [
     d.column, d.highest, d.skewed.classes, d.skewed.records, percent(d.skewed.share),
     d.skewed.classes === 0 ? '-' : d.skewed.worstRatio === null ? `one value only (class of ${d.skewed.worstClassSize})` : `${formatNumber(d.skewed.worstRatio)} : 1 (class of ${d.skewed.worstClassSize})`,
-    d.remedy,
-  ]))}`;
+    ...(sameRemedy ? [] : [d.remedy]),
+  ]))}
+${sameRemedy ? `<p><b>What would reduce it:</b> ${escapeHtml(rows[0].remedy)}.</p>` : ''}`;
 }
 
 function percent(x: number): string {

@@ -69,7 +69,7 @@ describe('DICOM HTML report', () => {
     expect(truncated?.[3]).toBe(report.files.find((f) => f.input === 'truncated.dcm')?.reason);
     expect(truncated?.[3]).not.toBe('');
     // a rejected file is marked in red, with its reason and no output
-    expect(files).toMatch(/<tr><td>truncated\.dcm<\/td><td>-<\/td><td class="bad">rejected<\/td><td>[^<]+<\/td>/);
+    expect(files).toMatch(/<tr><td>truncated\.dcm<\/td><td>-<\/td><td class="bad">rejected<\/td><td>[^<]+<\/td><td class="bad">not-scanned<\/td>/);
   });
 
   it('escapes file names with the shared escaping, and holds no PHI', () => {
