@@ -4,7 +4,7 @@ import type { Raster8 } from '../raster.js';
 import { BLAZEFACE_INPUT, blazeFaceAnchors, type Anchor } from './anchors.js';
 import { decodeDetections, REGRESSORS, type RawDetection } from './decode.js';
 import { loadBlazeFaceModel } from './model.js';
-import { iou, weightedNms } from './nms.js';
+import { area, intersection, iou, weightedNms } from './nms.js';
 import { buildIntegral, sampleTile } from './sampler.js';
 import { rotateRaster, unrotateDetection, type Rotation } from './rotate.js';
 import { planTiles, type Tile } from './tiles.js';
@@ -50,9 +50,19 @@ export interface FaceDetectorOptions {
    * Default 0.6 (see docs/faces.md).
    */
   recheckBelow?: number;
+  /**
+   * Low band: candidates scoring from this up to `minScore` are kept only when the
+   * re-check finds them again clearly (mean best score ≥ 0.55 in the three re-check
+   * windows, whatever their size) and their keypoints pass the geometry check. Small and
+   * half-lit faces in large groups score 0.44–0.45 and are found again at ≥ 0.63; every
+   * false positive measured in that band was found again at ≤ 0.39. Must not exceed
+   * `minScore`; equal turns the band off. Default 0.4, or `minScore` when that is lower
+   * (see docs/faces.md).
+   */
+  lowScore?: number;
 }
 
-const DEFAULTS: Required<FaceDetectorOptions> = { minScore: 0.5, iouThreshold: 0.3, maxLevels: 3, minTileSize: 256, threads: 1, confirm: false, rotations: [0], checkGeometry: true, recheckBelow: 0.6 };
+const DEFAULTS: Required<FaceDetectorOptions> = { minScore: 0.5, iouThreshold: 0.3, maxLevels: 3, minTileSize: 256, threads: 1, confirm: false, rotations: [0], checkGeometry: true, recheckBelow: 0.6, lowScore: 0.4 };
 
 /** Eye and ear distances (shares of the box width) below which a candidate is not a face. */
 const MIN_EYE_SHARE = 0.2;
@@ -65,6 +75,9 @@ const RECHECK_MEAN = 0.3;
  * lost a real 23 px face of the evaluation; every false positive measured was wider.
  */
 const RECHECK_MIN_SIZE = 24;
+/** Low band (see `lowScore`): the mean re-check score it must reach, and the score down to which re-check windows are read. */
+const LOW_BAND_MEAN = 0.55;
+const LOW_BAND_READ = 0.1;
 
 /** BlazeFace keypoints: 0/1 eyes, 4/5 ears. False positives on lamps collapse them together. */
 export function plausibleGeometry(d: RawDetection): boolean {
@@ -130,8 +143,11 @@ export class BlazeFaceDetector implements FaceDetector {
 
   static async create(options: FaceDetectorOptions = {}): Promise<BlazeFaceDetector> {
     const merged = { ...DEFAULTS, ...options };
+    // A caller lowering minScore below the band's default gets no band rather than an error.
+    if (options.lowScore === undefined) merged.lowScore = Math.min(DEFAULTS.lowScore, merged.minScore);
     if (!(merged.minScore > 0 && merged.minScore < 1)) throw new VeilError('USAGE', 'expected a minimum face score between 0 and 1', { field: 'minScore' });
     if (!(merged.recheckBelow >= 0 && merged.recheckBelow <= 1)) throw new VeilError('USAGE', 'expected a re-check score between 0 and 1', { field: 'recheckBelow' });
+    if (!(merged.lowScore > 0 && merged.lowScore <= merged.minScore)) throw new VeilError('USAGE', 'expected a low-band score above 0 and not above the minimum face score', { field: 'lowScore' });
     if (merged.rotations.length === 0 || merged.rotations.some((r) => ![0, 90, 180, 270].includes(r))) {
       throw new VeilError('USAGE', 'expected rotations among 0, 90, 180, 270', { field: 'rotations' });
     }
@@ -171,17 +187,27 @@ export class BlazeFaceDetector implements FaceDetector {
     const scaled = (t: Tile): Tile => (factor > 1 ? { ...t, x: t.x / factor, y: t.y / factor, size: t.size / factor } : t);
     const input = new Float32Array(BLAZEFACE_INPUT * BLAZEFACE_INPUT * 3);
     const candidates: RawDetection[] = [];
+    const lowBand: RawDetection[] = [];
+    const { minScore, lowScore } = this.options;
     for (const tile of tiles) {
       sampleTile(integral, scaled(tile), BLAZEFACE_INPUT, input);
-      const raw = await this.runTile(input);
-      for (const d of raw) if (!cutByTile(d, tile, width, height)) candidates.push(toImage(d, tile));
+      const raw = await this.runTile(input, lowScore);
+      for (const d of raw) if (!cutByTile(d, tile, width, height)) (d.score >= minScore ? candidates : lowBand).push(toImage(d, tile));
     }
-    const kept = weightedNms(candidates, { iouThreshold: this.options.iouThreshold, containThreshold: 0.6 });
+    // The low band is merged on its own, so that it never moves or rescores a candidate above minScore.
+    const nms = { iouThreshold: this.options.iouThreshold, containThreshold: 0.6 };
+    const kept = weightedNms(candidates, nms);
+    const low = weightedNms(lowBand, nms).filter((d) => !kept.some((k) => iou(k, d) > this.options.iouThreshold || intersection(k, d) > 0.6 * Math.min(area(k), area(d))));
     const confirmed: RawDetection[] = [];
     for (const d of kept) {
       if (this.options.checkGeometry && !plausibleGeometry(d)) continue;
-      if (this.needsRecheck(d) && !(await this.refound(integral, d, input, scaled))) continue;
+      if (this.needsRecheck(d) && (await this.recheckMean(integral, d, input, scaled, minScore)) < RECHECK_MEAN) continue;
       if (this.options.confirm && !(await this.confirmed(integral, d, input, scaled))) continue;
+      confirmed.push(d);
+    }
+    for (const d of low) {
+      if (this.options.checkGeometry && !plausibleGeometry(d)) continue;
+      if ((await this.recheckMean(integral, d, input, scaled, LOW_BAND_READ)) < LOW_BAND_MEAN) continue;
       confirmed.push(d);
     }
     return confirmed;
@@ -191,8 +217,11 @@ export class BlazeFaceDetector implements FaceDetector {
     return d.score < this.options.recheckBelow && d.x2 - d.x1 >= RECHECK_MIN_SIZE;
   }
 
-  /** The re-check (see `recheckBelow`): the mean best score of the candidate in windows centred on it. */
-  private async refound(integral: ReturnType<typeof buildIntegral>, d: RawDetection, input: Float32Array, scaled: (t: Tile) => Tile): Promise<boolean> {
+  /**
+   * The re-check (see `recheckBelow`, `lowScore`): the mean best score of the candidate in
+   * windows centred on it, reading scores down to `readFrom` (lower ones count as 0).
+   */
+  private async recheckMean(integral: ReturnType<typeof buildIntegral>, d: RawDetection, input: Float32Array, scaled: (t: Tile) => Tile, readFrom: number): Promise<number> {
     const size = Math.max(d.x2 - d.x1, d.y2 - d.y1);
     let total = 0;
     for (const times of RECHECK_WINDOWS) {
@@ -200,10 +229,10 @@ export class BlazeFaceDetector implements FaceDetector {
       const tile: Tile = { x: Math.round((d.x1 + d.x2) / 2 - windowSize / 2), y: Math.round((d.y1 + d.y2) / 2 - windowSize / 2), size: Math.round(windowSize), level: 0 };
       sampleTile(integral, scaled(tile), BLAZEFACE_INPUT, input);
       let best = 0;
-      for (const r of await this.runTile(input)) if (iou(toImage(r, tile), d) > 0.3) best = Math.max(best, r.score);
+      for (const r of await this.runTile(input, readFrom)) if (iou(toImage(r, tile), d) > 0.3) best = Math.max(best, r.score);
       total += best;
     }
-    return total / RECHECK_WINDOWS.length >= RECHECK_MEAN;
+    return total / RECHECK_WINDOWS.length;
   }
 
   /** The second look (see `confirm`): is there a face of about the same box in a window centred on it? */
@@ -216,15 +245,15 @@ export class BlazeFaceDetector implements FaceDetector {
     return again.some((a) => iou(a, d) > 0.3);
   }
 
-  /** Runs one 256² window and decodes its candidates (in window pixels). */
-  async runTile(input: Float32Array): Promise<RawDetection[]> {
+  /** Runs one 256² window and decodes its candidates scoring ≥ `minScore` (in window pixels). */
+  async runTile(input: Float32Array, minScore = this.options.minScore): Promise<RawDetection[]> {
     const out = await this.session.run({ input: new ort.Tensor('float32', input, [1, BLAZEFACE_INPUT, BLAZEFACE_INPUT, 3]) });
     const scores = concat(out['Identity']?.data, out['Identity_1']?.data);
     const regs = concat(out['Identity_2']?.data, out['Identity_3']?.data);
     if (scores.length !== this.anchors.length || regs.length !== this.anchors.length * REGRESSORS) {
       throw new VeilError('MODEL_INVALID', 'face model outputs do not match BlazeFace anchors');
     }
-    return decodeDetections(scores, regs, this.anchors, this.options.minScore);
+    return decodeDetections(scores, regs, this.anchors, minScore);
   }
 
   async close(): Promise<void> {
