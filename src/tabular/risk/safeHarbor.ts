@@ -124,7 +124,7 @@ export function safeHarborCheck(table: Table, options: SafeHarborOptions): SafeH
       const value = rule.test.value;
       if (value && !(rule.test.weakShape && claimed)) for (const p of present) if (value(p.text)) add(rule.id, column.name, p.cells);
     }
-    if (/(^|[^a-z])age([^a-z]|$)|age_?years|age$/.test(name)) {
+    if (/(^|[^a-z])age([^a-z]|$)/.test(name)) {
       for (const p of present) if (ageAbove89(p.text)) add('C', column.name, p.cells);
     }
     // (R): a value per record, in a column no other rule named.

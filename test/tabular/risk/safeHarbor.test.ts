@@ -61,9 +61,9 @@ describe('HIPAA Safe Harbor check', () => {
     expect(text).not.toContain('T-1000');
   });
 
-  it('passes a table that keeps only what Safe Harbor allows (year, 3-digit ZIP of a large area, 90+ ages, categories, phones masked to one digit)', () => {
+  it('passes a table that keeps only what Safe Harbor allows (year, 3-digit ZIP of a large area, 90+ ages, categories, phones masked to one digit, a number above 89 in a column that is not an age)', () => {
     const zipPopulation = new Map([['021', 250_000]]);
-    const clean = tableFromRows(['zip3', 'admission_year', 'age', 'diagnosis', 'phone'], Array.from({ length: 25 }, (_, r) => ['021**', r % 2 ? '2019' : '[2010-2019]', r % 3 ? '[40-49]' : '90+', r % 2 ? 'flu' : 'asthma', `*********${r % 10}`]));
+    const clean = tableFromRows(['zip3', 'admission_year', 'age', 'diagnosis', 'phone', 'usage'], Array.from({ length: 25 }, (_, r) => ['021**', r % 2 ? '2019' : '[2010-2019]', r % 3 ? '[40-49]' : '90+', r % 2 ? 'flu' : 'asthma', `*********${r % 10}`, '95']));
     const ok = safeHarborCheck(clean, { missingValues, zipPopulation });
     expect(ok.rules.filter((r) => r.status !== 'pass')).toEqual([]);
     expect(ok.satisfied).toBe(true);
