@@ -17,6 +17,22 @@ interface DeidentifyFlags {
   quiet?: boolean;
 }
 
+interface ListenFlags {
+  policy: string;
+  port: string;
+  aeTitle: string;
+  host: string;
+  forward?: string;
+  out?: string;
+  spool: string;
+  quarantine?: string;
+  allowAe?: string;
+  studyIdle: string;
+  report?: string;
+  keyFile?: string;
+  jobs?: string;
+}
+
 /** Registers the `veil dicom` commands. */
 export function registerDicomCommands(program: Command): void {
   const dicom = program.command('dicom').description('de-identify DICOM files (PS3.15 Basic Profile and options)');
@@ -70,6 +86,66 @@ export function registerDicomCommands(program: Command): void {
           // how many files' pixels were examined for burned-in text, and why the others were not
           process.stdout.write(`${(await import('../../dicom/report.js')).pixelSummaryLine(report)}\n`);
         }
+      }),
+    );
+  dicom
+    .command('listen')
+    .description('receive DICOM by C-STORE, de-identify each study once idle, forward it by C-STORE or write it to a folder')
+    .requiredOption('--policy <file>', 'policy YAML with a dicom section')
+    .option('--port <n>', 'DICOM port to listen on', '11112')
+    .option('--ae-title <title>', "this node's AE title (the called AE senders must use)", 'VEIL')
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('--forward <AE@host:port>', 'C-STORE the de-identified instances to this SCP')
+    .option('--out <dir>', 'write the de-identified instances under this folder (<StudyInstanceUID>/<SOPInstanceUID>.dcm)')
+    .option('--spool <dir>', 'spool folder: received instances wait here until delivered (survives restarts)', 'veil-spool')
+    .option('--quarantine <dir>', 'where refused and failed instances go, each with a .reason.txt (default: <spool>/quarantine)')
+    .option('--allow-ae <titles>', 'comma-separated calling AE titles let in (default: any)')
+    .option('--study-idle <seconds>', 'seconds without a new instance before a study is de-identified and sent on', '5')
+    .option('--report <file>', 'run report (JSON), rewritten every 2 s and on shutdown (default: <spool>/listen-report.json)')
+    .option('--key-file <file>', 'pseudonymization key file (default: VEIL_SECRET)')
+    .option('--jobs <n>', 'worker threads for de-identification (default: every core)')
+    .action((flags: ListenFlags) =>
+      runCommand(async () => {
+        const { loadPolicy } = await import('../../policy/index.js');
+        const policy = await loadPolicy(flags.policy);
+        if (!policy.dicom) throw new VeilError('POLICY_INVALID', 'the policy has no dicom section', { file: flags.policy, field: 'dicom' });
+        const net = await import('../../dicom/net/index.js');
+        const aeTitle = net.parseAeTitle(flags.aeTitle, '--ae-title');
+        const forward = flags.forward ? net.parseDestination(flags.forward, aeTitle) : undefined;
+        if (!forward && !flags.out) throw new VeilError('USAGE', 'give --forward AE@host:port or --out DIR', { field: '--forward' });
+        const port = net.parsePort(flags.port);
+        const studyIdleSeconds = net.parseSeconds(flags.studyIdle, '--study-idle');
+        const allowAe = (flags.allowAe ?? '').split(',').filter((t) => t.trim() !== '').map((t) => net.parseAeTitle(t, '--allow-ae'));
+        const jobs = parseJobs(flags.jobs);
+        await checkCommandPaths(flags, [
+          { path: flags.out, field: '--out', kind: 'folder' },
+          { path: flags.spool, field: '--spool', kind: 'folder' },
+          { path: flags.quarantine, field: '--quarantine', kind: 'folder' },
+        ], [{ path: flags.keyFile, what: 'the key file' }]);
+        const secret = loadSecret({ keyFile: flags.keyFile });
+        const pixelCleaner = policy.pixels ? (await import('../../image/dicomCleaner.js')).dicomPixelCleanerFactory : undefined;
+        const log = (line: string) => process.stderr.write(`veil listen: ${line}\n`);
+        let listener;
+        try {
+          listener = await net.startListener({
+            policy, secret, host: flags.host, port, aeTitle, forward, out: flags.out, spool: flags.spool, quarantine: flags.quarantine,
+            allowAe, studyIdleSeconds, reportJson: flags.report ?? `${flags.spool}/listen-report.json`, jobs, pixelCleaner, log,
+          });
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code;
+          if (code === 'EADDRINUSE' || code === 'EACCES') throw new VeilError('USAGE', `cannot listen on ${flags.host}:${port} (${code})`, { field: '--port' });
+          throw error;
+        }
+        const started = listener;
+        log(`listening on ${flags.host}:${port} as ${aeTitle}${forward ? `, forwarding to ${forward.aeTitle}@${forward.host}:${forward.port}` : ''}${flags.out ? `, writing to ${flags.out}` : ''}`);
+        // runs until SIGINT or SIGTERM; the spool keeps whatever was not delivered yet
+        await new Promise<void>((resolve) => {
+          const stop = () => void started.close().then(resolve, resolve);
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+        });
+        const t = started.report().totals;
+        log(`stopped: ${t.received} received, ${t.forwarded} forwarded, ${t.written} written, ${t.quarantined} quarantined, ${t.refused} refused`);
       }),
     );
 }

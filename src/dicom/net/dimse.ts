@@ -1,0 +1,267 @@
+import type { Server as NetServer } from 'node:net';
+import { Writable } from 'node:stream';
+import dimse from 'dcmjs-dimse';
+
+/**
+ * DIMSE on dcmjs-dimse, kept to what the listener needs: an SCP that hands over each C-STORE
+ * data set as the bytes received (never parsed and re-encoded by the library), and an SCU that
+ * sends a data set's bytes as they are.
+ */
+const { Dataset, Scp, Server, Client } = dimse;
+const { CStoreRequest } = dimse.requests;
+const { CEchoResponse, CStoreResponse } = dimse.responses;
+const { PresentationContextResult, RejectResult, RejectSource, RejectReason, SopClass, StorageClass, Status } = dimse.constants;
+
+type DimseDataset = InstanceType<typeof Dataset>;
+type StoreRequest = InstanceType<typeof CStoreRequest>;
+
+// the library logs data set contents at debug level; Veil logs no data values
+dimse.log.setLevel('silent');
+
+/** One received C-STORE: the data set bytes in the negotiated transfer syntax. */
+export interface ReceivedInstance {
+  callingAeTitle: string;
+  sopClassUid: string;
+  sopInstanceUid: string;
+  transferSyntaxUid: string;
+  dataset: Buffer;
+}
+
+/** The outcome the listener returns to the sender: 0x0000 success, 0xA7xx/0xC000… failures. */
+export interface StoreOutcome {
+  status: number;
+  /** Sent as ErrorComment (64 characters at most); never a data value. */
+  comment?: string;
+}
+
+export interface ScpHandlers {
+  calledAeTitle: string;
+  /** Calling AE titles let in; empty: any. */
+  allowedCallers: readonly string[];
+  onAssociation(callingAeTitle: string, accepted: boolean, reason: string): void;
+  onStore(instance: ReceivedInstance): StoreOutcome;
+}
+
+export const STATUS = {
+  success: Status.Success,
+  outOfResources: 0xa700,
+  cannotUnderstand: 0xc000,
+  datasetMismatch: 0xa900,
+} as const;
+
+const STORAGE_PREFIX = '1.2.840.10008.5.1.4.1.1.';
+const KNOWN_STORAGE = new Set(Object.values(StorageClass as Record<string, string>));
+
+/** Storage SOP classes Veil de-identifies: the standard's storage classes (any of them: Veil reads every data set). */
+export function isStorageSopClass(uid: string): boolean {
+  return KNOWN_STORAGE.has(uid) || uid.startsWith(STORAGE_PREFIX);
+}
+
+/** Transfer syntaxes Veil reads: the standard's (native, deflated and encapsulated), not private ones. */
+export function isReadableTransferSyntax(uid: string): boolean {
+  return uid === '1.2.840.10008.1.2' || uid.startsWith('1.2.840.10008.1.2.');
+}
+
+const rawOf = new WeakMap<object, { bytes: Buffer; transferSyntaxUid: string }>();
+
+/** Collects the P-DATA fragments of one C-STORE in memory, as received. */
+class Collector extends Writable {
+  readonly chunks: Buffer[] = [];
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.chunks.push(chunk);
+    callback();
+  }
+}
+
+/** Starts a C-STORE SCP on host:port; resolves once it listens. */
+export function startScp(host: string, port: number, handlers: ScpHandlers): Promise<{ close(): void }> {
+  class VeilScp extends Scp {
+    private calling = '';
+
+    override associationRequested(association: Parameters<InstanceType<typeof Scp>['associationRequested']>[0]): void {
+      this.calling = association.getCallingAeTitle().trim();
+      if (association.getCalledAeTitle().trim() !== handlers.calledAeTitle) {
+        handlers.onAssociation(this.calling, false, 'called AE title is not ours');
+        this.sendAssociationReject(RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.CalledAeNotRecognized);
+        return;
+      }
+      if (handlers.allowedCallers.length > 0 && !handlers.allowedCallers.includes(this.calling)) {
+        handlers.onAssociation(this.calling, false, 'calling AE title not in --allow-ae');
+        this.sendAssociationReject(RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.CallingAeNotRecognized);
+        return;
+      }
+      for (const { context } of association.getPresentationContexts()) {
+        const abstract = context.getAbstractSyntaxUid();
+        if (abstract !== SopClass.Verification && !isStorageSopClass(abstract)) {
+          context.setResult(PresentationContextResult.RejectAbstractSyntaxNotSupported);
+          continue;
+        }
+        // the sender's first choice that Veil reads: the data set travels as stored, not transcoded
+        const syntax = context.getTransferSyntaxUids().find(isReadableTransferSyntax);
+        if (syntax) context.setResult(PresentationContextResult.Accept, syntax);
+        else context.setResult(PresentationContextResult.RejectTransferSyntaxesNotSupported);
+      }
+      handlers.onAssociation(this.calling, true, 'accepted');
+      this.sendAssociationAccept();
+    }
+
+    override associationReleaseRequested(): void {
+      this.sendAssociationReleaseResponse();
+    }
+
+    override cEchoRequest(request: Parameters<InstanceType<typeof Scp>['cEchoRequest']>[0], callback: Parameters<InstanceType<typeof Scp>['cEchoRequest']>[1]): void {
+      const response = CEchoResponse.fromRequest(request);
+      response.setStatus(Status.Success);
+      callback(response);
+    }
+
+    override createStoreWritableStream(): Writable {
+      return new Collector();
+    }
+
+    override createDatasetFromStoreWritableStream(
+      writable: Writable,
+      context: Parameters<InstanceType<typeof Scp>['createDatasetFromStoreWritableStream']>[1],
+      callback: (dataset: DimseDataset) => void,
+    ): void {
+      const transferSyntaxUid = context.getAcceptedTransferSyntaxUid() ?? '';
+      // an empty library data set stands in; the bytes travel beside it, unparsed
+      const stand = new Dataset({}, transferSyntaxUid);
+      rawOf.set(stand, { bytes: Buffer.concat((writable as Collector).chunks), transferSyntaxUid });
+      callback(stand);
+    }
+
+    override cStoreRequest(request: StoreRequest, callback: (response: InstanceType<typeof CStoreResponse>) => void): void {
+      const response = CStoreResponse.fromRequest(request);
+      const stand = request.getDataset();
+      const raw = stand ? rawOf.get(stand) : undefined;
+      let outcome: StoreOutcome;
+      if (!raw) outcome = { status: STATUS.cannotUnderstand, comment: 'no data set received' };
+      else {
+        try {
+          outcome = handlers.onStore({
+            callingAeTitle: this.calling,
+            sopClassUid: request.getAffectedSopClassUid(),
+            sopInstanceUid: request.getAffectedSopInstanceUid(),
+            transferSyntaxUid: raw.transferSyntaxUid,
+            dataset: raw.bytes,
+          });
+        } catch {
+          outcome = { status: STATUS.outOfResources, comment: 'could not store the instance' };
+        }
+      }
+      response.setStatus(outcome.status);
+      if (outcome.comment) response.setErrorComment(outcome.comment.slice(0, 64));
+      callback(response);
+    }
+  }
+
+  const server = new Server(VeilScp as unknown as typeof Scp);
+  // a peer that drops or garbles its association only ends that association
+  server.on('networkError', () => undefined);
+  return new Promise((resolve, reject) => {
+    // dcmjs-dimse hands its argument to net.Server.listen: an options object binds the host too
+    server.listen({ port, host } as unknown as number, { associationTimeout: 60_000, pduTimeout: 60_000 });
+    const inner = (server as unknown as { server: NetServer }).server;
+    inner.once('error', reject);
+    inner.once('listening', () => {
+      inner.off('error', reject);
+      resolve({ close: () => server.close() });
+    });
+  });
+}
+
+/**
+ * A data set sent as the bytes Veil wrote. It is only ever proposed in its own transfer syntax
+ * (see below), so the library never parses or transcodes it: a receiver that does not accept
+ * that syntax gets nothing rather than a re-encoded copy.
+ */
+class RawDataset extends Dataset {
+  constructor(private readonly bytes: Buffer, private readonly syntax: string, sopClassUid: string, sopInstanceUid: string) {
+    super({ SOPClassUID: sopClassUid, SOPInstanceUID: sopInstanceUid }, syntax);
+  }
+
+  override getDenaturalizedDataset(): Buffer {
+    if (this.getTransferSyntaxUid() !== this.syntax) throw new Error('refusing to transcode a de-identified data set');
+    return this.bytes;
+  }
+}
+
+// dcmjs-dimse proposes every C-STORE in Implicit and Explicit VR Little Endian and transcodes
+// when the receiver picks the other one; a raw data set is proposed in its own syntax only
+const associationProto = dimse.association.Association.prototype;
+const proposeFromRequest = associationProto.addPresentationContextFromRequest;
+associationProto.addPresentationContextFromRequest = function (this: InstanceType<typeof dimse.association.Association>, request, syntaxes) {
+  const dataset = request.getDataset();
+  if (!(dataset instanceof RawDataset)) return proposeFromRequest.call(this, request, syntaxes);
+  const sopClass = String(dataset.getElement('SOPClassUID'));
+  const syntax = dataset.getTransferSyntaxUid();
+  const existing = this.findPresentationContextByAbstractSyntaxAndTransferSyntax(sopClass, syntax);
+  if (existing !== undefined) return existing;
+  const id = this.addPresentationContext(sopClass);
+  this.addTransferSyntaxToPresentationContext(id, syntax);
+  return id;
+};
+
+export interface OutgoingInstance {
+  sopClassUid: string;
+  sopInstanceUid: string;
+  transferSyntaxUid: string;
+  dataset: Buffer;
+  /** Called once the receiver confirmed it (status success or warning). */
+  onStored(): void;
+}
+
+export interface Destination {
+  aeTitle: string;
+  host: string;
+  port: number;
+  callingAeTitle: string;
+}
+
+/** Sends instances over one association; resolves with how many the receiver confirmed. */
+export function sendInstances(destination: Destination, instances: readonly OutgoingInstance[]): Promise<{ stored: number; failed: number }> {
+  return new Promise((resolve) => {
+    const client = new Client();
+    let stored = 0;
+    for (const instance of instances) {
+      const request = new CStoreRequest(new RawDataset(instance.dataset, instance.transferSyntaxUid, instance.sopClassUid, instance.sopInstanceUid));
+      request.on('response', (response: { getStatus(): number }) => {
+        const status = response.getStatus();
+        // 0xB000, 0xB007, 0xB006: stored with a warning
+        if (status === Status.Success || (status & 0xf000) === 0xb000) {
+          stored++;
+          instance.onStored();
+        }
+      });
+      client.addRequest(request);
+    }
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      resolve({ stored, failed: instances.length - stored });
+    };
+    client.on('closed', finish);
+    client.on('networkError', finish);
+    client.on('associationRejected', finish);
+    client.send(destination.host, destination.port, destination.callingAeTitle, destination.aeTitle, { connectTimeout: 10_000, associationTimeout: 30_000, pduTimeout: 60_000 });
+  });
+}
+
+/** Sends a C-ECHO; resolves true when the peer answers with success. */
+export function echo(destination: Destination): Promise<boolean> {
+  return new Promise((resolve) => {
+    const client = new Client();
+    const request = new dimse.requests.CEchoRequest();
+    let ok = false;
+    request.on('response', (response: { getStatus(): number }) => {
+      ok = response.getStatus() === Status.Success;
+    });
+    client.addRequest(request);
+    client.on('closed', () => resolve(ok));
+    client.on('networkError', () => resolve(false));
+    client.on('associationRejected', () => resolve(false));
+    client.send(destination.host, destination.port, destination.callingAeTitle, destination.aeTitle, { connectTimeout: 5_000 });
+  });
+}

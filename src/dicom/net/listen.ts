@@ -1,0 +1,347 @@
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { isVeilError, VeilError } from '../../errors.js';
+import { writeFileAtomic } from '../../io/atomic.js';
+import type { Policy } from '../../policy/load.js';
+import { readDicom } from '../codec/read.js';
+import { writeDicom } from '../codec/write.js';
+import { DicomDamagedError, NotDicomError, TS_EXPLICIT_LE, transferSyntaxOf } from '../codec/types.js';
+import { buildMeta, getText } from '../marking.js';
+import type { PixelCleanerFactory } from '../pixelStep.js';
+import type { DicomRunReport } from '../report.js';
+import { deidentifyDicomDirectory } from '../run.js';
+import { sendInstances, startScp, STATUS, type Destination, type OutgoingInstance, type ReceivedInstance, type StoreOutcome } from './dimse.js';
+import { listDir, Spool, writeDurable } from './spool.js';
+
+export interface ListenOptions {
+  policy: Policy;
+  secret: Buffer;
+  host: string;
+  port: number;
+  aeTitle: string;
+  /** Where de-identified instances go: a C-STORE SCP, or a folder (or both). */
+  forward?: Destination;
+  out?: string;
+  spool: string;
+  quarantine?: string;
+  allowAe?: readonly string[];
+  /** Seconds without a new instance after which a study is de-identified and sent on. */
+  studyIdleSeconds: number;
+  /** Run report (JSON), rewritten every few seconds and on close. */
+  reportJson?: string;
+  jobs?: number;
+  pixelCleaner?: PixelCleanerFactory;
+  /** One line per event, never a data value (AE titles and counts only). */
+  log?: (line: string) => void;
+}
+
+export interface ListenTotals {
+  associations: number;
+  associationsRefused: number;
+  /** Instances acknowledged with success (durably in the spool). */
+  received: number;
+  /** Instances answered with a failure status (and quarantined when they had bytes). */
+  refused: number;
+  /** Instances found in the spool at start (received by an earlier run, not yet delivered). */
+  recovered: number;
+  studiesReleased: number;
+  forwarded: number;
+  written: number;
+  /** Instances moved to the quarantine folder (refused at receipt or failed de-identification). */
+  quarantined: number;
+  deliveryRetries: number;
+}
+
+export interface ListenReport {
+  kind: 'veil-dicom-listen';
+  policy: { name: string; version: number | string; sha256: string };
+  aeTitle: string;
+  port: number;
+  startedAt: string;
+  updatedAt: string;
+  running: boolean;
+  totals: ListenTotals;
+  /** Why each quarantined instance was (file name in the quarantine folder, reason without values). */
+  quarantine: { file: string; reason: string }[];
+}
+
+export interface Listener {
+  report(): ListenReport;
+  /** Waits until every released study was delivered and nothing is waiting (tests, shutdown). */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const QUARANTINE_LISTED = 1000;
+const RETRY_MS = 5_000;
+
+/**
+ * `veil dicom listen`: a C-STORE SCP that spools every instance durably before acknowledging
+ * it, releases a study once it has been idle, de-identifies it with the folder pipeline
+ * (deidentifyDicomDirectory on the study's spool folder, so an instance comes out as it would
+ * from a folder), and forwards the result by C-STORE or writes it to a folder. The spool
+ * survives a crash: on start, released batches are re-made and the undelivered files sent.
+ */
+export async function startListener(options: ListenOptions): Promise<Listener> {
+  const dicom = options.policy.dicom;
+  if (!dicom) throw new VeilError('POLICY_INVALID', 'the policy has no dicom section', { file: options.policy.source.file, field: 'dicom' });
+  if (dicom.cohort) throw new VeilError('USAGE', 'a cohort step needs the whole cohort at once; use veil dicom deidentify on a folder', { file: options.policy.source.file, field: 'dicom.cohort' });
+  if (!options.forward && !options.out) throw new VeilError('USAGE', 'give --forward AE@host:port or --out DIR', { field: '--forward' });
+  const log = options.log ?? (() => undefined);
+  const spool = new Spool(resolve(options.spool), new Uint8Array(options.secret));
+  const quarantineDir = resolve(options.quarantine ?? join(options.spool, 'quarantine'));
+  mkdirSync(quarantineDir, { recursive: true });
+  const idleMs = Math.max(0, options.studyIdleSeconds * 1000);
+
+  const report: ListenReport = {
+    kind: 'veil-dicom-listen',
+    policy: { name: options.policy.name, version: options.policy.version, sha256: options.policy.source.sha256 },
+    aeTitle: options.aeTitle,
+    port: options.port,
+    startedAt: new Date().toISOString(),
+    updatedAt: new Date().toISOString(),
+    running: true,
+    totals: { associations: 0, associationsRefused: 0, received: 0, refused: 0, recovered: 0, studiesReleased: 0, forwarded: 0, written: 0, quarantined: 0, deliveryRetries: 0 },
+    quarantine: [],
+  };
+  let dirty = true;
+  const touch = () => {
+    dirty = true;
+  };
+
+  const quarantine = (name: string, chunks: readonly Uint8Array[], reason: string) => {
+    writeDurable(join(quarantineDir, `${name}.dcm`), chunks);
+    writeDurable(join(quarantineDir, `${name}.reason.txt`), [Buffer.from(`${reason}\n`)]);
+    report.totals.quarantined++;
+    if (report.quarantine.length < QUARANTINE_LISTED) report.quarantine.push({ file: `${name}.dcm`, reason });
+    touch();
+  };
+
+  // --- receipt: checked, spooled durably, then acknowledged ---------------------------------
+  const lastActivity = new Map<string, number>();
+  const recovered = spool.openStudies();
+  spool.dropPartialWrites();
+  for (const study of recovered) {
+    report.totals.recovered += listDir(join(spool.incoming, study)).length;
+    lastActivity.set(study, Date.now());
+  }
+
+  const onStore = (instance: ReceivedInstance): StoreOutcome => {
+    const chunks = asPart10(instance);
+    const name = spool.instanceKey(instance.sopInstanceUid);
+    const refuse = (status: number, reason: string): StoreOutcome => {
+      report.totals.refused++;
+      quarantine(name, chunks, `refused at receipt: ${reason}`);
+      log(`refused an instance from ${instance.callingAeTitle}: ${reason}`);
+      return { status, comment: reason };
+    };
+    let studyUid: string;
+    try {
+      const file = readDicom(Buffer.concat(chunks));
+      if (getText(file.dataset, 0x00080018) !== bareUid(instance.sopInstanceUid)) return refuse(STATUS.datasetMismatch, 'SOPInstanceUID differs from the C-STORE request');
+      studyUid = getText(file.dataset, 0x0020000d) ?? '';
+    } catch (error) {
+      if (error instanceof DicomDamagedError || error instanceof NotDicomError) return refuse(STATUS.cannotUnderstand, `damaged data set (${error.reason})`);
+      throw error;
+    }
+    const study = spool.studyKey(studyUid);
+    try {
+      spool.store(study, name, chunks);
+    } catch {
+      report.totals.refused++;
+      touch();
+      log('could not write an instance to the spool; answered 0xA700');
+      return { status: STATUS.outOfResources, comment: 'spool write failed' };
+    }
+    lastActivity.set(study, Date.now());
+    report.totals.received++;
+    touch();
+    return { status: STATUS.success };
+  };
+
+  // --- release and delivery, one batch at a time --------------------------------------------
+  const queue: string[] = spool.pendingBatches();
+  let working: Promise<void> | undefined;
+  let closed = false;
+  let retryTimer: NodeJS.Timeout | undefined;
+
+  const pump = () => {
+    if (working || closed) return;
+    const batch = queue.shift();
+    if (!batch) return;
+    working = processBatch(batch)
+      .then((delivered) => {
+        if (!delivered) {
+          queue.push(batch);
+          report.totals.deliveryRetries++;
+          retryTimer = setTimeout(pump, RETRY_MS);
+        }
+      })
+      .catch((error: unknown) => {
+        log(`a batch failed (${isVeilError(error) ? error.toLine() : error instanceof Error ? error.name : 'error'}); retried later`);
+        if (process.env.VEIL_DEBUG && error instanceof Error) log(error.stack ?? '');
+        queue.push(batch);
+        retryTimer = setTimeout(pump, RETRY_MS);
+      })
+      .finally(() => {
+        working = undefined;
+        touch();
+        pump();
+      });
+  };
+
+  /** De-identifies one released study and delivers it; false when delivery must be retried. */
+  const processBatch = async (batch: string): Promise<boolean> => {
+    const input = join(batch, 'in');
+    const output = join(batch, 'out');
+    const batchReport = join(batch, 'report.json');
+    // the output is re-made from the spooled input on every attempt (keyed, so identical)
+    rmSync(output, { recursive: true, force: true });
+    try {
+      await deidentifyDicomDirectory({ policy: options.policy, input, output, reportJson: batchReport, secret: options.secret, jobs: options.jobs, pixelCleaner: options.pixelCleaner });
+    } catch (error) {
+      // no file of the study could be de-identified: the report (written first) says why per file
+      if (!(isVeilError(error) && error.code === 'NO_USABLE_INPUT' && existsSync(batchReport))) throw error;
+    }
+    const run = JSON.parse(await readFile(batchReport, 'utf8')) as DicomRunReport;
+    const sentDir = join(batch, 'sent');
+    const pending: { name: string; path: string }[] = [];
+    for (const record of run.files) {
+      const name = record.input.replace(/\.dcm$/, '');
+      if (record.status !== 'ok' || !record.output) {
+        quarantine(name, [readFileSync(join(input, record.input))], `de-identification: ${record.reason ?? record.status}`);
+        rmSync(join(input, record.input), { force: true });
+        continue;
+      }
+      if (!existsSync(join(sentDir, name))) pending.push({ name, path: join(output, record.output) });
+    }
+    const markSent = (name: string) => writeDurable(join(sentDir, name), []);
+    if (options.out) {
+      for (const file of pending) {
+        if (options.forward) continue;
+        const bytes = readFileSync(file.path);
+        const parsed = readDicom(bytes);
+        const studyUid = getText(parsed.dataset, 0x0020000d) ?? 'no-study';
+        const sop = getText(parsed.meta, 0x00020003) ?? file.name;
+        writeDurable(join(resolve(options.out), studyUid, `${sop}.dcm`), [bytes]);
+        markSent(file.name);
+        report.totals.written++;
+      }
+    }
+    if (options.forward && pending.length > 0) {
+      const outgoing: OutgoingInstance[] = pending.map((file) => {
+        const instance = datasetOf(readFileSync(file.path));
+        return {
+          ...instance,
+          onStored: () => {
+            // marked at once: a crash after this point never sends the file again
+            markSent(file.name);
+            report.totals.forwarded++;
+            if (options.out) {
+              const parsed = readDicom(readFileSync(file.path));
+              writeDurable(join(resolve(options.out), getText(parsed.dataset, 0x0020000d) ?? 'no-study', `${instance.sopInstanceUid}.dcm`), [readFileSync(file.path)]);
+              report.totals.written++;
+            }
+            touch();
+          },
+        };
+      });
+      const result = await sendInstances(options.forward, outgoing);
+      if (result.failed > 0) {
+        log(`forwarding to ${options.forward.aeTitle}: ${result.stored} stored, ${result.failed} not; retried in ${RETRY_MS / 1000} s`);
+        return false;
+      }
+    }
+    rmSync(batch, { recursive: true, force: true });
+    return true;
+  };
+
+  const releaseIdle = (force: boolean) => {
+    const now = Date.now();
+    for (const [study, last] of lastActivity) {
+      if (!force && now - last < idleMs) continue;
+      lastActivity.delete(study);
+      if (!existsSync(join(spool.incoming, study))) continue;
+      queue.push(spool.release(study, now));
+      report.totals.studiesReleased++;
+      touch();
+    }
+    pump();
+  };
+
+  const writeReport = async () => {
+    if (!options.reportJson || !dirty) return;
+    dirty = false;
+    report.updatedAt = new Date().toISOString();
+    await writeFileAtomic(options.reportJson, `${JSON.stringify(report, null, 2)}\n`);
+  };
+
+  const scp = await startScp(options.host, options.port, {
+    calledAeTitle: options.aeTitle,
+    allowedCallers: options.allowAe ?? [],
+    onAssociation: (calling, accepted, reason) => {
+      if (accepted) report.totals.associations++;
+      else {
+        report.totals.associationsRefused++;
+        log(`association from ${calling || '(no AE title)'} refused: ${reason}`);
+      }
+      touch();
+    },
+    onStore,
+  });
+  const ticker = setInterval(() => releaseIdle(false), Math.min(1000, Math.max(100, idleMs / 4)));
+  const reporter = setInterval(() => void writeReport().catch(() => undefined), 2000);
+  pump();
+  await writeReport();
+
+  return {
+    report: () => structuredClone(report),
+    idle: async () => {
+      releaseIdle(true);
+      while (working || queue.length > 0) {
+        if (working) await working;
+        else await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    close: async () => {
+      closed = true;
+      clearInterval(ticker);
+      clearInterval(reporter);
+      if (retryTimer) clearTimeout(retryTimer);
+      scp.close();
+      if (working) await working.catch(() => undefined);
+      report.running = false;
+      dirty = true;
+      await writeReport();
+    },
+  };
+}
+
+/** The received data set as a Part-10 file: a meta header built from the C-STORE, then the bytes as received. */
+function asPart10(instance: ReceivedInstance): Uint8Array[] {
+  const meta = buildMeta([], [
+    { tag: 0x00020002, vr: 'UI', value: Buffer.from(bareUid(instance.sopClassUid), 'latin1') },
+    { tag: 0x00020003, vr: 'UI', value: Buffer.from(bareUid(instance.sopInstanceUid), 'latin1') },
+  ], instance.transferSyntaxUid, (uid) => uid);
+  const header = writeDicom({ meta, dataset: [], transferSyntax: transferSyntaxOf(TS_EXPLICIT_LE), warnings: [] });
+  return [...header, instance.dataset];
+}
+
+/** A UID as text, without the padding a peer may have left on it. */
+function bareUid(uid: string): string {
+  return uid.replace(/[\0 ]+$/, '');
+}
+
+/** SOP class, instance and transfer syntax from a Part-10 file Veil wrote, and its data set bytes. */
+function datasetOf(bytes: Buffer): Omit<OutgoingInstance, 'onStored'> {
+  const file = readDicom(bytes);
+  // Veil writes preamble, "DICM", then (0002,0000) group length: the data set follows the group
+  const groupLength = bytes.readUInt32LE(140);
+  return {
+    sopClassUid: getText(file.meta, 0x00020002) ?? '',
+    sopInstanceUid: getText(file.meta, 0x00020003) ?? '',
+    transferSyntaxUid: getText(file.meta, 0x00020010) ?? '',
+    dataset: bytes.subarray(144 + groupLength),
+  };
+}

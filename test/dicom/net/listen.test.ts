@@ -1,0 +1,306 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readDicom } from '../../../src/dicom/codec/read.js';
+import type { DicomDataset } from '../../../src/dicom/codec/types.js';
+import { textValues } from '../../../src/dicom/codec/values.js';
+import { deidentifyDicomDirectory, remapUid } from '../../../src/dicom/index.js';
+import { getText } from '../../../src/dicom/marking.js';
+import { echo, sendInstances, type Destination, type ListenReport } from '../../../src/dicom/net/index.js';
+import { startScp } from '../../../src/dicom/net/dimse.js';
+import { containsWord } from '../../../src/dicom/residual.js';
+import { parsePolicy, unwrap } from '../../../src/policy/load.js';
+import { repoRoot, sharedDicom } from '../helpers.js';
+import { freePort, hasOrthanc, startOrthanc, type Orthanc } from './orthanc.js';
+
+/**
+ * `veil dicom listen` between two real Orthanc servers on loopback: a source PACS pushes by
+ * C-STORE (its REST /modalities/veil/store), Veil de-identifies and forwards to a research PACS,
+ * and the research PACS's REST API is asked what arrived.
+ */
+const SECRET = 'listen-test-secret-0123456789';
+const POLICY = 'name: listen-test\nversion: 1\ndicom: { profile: basic }\n';
+/** Image and non-image objects, native and encapsulated, explicit and implicit VR, several studies. */
+const FILES = ['CT_small.dcm', 'MR_small.dcm', 'emri_small.dcm', '693_UNCR.dcm', 'JPEG-lossy.dcm', 'SC_rgb_rle_2frame.dcm', 'deid-data_ctbrain1.dcm', 'liver.dcm', 'rtstruct.dcm', 'rtplan.dcm'];
+
+const IDENTIFYING_TAGS = new Set([0x00100010, 0x00100020, 0x00100030, 0x00101000, 0x00101001, 0x00101040, 0x00080050, 0x00080080, 0x00080081, 0x00080090, 0x00081010, 0x00081048, 0x00081050, 0x00081060, 0x00081070, 0x00200010, 0x00080020, 0x00080021, 0x00080022, 0x00080023, 0x00181000]);
+
+/** Identifying values of an input (listed tags, every PN and DA, name components), at any depth. */
+function identifyingValues(dataset: DicomDataset, into = new Set<string>()): Set<string> {
+  for (const e of dataset) {
+    if (e.items) for (const item of e.items) identifyingValues(item, into);
+    if (!e.value || !(IDENTIFYING_TAGS.has(e.tag) || e.vr === 'PN' || e.vr === 'DA')) continue;
+    for (const v of textValues(e.value)) {
+      for (const p of e.vr === 'PN' ? [v, ...v.split(/[\^=]/)] : [v]) if (p.trim().length >= 4) into.add(p.trim());
+    }
+  }
+  return into;
+}
+
+/** Tag, VR and value (or whole encoded element for pixel data) of every element, items included. */
+function elementsOf(dataset: DicomDataset): unknown[] {
+  return dataset.map((e) => [e.tag, e.vr, Buffer.from(e.value ?? e.verbatim ?? []).toString('hex'), e.items?.map(elementsOf)]);
+}
+
+/** The data set bytes after the meta group of a Part-10 file. */
+function datasetBytes(bytes: Buffer): Buffer {
+  return bytes.subarray(144 + bytes.readUInt32LE(140));
+}
+
+interface Running {
+  child: ChildProcess;
+  port: number;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+async function startListen(args: string[], port?: number): Promise<Running> {
+  const listenPort = port ?? (await freePort());
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'dicom', 'listen', '--port', String(listenPort), '--ae-title', 'VEIL', '--host', '127.0.0.1', '--jobs', '1', ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, VEIL_SECRET: SECRET, CI: '1' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  for (let i = 0; i < 200 && !stderr.includes('listening on'); i++) {
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  if (!stderr.includes('listening on')) throw new Error(`listener did not start: ${stderr}`);
+  return { child, port: listenPort, stderr: () => stderr, exited };
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+interface Stats {
+  CountInstances: number;
+  CountSeries: number;
+  CountStudies: number;
+}
+
+const suite = hasOrthanc ? describe : describe.skip;
+if (!hasOrthanc) console.warn('test/dicom/net: Orthanc is not installed (apt-get install -y orthanc orthanc-dicomweb): the listener suite is skipped');
+
+suite('veil dicom listen between two Orthanc servers', () => {
+  let work: string;
+  let source: Orthanc;
+  let research: Orthanc;
+  let listener: Running;
+  let sourceIds: string[] = [];
+  const spool = () => join(work, 'spool');
+  const quarantine = () => join(work, 'quarantine');
+  const veil = (): Destination => ({ aeTitle: 'VEIL', host: '127.0.0.1', port: listener.port, callingAeTitle: 'TESTSCU' });
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'veil-listen-'));
+    writeFileSync(join(work, 'policy.yaml'), POLICY);
+    research = await startOrthanc(join(work, 'research'), 'RESEARCH', {});
+    const listenPort = await freePort();
+    source = await startOrthanc(join(work, 'source'), 'SOURCE', { veil: ['VEIL', '127.0.0.1', listenPort] });
+    for (const file of FILES) {
+      const { status, json } = await source.post<{ ID: string }>('/instances', readFileSync(join(sharedDicom, file)));
+      if (status === 200) sourceIds.push(json.ID);
+    }
+    sourceIds = [...new Set(sourceIds)];
+    listener = await startListen(
+      ['--policy', join(work, 'policy.yaml'), '--forward', `RESEARCH@127.0.0.1:${research.dicomPort}`, '--out', join(work, 'copies'), '--spool', spool(), '--quarantine', quarantine(), '--study-idle', '0.5', '--allow-ae', 'SOURCE,TESTSCU', '--report', join(work, 'report.json')],
+      listenPort,
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    listener?.child.kill('SIGKILL');
+    source?.stop();
+    research?.stop();
+    await new Promise((r) => setTimeout(r, 200));
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('receives what the source pushes, de-identifies it as the folder path does and forwards it to the research PACS', async () => {
+    expect(sourceIds.length).toBeGreaterThanOrEqual(8);
+    const pushed = await source.post<{ FailedInstancesCount?: number; InstancesCount?: number }>('/modalities/veil/store', JSON.stringify(sourceIds));
+    expect(pushed.status, JSON.stringify(pushed.json)).toBe(200);
+    const sourceStats = await source.get<Stats>('/statistics');
+    await waitFor(async () => (await research.get<Stats>('/statistics')).CountInstances >= sourceStats.CountInstances, 'the research PACS to hold every instance');
+    const researchStats = await research.get<Stats>('/statistics');
+    expect(researchStats.CountInstances).toBe(sourceStats.CountInstances);
+    expect(researchStats.CountStudies).toBe(sourceStats.CountStudies);
+    expect(researchStats.CountSeries).toBe(sourceStats.CountSeries);
+
+    // the folder path on the very files the source holds, with the same key
+    const folderIn = join(work, 'folder-in');
+    const folderOut = join(work, 'folder-out');
+    mkdirSync(folderIn);
+    const inputs = new Map<string, DicomDataset>();
+    for (const id of sourceIds) {
+      const bytes = await source.get<Buffer>(`/instances/${id}/file`);
+      writeFileSync(join(folderIn, `${id}.dcm`), bytes);
+      inputs.set(id, readDicom(bytes).dataset);
+    }
+    const policy = unwrap(parsePolicy(POLICY, { file: 'policy.yaml', baseDir: work }));
+    const folder = await deidentifyDicomDirectory({ policy, input: folderIn, output: folderOut, secret: Buffer.from(SECRET), jobs: 1 });
+    const folderBySop = new Map<string, Buffer>();
+    for (const record of folder.files.filter((f) => f.status === 'ok')) {
+      const bytes = readFileSync(join(folderOut, record.output ?? ''));
+      folderBySop.set(getText(readDicom(bytes).dataset, 0x00080018) ?? '', bytes);
+    }
+
+    const secret = Buffer.from(SECRET);
+    const expectedStudies = new Set([...inputs.values()].map((d) => remapUid(secret, getText(d, 0x0020000d) ?? '')));
+    const identifying = new Set<string>();
+    for (const dataset of inputs.values()) identifyingValues(dataset, identifying);
+    const originalUids = new Set([...inputs.values()].flatMap((d) => [getText(d, 0x0020000d), getText(d, 0x0020000e), getText(d, 0x00080018)]));
+
+    const researchIds = await research.get<string[]>('/instances');
+    const seenStudies = new Set<string>();
+    for (const id of researchIds) {
+      const bytes = await research.get<Buffer>(`/instances/${id}/file`);
+      const dataset = readDicom(bytes).dataset;
+      const study = getText(dataset, 0x0020000d) ?? '';
+      seenStudies.add(study);
+      expect(originalUids.has(study)).toBe(false);
+      expect(originalUids.has(getText(dataset, 0x00080018))).toBe(false);
+      for (const value of identifying) expect(containsWord(bytes, value), 'an identifying value of an input').toBe(false);
+      // element for element the folder path's output (Orthanc re-encodes sequence lengths when it stores)
+      const expected = folderBySop.get(getText(dataset, 0x00080018) ?? '');
+      expect(expected, 'an instance the folder path also wrote').toBeDefined();
+      expect(elementsOf(dataset)).toEqual(elementsOf(readDicom(expected as Buffer).dataset));
+    }
+    // and byte for byte: --out keeps a copy of each instance as it was forwarded
+    const copies = readdirSync(join(work, 'copies'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+    expect(copies.length).toBe(researchIds.length);
+    for (const copy of copies) {
+      const bytes = readFileSync(join(copy.parentPath, copy.name));
+      const expected = folderBySop.get(getText(readDicom(bytes).dataset, 0x00080018) ?? '');
+      expect(expected && bytes.equals(expected), "the forwarded file is the folder path's file").toBe(true);
+    }
+    // same study → same new StudyInstanceUID, the keyed remap of the original
+    expect(seenStudies).toEqual(expectedStudies);
+  }, 60_000);
+
+  it('answers C-ECHO and refuses a calling AE title outside --allow-ae', async () => {
+    expect(await echo(veil())).toBe(true);
+    expect(await echo({ ...veil(), callingAeTitle: 'INTRUDER' })).toBe(false);
+    await waitFor(() => Promise.resolve(/association from INTRUDER refused/.test(listener.stderr())), 'the refusal to be logged', 5000);
+  });
+
+  it('refuses an unknown SOP class and quarantines a truncated data set with a reason, and keeps serving', async () => {
+    const mr = readFileSync(join(sharedDicom, 'MR_small.dcm'));
+    const parsed = readDicom(mr);
+    const sopClass = getText(parsed.meta, 0x00020002) ?? '';
+    const sop = getText(parsed.meta, 0x00020003) ?? '';
+    const ts = getText(parsed.meta, 0x00020010) ?? '';
+    const body = datasetBytes(mr);
+
+    const unknown = await sendInstances(veil(), [{ sopClassUid: '1.2.3.4.5.6.7', sopInstanceUid: sop, transferSyntaxUid: ts, dataset: body, onStored: () => undefined }]);
+    expect(unknown.stored).toBe(0);
+
+    const before = readdirSync(quarantine()).filter((f) => f.endsWith('.reason.txt')).length;
+    const truncated = await sendInstances(veil(), [{ sopClassUid: sopClass, sopInstanceUid: sop, transferSyntaxUid: ts, dataset: body.subarray(0, Math.floor(body.length / 2)), onStored: () => undefined }]);
+    expect(truncated.stored).toBe(0);
+    const reasons = readdirSync(quarantine()).filter((f) => f.endsWith('.reason.txt'));
+    expect(reasons.length).toBe(before + 1);
+    const reason = readFileSync(join(quarantine(), reasons[reasons.length - 1]), 'utf8');
+    expect(reason).toMatch(/refused at receipt: damaged data set/);
+
+    // a peer that drops its association half-way: a PDU header that promises more than it sends
+    await new Promise<void>((resolve) => {
+      const socket = connect(listener.port, '127.0.0.1', () => {
+        socket.write(Buffer.from([0x01, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x01, 0x00]));
+        setTimeout(() => {
+          socket.destroy();
+          resolve();
+        }, 100);
+      });
+      socket.on('error', () => resolve());
+    });
+    expect(await echo(veil())).toBe(true);
+    // and a good instance after all of that is still taken
+    const good = await sendInstances(veil(), [{ sopClassUid: sopClass, sopInstanceUid: sop, transferSyntaxUid: ts, dataset: body, onStored: () => undefined }]);
+    expect(good.stored).toBe(1);
+  }, 30_000);
+
+  it('writes a run report on SIGTERM with received, forwarded and quarantined counts', async () => {
+    await new Promise((r) => setTimeout(r, 1500));
+    listener.child.kill('SIGTERM');
+    expect(await listener.exited).toBe(0);
+    const report = JSON.parse(readFileSync(join(work, 'report.json'), 'utf8')) as ListenReport;
+    expect(report.running).toBe(false);
+    expect(report.totals.received).toBe(sourceIds.length + 1);
+    expect(report.totals.forwarded).toBe(sourceIds.length + 1);
+    expect(report.totals.refused).toBe(1);
+    expect(report.totals.quarantined).toBe(1);
+    expect(report.quarantine[0].reason).toMatch(/damaged/);
+    // no UID or identifying value in what the listener said
+    for (const dataset of [readDicom(readFileSync(join(sharedDicom, 'MR_small.dcm'))).dataset]) {
+      for (const value of identifyingValues(dataset)) expect(listener.stderr()).not.toContain(value);
+    }
+  }, 20_000);
+});
+
+describe('veil dicom listen after kill -9', () => {
+  it('loses nothing it acknowledged and forwards nothing twice', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'veil-listen-crash-'));
+    // the research side is a counting C-STORE SCP: every delivery of every instance is seen
+    const deliveries = new Map<string, number>();
+    const researchPort = await freePort();
+    const research = await startScp('127.0.0.1', researchPort, {
+      calledAeTitle: 'RESEARCH',
+      allowedCallers: [],
+      onAssociation: () => undefined,
+      onStore: (instance) => {
+        deliveries.set(instance.sopInstanceUid, (deliveries.get(instance.sopInstanceUid) ?? 0) + 1);
+        return { status: 0 };
+      },
+    });
+    try {
+      writeFileSync(join(work, 'policy.yaml'), POLICY);
+      const args = ['--policy', join(work, 'policy.yaml'), '--forward', `RESEARCH@127.0.0.1:${researchPort}`, '--spool', join(work, 'spool'), '--report', join(work, 'report.json')];
+      // a long idle time: the study is still open (received, not forwarded) when the process dies
+      const first = await startListen([...args, '--study-idle', '600']);
+      const files = ['CT_small.dcm', 'MR_small.dcm', 'emri_small.dcm'];
+      const destination: Destination = { aeTitle: 'VEIL', host: '127.0.0.1', port: first.port, callingAeTitle: 'TESTSCU' };
+      const instances = files.map((file) => {
+        const bytes = readFileSync(join(sharedDicom, file));
+        const meta = readDicom(bytes).meta;
+        return { sopClassUid: getText(meta, 0x00020002) ?? '', sopInstanceUid: getText(meta, 0x00020003) ?? '', transferSyntaxUid: getText(meta, 0x00020010) ?? '', dataset: datasetBytes(bytes), onStored: () => undefined };
+      });
+      expect((await sendInstances(destination, instances)).stored).toBe(files.length);
+      first.child.kill('SIGKILL');
+      await first.exited;
+      expect(deliveries.size).toBe(0);
+
+      const second = await startListen([...args, '--study-idle', '0.2']);
+      await waitFor(() => Promise.resolve(deliveries.size >= files.length), 'the recovered instances to arrive');
+      // a third start on the same spool finds nothing left to send
+      second.child.kill('SIGTERM');
+      expect(await second.exited).toBe(0);
+      const report = JSON.parse(readFileSync(join(work, 'report.json'), 'utf8')) as ListenReport;
+      expect(report.totals.recovered).toBe(files.length);
+      expect(report.totals.forwarded).toBe(files.length);
+      const third = await startListen([...args, '--study-idle', '0.2']);
+      await new Promise((r) => setTimeout(r, 1000));
+      third.child.kill('SIGTERM');
+      expect(await third.exited).toBe(0);
+      expect(deliveries.size).toBe(files.length);
+      expect([...deliveries.values()].every((n) => n === 1)).toBe(true);
+      expect(readdirSync(join(work, 'spool', 'batches'))).toEqual([]);
+      expect(readdirSync(join(work, 'spool', 'incoming'))).toEqual([]);
+    } finally {
+      research.close();
+      rmSync(work, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
