@@ -46,7 +46,8 @@ faces ${report.settings.faces.detect ? escapeHtml(report.settings.faces.action) 
 ${table(['files', 'redacted', 'clean', 'skipped', 'flagged', 'unreadable', 'text regions filled', 'text regions found', 'faces hidden'], [[t.files, t.redacted, t.clean, t.skipped, t.flagged, t.errors, t.textRedacted, t.textInstances, t.facesHidden]])}
 ${notExamined(report)}
 <h2>Files</h2>
-${table(['file', 'status', 'pixels', 'size', 'text filled / kept', 'faces', 'verification', 'passes', 'pixels changed', 'ms'], report.files.map(fileRow))}
+${table(['file', 'status', 'pixels', 'size', 'text filled / kept', 'faces', 'faces hidden by', 'verification', 'passes', 'pixels changed', 'ms'], report.files.map(fileRow))}
+${facesWithheld(report)}
 <h2>Outputs</h2>
 <p>Each written output, as written, with what Veil found drawn over it:
 <b style="color:${COLOURS.filled}">filled text</b>, <b style="color:${COLOURS.kept}">kept text</b>, <b style="color:${COLOURS.face}">hidden face</b>.
@@ -67,7 +68,36 @@ function notExamined(report: ImageRunReport): string {
 function fileRow(file: ImageFileReport): (string | number)[] {
   const filled = file.text.filter((r) => r.redacted).length;
   const size = file.width !== undefined && file.height !== undefined ? `${file.width}×${file.height}${file.pages ? ` × ${file.pages} pages` : ''}` : '';
-  return [file.file, file.status, file.pixelScan.status, size, `${filled} / ${file.text.length - filled}`, file.faces.length, file.verification, file.passes, file.pixelsChanged, file.ms];
+  return [file.file, file.status, file.pixelScan.status, size, `${filled} / ${file.text.length - filled}`, file.faces.length, hiddenBy(file), file.verification, file.passes, file.pixelsChanged, file.ms];
+}
+
+/** The escalation rungs (src/image/faces/verify.ts HideStep) in the reviewer's words. */
+const HIDE_STEPS: Readonly<Record<string, string>> = {
+  blur: 'blur',
+  'strong-blur': 'stronger blur',
+  pixelate: 'pixelate',
+  'coarse-pixelate': 'coarser pixelate',
+  fill: 'fill',
+  'grown-fill': 'fill of a grown ellipse',
+};
+
+function stepName(step: string | undefined): string {
+  return step === undefined ? 'unknown step' : (HIDE_STEPS[step] ?? step);
+}
+
+/** How many faces each step hid, e.g. "blur 2, stronger blur 1" (a face the first step did not hide went up the ladder). */
+function hiddenBy(file: ImageFileReport): string {
+  const counts = new Map<string, number>();
+  for (const face of file.faces) counts.set(stepName(face.hiddenBy), (counts.get(stepName(face.hiddenBy)) ?? 0) + 1);
+  return [...counts].map(([step, n]) => `${step} ${n}`).join(', ');
+}
+
+/** Files withheld because a face was still found after the last step (fill): named, never shown. */
+function facesWithheld(report: ImageRunReport): string {
+  const withheld = report.files.filter((f) => f.facesWithheld !== undefined);
+  if (withheld.length === 0) return '';
+  const items = withheld.map((f) => `<li><b>${escapeHtml(f.file)}</b>: ${escapeHtml(f.facesWithheld ?? '')}</li>`).join('\n');
+  return `<p class="fail">Withheld (not written) because a face was still found after the fill: ${withheld.length} file(s).</p>\n<ul>\n${items}\n</ul>`;
 }
 
 function figure(file: ImageFileReport, thumbnail: ReviewThumbnail | undefined): string {
@@ -75,13 +105,14 @@ function figure(file: ImageFileReport, thumbnail: ReviewThumbnail | undefined): 
   const onFirstPage = (region: { page?: number }): boolean => (region.page ?? 0) === 0;
   const stroke = strokeWidth(file.width);
   // A white line under the coloured one keeps outlines visible on any background.
-  const outline = (box: { x: number; y: number; width: number; height: number }, kind: keyof typeof COLOURS): string => {
+  const outline = (box: { x: number; y: number; width: number; height: number }, kind: keyof typeof COLOURS, title?: string): string => {
     const rect = `x="${box.x}" y="${box.y}" width="${box.width}" height="${box.height}" fill="none"`;
-    return `<g class="${kind}"><rect ${rect} stroke="#fff" stroke-width="${2 * stroke}"/><rect ${rect} stroke="${COLOURS[kind]}" stroke-width="${stroke}"/></g>`;
+    const tooltip = title === undefined ? '' : `<title>${escapeHtml(title)}</title>`;
+    return `<g class="${kind}">${tooltip}<rect ${rect} stroke="#fff" stroke-width="${2 * stroke}"/><rect ${rect} stroke="${COLOURS[kind]}" stroke-width="${stroke}"/></g>`;
   };
   const rects = [
     ...file.text.filter(onFirstPage).map((r) => outline(r.box, r.redacted ? 'filled' : 'kept')),
-    ...file.faces.filter(onFirstPage).map((f) => outline(f.box, 'face')),
+    ...file.faces.filter(onFirstPage).map((f) => outline(f.box, 'face', `face hidden by ${stepName(f.hiddenBy)}`)),
   ];
   const shownWidth = Math.min(REVIEW_PICTURE_WIDTH, file.width);
   return `<figure>

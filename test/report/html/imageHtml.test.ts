@@ -75,6 +75,30 @@ describe('renderImageHtml', () => {
     expect(clean).toContain('1 written file(s) have no picture');
   });
 
+  it('says which step hid each face, in the files table and on the outline', () => {
+    const faces = fileReport('faces.png', 'redacted', {
+      faces: [
+        { box: box(10, 10), score: 0.9, hiddenBy: 'blur' },
+        { box: box(60, 10), score: 0.8, hiddenBy: 'strong-blur' },
+        { box: box(110, 10), score: 0.7, hiddenBy: 'blur' },
+        { box: box(160, 10), score: 0.6, hiddenBy: 'grown-fill' },
+      ],
+    });
+    const page = renderImageHtml(runReport([faces]), new Map([['faces.png', { jpeg: 'QUJD' }]]));
+    expect(page).toContain('<th>faces hidden by</th>');
+    expect(page).toContain('<td class="num">4</td><td>blur 2, stronger blur 1, fill of a grown ellipse 1</td>');
+    expect(page.match(/<title>face hidden by blur<\/title>/g)).toHaveLength(2);
+    expect(page).toContain('<title>face hidden by stronger blur</title>');
+    expect(page).not.toContain('Withheld');
+  });
+
+  it('names a file withheld because a face survived the fill, with the reason', () => {
+    const withheld = fileReport('kept-face.png', 'flagged', { verification: 'failed', facesWithheld: '1 face(s) still detected after the fill of the grown ellipse' });
+    const page = renderImageHtml(runReport([withheld, redacted]), new Map());
+    expect(page).toContain('<p class="fail">Withheld (not written) because a face was still found after the fill: 1 file(s).</p>');
+    expect(page).toContain('<li><b>kept-face.png</b>: 1 face(s) still detected after the fill of the grown ellipse</li>');
+  });
+
   it('says which files had their pixels examined and which were not, and why', () => {
     expect(html).toContain('Checked for burned-in text: the pixels of 2 file(s).');
     expect(html).toContain('The pixels of 1 file(s) were NOT examined: the file could not be read.');
