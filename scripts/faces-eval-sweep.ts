@@ -29,6 +29,7 @@ for (const options of configs.length ? configs : [{}]) {
   let ms = 0;
   const missed: string[] = [];
   const fps: string[] = [];
+  windows = 0;
   for (const img of [...set, ...real.withFaces, ...real.faceFree]) {
     const t0 = performance.now();
     const det = await detector.detect(img);
@@ -42,6 +43,7 @@ for (const options of configs.length ? configs : [{}]) {
     else if (img.kind === 'real') fpRealFaces += falsePositives;
     else fpComposite += falsePositives;
   }
+  const allWindows = windows;
   const sizes = [[640, 480], [1920, 1080]].map(([w, h]) => set.find((i) => i.width === w && i.height === h) as EvalImage);
   const speed: string[] = [];
   for (const img of sizes) {
@@ -53,7 +55,7 @@ for (const options of configs.length ? configs : [{}]) {
     speed.push(`${img.width}x${img.height}: ${windows / 3} windows, ${((performance.now() - t0) / 3).toFixed(0)} ms wall, ${((cpu.user + cpu.system) / 3000).toFixed(0)} ms cpu`);
   }
   console.log(JSON.stringify(options));
-  console.log(`  recall ${found}/${faces} = ${((100 * found) / faces).toFixed(1)}%  FP/face-free ${(fpFree / real.faceFree.length).toFixed(3)} (${fpFree})  FP/composite ${(fpComposite / set.length).toFixed(2)}  FP real-with-faces ${fpRealFaces}  total ms ${ms.toFixed(0)}  ${speed.join('  ')}`);
+  console.log(`  recall ${found}/${faces} = ${((100 * found) / faces).toFixed(1)}%  FP/face-free ${(fpFree / real.faceFree.length).toFixed(3)} (${fpFree})  FP/composite ${(fpComposite / set.length).toFixed(2)}  FP real-with-faces ${fpRealFaces}  total ms ${ms.toFixed(0)}, windows ${allWindows}  ${speed.join('  ')}`);
   console.log(`  missed: ${missed.join(', ')}`);
   console.log(`  FP: ${fps.join(', ')}`);
   await detector.close();
