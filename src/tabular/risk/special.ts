@@ -27,10 +27,21 @@ export function logChoose(a: number, b: number): number {
 
 /**
  * Hypergeometric probability of drawing exactly one of the `successes` marked items when
- * `draws` items are drawn without replacement from `population`: K·C(N−K, n−1) / C(N, n).
+ * `draws` items are drawn without replacement from `population`: K·C(N−K, n−1) / C(N, n),
+ * computed as K · (n/N) · Π_{j=1}^{K−1} (1 − (n−1)/(N−j)) in logs (log1p), which keeps full
+ * precision where differences of log-gammas near ln N! would lose digits.
  */
 export function hypergeometricOne(population: number, successes: number, draws: number): number {
-  if (successes < 1 || draws < 1 || successes > population || draws > population) return 0;
-  if (draws - 1 > population - successes) return 0;
-  return Math.exp(Math.log(successes) + logChoose(population - successes, draws - 1) - logChoose(population, draws));
+  const N = population;
+  const K = successes;
+  const n = draws;
+  if (K < 1 || n < 1 || K > N || n > N) return 0;
+  if (n - 1 > N - K) return 0;
+  let log = Math.log(K) + Math.log(n) - Math.log(N);
+  for (let j = 1; j < K; j++) {
+    const keep = (n - 1) / (N - j);
+    if (keep >= 1) return 0;
+    log += Math.log1p(-keep);
+  }
+  return Math.exp(log);
 }
