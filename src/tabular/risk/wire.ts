@@ -68,7 +68,7 @@ export function measureRiskModels(w: RiskWiring): { models: RiskModelsReport; sa
     const first = failed[0];
     throw new VeilError(
       'POLICY_UNSATISFIABLE',
-      `the output's ${describe(first.measure)} is ${round(first.achieved)}, above privacy.riskThreshold.${first.measure} = ${first.required}${failed.length > 1 ? ` (and ${failed.length - 1} more threshold${failed.length > 2 ? 's' : ''})` : ''}: raise k, or allow more suppression`,
+      `the output's ${describe(first.measure)} is ${round(first.achieved)}, above privacy.riskThreshold.${first.measure} = ${first.required}${failed.length > 1 ? ` (and ${failed.length - 1} more threshold${failed.length > 2 ? 's' : ''})` : ''}: raise k (larger classes lower every risk)`,
       { file: options.policyFile, field: `tabular.privacy.riskThreshold.${first.measure}` },
     );
   }
