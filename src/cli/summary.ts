@@ -9,7 +9,7 @@ export function summarizeTabular(report: TabularReport, output: string): string 
   return [
     `wrote ${output}: ${report.input.rows} records${p.entity ? ` of ${p.entity.people} people` : ''} in ${report.classes.count} classes, ${report.suppressed} suppressed`,
     `guarantees: ${parts.join(', ')} — ${p.satisfied ? 'met' : 'NOT met'}`,
-    `utility: NCP ${report.utility.ncp}, GenILoss ${report.utility.genILoss}, DM ${report.utility.dm}, C_AVG ${report.utility.cAvg}`,
+    utilityLine(report),
     `risk: highest ${report.risk.before.prosecutorMax} → ${report.risk.after.prosecutorMax}, uniques ${report.risk.uniquesBefore} → ${report.risk.uniquesAfter}`,
     ...unreviewedColumns(report),
     ...(report.scheme
@@ -18,6 +18,13 @@ export function summarizeTabular(report: TabularReport, output: string): string 
     `time: ${report.timingMs.total ?? '?'} ms`,
     '',
   ].join('\n');
+}
+
+/** Loss on the published labels first (what a reader gets), then the observed spread. */
+function utilityLine(report: TabularReport): string {
+  const u = report.utility;
+  const published = u.published ? `loss on published labels (GenILoss) ${u.published.genILoss}, ` : '';
+  return `utility: ${published}observed NCP ${u.ncp}, GenILoss ${u.genILoss}, DM ${u.dm}, C_AVG ${u.cAvg}`;
 }
 
 /** Columns kept as they are without a role: the committee should have looked at them. */
