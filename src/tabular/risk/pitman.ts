@@ -123,9 +123,10 @@ export function pitmanLogLikelihood(h: SizeHistogram, theta: number, alpha: numb
 }
 
 /**
- * Moment-type starting values (Hoshino 2001, §3): from E[u], f_1 and f_2 of the Pitman
- * partition, c = f_1(f_1 − 1)/f_2, θ₀ = (nuc − f_1(n−1)(2u + c)) / (2f_1u + f_1c − nc),
- * α₀ = (θ₀(f_1 − n) + (n−1)f_1) / (nu).
+ * Starting values from u, n, f_1 and f_2 (the ones ARX starts its solver from):
+ * c = f_1(f_1 − 1)/f_2, θ₀ = (nuc − f_1(n−1)(2u + c)) / (2f_1u + f_1c − nc),
+ * α₀ = (θ₀(f_1 − n) + (n−1)f_1) / (nu). Newton only needs them near the maximum; when they
+ * are outside the parameter space the search starts from θ = 1, α = 1/2.
  */
 function initialGuess(h: SizeHistogram): [number, number] {
   const n = h.records;

@@ -1,8 +1,9 @@
 import type { SizeHistogram } from './histogram.js';
 
 /**
- * Population uniques under the slide negative binomial model (Chen & McNulty, "Estimation of
- * sample and population uniqueness", Proc. Survey Research Methods Section, ASA 1998).
+ * Population uniques under the slide negative binomial model (G. Chen, S. Keller-McNulty,
+ * "Estimation of identification disclosure risk in microdata", J. Official Statistics 14(1),
+ * 1998).
  *
  * The K non-empty population classes have sizes F = 1 + NB(α, β):
  *   P(F = j) = C(α + j − 2, j − 1) β^α (1 − β)^{j−1},  j ≥ 1,
