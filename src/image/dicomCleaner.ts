@@ -4,15 +4,16 @@ import { fillFrame, fillSamples } from '../dicom/pixels/fill.js';
 import { encapsulate, splitFrames } from '../dicom/pixels/fragments.js';
 import { frameByteLength, toLittleEndian, type PixelLayout } from '../dicom/pixels/layout.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN, syntaxInfo, type SyntaxInfo } from '../dicom/pixels/transferSyntax.js';
-import { frameView, type ViewSettings } from '../dicom/pixels/view.js';
+import { frameView, rangeView, storedSamples, type ViewSettings } from '../dicom/pixels/view.js';
 import type { PixelsPolicy } from '../policy/sections/pixels.js';
 import { decideScan } from './dicomScan.js';
 import { createFaceDetector, fillFacesUntilGone, type FaceDetector } from './faces/index.js';
 import { buildHeaderMatcher } from './phi/headerValues.js';
 import { MAX_VERIFY_ROUNDS, REGION_MARGIN } from './redactFile.js';
-import type { Raster8 } from './raster.js';
-import { cleanText, createTextEngine, type TextEngine } from './textPipeline.js';
-import { mustTriage, primedEngine, triageFrame } from './triage.js';
+import type { Box, Raster8 } from './raster.js';
+import type { TextInstance } from './text/instances.js';
+import { cleanText, createTextEngine, type CleanOptions, type TextEngine } from './textPipeline.js';
+import { hasText, mustTriage, primedEngine, storedEngine, storedLook, triageFrame, type StoredLook } from './triage.js';
 
 /**
  * The DICOM pixel cleaner (src/dicom/pixelCleaner.ts): decodes every frame, detects and
@@ -114,19 +115,23 @@ export async function cleanDicomPixels(
     if (!engine) continue;
     const view = frameView(frame, layout, settings);
     let frameEngine = engine;
+    // what triage saw in the stored-range view (only when the window view showed nothing)
+    let triagedLook: { look: StoredLook; found: TextInstance[] } | undefined;
     if (decision.text === 'triage') {
       if (mustTriage(f, frames.length, view, lastTriaged)) {
-        const found = await triageFrame(engine, view);
+        const look = storedLook(frame, layout, settings);
+        const found = await triageFrame(engine, view, look);
         counts.triaged++;
         lastTriaged = view;
-        lastHadText = found.length > 0;
-        frameEngine = primedEngine(engine, view, found);
+        lastHadText = hasText(found);
+        frameEngine = primedEngine(engine, view, found.window);
+        if (look && found.window.length === 0) triagedLook = { look, found: found.stored };
       }
       if (!lastHadText) continue;
       counts.textLike++;
     }
     counts.scanned++;
-    const outcome = await cleanText(frameEngine, view, {
+    const options = (viewAfter: () => Raster8): CleanOptions => ({
       header,
       redact: policy.burnedInText.redact,
       region: policy.burnedInText.region,
@@ -134,11 +139,19 @@ export async function cleanDicomPixels(
       maxRounds: MAX_VERIFY_ROUNDS,
       apply: (fill) => {
         changed += fillFrame(frame, layout, fill, values);
-        return frameView(frame, layout, settings);
+        return viewAfter();
       },
     });
-    if (outcome.verification === 'failed') failed = true;
-    regions.push(...outcome.records.map((r) => ({ frame: f, box: r.box, kind: 'text' as const, class: r.class, confidence: r.confidence, redacted: r.redacted })));
+    const windowed = await cleanText(frameEngine, view, options(() => frameView(frame, layout, settings)));
+    // Second pass on the stored-range view (text the window hides); a fresh look when the first pass filled something.
+    const look = windowed.records.some((r) => r.redacted) || !triagedLook ? storedLook(frame, layout, settings) : triagedLook.look;
+    const stored = look
+      ? await cleanText(storedEngine(engine, look, look === triagedLook?.look ? triagedLook.found : undefined), look.view, options(() => rangeView(storedSamples(frame, layout)!, layout, look.range)))
+      : undefined;
+    if (windowed.verification === 'failed' || stored?.verification === 'failed') failed = true;
+    // text both views show and leave alone is reported once
+    const extra = (stored?.records ?? []).filter((r) => r.redacted || !windowed.records.some((w) => !w.redacted && overlapShare(w.box, r.box) >= 0.5));
+    regions.push(...[...windowed.records, ...extra].map((r) => ({ frame: f, box: r.box, kind: 'text' as const, class: r.class, confidence: r.confidence, redacted: r.redacted })));
   }
   const status: PixelScanStatus = decision.text === 'none' ? 'not-scanned' : counts.scanned > 0 ? 'scanned' : 'triaged-clean';
   const scannedReport = (transferSyntax: string, verification: DicomPixelReport['verification']): DicomPixelReport => ({
@@ -154,6 +167,14 @@ export async function cleanDicomPixels(
   if (failed) return done({ action: 'rejected', reason: 'burned-in text or a face was still detected after redaction', report: scannedReport('kept', 'failed') });
   if (changed === 0) return done({ action: 'unchanged', report: scannedReport('kept', status === 'scanned' || faceDetector ? 'passed' : 'not-run') });
   return done(encodeResult(input, syntax, frames, layout, scannedReport));
+}
+
+/** Share of the smaller box that the two boxes have in common. */
+function overlapShare(a: Box, b: Box): number {
+  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
+  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
+  if (w <= 0 || h <= 0) return 0;
+  return (w * h) / Math.min(a.width * a.height, b.width * b.height);
 }
 
 function round3(value: number): number {

@@ -1,4 +1,7 @@
-import type { Raster8 } from './raster.js';
+import type { PixelLayout } from '../dicom/pixels/layout.js';
+import { displayWindow, rangeView, storedRange, storedSamples, type StoredRange, type ViewSettings } from '../dicom/pixels/view.js';
+import type { Box, Raster8 } from './raster.js';
+import { groupLines, unionBox } from './text/lines.js';
 import type { TextInstance } from './text/instances.js';
 import type { TextEngine } from './textPipeline.js';
 
@@ -6,11 +9,143 @@ import type { TextEngine } from './textPipeline.js';
  * The cheap first look of `scan: auto`: the text detector (DBNet) alone, on the frame's
  * 8-bit view at native size (the same call that opens the full pipeline, so triage misses
  * nothing the full pipeline would have found first; the costly part it skips on clean
- * frames is recognition, classification and verification). A frame with any text-like
- * region goes through the full pipeline.
+ * frames is recognition, classification and verification). When that finds nothing and
+ * the frame is monochrome, the stored-value look follows (`storedLook`: text burned at a
+ * value the window renders like the tissue under it). A frame with any text-like region
+ * in either goes through the full pipeline, which reads both views too.
  */
-export async function triageFrame(engine: TextEngine, view: Raster8): Promise<TextInstance[]> {
-  return engine.detector.detect(view);
+export interface TriageResult {
+  window: TextInstance[];
+  /** Instances in the stored-range view; empty when the window view already had text (not looked at). */
+  stored: TextInstance[];
+}
+
+export async function triageFrame(engine: TextEngine, view: Raster8, look?: StoredLook): Promise<TriageResult> {
+  const window = await engine.detector.detect(view);
+  if (window.length > 0 || !look) return { window, stored: [] };
+  return { window, stored: await detectStored(engine, look) };
+}
+
+export function hasText(result: TriageResult): boolean {
+  return result.window.length > 0 || result.stored.length > 0;
+}
+
+/**
+ * The second look at a monochrome frame, for text its display window hides: devices burn
+ * text at one stored value, usually the frame's maximum, and a window that renders the
+ * tissue under it white renders the text white too. `view` is the frame's whole stored
+ * range, linear. `whole`: the window leaves out part of that range, so DBNet reads the
+ * whole view; otherwise (the window already spans it) the view is read only where it is
+ * near white in text-like shapes, at ×2 (`regions`).
+ */
+export interface StoredLook {
+  view: Raster8;
+  range: StoredRange;
+  whole: boolean;
+  regions: Box[];
+}
+
+/** The window shows the stored range when it spans at least this share of it. */
+const WINDOW_SPANS = 0.9;
+
+export function storedLook(frame: Uint8Array, layout: PixelLayout, settings: ViewSettings): StoredLook | undefined {
+  const samples = storedSamples(frame, layout);
+  const range = samples && storedRange(samples);
+  if (!samples || !range) return undefined;
+  const view = rangeView(samples, layout, range);
+  const ends = [range.min * settings.slope + settings.intercept, range.max * settings.slope + settings.intercept];
+  const [lo, hi] = [Math.min(...ends), Math.max(...ends)];
+  const [wlo, whi] = displayWindow(samples, settings);
+  const shown = Math.max(0, Math.min(hi, whi) - Math.max(lo, wlo)) / (hi - lo);
+  return { view, range, whole: shown < WINDOW_SPANS, regions: nearWhiteTextRegions(view) };
+}
+
+/** Grey level from which a pixel of the range view counts as burned at the top of the range (2% of it). */
+const NEAR_WHITE = 250;
+/** Glyph components: at least this many pixels, 3–48 px tall, at most 8 heights wide. */
+const GLYPH_MIN_PIXELS = 3;
+const GLYPH_MIN_HEIGHT = 3;
+const GLYPH_MAX_HEIGHT = 48;
+/** Rows read at ×2: at most this many, the ones with the most glyphs (one DBNet run over all). */
+const MAX_REGIONS = 24;
+
+/**
+ * Where the range view is near white in shapes like a line of glyphs: connected
+ * components of glyph size, grouped into rows (two or more side by side, or one at least
+ * twice as wide as tall: touching glyphs), each row widened by its height.
+ */
+export function nearWhiteTextRegions(view: Raster8): Box[] {
+  const glyphs = glyphComponents(view);
+  if (glyphs.length === 0) return [];
+  const rows = glyphs.length > 2000 ? [] : groupLines(glyphs, 1.5);
+  const found = rows
+    .filter((row) => row.length >= 2 || glyphs[row[0]].width >= 2 * glyphs[row[0]].height)
+    .sort((a, b) => b.length - a.length)
+    .slice(0, MAX_REGIONS)
+    .map((row) => {
+      const box = unionBox(row.map((n) => glyphs[n]));
+      const x0 = Math.max(0, box.x - box.height);
+      const y0 = Math.max(0, box.y - Math.ceil(box.height / 2));
+      const x1 = Math.min(view.width, box.x + box.width + box.height);
+      const y1 = Math.min(view.height, box.y + box.height + Math.ceil(box.height / 2));
+      return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
+    });
+  return found;
+}
+
+function glyphComponents(view: Raster8): Box[] {
+  const { width, height, data } = view;
+  const seen = new Uint8Array(width * height);
+  const stack: number[] = [];
+  const boxes: Box[] = [];
+  for (let start = 0; start < width * height; start++) {
+    if (seen[start] || data[start] < NEAR_WHITE) continue;
+    seen[start] = 1;
+    stack.push(start);
+    let [minX, minY, maxX, maxY, count] = [width, height, -1, -1, 0];
+    while (stack.length > 0) {
+      const i = stack.pop()!;
+      const x = i % width;
+      const y = (i - x) / width;
+      count++;
+      if (x < minX) minX = x;
+      if (x > maxX) maxX = x;
+      if (y < minY) minY = y;
+      if (y > maxY) maxY = y;
+      for (let dy = -1; dy <= 1; dy++) {
+        for (let dx = -1; dx <= 1; dx++) {
+          const nx = x + dx;
+          const ny = y + dy;
+          if (nx < 0 || ny < 0 || nx >= width || ny >= height) continue;
+          const j = ny * width + nx;
+          if (!seen[j] && data[j] >= NEAR_WHITE) {
+            seen[j] = 1;
+            stack.push(j);
+          }
+        }
+      }
+    }
+    const w = maxX - minX + 1;
+    const h = maxY - minY + 1;
+    if (count >= GLYPH_MIN_PIXELS && h >= GLYPH_MIN_HEIGHT && h <= GLYPH_MAX_HEIGHT && w <= 8 * h) boxes.push({ x: minX, y: minY, width: w, height: h });
+  }
+  return boxes;
+}
+
+/**
+ * Text in the stored-range view: DBNet on the whole view when the window hides part of
+ * the range, and on the near-white text-like rows at ×2 in any case; instances a row adds
+ * where the whole view already has one are dropped.
+ */
+export async function detectStored(engine: TextEngine, look: StoredLook): Promise<TextInstance[]> {
+  const whole = look.whole ? await engine.detector.detect(look.view) : [];
+  if (look.regions.length === 0) return whole;
+  const closer = (await engine.detector.detectInRegions(look.view, look.regions, 2, whole.map((i) => i.box))).flat();
+  return [...whole, ...closer.filter((c) => !whole.some((w) => overlaps(w.box, c.box)))];
+}
+
+function overlaps(a: Box, b: Box): boolean {
+  return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
 }
 
 /**
@@ -27,6 +162,28 @@ export function primedEngine(engine: TextEngine, view: Raster8, found: TextInsta
         if (v === view && !used) {
           used = true;
           return Promise.resolve(found);
+        }
+        return engine.detector.detect(v);
+      },
+    },
+  };
+}
+
+/**
+ * An engine whose first whole-view detection of `look.view` is the stored-value detection
+ * (`detectStored`: the whole view only when the window hides part of the range, plus the
+ * near-white rows at ×2), or what triage already found there.
+ */
+export function storedEngine(engine: TextEngine, look: StoredLook, found?: TextInstance[]): TextEngine {
+  let used = false;
+  return {
+    ...engine,
+    detector: {
+      ...engine.detector,
+      detect: (v) => {
+        if (v === look.view && !used) {
+          used = true;
+          return found ? Promise.resolve(found) : detectStored(engine, look);
         }
         return engine.detector.detect(v);
       },

@@ -2,6 +2,9 @@
  * Issue 14, must show: a CT slice with a name and a birth date rendered into its pixels and
  * no BurnedInAnnotation (made here from the text-free 693_UNCR.dcm) is cleaned under
  * `scan: auto`. Before, auto skipped every CT without BurnedInAnnotation YES.
+ * Second case: the text burned at the slice's maximum stored value over bright tissue,
+ * which the slice's own window (40/100) renders the same white as the text: the window
+ * view shows nothing, the stored-value look finds it, and the file comes out cleaned.
  */
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,8 +15,9 @@ import { deidentifyDicomDirectory } from '../../src/dicom/index.js';
 import { readDicom } from '../../src/dicom/codec/read.js';
 import { buildPixelInput } from '../../src/dicom/pixelStep.js';
 import type { DicomPixelInput } from '../../src/dicom/pixelCleaner.js';
+import { readSample } from '../../src/dicom/pixels/layout.js';
 import { syntaxInfo } from '../../src/dicom/pixels/transferSyntax.js';
-import { frameView } from '../../src/dicom/pixels/view.js';
+import { frameView, rangeView, storedRange, storedSamples } from '../../src/dicom/pixels/view.js';
 import { decodeDicomFrames, dicomPixelCleanerFactory } from '../../src/image/dicomCleaner.js';
 import { createTextEngine, findText, type TextEngine } from '../../src/image/textPipeline.js';
 import { parsePolicy, unwrap } from '../../src/policy/load.js';
@@ -22,6 +26,8 @@ import { repoRoot, SECRET, sharedDicom } from './helpers.js';
 const SIDE = 512;
 /** Stored value of the glyphs: HU 976, white in the slice's own window (40/100). */
 const GLYPH = 2000;
+/** Stored value of the bright tissue under the text in the second case: HU 400 (+ up to 60 of texture). */
+const BRIGHT_TISSUE = 1424;
 
 /** A 512² mask (1 = glyph) of two lines a scanner prints top left: a name and a birth date. */
 async function textMask(): Promise<Uint8Array> {
@@ -31,6 +37,13 @@ async function textMask(): Promise<Uint8Array> {
   const mask = new Uint8Array(SIDE * SIDE);
   for (let i = 0; i < mask.length; i++) mask[i] = data[i * 4 + 3] > 127 ? 1 : 0;
   return mask;
+}
+
+/** The frame's whole stored range, linear (where text at the maximum stands out from bright tissue). */
+function rangeViewOf(input: DicomPixelInput) {
+  const { frames, layout } = decodeDicomFrames(input, syntaxInfo(input.transferSyntaxUID)!);
+  const samples = storedSamples(frames[0], layout)!;
+  return rangeView(samples, layout, storedRange(samples)!);
 }
 
 function viewOf(input: DicomPixelInput, bytes?: Uint8Array) {
@@ -47,6 +60,9 @@ function pixelInputOf(file: string): DicomPixelInput {
 
 let work: string;
 let engine: TextEngine;
+/** The text's glyph pixels, and the stored value the second case burns them at (the slice's maximum). */
+let glyphMask: Uint8Array;
+let textValue: number;
 
 beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), 'veil-triage-'));
@@ -59,6 +75,19 @@ beforeAll(async () => {
   for (let i = 0; i < mask.length; i++) if (mask[i]) bytes.writeInt16LE(GLYPH, start + 2 * i);
   writeFileSync(path.join(work, 'in', 'ct-with-name.dcm'), bytes);
   writeFileSync(path.join(work, 'in', 'ct-plain.dcm'), readFileSync(path.join(sharedDicom, '693_UNCR.dcm')));
+  // Bright tissue (≈ 400–460 HU, as bone or contrast shows: white in the 40/100 window) under
+  // the text's rows, and the text at the slice's maximum stored value, as devices burn it.
+  mkdirSync(path.join(work, 'bright'));
+  const bright = Buffer.from(readFileSync(path.join(sharedDicom, '693_UNCR.dcm')));
+  let max = -Infinity;
+  for (let i = 0; i < SIDE * SIDE; i++) max = Math.max(max, bright.readInt16LE(start + 2 * i));
+  for (let y = 4; y < 52; y++) {
+    for (let x = 0; x < 200; x++) bright.writeInt16LE(BRIGHT_TISSUE + ((x * 7 + y * 13) % 61), start + 2 * (y * SIDE + x));
+  }
+  for (let i = 0; i < mask.length; i++) if (mask[i]) bright.writeInt16LE(max, start + 2 * i);
+  glyphMask = mask;
+  textValue = max;
+  writeFileSync(path.join(work, 'bright', 'ct-text-at-max.dcm'), bright);
   engine = await createTextEngine(1);
 }, 120_000);
 
@@ -86,4 +115,35 @@ describe('scan: auto on a CT with a name burned in and no BurnedInAnnotation', (
     const left = await findText(engine, viewOf(written), undefined);
     expect(left.filter((f) => f.class === 'phi')).toEqual([]);
   }, 120_000);
+});
+
+describe('scan: auto on a CT whose text is at the maximum stored value over bright tissue', () => {
+  it('the window view shows no text there; the stored-range view reads it as PHI', async () => {
+    const input = pixelInputOf(path.join(work, 'bright', 'ct-text-at-max.dcm'));
+    expect(input.burnedInAnnotation).toBeUndefined();
+    const view = viewOf(input);
+    expect(await engine.detector.detect(view)).toEqual([]);
+    const found = await findText(engine, rangeViewOf(input), undefined);
+    expect(found.filter((f) => f.class === 'phi').length).toBeGreaterThan(0);
+  });
+
+  it('is triaged through the stored-value look, scanned and written with the text unreadable', async () => {
+    const policy = unwrap(parsePolicy('name: auto\nversion: 1\ndicom: { profile: basic }\npixels: { burnedInText: { scan: auto } }\n', { file: 'p.yaml', baseDir: repoRoot }));
+    const report = await deidentifyDicomDirectory({ policy, input: path.join(work, 'bright'), output: path.join(work, 'bright-out'), secret: SECRET, jobs: 1, pixelCleaner: dicomPixelCleanerFactory });
+    const file = report.files[0];
+    expect(file?.status).toBe('ok');
+    expect(file?.pixelScan?.status).toBe('scanned');
+    expect(file?.pixels).toMatchObject({ verification: 'passed', frames: { total: 1, triaged: 1, textLike: 1, scanned: 1 } });
+    expect(file?.pixels?.regions.some((r) => r.kind === 'text' && r.redacted)).toBe(true);
+    const written = pixelInputOf(path.join(work, 'bright-out', 'ct-text-at-max.dcm'));
+    for (const view of [viewOf(written), rangeViewOf(written)]) {
+      const left = await findText(engine, view, undefined);
+      expect(left.filter((f) => f.class === 'phi')).toEqual([]);
+    }
+    // no glyph pixel is left at the maximum stored value
+    const { frames, layout } = decodeDicomFrames(written, syntaxInfo(written.transferSyntaxUID)!);
+    let left = 0;
+    for (let i = 0; i < glyphMask.length; i++) if (glyphMask[i] && readSample(frames[0], layout, i, 0) === textValue) left++;
+    expect(left).toBe(0);
+  }, 180_000);
 });

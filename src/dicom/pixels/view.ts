@@ -18,8 +18,9 @@ export function frameView(frame: Uint8Array, layout: PixelLayout, settings: View
   const pixels = layout.rows * layout.columns;
   const { photometric } = layout;
   if (photometric.startsWith('MONOCHROME')) {
+    const samples = storedSamples(frame, layout) ?? Int32Array.from({ length: pixels }, (_, i) => readSample(frame, layout, i, 0));
     const values = new Float64Array(pixels);
-    for (let i = 0; i < pixels; i++) values[i] = readSample(frame, layout, i, 0) * settings.slope + settings.intercept;
+    for (let i = 0; i < pixels; i++) values[i] = samples[i] * settings.slope + settings.intercept;
     const [lo, hi] = windowOf(values, settings);
     const scale = hi > lo ? 255 / (hi - lo) : 0;
     const out = new Uint8Array(pixels);
@@ -62,6 +63,14 @@ function clamp(v: number): number {
   return Math.max(0, Math.min(255, Math.round(v)));
 }
 
+/** The display window of a monochrome frame, in rescaled units (the header's VOI window, else the robust range). */
+export function displayWindow(samples: Int32Array, settings: ViewSettings): [number, number] {
+  if (settings.windowCenter !== undefined && settings.windowWidth !== undefined && settings.windowWidth > 1) return windowOf(new Float64Array(0), settings);
+  const values = new Float64Array(samples.length);
+  for (let i = 0; i < values.length; i++) values[i] = samples[i] * settings.slope + settings.intercept;
+  return windowOf(values, settings);
+}
+
 function windowOf(values: Float64Array, settings: ViewSettings): [number, number] {
   if (settings.windowCenter !== undefined && settings.windowWidth !== undefined && settings.windowWidth > 1) {
     return [settings.windowCenter - settings.windowWidth / 2, settings.windowCenter + settings.windowWidth / 2];
@@ -91,4 +100,65 @@ export function lookupTable([descriptor, data]: [number[], Uint16Array]): (index
     if (packed) return (data[k >> 1] >> ((k & 1) * 8)) & 0xff;
     return (data[Math.min(data.length - 1, k)] >> shift) & 0xff;
   };
+}
+
+/**
+ * Devices burn text at a fixed stored value, usually the top of the frame's range, and the
+ * display window can render that value the same white as the tissue under it. These views
+ * of a monochrome frame ignore the window (colour frames have none: undefined).
+ */
+export interface StoredRange {
+  min: number;
+  max: number;
+}
+
+/** The stored values of a one-sample monochrome frame (sign-extended), read in one pass. */
+export function storedSamples(frame: Uint8Array, layout: PixelLayout): Int32Array | undefined {
+  if (!layout.photometric.startsWith('MONOCHROME') || layout.samples !== 1) return undefined;
+  const pixels = layout.rows * layout.columns;
+  const out = new Int32Array(pixels);
+  const bits = Math.min(layout.bitsStored, 16);
+  const mask = 2 ** bits - 1;
+  const sign = 2 ** (bits - 1);
+  const signed = layout.signed;
+  const wrap = 2 * sign;
+  if (layout.bitsAllocated === 16) {
+    for (let i = 0, at = 0; i < pixels; i++, at += 2) {
+      const raw = (frame[at] | (frame[at + 1] << 8)) & mask;
+      out[i] = signed && raw >= sign ? raw - wrap : raw;
+    }
+    return out;
+  }
+  if (layout.bitsAllocated === 8) {
+    for (let i = 0; i < pixels; i++) {
+      const raw = frame[i] & mask;
+      out[i] = signed && raw >= sign ? raw - wrap : raw;
+    }
+    return out;
+  }
+  for (let i = 0; i < pixels; i++) out[i] = readSample(frame, layout, i, 0);
+  return out;
+}
+
+export function storedRange(samples: Int32Array): StoredRange | undefined {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of samples) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return max > min ? { min, max } : undefined;
+}
+
+/** Linear view of the frame's whole stored range, minimum black (MONOCHROME1 inverted). */
+export function rangeView(samples: Int32Array, layout: PixelLayout, range: StoredRange): Raster8 {
+  const scale = 255 / (range.max - range.min);
+  const invert = layout.photometric === 'MONOCHROME1';
+  const out = new Uint8Array(samples.length);
+  for (let i = 0; i < samples.length; i++) {
+    // values outside the range (a fill below the minimum) clamp
+    const v = Math.max(0, Math.min(255, Math.round((samples[i] - range.min) * scale)));
+    out[i] = invert ? 255 - v : v;
+  }
+  return { width: layout.columns, height: layout.rows, channels: 1, data: out };
 }
