@@ -21,23 +21,40 @@ export function asMultipartError(error: unknown): unknown {
   return new ApiError(400, 'BAD_MULTIPART', 'the multipart/form-data body could not be read (missing boundary, truncated or malformed)');
 }
 
+/** Files still being written for a request: a parser error can answer before their streams settle. */
+const inFlight = new WeakMap<Request, Set<{ stop: () => void; settled: Promise<void> }>>();
+
 /** Multer storage: each file under a random name in `dir`, written through the context's disk edge. */
 function randomNameStorage(dir: string, disk: DiskAccess): multer.StorageEngine {
   return {
-    _handleFile(_req, file, callback) {
+    _handleFile(req, file, callback) {
       const filename = randomBytes(16).toString('hex');
       const path = join(dir, filename);
       let size = 0;
       file.stream.on('data', (chunk: Buffer) => (size += chunk.length));
-      pipeline(file.stream, disk.createWriteStream(path)).then(
+      const sink = disk.createWriteStream(path);
+      const pending = inFlight.get(req) ?? new Set();
+      inFlight.set(req, pending);
+      const settled = pipeline(file.stream, sink).then(
         () => callback(null, { destination: dir, filename, path, size }),
-        (error: unknown) => void rm(path, { force: true }).finally(() => callback(error)),
+        // the file is deleted only once the sink has closed, so a late open cannot leave it behind
+        (error: unknown) => rm(path, { force: true }).finally(() => callback(error)),
       );
+      const entry = { stop: () => void sink.destroy(), settled: settled.then(() => undefined, () => undefined) };
+      pending.add(entry);
+      void entry.settled.then(() => pending.delete(entry));
     },
     _removeFile(_req, file, callback) {
       rm(file.path, { force: true }).then(() => callback(null), callback);
     },
   };
+}
+
+/** Stops the files of a refused request that are still being written, and waits until they are deleted. */
+async function removeInFlight(req: Request): Promise<void> {
+  const entries = [...(inFlight.get(req) ?? [])];
+  for (const entry of entries) entry.stop();
+  await Promise.all(entries.map((entry) => entry.settled));
 }
 
 /**
@@ -64,7 +81,7 @@ export function jobUpload(ctx: ApiContext, fileFields: { name: string; maxCount:
     }
     handler(req, res, (error: unknown) => {
       if (error) {
-        void removeUploads(req).finally(() => next(asMultipartError(error)));
+        void Promise.all([removeUploads(req), removeInFlight(req)]).finally(() => next(asMultipartError(error)));
         return;
       }
       next();
