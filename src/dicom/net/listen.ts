@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isVeilError, VeilError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/atomic.js';
@@ -199,7 +200,9 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
     // the output is re-made from the spooled input on every attempt (keyed, so identical)
     rmSync(output, { recursive: true, force: true });
     try {
-      await deidentifyDicomDirectory({ policy: options.policy, input, output, reportJson: batchReport, secret: options.secret, jobs: options.jobs, pixelCleaner: options.pixelCleaner });
+      // no more worker threads than files: starting a thread costs more than a small study
+      const jobs = Math.max(1, Math.min(options.jobs ?? availableParallelism(), listDir(input).length));
+      await deidentifyDicomDirectory({ policy: options.policy, input, output, reportJson: batchReport, secret: options.secret, jobs, pixelCleaner: options.pixelCleaner });
     } catch (error) {
       // no file of the study could be de-identified: the report (written first) says why per file
       if (!(isVeilError(error) && error.code === 'NO_USABLE_INPUT' && existsSync(batchReport))) throw error;
