@@ -45,6 +45,13 @@ describe('hierarchy builders', () => {
     expect(parseDate('20190331')).toEqual({ year: 2019, month: 3, day: 31 });
     expect(parseDate('2019-02-30')).toBeUndefined();
     expect(parseDate('31.03.2019')).toBeUndefined();
+    // a time of day may follow; anything else is not a date (a leaf is published as its text)
+    expect(parseDate('2019-03-31T14:05')).toEqual({ year: 2019, month: 3, day: 31 });
+    expect(parseDate('2019-03-31 14:05:59.123+01:00')).toEqual({ year: 2019, month: 3, day: 31 });
+    expect(parseDate('2019-03-31T23:59:59Z')).toEqual({ year: 2019, month: 3, day: 31 });
+    expect(parseDate('2020-01-01 free text')).toBeUndefined();
+    expect(parseDate('9999-12-31T25:61')).toBeUndefined();
+    expect(parseDate('2019-03-31T')).toBeUndefined();
     expect(datePaths(['2019-03-31'], [{ year: 2019, month: 3, day: 31 }], ['year', 'month'])).toEqual([['2019-03-31', '2019-03', '2019', '*']]);
   });
 

@@ -11,11 +11,13 @@ export interface CalendarDate {
   day: number;
 }
 
-const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?$/;
+// The optional time part must be a time (hh:mm[:ss[.fff]] with an optional zone): a leaf is
+// published as its cell text, so free text after a date must not pass as one.
+const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ]([01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,9})?)?(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?)?$/;
 const COMPACT = /^(\d{4})(\d{2})(\d{2})$/;
 const SLASHED = /^(\d{4})\/(\d{2})\/(\d{2})$/;
 
-/** Parses YYYY-MM-DD (time part ignored), YYYYMMDD (DICOM DA) or YYYY/MM/DD; undefined if not a real date. */
+/** Parses YYYY-MM-DD (a time of day after T or a space is allowed and ignored), YYYYMMDD (DICOM DA) or YYYY/MM/DD; undefined if not a real date. */
 export function parseDate(text: string): CalendarDate | undefined {
   const m = ISO.exec(text) ?? COMPACT.exec(text) ?? SLASHED.exec(text);
   if (!m) return undefined;
