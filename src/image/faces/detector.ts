@@ -208,6 +208,7 @@ export class BlazeFaceDetector implements FaceDetector {
     for (const d of low) {
       if (this.options.checkGeometry && !plausibleGeometry(d)) continue;
       if ((await this.recheckMean(integral, d, input, scaled, LOW_BAND_READ)) < LOW_BAND_MEAN) continue;
+      if (this.options.confirm && !(await this.confirmed(integral, d, input, scaled))) continue;
       confirmed.push(d);
     }
     return confirmed;
