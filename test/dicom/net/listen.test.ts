@@ -1,14 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDicom } from '../../../src/dicom/codec/read.js';
 import type { DicomDataset } from '../../../src/dicom/codec/types.js';
-import { textValues } from '../../../src/dicom/codec/values.js';
+import { encodeText, textValues } from '../../../src/dicom/codec/values.js';
+import { writeDicom } from '../../../src/dicom/codec/write.js';
 import { deidentifyDicomDirectory, remapUid } from '../../../src/dicom/index.js';
-import { getText } from '../../../src/dicom/marking.js';
+import { getText, setElement } from '../../../src/dicom/marking.js';
 import { echo, sendInstances, type Destination, type ListenReport } from '../../../src/dicom/net/index.js';
 import { startScp } from '../../../src/dicom/net/dimse.js';
 import { containsWord } from '../../../src/dicom/residual.js';
@@ -232,17 +233,36 @@ suite('veil dicom listen between two Orthanc servers', () => {
     expect(good.stored).toBe(1);
   }, 30_000);
 
+  it("quarantines an instance the pipeline rejects (residual PHI), with the pipeline's reason", async () => {
+    // the patient's name copied into an element the profile keeps (Modality): the residual-PHI check must stop it
+    const template = readDicom(readFileSync(join(sharedDicom, 'MR_small.dcm')));
+    const dataset = [...template.dataset];
+    const sop = '1.2.826.0.1.3680043.8.498.77.1';
+    setElement(dataset, { tag: 0x00080018, vr: 'UI', value: encodeText(sop) });
+    setElement(dataset, { tag: 0x00080060, vr: 'CS', value: encodeText('LEAKYNAME') });
+    setElement(dataset, { tag: 0x00100010, vr: 'PN', value: encodeText('LEAKYNAME') });
+    const bytes = Buffer.concat(writeDicom({ ...template, dataset }));
+    const before = readdirSync(quarantine()).filter((f) => f.endsWith('.reason.txt'));
+    const sent = await sendInstances(veil(), [{ sopClassUid: getText(template.meta, 0x00020002) ?? '', sopInstanceUid: sop, transferSyntaxUid: template.transferSyntax.uid, dataset: datasetBytes(bytes), onStored: () => undefined }]);
+    // on disk, so acknowledged; rejected later by the pipeline and quarantined, never forwarded
+    expect(sent.stored).toBe(1);
+    await waitFor(() => Promise.resolve(readdirSync(quarantine()).filter((f) => f.endsWith('.reason.txt')).length > before.length), 'the instance to be quarantined', 20_000);
+    const added = readdirSync(quarantine()).filter((f) => f.endsWith('.reason.txt') && !before.includes(f));
+    expect(readFileSync(join(quarantine(), added[0]), 'utf8')).toMatch(/^de-identification: residual PHI: values of .*PatientName/);
+    expect(existsSync(join(quarantine(), added[0].replace('.reason.txt', '.dcm')))).toBe(true);
+  }, 30_000);
+
   it('writes a run report on SIGTERM with received, forwarded and quarantined counts', async () => {
     await new Promise((r) => setTimeout(r, 1500));
     listener.child.kill('SIGTERM');
     expect(await listener.exited).toBe(0);
     const report = JSON.parse(readFileSync(join(work, 'report.json'), 'utf8')) as ListenReport;
     expect(report.running).toBe(false);
-    expect(report.totals.received).toBe(sourceIds.length + 1);
+    expect(report.totals.received).toBe(sourceIds.length + 2);
     expect(report.totals.forwarded).toBe(sourceIds.length + 1);
     expect(report.totals.refused).toBe(1);
-    expect(report.totals.quarantined).toBe(1);
-    expect(report.quarantine[0].reason).toMatch(/damaged/);
+    expect(report.totals.quarantined).toBe(2);
+    expect(report.quarantine.map((q) => q.reason)).toEqual([expect.stringMatching(/damaged/), expect.stringMatching(/residual PHI/)]);
     // no UID or identifying value in what the listener said
     for (const dataset of [readDicom(readFileSync(join(sharedDicom, 'MR_small.dcm'))).dataset]) {
       for (const value of identifyingValues(dataset)) expect(listener.stderr()).not.toContain(value);
