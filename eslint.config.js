@@ -16,6 +16,31 @@ export default tseslint.config(
     files: ['test/**', 'bench/**', 'scripts/**'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
+  // One-way layers (ARCHITECTURE.md): cli → api → dicom → image, tabular → report → policy →
+  // io, secret, errors. A folder may import (values) only from the layers below it; report may
+  // import engine *types* to describe their results. `await import()` is checked by
+  // test/architecture.test.ts, which reads the same table.
+  ...Object.entries(layerRules()).map(([folder, forbidden]) => ({
+    files: [folder === '(root)' ? 'src/*.ts' : `src/${folder}/**`],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        patterns: [{
+          regex: `^(\\.\\./)+(${forbidden.join('|')})(/|\\.js$)`,
+          allowTypeImports: folder === 'report',
+          message: `${folder} may not import from ${forbidden.join(', ')}: layers import one way (ARCHITECTURE.md)`,
+        }],
+      }],
+    },
+  })),
+  {
+    // Known exceptions, to remove (ARCHITECTURE.md, "Known exceptions"): the DICOM pixel seam
+    // still runs both ways. Listed by name so that no other file can add to them.
+    files: [
+      'src/image/dicomCleaner.ts', 'src/image/dicomScan.ts', 'src/image/triage.ts', 'src/image/synth/burn.ts',
+      'src/report/html/dicomHtml.ts', 'src/report/html/imageHtml.ts', 'src/policy/sections/dicom.ts',
+    ],
+    rules: { '@typescript-eslint/no-restricted-imports': 'off' },
+  },
   {
     // The CLI starts at once: a command loads its work in its action (`await import(…)`), never
     // at the top of a file, so that `veil --help` does not load every engine (README, Start-up).
@@ -36,3 +61,23 @@ export default tseslint.config(
     },
   },
 );
+
+/** For each folder of src/, the folders it may not import from (see ARCHITECTURE.md). */
+function layerRules() {
+  const entries = ['cli', 'api'];
+  const engines = ['dicom', 'image', 'tabular', 'demo'];
+  const base = ['report', 'policy'];
+  return {
+    api: ['cli'],
+    dicom: [...entries, 'demo'],
+    image: [...entries, 'dicom', 'tabular', 'demo'],
+    tabular: [...entries, 'dicom', 'image', 'demo'],
+    demo: [...entries, 'dicom', 'image'],
+    report: [...entries, ...engines],
+    policy: [...entries, ...engines, 'report'],
+    io: [...entries, ...engines, ...base],
+    secret: [...entries, ...engines, ...base, 'io'],
+    standard: [...entries, ...engines, ...base, 'io', 'secret'],
+    '(root)': [...entries, ...engines, ...base, 'io', 'secret', 'standard'],
+  };
+}
