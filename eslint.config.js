@@ -63,7 +63,7 @@ export default tseslint.config(
 );
 
 /** For each folder of src/, the folders it may not import from (see ARCHITECTURE.md). */
-function layerRules() {
+export function layerRules() {
   const entries = ['cli', 'api'];
   const engines = ['dicom', 'image', 'tabular', 'demo'];
   const base = ['report', 'policy'];
