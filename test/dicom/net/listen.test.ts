@@ -324,3 +324,42 @@ describe('veil dicom listen after kill -9', () => {
     }
   }, 60_000);
 });
+
+describe('veil dicom listen --out (no forwarding)', () => {
+  it("writes each de-identified instance as <StudyInstanceUID>/<SOPInstanceUID>.dcm, the folder path's bytes", async () => {
+    const work = mkdtempSync(join(tmpdir(), 'veil-listen-out-'));
+    try {
+      writeFileSync(join(work, 'policy.yaml'), POLICY);
+      const listener = await startListen(['--policy', join(work, 'policy.yaml'), '--out', join(work, 'out'), '--spool', join(work, 'spool'), '--study-idle', '0.2']);
+      const files = ['CT_small.dcm', 'MR_small_implicit.dcm', 'JPEG-lossy.dcm'];
+      const destination: Destination = { aeTitle: 'VEIL', host: '127.0.0.1', port: listener.port, callingAeTitle: 'TESTSCU' };
+      const instances = files.map((file) => {
+        const bytes = readFileSync(join(sharedDicom, file));
+        const meta = readDicom(bytes).meta;
+        return { sopClassUid: getText(meta, 0x00020002) ?? '', sopInstanceUid: getText(meta, 0x00020003) ?? '', transferSyntaxUid: getText(meta, 0x00020010) ?? '', dataset: datasetBytes(bytes), onStored: () => undefined };
+      });
+      expect((await sendInstances(destination, instances)).stored).toBe(files.length);
+      const written = () => readdirSync(join(work, 'out'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && !e.name.startsWith('.'));
+      await waitFor(() => Promise.resolve(existsSync(join(work, 'out')) && written().length >= files.length), 'the files to be written');
+      listener.child.kill('SIGTERM');
+      expect(await listener.exited).toBe(0);
+
+      mkdirSync(join(work, 'folder-in'));
+      for (const file of files) writeFileSync(join(work, 'folder-in', file), readFileSync(join(sharedDicom, file)));
+      const policy = unwrap(parsePolicy(POLICY, { file: 'policy.yaml', baseDir: work }));
+      await deidentifyDicomDirectory({ policy, input: join(work, 'folder-in'), output: join(work, 'folder-out'), secret: Buffer.from(SECRET), jobs: 1 });
+      const secret = Buffer.from(SECRET);
+      for (const file of files) {
+        const original = readDicom(readFileSync(join(sharedDicom, file))).dataset;
+        const study = remapUid(secret, getText(original, 0x0020000d) ?? '');
+        const sop = remapUid(secret, getText(original, 0x00080018) ?? '');
+        const out = readFileSync(join(work, 'out', study, `${sop}.dcm`));
+        expect(out.equals(readFileSync(join(work, 'folder-out', file))), file).toBe(true);
+      }
+      const report = JSON.parse(readFileSync(join(work, 'spool', 'listen-report.json'), 'utf8')) as ListenReport;
+      expect(report.totals).toMatchObject({ received: files.length, written: files.length, forwarded: 0, quarantined: 0 });
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
