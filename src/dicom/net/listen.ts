@@ -161,43 +161,82 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
     return { status: STATUS.success };
   };
 
-  // --- release and delivery, one batch at a time --------------------------------------------
-  const queue: string[] = spool.pendingBatches();
-  let working: Promise<void> | undefined;
+  // --- two stages, each one batch at a time: a study is forwarded while the next is de-identified
+  interface Prepared {
+    batch: string;
+    pending: { name: string; path: string }[];
+  }
+  const deidQueue: string[] = spool.pendingBatches();
+  const deliverQueue: Prepared[] = [];
+  let deidWorking: Promise<void> | undefined;
+  let deliverWorking: Promise<void> | undefined;
   let closed = false;
-  let retryTimer: NodeJS.Timeout | undefined;
+  const timers = new Set<NodeJS.Timeout>();
+  const later = (run: () => void) => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      run();
+    }, RETRY_MS);
+    timers.add(timer);
+  };
+  const describe = (error: unknown) => (isVeilError(error) ? error.toLine() : error instanceof Error ? error.name : 'error');
 
-  const pump = () => {
-    if (working || closed) return;
-    const batch = queue.shift();
-    if (!batch) return;
-    working = processBatch(batch)
-      .then((delivered) => {
-        if (!delivered) {
-          queue.push(batch);
-          report.totals.deliveryRetries++;
-          retryTimer = setTimeout(pump, RETRY_MS);
-        }
+  const pumpDeid = () => {
+    if (deidWorking || closed) return;
+    const batch = deidQueue.shift();
+    if (batch === undefined) return;
+    deidWorking = deidentifyBatch(batch)
+      .then((prepared) => {
+        deliverQueue.push(prepared);
+        pumpDeliver();
       })
       .catch((error: unknown) => {
-        log(`a batch failed (${isVeilError(error) ? error.toLine() : error instanceof Error ? error.name : 'error'}); retried later`);
-        if (process.env.VEIL_DEBUG && error instanceof Error) log(error.stack ?? '');
-        queue.push(batch);
-        retryTimer = setTimeout(pump, RETRY_MS);
+        log(`de-identifying a batch failed (${describe(error)}); retried in ${RETRY_MS / 1000} s`);
+        later(() => {
+          deidQueue.push(batch);
+          pumpDeid();
+        });
       })
       .finally(() => {
-        working = undefined;
+        deidWorking = undefined;
         touch();
-        pump();
+        pumpDeid();
       });
   };
 
-  /** De-identifies one released study and delivers it; false when delivery must be retried. */
-  const processBatch = async (batch: string): Promise<boolean> => {
+  const pumpDeliver = () => {
+    if (deliverWorking || closed) return;
+    const prepared = deliverQueue.shift();
+    if (!prepared) return;
+    deliverWorking = deliverBatch(prepared)
+      .then((delivered) => {
+        if (delivered) return;
+        report.totals.deliveryRetries++;
+        later(() => {
+          deliverQueue.push(prepared);
+          pumpDeliver();
+        });
+      })
+      .catch((error: unknown) => {
+        log(`delivering a batch failed (${describe(error)}); retried in ${RETRY_MS / 1000} s`);
+        later(() => {
+          deliverQueue.push(prepared);
+          pumpDeliver();
+        });
+      })
+      .finally(() => {
+        deliverWorking = undefined;
+        touch();
+        pumpDeliver();
+      });
+  };
+
+  /** De-identifies one released study with the folder pipeline; quarantines what it rejects. */
+  const deidentifyBatch = async (batch: string): Promise<Prepared> => {
     const input = join(batch, 'in');
     const output = join(batch, 'out');
     const batchReport = join(batch, 'report.json');
-    // the output is re-made from the spooled input on every attempt (keyed, so identical)
+    // the output is re-made from the spooled input after a restart (keyed, so identical)
     rmSync(output, { recursive: true, force: true });
     try {
       // no more worker threads than files: starting a thread costs more than a small study
@@ -219,33 +258,35 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
       }
       if (!existsSync(join(sentDir, name))) pending.push({ name, path: join(output, record.output) });
     }
+    return { batch, pending };
+  };
+
+  /** Forwards (or writes) a de-identified study; false when the receiver did not take all of it. */
+  const deliverBatch = async ({ batch, pending }: Prepared): Promise<boolean> => {
+    const sentDir = join(batch, 'sent');
     const markSent = (name: string) => writeDurable(join(sentDir, name), []);
-    if (options.out) {
-      for (const file of pending) {
-        if (options.forward) continue;
-        const bytes = readFileSync(file.path);
-        const parsed = readDicom(bytes);
-        const studyUid = getText(parsed.dataset, 0x0020000d) ?? 'no-study';
-        const sop = getText(parsed.meta, 0x00020003) ?? file.name;
-        writeDurable(join(resolve(options.out), studyUid, `${sop}.dcm`), [bytes]);
+    const keepCopy = (bytes: Buffer) => {
+      if (!options.out) return;
+      const parsed = readDicom(bytes);
+      writeDurable(join(resolve(options.out), getText(parsed.dataset, 0x0020000d) ?? 'no-study', `${getText(parsed.meta, 0x00020003) ?? 'no-uid'}.dcm`), [bytes]);
+      report.totals.written++;
+    };
+    const unsent = pending.filter((file) => !existsSync(join(sentDir, file.name)));
+    if (!options.forward) {
+      for (const file of unsent) {
+        keepCopy(readFileSync(file.path));
         markSent(file.name);
-        report.totals.written++;
       }
-    }
-    if (options.forward && pending.length > 0) {
-      const outgoing: OutgoingInstance[] = pending.map((file) => {
-        const instance = datasetOf(readFileSync(file.path));
+    } else if (unsent.length > 0) {
+      const outgoing: OutgoingInstance[] = unsent.map((file) => {
+        const bytes = readFileSync(file.path);
         return {
-          ...instance,
+          ...datasetOf(bytes),
           onStored: () => {
             // marked at once: a crash after this point never sends the file again
             markSent(file.name);
             report.totals.forwarded++;
-            if (options.out) {
-              const parsed = readDicom(readFileSync(file.path));
-              writeDurable(join(resolve(options.out), getText(parsed.dataset, 0x0020000d) ?? 'no-study', `${instance.sopInstanceUid}.dcm`), [readFileSync(file.path)]);
-              report.totals.written++;
-            }
+            keepCopy(bytes);
             touch();
           },
         };
@@ -266,11 +307,11 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
       if (!force && now - last < idleMs) continue;
       lastActivity.delete(study);
       if (!existsSync(join(spool.incoming, study))) continue;
-      queue.push(spool.release(study, now));
+      deidQueue.push(spool.release(study, now));
       report.totals.studiesReleased++;
       touch();
     }
-    pump();
+    pumpDeid();
   };
 
   const writeReport = async () => {
@@ -295,25 +336,24 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
   });
   const ticker = setInterval(() => releaseIdle(false), Math.min(1000, Math.max(100, idleMs / 4)));
   const reporter = setInterval(() => void writeReport().catch(() => undefined), 2000);
-  pump();
+  pumpDeid();
   await writeReport();
 
   return {
     report: () => structuredClone(report),
     idle: async () => {
       releaseIdle(true);
-      while (working || queue.length > 0) {
-        if (working) await working;
-        else await new Promise((r) => setTimeout(r, 50));
+      while (deidWorking || deliverWorking || deidQueue.length > 0 || deliverQueue.length > 0 || timers.size > 0) {
+        await new Promise((r) => setTimeout(r, 20));
       }
     },
     close: async () => {
       closed = true;
       clearInterval(ticker);
       clearInterval(reporter);
-      if (retryTimer) clearTimeout(retryTimer);
+      for (const timer of timers) clearTimeout(timer);
       scp.close();
-      if (working) await working.catch(() => undefined);
+      await Promise.all([deidWorking, deliverWorking]);
       report.running = false;
       dirty = true;
       await writeReport();
