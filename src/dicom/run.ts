@@ -62,8 +62,6 @@ async function createExecutor(settings: FileSettings, jobs: number, factory: Pix
     minThreads: jobs,
     maxThreads: jobs,
     workerData: setup,
-    // a larger young generation: the per-file objects die young, and fewer scavenges cost less
-    resourceLimits: { maxYoungGenerationSizeMb: 48 },
     execArgv: url.pathname.endsWith('.ts') ? ['--import', 'tsx'] : [],
   });
   return { run: (batch) => pool.run(batch) as Promise<FileResult[]>, close: () => pool.destroy() };
@@ -171,7 +169,7 @@ export async function deidentifyDicomDirectory(options: DeidentifyDirectoryOptio
   const total = options.onProgress ? await countFiles(input, exclude) : 0;
 
   const report: DicomRunReport = {
-    kind: 'veil-dicom-deidentify',
+    kind: 'veil-dicom',
     policy: { name: policy.name, version: policy.version, sha256: policy.source.sha256 },
     profile: { name: 'basic', edition: PROFILE_EDITION, options: [...dicom.options], unlistedElements: dicom.unlistedElements },
     totals: emptyTotals(),
