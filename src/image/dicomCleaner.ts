@@ -115,7 +115,7 @@ export async function cleanDicomPixels(
     if (!engine) continue;
     const view = frameView(frame, layout, settings);
     let frameEngine = engine;
-    // what triage saw in the stored-range view (only when the window view showed nothing)
+    // what triage saw in the near-white rows of the stored-range view (only when the window view showed nothing)
     let triagedLook: { look: StoredLook; found: TextInstance[] } | undefined;
     if (decision.text === 'triage') {
       if (mustTriage(f, frames.length, view, lastTriaged)) {
