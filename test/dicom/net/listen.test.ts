@@ -363,3 +363,44 @@ describe('veil dicom listen --out (no forwarding)', () => {
     }
   }, 60_000);
 });
+
+describe('veil dicom listen when the research archive is down', () => {
+  it('keeps the study, retries, and delivers each instance once when the archive comes back', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'veil-listen-retry-'));
+    const researchPort = await freePort();
+    const deliveries = new Map<string, number>();
+    let research: { close(): void } | undefined;
+    try {
+      writeFileSync(join(work, 'policy.yaml'), POLICY);
+      const listener = await startListen(['--policy', join(work, 'policy.yaml'), '--forward', `RESEARCH@127.0.0.1:${researchPort}`, '--spool', join(work, 'spool'), '--study-idle', '0.2']);
+      const files = ['CT_small.dcm', 'MR_small.dcm'];
+      const instances = files.map((file) => {
+        const bytes = readFileSync(join(sharedDicom, file));
+        const meta = readDicom(bytes).meta;
+        return { sopClassUid: getText(meta, 0x00020002) ?? '', sopInstanceUid: getText(meta, 0x00020003) ?? '', transferSyntaxUid: getText(meta, 0x00020010) ?? '', dataset: datasetBytes(bytes), onStored: () => undefined };
+      });
+      expect((await sendInstances({ aeTitle: 'VEIL', host: '127.0.0.1', port: listener.port, callingAeTitle: 'TESTSCU' }, instances)).stored).toBe(files.length);
+      await waitFor(() => Promise.resolve(/forwarding to RESEARCH: 0 stored, \d not; retried/.test(listener.stderr())), 'a failed delivery');
+      research = await startScp('127.0.0.1', researchPort, {
+        calledAeTitle: 'RESEARCH',
+        allowedCallers: [],
+        onAssociation: () => undefined,
+        onStore: (instance) => {
+          deliveries.set(instance.sopInstanceUid, (deliveries.get(instance.sopInstanceUid) ?? 0) + 1);
+          return { status: 0 };
+        },
+      });
+      await waitFor(() => Promise.resolve(deliveries.size >= files.length), 'the retried delivery');
+      listener.child.kill('SIGTERM');
+      expect(await listener.exited).toBe(0);
+      expect([...deliveries.values()]).toEqual(files.map(() => 1));
+      const report = JSON.parse(readFileSync(join(work, 'spool', 'listen-report.json'), 'utf8')) as ListenReport;
+      expect(report.totals.forwarded).toBe(files.length);
+      expect(report.totals.deliveryRetries).toBeGreaterThanOrEqual(1);
+      expect(readdirSync(join(work, 'spool', 'batches'))).toEqual([]);
+    } finally {
+      research?.close();
+      rmSync(work, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
