@@ -33,6 +33,19 @@ interface ListenFlags {
   jobs?: string;
 }
 
+interface PullFlags {
+  policy: string;
+  from: string;
+  study?: string[];
+  query?: string;
+  to?: string;
+  out?: string;
+  report?: string;
+  keyFile?: string;
+  jobs?: string;
+  quiet?: boolean;
+}
+
 /** Registers the `veil dicom` commands. */
 export function registerDicomCommands(program: Command): void {
   const dicom = program.command('dicom').description('de-identify DICOM files (PS3.15 Basic Profile and options)');
@@ -146,6 +159,52 @@ export function registerDicomCommands(program: Command): void {
         });
         const t = started.report().totals;
         log(`stopped: ${t.received} received, ${t.forwarded} forwarded, ${t.written} written, ${t.quarantined} quarantined, ${t.refused} refused`);
+      }),
+    );
+  dicom
+    .command('pull')
+    .description('find studies on a DICOMweb server (QIDO-RS), retrieve them (WADO-RS), de-identify them, store them (STOW-RS) or write them to a folder')
+    .requiredOption('--policy <file>', 'policy YAML with a dicom section')
+    .requiredOption('--from <url>', 'DICOMweb base URL of the source (auth: VEIL_DICOMWEB_FROM_TOKEN, or _USER and _PASSWORD)')
+    .option('--study <uid...>', 'StudyInstanceUID(s) to pull')
+    .option('--query <params>', "QIDO-RS query selecting the studies, e.g. 'PatientID=123&StudyDate=20240101-20240131'")
+    .option('--to <url>', 'DICOMweb base URL to store into (auth: VEIL_DICOMWEB_TO_TOKEN, or _USER and _PASSWORD)')
+    .option('--out <dir>', 'write the de-identified instances under this folder (<StudyInstanceUID>/<SOPInstanceUID>.dcm)')
+    .option('--report <file>', 'JSON report: which studies were stored, and why not the others')
+    .option('--key-file <file>', 'pseudonymization key file (default: VEIL_SECRET)')
+    .option('--jobs <n>', 'worker threads (default: every core)')
+    .option('--quiet', 'print nothing on success')
+    .action((flags: PullFlags) =>
+      runCommand(async () => {
+        const { loadPolicy } = await import('../../policy/index.js');
+        const policy = await loadPolicy(flags.policy);
+        if (!policy.dicom) throw new VeilError('POLICY_INVALID', 'the policy has no dicom section', { file: flags.policy, field: 'dicom' });
+        const net = await import('../../dicom/net/index.js');
+        const from = net.dicomWebServer(flags.from, '--from', net.authFromEnv(process.env, 'FROM'));
+        const to = flags.to ? net.dicomWebServer(flags.to, '--to', net.authFromEnv(process.env, 'TO')) : undefined;
+        if (!to && !flags.out) throw new VeilError('USAGE', 'give --to URL or --out DIR', { field: '--to' });
+        const studies = flags.study ?? [];
+        if (studies.length > 0 === (flags.query !== undefined)) throw new VeilError('USAGE', 'give --study UID (one or more) or --query, not both', { field: '--study' });
+        if (studies.some((uid) => !/^[0-9]+(\.[0-9]+)*$/.test(uid) || uid.length > 64)) throw new VeilError('USAGE', 'expected a StudyInstanceUID (digits and dots, at most 64)', { field: '--study' });
+        const jobs = parseJobs(flags.jobs);
+        await checkCommandPaths(flags, [{ path: flags.out, field: '--out', kind: 'folder' }], [{ path: flags.keyFile, what: 'the key file' }]);
+        const secret = loadSecret({ keyFile: flags.keyFile });
+        const pixelCleaner = policy.pixels ? (await import('../../image/dicomCleaner.js')).dicomPixelCleanerFactory : undefined;
+        const report = await net.pullStudies({
+          policy, secret, from, to, out: flags.out, reportJson: flags.report, jobs, pixelCleaner,
+          studies: studies.length > 0 ? studies : undefined,
+          query: flags.query !== undefined ? new URLSearchParams(flags.query) : undefined,
+        });
+        const t = report.totals;
+        const notStored = report.studies.filter((s) => s.status === 'not-stored');
+        if (!flags.quiet) {
+          const where = [to ? `stored ${t.studiesStored} studies (${t.stored} instances) → ${to.shown}` : '', flags.out ? `wrote ${t.written} instances → ${flags.out}` : ''].filter(Boolean).join(', ');
+          process.stdout.write(`pulled ${t.studies} studies (${t.retrieved} instances), de-identified ${t.deidentified} (${t.rejected} rejected); ${where}\n`);
+        }
+        if (notStored.length > 0) {
+          const first = notStored[0];
+          throw new VeilError('DICOM_INVALID', `${notStored.length} of ${t.studies} studies not stored; study ${first.position} of ${t.studies}: ${first.reason ?? 'failed'}${flags.report ? ' (the report lists each)' : ''}`, { field: '--from' });
+        }
       }),
     );
 }

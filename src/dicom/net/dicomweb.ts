@@ -1,0 +1,169 @@
+import { VeilError } from '../../errors.js';
+import { readDicom } from '../codec/read.js';
+import { boundaryOf, contentTypeParam, MultipartError, newBoundary, readMultipart, writeMultipart } from './multipartRelated.js';
+
+/**
+ * A DICOMweb server (PS3.18): QIDO-RS to find studies, WADO-RS to retrieve them, STOW-RS to
+ * store instances. Credentials come from the caller (environment variables, read at the CLI
+ * edge) and never appear in a message; neither does a URL's userinfo nor a query (it may hold
+ * a patient ID) nor a study UID (messages name a study by its position instead).
+ */
+export interface DicomWebAuth {
+  token?: string;
+  user?: string;
+  password?: string;
+}
+
+export interface DicomWebServer {
+  /** Base URL without credentials, e.g. http://pacs:8042/dicom-web */
+  base: string;
+  /** The base as messages show it (no userinfo, no query). */
+  shown: string;
+  authorization?: string;
+  /** Which option named this server, for error lines (--from, --to). */
+  field: string;
+}
+
+const DICOM = 'application/dicom';
+
+/** Parses a DICOMweb base URL; userinfo in it is used as basic auth when no other auth is given. */
+export function dicomWebServer(url: string, field: string, auth: DicomWebAuth = {}): DicomWebServer {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new VeilError('USAGE', 'expected an http:// or https:// URL of a DICOMweb service', { field });
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new VeilError('USAGE', 'expected an http:// or https:// URL of a DICOMweb service', { field });
+  if (parsed.search || parsed.hash) throw new VeilError('USAGE', 'the URL must not have a query or fragment (use --query)', { field });
+  const user = auth.user ?? (parsed.username ? decodeURIComponent(parsed.username) : undefined);
+  const password = auth.password ?? (parsed.password ? decodeURIComponent(parsed.password) : undefined);
+  parsed.username = '';
+  parsed.password = '';
+  const base = parsed.toString().replace(/\/+$/, '');
+  let authorization: string | undefined;
+  if (auth.token) authorization = `Bearer ${auth.token}`;
+  else if (user !== undefined) authorization = `Basic ${Buffer.from(`${user}:${password ?? ''}`).toString('base64')}`;
+  return { base, shown: base, authorization, field };
+}
+
+/**
+ * Auth for one side from the environment: VEIL_DICOMWEB_<SIDE>_TOKEN, or _USER and _PASSWORD,
+ * falling back to the unprefixed VEIL_DICOMWEB_TOKEN / _USER / _PASSWORD shared by both sides.
+ */
+export function authFromEnv(env: NodeJS.ProcessEnv, side: 'FROM' | 'TO'): DicomWebAuth {
+  const pick = (name: string) => env[`VEIL_DICOMWEB_${side}_${name}`] ?? env[`VEIL_DICOMWEB_${name}`];
+  const token = pick('TOKEN');
+  if (token) return { token };
+  const user = pick('USER');
+  return user ? { user, password: pick('PASSWORD') ?? '' } : {};
+}
+
+/** `what` names the request without values: "QIDO-RS {base}/studies", "WADO-RS {base}/studies/(study 2 of 5)". */
+async function request(server: DicomWebServer, path: string, what: string, init: { method?: string; accept: string; body?: Blob; contentType?: string }): Promise<Response> {
+  const headers: Record<string, string> = { accept: init.accept };
+  if (server.authorization) headers.authorization = server.authorization;
+  if (init.contentType) headers['content-type'] = init.contentType;
+  let response: Response;
+  try {
+    response = await fetch(server.base + path, { method: init.method ?? 'GET', headers, body: init.body, redirect: 'error' });
+  } catch (error) {
+    const cause = (error as { cause?: { code?: unknown } }).cause;
+    const code = typeof cause?.code === 'string' ? ` (${cause.code})` : '';
+    throw new VeilError('USAGE', `${what}: the server cannot be reached${code}`, { field: server.field });
+  }
+  if (!response.ok) {
+    await response.body?.cancel();
+    const why = response.status === 401 || response.status === 403 ? ' (check VEIL_DICOMWEB_* credentials)' : response.status === 404 ? ' (not found)' : '';
+    throw new VeilError('USAGE', `${what}: the server answered HTTP ${response.status}${why}`, { field: server.field });
+  }
+  return response;
+}
+
+/** The StudyInstanceUIDs QIDO-RS finds for a query (DICOM JSON, PS3.18 F.2). */
+export async function findStudies(server: DicomWebServer, query: URLSearchParams): Promise<string[]> {
+  const what = `QIDO-RS ${server.shown}/studies`;
+  const params = new URLSearchParams(query);
+  params.set('includefield', '0020000D');
+  const response = await request(server, `/studies?${params.toString()}`, what, { accept: 'application/dicom+json' });
+  if (response.status === 204) return [];
+  let json: unknown;
+  try {
+    json = await response.json();
+  } catch {
+    throw new VeilError('USAGE', `${what}: the answer is not DICOM JSON`, { field: server.field });
+  }
+  if (!Array.isArray(json)) throw new VeilError('USAGE', `${what}: the answer is not a DICOM JSON array`, { field: server.field });
+  const uids: string[] = [];
+  for (const [i, study] of json.entries()) {
+    const value = (study as Record<string, { Value?: unknown[] } | undefined>)['0020000D']?.Value?.[0];
+    if (typeof value !== 'string' || !/^[0-9.]{1,64}$/.test(value)) throw new VeilError('USAGE', `${what}: result ${i + 1} has no StudyInstanceUID`, { field: server.field });
+    uids.push(value);
+  }
+  return [...new Set(uids)];
+}
+
+/**
+ * Every instance of a study as Part-10 bytes (WADO-RS, multipart/related of application/dicom,
+ * transfer syntax as stored so that pixels come out as from the stored file).
+ */
+export async function retrieveStudy(server: DicomWebServer, studyUid: string, position: string): Promise<Uint8Array[]> {
+  const what = `WADO-RS ${server.shown}/studies/(${position})`;
+  const response = await request(server, `/studies/${encodeURIComponent(studyUid)}`, what, { accept: `multipart/related; type="${DICOM}"; transfer-syntax=*` });
+  const contentType = response.headers.get('content-type') ?? '';
+  const boundary = boundaryOf(contentType);
+  if (!boundary) throw new VeilError('DICOM_INVALID', `${what}: expected a multipart/related answer, got ${contentType.split(';')[0] || 'no content type'}`, { field: server.field });
+  const body = new Uint8Array(await response.arrayBuffer());
+  let parts;
+  try {
+    parts = readMultipart(body, boundary);
+  } catch (error) {
+    if (error instanceof MultipartError) throw new VeilError('DICOM_INVALID', `${what}: ${error.message}`, { field: server.field });
+    throw error;
+  }
+  return parts.map((part, i) => {
+    const type = (part.headers.get('content-type') ?? contentTypeParam(contentType, 'type') ?? '').split(';')[0].trim().toLowerCase();
+    if (type !== DICOM || !isDicom(part.body)) throw new VeilError('DICOM_INVALID', `${what}: part ${i + 1} of ${parts.length} is not a DICOM Part-10 instance`, { field: server.field });
+    return part.body;
+  });
+}
+
+/** Whether the codec reads it: a Part-10 file, or a bare data set as some archives store (a PACS returns what it was sent). */
+function isDicom(bytes: Uint8Array): boolean {
+  try {
+    readDicom(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** What STOW-RS said: instances it refused (Failed SOP Sequence, 0008,1198). */
+export interface StoreResult {
+  stored: number;
+  failed: number;
+}
+
+/** Stores instances in one STOW-RS request (one study at a time, so a study is stored whole or answered as failed). */
+export async function storeInstances(server: DicomWebServer, instances: readonly Uint8Array[], position: string): Promise<StoreResult> {
+  const what = `STOW-RS ${server.shown}/studies (${position})`;
+  const boundary = newBoundary();
+  const body = new Blob(writeMultipart(instances, DICOM, boundary));
+  const response = await request(server, '/studies', what, {
+    method: 'POST',
+    accept: 'application/dicom+json',
+    contentType: `multipart/related; type="${DICOM}"; boundary=${boundary}`,
+    body,
+  });
+  const text = await response.text();
+  let failed = 0;
+  if (text.trim()) {
+    try {
+      const json = JSON.parse(text) as Record<string, { Value?: unknown[] } | undefined>;
+      failed = json['00081198']?.Value?.length ?? 0;
+    } catch {
+      // a server that answers 200 with no DICOM JSON stored everything (PS3.18 10.5.3)
+    }
+  }
+  return { stored: instances.length - failed, failed };
+}

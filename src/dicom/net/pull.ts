@@ -1,0 +1,163 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { isVeilError, VeilError } from '../../errors.js';
+import { writeFileAtomic } from '../../io/atomic.js';
+import type { Policy } from '../../policy/load.js';
+import { readDicom } from '../codec/read.js';
+import { getText } from '../marking.js';
+import type { PixelCleanerFactory } from '../pixelStep.js';
+import type { DicomRunReport } from '../report.js';
+import { deidentifyDicomDirectory } from '../run.js';
+import { findStudies, retrieveStudy, storeInstances, type DicomWebServer } from './dicomweb.js';
+
+export interface PullOptions {
+  policy: Policy;
+  secret: Buffer;
+  from: DicomWebServer;
+  /** Studies by UID, or a QIDO-RS query (exactly one of the two). */
+  studies?: readonly string[];
+  query?: URLSearchParams;
+  /** STOW-RS destination, or a folder (<new StudyInstanceUID>/<new SOPInstanceUID>.dcm), or both. */
+  to?: DicomWebServer;
+  out?: string;
+  reportJson?: string;
+  jobs?: number;
+  pixelCleaner?: PixelCleanerFactory;
+}
+
+export interface PulledStudy {
+  /** 1-based position in the selection: original UIDs stay out of the report. */
+  position: number;
+  /** The de-identified StudyInstanceUID (absent when no instance of the study came out). */
+  studyUid?: string;
+  retrieved: number;
+  deidentified: number;
+  /** Instances the pipeline refused, with the reason (no values). */
+  rejected: { file: string; reason: string }[];
+  status: 'stored' | 'written' | 'not-stored' | 'pending';
+  reason?: string;
+}
+
+export interface PullReport {
+  kind: 'veil-dicom-pull';
+  policy: { name: string; version: number | string; sha256: string };
+  from: string;
+  to?: string;
+  out?: string;
+  studies: PulledStudy[];
+  totals: { studies: number; retrieved: number; deidentified: number; rejected: number; stored: number; written: number; studiesStored: number };
+  timingMs: number;
+}
+
+/**
+ * `veil dicom pull`: finds studies (QIDO-RS) or takes them by UID, retrieves every instance
+ * (WADO-RS) into a private temporary folder, runs the folder pipeline once on that folder (so
+ * each instance comes out byte for byte as `veil dicom deidentify` writes it, and study- and
+ * patient-level steps see every selected study), then stores each study by one STOW-RS request
+ * only when every one of its instances was de-identified — a study is stored whole or not at all.
+ * Nothing is sent before every study has been retrieved and de-identified.
+ */
+export async function pullStudies(options: PullOptions): Promise<PullReport> {
+  const started = performance.now();
+  if (!options.to && !options.out) throw new VeilError('USAGE', 'give --to URL or --out DIR', { field: '--to' });
+  if ((options.studies?.length ?? 0) > 0 === (options.query !== undefined)) throw new VeilError('USAGE', 'give --study UID (one or more) or --query, not both', { field: '--study' });
+  const uids = options.studies?.length ? [...new Set(options.studies)] : await findStudies(options.from, options.query ?? new URLSearchParams());
+  const report: PullReport = {
+    kind: 'veil-dicom-pull',
+    policy: { name: options.policy.name, version: options.policy.version, sha256: options.policy.source.sha256 },
+    from: options.from.shown,
+    to: options.to?.shown,
+    out: options.out,
+    studies: uids.map((_, i) => ({ position: i + 1, retrieved: 0, deidentified: 0, rejected: [], status: 'pending' })),
+    totals: { studies: uids.length, retrieved: 0, deidentified: 0, rejected: 0, stored: 0, written: 0, studiesStored: 0 },
+    timingMs: 0,
+  };
+  const finish = async () => {
+    report.timingMs = Math.round(performance.now() - started);
+    if (options.reportJson) await writeFileAtomic(options.reportJson, `${JSON.stringify(report, null, 2)}\n`);
+    return report;
+  };
+  if (uids.length === 0) return finish();
+
+  // a private folder (mode 0700): the retrieved instances are identifying until de-identified
+  const work = mkdtempSync(join(tmpdir(), 'veil-pull-'));
+  try {
+    const input = join(work, 'in');
+    const output = join(work, 'out');
+    const folderOf = (i: number) => `study-${String(i + 1).padStart(5, '0')}`;
+    for (const [i, uid] of uids.entries()) {
+      const instances = await retrieveStudy(options.from, uid, `study ${i + 1} of ${uids.length}`);
+      const dir = join(input, folderOf(i));
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      instances.forEach((bytes, n) => writeFileSync(join(dir, `${String(n + 1).padStart(6, '0')}.dcm`), bytes, { mode: 0o600 }));
+      report.studies[i].retrieved = instances.length;
+      report.totals.retrieved += instances.length;
+    }
+    const runReport = join(work, 'run.json');
+    try {
+      await deidentifyDicomDirectory({ policy: options.policy, input, output, reportJson: runReport, secret: options.secret, jobs: options.jobs, pixelCleaner: options.pixelCleaner });
+    } catch (error) {
+      // no instance could be de-identified: the run report (written first) says why per file
+      if (!(isVeilError(error) && error.code === 'NO_USABLE_INPUT')) throw error;
+    }
+    const run = JSON.parse(readFileSync(runReport, 'utf8')) as DicomRunReport;
+    const outputsOf = new Map<number, string[]>();
+    for (const record of run.files) {
+      const i = Number(/^study-(\d+)/.exec(record.input)?.[1] ?? 0) - 1;
+      const study = report.studies[i];
+      if (!study) continue;
+      if (record.status === 'ok' && record.output) {
+        study.deidentified++;
+        report.totals.deidentified++;
+        outputsOf.set(i, [...(outputsOf.get(i) ?? []), join(output, record.output)]);
+      } else {
+        study.rejected.push({ file: record.input, reason: record.reason ?? record.status });
+        report.totals.rejected++;
+      }
+    }
+
+    for (const [i, study] of report.studies.entries()) {
+      const files = outputsOf.get(i) ?? [];
+      const bytes = files.map((f) => readFileSync(f));
+      const parsed = bytes.map((b) => readDicom(b));
+      study.studyUid = parsed.length ? getText(parsed[0].dataset, 0x0020000d) : undefined;
+      if (study.rejected.length > 0 || files.length === 0) {
+        study.status = 'not-stored';
+        study.reason = files.length === 0 ? 'no instance was retrieved or de-identified' : `${study.rejected.length} of ${study.retrieved} instances could not be de-identified`;
+        continue;
+      }
+      if (options.out) {
+        for (const [n, b] of bytes.entries()) {
+          const sop = getText(parsed[n].meta, 0x00020003) ?? `instance-${n + 1}`;
+          const target = join(resolve(options.out), study.studyUid ?? `study-${i + 1}`, `${sop}.dcm`);
+          mkdirSync(join(target, '..'), { recursive: true });
+          await writeFileAtomic(target, b);
+        }
+        report.totals.written += bytes.length;
+        study.status = 'written';
+      }
+      if (options.to) {
+        try {
+          const result = await storeInstances(options.to, bytes, `study ${i + 1} of ${uids.length}`);
+          report.totals.stored += result.stored;
+          if (result.failed > 0) {
+            study.status = 'not-stored';
+            study.reason = `the destination refused ${result.failed} of ${bytes.length} instances`;
+            continue;
+          }
+        } catch (error) {
+          study.status = 'not-stored';
+          study.reason = isVeilError(error) ? error.message : 'the store request failed';
+          await finish();
+          throw error;
+        }
+        study.status = 'stored';
+        report.totals.studiesStored++;
+      }
+    }
+    return await finish();
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,200 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readDicom } from '../../../src/dicom/codec/read.js';
+import type { DicomDataset } from '../../../src/dicom/codec/types.js';
+import { textValues } from '../../../src/dicom/codec/values.js';
+import { deidentifyDicomDirectory, remapUid } from '../../../src/dicom/index.js';
+import { getText } from '../../../src/dicom/marking.js';
+import type { PullReport } from '../../../src/dicom/net/index.js';
+import { containsWord } from '../../../src/dicom/residual.js';
+import { parsePolicy, unwrap } from '../../../src/policy/load.js';
+import { runCli } from '../../helpers.js';
+import { sharedDicom } from '../helpers.js';
+import { freePort, hasOrthanc, startOrthanc, type Orthanc } from './orthanc.js';
+
+/**
+ * `veil dicom pull` between real Orthanc servers on loopback: QIDO-RS and WADO-RS from a source
+ * PACS, STOW-RS into research PACSs, each checked through its REST API against the folder
+ * path's output of the very files the source holds, with the same key.
+ */
+const SECRET = 'pull-test-secret-0123456789';
+const POLICY = 'name: pull-test\nversion: 1\ndicom: { profile: basic }\n';
+const FILES = ['CT_small.dcm', 'MR_small.dcm', 'emri_small.dcm', '693_UNCR.dcm', 'JPEG-lossy.dcm', 'SC_rgb_rle_2frame.dcm', 'deid-data_ctbrain1.dcm', 'liver.dcm', 'rtstruct.dcm', 'rtplan.dcm'];
+const IDENTIFYING_TAGS = new Set([0x00100010, 0x00100020, 0x00100030, 0x00101000, 0x00101001, 0x00101040, 0x00080050, 0x00080080, 0x00080081, 0x00080090, 0x00081010, 0x00081048, 0x00081050, 0x00081060, 0x00081070, 0x00200010, 0x00080020, 0x00080021, 0x00080022, 0x00080023, 0x00181000]);
+
+/** Identifying values of an input (listed tags, every PN and DA, name components), at any depth. */
+function identifyingValues(dataset: DicomDataset, into: Set<string>): void {
+  for (const e of dataset) {
+    if (e.items) for (const item of e.items) identifyingValues(item, into);
+    if (!e.value || !(IDENTIFYING_TAGS.has(e.tag) || e.vr === 'PN' || e.vr === 'DA')) continue;
+    for (const v of textValues(e.value)) for (const p of e.vr === 'PN' ? [v, ...v.split(/[\^=]/)] : [v]) if (p.trim().length >= 4) into.add(p.trim());
+  }
+}
+
+/** Tag, VR and value of every element, items included (a PACS may re-encode sequence lengths). */
+function elementsOf(dataset: DicomDataset): unknown[] {
+  return dataset.map((e) => [e.tag, e.vr, Buffer.from(e.value ?? e.verbatim ?? []).toString('hex'), e.items?.map(elementsOf)]);
+}
+
+interface Stats {
+  CountInstances: number;
+  CountSeries: number;
+  CountStudies: number;
+}
+
+const env = { VEIL_SECRET: SECRET };
+const suite = hasOrthanc ? describe : describe.skip;
+if (!hasOrthanc) console.warn('test/dicom/net: Orthanc is not installed (apt-get install -y orthanc orthanc-dicomweb): the pull suite is skipped');
+
+suite('veil dicom pull from one Orthanc into another over DICOMweb', () => {
+  let work: string;
+  let source: Orthanc;
+  const research: Orthanc[] = [];
+  const inputs = new Map<string, DicomDataset>();
+  /** The folder path's output of the source's files, by de-identified SOPInstanceUID. */
+  const folderBySop = new Map<string, Buffer>();
+  const identifying = new Set<string>();
+  const secret = Buffer.from(SECRET);
+  const web = (o: Orthanc) => `${o.url}/dicom-web`;
+  const policyFile = () => join(work, 'policy.yaml');
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'veil-pull-'));
+    writeFileSync(policyFile(), POLICY);
+    source = await startOrthanc(join(work, 'source'), 'SOURCE', {});
+    for (const name of ['RESEARCH1', 'RESEARCH2']) research.push(await startOrthanc(join(work, name), name, {}));
+    const ids = new Set<string>();
+    for (const file of FILES) {
+      const { status, json } = await source.post<{ ID: string }>('/instances', readFileSync(join(sharedDicom, file)));
+      if (status === 200) ids.add(json.ID);
+    }
+    // the folder path on the very files the source holds, with the same key
+    const folderIn = join(work, 'folder-in');
+    mkdirSync(folderIn);
+    for (const id of ids) {
+      const bytes = await source.get<Buffer>(`/instances/${id}/file`);
+      writeFileSync(join(folderIn, `${id}.dcm`), bytes);
+      inputs.set(id, readDicom(bytes).dataset);
+    }
+    const policy = unwrap(parsePolicy(POLICY, { file: 'policy.yaml', baseDir: work }));
+    const folderOut = join(work, 'folder-out');
+    const folder = await deidentifyDicomDirectory({ policy, input: folderIn, output: folderOut, secret, jobs: 1 });
+    for (const record of folder.files.filter((f) => f.status === 'ok')) {
+      const bytes = readFileSync(join(folderOut, record.output ?? ''));
+      folderBySop.set(getText(readDicom(bytes).dataset, 0x00080018) ?? '', bytes);
+    }
+    for (const dataset of inputs.values()) identifyingValues(dataset, identifying);
+  }, 60_000);
+
+  afterAll(async () => {
+    source?.stop();
+    for (const o of research) o.stop();
+    await new Promise((r) => setTimeout(r, 200));
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  /** Checks every instance the research PACS holds against the folder path; returns its study UIDs. */
+  async function checkResearch(target: Orthanc): Promise<Set<string>> {
+    const originalUids = new Set([...inputs.values()].flatMap((d) => [getText(d, 0x0020000d), getText(d, 0x0020000e), getText(d, 0x00080018)]));
+    const studies = new Set<string>();
+    for (const id of await target.get<string[]>('/instances')) {
+      const bytes = await target.get<Buffer>(`/instances/${id}/file`);
+      const dataset = readDicom(bytes).dataset;
+      const study = getText(dataset, 0x0020000d) ?? '';
+      studies.add(study);
+      expect(originalUids.has(study)).toBe(false);
+      expect(originalUids.has(getText(dataset, 0x00080018))).toBe(false);
+      for (const value of identifying) expect(containsWord(bytes, value), 'an identifying value of an input').toBe(false);
+      const expected = folderBySop.get(getText(dataset, 0x00080018) ?? '');
+      expect(expected, 'an instance the folder path also wrote').toBeDefined();
+      // pixel data and every other element as the folder path wrote them
+      expect(elementsOf(dataset)).toEqual(elementsOf(readDicom(expected as Buffer).dataset));
+    }
+    return studies;
+  }
+
+  it('--study: every selected study reaches the research PACS de-identified as the folder path does, and --out holds the same files', async () => {
+    const studyUids = [...new Set([...inputs.values()].map((d) => getText(d, 0x0020000d) ?? ''))];
+    const out = join(work, 'out');
+    const reportFile = join(work, 'pull-study.json');
+    const run = runCli(['dicom', 'pull', '--policy', policyFile(), '--from', web(source), '--study', ...studyUids, '--to', web(research[0]), '--out', out, '--report', reportFile, '--jobs', '1'], env);
+    expect(run.status, run.stderr).toBe(0);
+    const sourceStats = await source.get<Stats>('/statistics');
+    const researchStats = await research[0].get<Stats>('/statistics');
+    expect([researchStats.CountInstances, researchStats.CountStudies, researchStats.CountSeries]).toEqual([sourceStats.CountInstances, sourceStats.CountStudies, sourceStats.CountSeries]);
+    // same study → same new StudyInstanceUID, the keyed remap of the original
+    expect(await checkResearch(research[0])).toEqual(new Set(studyUids.map((uid) => remapUid(secret, uid))));
+
+    const copies = readdirSync(out, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+    expect(copies.length).toBe(sourceStats.CountInstances);
+    for (const copy of copies) {
+      const bytes = readFileSync(join(copy.parentPath, copy.name));
+      const expected = folderBySop.get(getText(readDicom(bytes).dataset, 0x00080018) ?? '');
+      expect(expected && bytes.equals(expected), "the written file is the folder path's file, byte for byte").toBe(true);
+    }
+    const report = JSON.parse(readFileSync(reportFile, 'utf8')) as PullReport;
+    expect(report.studies.map((s) => s.status)).toEqual(studyUids.map(() => 'stored'));
+    expect(report.totals.stored).toBe(sourceStats.CountInstances);
+    // the report names studies by position and new UID only
+    for (const uid of studyUids) expect(JSON.stringify(report)).not.toContain(uid);
+  }, 120_000);
+
+  it('--query: QIDO-RS selects one patient, and only that patient\'s studies, series and instances arrive', async () => {
+    const patientId = getText(inputs.values().next().value as DicomDataset, 0x00100020) ?? '';
+    const selected = [...inputs.values()].filter((d) => getText(d, 0x00100020) === patientId);
+    const others = [...inputs.values()].filter((d) => getText(d, 0x00100020) !== patientId);
+    expect(selected.length).toBeGreaterThan(0);
+    expect(others.length).toBeGreaterThan(0);
+    const run = runCli(['dicom', 'pull', '--policy', policyFile(), '--from', web(source), '--query', `PatientID=${patientId}`, '--to', web(research[1]), '--jobs', '1'], env);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout + run.stderr).not.toContain(patientId);
+    const stats = await research[1].get<Stats>('/statistics');
+    const distinct = (tag: number) => new Set(selected.map((d) => getText(d, tag))).size;
+    expect([stats.CountInstances, stats.CountStudies, stats.CountSeries]).toEqual([selected.length, distinct(0x0020000d), distinct(0x0020000e)]);
+    expect(await checkResearch(research[1])).toEqual(new Set(selected.map((d) => remapUid(secret, getText(d, 0x0020000d) ?? ''))));
+  }, 120_000);
+
+  it('an unreachable server and a study the source does not have: exit 2, one line, no credentials, no UID', async () => {
+    const closed = await freePort();
+    const unreachable = runCli(['dicom', 'pull', '--policy', policyFile(), '--from', `http://alice:s3cretpw@127.0.0.1:${closed}/dicom-web`, '--study', '1.2.3', '--out', join(work, 'never')], env);
+    expect(unreachable.status).toBe(2);
+    expect(unreachable.stderr.trim().split('\n')).toHaveLength(1);
+    expect(unreachable.stderr).toMatch(new RegExp(`--from: WADO-RS http://127\\.0\\.0\\.1:${closed}/dicom-web/studies/\\(study 1 of 1\\): the server cannot be reached`));
+    expect(unreachable.stderr).not.toMatch(/alice|s3cretpw/);
+
+    const before = await research[0].get<Stats>('/statistics');
+    const known = getText(inputs.values().next().value as DicomDataset, 0x0020000d) ?? '';
+    const missing = runCli(['dicom', 'pull', '--policy', policyFile(), '--from', web(source), '--study', known, '1.2.826.0.1.3680043.2.1125.999', '--to', web(research[0])], env);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+    expect(missing.stderr).toMatch(/--from: WADO-RS http:\/\/127\.0\.0\.1:\d+\/dicom-web\/studies\/\(study 2 of 2\): the server answered HTTP 404/);
+    expect(missing.stderr).not.toContain('1.2.826.0.1.3680043.2.1125.999');
+    // nothing was stored: the known study was retrieved, but no study is sent before all are de-identified
+    expect(await research[0].get<Stats>('/statistics')).toMatchObject({ CountInstances: before.CountInstances });
+    expect(readdirSync(work).filter((f) => f === 'never')).toEqual([]);
+  }, 60_000);
+
+  it('a source that answers with something other than DICOM: exit 2, one line naming the part', async () => {
+    const { createServer } = await import('node:http');
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'multipart/related; type="application/dicom"; boundary=zz' });
+      res.end('--zz\r\nContent-Type: application/dicom\r\n\r\nnot a dicom file\r\n--zz--\r\n');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    // spawnSync blocks this process: the fake server must run in another one, so use an async spawn
+    const { spawn } = await import('node:child_process');
+    const { repoRoot } = await import('../helpers.js');
+    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'dicom', 'pull', '--policy', policyFile(), '--from', `http://127.0.0.1:${port}/dicom-web`, '--study', '1.2.3', '--out', join(work, 'never2')], { cwd: repoRoot, env: { ...process.env, ...env, CI: '1' } });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const status = await new Promise<number | null>((r) => child.once('exit', r));
+    server.close();
+    expect(status).toBe(2);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(/\(study 1 of 1\): part 1 of 1 is not a DICOM Part-10 instance/);
+  }, 60_000);
+});
