@@ -146,4 +146,15 @@ describe('scan: auto on a CT whose text is at the maximum stored value over brig
     for (let i = 0; i < glyphMask.length; i++) if (glyphMask[i] && readSample(frames[0], layout, i, 0) === textValue) left++;
     expect(left).toBe(0);
   }, 180_000);
+
+  it('is cleaned under scan: always too: the full pipeline reads the stored-range view as well', async () => {
+    const policy = unwrap(parsePolicy('name: always\nversion: 1\ndicom: { profile: basic }\npixels: { burnedInText: { scan: always } }\n', { file: 'p.yaml', baseDir: repoRoot }));
+    const report = await deidentifyDicomDirectory({ policy, input: path.join(work, 'bright'), output: path.join(work, 'bright-always'), secret: SECRET, jobs: 1, pixelCleaner: dicomPixelCleanerFactory });
+    expect(report.files[0]?.pixels).toMatchObject({ verification: 'passed', frames: { total: 1, scanned: 1 } });
+    const written = pixelInputOf(path.join(work, 'bright-always', 'ct-text-at-max.dcm'));
+    const { frames, layout } = decodeDicomFrames(written, syntaxInfo(written.transferSyntaxUID)!);
+    let left = 0;
+    for (let i = 0; i < glyphMask.length; i++) if (glyphMask[i] && readSample(frames[0], layout, i, 0) === textValue) left++;
+    expect(left).toBe(0);
+  }, 180_000);
 });
