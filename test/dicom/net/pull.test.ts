@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +13,7 @@ import type { PullReport } from '../../../src/dicom/net/index.js';
 import { containsWord } from '../../../src/dicom/residual.js';
 import { parsePolicy, unwrap } from '../../../src/policy/load.js';
 import { runCli } from '../../helpers.js';
-import { sharedDicom } from '../helpers.js';
+import { repoRoot, sharedDicom } from '../helpers.js';
 import { freePort, hasOrthanc, startOrthanc, type Orthanc } from './orthanc.js';
 
 /**
@@ -45,6 +47,26 @@ interface Stats {
 }
 
 const env = { VEIL_SECRET: SECRET };
+
+/** A stand-in DICOMweb server in this process (for answers a real PACS does not give). */
+async function fakeServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = createServer(handler);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+/** The CLI as a child process without blocking this one (runCli would block a fakeServer). */
+async function runCliAsync(args: string[], childEnv: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), ...args], { cwd: repoRoot, env: { ...process.env, CI: '1', ...childEnv } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const status = await new Promise<number | null>((r) => child.once('exit', r));
+  return { status, stdout, stderr };
+}
 const suite = hasOrthanc ? describe : describe.skip;
 if (!hasOrthanc) console.warn('test/dicom/net: Orthanc is not installed (apt-get install -y orthanc orthanc-dicomweb): the pull suite is skipped');
 
@@ -177,24 +199,37 @@ suite('veil dicom pull from one Orthanc into another over DICOMweb', () => {
   }, 60_000);
 
   it('a source that answers with something other than DICOM: exit 2, one line naming the part', async () => {
-    const { createServer } = await import('node:http');
-    const server = createServer((_req, res) => {
+    const server = await fakeServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'multipart/related; type="application/dicom"; boundary=zz' });
       res.end('--zz\r\nContent-Type: application/dicom\r\n\r\nnot a dicom file\r\n--zz--\r\n');
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const address = server.address();
-    const port = typeof address === 'object' && address ? address.port : 0;
-    // spawnSync blocks this process: the fake server must run in another one, so use an async spawn
-    const { spawn } = await import('node:child_process');
-    const { repoRoot } = await import('../helpers.js');
-    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'dicom', 'pull', '--policy', policyFile(), '--from', `http://127.0.0.1:${port}/dicom-web`, '--study', '1.2.3', '--out', join(work, 'never2')], { cwd: repoRoot, env: { ...process.env, ...env, CI: '1' } });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const status = await new Promise<number | null>((r) => child.once('exit', r));
-    server.close();
-    expect(status).toBe(2);
-    expect(stderr.trim().split('\n')).toHaveLength(1);
-    expect(stderr).toMatch(/\(study 1 of 1\): part 1 of 1 is not a DICOM Part-10 instance/);
+    const run = await runCliAsync(['dicom', 'pull', '--policy', policyFile(), '--from', `${server.url}/dicom-web`, '--study', '1.2.3', '--out', join(work, 'never2')], env);
+    await server.close();
+    expect(run.status).toBe(2);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/\(study 1 of 1\): part 1 of 1 is not a DICOM Part-10 instance/);
+  }, 60_000);
+
+  it('sends basic auth from VEIL_DICOMWEB_FROM_USER/PASSWORD and a bearer token from VEIL_DICOMWEB_TOKEN; a 401 is exit 2 without the secret', async () => {
+    const seen: (string | undefined)[] = [];
+    const server = await fakeServer((req, res) => {
+      seen.push(req.headers.authorization);
+      if (req.headers.authorization !== `Basic ${Buffer.from('alice:pa55word').toString('base64')}`) {
+        res.writeHead(401).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/dicom+json' }).end('[]');
+    });
+    const args = ['dicom', 'pull', '--policy', policyFile(), '--from', `${server.url}/dicom-web`, '--query', 'StudyDate=20200101', '--to', web(research[1])];
+    const ok = await runCliAsync(args, { ...env, VEIL_DICOMWEB_FROM_USER: 'alice', VEIL_DICOMWEB_FROM_PASSWORD: 'pa55word' });
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/pulled 0 studies/);
+    const refused = await runCliAsync(args, { ...env, VEIL_DICOMWEB_TOKEN: 'tok-987654321' });
+    await server.close();
+    expect(seen).toEqual([`Basic ${Buffer.from('alice:pa55word').toString('base64')}`, 'Bearer tok-987654321']);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(refused.stderr).toMatch(/--from: QIDO-RS http:\/\/127\.0\.0\.1:\d+\/dicom-web\/studies: the server answered HTTP 401 \(check VEIL_DICOMWEB_\* credentials\)/);
+    expect(refused.stderr).not.toMatch(/tok-987654321|StudyDate|20200101/);
   }, 60_000);
 });
