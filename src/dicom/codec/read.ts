@@ -22,6 +22,9 @@ import { textValue } from './values.js';
 
 const UNDEFINED_LENGTH = 0xffffffff;
 
+/** The known VRs by their two bytes: one lookup per element, and no new string per element. */
+const VR_BY_BYTES = new Map([...KNOWN_VRS].map((vr) => [(vr.charCodeAt(0) << 8) | vr.charCodeAt(1), vr]));
+
 /**
  * Most bytes a deflated data set may inflate to. Deflate reaches ~1000:1, so a few MB of
  * upload could otherwise take gigabytes of memory (a deflate bomb); the deflated transfer
@@ -180,8 +183,9 @@ function readElement(
   let length: number;
   let headerLength: number;
   if (encoding.explicit) {
-    vr = String.fromCharCode(bytes[offset + 4], bytes[offset + 5]);
-    if (!KNOWN_VRS.has(vr)) throw new DicomDamagedError(`invalid VR at ${formatTag(tag)}`);
+    const known = VR_BY_BYTES.get((bytes[offset + 4] << 8) | bytes[offset + 5]);
+    if (known === undefined) throw new DicomDamagedError(`invalid VR at ${formatTag(tag)}`);
+    vr = known;
     if (LONG_VRS.has(vr)) {
       if (offset + 12 > end) throw new DicomDamagedError(`truncated: element header of ${formatTag(tag)}`);
       length = view.getUint32(offset + 8, encoding.littleEndian);
