@@ -110,13 +110,9 @@ async function prepared(spec: WorkerSpec): Promise<Policy> {
   return policy;
 }
 
-function optionalSecret(): Buffer | undefined {
-  try {
-    return loadSecret();
-  } catch (error) {
-    if (isVeilError(error) && error.code === 'SECRET_MISSING') return undefined;
-    throw error;
-  }
+/** The key is read here, at the edge, and only when the policy pseudonymizes a column. */
+function tabularSecret(policy: Policy): Buffer | undefined {
+  return policy.tabular?.identifiers.some((id) => id.action === 'pseudonymize') ? loadSecret() : undefined;
 }
 
 /** (done, total) progress of the DICOM and image engines as a fraction. */
@@ -133,7 +129,7 @@ export async function runJob(spec: WorkerSpec): Promise<void> {
   // engines load on demand: a tabular job never loads the image models
   if (spec.kind === 'tabular') {
     const { anonymizeCsvFile } = await import('../tabular/index.js');
-    report = await anonymizeCsvFile({ policy, input: spec.input, output: join(spec.workDir, OUTPUT_FILES.tabularResult), reportJson, reportHtml, secret: optionalSecret(), maxCellBytes: spec.maxCellBytes, onProgress });
+    report = await anonymizeCsvFile({ policy, input: spec.input, output: join(spec.workDir, OUTPUT_FILES.tabularResult), reportJson, reportHtml, secret: tabularSecret(policy), maxCellBytes: spec.maxCellBytes, onProgress });
   } else {
     const filesDir = join(spec.workDir, 'files');
     await mkdir(filesDir, { recursive: true });

@@ -1,6 +1,6 @@
 /** DICOM de-identification: Veil's library API for src/cli, src/api and src/index.ts. */
 export { deidentifyDicomDirectory, type DeidentifyDirectoryOptions } from './run.js';
-export type { DicomRunReport, DicomFileRecord, CohortSummary } from './report.js';
+export type { DicomRunReport, DicomFileRecord, CohortSummary } from '../report/dicomReport.js';
 export type { PixelCleanerFactory } from './pixelStep.js';
 export type { FileResult, FileStatus } from './file.js';
 export { readDicom } from './codec/read.js';

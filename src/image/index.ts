@@ -3,7 +3,7 @@
  * PHI classification, redaction with verification, for plain images and DICOM frames.
  */
 export { redactImages, type RedactImagesOptions } from './redactImages.js';
-export type { ImageRunReport, ImageFileReport } from './imageReport.js';
+export type { ImageRunReport, ImageFileReport } from '../report/imageReport.js';
 export { renderImageHtml, type ReviewThumbnail } from '../report/html/imageHtml.js';
 export { reviewThumbnails } from './reviewThumbnails.js';
 export { createDicomPixelCleaner } from './dicomCleaner.js';

@@ -6,7 +6,7 @@ import type { PixelsPolicy } from '../policy/sections/pixels.js';
 import { createFaceDetector, fillFacesUntilGone, redactFaces, type FaceAction, type FaceDetection, type FaceDetector, type FaceRedaction } from './faces/index.js';
 import { NEVER_REASON } from './dicomScan.js';
 import { encodeImage, readImage } from './imageFile.js';
-import type { ImageFileReport } from './imageReport.js';
+import type { ImageFileReport } from '../report/imageReport.js';
 import type { Raster8 } from './raster.js';
 import { fillMasked, fillValues, pageOf, viewOf, viewWindow, type NativeImage, type NativeImage8 } from './redact/fillRaster.js';
 import { cleanText, createTextEngine, type TextEngine } from './textPipeline.js';

@@ -8,7 +8,7 @@ import type { Policy } from '../policy/load.js';
 import { renderImageHtml } from '../report/html/imageHtml.js';
 import { pixelsSchema, type PixelsPolicy } from '../policy/sections/pixels.js';
 import { isImagePath } from './imageFile.js';
-import { summarize, type ImageFileReport, type ImageRunReport } from './imageReport.js';
+import { summarize, type ImageFileReport, type ImageRunReport } from '../report/imageReport.js';
 import type { WorkerInit, WorkerTask } from './imageWorker.js';
 import { readManifest } from './models.js';
 import { reviewThumbnails } from './reviewThumbnails.js';
@@ -47,7 +47,7 @@ export async function redactImages(options: RedactImagesOptions): Promise<ImageR
   const threads = Math.max(1, Math.floor(availableParallelism() / workers));
   const files = workers === 1 ? await runInProcess(jobs, pixels, threads, options.onProgress) : await runInWorkers(jobs, pixels, workers, options.onProgress);
   const report: ImageRunReport = {
-    kind: 'veil-image-report',
+    kind: 'veil-image',
     policy: { name: options.policy.name, version: options.policy.version, sha256: options.policy.source.sha256 },
     settings: { ...pixels.burnedInText, faces: { ...pixels.faces } },
     models: await modelDigests(),

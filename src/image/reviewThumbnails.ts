@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { REVIEW_PICTURE_WIDTH, type ReviewThumbnail } from '../report/html/imageHtml.js';
-import { isWritten, type ImageFileReport } from './imageReport.js';
+import { isWritten, type ImageFileReport } from '../report/imageReport.js';
 
 /** Pictures on one review page at most; the page would otherwise grow with the input. */
 const MAX_REVIEW_PICTURES = 200;

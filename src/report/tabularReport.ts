@@ -13,7 +13,8 @@ export interface PolicyRef {
 }
 
 export interface TabularReport {
-  kind: 'tabular';
+  /** 'veil-tabular' (older reports said 'tabular'). */
+  kind: 'veil-tabular';
   veil: { version: string };
   createdAt: string;
   policy: PolicyRef;

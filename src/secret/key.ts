@@ -34,17 +34,20 @@ export function loadSecret(source: SecretSource = {}): Buffer {
   } else {
     raw = env.VEIL_SECRET;
   }
-  if (!raw) {
-    throw new VeilError(
-      'SECRET_MISSING',
-      'a pseudonymization key is needed: set VEIL_SECRET (at least 16 characters) or pass --key-file',
-    );
-  }
+  if (!raw) throw secretMissingError();
   const key = Buffer.from(raw, 'utf8');
   if (key.length < MIN_SECRET_BYTES) {
     throw new VeilError('SECRET_MISSING', `the key from ${origin} is shorter than ${MIN_SECRET_BYTES} bytes`);
   }
   return key;
+}
+
+/**
+ * The error when no key was given. The engines raise it too when a caller passes none, so a
+ * library user sees what the CLI user sees; only the edges (CLI, API worker) read the key.
+ */
+export function secretMissingError(): VeilError {
+  return new VeilError('SECRET_MISSING', 'a pseudonymization key is needed: set VEIL_SECRET (at least 16 characters) or pass --key-file');
 }
 
 /** Keyed one-way digest: the same (key, purpose, value) always gives the same bytes. */

@@ -6,7 +6,7 @@ import { NEVER_REASON, TRIAGE_REASON } from '../../src/image/dicomScan.js';
 
 function runReport(): DicomRunReport {
   return {
-    kind: 'veil-dicom-deidentify',
+    kind: 'veil-dicom',
     policy: { name: 'p', version: 1, sha256: 'ab'.repeat(32) },
     profile: { name: 'basic', edition: '2024b', options: [], unlistedElements: 'remove' },
     totals: emptyTotals(),

@@ -4,7 +4,7 @@ import type { DicomCohortPolicy } from '../../policy/sections/dicom.js';
 import type { TabularPolicy } from '../../policy/sections/tabular.js';
 import { anonymizeTable, tableFromRows, tableToRows } from '../../tabular/index.js';
 import { lookupKeyword } from '../dictionary.js';
-import type { CohortSummary } from '../report.js';
+import type { CohortSummary } from '../../report/dicomReport.js';
 import type { CohortWrite } from './writeBack.js';
 
 const NUMERIC_VRS = new Set(['DS', 'IS', 'US', 'UL', 'SS', 'SL', 'FL', 'FD']);

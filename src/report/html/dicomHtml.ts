@@ -1,4 +1,4 @@
-import { notScannedReasons, residualCoverage, type DicomFileRecord, type DicomRunReport } from '../../dicom/report.js';
+import { notScannedReasons, residualCoverage, type DicomFileRecord, type DicomRunReport } from '../dicomReport.js';
 import { syntaxInfo } from '../../dicom/pixels/transferSyntax.js';
 import type { TabularReport } from '../tabularReport.js';
 import { escapeHtml, page, table, type Cell } from './page.js';
@@ -108,6 +108,8 @@ ${cohort.suppressedPatients.length ? table(['patient (pseudonym)', 'reason'], co
 ${tabular ? tabularSummary(tabular) : ''}`;
 }
 
+/** The cohort's tabular report; 'tabular' is how reports spelled the kind before 'veil-tabular'. */
 function isTabularReport(value: unknown): value is TabularReport {
-  return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'tabular';
+  const kind = typeof value === 'object' && value !== null ? (value as { kind?: unknown }).kind : undefined;
+  return kind === 'veil-tabular' || kind === 'tabular';
 }

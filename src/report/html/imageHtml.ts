@@ -1,4 +1,4 @@
-import { isWritten, type ImageFileReport, type ImageRunReport } from '../../image/imageReport.js';
+import { isWritten, type ImageFileReport, type ImageRunReport } from '../imageReport.js';
 import { escapeHtml, page, table } from './page.js';
 
 /**

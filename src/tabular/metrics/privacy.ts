@@ -1,5 +1,5 @@
 import { emd } from '../models/emd.js';
-import { distinctValues, entropy, isRecursiveDiverse } from '../models/lDiversity.js';
+import { distinctValues, entropy, largestRecursiveL } from '../models/lDiversity.js';
 import type { ClassStats, SensitiveAttribute } from '../models/model.js';
 import type { ClassIndex } from './classes.js';
 
@@ -43,11 +43,7 @@ export function measureSensitive(stats: readonly ClassStats[], sensitive: readon
       lDistinct = Math.min(lDistinct, distinctValues(counts));
       lEntropy = Math.min(lEntropy, Math.exp(entropy(counts, cls.size)));
       t = Math.max(t, emd(counts, cls.size, global, attribute));
-      if (recursiveC > 0) {
-        let l = 0;
-        while (l + 1 <= distinctValues(counts) && isRecursiveDiverse(counts, l + 1, recursiveC)) l++;
-        lRecursive = Math.min(lRecursive, l);
-      }
+      if (recursiveC > 0) lRecursive = Math.min(lRecursive, largestRecursiveL(counts, recursiveC));
     }
     const none = stats.length === 0;
     return {

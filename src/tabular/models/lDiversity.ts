@@ -1,4 +1,4 @@
-import type { ClassStats, PrivacyModel, SensitiveAttribute } from './model.js';
+import type { ClassStats, PrivacyModel, Requirement, SensitiveAttribute } from './model.js';
 
 /**
  * l-diversity (Machanavajjhala, Kifer, Gehrke, Venkitasubramaniam 2007), per sensitive attribute:
@@ -34,6 +34,14 @@ export function isRecursiveDiverse(counts: Int32Array, l: number, c: number): bo
   return sorted[0] < c * tail;
 }
 
+/** The largest l for which the class is recursive (c,l)-diverse (0 if none). */
+export function largestRecursiveL(counts: Int32Array, c: number): number {
+  let l = 0;
+  const distinct = distinctValues(counts);
+  while (l + 1 <= distinct && isRecursiveDiverse(counts, l + 1, c)) l++;
+  return l;
+}
+
 export function lDiversity(variant: LVariant, l: number, attributes: readonly SensitiveAttribute[], c = 0): PrivacyModel {
   const test = (counts: Int32Array, size: number): boolean => {
     switch (variant) {
@@ -47,8 +55,20 @@ export function lDiversity(variant: LVariant, l: number, attributes: readonly Se
     }
   };
   const label = variant === 'recursive' ? `recursive (${c},${l})-diversity` : `${variant} ${l}-diversity`;
+  // The l a class achieves under this variant: distinct values, exp(entropy), or the largest recursive l.
+  const achievedIn = (counts: Int32Array, size: number): number => {
+    switch (variant) {
+      case 'distinct':
+        return distinctValues(counts);
+      case 'entropy':
+        return Math.exp(entropy(counts, size));
+      case 'recursive':
+        return c > 0 ? largestRecursiveL(counts, c) : 0;
+    }
+  };
   return {
     id: `l-diversity/${variant}`,
+    policyField: 'tabular.privacy.l',
     usesSensitive: true,
     description: label,
     accepts(stats: ClassStats): boolean {
@@ -65,6 +85,16 @@ export function lDiversity(variant: LVariant, l: number, attributes: readonly Se
         return `the whole table's distribution of "${name}" is not ${label} (its most frequent value dominates)`;
       }
       return undefined;
+    },
+    measure(classes: readonly ClassStats[]): Requirement {
+      // The worst class of the worst attribute; with no class left, 0 (nothing is diverse).
+      let achieved = Infinity;
+      for (let s = 0; s < attributes.length; s++) {
+        let worst = Infinity;
+        for (const stats of classes) worst = Math.min(worst, achievedIn(stats.counts[s], stats.size));
+        achieved = Math.min(achieved, classes.length === 0 ? 0 : worst);
+      }
+      return { field: 'tabular.privacy.l', required: l, achieved, satisfied: achieved >= l - 1e-9 };
     },
   };
 }

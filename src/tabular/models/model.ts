@@ -11,9 +11,25 @@ export interface ClassStats {
   counts: readonly Int32Array[];
 }
 
+/**
+ * One requirement of the policy against what the output achieves: every privacy model (and
+ * every `riskThreshold` measure) reports through this, and the report's `satisfied` is the
+ * conjunction of these answers.
+ */
+export interface Requirement {
+  /** The policy field that asks for it, e.g. "tabular.privacy.k". */
+  readonly field: string;
+  readonly required: number;
+  /** Measured on the published classes; null when the model has nothing to measure (no class left). */
+  readonly achieved: number | null;
+  readonly satisfied: boolean;
+}
+
 export interface PrivacyModel {
   /** Stable identifier, e.g. "k-anonymity", "l-diversity/entropy". */
   readonly id: string;
+  /** The policy field the model comes from, named in errors and in its Requirement. */
+  readonly policyField: string;
   /** Human description with parameters, e.g. "5-anonymity". */
   readonly description: string;
   /** False when the model looks at the class size only (Mondrian then skips counting). */
@@ -21,6 +37,8 @@ export interface PrivacyModel {
   accepts(stats: ClassStats): boolean;
   /** Why the whole table fails this model (counts and column names only), or undefined. */
   explainTableFailure(stats: ClassStats): string | undefined;
+  /** The model's figure over the published classes (unrounded) and whether it meets the policy. */
+  measure(classes: readonly ClassStats[]): Requirement;
 }
 
 /** A sensitive attribute as the models see it. */

@@ -3,6 +3,7 @@ import { VeilError } from '../../errors.js';
 import type { TabularPolicy } from '../../policy/sections/tabular.js';
 import type { AnonymizeOptions } from '../anonymize.js';
 import type { ClassIndex } from '../metrics/classes.js';
+import type { Requirement } from '../models/model.js';
 import type { Prepared } from '../prepare.js';
 import type { Table } from '../table.js';
 import { riskModels, smallestAllowedClass, type RiskModelsReport } from './assess.js';
@@ -85,6 +86,11 @@ export function measureRiskModels(w: RiskWiring): { models: RiskModelsReport; sa
   );
   if (!safeHarbor.satisfied) notes.push(`HIPAA Safe Harbor: ${safeHarbor.rules.filter((r) => r.status !== 'pass').map((r) => `(${r.id}) ${r.identifier} — ${r.status}`).join('; ')}.`);
   return { models, safeHarbor, notes };
+}
+
+/** The policy's riskThreshold measures as requirements, each named by its policy field, like the privacy models. */
+export function riskRequirements(models: RiskModelsReport): Requirement[] {
+  return models.required.map((r) => ({ field: `tabular.privacy.riskThreshold.${r.measure}`, required: r.required, achieved: r.achieved, satisfied: r.satisfied }));
 }
 
 function describe(measure: string): string {

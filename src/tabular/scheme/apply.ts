@@ -1,6 +1,7 @@
 import { VeilError } from '../../errors.js';
 import type { TabularPolicy } from '../../policy/sections/tabular.js';
-import { beginRun, publishClasses, type AnonymizeOptions, type AnonymizeResult } from '../anonymize.js';
+import { beginRun, type AnonymizeOptions, type AnonymizeResult } from '../anonymize.js';
+import { publishClasses } from '../publish.js';
 import type { Dimension } from '../dimensions.js';
 import { representativeDimension, type Entities } from '../entities.js';
 import type { ClassStats } from '../models/model.js';

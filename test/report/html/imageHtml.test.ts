@@ -21,7 +21,7 @@ function fileReport(file: string, status: ImageFileReport['status'], extra: Part
 
 function runReport(files: ImageFileReport[]): ImageRunReport {
   return {
-    kind: 'veil-image-report',
+    kind: 'veil-image',
     policy: { name: 'review <test>', version: 1, sha256: 'ab'.repeat(32) },
     settings: { scan: 'always', redact: 'phi', fill: 'black', region: 'box', faces: { detect: true, action: 'fill' } },
     models: [],
