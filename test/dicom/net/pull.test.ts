@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDicom } from '../../../src/dicom/codec/read.js';
 import type { DicomDataset } from '../../../src/dicom/codec/types.js';
-import { textValues } from '../../../src/dicom/codec/values.js';
+import { encodeText, textValues } from '../../../src/dicom/codec/values.js';
+import { writeDicom } from '../../../src/dicom/codec/write.js';
 import { deidentifyDicomDirectory, remapUid } from '../../../src/dicom/index.js';
-import { getText } from '../../../src/dicom/marking.js';
+import { getText, setElement } from '../../../src/dicom/marking.js';
 import type { PullReport } from '../../../src/dicom/net/index.js';
 import { containsWord } from '../../../src/dicom/residual.js';
 import { parsePolicy, unwrap } from '../../../src/policy/load.js';
@@ -197,6 +198,41 @@ suite('veil dicom pull from one Orthanc into another over DICOMweb', () => {
     expect(await research[0].get<Stats>('/statistics')).toMatchObject({ CountInstances: before.CountInstances });
     expect(readdirSync(work).filter((f) => f === 'never')).toEqual([]);
   }, 60_000);
+
+  it('a study with an instance the pipeline rejects is not stored at all; the other study is, and the report says which', async () => {
+    const leaky = await startOrthanc(join(work, 'leaky-source'), 'LEAKY', {});
+    const target = await startOrthanc(join(work, 'leaky-research'), 'LEAKYR', {});
+    try {
+      const ct = readFileSync(join(sharedDicom, 'CT_small.dcm'));
+      const mr = readFileSync(join(sharedDicom, 'MR_small.dcm'));
+      // a second instance of MR_small's study with the patient's name copied into a kept element (Modality): residual PHI
+      const template = readDicom(mr);
+      const dataset = [...template.dataset];
+      setElement(dataset, { tag: 0x00080018, vr: 'UI', value: encodeText('1.2.826.0.1.3680043.8.498.77.2') });
+      setElement(dataset, { tag: 0x00080060, vr: 'CS', value: encodeText('LEAKYNAME') });
+      setElement(dataset, { tag: 0x00100010, vr: 'PN', value: encodeText('LEAKYNAME') });
+      const meta = template.meta.map((e) => (e.tag === 0x00020003 ? { ...e, value: encodeText('1.2.826.0.1.3680043.8.498.77.2') } : e));
+      for (const bytes of [ct, mr, Buffer.concat(writeDicom({ ...template, meta, dataset }))]) expect((await leaky.post('/instances', bytes)).status).toBe(200);
+      const studies = [ct, mr].map((b) => getText(readDicom(b).dataset, 0x0020000d) ?? '');
+      const reportFile = join(work, 'pull-leaky.json');
+      const run = await runCliAsync(['dicom', 'pull', '--policy', policyFile(), '--from', web(leaky), '--study', ...studies, '--to', web(target), '--report', reportFile, '--jobs', '1'], env);
+      expect(run.status).toBe(2);
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+      expect(run.stderr).toMatch(/1 of 2 studies not stored; study 2 of 2: 1 of 2 instances could not be de-identified \(the report lists each\)/);
+      expect(run.stderr).not.toContain('LEAKYNAME');
+      const stats = await target.get<Stats>('/statistics');
+      expect([stats.CountStudies, stats.CountInstances]).toEqual([1, 1]);
+      const stored = await target.get<string[]>('/instances');
+      expect(getText(readDicom(await target.get<Buffer>(`/instances/${stored[0]}/file`)).dataset, 0x0020000d)).toBe(remapUid(secret, studies[0]));
+      const report = JSON.parse(readFileSync(reportFile, 'utf8')) as PullReport;
+      expect(report.studies.map((s) => s.status)).toEqual(['stored', 'not-stored']);
+      expect(report.studies[1].rejected.map((r) => r.reason)).toEqual([expect.stringMatching(/residual PHI/)]);
+      expect(report.totals).toMatchObject({ studies: 2, retrieved: 3, deidentified: 2, rejected: 1, stored: 1, studiesStored: 1 });
+    } finally {
+      leaky.stop();
+      target.stop();
+    }
+  }, 90_000);
 
   it('a source that answers with something other than DICOM: exit 2, one line naming the part', async () => {
     const server = await fakeServer((_req, res) => {
