@@ -46,6 +46,11 @@ function elementsOf(dataset: DicomDataset): unknown[] {
   return dataset.map((e) => [e.tag, e.vr, Buffer.from(e.value ?? e.verbatim ?? []).toString('hex'), e.items?.map(elementsOf)]);
 }
 
+/** Reason files of a quarantine folder (not the temp files of a write under way). */
+function reasonFiles(dir: string): string[] {
+  return readdirSync(dir).filter((f) => f.endsWith('.reason.txt') && !f.startsWith('.veil-tmp-'));
+}
+
 /** The data set bytes after the meta group of a Part-10 file. */
 function datasetBytes(bytes: Buffer): Buffer {
   return bytes.subarray(144 + bytes.readUInt32LE(140));
@@ -208,10 +213,10 @@ suite('veil dicom listen between two Orthanc servers', () => {
     const unknown = await sendInstances(veil(), [{ sopClassUid: '1.2.3.4.5.6.7', sopInstanceUid: sop, transferSyntaxUid: ts, dataset: body, onStored: () => undefined }]);
     expect(unknown.stored).toBe(0);
 
-    const before = readdirSync(quarantine()).filter((f) => f.endsWith('.reason.txt')).length;
+    const before = reasonFiles(quarantine()).length;
     const truncated = await sendInstances(veil(), [{ sopClassUid: sopClass, sopInstanceUid: sop, transferSyntaxUid: ts, dataset: body.subarray(0, Math.floor(body.length / 2)), onStored: () => undefined }]);
     expect(truncated.stored).toBe(0);
-    const reasons = readdirSync(quarantine()).filter((f) => f.endsWith('.reason.txt'));
+    const reasons = reasonFiles(quarantine());
     expect(reasons.length).toBe(before + 1);
     const reason = readFileSync(join(quarantine(), reasons[reasons.length - 1]), 'utf8');
     expect(reason).toMatch(/refused at receipt: damaged data set/);
@@ -242,12 +247,12 @@ suite('veil dicom listen between two Orthanc servers', () => {
     setElement(dataset, { tag: 0x00080060, vr: 'CS', value: encodeText('LEAKYNAME') });
     setElement(dataset, { tag: 0x00100010, vr: 'PN', value: encodeText('LEAKYNAME') });
     const bytes = Buffer.concat(writeDicom({ ...template, dataset }));
-    const before = readdirSync(quarantine()).filter((f) => f.endsWith('.reason.txt'));
+    const before = reasonFiles(quarantine());
     const sent = await sendInstances(veil(), [{ sopClassUid: getText(template.meta, 0x00020002) ?? '', sopInstanceUid: sop, transferSyntaxUid: template.transferSyntax.uid, dataset: datasetBytes(bytes), onStored: () => undefined }]);
     // on disk, so acknowledged; rejected later by the pipeline and quarantined, never forwarded
     expect(sent.stored).toBe(1);
-    await waitFor(() => Promise.resolve(readdirSync(quarantine()).filter((f) => f.endsWith('.reason.txt')).length > before.length), 'the instance to be quarantined', 20_000);
-    const added = readdirSync(quarantine()).filter((f) => f.endsWith('.reason.txt') && !before.includes(f));
+    await waitFor(() => Promise.resolve(reasonFiles(quarantine()).length > before.length), 'the instance to be quarantined', 20_000);
+    const added = reasonFiles(quarantine()).filter((f) => !before.includes(f));
     expect(readFileSync(join(quarantine(), added[0]), 'utf8')).toMatch(/^de-identification: residual PHI: values of .*PatientName/);
     expect(existsSync(join(quarantine(), added[0].replace('.reason.txt', '.dcm')))).toBe(true);
   }, 30_000);
