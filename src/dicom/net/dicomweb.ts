@@ -80,11 +80,30 @@ async function request(server: DicomWebServer, path: string, what: string, init:
   return response;
 }
 
-/** The StudyInstanceUIDs QIDO-RS finds for a query (DICOM JSON, PS3.18 F.2). */
-export async function findStudies(server: DicomWebServer, query: URLSearchParams): Promise<string[]> {
+/**
+ * The StudyInstanceUIDs QIDO-RS finds for a query (DICOM JSON, PS3.18 F.2). Servers cap their
+ * answers, so unless the query sets limit or offset itself, pages of `pageSize` are asked with
+ * offset until one is short or brings nothing new (a server that ignores offset).
+ */
+export async function findStudies(server: DicomWebServer, query: URLSearchParams, pageSize = 1000): Promise<string[]> {
   const what = `QIDO-RS ${server.shown}/studies`;
-  const params = new URLSearchParams(query);
-  params.set('includefield', '0020000D');
+  const paged = !query.has('limit') && !query.has('offset');
+  const uids = new Set<string>();
+  for (let offset = 0; ; offset += pageSize) {
+    const params = new URLSearchParams(query);
+    params.set('includefield', '0020000D');
+    if (paged) {
+      params.set('limit', String(pageSize));
+      params.set('offset', String(offset));
+    }
+    const page = await findPage(server, params, what, offset);
+    const before = uids.size;
+    for (const uid of page) uids.add(uid);
+    if (!paged || page.length < pageSize || uids.size === before) return [...uids];
+  }
+}
+
+async function findPage(server: DicomWebServer, params: URLSearchParams, what: string, offset: number): Promise<string[]> {
   const response = await request(server, `/studies?${params.toString()}`, what, { accept: 'application/dicom+json' });
   if (response.status === 204) return [];
   let json: unknown;
@@ -94,13 +113,11 @@ export async function findStudies(server: DicomWebServer, query: URLSearchParams
     throw new VeilError('USAGE', `${what}: the answer is not DICOM JSON`, { field: server.field });
   }
   if (!Array.isArray(json)) throw new VeilError('USAGE', `${what}: the answer is not a DICOM JSON array`, { field: server.field });
-  const uids: string[] = [];
-  for (const [i, study] of json.entries()) {
+  return json.map((study, i) => {
     const value = (study as Record<string, { Value?: unknown[] } | undefined>)['0020000D']?.Value?.[0];
-    if (typeof value !== 'string' || !/^[0-9.]{1,64}$/.test(value)) throw new VeilError('USAGE', `${what}: result ${i + 1} has no StudyInstanceUID`, { field: server.field });
-    uids.push(value);
-  }
-  return [...new Set(uids)];
+    if (typeof value !== 'string' || !/^[0-9.]{1,64}$/.test(value)) throw new VeilError('USAGE', `${what}: result ${offset + i + 1} has no StudyInstanceUID`, { field: server.field });
+    return value;
+  });
 }
 
 /**
