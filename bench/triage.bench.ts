@@ -23,13 +23,14 @@ import { buildPixelInput } from '../src/dicom/pixelStep.js';
 import { syntaxInfo } from '../src/dicom/pixels/transferSyntax.js';
 import type { PixelLayout } from '../src/dicom/pixels/layout.js';
 import { frameView, storedRange, storedSamples, type ViewSettings } from '../src/dicom/pixels/view.js';
-import { decodeDicomFrames, dicomPixelCleanerFactory } from '../src/image/dicomCleaner.js';
+import { decodeDicomFrames, dicomPixelCleanerFactory } from '../src/dicom/pixels/cleaner.js';
 import type { Box, Raster8 } from '../src/image/raster.js';
-import { burnText, burnValue, type BurnLevel } from '../src/image/synth/burn.js';
+import { burnText, burnValue, type BurnLevel } from '../src/dicom/pixels/burn.js';
 import { generateImage } from '../src/image/synth/generator.js';
 import { cropRaster } from '../src/image/text/resize.js';
 import { createTextEngine } from '../src/image/textPipeline.js';
-import { detectStored, storedLook, triageFrame, type StoredLook } from '../src/image/triage.js';
+import { detectStored, triageFrame } from '../src/image/triage.js';
+import { storedLook, type StoredLook } from '../src/dicom/pixels/triage.js';
 import { parsePolicy, unwrap } from '../src/policy/load.js';
 
 const shared = new URL('../../shared/data/dicom/', import.meta.url).pathname;

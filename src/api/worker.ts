@@ -135,8 +135,7 @@ export async function runJob(spec: WorkerSpec): Promise<void> {
     await mkdir(filesDir, { recursive: true });
     if (spec.kind === 'dicom') {
       const { deidentifyDicomDirectory } = await import('../dicom/index.js');
-      // the same pixel cleaner as `veil dicom deidentify`, so burned-in text is handled alike
-      const { dicomPixelCleanerFactory } = await import('../image/dicomCleaner.js');
+      // dicom builds its own pixel cleaner, the same as for `veil dicom deidentify`
       report = await deidentifyDicomDirectory({
         policy,
         input: spec.input,
@@ -144,7 +143,6 @@ export async function runJob(spec: WorkerSpec): Promise<void> {
         reportJson,
         reportHtml,
         secret: loadSecret(),
-        pixelCleaner: dicomPixelCleanerFactory,
         onProgress: fractionOf(onProgress),
       });
     } else {

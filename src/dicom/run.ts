@@ -22,6 +22,7 @@ export interface DeidentifyDirectoryOptions {
   reportHtml?: string;
   secret: Buffer;
   jobs?: number;
+  /** Replaces the pixel cleaner dicom builds itself when the policy has a pixels section (tests). */
   pixelCleaner?: PixelCleanerFactory;
   onProgress?: (done: number, total: number) => void;
   /** Writes original PatientID → pseudonym to this CSV (it holds PHI: keep it apart). */
@@ -156,7 +157,10 @@ export async function deidentifyDicomDirectory(options: DeidentifyDirectoryOptio
   if (isInside(input, output)) throw new VeilError('USAGE', 'the output directory must not contain the input directory', { file: options.output, field: '--out' });
   const jobs = Math.max(1, options.jobs ?? availableParallelism());
   const patientMap = dicom.patientIdMap ? await loadPatientMap(policy.source.baseDir, dicom.patientIdMap) : undefined;
-  const useCleaner = wantsPixelScan(policy.pixels) && options.pixelCleaner !== undefined;
+  // dicom builds its own pixel cleaner (text and face models), loaded only for a policy with a
+  // pixels section, so that a headers-only run never loads onnxruntime or sharp; tests may inject one.
+  const pixelCleaner = wantsPixelScan(policy.pixels) ? (options.pixelCleaner ?? (await import('./pixels/cleaner.js')).dicomPixelCleanerFactory) : undefined;
+  const useCleaner = pixelCleaner !== undefined;
 
   const settings: FileSettings = {
     dicom,
@@ -199,7 +203,7 @@ export async function deidentifyDicomDirectory(options: DeidentifyDirectoryOptio
   }
 
   const results: (FileResult | undefined)[] = [];
-  const executor = await createExecutor(settings, jobs, options.pixelCleaner, useCleaner);
+  const executor = await createExecutor(settings, jobs, pixelCleaner, useCleaner);
   let done = 0;
   try {
     await runAll(input, output, executor, jobs, useCleaner && pixelsMayBeExamined(policy.pixels) ? 1 : HEADER_BATCH, (result, index) => {

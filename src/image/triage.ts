@@ -1,5 +1,3 @@
-import type { PixelLayout } from '../dicom/pixels/layout.js';
-import { displayWindow, rangeView, storedRange, storedSamples, type StoredRange, type ViewSettings } from '../dicom/pixels/view.js';
 import type { Box, Raster8 } from './raster.js';
 import { groupLines, unionBox } from './text/lines.js';
 import type { TextInstance } from './text/instances.js';
@@ -11,7 +9,7 @@ import type { TextEngine } from './textPipeline.js';
  * nothing the full pipeline would have found first; the costly part it skips on clean
  * frames is recognition, classification and verification). When that finds nothing and
  * the frame is monochrome, the near-white text-like rows of the stored-range view are read
- * at ×2 (`storedLook`: text burned at a value the window renders like the tissue under
+ * at ×2 (a `RasterLook`, built by src/dicom/pixels/triage.ts: text burned at a value the window renders like the tissue under
  * it; a few ms when there are none). A frame with any text-like region in either goes
  * through the full pipeline, which reads both views (the stored-range view whole as well
  * when the window leaves out part of the range).
@@ -22,7 +20,7 @@ export interface TriageResult {
   stored: TextInstance[];
 }
 
-export async function triageFrame(engine: TextEngine, view: Raster8, look?: StoredLook): Promise<TriageResult> {
+export async function triageFrame(engine: TextEngine, view: Raster8, look?: RasterLook): Promise<TriageResult> {
   const window = await engine.detector.detect(view);
   if (window.length > 0 || !look) return { window, stored: [] };
   return { window, stored: await detectStored(engine, { ...look, whole: false }) };
@@ -35,32 +33,17 @@ export function hasText(result: TriageResult): boolean {
 /**
  * The second look at a monochrome frame, for text its display window hides: devices burn
  * text at one stored value, usually the frame's maximum, and a window that renders the
- * tissue under it white renders the text white too. `view` is the frame's whole stored
- * range, linear; `regions`: where it is near white in text-like shapes (read at ×2, by
- * triage and by the full pipeline); `whole`: the window leaves out part of the range, so
- * the full pipeline also reads the whole view (triage does not: it found nothing more on
- * the eval's 600 frames, and would double triage's cost on every CT slice).
+ * tissue under it white renders the text white too. `view` is an 8-bit rendering of the
+ * frame's whole stored range, linear (built by the DICOM side, src/dicom/pixels/triage.ts);
+ * `regions`: where it is near white in text-like shapes (read at ×2, by triage and by the
+ * full pipeline); `whole`: the window leaves out part of the range, so the full pipeline
+ * also reads the whole view (triage does not: it found nothing more on the eval's 600
+ * frames, and would double triage's cost on every CT slice).
  */
-export interface StoredLook {
+export interface RasterLook {
   view: Raster8;
-  range: StoredRange;
   whole: boolean;
   regions: Box[];
-}
-
-/** The window shows the stored range when it spans at least this share of it. */
-const WINDOW_SPANS = 0.9;
-
-export function storedLook(frame: Uint8Array, layout: PixelLayout, settings: ViewSettings): StoredLook | undefined {
-  const samples = storedSamples(frame, layout);
-  const range = samples && storedRange(samples);
-  if (!samples || !range) return undefined;
-  const view = rangeView(samples, layout, range);
-  const ends = [range.min * settings.slope + settings.intercept, range.max * settings.slope + settings.intercept];
-  const [lo, hi] = [Math.min(...ends), Math.max(...ends)];
-  const [wlo, whi] = displayWindow(samples, settings);
-  const shown = Math.max(0, Math.min(hi, whi) - Math.max(lo, wlo)) / (hi - lo);
-  return { view, range, whole: shown < WINDOW_SPANS, regions: nearWhiteTextRegions(view) };
 }
 
 /** Grey level from which a pixel of the range view counts as burned at the top of the range (2% of it). */
@@ -141,7 +124,7 @@ function glyphComponents(view: Raster8): Box[] {
  * earlier read of those rows found); instances a row adds where the whole view already
  * has one are dropped.
  */
-export async function detectStored(engine: TextEngine, look: StoredLook, rows?: TextInstance[]): Promise<TextInstance[]> {
+export async function detectStored(engine: TextEngine, look: RasterLook, rows?: TextInstance[]): Promise<TextInstance[]> {
   const whole = look.whole ? await engine.detector.detect(look.view) : [];
   if (look.regions.length === 0) return whole;
   const closer = rows ?? (await engine.detector.detectInRegions(look.view, look.regions, 2, whole.map((i) => i.box))).flat();
@@ -178,7 +161,7 @@ export function primedEngine(engine: TextEngine, view: Raster8, found: TextInsta
  * (`detectStored`: the whole view only when the window hides part of the range, plus the
  * near-white rows at ×2; `rows`: what triage already found in those rows).
  */
-export function storedEngine(engine: TextEngine, look: StoredLook, rows?: TextInstance[]): TextEngine {
+export function storedEngine(engine: TextEngine, look: RasterLook, rows?: TextInstance[]): TextEngine {
   let used = false;
   return {
     ...engine,
@@ -200,18 +183,7 @@ const CHANGED_LEVELS = 40;
 /** Changed samples that make a frame differ from the last triaged one: fewer than a small glyph. */
 const CHANGED_SAMPLES = 12;
 
-/**
- * Multi-frame rule: the first, middle and last frame are always triaged, and so is every
- * frame whose view differs from the last triaged frame's (≥ 12 samples moved by ≥ 40 grey
- * levels anywhere in the frame — text bands included, since the whole frame is compared).
- * A frame not triaged is a copy of the last triaged one within noise and takes its verdict:
- * when that frame had text, this one goes through the full pipeline too.
- */
-export function mustTriage(frame: number, count: number, view: Raster8, lastTriaged: Raster8 | undefined): boolean {
-  if (frame === 0 || frame === count - 1 || frame === Math.floor((count - 1) / 2) || !lastTriaged) return true;
-  return framesDiffer(view, lastTriaged);
-}
-
+/** Whether two views differ by more than noise: at least 12 samples moved by at least 40 grey levels (a small glyph). */
 export function framesDiffer(a: Raster8, b: Raster8): boolean {
   if (a.width !== b.width || a.height !== b.height || a.channels !== b.channels) return true;
   let changed = 0;

@@ -16,7 +16,7 @@ import { buildPixelInput } from '../../src/dicom/pixelStep.js';
 import { initCodecs } from '../../src/dicom/pixels/codecs.js';
 import { syntaxInfo } from '../../src/dicom/pixels/transferSyntax.js';
 import { frameView } from '../../src/dicom/pixels/view.js';
-import { decodeDicomFrames } from '../../src/image/dicomCleaner.js';
+import { decodeDicomFrames } from '../../src/dicom/pixels/cleaner.js';
 import { buildHeaderMatcher } from '../../src/image/phi/headerValues.js';
 import { createTextEngine, findText, type TextEngine } from '../../src/image/textPipeline.js';
 import { repoRoot, sharedDicom, textOf } from './helpers.js';

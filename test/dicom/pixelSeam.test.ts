@@ -9,7 +9,7 @@ import { getText } from '../../src/dicom/marking.js';
 import { uintValue } from '../../src/dicom/codec/values.js';
 import type { DicomPixelInput, DicomPixelResult, PixelCleaner } from '../../src/dicom/pixelCleaner.js';
 import { dicomSchema } from '../../src/policy/sections/dicom.js';
-import { createDicomPixelCleaner } from '../../src/image/dicomCleaner.js';
+import { createDicomPixelCleaner } from '../../src/dicom/pixels/cleaner.js';
 import { pixelsSchema } from '../../src/policy/sections/pixels.js';
 import { SECRET, sharedDicom } from './helpers.js';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';

@@ -18,7 +18,7 @@ import type { DicomPixelInput } from '../../src/dicom/pixelCleaner.js';
 import { readSample } from '../../src/dicom/pixels/layout.js';
 import { syntaxInfo } from '../../src/dicom/pixels/transferSyntax.js';
 import { frameView, rangeView, storedRange, storedSamples } from '../../src/dicom/pixels/view.js';
-import { decodeDicomFrames, dicomPixelCleanerFactory } from '../../src/image/dicomCleaner.js';
+import { decodeDicomFrames, dicomPixelCleanerFactory } from '../../src/dicom/pixels/cleaner.js';
 import { createTextEngine, findText, type TextEngine } from '../../src/image/textPipeline.js';
 import { parsePolicy, unwrap } from '../../src/policy/load.js';
 import { repoRoot, SECRET, sharedDicom } from './helpers.js';

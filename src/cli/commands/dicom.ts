@@ -74,9 +74,6 @@ export function registerDicomCommands(program: Command): void {
         ], [{ path: flags.keyFile, what: 'the key file' }]);
         const secret = loadSecret({ keyFile: flags.keyFile });
         const { deidentifyDicomDirectory } = await import('../../dicom/index.js');
-        // The pixel cleaner (text and face models) only serves policies with a pixels section,
-        // the only ones whose files the run hands to it; without one, pixels are copied as stored.
-        const pixelCleaner = policy.pixels ? (await import('../../image/dicomCleaner.js')).dicomPixelCleanerFactory : undefined;
         const report = await withProgress('de-identifying', (update) =>
           deidentifyDicomDirectory({
             policy,
@@ -87,7 +84,6 @@ export function registerDicomCommands(program: Command): void {
             secret,
             jobs,
             mapOut: flags.mapOut,
-            pixelCleaner,
             onProgress: process.stderr.isTTY ? (done, total) => update(total > 0 ? done / total : 0) : undefined,
           }),
         );
@@ -136,13 +132,12 @@ export function registerDicomCommands(program: Command): void {
           { path: flags.quarantine, field: '--quarantine', kind: 'folder' },
         ], [{ path: flags.keyFile, what: 'the key file' }]);
         const secret = loadSecret({ keyFile: flags.keyFile });
-        const pixelCleaner = policy.pixels ? (await import('../../image/dicomCleaner.js')).dicomPixelCleanerFactory : undefined;
         const log = (line: string) => process.stderr.write(`veil listen: ${line}\n`);
         let listener;
         try {
           listener = await net.startListener({
             policy, secret, host: flags.host, port, aeTitle, forward, out: flags.out, spool: flags.spool, quarantine: flags.quarantine,
-            allowAe, studyIdleSeconds, reportJson: flags.report ?? `${flags.spool}/listen-report.json`, jobs, pixelCleaner, log,
+            allowAe, studyIdleSeconds, reportJson: flags.report ?? `${flags.spool}/listen-report.json`, jobs, log,
           });
         } catch (error) {
           const code = (error as NodeJS.ErrnoException).code;
@@ -189,9 +184,8 @@ export function registerDicomCommands(program: Command): void {
         const jobs = parseJobs(flags.jobs);
         await checkCommandPaths(flags, [{ path: flags.out, field: '--out', kind: 'folder' }], [{ path: flags.keyFile, what: 'the key file' }]);
         const secret = loadSecret({ keyFile: flags.keyFile });
-        const pixelCleaner = policy.pixels ? (await import('../../image/dicomCleaner.js')).dicomPixelCleanerFactory : undefined;
         const report = await net.pullStudies({
-          policy, secret, from, to, out: flags.out, reportJson: flags.report, jobs, pixelCleaner,
+          policy, secret, from, to, out: flags.out, reportJson: flags.report, jobs,
           studies: studies.length > 0 ? studies : undefined,
           query: flags.query !== undefined ? new URLSearchParams(flags.query) : undefined,
         });

@@ -1,4 +1,4 @@
-import type { Raster8 } from '../../image/raster.js';
+import type { Raster8 } from '../../image/index.js';
 import { readSample, type PixelLayout } from './layout.js';
 
 /**

@@ -7,7 +7,7 @@ import { readDicom, deidentifyDicomDirectory } from '../../../src/dicom/index.js
 import { buildPixelInput } from '../../../src/dicom/pixelStep.js';
 import type { DicomPixelInput, PixelCleaner } from '../../../src/dicom/pixelCleaner.js';
 import { decodeLossless } from './helpers.js';
-import { createDicomPixelCleaner, decodeDicomFrames, dicomPixelCleanerFactory } from '../../../src/image/dicomCleaner.js';
+import { createDicomPixelCleaner, decodeDicomFrames, dicomPixelCleanerFactory } from '../../../src/dicom/pixels/cleaner.js';
 import { syntaxInfo } from '../../../src/dicom/pixels/transferSyntax.js';
 import { encodeLossless, initCodecs } from '../../../src/dicom/pixels/codecs.js';
 import { frameByteLength } from '../../../src/dicom/pixels/layout.js';

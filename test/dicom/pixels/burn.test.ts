@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readSample, type PixelLayout } from '../../../src/dicom/pixels/layout.js';
-import { burnText, burnValue } from '../../../src/image/synth/burn.js';
+import { burnText, burnValue } from '../../../src/dicom/pixels/burn.js';
 
 const layout: PixelLayout = { rows: 2, columns: 3, samples: 1, bitsAllocated: 16, bitsStored: 16, signed: true, planar: false, photometric: 'MONOCHROME2' };
 

@@ -1,19 +1,32 @@
-import type { DicomPixelInput, DicomPixelReport, DicomPixelResult, PixelCleaner, PixelFrameCounts, PixelRegionRecord, PixelScanStatus } from '../dicom/pixelCleaner.js';
-import { decodeFrame, encodeLossless, initCodecs, type FrameFormat } from '../dicom/pixels/codecs.js';
-import { fillFrame, fillSamples } from '../dicom/pixels/fill.js';
-import { encapsulate, splitFrames } from '../dicom/pixels/fragments.js';
-import { frameByteLength, toLittleEndian, type PixelLayout } from '../dicom/pixels/layout.js';
-import { EXPLICIT_VR_LITTLE_ENDIAN, syntaxInfo, type SyntaxInfo } from '../dicom/pixels/transferSyntax.js';
-import { frameView, rangeView, storedSamples, type ViewSettings } from '../dicom/pixels/view.js';
-import type { PixelsPolicy } from '../policy/sections/pixels.js';
-import { decideScan } from './dicomScan.js';
-import { createFaceDetector, fillFacesUntilGone, type FaceDetector } from './faces/index.js';
-import { buildHeaderMatcher } from './phi/headerValues.js';
-import { MAX_VERIFY_ROUNDS, REGION_MARGIN } from './redactFile.js';
-import type { Box, Raster8 } from './raster.js';
-import type { TextInstance } from './text/instances.js';
-import { cleanText, createTextEngine, type CleanOptions, type TextEngine } from './textPipeline.js';
-import { hasText, mustTriage, primedEngine, storedEngine, storedLook, triageFrame, type StoredLook } from './triage.js';
+import {
+  buildHeaderMatcher,
+  cleanText,
+  createFaceDetector,
+  createTextEngine,
+  fillFacesUntilGone,
+  hasText,
+  MAX_VERIFY_ROUNDS,
+  primedEngine,
+  REGION_MARGIN,
+  storedEngine,
+  triageFrame,
+  type Box,
+  type CleanOptions,
+  type FaceDetector,
+  type Raster8,
+  type TextEngine,
+  type TextInstance,
+} from '../../image/index.js';
+import type { PixelsPolicy } from '../../policy/sections/pixels.js';
+import type { DicomPixelInput, DicomPixelReport, DicomPixelResult, PixelCleaner, PixelFrameCounts, PixelRegionRecord, PixelScanStatus } from '../pixelCleaner.js';
+import { decodeFrame, encodeLossless, initCodecs, type FrameFormat } from './codecs.js';
+import { fillFrame, fillSamples } from './fill.js';
+import { encapsulate, splitFrames } from './fragments.js';
+import { frameByteLength, toLittleEndian, type PixelLayout } from './layout.js';
+import { decideScan } from './scanDecision.js';
+import { EXPLICIT_VR_LITTLE_ENDIAN, syntaxInfo, type SyntaxInfo } from './transferSyntax.js';
+import { mustTriage, storedLook, type StoredLook } from './triage.js';
+import { frameView, rangeView, storedSamples, type ViewSettings } from './view.js';
 
 /**
  * The DICOM pixel cleaner (src/dicom/pixelCleaner.ts): decodes every frame, detects and

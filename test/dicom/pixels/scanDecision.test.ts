@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { decideScan } from '../../src/image/dicomScan.js';
-import type { DicomPixelInput } from '../../src/dicom/pixelCleaner.js';
-import { pixelsSchema } from '../../src/policy/sections/pixels.js';
+import { decideScan } from '../../../src/dicom/pixels/scanDecision.js';
+import type { DicomPixelInput } from '../../../src/dicom/pixelCleaner.js';
+import { pixelsSchema } from '../../../src/policy/sections/pixels.js';
 
 const base: DicomPixelInput = {
   file: 'x.dcm',

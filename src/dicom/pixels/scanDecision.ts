@@ -1,12 +1,13 @@
-import type { DicomPixelInput } from '../dicom/pixelCleaner.js';
-import type { PixelsPolicy } from '../policy/sections/pixels.js';
+import { NEVER_REASON } from '../../image/index.js';
+import type { PixelsPolicy } from '../../policy/sections/pixels.js';
+import type { DicomPixelInput } from '../pixelCleaner.js';
 
 /**
  * How much effort burned-in text gets, per file. `scan: auto` never decides "nothing":
  * header flags (BurnedInAnnotation YES, an image type where burned-in text is common:
  * ultrasound, secondary capture, angiography, radiographs, endoscopy and other
  * visible-light photos) send every frame straight to the full pipeline; every other image
- * is triaged (the text detector alone on each frame, see triage.ts) and the frames where
+ * is triaged (the text detector alone on each frame, see triage.ts and src/image/triage.ts) and the frames where
  * triage sees text-like regions go through the full pipeline. Only `scan: never` (the
  * policy trusts the data's provenance) leaves pixels unexamined. Encapsulated documents
  * cannot be inspected and are rejected unless the policy keeps them.
@@ -24,8 +25,8 @@ const RISKY_SOP_PREFIXES = [
 
 const DOCUMENT_PREFIX = '1.2.840.10008.5.1.4.1.1.104.';
 
-/** What the report says when `scan: never` left the pixels alone: words an auditor reads. */
-export const NEVER_REASON = 'scan: never — pixels were not examined for burned-in text: the policy trusts the provenance of this data';
+/** What the report says when `scan: never` left the pixels alone (shared with plain images). */
+export { NEVER_REASON };
 
 export const TRIAGE_REASON = 'scan: auto — no header flag calls for a full scan, so every frame was triaged with the text detector; frames with text-like regions were scanned in full';
 

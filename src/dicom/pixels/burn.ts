@@ -1,5 +1,5 @@
-import { readSample, writeSample, type PixelLayout } from '../../dicom/pixels/layout.js';
-import type { Raster8 } from '../raster.js';
+import type { Raster8 } from '../../image/index.js';
+import { readSample, writeSample, type PixelLayout } from './layout.js';
 
 /**
  * Burns rendered text into a native monochrome frame the way devices do: at one stored
