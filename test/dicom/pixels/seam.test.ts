@@ -22,7 +22,7 @@ function sourceFiles(dir: string): string[] {
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
   const specifiers = [...text.matchAll(/from\s+'(\.[^']+)'/g), ...text.matchAll(/import\(\s*'(\.[^']+)'\s*\)/g)].map((m) => m[1]);
-  return specifiers.map((s) => path.relative(path.join(repoRoot, 'src'), path.resolve(path.dirname(file), s)).split(path.sep).join('/'));
+  return [...new Set(specifiers)].map((s) => path.relative(path.join(repoRoot, 'src'), path.resolve(path.dirname(file), s)).split(path.sep).join('/'));
 }
 
 describe('the DICOM pixel seam', () => {
