@@ -1,6 +1,6 @@
 import { VeilError } from '../../errors.js';
 import { readDicom } from '../codec/read.js';
-import { boundaryOf, contentTypeParam, MultipartError, newBoundary, readMultipart, writeMultipart } from './multipartRelated.js';
+import { boundaryOf, contentTypeParam, MultipartError, newBoundary, readMultipartStream, writeMultipart } from './multipartRelated.js';
 
 /**
  * A DICOMweb server (PS3.18): QIDO-RS to find studies, WADO-RS to retrieve them, STOW-RS to
@@ -122,27 +122,32 @@ async function findPage(server: DicomWebServer, params: URLSearchParams, what: s
 
 /**
  * Every instance of a study as Part-10 bytes (WADO-RS, multipart/related of application/dicom,
- * transfer syntax as stored so that pixels come out as from the stored file).
+ * transfer syntax as stored so that pixels come out as from the stored file), handed to
+ * `onInstance` one by one as the answer streams in: one instance at a time in memory.
+ * Returns how many there were.
  */
-export async function retrieveStudy(server: DicomWebServer, studyUid: string, position: string): Promise<Uint8Array[]> {
+export async function retrieveStudy(server: DicomWebServer, studyUid: string, position: string, onInstance: (bytes: Uint8Array, index: number) => void): Promise<number> {
   const what = `WADO-RS ${server.shown}/studies/(${position})`;
   const response = await request(server, `/studies/${encodeURIComponent(studyUid)}`, what, { accept: `multipart/related; type="${DICOM}"; transfer-syntax=*` });
   const contentType = response.headers.get('content-type') ?? '';
   const boundary = boundaryOf(contentType);
-  if (!boundary) throw new VeilError('DICOM_INVALID', `${what}: expected a multipart/related answer, got ${contentType.split(';')[0] || 'no content type'}`, { field: server.field });
-  const body = new Uint8Array(await response.arrayBuffer());
-  let parts;
+  if (!boundary || !response.body) {
+    await response.body?.cancel();
+    throw new VeilError('DICOM_INVALID', `${what}: expected a multipart/related answer, got ${contentType.split(';')[0] || 'no content type'}`, { field: server.field });
+  }
+  let count = 0;
   try {
-    parts = readMultipart(body, boundary);
+    for await (const part of readMultipartStream(response.body, boundary)) {
+      const type = (part.headers.get('content-type') ?? contentTypeParam(contentType, 'type') ?? '').split(';')[0].trim().toLowerCase();
+      if (type !== DICOM || !isDicom(part.body)) throw new VeilError('DICOM_INVALID', `${what}: part ${count + 1} is not a DICOM instance`, { field: server.field });
+      onInstance(part.body, count++);
+    }
   } catch (error) {
     if (error instanceof MultipartError) throw new VeilError('DICOM_INVALID', `${what}: ${error.message}`, { field: server.field });
+    if (error instanceof TypeError) throw new VeilError('USAGE', `${what}: the connection broke during the answer`, { field: server.field });
     throw error;
   }
-  return parts.map((part, i) => {
-    const type = (part.headers.get('content-type') ?? contentTypeParam(contentType, 'type') ?? '').split(';')[0].trim().toLowerCase();
-    if (type !== DICOM || !isDicom(part.body)) throw new VeilError('DICOM_INVALID', `${what}: part ${i + 1} of ${parts.length} is not a DICOM Part-10 instance`, { field: server.field });
-    return part.body;
-  });
+  return count;
 }
 
 /** Whether the codec reads it: a Part-10 file, or a bare data set as some archives store (a PACS returns what it was sent). */
@@ -161,8 +166,11 @@ export interface StoreResult {
   failed: number;
 }
 
-/** Stores instances in one STOW-RS request (one study at a time, so a study is stored whole or answered as failed). */
-export async function storeInstances(server: DicomWebServer, instances: readonly Uint8Array[], position: string): Promise<StoreResult> {
+/**
+ * Stores instances in one STOW-RS request (one study at a time, so a study is stored whole or
+ * answered as failed). Parts may be file-backed Blobs (fs.openAsBlob): nothing is loaded whole.
+ */
+export async function storeInstances(server: DicomWebServer, instances: readonly (Uint8Array | Blob)[], position: string): Promise<StoreResult> {
   const what = `STOW-RS ${server.shown}/studies (${position})`;
   const boundary = newBoundary();
   const body = new Blob(writeMultipart(instances, DICOM, boundary));

@@ -100,14 +100,95 @@ export function newBoundary(): string {
 
 /**
  * The chunks of a multipart body with one part per body, each with the given Content-Type.
- * Chunks, not one buffer: the parts are not copied, and fetch sends a Blob of them as is.
+ * Chunks, not one buffer: the parts are not copied, and a Blob of them (file-backed parts
+ * from fs.openAsBlob included) is sent by fetch as is.
  */
-export function writeMultipart(bodies: readonly Uint8Array[], partType: string, boundary: string): Uint8Array[] {
-  const chunks: Uint8Array[] = [];
+export function writeMultipart<T extends Uint8Array | Blob>(bodies: readonly T[], partType: string, boundary: string): (T | Buffer)[] {
+  const chunks: (T | Buffer)[] = [];
   for (const body of bodies) {
-    if (Buffer.from(body.buffer, body.byteOffset, body.byteLength).includes(`\r\n--${boundary}`)) throw new MultipartError('a part contains the boundary');
+    // a Blob is not searched: the caller's boundary is random (newBoundary), 128 bits
+    if (body instanceof Uint8Array && Buffer.from(body.buffer, body.byteOffset, body.byteLength).includes(`\r\n--${boundary}`)) throw new MultipartError('a part contains the boundary');
     chunks.push(Buffer.from(`--${boundary}\r\nContent-Type: ${partType}\r\n\r\n`, 'latin1'), body, Buffer.from('\r\n', 'latin1'));
   }
   chunks.push(Buffer.from(`--${boundary}--\r\n`, 'latin1'));
   return chunks;
+}
+
+/**
+ * The same parts as readMultipart, read from a stream as it arrives: only the part being read
+ * (and one chunk) is held in memory, so a study of many instances costs one instance of RAM.
+ */
+export async function* readMultipartStream(chunks: AsyncIterable<Uint8Array>, boundary: string): AsyncGenerator<MultipartPart> {
+  const dash = Buffer.from(`--${boundary}`);
+  const delimiter = Buffer.from(`\r\n--${boundary}`);
+  let buffer = Buffer.alloc(0);
+  let state: 'preamble' | 'delimiter-line' | 'headers' | 'body' | 'done' = 'preamble';
+  let headers = new Map<string, string>();
+  let body: Buffer[] = [];
+  let count = 0;
+  const iterator = chunks[Symbol.asyncIterator]();
+  let ended = false;
+  const more = async (): Promise<boolean> => {
+    if (ended) return false;
+    const next = await iterator.next();
+    if (next.done) {
+      ended = true;
+      return false;
+    }
+    buffer = buffer.length === 0 ? Buffer.from(next.value) : Buffer.concat([buffer, next.value]);
+    return true;
+  };
+  while (state !== 'done') {
+    if (state === 'preamble') {
+      if (buffer.length >= dash.length && buffer.subarray(0, dash.length).equals(dash)) {
+        buffer = buffer.subarray(dash.length);
+        state = 'delimiter-line';
+        continue;
+      }
+      const at = buffer.indexOf(delimiter);
+      if (at >= 0) {
+        buffer = buffer.subarray(at + delimiter.length);
+        state = 'delimiter-line';
+      } else if (!(await more())) throw new MultipartError('no multipart boundary in the body');
+      continue;
+    }
+    if (state === 'delimiter-line') {
+      if (buffer.length >= 2 && buffer[0] === 0x2d && buffer[1] === 0x2d) {
+        state = 'done';
+        continue;
+      }
+      const lineEnd = buffer.indexOf('\r\n');
+      if (lineEnd >= 0) {
+        buffer = buffer.subarray(lineEnd + 2);
+        state = 'headers';
+      } else if (!(await more())) throw new MultipartError('the body ends inside a delimiter line');
+      continue;
+    }
+    if (state === 'headers') {
+      // a part with no headers: the blank line comes at once
+      const blank = buffer.subarray(0, 2).equals(Buffer.from('\r\n')) ? -2 : buffer.indexOf('\r\n\r\n');
+      if (blank === -2 || blank >= 0) {
+        headers = parseHeaders(blank === -2 ? '' : buffer.toString('latin1', 0, blank));
+        buffer = buffer.subarray(blank === -2 ? 2 : blank + 4);
+        state = 'body';
+      } else if (!(await more())) throw new MultipartError(`part ${count + 1} has no header block`);
+      continue;
+    }
+    const end = buffer.indexOf(delimiter);
+    if (end >= 0) {
+      count++;
+      yield { headers, body: Buffer.concat([...body, buffer.subarray(0, end)]) };
+      body = [];
+      buffer = buffer.subarray(end + delimiter.length);
+      state = 'delimiter-line';
+    } else {
+      // set aside what cannot hold the start of a delimiter, so each byte is searched and copied once
+      const keep = delimiter.length - 1;
+      if (buffer.length > keep) {
+        body.push(buffer.subarray(0, buffer.length - keep));
+        buffer = buffer.subarray(buffer.length - keep);
+      }
+      if (!(await more())) throw new MultipartError(`part ${count + 1} is not closed by the boundary`);
+    }
+  }
 }

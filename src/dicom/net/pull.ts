@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openAsBlob, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isVeilError, VeilError } from '../../errors.js';
@@ -87,12 +87,12 @@ export async function pullStudies(options: PullOptions): Promise<PullReport> {
     const output = join(work, 'out');
     const folderOf = (i: number) => `study-${String(i + 1).padStart(5, '0')}`;
     for (const [i, uid] of uids.entries()) {
-      const instances = await retrieveStudy(options.from, uid, `study ${i + 1} of ${uids.length}`);
       const dir = join(input, folderOf(i));
       mkdirSync(dir, { recursive: true, mode: 0o700 });
-      instances.forEach((bytes, n) => writeFileSync(join(dir, `${String(n + 1).padStart(6, '0')}.dcm`), bytes, { mode: 0o600 }));
-      report.studies[i].retrieved = instances.length;
-      report.totals.retrieved += instances.length;
+      // each instance goes to disk as it arrives: one instance at a time in memory
+      const count = await retrieveStudy(options.from, uid, `study ${i + 1} of ${uids.length}`, (bytes, n) => writeFileSync(join(dir, `${String(n + 1).padStart(6, '0')}.dcm`), bytes, { mode: 0o600 }));
+      report.studies[i].retrieved = count;
+      report.totals.retrieved += count;
     }
     const runReport = join(work, 'run.json');
     try {
@@ -119,31 +119,34 @@ export async function pullStudies(options: PullOptions): Promise<PullReport> {
 
     for (const [i, study] of report.studies.entries()) {
       const files = outputsOf.get(i) ?? [];
-      const bytes = files.map((f) => readFileSync(f));
-      const parsed = bytes.map((b) => readDicom(b));
-      study.studyUid = parsed.length ? getText(parsed[0].dataset, 0x0020000d) : undefined;
       if (study.rejected.length > 0 || files.length === 0) {
         study.status = 'not-stored';
         study.reason = files.length === 0 ? 'no instance was retrieved or de-identified' : `${study.rejected.length} of ${study.retrieved} instances could not be de-identified`;
         continue;
       }
-      if (options.out) {
-        for (const [n, b] of bytes.entries()) {
-          const sop = getText(parsed[n].meta, 0x00020003) ?? `instance-${n + 1}`;
+      // one file in memory at a time: read for its UIDs (and --out), then let go
+      for (const [n, file] of files.entries()) {
+        const bytes = readFileSync(file);
+        const parsed = readDicom(bytes);
+        study.studyUid ??= getText(parsed.dataset, 0x0020000d);
+        if (options.out) {
+          const sop = getText(parsed.meta, 0x00020003) ?? `instance-${n + 1}`;
           const target = join(resolve(options.out), study.studyUid ?? `study-${i + 1}`, `${sop}.dcm`);
           mkdirSync(join(target, '..'), { recursive: true });
-          await writeFileAtomic(target, b);
+          await writeFileAtomic(target, bytes);
         }
-        report.totals.written += bytes.length;
+      }
+      if (options.out) {
+        report.totals.written += files.length;
         study.status = 'written';
       }
       if (options.to) {
         try {
-          const result = await storeInstances(options.to, bytes, `study ${i + 1} of ${uids.length}`);
+          const result = await storeInstances(options.to, await Promise.all(files.map((f) => openAsBlob(f, { type: 'application/dicom' }))), `study ${i + 1} of ${uids.length}`);
           report.totals.stored += result.stored;
           if (result.failed > 0) {
             study.status = 'not-stored';
-            study.reason = `the destination refused ${result.failed} of ${bytes.length} instances`;
+            study.reason = `the destination refused ${result.failed} of ${files.length} instances`;
             continue;
           }
         } catch (error) {
