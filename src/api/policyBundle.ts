@@ -14,6 +14,8 @@ export interface HierarchyRef {
   path: string;
   /** Policy field that names it, e.g. tabular.quasiIdentifiers.1.hierarchy. */
   field: string;
+  /** An ARX hierarchy (checked as one at PUT time), or a data table of the policy (risk.population, risk.zipPopulation). */
+  kind: 'hierarchy' | 'table';
 }
 
 export function hierarchyFileRefs(policy: PolicyDocument): HierarchyRef[] {
@@ -21,11 +23,14 @@ export function hierarchyFileRefs(policy: PolicyDocument): HierarchyRef[] {
   const tabular = policy.tabular;
   if (!tabular) return refs;
   tabular.quasiIdentifiers.forEach((qi, index) => {
-    if (typeof qi.hierarchy === 'string') refs.push({ path: qi.hierarchy, field: `tabular.quasiIdentifiers.${index}.hierarchy` });
+    if (typeof qi.hierarchy === 'string') refs.push({ path: qi.hierarchy, field: `tabular.quasiIdentifiers.${index}.hierarchy`, kind: 'hierarchy' });
   });
   tabular.sensitive.forEach((column, index) => {
-    if (typeof column.hierarchy === 'string') refs.push({ path: column.hierarchy, field: `tabular.sensitive.${index}.hierarchy` });
+    if (typeof column.hierarchy === 'string') refs.push({ path: column.hierarchy, field: `tabular.sensitive.${index}.hierarchy`, kind: 'hierarchy' });
   });
+  // the risk models' tables travel, are stored and are checked against the approval like hierarchies
+  if (tabular.risk?.population !== undefined) refs.push({ path: tabular.risk.population, field: 'tabular.risk.population', kind: 'table' });
+  if (tabular.risk?.zipPopulation !== undefined) refs.push({ path: tabular.risk.zipPopulation, field: 'tabular.risk.zipPopulation', kind: 'table' });
   return refs;
 }
 

@@ -26,8 +26,8 @@ describe('policy bundles', () => {
     const parsed = policyWith(['h/a.csv', 'b.csv']);
     if (!parsed.success) throw new Error('policy should parse');
     expect(hierarchyFileRefs(parsed.policy)).toEqual([
-      { path: 'h/a.csv', field: 'tabular.quasiIdentifiers.0.hierarchy' },
-      { path: 'b.csv', field: 'tabular.quasiIdentifiers.1.hierarchy' },
+      { path: 'h/a.csv', field: 'tabular.quasiIdentifiers.0.hierarchy', kind: 'hierarchy' as const },
+      { path: 'b.csv', field: 'tabular.quasiIdentifiers.1.hierarchy', kind: 'hierarchy' as const },
     ]);
   });
 
@@ -38,8 +38,8 @@ describe('policy bundles', () => {
 
   it('matches uploads by base name, refuses gaps and ambiguity, ignores extras', () => {
     const refs = [
-      { path: 'h/a.csv', field: 'f0' },
-      { path: 'b.csv', field: 'f1' },
+      { path: 'h/a.csv', field: 'f0', kind: 'hierarchy' as const },
+      { path: 'b.csv', field: 'f1', kind: 'hierarchy' as const },
     ];
     const a = { originalName: 'a.csv', bytes: Buffer.from('a') };
     const b = { originalName: 'C:\\Users\\x\\b.csv', bytes: Buffer.from('b') };
@@ -53,7 +53,7 @@ describe('policy bundles', () => {
     expect(fromLibrary.files.get('b.csv')?.toString()).toBe('lib');
     expect(fromLibrary.ignoredUploads).toBe(0);
     expect(code(() => matchHierarchyUploads(refs, [a, a, b]))).toBe('HIERARCHY_DUPLICATE');
-    expect(code(() => matchHierarchyUploads([...refs, { path: 'x/a.csv', field: 'f2' }], [a, b]))).toBe('HIERARCHY_AMBIGUOUS');
-    expect(code(() => matchHierarchyUploads([{ path: '../a.csv', field: 'f' }], [a]))).toBe('POLICY_INVALID');
+    expect(code(() => matchHierarchyUploads([...refs, { path: 'x/a.csv', field: 'f2', kind: 'hierarchy' as const }], [a, b]))).toBe('HIERARCHY_AMBIGUOUS');
+    expect(code(() => matchHierarchyUploads([{ path: '../a.csv', field: 'f', kind: 'hierarchy' as const }], [a]))).toBe('POLICY_INVALID');
   });
 });
