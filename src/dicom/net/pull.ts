@@ -119,6 +119,8 @@ export async function pullStudies(options: PullOptions): Promise<PullReport> {
 
     for (const [i, study] of report.studies.entries()) {
       const files = outputsOf.get(i) ?? [];
+      // the new UID names the study in the report even when it is not stored
+      if (files.length > 0) study.studyUid = getText(readDicom(readFileSync(files[0])).dataset, 0x0020000d);
       if (study.rejected.length > 0 || files.length === 0) {
         study.status = 'not-stored';
         study.reason = files.length === 0 ? 'no instance was retrieved or de-identified' : `${study.rejected.length} of ${study.retrieved} instances could not be de-identified`;
@@ -128,7 +130,6 @@ export async function pullStudies(options: PullOptions): Promise<PullReport> {
       for (const [n, file] of files.entries()) {
         const bytes = readFileSync(file);
         const parsed = readDicom(bytes);
-        study.studyUid ??= getText(parsed.dataset, 0x0020000d);
         if (options.out) {
           const sop = getText(parsed.meta, 0x00020003) ?? `instance-${n + 1}`;
           const target = join(resolve(options.out), study.studyUid ?? `study-${i + 1}`, `${sop}.dcm`);

@@ -226,6 +226,7 @@ suite('veil dicom pull from one Orthanc into another over DICOMweb', () => {
       expect(getText(readDicom(await target.get<Buffer>(`/instances/${stored[0]}/file`)).dataset, 0x0020000d)).toBe(remapUid(secret, studies[0]));
       const report = JSON.parse(readFileSync(reportFile, 'utf8')) as PullReport;
       expect(report.studies.map((s) => s.status)).toEqual(['stored', 'not-stored']);
+      expect(report.studies.map((s) => s.studyUid)).toEqual(studies.map((uid) => remapUid(secret, uid)));
       expect(report.studies[1].rejected.map((r) => r.reason)).toEqual([expect.stringMatching(/residual PHI/)]);
       expect(report.totals).toMatchObject({ studies: 2, retrieved: 3, deidentified: 2, rejected: 1, stored: 1, studiesStored: 1 });
     } finally {
