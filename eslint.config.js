@@ -33,15 +33,6 @@ export default tseslint.config(
     },
   })),
   {
-    // Known exceptions, to remove (ARCHITECTURE.md, "Known exceptions"): the DICOM report page
-    // reads transfer syntax names from dicom, the policy checks keywords with dicom's dictionary.
-    // Listed by name so that no other file can add to them.
-    files: [
-      'src/report/html/dicomHtml.ts', 'src/policy/sections/dicom.ts',
-    ],
-    rules: { '@typescript-eslint/no-restricted-imports': 'off' },
-  },
-  {
     // The CLI starts at once: a command loads its work in its action (`await import(…)`), never
     // at the top of a file, so that `veil --help` does not load every engine (README, Start-up).
     files: ['src/cli/**'],

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { deidentifyDicomDirectory } from '../src/dicom/index.js';
 import { readDicom } from '../src/dicom/codec/read.js';
 import { buildPixelInput } from '../src/dicom/pixelStep.js';
-import { syntaxInfo } from '../src/dicom/pixels/transferSyntax.js';
+import { syntaxInfo } from '../src/standard/transferSyntax.js';
 import type { PixelLayout } from '../src/dicom/pixels/layout.js';
 import { frameView, storedRange, storedSamples, type ViewSettings } from '../src/dicom/pixels/view.js';
 import { decodeDicomFrames, dicomPixelCleanerFactory } from '../src/dicom/pixels/cleaner.js';

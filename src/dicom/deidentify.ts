@@ -1,6 +1,6 @@
 import { DUMMY_TEXT, dummyBytes, VEIL_WRITTEN } from './dummies.js';
 import { shiftDa, shiftDt } from './dates.js';
-import { lookupTag } from './dictionary.js';
+import { lookupTag } from '../standard/dicomDictionary.js';
 import { encodeText, textValue } from './codec/values.js';
 import type { DicomDataset, DicomElement } from './codec/types.js';
 import type { CompiledProfile, ElementRule } from './profile/compile.js';

@@ -11,7 +11,7 @@ import { encodeText, swapValue } from './codec/values.js';
 import { collectIdentifyingValues, deidentifyDataset, type ActionCounts, type DeidentifyContext } from './deidentify.js';
 import { ageString, dateOffsetDays } from './dates.js';
 import { compileProfile, type CompiledProfile, type TagOverride } from './profile/compile.js';
-import { lookupKeyword, parseTag, formatTag } from './dictionary.js';
+import { lookupKeyword, parseTag, formatTag } from '../standard/dicomDictionary.js';
 import { buildMeta, getText, markDeidentified, setElement } from './marking.js';
 import { patientPseudonym } from './pseudonyms.js';
 import { findResidualValues } from './residual.js';

@@ -14,7 +14,7 @@ import { readDicom } from '../../src/dicom/codec/read.js';
 import type { DicomDataset } from '../../src/dicom/codec/types.js';
 import { buildPixelInput } from '../../src/dicom/pixelStep.js';
 import { initCodecs } from '../../src/dicom/pixels/codecs.js';
-import { syntaxInfo } from '../../src/dicom/pixels/transferSyntax.js';
+import { syntaxInfo } from '../../src/standard/transferSyntax.js';
 import { frameView } from '../../src/dicom/pixels/view.js';
 import { decodeDicomFrames } from '../../src/dicom/pixels/cleaner.js';
 import { buildHeaderMatcher } from '../../src/image/phi/headerValues.js';

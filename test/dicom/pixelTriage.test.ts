@@ -16,7 +16,7 @@ import { readDicom } from '../../src/dicom/codec/read.js';
 import { buildPixelInput } from '../../src/dicom/pixelStep.js';
 import type { DicomPixelInput } from '../../src/dicom/pixelCleaner.js';
 import { readSample } from '../../src/dicom/pixels/layout.js';
-import { syntaxInfo } from '../../src/dicom/pixels/transferSyntax.js';
+import { syntaxInfo } from '../../src/standard/transferSyntax.js';
 import { frameView, rangeView, storedRange, storedSamples } from '../../src/dicom/pixels/view.js';
 import { decodeDicomFrames, dicomPixelCleanerFactory } from '../../src/dicom/pixels/cleaner.js';
 import { createTextEngine, findText, type TextEngine } from '../../src/image/textPipeline.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { PROFILE_TABLE } from '../../src/dicom/profile/table.js';
-import { lookupTag } from '../../src/dicom/dictionary.js';
+import { lookupTag } from '../../src/standard/dicomDictionary.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const standardFile = path.resolve(root, '../shared/data/dicom-standard/confidentiality_profile_attributes.json');

@@ -1,5 +1,5 @@
 import { inflateRawSync } from 'node:zlib';
-import { formatTag, lookupTag } from '../dictionary.js';
+import { formatTag, lookupTag } from '../../standard/dicomDictionary.js';
 import {
   DicomDamagedError,
   KNOWN_VRS,

@@ -1,6 +1,6 @@
 import { deflateRawSync } from 'node:zlib';
 import { LONG_VRS, TAG_ITEM, TAG_ITEM_END, TAG_SEQUENCE_END, type DicomDataset, type DicomFile } from './types.js';
-import { formatTag } from '../dictionary.js';
+import { formatTag } from '../../standard/dicomDictionary.js';
 
 interface Encoding {
   explicit: boolean;

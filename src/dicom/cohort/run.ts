@@ -3,7 +3,7 @@ import type { Policy } from '../../policy/load.js';
 import type { DicomCohortPolicy } from '../../policy/sections/dicom.js';
 import type { TabularPolicy } from '../../policy/sections/tabular.js';
 import { anonymizeTable, tableFromRows, tableToRows } from '../../tabular/index.js';
-import { lookupKeyword } from '../dictionary.js';
+import { lookupKeyword } from '../../standard/dicomDictionary.js';
 import type { CohortSummary } from '../../report/dicomReport.js';
 import type { CohortWrite } from './writeBack.js';
 

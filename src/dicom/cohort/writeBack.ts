@@ -1,7 +1,7 @@
 import type { DicomDataset } from '../codec/types.js';
 import { encodeText, textValue } from '../codec/values.js';
 import { ageString } from '../dates.js';
-import { lookupKeyword } from '../dictionary.js';
+import { lookupKeyword } from '../../standard/dicomDictionary.js';
 import { getText, setElement } from '../marking.js';
 
 /** What the cohort step decided for one pseudonymous patient. */

@@ -24,7 +24,7 @@ import { fillFrame, fillSamples } from './fill.js';
 import { encapsulate, splitFrames } from './fragments.js';
 import { frameByteLength, toLittleEndian, type PixelLayout } from './layout.js';
 import { decideScan } from './scanDecision.js';
-import { EXPLICIT_VR_LITTLE_ENDIAN, syntaxInfo, type SyntaxInfo } from './transferSyntax.js';
+import { EXPLICIT_VR_LITTLE_ENDIAN, syntaxInfo, type SyntaxInfo } from '../../standard/transferSyntax.js';
 import { mustTriage, storedLook, type StoredLook } from './triage.js';
 import { frameView, rangeView, storedSamples, type ViewSettings } from './view.js';
 

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import dcmjsCodecs from 'dcmjs-codecs';
-import type { Codec } from './transferSyntax.js';
+import type { Codec } from '../../standard/transferSyntax.js';
 
 /**
  * Frame codecs through dcmjs-codecs (WebAssembly builds of libjpeg-turbo, CharLS,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { lookupKeyword, parseTag } from '../../dicom/dictionary.js';
+import { lookupKeyword, parseTag } from '../../standard/dicomDictionary.js';
 
 /**
  * The `dicom:` section. Owned by src/dicom; extend here (and only here) as the DICOM

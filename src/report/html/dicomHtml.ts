@@ -1,5 +1,5 @@
 import { notScannedReasons, residualCoverage, type DicomFileRecord, type DicomRunReport } from '../dicomReport.js';
-import { syntaxInfo } from '../../dicom/pixels/transferSyntax.js';
+import { syntaxInfo } from '../../standard/transferSyntax.js';
 import type { TabularReport } from '../tabularReport.js';
 import { escapeHtml, page, table, type Cell } from './page.js';
 import { tabularSummary } from './tabularHtml.js';

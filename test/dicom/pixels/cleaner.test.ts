@@ -8,7 +8,7 @@ import { buildPixelInput } from '../../../src/dicom/pixelStep.js';
 import type { DicomPixelInput, PixelCleaner } from '../../../src/dicom/pixelCleaner.js';
 import { decodeLossless } from './helpers.js';
 import { createDicomPixelCleaner, decodeDicomFrames, dicomPixelCleanerFactory } from '../../../src/dicom/pixels/cleaner.js';
-import { syntaxInfo } from '../../../src/dicom/pixels/transferSyntax.js';
+import { syntaxInfo } from '../../../src/standard/transferSyntax.js';
 import { encodeLossless, initCodecs } from '../../../src/dicom/pixels/codecs.js';
 import { frameByteLength } from '../../../src/dicom/pixels/layout.js';
 import { frameView } from '../../../src/dicom/pixels/view.js';
