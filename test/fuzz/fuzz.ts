@@ -7,6 +7,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { SeededRandom } from '../../src/demo/random.js';
 import { isVeilError } from '../../src/errors.js';
 import { ApiError } from '../../src/api/errors.js';
 import { repoRoot } from '../helpers.js';
@@ -17,19 +18,15 @@ export function fuzzSeed(fallback: number): number {
   return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : fallback;
 }
 
-/** mulberry32: tiny, fast, and the same sequence on every platform for a given seed. */
+/** The demo's seeded PRNG (mulberry32), with the picks the mutators need. */
 export class Prng {
-  private state: number;
+  private readonly random: SeededRandom;
   constructor(seed: number) {
-    this.state = seed >>> 0;
+    this.random = new SeededRandom(seed);
   }
   /** A float in [0, 1). */
   next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.random.next();
   }
   /** An integer in [0, n). */
   int(n: number): number {
