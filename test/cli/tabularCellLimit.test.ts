@@ -36,3 +36,14 @@ describe('veil tabular anonymize --max-cell-bytes', () => {
     expect(bad.stderr.trim()).toMatch(/--max-cell-bytes: expected a whole number of bytes/);
   });
 });
+
+describe('veil serve --max-cell-bytes', () => {
+  it('refuses a limit that is not a whole number from 1 to 256 MiB before starting, exit 2, one line', () => {
+    for (const value of ['0', '4k', String(256 * 1024 * 1024 + 1)]) {
+      const result = runCli(['serve', '--port', '0', '--data-dir', join(dir, 'serve-data'), '--max-cell-bytes', value]);
+      expect(result.status).toBe(2);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result.stderr).toMatch(/--max-cell-bytes expects a whole number from 1 to 268435456/);
+    }
+  });
+});

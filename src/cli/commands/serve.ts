@@ -21,6 +21,7 @@ interface ServeOptions {
   rateLimit: string;
   rateLimitIp?: string;
   minFreeMb: string;
+  maxCellBytes?: string;
   jobTimeoutMin: string;
   maxAttempts: string;
   hierarchyDir?: string;
@@ -40,6 +41,7 @@ export function registerServeCommands(program: Command): void {
     .option('--rate-limit <n>', 'requests per minute per API key', '1200')
     .option('--rate-limit-ip <n>', 'requests per minute per client address, counted before the key is checked (default: 5 × --rate-limit)')
     .option('--min-free-mb <n>', 'below this much free space in the data dir, /healthz answers "degraded" (503)', '1024')
+    .option('--max-cell-bytes <n>', 'refuse a tabular job whose CSV has a cell larger than n bytes (default 1 MiB, at most 256 MiB): the job fails with CSV_CELL_TOO_LARGE')
     .option('--job-timeout-min <n>', 'a job running longer is stopped and failed', '120')
     .option('--max-attempts <n>', 'runs of one job, counting re-runs after a crash', '2')
     .option('--hierarchy-dir <dir>', 'hierarchy files policies may name without uploading them')
@@ -71,6 +73,7 @@ export function registerServeCommands(program: Command): void {
             concurrency: options.concurrency ? positiveInt(options.concurrency, '--concurrency', 64) : undefined,
             jobTimeoutMs: positiveInt(options.jobTimeoutMin, '--job-timeout-min') * 60_000,
             maxAttempts: positiveInt(options.maxAttempts, '--max-attempts', 10),
+            maxCellBytes: options.maxCellBytes ? positiveInt(options.maxCellBytes, '--max-cell-bytes', 256 * 1024 * 1024) : undefined,
           },
         });
         if (!process.env.VEIL_SECRET && !process.env.VEIL_SECRET_FILE) {
