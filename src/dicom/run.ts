@@ -115,6 +115,12 @@ async function runAll(
 /** Files per worker message when no file's pixels are examined. */
 const HEADER_BATCH = 16;
 
+/** The models' cleaner when pixels may be examined; else one that only says why not (loads nothing). */
+async function pixelCleanerFor(pixels: Policy['pixels']): Promise<PixelCleanerFactory> {
+  if (pixelsMayBeExamined(pixels)) return (await import('./pixels/cleaner.js')).dicomPixelCleanerFactory;
+  return (await import('./pixels/unexamined.js')).unexaminedPixelCleanerFactory;
+}
+
 /** Whether the pixel step may decode and examine pixels (seconds per file) rather than only report why not. */
 function pixelsMayBeExamined(pixels: Policy['pixels']): boolean {
   return pixels !== undefined && (pixels.burnedInText.scan !== 'never' || pixels.faces.detect);
@@ -159,7 +165,7 @@ export async function deidentifyDicomDirectory(options: DeidentifyDirectoryOptio
   const patientMap = dicom.patientIdMap ? await loadPatientMap(policy.source.baseDir, dicom.patientIdMap) : undefined;
   // dicom builds its own pixel cleaner (text and face models), loaded only for a policy with a
   // pixels section, so that a headers-only run never loads onnxruntime or sharp; tests may inject one.
-  const pixelCleaner = wantsPixelScan(policy.pixels) ? (options.pixelCleaner ?? (await import('./pixels/cleaner.js')).dicomPixelCleanerFactory) : undefined;
+  const pixelCleaner = wantsPixelScan(policy.pixels) ? (options.pixelCleaner ?? (await pixelCleanerFor(policy.pixels))) : undefined;
   const useCleaner = pixelCleaner !== undefined;
 
   const settings: FileSettings = {

@@ -14,6 +14,6 @@ export type { Box, Raster8 } from './raster.js';
 export type { TextInstance } from './text/instances.js';
 export { createFaceDetector, fillFacesUntilGone, type FaceDetector } from './faces/index.js';
 export { MAX_VERIFY_ROUNDS, REGION_MARGIN } from './redactFile.js';
-export { NEVER_REASON } from './notExamined.js';
+export { NEVER_REASON } from '../report/notExamined.js';
 // triage of `scan: auto` on 8-bit views (the DICOM side, frames and stored values: src/dicom/pixels/triage.ts)
 export { detectStored, framesDiffer, hasText, nearWhiteTextRegions, primedEngine, storedEngine, triageFrame, type RasterLook, type TriageResult } from './triage.js';

@@ -4,7 +4,7 @@ import { isVeilError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { PixelsPolicy } from '../policy/sections/pixels.js';
 import { createFaceDetector, fillFacesUntilGone, redactFaces, type FaceAction, type FaceDetection, type FaceDetector, type FaceRedaction } from './faces/index.js';
-import { NEVER_REASON } from './notExamined.js';
+import { NEVER_REASON } from '../report/notExamined.js';
 import { encodeImage, readImage } from './imageFile.js';
 import type { ImageFileReport } from '../report/imageReport.js';
 import type { Raster8 } from './raster.js';

@@ -82,4 +82,20 @@ describe('veil start-up', () => {
     expect(run.status).toBe(0);
     for (const heavy of ['onnxruntime-node', 'sharp', 'onnx-proto', 'express', 'better-sqlite3']) expect(run.packages.has(heavy)).toBe(false);
   });
+
+  it('dicom deidentify with scan: never loads no model or codec either, and still says why each file was not examined', () => {
+    const input = join(dir, 'dicom-never-in');
+    mkdirSync(input, { recursive: true });
+    copyFileSync(join(sharedData, 'dicom/CT_small.dcm'), join(input, 'CT_small.dcm'));
+    const policy = join(dir, 'dicom-never.yaml');
+    writeFileSync(policy, ['name: dicom-never', 'version: 1', 'dicom: { profile: basic }', 'pixels: { burnedInText: { scan: never } }', ''].join('\n'));
+    const report = join(dir, 'dicom-never.json');
+    const run = runTraced(['dicom', 'deidentify', '--policy', policy, '--in', input, '--out', join(dir, 'dicom-never-out'), '--report', report, '--jobs', '1', '--quiet'], 'dicom-never');
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    for (const heavy of ['onnxruntime-node', 'sharp', 'onnx-proto', 'dcmjs-codecs', 'express', 'better-sqlite3']) expect(run.packages.has(heavy)).toBe(false);
+    const files = (JSON.parse(readFileSync(report, 'utf8')) as { files: { pixelScan?: { status: string; reason: string } }[] }).files;
+    expect(files).toHaveLength(1);
+    expect(files[0].pixelScan).toMatchObject({ status: 'not-scanned', reason: expect.stringMatching(/^scan: never — pixels were not examined/) });
+  });
 });

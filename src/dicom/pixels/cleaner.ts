@@ -24,6 +24,7 @@ import { fillFrame, fillSamples } from './fill.js';
 import { encapsulate, splitFrames } from './fragments.js';
 import { frameByteLength, toLittleEndian, type PixelLayout } from './layout.js';
 import { decideScan } from './scanDecision.js';
+import { notExaminedReport, unexaminedResult } from './unexamined.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN, syntaxInfo, type SyntaxInfo } from '../../standard/transferSyntax.js';
 import { mustTriage, storedLook, type StoredLook } from './triage.js';
 import { frameView, rangeView, storedSamples, type ViewSettings } from './view.js';
@@ -61,9 +62,6 @@ export const dicomPixelCleanerFactory = Object.assign(() => createDicomPixelClea
   exportName: 'createDicomPixelCleaner',
 });
 
-function emptyReport(reason: string, scanned: boolean): DicomPixelReport {
-  return { scanned, status: 'not-scanned', reason, regions: [], transferSyntax: 'kept', verification: 'not-run', ms: 0 };
-}
 
 export async function cleanDicomPixels(
   input: DicomPixelInput,
@@ -73,13 +71,11 @@ export async function cleanDicomPixels(
 ): Promise<DicomPixelResult> {
   const started = performance.now();
   const done = <T extends DicomPixelResult>(result: T): T => ({ ...result, report: { ...result.report, ms: Math.round(performance.now() - started) } });
+  const unexamined = unexaminedResult(input, faces === undefined ? { ...policy, faces: { ...policy.faces, detect: false } } : policy);
+  if (unexamined) return done(unexamined);
   const decision = decideScan(input, policy);
   const findFaces = faces !== undefined && policy.faces.detect;
-  if (decision.text === 'none' && (!findFaces || decision.reject)) {
-    const report = emptyReport(decision.reason, false);
-    return done(decision.reject ? { action: 'rejected', reason: decision.reason, report } : { action: 'unchanged', report });
-  }
-  const reject = (reason: string): DicomPixelResult => done({ action: 'rejected', reason, report: emptyReport(reason, false) });
+  const reject = (reason: string): DicomPixelResult => done({ action: 'rejected', reason, report: notExaminedReport(reason) });
   const syntax = syntaxInfo(input.transferSyntaxUID);
   if (!syntax) return reject('unknown transfer syntax: pixels cannot be decoded for the required scan');
   if (![8, 16].includes(input.bitsAllocated) || input.bitsStored > input.bitsAllocated) return reject(`Bits Allocated ${input.bitsAllocated} is not supported for pixel scanning`);

@@ -1,4 +1,5 @@
-import { NEVER_REASON } from '../../image/index.js';
+// the report's own words (a light module: deciding not to scan never loads the models)
+import { NEVER_REASON } from '../../report/notExamined.js';
 import type { PixelsPolicy } from '../../policy/sections/pixels.js';
 import type { DicomPixelInput } from '../pixelCleaner.js';
 
