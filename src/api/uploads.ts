@@ -24,10 +24,21 @@ export function asMultipartError(error: unknown): unknown {
 /** Files still being written for a request: a parser error can answer before their streams settle. */
 const inFlight = new WeakMap<Request, Set<{ stop: () => void; settled: Promise<void> }>>();
 
+/**
+ * Requests already refused: multer may still hand a part it had begun to the storage after the
+ * parser failed (its file filter runs first); such a part is drained, never written.
+ */
+const refused = new WeakSet<Request>();
+
 /** Multer storage: each file under a random name in `dir`, written through the context's disk edge. */
 function randomNameStorage(dir: string, disk: DiskAccess): multer.StorageEngine {
   return {
     _handleFile(req, file, callback) {
+      if (refused.has(req)) {
+        file.stream.resume();
+        callback(new ApiError(400, 'BAD_MULTIPART', 'the multipart/form-data body could not be read'));
+        return;
+      }
       const filename = randomBytes(16).toString('hex');
       const path = join(dir, filename);
       let size = 0;
@@ -81,6 +92,7 @@ export function jobUpload(ctx: ApiContext, fileFields: { name: string; maxCount:
     }
     handler(req, res, (error: unknown) => {
       if (error) {
+        refused.add(req);
         void Promise.all([removeUploads(req), removeInFlight(req)]).finally(() => next(asMultipartError(error)));
         return;
       }
