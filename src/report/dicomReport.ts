@@ -76,7 +76,7 @@ export function pixelScanOf(result: FileResult, pixelsPolicy: boolean): DicomFil
   if (result.status === 'skipped') return undefined;
   const pixels = result.pixels?.report;
   if (pixels) return { status: pixels.status ?? (pixels.scanned ? 'scanned' : 'not-scanned'), reason: pixels.reason };
-  if (result.status !== 'ok') return { status: 'not-scanned', reason: 'file rejected (see its reason): any pixels it has were not examined' };
+  if (result.status !== 'ok') return { status: 'not-scanned', reason: 'file rejected (see its reason): its pixels, if it has some, were not examined' };
   if (!pixelsPolicy) return { status: 'not-scanned', reason: NO_PIXELS_SECTION };
   return { status: 'no-pixel-data', reason: 'no pixel data' };
 }

@@ -36,7 +36,7 @@ export interface StoreOutcome {
 
 export interface ScpHandlers {
   calledAeTitle: string;
-  /** Calling AE titles let in; empty: any. */
+  /** Calling AE titles let in; empty: every calling AE title. */
   allowedCallers: readonly string[];
   onAssociation(callingAeTitle: string, accepted: boolean, reason: string): void;
   onStore(instance: ReceivedInstance): StoreOutcome;

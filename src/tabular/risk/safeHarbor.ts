@@ -40,7 +40,7 @@ interface ValueTest {
   value?: (text: string) => boolean;
   /** The value shape also fits other codes (a VIN is any 17 letters and digits): test it only in columns no rule named. */
   weakShape?: boolean;
-  /** In a column matched by name, what a value must still hold to count (default: any value). */
+  /** In a column matched by name, what a value must still hold to count (default: every value counts). */
   keeps?: (text: string) => boolean;
 }
 
