@@ -11,10 +11,10 @@ import { writeDicom } from '../../../src/dicom/codec/write.js';
 import { deidentifyDicomDirectory, remapUid } from '../../../src/dicom/index.js';
 import { getText, setElement } from '../../../src/dicom/marking.js';
 import type { PullReport } from '../../../src/dicom/net/index.js';
-import { containsWord } from '../../../src/dicom/residual.js';
 import { parsePolicy, unwrap } from '../../../src/policy/load.js';
 import { runCli } from '../../helpers.js';
 import { repoRoot, sharedDicom } from '../helpers.js';
+import { checkArchiveAgainstFolder } from './archiveCheck.js';
 import { freePort, hasOrthanc, startOrthanc, type Orthanc } from './orthanc.js';
 
 /**
@@ -37,9 +37,6 @@ function identifyingValues(dataset: DicomDataset, into: Set<string>): void {
 }
 
 /** Tag, VR and value of every element, items included (a PACS may re-encode sequence lengths). */
-function elementsOf(dataset: DicomDataset): unknown[] {
-  return dataset.map((e) => [e.tag, e.vr, Buffer.from(e.value ?? e.verbatim ?? []).toString('hex'), e.items?.map(elementsOf)]);
-}
 
 interface Stats {
   CountInstances: number;
@@ -120,22 +117,7 @@ suite('veil dicom pull from one Orthanc into another over DICOMweb', () => {
 
   /** Checks every instance the research PACS holds against the folder path; returns its study UIDs. */
   async function checkResearch(target: Orthanc): Promise<Set<string>> {
-    const originalUids = new Set([...inputs.values()].flatMap((d) => [getText(d, 0x0020000d), getText(d, 0x0020000e), getText(d, 0x00080018)]));
-    const studies = new Set<string>();
-    for (const id of await target.get<string[]>('/instances')) {
-      const bytes = await target.get<Buffer>(`/instances/${id}/file`);
-      const dataset = readDicom(bytes).dataset;
-      const study = getText(dataset, 0x0020000d) ?? '';
-      studies.add(study);
-      expect(originalUids.has(study)).toBe(false);
-      expect(originalUids.has(getText(dataset, 0x00080018))).toBe(false);
-      for (const value of identifying) expect(containsWord(bytes, value), 'an identifying value of an input').toBe(false);
-      const expected = folderBySop.get(getText(dataset, 0x00080018) ?? '');
-      expect(expected, 'an instance the folder path also wrote').toBeDefined();
-      // pixel data and every other element as the folder path wrote them
-      expect(elementsOf(dataset)).toEqual(elementsOf(readDicom(expected as Buffer).dataset));
-    }
-    return studies;
+    return (await checkArchiveAgainstFolder(target, { inputs, identifying, folderBySop })).studies;
   }
 
   it('--study: every selected study reaches the research PACS de-identified as the folder path does, and --out holds the same files', async () => {
