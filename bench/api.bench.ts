@@ -6,12 +6,11 @@
  *
  *   npx tsx bench/api.bench.ts [rows] [seconds]
  */
-import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createKey, ROOT, startVeilServer } from './veilServer.js';
 
 interface CannonResult {
   requests: { average: number; total: number };
@@ -23,8 +22,6 @@ interface CannonResult {
 type Cannon = (options: Record<string, unknown>) => Promise<CannonResult>;
 const autocannon = createRequire(import.meta.url)('autocannon') as Cannon;
 
-const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
-const CLI = join(ROOT, 'src/cli/main.ts');
 const ADULT = resolve(ROOT, '../shared/data/adult');
 const QIS = ['sex', 'age', 'race', 'marital-status', 'education', 'native-country', 'workclass', 'occupation'];
 const rows = Number(process.argv[2] ?? 1_000_000);
@@ -45,12 +42,6 @@ function syntheticAdult(count: number): string {
   return path;
 }
 
-function key(dataDir: string, role: string): string {
-  const run = spawnSync(process.execPath, ['--import', 'tsx', CLI, 'keys', 'create', '--role', role, '--data-dir', dataDir], { cwd: ROOT, encoding: 'utf8' });
-  if (run.status !== 0) throw new Error(run.stderr);
-  return run.stdout.trim();
-}
-
 async function call(base: string, bearer: string, path: string, init: RequestInit = {}): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`${base}${path}`, { ...init, headers: { Authorization: `Bearer ${bearer}`, ...(init.headers ?? {}) } });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
@@ -64,24 +55,10 @@ function fmt(result: CannonResult): string {
 async function main(): Promise<void> {
   const csv = syntheticAdult(rows);
   const dataDir = mkdtempSync(join(tmpdir(), 'veil-api-bench-'));
-  const committee = key(dataDir, 'committee');
-  const researcher = key(dataDir, 'researcher');
-  const server = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', process.env.BENCH_LOG_LEVEL ?? 'info', '--rate-limit', '100000000', '--concurrency', '1'], {
-    cwd: ROOT,
-    env: { ...process.env, VEIL_SECRET: process.env.VEIL_SECRET ?? 'bench-secret-0123456789abcdef' },
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
+  const committee = createKey(dataDir, 'committee');
+  const researcher = createKey(dataDir, 'researcher');
+  const { server, base } = await startVeilServer(dataDir, ['--log-level', process.env.BENCH_LOG_LEVEL ?? 'info', '--concurrency', '1']);
   try {
-    const port = await new Promise<number>((ok, fail) => {
-      let out = '';
-      server.stdout?.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
-        const match = /:(\d+) \(data/.exec(out);
-        if (match) ok(Number(match[1]));
-      });
-      server.once('exit', () => fail(new Error('server exited')));
-    });
-    const base = `http://127.0.0.1:${port}`;
 
     const yaml = [
       'name: adult-bench',

@@ -9,29 +9,20 @@
  *
  *   npx tsx bench/policyBomb.bench.ts [puts]
  */
-import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { createKey, startVeilServer } from './veilServer.js';
 import { parsePolicy } from '../src/policy/load.js';
 import { POLICY_LIMITS } from '../src/policy/screen.js';
 import { HOSTILE } from '../test/policy/hostile.js';
 
-const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
-const CLI = join(ROOT, 'src/cli/main.ts');
 const puts = Number(process.argv[2] ?? 200);
 const IN_FLIGHT = 2;
 
 /** Passes every limit, then costs the parser the most: as many one-letter values as allowed. */
 function slowestAccepted(): string {
   return `name: p\nversion: 1\ndescription: [${'a,'.repeat(POLICY_LIMITS.maxNodes - 10)}]\n`;
-}
-
-function key(dataDir: string): string {
-  const run = spawnSync(process.execPath, ['--import', 'tsx', CLI, 'keys', 'create', '--role', 'committee', '--data-dir', dataDir], { cwd: ROOT, encoding: 'utf8' });
-  if (run.status !== 0) throw new Error(run.stderr);
-  return run.stdout.trim();
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -41,23 +32,9 @@ function percentile(sorted: number[], p: number): number {
 async function main(): Promise<void> {
   const bodies: [string, string][] = [...Object.entries(HOSTILE).map(([name, make]): [string, string] => [name, make()]), ['40,000 values (accepted size)', slowestAccepted()]];
   const dataDir = mkdtempSync(join(tmpdir(), 'veil-bomb-bench-'));
-  const committee = key(dataDir);
-  const server = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'warn', '--rate-limit', '100000000'], {
-    cwd: ROOT,
-    env: { ...process.env, VEIL_SECRET: process.env.VEIL_SECRET ?? 'bench-secret-0123456789abcdef' },
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
+  const committee = createKey(dataDir, 'committee');
+  const { server, base } = await startVeilServer(dataDir, ['--log-level', 'warn']);
   try {
-    const port = await new Promise<number>((ok, fail) => {
-      let out = '';
-      server.stdout?.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
-        const match = /:(\d+) \(data/.exec(out);
-        if (match) ok(Number(match[1]));
-      });
-      server.once('exit', () => fail(new Error('server exited')));
-    });
-    const base = `http://127.0.0.1:${port}`;
     const health = async (): Promise<number> => {
       const started = performance.now();
       const res = await fetch(`${base}/healthz`);
