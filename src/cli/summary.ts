@@ -23,8 +23,8 @@ export function summarizeTabular(report: TabularReport, output: string): string 
 /** Loss on the published labels first (what a reader gets), then the observed spread. */
 function utilityLine(report: TabularReport): string {
   const u = report.utility;
-  const published = u.published ? `loss on published labels (GenILoss) ${u.published.genILoss}, ` : '';
-  return `utility: ${published}observed NCP ${u.ncp}, GenILoss ${u.genILoss}, DM ${u.dm}, C_AVG ${u.cAvg}`;
+  const published = u.published ? `NCP on labels ${u.published.ncp}, ` : '';
+  return `utility: loss on published labels GenILoss ${u.genILoss}, ${published}observed NCP ${u.ncp}, DM ${u.dm}, C_AVG ${u.cAvg}`;
 }
 
 /** Columns kept as they are without a role: the committee should have looked at them. */
