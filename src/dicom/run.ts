@@ -9,7 +9,8 @@ import { processBatch, rejectedByError, type FileResult, type FileSettings, type
 import { loadPatientMap } from './patientMap.js';
 import { wantsPixelScan, type PixelCleanerFactory } from './pixelStep.js';
 import { PROFILE_EDITION } from './profile/table.js';
-import { addFileResult, emptyPixelTotals, emptyTotals, renderHtml, type DicomRunReport } from './report.js';
+import { addFileResult, emptyPixelTotals, emptyTotals, type DicomRunReport } from '../report/dicomReport.js';
+import { renderDicomHtml } from '../report/html/dicomHtml.js';
 import { walkFiles } from './walk.js';
 import type { WorkerSetup } from './worker.js';
 import { runCohort } from './cohort/run.js';
@@ -243,7 +244,7 @@ export async function deidentifyDicomDirectory(options: DeidentifyDirectoryOptio
   }
   report.timingMs = Math.round(performance.now() - started);
   if (options.reportJson) await writeFileAtomic(options.reportJson, `${JSON.stringify(report, null, 2)}\n`);
-  if (options.reportHtml) await writeFileAtomic(options.reportHtml, renderHtml(report));
+  if (options.reportHtml) await writeFileAtomic(options.reportHtml, renderDicomHtml(report));
   // after the report, the only place that says file by file why nothing could be used
   if (unusable) throw unusable;
   return report;

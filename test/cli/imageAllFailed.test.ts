@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ImageRunReport } from '../../src/image/imageReport.js';
-import type { DicomRunReport } from '../../src/dicom/report.js';
+import type { ImageRunReport } from '../../src/report/imageReport.js';
+import type { DicomRunReport } from '../../src/report/dicomReport.js';
 
 /**
  * Issue 13 item 7, the CLI side of one rule: when no input file could be processed the run

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { FileResult } from '../../src/dicom/file.js';
 import type { DicomPixelReport } from '../../src/dicom/pixelCleaner.js';
-import { addFileResult, emptyPixelTotals, emptyTotals, NO_PIXELS_SECTION, pixelSummaryLine, renderHtml, type DicomRunReport } from '../../src/dicom/report.js';
+import { addFileResult, emptyPixelTotals, emptyTotals, NO_PIXELS_SECTION, pixelSummaryLine, type DicomRunReport } from '../../src/report/dicomReport.js';
+import { renderDicomHtml as renderHtml } from '../../src/report/html/dicomHtml.js';
 import { NEVER_REASON, TRIAGE_REASON } from '../../src/dicom/pixels/scanDecision.js';
 
 function runReport(): DicomRunReport {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePolicy, unwrap } from '../../src/policy/load.js';
 import type { PixelsPolicy } from '../../src/policy/sections/pixels.js';
 import { readImage } from '../../src/image/imageFile.js';
-import type { ImageFileReport } from '../../src/image/imageReport.js';
+import type { ImageFileReport } from '../../src/report/imageReport.js';
 import type { Raster8 } from '../../src/image/raster.js';
 import { viewOf } from '../../src/image/redact/fillRaster.js';
 import { redactImageFile } from '../../src/image/redactFile.js';

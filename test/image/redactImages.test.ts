@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePolicy, unwrap } from '../../src/policy/load.js';
 import { redactImages } from '../../src/image/redactImages.js';
-import type { ImageRunReport } from '../../src/image/imageReport.js';
+import type { ImageRunReport } from '../../src/report/imageReport.js';
 import { generateImage, writePng, type SyntheticImage } from '../../src/image/synth/generator.js';
 import { addScores, scoreImage, type ImageScore } from '../../src/image/synth/evaluate.js';
 

@@ -93,7 +93,7 @@ export function registerDicomCommands(program: Command): void {
             `de-identified ${t.ok} of ${t.files} files (${t.rejected} rejected, ${t.skipped} skipped) for ${t.patients} patients in ${(report.timingMs / 1000).toFixed(1)} s → ${flags.out}\n`,
           );
           // how many files' pixels were examined for burned-in text, and why the others were not
-          process.stdout.write(`${(await import('../../dicom/report.js')).pixelSummaryLine(report)}\n`);
+          process.stdout.write(`${(await import('../../report/dicomReport.js')).pixelSummaryLine(report)}\n`);
         }
       }),
     );

@@ -10,7 +10,7 @@ import { writeDicom } from '../codec/write.js';
 import { DicomDamagedError, NotDicomError, TS_EXPLICIT_LE, transferSyntaxOf } from '../codec/types.js';
 import { buildMeta, getText } from '../marking.js';
 import type { PixelCleanerFactory } from '../pixelStep.js';
-import type { DicomRunReport } from '../report.js';
+import type { DicomRunReport } from '../../report/dicomReport.js';
 import { deidentifyDicomDirectory } from '../run.js';
 import { sendInstances, startScp, STATUS, type Destination, type OutgoingInstance, type ReceivedInstance, type StoreOutcome } from './dimse.js';
 import { listDir, Spool, writeDurable } from './spool.js';

@@ -7,7 +7,7 @@ import type { Policy } from '../../policy/load.js';
 import { readDicom } from '../codec/read.js';
 import { getText } from '../marking.js';
 import type { PixelCleanerFactory } from '../pixelStep.js';
-import type { DicomRunReport } from '../report.js';
+import type { DicomRunReport } from '../../report/dicomReport.js';
 import { deidentifyDicomDirectory } from '../run.js';
 import { findStudies, retrieveStudy, storeInstances, type DicomWebServer } from './dicomweb.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ImageFileReport, ImageRunReport } from '../../../src/image/imageReport.js';
-import { summarize } from '../../../src/image/imageReport.js';
+import type { ImageFileReport, ImageRunReport } from '../../../src/report/imageReport.js';
+import { summarize } from '../../../src/report/imageReport.js';
 import { renderImageHtml } from '../../../src/report/html/imageHtml.js';
 
 const box = (x: number, y: number) => ({ x, y, width: 40, height: 12 });
