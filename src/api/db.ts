@@ -98,6 +98,31 @@ const MIGRATIONS: string[] = [
   `
   ALTER TABLE policy_versions ADD COLUMN storage INTEGER NOT NULL DEFAULT 1;
   `,
+  // console sign-in: one row per session, keyed by the sha256 of its cookie (the cookie itself
+  // is never stored); a deleted key takes its sessions with it. Committee decisions (approve,
+  // reject) with their comments; the audit entry of a decision carries the comment too
+  // (audit_log.detail, covered by the entry's MAC)
+  `
+  CREATE TABLE sessions (
+    id_hash TEXT PRIMARY KEY,
+    key_id TEXT NOT NULL REFERENCES api_keys(id) ON DELETE CASCADE,
+    csrf_token TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
+  CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+  CREATE TABLE policy_decisions (
+    id INTEGER PRIMARY KEY,
+    policy_version_id INTEGER NOT NULL REFERENCES policy_versions(id),
+    state TEXT NOT NULL CHECK (state IN ('approved', 'rejected')),
+    decided_by TEXT NOT NULL,
+    decided_at TEXT NOT NULL,
+    comment TEXT
+  );
+  CREATE INDEX decisions_by_version ON policy_decisions (policy_version_id, id);
+  ALTER TABLE audit_log ADD COLUMN detail TEXT;
+  `,
 ];
 
 function migrate(db: Db): void {
