@@ -123,6 +123,11 @@ const MIGRATIONS: string[] = [
   CREATE INDEX decisions_by_version ON policy_decisions (policy_version_id, id);
   ALTER TABLE audit_log ADD COLUMN detail TEXT;
   `,
+  // where a DICOM job's input came from when it was pulled, not uploaded (JSON: the configured
+  // source's name and a study count, never a UID or a query)
+  `
+  ALTER TABLE jobs ADD COLUMN source TEXT;
+  `,
 ];
 
 function migrate(db: Db): void {

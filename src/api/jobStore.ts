@@ -10,6 +10,17 @@ export interface JobError {
   field?: string;
 }
 
+/**
+ * Where a DICOM job's input came from when it was not uploaded: the operator-configured
+ * DICOMweb source (and destination) by name, and how many studies were selected (null until
+ * the job process has run a query). Never a UID, a query or a URL.
+ */
+export interface JobSource {
+  dicomweb: string;
+  studies: number | null;
+  destination?: string;
+}
+
 export interface JobRecord {
   id: string;
   kind: JobKind;
@@ -22,6 +33,8 @@ export interface JobRecord {
   inputCount: number;
   attempts: number;
   error: JobError | null;
+  /** Set for a job pulled from a configured DICOMweb source. */
+  source: JobSource | null;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
@@ -43,6 +56,7 @@ interface JobRow {
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
+  source: string | null;
 }
 
 function fromRow(row: JobRow): JobRecord {
@@ -59,6 +73,7 @@ function fromRow(row: JobRow): JobRecord {
     inputCount: row.input_count,
     attempts: row.attempts,
     error,
+    source: row.source ? (JSON.parse(row.source) as JobSource) : null,
     createdAt: row.created_at,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
@@ -67,13 +82,13 @@ function fromRow(row: JobRow): JobRecord {
 
 export function insertJob(
   db: Db,
-  job: { id: string; kind: JobKind; ownerKeyId: string; policyVersionId: number; overrides: unknown; inputCount: number },
+  job: { id: string; kind: JobKind; ownerKeyId: string; policyVersionId: number; overrides: unknown; inputCount: number; source?: JobSource | null },
 ): JobRecord {
   statement(
     db,
-    `INSERT INTO jobs (id, kind, status, progress, owner_key_id, policy_version_id, overrides, input_count, created_at)
-     VALUES (?, ?, 'queued', 0, ?, ?, ?, ?, ?)`,
-  ).run(job.id, job.kind, job.ownerKeyId, job.policyVersionId, job.overrides === null || job.overrides === undefined ? null : JSON.stringify(job.overrides), job.inputCount, nowIso());
+    `INSERT INTO jobs (id, kind, status, progress, owner_key_id, policy_version_id, overrides, input_count, source, created_at)
+     VALUES (?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?)`,
+  ).run(job.id, job.kind, job.ownerKeyId, job.policyVersionId, job.overrides === null || job.overrides === undefined ? null : JSON.stringify(job.overrides), job.inputCount, job.source ? JSON.stringify(job.source) : null, nowIso());
   return getJob(db, job.id) as JobRecord;
 }
 
@@ -99,6 +114,13 @@ export function jobsWithStatus(db: Db, status: JobStatus): JobRecord[] {
 export function markRunning(db: Db, id: string): boolean {
   const info = statement(db, "UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = ?, progress = 0 WHERE id = ? AND status = 'queued'").run(nowIso(), id);
   return info.changes === 1;
+}
+
+/** What a source job's process pulled: studies selected and instances retrieved (its input files). */
+export function setSourcePulled(db: Db, id: string, pulled: { studies: number; instances: number }): void {
+  const job = getJob(db, id);
+  if (!job?.source) return;
+  statement(db, 'UPDATE jobs SET source = ?, input_count = ? WHERE id = ?').run(JSON.stringify({ ...job.source, studies: pulled.studies }), pulled.instances, id);
 }
 
 export function setProgress(db: Db, id: string, progress: number): void {
