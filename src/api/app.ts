@@ -2,12 +2,14 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import { rateLimit, ipKeyGenerator } from 'express-rate-limit';
 import helmet from 'helmet';
 import { authenticate, callerIdOrUndefined } from './auth.js';
+import { consoleRoutes } from './console.js';
 import type { ApiContext } from './context.js';
 import { ApiError, toErrorResponse } from './errors.js';
 import { openApiDocument } from './openapi.js';
 import { auditRoutes } from './routes/audit.js';
 import { jobReadRoutes, jobSubmitRoutes } from './routes/jobs.js';
 import { policyRoutes } from './routes/policies.js';
+import { sessionRoutes } from './routes/session.js';
 
 /** The Express application over a context (database, runner, limits). No listening here. */
 export function createApp(ctx: ApiContext): Express {
@@ -48,7 +50,9 @@ export function createApp(ctx: ApiContext): Express {
       handler: (_req, _res, next) => next(new ApiError(429, 'RATE_LIMITED', `this address made more than ${perIp} requests in a minute; retry later`)),
     }),
   );
-  v1.use(authenticate(ctx.db));
+  // sign-in, who-am-I and sign-out read the key or the cookie themselves
+  v1.use('/session', sessionRoutes(ctx));
+  v1.use(authenticate(ctx.db, ctx.sessions));
   v1.use(
     rateLimit({
       windowMs: 60_000,
@@ -65,6 +69,8 @@ export function createApp(ctx: ApiContext): Express {
   v1.use('/jobs', jobReadRoutes(ctx));
   v1.use('/audit', auditRoutes(ctx));
   app.use('/v1', v1);
+  // the web console at / (static files, then index.html for its client routes)
+  app.use(consoleRoutes(ctx));
 
   app.use((_req, _res, next) => next(new ApiError(404, 'NOT_FOUND', 'no such route')));
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {

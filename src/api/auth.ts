@@ -3,6 +3,7 @@ import { appendAudit } from './audit.js';
 import type { Db } from './db.js';
 import { ApiError } from './errors.js';
 import { findApiKey, type ApiKeyRecord, type Role } from './keys.js';
+import { changesState, CSRF_HEADER, csrfMatches, findSession, sessionCookieOf, type Session, type SessionSettings } from './session.js';
 
 /** Who is calling: the key record behind the bearer token. */
 export type Caller = ApiKeyRecord;
@@ -20,11 +21,35 @@ export function callerIdOrUndefined(req: Request): string | undefined {
   return callers.get(req)?.id;
 }
 
-/** `Authorization: Bearer <key>` → 401 when missing or unknown. */
-export function authenticate(db: Db): RequestHandler {
+/** The session a request was authenticated by, when it came with the console's cookie. */
+const sessions = new WeakMap<Request, Session>();
+
+export function sessionOfRequest(req: Request): Session | undefined {
+  return sessions.get(req);
+}
+
+/**
+ * `Authorization: Bearer <key>`, or the console's session cookie → 401 when missing or
+ * unknown. With the cookie (an ambient credential), a state-changing request must also carry
+ * the session's token in X-CSRF-Token → 403 CSRF_FAILED (audited) otherwise. A bearer key is
+ * never sent by a browser on its own, so bearer requests need no token.
+ */
+export function authenticate(db: Db, settings: SessionSettings): RequestHandler {
   return (req: Request, _res: Response, next: NextFunction) => {
     const header = req.get('authorization');
-    if (!header) return next(new ApiError(401, 'UNAUTHENTICATED', 'send an API key as "Authorization: Bearer <key>"'));
+    if (!header) {
+      const cookie = sessionCookieOf(req);
+      if (cookie === undefined) return next(new ApiError(401, 'UNAUTHENTICATED', 'send an API key as "Authorization: Bearer <key>", or sign in at POST /v1/session'));
+      const session = findSession(db, cookie, settings);
+      if (!session) return next(new ApiError(401, 'UNAUTHENTICATED', 'the session has ended (signed out, expired or its key was revoked); sign in again'));
+      if (changesState(req.method) && !csrfMatches(session, req.get(CSRF_HEADER))) {
+        const refusal = new ApiError(403, 'CSRF_FAILED', 'a request that changes something must carry the session\'s token in the X-CSRF-Token header');
+        return next(auditedRefusal(db, { ...actorOf(session.caller), action: 'csrf.refused', target: `${req.method} ${`${req.baseUrl}${req.path}`.slice(0, 200)}` }, refusal));
+      }
+      callers.set(req, session.caller);
+      sessions.set(req, session);
+      return next();
+    }
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) return next(new ApiError(401, 'UNAUTHENTICATED', 'the Authorization header must be "Bearer <key>"'));
     const caller = findApiKey(db, match[1]);

@@ -3,6 +3,7 @@ import type { DiskAccess } from './disk.js';
 import type { DataLayout } from './layout.js';
 import type { Logger } from './logger.js';
 import type { JobRunner } from './runner.js';
+import type { SessionSettings } from './session.js';
 
 /** Size and rate limits of one server. */
 export interface ApiLimits {
@@ -45,4 +46,8 @@ export interface ApiContext {
   disk: DiskAccess;
   /** Operator's folder of hierarchy files that policies may name without uploading them. */
   hierarchyDir?: string;
+  /** Console sessions: idle and absolute timeouts, and the clock they are measured on. */
+  sessions: SessionSettings;
+  /** The built console (index.html and its assets); see console.ts. */
+  consoleDir: string;
 }

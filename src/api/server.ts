@@ -14,6 +14,8 @@ import { realDisk, type DiskAccess } from './disk.js';
 import { dataLayout } from './layout.js';
 import { createLogger } from './logger.js';
 import { JobRunner, type RunnerOptions } from './runner.js';
+import { defaultConsoleDir } from './console.js';
+import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from './session.js';
 
 export interface ApiOptions {
   dataDir: string;
@@ -27,6 +29,10 @@ export interface ApiOptions {
   auditKey?: Buffer;
   /** The disk edge (free space, upload writes); the real file system unless a test injects one. */
   disk?: DiskAccess;
+  /** Console session timeouts (default: 30 min idle, 8 h absolute) and clock (tests inject one). */
+  sessions?: Partial<SessionSettings>;
+  /** Where the built console is (default: dist/console of the package). */
+  consoleDir?: string;
 }
 
 export interface Api {
@@ -72,7 +78,17 @@ export async function createApi(options: ApiOptions): Promise<Api> {
     maxAttempts: options.runner?.maxAttempts ?? 2,
     maxCellBytes: options.runner?.maxCellBytes,
   });
-  const ctx: ApiContext = { db, layout, logger, runner, limits: { ...DEFAULT_LIMITS, ...options.limits }, disk: options.disk ?? realDisk, hierarchyDir: options.hierarchyDir };
+  const ctx: ApiContext = {
+    db,
+    layout,
+    logger,
+    runner,
+    limits: { ...DEFAULT_LIMITS, ...options.limits },
+    disk: options.disk ?? realDisk,
+    hierarchyDir: options.hierarchyDir,
+    sessions: { ...DEFAULT_SESSION_SETTINGS, ...options.sessions },
+    consoleDir: options.consoleDir ?? defaultConsoleDir(),
+  };
   runner.recover();
   const app = createApp(ctx);
   runner.kick();

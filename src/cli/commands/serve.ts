@@ -25,6 +25,7 @@ interface ServeOptions {
   jobTimeoutMin: string;
   maxAttempts: string;
   hierarchyDir?: string;
+  sessionIdleMinutes: string;
   logLevel: string;
 }
 
@@ -45,6 +46,7 @@ export function registerServeCommands(program: Command): void {
     .option('--job-timeout-min <n>', 'a job running longer is stopped and failed', '120')
     .option('--max-attempts <n>', 'runs of one job, counting re-runs after a crash', '2')
     .option('--hierarchy-dir <dir>', 'hierarchy files policies may name without uploading them')
+    .option('--session-idle-minutes <n>', 'a console session unused this long ends (sessions end 8 h after sign-in in any case)', '30')
     .option('--log-level <level>', 'fatal, error, warn, info, debug', 'info')
     .action((options: ServeOptions) =>
       runCommand(async () => {
@@ -63,6 +65,7 @@ export function registerServeCommands(program: Command): void {
           dataDir: options.dataDir,
           logLevel: options.logLevel,
           hierarchyDir: options.hierarchyDir ? resolve(options.hierarchyDir) : undefined,
+          sessions: { idleMs: positiveInt(options.sessionIdleMinutes, '--session-idle-minutes', 8 * 60) * 60_000 },
           limits: {
             maxUploadBytes: positiveInt(options.maxUploadMb, '--max-upload-mb') * 1024 * 1024,
             rateLimitPerMinute: positiveInt(options.rateLimit, '--rate-limit'),
