@@ -238,7 +238,9 @@ export function jobReadRoutes(ctx: ApiContext): Router {
     }
     if (!report.hasHtml) throw new ApiError(404, 'NOT_FOUND', 'this job has no HTML report');
     // the report is self-contained (inline SVG and styles): no scripts, no outside resources
-    res.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:");
+    // framed by the console (same origin, <iframe sandbox>), never by another site
+    res.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; frame-ancestors 'self'");
+    res.set('X-Frame-Options', 'SAMEORIGIN');
     res.type('text/html; charset=utf-8');
     res.sendFile(join(ctx.layout.jobOut(job.id), OUTPUT_FILES.reportHtml));
   });
