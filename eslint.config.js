@@ -33,6 +33,16 @@ export default tseslint.config(
     },
   })),
   {
+    // The console (console/) is a browser app that talks to the server over HTTP only: it never
+    // imports Veil's sources (its API types are generated: npm run console:types).
+    files: ['console/src/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        patterns: [{ regex: '^(\\.\\./)+(src|test|scripts|bench)/', message: 'the console talks to the API over HTTP; it imports nothing of the server (ARCHITECTURE.md)' }],
+      }],
+    },
+  },
+  {
     // The CLI starts at once: a command loads its work in its action (`await import(…)`), never
     // at the top of a file, so that `veil --help` does not load every engine (README, Start-up).
     files: ['src/cli/**'],

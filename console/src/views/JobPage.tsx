@@ -1,0 +1,114 @@
+import { useEffect, useState } from 'preact/hooks';
+import { getJson, type Role } from '../api';
+import { Link } from '../components/Link';
+import { Problem } from '../components/Problem';
+import { when } from '../lib/format';
+import type { ListedJob } from './JobsTable';
+
+const POLL_MS = 1000;
+
+/**
+ * One job: progress (polling GET /v1/jobs/:id every second while it runs), then the result
+ * download (the submitting researcher only) and the report page, shown as the same HTML the
+ * CLI writes in a sandboxed frame (for image and DICOM jobs, the review page).
+ */
+export function JobPage(props: { id: string; role: Role }) {
+  const [job, setJob] = useState<ListedJob | undefined>(undefined);
+  const [error, setError] = useState<unknown>(undefined);
+
+  useEffect(() => {
+    let current = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const poll = () => {
+      getJson<ListedJob>(`/v1/jobs/${encodeURIComponent(props.id)}`).then(
+        (answer) => {
+          if (!current) return;
+          setJob(answer);
+          setError(undefined);
+          if (answer.status === 'queued' || answer.status === 'running') timer = setTimeout(poll, POLL_MS);
+        },
+        (failure: unknown) => current && setError(failure),
+      );
+    };
+    poll();
+    return () => {
+      current = false;
+      if (timer) clearTimeout(timer);
+    };
+  }, [props.id]);
+
+  const back = props.role === 'auditor' ? '/auditor' : '/researcher';
+  const running = job && (job.status === 'queued' || job.status === 'running');
+  const reportUrl = `/v1/jobs/${encodeURIComponent(props.id)}/report?format=html`;
+  return (
+    <>
+      <p class="crumbs">
+        <Link href={back}>{props.role === 'auditor' ? 'Jobs' : 'Run a job'}</Link> / job {props.id.slice(0, 8)}
+      </p>
+      <h1>Job {props.id.slice(0, 8)}</h1>
+      {error ? <Problem error={error} /> : null}
+      {job ? (
+        <>
+          <section aria-labelledby="status-title" class="card">
+            <h2 id="status-title">Status</h2>
+            <dl class="facts">
+              <dt>Status</dt>
+              <dd>
+                <span class={`state ${job.status}`} data-testid="job-status">
+                  {job.status}
+                </span>
+              </dd>
+              <dt>Kind</dt>
+              <dd>{job.kind}</dd>
+              <dt>Policy</dt>
+              <dd>{job.policy?.name ? `${job.policy.name}@${job.policy.version ?? '?'}` : '—'}</dd>
+              {job.submittedBy ? (
+                <>
+                  <dt>Submitted by</dt>
+                  <dd>{job.submittedBy.name}</dd>
+                </>
+              ) : null}
+              <dt>Submitted</dt>
+              <dd>{when(job.createdAt)}</dd>
+              <dt>Finished</dt>
+              <dd>{when(job.finishedAt)}</dd>
+            </dl>
+            <label for="job-progress">Progress</label>
+            <progress id="job-progress" max={1} value={job.status === 'done' ? 1 : job.progress}>
+              {Math.round((job.status === 'done' ? 1 : job.progress) * 100)} %
+            </progress>
+            <p aria-live="polite">{running ? `${Math.round(job.progress * 100)} % — ${job.status}` : job.status === 'done' ? 'Done.' : 'Failed.'}</p>
+            {job.error ? (
+              <div class="problem" role="alert">
+                <p>
+                  <strong>{job.error.code}</strong> {job.error.message}
+                </p>
+              </div>
+            ) : null}
+            {job.status === 'done' && props.role === 'researcher' ? (
+              <p>
+                <a class="button" href={`/v1/jobs/${encodeURIComponent(props.id)}/result`} download>
+                  Download the result ({job.kind === 'tabular' ? 'CSV' : 'zip'})
+                </a>
+              </p>
+            ) : null}
+          </section>
+          {job.status === 'done' ? (
+            <section aria-labelledby="report-title" class="card">
+              <h2 id="report-title">{job.kind === 'tabular' ? 'Report' : 'Review page'}</h2>
+              <p>
+                <a href={reportUrl} target="_blank" rel="noopener">
+                  Open the report in a new tab
+                </a>{' '}
+                · <a href={`/v1/jobs/${encodeURIComponent(props.id)}/report`}>report JSON</a>
+              </p>
+              <iframe class="report" sandbox="" src={reportUrl} title={`Report of job ${props.id.slice(0, 8)}`} />
+            </section>
+          ) : null}
+        </>
+      ) : error ? null : (
+        <p aria-live="polite">Loading…</p>
+      )}
+    </>
+  );
+}

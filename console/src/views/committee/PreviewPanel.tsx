@@ -1,0 +1,223 @@
+import { useState } from 'preact/hooks';
+import { policyPath, sendJson, type Preview } from '../../api';
+import { Problem } from '../../components/Problem';
+import { decimal, percent, whole } from '../../lib/format';
+
+/**
+ * What a version would publish, on a sample CSV: POST /v1/policies/:name/preview runs the
+ * tabular engine; the sample is deleted at once and nothing is stored. The numbers are the
+ * engine's report, shown as tables.
+ */
+export function PreviewPanel(props: { name: string; versions: number[] }) {
+  const [version, setVersion] = useState(props.versions[props.versions.length - 1]);
+  const [preview, setPreview] = useState<Preview | undefined>(undefined);
+  const [error, setError] = useState<unknown>(undefined);
+  const [busy, setBusy] = useState(false);
+
+  const run = async (event: Event) => {
+    event.preventDefault();
+    const form = event.currentTarget as HTMLFormElement;
+    const file = (form.elements.namedItem('sample') as HTMLInputElement).files?.[0];
+    if (!file) {
+      setError(new Error('Choose a sample CSV first.'));
+      return;
+    }
+    const body = new FormData();
+    body.append('file', file, file.name);
+    setBusy(true);
+    setError(undefined);
+    try {
+      setPreview(await sendJson<Preview>('POST', policyPath(props.name, `/preview?version=${version}`), { form: body }));
+    } catch (failure) {
+      setPreview(undefined);
+      setError(failure);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section aria-labelledby="preview-title" class="card">
+      <h2 id="preview-title">Preview on a sample</h2>
+      <form onSubmit={(event) => void run(event)} class="row">
+        <label>
+          Version{' '}
+          <select value={String(version)} onChange={(event) => setVersion(Number(event.currentTarget.value))}>
+            {props.versions.map((v) => (
+              <option key={v} value={String(v)}>
+                {v}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Sample CSV <input name="sample" type="file" accept=".csv,text/csv" required />
+        </label>
+        <button type="submit" disabled={busy}>
+          {busy ? 'Running…' : 'Preview'}
+        </button>
+      </form>
+      <p class="hint">The sample is used for this preview only and deleted at once.</p>
+      {error ? <Problem error={error} what="Preview failed" /> : null}
+      {preview ? <PreviewResult preview={preview} /> : null}
+    </section>
+  );
+}
+
+function PreviewResult({ preview }: { preview: Preview }) {
+  const report = preview.report;
+  const privacy = report.privacy ?? {};
+  const rows = report.input?.rows ?? preview.rows;
+  const perAttribute = report.utility?.published?.perAttribute ?? report.utility?.perAttribute ?? [];
+  const published = report.utility?.published?.perAttribute;
+  const bins = report.classes?.sizeBins;
+  return (
+    <div class="preview" aria-live="polite">
+      <p>
+        Version {preview.policy.version} on {whole(rows)} rows:{' '}
+        <strong class={privacy.satisfied === false ? 'bad' : 'ok'}>{privacy.satisfied === false ? 'the policy is not met' : 'the policy is met'}</strong>.
+      </p>
+      <div class="table-wrap">
+        <table>
+          <caption>Privacy models</caption>
+          <thead>
+            <tr>
+              <th scope="col">Model</th>
+              <th scope="col">Required</th>
+              <th scope="col">Achieved</th>
+            </tr>
+          </thead>
+          <tbody>
+            {privacy.k ? (
+              <tr>
+                <th scope="row">k-anonymity</th>
+                <td>{privacy.k.required}</td>
+                <td data-testid="k-achieved">{privacy.k.achieved ?? '—'}</td>
+              </tr>
+            ) : null}
+            {privacy.l ? (
+              <tr>
+                <th scope="row">l-diversity ({privacy.l.variant})</th>
+                <td>{privacy.l.required}</td>
+                <td>{decimal(privacy.l.achieved, 2)}</td>
+              </tr>
+            ) : null}
+            {privacy.t ? (
+              <tr>
+                <th scope="row">t-closeness</th>
+                <td>{privacy.t.required}</td>
+                <td>{decimal(privacy.t.achieved, 3)}</td>
+              </tr>
+            ) : null}
+          </tbody>
+        </table>
+      </div>
+      <div class="table-wrap">
+        <table>
+          <caption>Generalized and suppressed</caption>
+          <tbody>
+            <tr>
+              <th scope="row">Rows suppressed</th>
+              <td>
+                {whole(report.suppressed)} ({percent(rows ? (report.suppressed ?? 0) / rows : undefined)}; limit {percent(report.suppressionLimit)})
+              </td>
+            </tr>
+            <tr>
+              <th scope="row">Overall loss (GenILoss)</th>
+              <td>{decimal(report.utility?.genILoss)}</td>
+            </tr>
+            <tr>
+              <th scope="row">Equivalence classes</th>
+              <td>
+                {whole(report.classes?.count)} (smallest {whole(report.classes?.minSize)})
+              </td>
+            </tr>
+          </tbody>
+        </table>
+      </div>
+      <div class="table-wrap">
+        <table>
+          <caption>Loss per attribute</caption>
+          <thead>
+            <tr>
+              <th scope="col">Column</th>
+              <th scope="col">Loss (GenILoss)</th>
+              {published ? <th scope="col">Cells fully generalized</th> : null}
+              {published ? <th scope="col">Cells suppressed</th> : null}
+            </tr>
+          </thead>
+          <tbody>
+            {perAttribute.map((attribute) => {
+              const shares = published?.find((p) => p.column === attribute.column);
+              return (
+                <tr key={attribute.column}>
+                  <th scope="row">{attribute.column}</th>
+                  <td>{decimal(attribute.genILoss)}</td>
+                  {published ? <td>{percent(shares?.atRoot)}</td> : null}
+                  {published ? <td>{percent(shares?.suppressed)}</td> : null}
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+      <div class="table-wrap">
+        <table>
+          <caption>Re-identification risk (prosecutor)</caption>
+          <thead>
+            <tr>
+              <th scope="col">Measure</th>
+              <th scope="col">Before</th>
+              <th scope="col">After</th>
+            </tr>
+          </thead>
+          <tbody>
+            <tr>
+              <th scope="row">Highest record risk</th>
+              <td>{percent(report.risk?.before?.prosecutorMax)}</td>
+              <td>{percent(report.risk?.after?.prosecutorMax)}</td>
+            </tr>
+            <tr>
+              <th scope="row">Average record risk</th>
+              <td>{percent(report.risk?.before?.prosecutorAvg)}</td>
+              <td>{percent(report.risk?.after?.prosecutorAvg)}</td>
+            </tr>
+            <tr>
+              <th scope="row">Records at risk</th>
+              <td>{whole(report.risk?.before?.recordsAtRisk)}</td>
+              <td>{whole(report.risk?.after?.recordsAtRisk)}</td>
+            </tr>
+            <tr>
+              <th scope="row">Unique records</th>
+              <td>{whole(report.risk?.before?.uniques)}</td>
+              <td>{whole(report.risk?.after?.uniques)}</td>
+            </tr>
+          </tbody>
+        </table>
+      </div>
+      {bins && bins.length > 0 ? (
+        <div class="table-wrap">
+          <table>
+            <caption>Class sizes</caption>
+            <thead>
+              <tr>
+                <th scope="col">Class size</th>
+                <th scope="col">Classes</th>
+                <th scope="col">Records</th>
+              </tr>
+            </thead>
+            <tbody>
+              {bins.map((bin) => (
+                <tr key={bin.from}>
+                  <th scope="row">{bin.from === bin.to ? bin.from : `${bin.from}–${Number.isFinite(bin.to) ? bin.to : '…'}`}</th>
+                  <td>{whole(bin.classes)}</td>
+                  <td>{whole(bin.records)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+    </div>
+  );
+}
