@@ -32,10 +32,36 @@ export interface CsvReadOptions {
  * a misplaced quote and a cell over `maxCellBytes` are errors naming their line.
  */
 export async function readCsv(file: string, options: CsvReadOptions = {}): Promise<CsvReadResult> {
+  let builders: ColumnBuilder[] = [];
+  const { delimiter, stats } = await streamCsv(file, options, {
+    // Columns start small and double: a wide table costs its bytes, not columns × a guess.
+    onHeader: (header) => {
+      builders = header.map((name) => new ColumnBuilder(name));
+    },
+    onRow: (cells) => {
+      for (let c = 0; c < builders.length; c++) builders[c].push(cells[c]);
+    },
+  });
+  return { table: tableFromColumns(buildColumns(builders)), delimiter, stats };
+}
+
+export interface CsvRowHandlers {
+  /** The header's column names (checked: none empty, none twice). */
+  onHeader: (header: readonly string[]) => void;
+  /** One record: `cells[0, header.length)` (the array is reused and may be longer: copy what you keep). */
+  onRow: (cells: readonly string[], line: number) => void;
+  /** Awaited after each chunk of the file is parsed: a caller that writes what it reads waits for its writes here. */
+  afterChunk?: () => Promise<void>;
+}
+
+/**
+ * The reader of readCsv, one record at a time, for callers that keep only part of a table
+ * (the distributed planner keeps the quasi-identifier columns). Same rules and errors.
+ */
+export async function streamCsv(file: string, options: CsvReadOptions, handlers: CsvRowHandlers): Promise<{ delimiter: Delimiter; stats: CsvParseStats; rows: number; header: readonly string[] }> {
   const delimiter = options.delimiter ?? detectDelimiter(await readHeaderLine(file));
   const maxCellBytes = options.maxCellBytes ?? DEFAULT_MAX_CELL_BYTES;
-  let builders: ColumnBuilder[] | undefined;
-  let header: string[] = [];
+  let header: string[] | undefined;
   let rowCount = 0;
   const source = createReadStream(file, { highWaterMark: 64 * 1024 });
 
@@ -43,18 +69,17 @@ export async function readCsv(file: string, options: CsvReadOptions = {}): Promi
     delimiter,
     maxCellBytes,
     onRecord: (cells, count, line) => {
-      if (!builders) {
+      if (!header) {
         header = cells.slice(0, count);
         const problem = headerProblem(header);
         if (problem) throw new VeilError('CSV_INVALID', problem, { file, line });
-        // Columns start small and double: a wide table costs its bytes, not columns × a guess.
-        builders = header.map((name) => new ColumnBuilder(name));
+        handlers.onHeader(header);
         return;
       }
-      if (count !== builders.length) {
-        throw new VeilError('CSV_INVALID', `row has ${count} fields, expected ${builders.length} as in the header`, { file, line });
+      if (count !== header.length) {
+        throw new VeilError('CSV_INVALID', `row has ${count} fields, expected ${header.length} as in the header`, { file, line });
       }
-      for (let c = 0; c < builders.length; c++) builders[c].push(cells[c]);
+      handlers.onRow(cells, line);
       rowCount++;
       if (options.onProgress && rowCount % 50_000 === 0) options.onProgress(source.bytesRead);
     },
@@ -70,16 +95,17 @@ export async function readCsv(file: string, options: CsvReadOptions = {}): Promi
         if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
       }
       parser.write(text);
+      if (handlers.afterChunk) await handlers.afterChunk();
     }
     parser.write(decoder.end());
     parser.end();
   } catch (error) {
     source.destroy();
-    throw readError(error, file, header, maxCellBytes);
+    throw readError(error, file, header ?? [], maxCellBytes);
   }
 
-  if (!builders) throw new VeilError('CSV_INVALID', 'the file is empty (no header line)', { file });
-  return { table: tableFromColumns(buildColumns(builders)), delimiter, stats: parser.stats };
+  if (!header) throw new VeilError('CSV_INVALID', 'the file is empty (no header line)', { file });
+  return { delimiter, stats: parser.stats, rows: rowCount, header };
 }
 
 /** A parser or stream failure as the VeilError a user sees: file, line and column, never a value. */

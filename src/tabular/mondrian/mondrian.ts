@@ -31,6 +31,11 @@ export interface MondrianInput {
   entities?: { codes: Int32Array; count: number };
   /** Rows to partition (default: all rows). */
   rows?: Int32Array;
+  /**
+   * Leave a partition of at most this many rows uncut (default: cut while allowed). The
+   * distributed planner makes only the top cuts this way; workers make the rest.
+   */
+  stopAtRows?: number;
   onProgress?: (rowsPlaced: number) => void;
 }
 
@@ -109,7 +114,8 @@ class MondrianRun {
     const stack: Partition[] = [{ start: 0, end: this.rows.size, regions: dims.map((d) => (d.kind === 'hierarchical' ? [d.hierarchy.root] : null)) }];
     while (stack.length > 0) {
       const partition = stack.pop() as Partition;
-      const parts = this.split(partition);
+      const small = this.input.stopAtRows !== undefined && partition.end - partition.start <= this.input.stopAtRows;
+      const parts = small ? undefined : this.split(partition);
       if (parts) {
         for (const part of parts) stack.push(part);
       } else {
