@@ -113,9 +113,19 @@ export interface TabularReport {
   safeHarbor?: SafeHarborResult;
   /** With `veil tabular apply`: how this batch fitted the saved scheme's classes. */
   scheme?: { file?: string; classes: number; used: number; unmatched: number; inFailingClasses: number; splitPeople: number };
+  /** With a distributed run (src/tabular/distributed): how the table was split before the partitions were anonymized. */
+  distribution?: TabularDistribution;
   /** Where the original → pseudonym mapping was written (never its content), and its rows. */
   mapping?: { file: string; values: number };
   columns: { column: string; role: 'identifier' | 'quasiIdentifier' | 'sensitive' | 'other'; action: string }[];
   notes: string[];
   timingMs: Record<string, number>;
+}
+
+/** How a distributed run split the table: the central cuts, one box per partition. */
+export interface TabularDistribution {
+  partitions: number;
+  maxPartitionRows: number;
+  /** Per partition: its rows (and people), and the range it covers on each quasi-identifier. */
+  cuts: { partition: number; rows: number; people?: number; covers: Record<string, string> }[];
 }

@@ -14,3 +14,7 @@ export { SUPPRESSED } from './recode.js';
 export type { PrivacyModel, ClassStats } from './models/model.js';
 export { renderTabularHtml as renderHtmlReport } from '../report/html/tabularHtml.js';
 export type { TabularReport } from '../report/tabularReport.js';
+export {
+  planPartitions, anonymizePartition, mergePartitions, anonymizeCsvDistributed, readPlan,
+  type Plan, type PlanOptions, type PartitionOptions, type MergeOptions, type DistributedCsvOptions, type PartitionOutcome,
+} from './distributed/index.js';

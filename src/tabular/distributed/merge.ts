@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto';
+import { VeilError } from '../../errors.js';
+import { writeFileAtomic } from '../../io/atomic.js';
+import type { Policy } from '../../policy/load.js';
+import type { TabularReport } from '../../report/tabularReport.js';
+import { beginRun, tabularNeedsKey, type AnonymizeOptions } from '../anonymize.js';
+import { writeCsv } from '../csv/write.js';
+import { entitiesPerClass } from '../entities.js';
+import { equivalenceClasses } from '../metrics/classes.js';
+import { classStats } from '../metrics/privacy.js';
+import { publishClasses } from '../publish.js';
+import { riskRequirementMinimum } from '../risk/wire.js';
+import { gatherTable, readRowPartitions } from './gather.js';
+import { distributionOf, outputPath, partitionPath, planPolicy, readOutcome, readPlan } from './layout.js';
+
+export interface MergeOptions {
+  workDir: string;
+  /** The policy the plan was made under (checked by its sha256). */
+  policy: Policy;
+  policyDir?: string;
+  /** The anonymized CSV (input columns, input row order, input delimiter). */
+  out: string;
+  /** Also write the report as JSON here. */
+  reportJson?: string;
+  maxCellBytes?: number;
+}
+
+/**
+ * The last step: the partitions' outputs put back in input order and checked against the
+ * policy on the WHOLE table — k (in people with `entity`), l, t against the whole table's
+ * distribution, the per-class risk threshold and the suppression limit — then the report
+ * measured on the whole table exactly as a single-process run measures it, with how the table
+ * was split (`distribution`). Fails with POLICY_UNSATISFIABLE when the merged table does not
+ * meet the policy. Needs no key: the identifier columns come from the partitions' outputs.
+ */
+export async function mergePartitions(options: MergeOptions): Promise<TabularReport> {
+  const { workDir, policy } = options;
+  const started = performance.now();
+  const plan = await readPlan(workDir);
+  const tabular = planPolicy(plan, policy, workDir);
+  const outcomes = [];
+  for (const partition of plan.partitions) outcomes.push(await readOutcome(workDir, plan, partition.index));
+  const partOf = await readRowPartitions(workDir, plan);
+  const output = await gatherTable(plan, partOf, (p) => outputPath(workDir, p), options.maxCellBytes);
+  const original = await gatherTable(plan, partOf, (p) => partitionPath(workDir, p), options.maxCellBytes);
+  const readMs = performance.now() - started;
+
+  const suppressed = new Uint8Array(plan.rows);
+  const local = new Int32Array(plan.partitions.length);
+  const localOf = new Int32Array(plan.rows);
+  for (let r = 0; r < plan.rows; r++) localOf[r] = local[partOf[r]]++;
+  const suppressedLocal = outcomes.map((o) => new Set(o.suppressedRows));
+  for (let r = 0; r < plan.rows; r++) if (suppressedLocal[partOf[r]].has(localOf[r])) suppressed[r] = 1;
+
+  // The identifier columns publishClasses recomputes are discarded (the partitions' are
+  // written), so a throwaway key stands in for the real one.
+  const runOptions: AnonymizeOptions = {
+    baseDir: options.policyDir ?? policy.source.baseDir,
+    policyFile: policy.source.file,
+    secret: tabularNeedsKey(tabular) ? randomBytes(32) : undefined,
+    policyInfo: { name: policy.name, version: policy.version, sha256: policy.source.sha256 },
+  };
+  const { prepared, models, secret, timing, lap } = beginRun(original, tabular, runOptions);
+  const classes = equivalenceClasses(output, prepared.dimensionColumns, suppressed);
+  const stats = classStats(classes, prepared.sensitive, plan.rows);
+  const people = prepared.entities ? entitiesPerClass(classes, prepared.entities) : undefined;
+  const published = people ? stats.map((s, c) => ({ ...s, entities: people[c] })) : stats;
+  checkWhole(tabular, runOptions.policyFile, models.map((m) => m.measure(published)), published, suppressed, riskRequirementMinimum(tabular, runOptions.policyFile));
+  lap('check');
+
+  const labels = prepared.dimensionColumns.map((col) => {
+    const column = output.columns[col];
+    return Array.from({ length: classes.count }, (_, c) => column.dictionary[column.codes[classes.order[classes.starts[c]]]]);
+  });
+  const { report } = publishClasses(original, tabular, runOptions, { prepared, models, classOf: classes.classOf, labels, secret, timing, lap, started: performance.now() });
+  report.distribution = distributionOf(plan);
+  report.notes.push(`Distributed run: the table was cut centrally into ${plan.partitions.length} partition${plan.partitions.length === 1 ? '' : 's'} of at most ${plan.maxPartitionRows} rows (where the policy allowed), each anonymized alone; every guarantee above is measured on the whole merged table.`, ...plan.notes);
+  const writeStarted = performance.now();
+  await writeCsv(options.out, output, plan.delimiter);
+  const { total: _measureTotal, ...steps } = report.timingMs;
+  report.timingMs = { ...prefixed('plan.', plan.timingMs), read: round(readMs), ...steps, write: round(performance.now() - writeStarted) };
+  report.timingMs.total = round(performance.now() - started);
+  if (options.reportJson) await writeFileAtomic(options.reportJson, `${JSON.stringify(report, null, 2)}\n`);
+  return report;
+}
+
+function checkWhole(
+  tabular: NonNullable<Policy['tabular']>,
+  policyFile: string | undefined,
+  requirements: readonly { field: string; required: number; achieved: number | null; satisfied: boolean }[],
+  published: readonly { size: number; entities?: number }[],
+  suppressed: Uint8Array,
+  riskMinimum: number,
+): void {
+  const n = suppressed.length;
+  const count = suppressed.reduce((a, b) => a + b, 0);
+  if (count > Math.floor(tabular.privacy.suppressionLimit * n)) {
+    throw new VeilError('POLICY_UNSATISFIABLE', `the merged table has ${count} suppressed records, more than the limit of ${tabular.privacy.suppressionLimit * 100}%`, { file: policyFile, field: 'tabular.privacy.suppressionLimit' });
+  }
+  for (const r of requirements) {
+    if (!r.satisfied) throw new VeilError('POLICY_UNSATISFIABLE', `the merged table does not meet ${r.field} (required ${r.required}, achieved ${r.achieved ?? 'nothing'})`, { file: policyFile, field: r.field });
+  }
+  const smallest = published.reduce((min, s) => Math.min(min, s.entities ?? s.size), Number.POSITIVE_INFINITY);
+  if (smallest < riskMinimum) {
+    throw new VeilError('POLICY_UNSATISFIABLE', `the merged table has a class of ${smallest}, under the ${riskMinimum} the risk threshold needs`, { file: policyFile, field: 'tabular.privacy.riskThreshold' });
+  }
+}
+
+function prefixed(prefix: string, timing: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(timing).map(([name, ms]) => [`${prefix}${name}`, ms]));
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
