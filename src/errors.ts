@@ -19,6 +19,9 @@ export type ErrorCode =
   | 'IMAGE_INVALID'
   /** No input file of a DICOM or image run could be processed (the report says why per file). */
   | 'NO_USABLE_INPUT'
+  /** A configured DICOMweb source (or destination) could not be reached or failed a request. */
+  | 'SOURCE_UNREACHABLE'
+  | 'DESTINATION_UNREACHABLE'
   | 'MODEL_INVALID'
   | 'SCHEME_INVALID'
   | 'USAGE';

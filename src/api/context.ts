@@ -1,6 +1,7 @@
 import type { Db } from './db.js';
 import type { DiskAccess } from './disk.js';
 import type { DataLayout } from './layout.js';
+import type { DicomWebEndpoints } from './dicomSource.js';
 import type { Logger } from './logger.js';
 import type { JobRunner } from './runner.js';
 import type { SessionSettings } from './session.js';
@@ -46,6 +47,8 @@ export interface ApiContext {
   disk: DiskAccess;
   /** Operator's folder of hierarchy files that policies may name without uploading them. */
   hierarchyDir?: string;
+  /** DICOMweb sources and destinations DICOM jobs may name (veil serve --dicomweb-source). */
+  dicomWeb?: DicomWebEndpoints;
   /** Console sessions: idle and absolute timeouts, and the clock they are measured on. */
   sessions: SessionSettings;
   /** The built console (index.html and its assets); see console.ts. */

@@ -41,6 +41,8 @@ const SERVER_SIDE = new Set(['INTERNAL', 'WORKER_CRASHED', 'JOB_TIMEOUT', 'INTER
 /** HTTP status for a job or request that failed with a library error code. */
 export function statusForCode(code: string): number {
   if (code === 'DISK_FULL') return 507;
+  // a configured PACS did not answer: the gateway's failure, not the client's input
+  if (code === 'SOURCE_UNREACHABLE' || code === 'DESTINATION_UNREACHABLE') return 502;
   if (UNPROCESSABLE.has(code)) return 422;
   if (SERVER_SIDE.has(code)) return 500;
   return 400;

@@ -32,6 +32,42 @@ const secured = [{ bearer: [] }];
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[a-f0-9]{32}$' } };
 const nameParam = { name: 'name', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,100}$' } };
 
+/** A DICOM job pulled from a DICOMweb source the operator configured (`veil serve --dicomweb-source NAME=URL`), never a URL. */
+const dicomSourceJob: Json = {
+  type: 'object',
+  required: ['policy', 'source'],
+  additionalProperties: false,
+  properties: {
+    policy: { type: 'string', description: 'Policy name; the latest version runs and must be approved' },
+    policyVersion: { type: ['integer', 'string'], description: 'Pin an approved older version' },
+    source: {
+      type: 'object',
+      required: ['dicomweb'],
+      additionalProperties: false,
+      properties: {
+        dicomweb: {
+          type: 'object',
+          required: ['name'],
+          additionalProperties: false,
+          description: 'Exactly one of studies and query. Unknown name: 400 SOURCE_UNKNOWN; unreachable source: the job fails with SOURCE_UNREACHABLE; nothing matched: NO_USABLE_INPUT',
+          properties: {
+            name: { type: 'string', description: 'A configured source name (case-insensitive)' },
+            studies: { type: 'array', minItems: 1, maxItems: 10000, items: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)*$', maxLength: 64 }, description: 'StudyInstanceUIDs (WADO-RS)' },
+            query: { type: 'string', maxLength: 2048, description: 'QIDO-RS query, e.g. PatientID=…&StudyDate=20240101-20241231' },
+          },
+        },
+      },
+    },
+    destination: {
+      type: 'object',
+      required: ['dicomweb'],
+      additionalProperties: false,
+      description: 'Store each whole study here by STOW-RS (`--dicomweb-destination NAME=URL`); the result zip is then empty. Unknown name: 400 DESTINATION_UNKNOWN',
+      properties: { dicomweb: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: { type: 'string' } } } },
+    },
+  },
+};
+
 function jobSubmission(kind: 'tabular' | 'dicom' | 'image'): Json {
   const fileProps: Json =
     kind === 'tabular'
@@ -64,6 +100,7 @@ function jobSubmission(kind: 'tabular' | 'dicom' | 'image'): Json {
               },
             },
           },
+          ...(kind === 'dicom' ? { 'application/json': { schema: dicomSourceJob } } : {}),
         },
       },
       responses: {

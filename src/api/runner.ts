@@ -8,7 +8,7 @@ import type { PrivacySpec } from '../policy/sections/tabular.js';
 import { appendAudit } from './audit.js';
 import type { Db } from './db.js';
 import { DISK_FULL_FAILURE, isDiskFull } from './disk.js';
-import { getJob, jobsWithStatus, markDone, markFailed, markRunning, requeue, setProgress, type JobError, type JobRecord } from './jobStore.js';
+import { getJob, jobsWithStatus, markDone, markFailed, markRunning, requeue, setProgress, setSourcePulled, type JobError, type JobRecord } from './jobStore.js';
 import { OUTPUT_FILES, type DataLayout } from './layout.js';
 import type { Logger } from './logger.js';
 import { getPolicyVersionById, policyRef } from './policyStore.js';
@@ -208,6 +208,10 @@ export class JobRunner {
       }
       return;
     }
+    if (message.type === 'source') {
+      setSourcePulled(this.db, jobId, message);
+      return;
+    }
     active.outcome = message;
   }
 
@@ -258,6 +262,7 @@ function asWorkerMessage(raw: unknown): WorkerMessage | undefined {
   if (typeof raw !== 'object' || raw === null) return undefined;
   const m = raw as Record<string, unknown>;
   if (m.type === 'progress' && typeof m.fraction === 'number') return { type: 'progress', fraction: m.fraction };
+  if (m.type === 'source' && typeof m.studies === 'number' && typeof m.instances === 'number') return { type: 'source', studies: m.studies, instances: m.instances };
   if (m.type === 'done') return { type: 'done' };
   if (m.type === 'failed' && typeof m.error === 'object' && m.error !== null) {
     const e = m.error as Record<string, unknown>;

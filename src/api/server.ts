@@ -14,6 +14,7 @@ import { realDisk, type DiskAccess } from './disk.js';
 import { dataLayout } from './layout.js';
 import { createLogger } from './logger.js';
 import { JobRunner, type RunnerOptions } from './runner.js';
+import type { DicomWebEndpoints } from './dicomSource.js';
 import { defaultConsoleDir } from './console.js';
 import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from './session.js';
 
@@ -29,6 +30,8 @@ export interface ApiOptions {
   auditKey?: Buffer;
   /** The disk edge (free space, upload writes); the real file system unless a test injects one. */
   disk?: DiskAccess;
+  /** DICOMweb sources and destinations DICOM jobs may name (never a URL from a request). */
+  dicomWeb?: DicomWebEndpoints;
   /** Console session timeouts (default: 30 min idle, 8 h absolute) and clock (tests inject one). */
   sessions?: Partial<SessionSettings>;
   /** Where the built console is (default: dist/console of the package). */
@@ -86,6 +89,7 @@ export async function createApi(options: ApiOptions): Promise<Api> {
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     disk: options.disk ?? realDisk,
     hierarchyDir: options.hierarchyDir,
+    dicomWeb: options.dicomWeb,
     sessions: { ...DEFAULT_SESSION_SETTINGS, ...options.sessions },
     consoleDir: options.consoleDir ?? defaultConsoleDir(),
   };

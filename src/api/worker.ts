@@ -37,7 +37,12 @@ export interface WorkerSpec {
   maxCellBytes?: number;
 }
 
-export type WorkerMessage = { type: 'progress'; fraction: number } | { type: 'done' } | { type: 'failed'; error: JobError };
+export type WorkerMessage =
+  | { type: 'progress'; fraction: number }
+  /** A DICOMweb source job pulled its input: studies selected, instances retrieved. */
+  | { type: 'source'; studies: number; instances: number }
+  | { type: 'done' }
+  | { type: 'failed'; error: JobError };
 
 function send(message: WorkerMessage): Promise<void> {
   return new Promise((resolve) => {
@@ -135,16 +140,21 @@ export async function runJob(spec: WorkerSpec): Promise<void> {
     await mkdir(filesDir, { recursive: true });
     if (spec.kind === 'dicom') {
       const { deidentifyDicomDirectory } = await import('../dicom/index.js');
+      // a job that names a DICOMweb source pulls its input first (src/api/dicomSource.ts)
+      const sourceJob = await import('./dicomSource.js');
+      const source = sourceJob.readSourceRequest(spec.input);
+      const pulled = source && (await sourceJob.pullSource(source, spec.input, process.env, (counts) => send({ type: 'source', ...counts })));
       // dicom builds its own pixel cleaner, the same as for `veil dicom deidentify`
       report = await deidentifyDicomDirectory({
         policy,
-        input: spec.input,
+        input: pulled ? pulled.input : spec.input,
         output: filesDir,
         reportJson,
         reportHtml,
         secret: loadSecret(),
         onProgress: fractionOf(onProgress),
       });
+      if (source && pulled) await sourceJob.deliverSource(source, pulled, filesDir, reportJson, process.env);
     } else {
       const { redactImages } = await import('../image/index.js');
       report = await redactImages({ policy, input: spec.input, output: filesDir, reportJson, onProgress: fractionOf(onProgress) });

@@ -6,10 +6,11 @@ import { loadPolicy } from '../../policy/load.js';
 import type { PrivacySpec } from '../../policy/sections/tabular.js';
 import { tightenPrivacy } from '../../policy/tighten.js';
 import { appendAudit } from '../audit.js';
+import { auditSource, isSourceRequest, placeSourceInput, sourceJobBody } from '../dicomSource.js';
 import { actorOf, auditedRefusal, callerOf, denied, requireRole, type Caller } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { ApiError, statusForCode } from '../errors.js';
-import { getJob, getReport, insertJob, listJobs, type JobKind, type JobRecord } from '../jobStore.js';
+import { getJob, getReport, insertJob, listJobs, type JobKind, type JobRecord, type JobSource } from '../jobStore.js';
 import { OUTPUT_FILES } from '../layout.js';
 import { getPolicyVersion, getPolicyVersionById, policyRef, type PolicyVersion } from '../policyStore.js';
 import { extractZipSafely } from '../zip.js';
@@ -110,6 +111,7 @@ function jobView(ctx: ApiContext, job: JobRecord) {
     policy: version ? policyRef(version) : null,
     overrides: job.overrides ?? undefined,
     inputFiles: job.inputCount,
+    ...(job.source ? { source: job.source } : {}),
     attempts: job.attempts,
     createdAt: job.createdAt,
     startedAt: job.startedAt,
@@ -146,6 +148,7 @@ export function jobSubmitRoutes(ctx: ApiContext): Router {
       const version = approvedPolicyFor(ctx, req, kind, caller);
       let overrides: PrivacySpec | null = null;
       let inputCount: number;
+      let source: JobSource | null = null;
       if (kind === 'tabular') {
         overrides = await tightenedPrivacy(ctx, req, version);
         const file = uploadedFiles(req).find((f) => f.fieldname === 'file');
@@ -154,6 +157,10 @@ export function jobSubmitRoutes(ctx: ApiContext): Router {
         await mkdir(inputDir, { recursive: true });
         await rename(file.path, join(inputDir, 'input.csv'));
         inputCount = 1;
+      } else if (kind === 'dicom' && isSourceRequest(req)) {
+        // pulled from a configured DICOMweb source by the job process (src/api/dicomSource.ts)
+        source = await placeSourceInput(ctx, req, inputDir);
+        inputCount = 0;
       } else {
         if (formField(req, 'overrides')) throw new ApiError(400, 'OVERRIDE_REFUSED', 'overrides apply to tabular jobs only', 'overrides');
         const files = uploadedFiles(req);
@@ -162,8 +169,9 @@ export function jobSubmitRoutes(ctx: ApiContext): Router {
       }
       // the job and its audit entry exist together or not at all
       const job = ctx.db.transaction(() => {
-        const inserted = insertJob(ctx.db, { id: jobId, kind, ownerKeyId: caller.id, policyVersionId: version.id, overrides, inputCount });
+        const inserted = insertJob(ctx.db, { id: jobId, kind, ownerKeyId: caller.id, policyVersionId: version.id, overrides, inputCount, source });
         appendAudit(ctx.db, { ...actorOf(caller), action: 'job.submit', target: `job:${jobId}`, policy: policyRef(version) });
+        if (source) auditSource(ctx.db, actorOf(caller), jobId, source, policyRef(version));
         return inserted;
       }).immediate();
       ctx.logger.info({ jobId, kind, inputFiles: inputCount, keyId: caller.id }, 'job queued');
@@ -182,6 +190,8 @@ export function jobSubmitRoutes(ctx: ApiContext): Router {
     router.post(
       `/${kind}/jobs`,
       requireRole(ctx.db, 'researcher'),
+      // a JSON body names a DICOMweb source instead of uploading (dicom jobs only)
+      ...(kind === 'dicom' ? [sourceJobBody(submit('dicom'))] : []),
       jobUpload(ctx, [
         { name: 'files', maxCount: ctx.limits.maxFiles },
         { name: 'file', maxCount: 1 },

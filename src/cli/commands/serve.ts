@@ -5,6 +5,11 @@ import { isRole, ROLES } from '../../api/roles.js';
 import { VeilError } from '../../errors.js';
 import { runCommand } from '../run.js';
 
+/** Repeatable option: each occurrence appended. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
 function positiveInt(value: string, option: string, max = Number.MAX_SAFE_INTEGER): number {
   if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) {
     throw new VeilError('USAGE', `${option} expects a whole number from 1 to ${max}`, { field: option });
@@ -25,6 +30,8 @@ interface ServeOptions {
   jobTimeoutMin: string;
   maxAttempts: string;
   hierarchyDir?: string;
+  dicomwebSource: string[];
+  dicomwebDestination: string[];
   sessionIdleMinutes: string;
   logLevel: string;
 }
@@ -46,6 +53,8 @@ export function registerServeCommands(program: Command): void {
     .option('--job-timeout-min <n>', 'a job running longer is stopped and failed', '120')
     .option('--max-attempts <n>', 'runs of one job, counting re-runs after a crash', '2')
     .option('--hierarchy-dir <dir>', 'hierarchy files policies may name without uploading them')
+    .option('--dicomweb-source <NAME=URL>', 'a DICOMweb service DICOM jobs may pull from by NAME (repeatable; auth from VEIL_DICOMWEB_<NAME>_TOKEN or _USER/_PASSWORD)', collect, [])
+    .option('--dicomweb-destination <NAME=URL>', 'a DICOMweb service DICOM jobs may store their result in by NAME (repeatable; auth as for sources)', collect, [])
     .option('--session-idle-minutes <n>', 'a console session unused this long ends (sessions end 8 h after sign-in in any case)', '30')
     .option('--log-level <level>', 'fatal, error, warn, info, debug', 'info')
     .action((options: ServeOptions) =>
@@ -59,12 +68,15 @@ export function registerServeCommands(program: Command): void {
         }
         // Loaded on use, like every command's work, so that other commands and `--help` start at once.
         const { startServer } = await import('../../api/index.js');
+        const { dicomWebEndpoints } = await import('../../api/dicomSource.js');
+        const dicomWeb = dicomWebEndpoints(options.dicomwebSource, options.dicomwebDestination);
         const server = await startServer({
           port,
           host: options.host,
           dataDir: options.dataDir,
           logLevel: options.logLevel,
           hierarchyDir: options.hierarchyDir ? resolve(options.hierarchyDir) : undefined,
+          dicomWeb,
           sessions: { idleMs: positiveInt(options.sessionIdleMinutes, '--session-idle-minutes', 8 * 60) * 60_000 },
           limits: {
             maxUploadBytes: positiveInt(options.maxUploadMb, '--max-upload-mb') * 1024 * 1024,

@@ -59,6 +59,20 @@ export function authFromEnv(env: NodeJS.ProcessEnv, side: 'FROM' | 'TO'): DicomW
   return user ? { user, password: pick('PASSWORD') ?? '' } : {};
 }
 
+/**
+ * A DICOMweb request that failed: `httpStatus` is the server's answer, absent when the server
+ * could not be reached at all. A VeilError (USAGE) so that the CLI prints its one line.
+ */
+export class DicomWebError extends VeilError {
+  readonly httpStatus: number | undefined;
+
+  constructor(message: string, field: string, httpStatus?: number) {
+    super('USAGE', message, { field });
+    this.name = 'DicomWebError';
+    this.httpStatus = httpStatus;
+  }
+}
+
 /** `what` names the request without values: "QIDO-RS {base}/studies", "WADO-RS {base}/studies/(study 2 of 5)". */
 async function request(server: DicomWebServer, path: string, what: string, init: { method?: string; accept: string; body?: Blob; contentType?: string }): Promise<Response> {
   const headers: Record<string, string> = { accept: init.accept };
@@ -70,12 +84,12 @@ async function request(server: DicomWebServer, path: string, what: string, init:
   } catch (error) {
     const cause = (error as { cause?: { code?: unknown } }).cause;
     const code = typeof cause?.code === 'string' ? ` (${cause.code})` : '';
-    throw new VeilError('USAGE', `${what}: the server cannot be reached${code}`, { field: server.field });
+    throw new DicomWebError(`${what}: the server cannot be reached${code}`, server.field);
   }
   if (!response.ok) {
     await response.body?.cancel();
     const why = response.status === 401 || response.status === 403 ? ' (check VEIL_DICOMWEB_* credentials)' : response.status === 404 ? ' (not found)' : '';
-    throw new VeilError('USAGE', `${what}: the server answered HTTP ${response.status}${why}`, { field: server.field });
+    throw new DicomWebError(`${what}: the server answered HTTP ${response.status}${why}`, server.field, response.status);
   }
   return response;
 }
@@ -144,7 +158,7 @@ export async function retrieveStudy(server: DicomWebServer, studyUid: string, po
     }
   } catch (error) {
     if (error instanceof MultipartError) throw new VeilError('DICOM_INVALID', `${what}: ${error.message}`, { field: server.field });
-    if (error instanceof TypeError) throw new VeilError('USAGE', `${what}: the connection broke during the answer`, { field: server.field });
+    if (error instanceof TypeError) throw new DicomWebError(`${what}: the connection broke during the answer`, server.field);
     throw error;
   }
   return count;

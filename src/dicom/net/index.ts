@@ -2,5 +2,5 @@
 export { startListener, type Listener, type ListenOptions, type ListenReport, type ListenTotals } from './listen.js';
 export { echo, sendInstances, type Destination, type OutgoingInstance } from './dimse.js';
 export { parseAeTitle, parseDestination, parsePort, parseSeconds } from './destination.js';
-export { pullStudies, type PullOptions, type PullReport, type PulledStudy } from './pull.js';
-export { authFromEnv, dicomWebServer, findStudies, retrieveStudy, storeInstances, type DicomWebAuth, type DicomWebServer } from './dicomweb.js';
+export { pullStudies, pulledStudies, retrieveStudies, selectStudies, storeStudy, studiesOfRun, studyFolder, type PullOptions, type PullReport, type PulledStudy } from './pull.js';
+export { authFromEnv, DicomWebError, dicomWebServer, findStudies, retrieveStudy, storeInstances, type DicomWebAuth, type DicomWebServer } from './dicomweb.js';
