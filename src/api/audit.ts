@@ -16,11 +16,16 @@ export interface AuditEntry {
   action: string;
   target: string;
   policy: AuditPolicyRef | null;
+  /** Words that go with the action (a committee decision's comment); never data values. */
+  detail?: AuditDetail;
   prevHash: string;
   hash: string;
 }
 
-export type AuditInput = Pick<AuditEntry, 'actor' | 'role' | 'action' | 'target'> & { policy?: AuditPolicyRef | null };
+/** Short text fields of an entry, e.g. { comment } of a policy decision. */
+export type AuditDetail = Record<string, string>;
+
+export type AuditInput = Pick<AuditEntry, 'actor' | 'role' | 'action' | 'target'> & { policy?: AuditPolicyRef | null; detail?: AuditDetail };
 
 /** prevHash of the first entry. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -36,10 +41,11 @@ export function rekeyTarget(unkeyedThrough: number): string {
 /**
  * The bytes an entry's hash covers: the JSON array
  * `[seq, at, actor, role, action, target, policyName, policyVersion, policySha256, prevHash]`
- * (policy fields null when the entry has no policy).
+ * (policy fields null when the entry has no policy), with the entry's detail as an 11th
+ * element when it has one (its keys sorted), so entries without detail hash as before.
  */
 function canonical(entry: Omit<AuditEntry, 'hash'>): string {
-  return JSON.stringify([
+  const fields: unknown[] = [
     entry.seq,
     entry.at,
     entry.actor,
@@ -50,7 +56,9 @@ function canonical(entry: Omit<AuditEntry, 'hash'>): string {
     entry.policy?.version ?? null,
     entry.policy?.sha256 ?? null,
     entry.prevHash,
-  ]);
+  ];
+  if (entry.detail !== undefined) fields.push(Object.fromEntries(Object.entries(entry.detail).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+  return JSON.stringify(fields);
 }
 
 /**
@@ -199,6 +207,7 @@ interface AuditRow {
   policy_sha256: string | null;
   prev_hash: string;
   hash: string;
+  detail?: string | null;
 }
 
 function fromRow(row: AuditRow): AuditEntry {
@@ -206,7 +215,9 @@ function fromRow(row: AuditRow): AuditEntry {
     row.policy_name !== null && row.policy_version !== null && row.policy_sha256 !== null
       ? { name: row.policy_name, version: row.policy_version, sha256: row.policy_sha256 }
       : null;
-  return { seq: row.seq, at: row.at, actor: row.actor, role: row.role, action: row.action, target: row.target, policy, prevHash: row.prev_hash, hash: row.hash };
+  const entry: AuditEntry = { seq: row.seq, at: row.at, actor: row.actor, role: row.role, action: row.action, target: row.target, policy, prevHash: row.prev_hash, hash: row.hash };
+  if (typeof row.detail === 'string') entry.detail = JSON.parse(row.detail) as AuditDetail;
+  return entry;
 }
 
 /**
@@ -244,14 +255,28 @@ export function appendAudit(db: Db, input: AuditInput): AuditEntry {
         action: input.action,
         target: input.target,
         policy: input.policy ?? null,
+        ...(input.detail !== undefined ? { detail: input.detail } : {}),
         prevHash: last?.hash ?? GENESIS_HASH,
       };
       const entry: AuditEntry = { ...draft, hash: auditMac(draft, key) };
       statement(
         db,
-        `INSERT INTO audit_log (seq, at, actor, role, action, target, policy_name, policy_version, policy_sha256, prev_hash, hash)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(entry.seq, entry.at, entry.actor, entry.role, entry.action, entry.target, entry.policy?.name ?? null, entry.policy?.version ?? null, entry.policy?.sha256 ?? null, entry.prevHash, entry.hash);
+        `INSERT INTO audit_log (seq, at, actor, role, action, target, policy_name, policy_version, policy_sha256, prev_hash, hash, detail)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        entry.seq,
+        entry.at,
+        entry.actor,
+        entry.role,
+        entry.action,
+        entry.target,
+        entry.policy?.name ?? null,
+        entry.policy?.version ?? null,
+        entry.policy?.sha256 ?? null,
+        entry.prevHash,
+        entry.hash,
+        entry.detail !== undefined ? JSON.stringify(entry.detail) : null,
+      );
       return entry;
     })
     .immediate();

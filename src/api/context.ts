@@ -53,4 +53,6 @@ export interface ApiContext {
   sessions: SessionSettings;
   /** The built console (index.html and its assets); see console.ts. */
   consoleDir: string;
+  /** Largest CSV cell of a tabular job or preview (RunnerOptions.maxCellBytes). */
+  maxCellBytes?: number;
 }

@@ -136,3 +136,35 @@ export function approvePolicyVersion(db: Db, id: number, approvedBy: string): Po
 export function policyRef(version: PolicyVersion): { name: string; version: number; sha256: string } {
   return { name: version.name, version: version.version, sha256: version.sha256 };
 }
+
+/** A committee decision on a version; `pending` when none was taken. */
+export interface PolicyDecision {
+  state: 'approved' | 'rejected' | 'pending';
+  by: string | null;
+  at: string | null;
+  comment: string | null;
+}
+
+/**
+ * Records an approval or a rejection with its comment. A rejection withdraws an earlier
+ * approval (no new job runs on the version until it is approved again); the approval itself
+ * is approvePolicyVersion's. Call inside the transaction that writes the audit entry.
+ */
+export function recordDecision(db: Db, versionId: number, state: 'approved' | 'rejected', by: string, comment: string | null): PolicyDecision {
+  const at = nowIso();
+  if (state === 'rejected') statement(db, 'UPDATE policy_versions SET approved_at = NULL, approved_by = NULL WHERE id = ?').run(versionId);
+  statement(db, 'INSERT INTO policy_decisions (policy_version_id, state, decided_by, decided_at, comment) VALUES (?, ?, ?, ?, ?)').run(versionId, state, by, at, comment);
+  return { state, by, at, comment };
+}
+
+/** The latest decision on each version of `name` (versions approved before decisions were recorded count as approved). */
+export function decisionsOf(db: Db, versions: readonly PolicyVersion[]): Map<number, PolicyDecision> {
+  const out = new Map<number, PolicyDecision>();
+  const latest = statement(db, 'SELECT state, decided_by, decided_at, comment FROM policy_decisions WHERE policy_version_id = ? ORDER BY id DESC LIMIT 1');
+  for (const v of versions) {
+    const row = latest.get(v.id) as { state: 'approved' | 'rejected'; decided_by: string; decided_at: string; comment: string | null } | undefined;
+    if (row) out.set(v.id, { state: row.state, by: row.decided_by, at: row.decided_at, comment: row.comment });
+    else out.set(v.id, v.approved ? { state: 'approved', by: v.approvedBy, at: v.approvedAt, comment: null } : { state: 'pending', by: null, at: null, comment: null });
+  }
+  return out;
+}

@@ -92,6 +92,7 @@ export async function createApi(options: ApiOptions): Promise<Api> {
     dicomWeb: options.dicomWeb,
     sessions: { ...DEFAULT_SESSION_SETTINGS, ...options.sessions },
     consoleDir: options.consoleDir ?? defaultConsoleDir(),
+    maxCellBytes: options.runner?.maxCellBytes,
   };
   runner.recover();
   const app = createApp(ctx);

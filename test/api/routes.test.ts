@@ -85,7 +85,9 @@ describe('open routes', () => {
   });
 
   it('unknown routes answer a JSON 404', async () => {
-    expectError(await request(t.api.app).get('/nope'), 404, 'NOT_FOUND');
+    // (a GET of a path without a file name is the console's: test/api/console.test.ts)
+    expectError(await request(t.api.app).get('/nope.json'), 404, 'NOT_FOUND');
+    expectError(await request(t.api.app).post('/nope'), 404, 'NOT_FOUND');
   });
 });
 

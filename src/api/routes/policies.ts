@@ -1,10 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import express, { Router, type Request, type Response } from 'express';
 import multer from 'multer';
+import { LineCounter, parseDocument } from 'yaml';
 import { isVeilError } from '../../errors.js';
+import { issueLine, policyJsonSchema, type PolicyDocument, type PolicyIssue } from '../../policy/index.js';
+import { lineOf } from '../../policy/load.js';
 import { parsePolicyOffThread } from '../../policy/offThread.js';
 import { appendAudit } from '../audit.js';
 import { actorOf, callerOf, requireRole } from '../auth.js';
@@ -12,16 +15,19 @@ import type { ApiContext } from '../context.js';
 import { ApiError } from '../errors.js';
 import { asMultipartError } from '../uploads.js';
 import { POLICY_STORAGE } from '../layout.js';
-import { hierarchyFileRefs, matchHierarchyUploads, type HierarchyRef } from '../policyBundle.js';
+import { hierarchyFileRefs, isPlainRelativePath, matchHierarchyUploads, type HierarchyRef } from '../policyBundle.js';
 import {
   approvePolicyVersion,
+  decisionsOf,
   getPolicyVersion,
   insertPolicyVersion,
   listPolicies,
   listPolicyVersions,
   policyRef,
+  recordDecision,
   type PolicyVersion,
 } from '../policyStore.js';
+import { previewRoute } from './preview.js';
 
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml', 'text/plain'];
 const NAME = /^(?!\.+$)[A-Za-z0-9._-]{1,100}$/;
@@ -156,13 +162,23 @@ export function policyRoutes(ctx: ApiContext): Router {
     res.json({ policies: listPolicies(ctx.db) });
   });
 
+  // before /:name, which would otherwise take "schema" for a policy name
+  router.get('/schema', (_req, res) => {
+    schema ??= policyJsonSchema();
+    res.json(schema);
+  });
+
+  router.post('/validate', requireRole(ctx.db, 'committee'), async (req, res) => {
+    const text = await readYamlBody(req, res, ctx);
+    res.json(await validatePolicyText(ctx, text));
+  });
+
   router.get('/:name', (req, res) => {
-    const name = policyName(req);
-    const wanted = parseVersion(req.query.version, 'version');
-    const selected = getPolicyVersion(ctx.db, name, wanted);
-    if (!selected) throw new ApiError(404, 'NOT_FOUND', wanted ? 'no such policy version' : 'no policy with this name');
-    const versions = listPolicyVersions(ctx.db, name).map((v) => ({ version: v.version, sha256: v.sha256, approved: v.approved, createdAt: v.createdAt, approvedAt: v.approvedAt }));
-    res.json({ ...versionView(selected), yaml: readYamlSync(ctx, selected), versions });
+    res.json(policyAnswer(ctx, policyName(req), parseVersion(req.query.version, 'version')));
+  });
+
+  router.get('/:name/versions/:version', (req, res) => {
+    res.json(policyAnswer(ctx, policyName(req), parseVersion(req.params.version, 'version')));
   });
 
   router.put('/:name', requireRole(ctx.db, 'committee'), async (req, res) => {
@@ -208,23 +224,126 @@ export function policyRoutes(ctx: ApiContext): Router {
   });
 
   router.post('/:name/approve', requireRole(ctx.db, 'committee'), express.json({ limit: '16kb' }), (req, res) => {
-    const name = policyName(req);
-    const body = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as Record<string, unknown>;
-    const wanted = parseVersion(body.version, 'version') ?? parseVersion(req.query.version, 'version');
-    const target = getPolicyVersion(ctx.db, name, wanted);
-    if (!target) throw new ApiError(404, 'NOT_FOUND', wanted ? 'no such policy version' : 'no policy with this name');
+    const { name, target, body } = decisionTarget(ctx, req);
+    const comment = decisionComment(body.comment, false);
     const caller = callerOf(req);
     const approved = ctx.db.transaction(() => {
       const updated = approvePolicyVersion(ctx.db, target.id, actorOf(caller).actor);
-      appendAudit(ctx.db, { ...actorOf(caller), action: 'policy.approve', target: `policy:${name}`, policy: policyRef(updated) });
+      recordDecision(ctx.db, updated.id, 'approved', actorOf(caller).actor, comment);
+      appendAudit(ctx.db, { ...actorOf(caller), action: 'policy.approve', target: `policy:${name}`, policy: policyRef(updated), ...(comment !== null ? { detail: { comment } } : {}) });
       return updated;
     }).immediate();
-    res.json({ name, version: approved.version, sha256: approved.sha256, approved: true, approvedBy: approved.approvedBy, approvedAt: approved.approvedAt });
+    res.json({ name, version: approved.version, sha256: approved.sha256, approved: true, approvedBy: approved.approvedBy, approvedAt: approved.approvedAt, comment });
   });
+
+  /** A rejection records the committee's reason; it withdraws an approval the version had. */
+  router.post('/:name/reject', requireRole(ctx.db, 'committee'), express.json({ limit: '16kb' }), (req, res) => {
+    const { name, target, body } = decisionTarget(ctx, req);
+    const comment = decisionComment(body.comment, true) as string;
+    const caller = callerOf(req);
+    const decision = ctx.db.transaction(() => {
+      const recorded = recordDecision(ctx.db, target.id, 'rejected', actorOf(caller).actor, comment);
+      appendAudit(ctx.db, { ...actorOf(caller), action: 'policy.reject', target: `policy:${name}`, policy: policyRef(target), detail: { comment } });
+      return recorded;
+    }).immediate();
+    res.json({ name, version: target.version, sha256: target.sha256, rejected: true, rejectedBy: decision.by, rejectedAt: decision.at, comment });
+  });
+
+  router.post('/:name/preview', requireRole(ctx.db, 'committee'), ...previewRoute(ctx));
 
   return router;
 }
 
 function readYamlSync(ctx: ApiContext, version: PolicyVersion): string {
   return readFileSync(ctx.layout.policyText(version.dir), 'utf8');
+}
+
+let schema: Record<string, unknown> | undefined;
+
+/** GET /v1/policies/:name[?version=N] and /v1/policies/:name/versions/:version: one version, its YAML and every version's decision. */
+function policyAnswer(ctx: ApiContext, name: string, wanted: number | undefined) {
+  const selected = getPolicyVersion(ctx.db, name, wanted);
+  if (!selected) throw new ApiError(404, 'NOT_FOUND', wanted ? 'no such policy version' : 'no policy with this name');
+  const all = listPolicyVersions(ctx.db, name);
+  const decisions = decisionsOf(ctx.db, all);
+  const versions = all.map((v) => ({ version: v.version, sha256: v.sha256, approved: v.approved, createdAt: v.createdAt, approvedAt: v.approvedAt, decision: decisions.get(v.id) }));
+  return { ...versionView(selected), decision: decisions.get(selected.id), yaml: readYamlSync(ctx, selected), versions };
+}
+
+/** The version an approve or reject names: body.version, ?version=, or the latest. */
+function decisionTarget(ctx: ApiContext, req: Request): { name: string; target: PolicyVersion; body: Record<string, unknown> } {
+  const name = policyName(req);
+  const body = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as Record<string, unknown>;
+  const wanted = parseVersion(body.version, 'version') ?? parseVersion(req.query.version, 'version');
+  const target = getPolicyVersion(ctx.db, name, wanted);
+  if (!target) throw new ApiError(404, 'NOT_FOUND', wanted ? 'no such policy version' : 'no policy with this name');
+  return { name, target, body };
+}
+
+const MAX_COMMENT = 2000;
+
+/** A decision's comment: 1–2000 characters (required to reject, optional to approve); null when absent. */
+function decisionComment(value: unknown, required: boolean): string | null {
+  if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '' && !required)) {
+    if (required) throw new ApiError(400, 'COMMENT_MISSING', 'say why in "comment" (1–2000 characters): a rejection is recorded with its reason', 'comment');
+    return null;
+  }
+  if (typeof value !== 'string') throw new ApiError(400, 'BAD_FIELD', '"comment" is text', 'comment');
+  const comment = value.trim();
+  if (comment.length === 0 || comment.length > MAX_COMMENT) throw new ApiError(400, 'BAD_FIELD', `"comment" is 1–${MAX_COMMENT} characters`, 'comment');
+  return comment;
+}
+
+/** A YAML (or plain text) body, up to the policy size limit. */
+async function readYamlBody(req: Request, res: Response, ctx: ApiContext): Promise<string> {
+  if (!req.is(YAML_TYPES)) throw new ApiError(400, 'UNSUPPORTED_MEDIA_TYPE', 'send the policy as application/yaml or text/plain');
+  await new Promise<void>((resolve, reject) =>
+    express.text({ type: YAML_TYPES, limit: ctx.limits.maxPolicyBytes })(req, res, (error: unknown) => (error ? reject(error) : resolve())),
+  );
+  return typeof req.body === 'string' ? req.body : '';
+}
+
+/** One problem as the console shows it: where, and the exact line `veil policy check` prints. */
+export interface ValidationIssue {
+  line?: number;
+  column?: number;
+  path: string;
+  message: string;
+  text: string;
+}
+
+function validationIssue(issue: PolicyIssue): ValidationIssue {
+  return { ...(issue.line !== undefined ? { line: issue.line } : {}), path: issue.field, message: issue.message, text: issueLine(issue) };
+}
+
+/**
+ * What `veil policy check` would say of this text, as data. Stores nothing. Hierarchy files
+ * the policy names need not be uploaded here when a stored version of the policy or the
+ * operator's hierarchy folder has them (a PUT takes them from there); otherwise each is an issue.
+ */
+export async function validatePolicyText(ctx: ApiContext, text: string): Promise<{ ok: boolean; issues: ValidationIssue[] }> {
+  const file = 'policy.yaml';
+  // parsed in a worker thread, as for a PUT: a hostile text must not stall other requests
+  const parsed = await parsePolicyOffThread(text, { file, baseDir: ctx.layout.root });
+  if (!parsed.success) return { ok: false, issues: parsed.issues.map(validationIssue) };
+  const missing = unavailableFiles(ctx, parsed.policy);
+  if (missing.length === 0) return { ok: true, issues: [] };
+  // lines are looked up only when something is missing (one more parse of a text already screened)
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+  const issues = missing.map(({ ref, message }) => validationIssue({ file, line: lineOf(doc, lineCounter, ref.field.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p))), field: ref.field, message }));
+  return { ok: false, issues };
+}
+
+function unavailableFiles(ctx: ApiContext, policy: PolicyDocument): { ref: HierarchyRef; message: string }[] {
+  const stored = new Set(listPolicyVersions(ctx.db, policy.name).flatMap((v) => v.hierarchies.map((h) => h.path)));
+  const out: { ref: HierarchyRef; message: string }[] = [];
+  for (const ref of hierarchyFileRefs(policy)) {
+    if (!isPlainRelativePath(ref.path)) {
+      out.push({ ref, message: 'a hierarchy path must be relative and made of letters, digits, ".", "_", "-" and "/" (no "..")' });
+    } else if (!stored.has(ref.path) && !(ctx.hierarchyDir && existsSync(join(ctx.hierarchyDir, ...ref.path.split('/'))))) {
+      out.push({ ref, message: `the file "${ref.path}" is neither stored with a version of this policy nor in the server's hierarchy folder: upload it with the policy` });
+    }
+  }
+  return out;
 }
