@@ -7,3 +7,4 @@ export { readDicom } from './codec/read.js';
 export { writeDicom } from './codec/write.js';
 export { remapUid } from './uids.js';
 export { PROFILE_TABLE, PROFILE_EDITION } from './profile/table.js';
+export { openDicomWorkers, type DicomWorkers } from './pool.js';

@@ -1,7 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
-import { Piscina } from 'piscina';
 import { VeilError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { Policy } from '../policy/load.js';
@@ -12,7 +11,7 @@ import { PROFILE_EDITION } from './profile/table.js';
 import { addFileResult, emptyPixelTotals, emptyTotals, type DicomRunReport } from '../report/dicomReport.js';
 import { renderDicomHtml } from '../report/html/dicomHtml.js';
 import { walkFiles } from './walk.js';
-import type { WorkerSetup } from './worker.js';
+import { DicomWorkerPool, type DicomWorkers } from './pool.js';
 import { runCohort } from './cohort/run.js';
 
 export interface DeidentifyDirectoryOptions {
@@ -22,7 +21,13 @@ export interface DeidentifyDirectoryOptions {
   reportJson?: string;
   reportHtml?: string;
   secret: Buffer;
+  /** Worker threads of a pool this run opens and closes (default: every core); ignored with `workers`. */
   jobs?: number;
+  /**
+   * A pool from `openDicomWorkers`, lent to this run (and to others, one after the other or at
+   * once); the run never closes it. Without it the run opens its own pool and closes it.
+   */
+  workers?: DicomWorkers;
   /** Replaces the pixel cleaner dicom builds itself when the policy has a pixels section (tests). */
   pixelCleaner?: PixelCleanerFactory;
   onProgress?: (done: number, total: number) => void;
@@ -31,17 +36,17 @@ export interface DeidentifyDirectoryOptions {
 }
 
 /** Runs batches of file tasks on worker threads (or in this thread when a pixel cleaner cannot move). */
-interface Executor {
+export interface Executor {
   run(batch: FileTask[]): Promise<FileResult[]>;
   close(): Promise<void>;
 }
 
-function workerUrl(): URL {
-  const self = import.meta.url;
-  return new URL(self.endsWith('.ts') ? './worker.ts' : './worker.js', self);
-}
-
-async function createExecutor(settings: FileSettings, jobs: number, factory: PixelCleanerFactory | undefined, useCleaner: boolean): Promise<Executor> {
+/**
+ * An executor for one pass of a run: on `workers` when given (left open), else on a pool of
+ * `jobs` threads of its own (closed with the executor); in this thread when the pixel cleaner
+ * is a plain function (it cannot move to a worker).
+ */
+export async function createExecutor(settings: FileSettings, jobs: number, factory: PixelCleanerFactory | undefined, useCleaner: boolean, workers?: DicomWorkers): Promise<Executor> {
   if (useCleaner && factory && !factory.moduleUrl) {
     // the factory is a plain function: one cleaner, in this thread, one file at a time
     // (a cleaner need not be re-entrant); a factory with moduleUrl runs one per worker instead
@@ -54,19 +59,21 @@ async function createExecutor(settings: FileSettings, jobs: number, factory: Pix
     };
     return { run, close: () => cleaner.close() };
   }
-  const url = workerUrl();
-  const setup: WorkerSetup = {
-    settings,
-    pixelCleanerModule: useCleaner && factory?.moduleUrl ? { url: factory.moduleUrl, exportName: factory.exportName ?? 'default' } : undefined,
+  const pool = poolOf(workers) ?? new DicomWorkerPool(jobs);
+  const poolRun = pool.openRun(settings, useCleaner && factory?.moduleUrl ? { url: factory.moduleUrl, exportName: factory.exportName ?? 'default' } : undefined);
+  return {
+    run: poolRun.run,
+    close: async () => {
+      poolRun.end();
+      if (pool !== workers) await pool.close();
+    },
   };
-  const pool = new Piscina({
-    filename: url.href,
-    minThreads: jobs,
-    maxThreads: jobs,
-    workerData: setup,
-    execArgv: url.pathname.endsWith('.ts') ? ['--import', 'tsx'] : [],
-  });
-  return { run: (batch) => pool.run(batch) as Promise<FileResult[]>, close: () => pool.destroy() };
+}
+
+function poolOf(workers: DicomWorkers | undefined): DicomWorkerPool | undefined {
+  if (workers === undefined) return undefined;
+  if (!(workers instanceof DicomWorkerPool)) throw new VeilError('USAGE', 'workers must come from openDicomWorkers', { field: 'workers' });
+  return workers;
 }
 
 /**
@@ -114,16 +121,16 @@ async function runAll(
 }
 
 /** Files per worker message when no file's pixels are examined. */
-const HEADER_BATCH = 16;
+export const HEADER_BATCH = 16;
 
 /** The models' cleaner when pixels may be examined; else one that only says why not (loads nothing). */
-async function pixelCleanerFor(pixels: Policy['pixels']): Promise<PixelCleanerFactory> {
+export async function pixelCleanerFor(pixels: Policy['pixels']): Promise<PixelCleanerFactory> {
   if (pixelsMayBeExamined(pixels)) return (await import('./pixels/cleaner.js')).dicomPixelCleanerFactory;
   return (await import('./pixels/unexamined.js')).unexaminedPixelCleanerFactory;
 }
 
 /** Whether the pixel step may decode and examine pixels (seconds per file) rather than only report why not. */
-function pixelsMayBeExamined(pixels: Policy['pixels']): boolean {
+export function pixelsMayBeExamined(pixels: Policy['pixels']): boolean {
   return pixels !== undefined && (pixels.burnedInText.scan !== 'never' || pixels.faces.detect);
 }
 
@@ -162,7 +169,7 @@ export async function deidentifyDicomDirectory(options: DeidentifyDirectoryOptio
   const output = resolve(options.output);
   await requireDirectory(input, '--in');
   if (isInside(input, output)) throw new VeilError('USAGE', 'the output directory must not contain the input directory', { file: options.output, field: '--out' });
-  const jobs = Math.max(1, options.jobs ?? availableParallelism());
+  const jobs = options.workers?.jobs ?? Math.max(1, options.jobs ?? availableParallelism());
   const patientMap = dicom.patientIdMap ? await loadPatientMap(policy.source.baseDir, dicom.patientIdMap) : undefined;
   // dicom builds its own pixel cleaner (text and face models), loaded only for a policy with a
   // pixels section, so that a headers-only run never loads onnxruntime or sharp; tests may inject one.
@@ -195,7 +202,7 @@ export async function deidentifyDicomDirectory(options: DeidentifyDirectoryOptio
   };
 
   if (dicom.cohort) {
-    const headerPass = await createExecutor({ ...settings, cohortKeywords: cohortKeywordsOf(dicom.cohort) }, jobs, undefined, false);
+    const headerPass = await createExecutor({ ...settings, cohortKeywords: cohortKeywordsOf(dicom.cohort) }, jobs, undefined, false, options.workers);
     const patients = new Map<string, Record<string, string>>();
     try {
       await runAll(input, undefined, headerPass, jobs, HEADER_BATCH, (result) => {
@@ -210,7 +217,7 @@ export async function deidentifyDicomDirectory(options: DeidentifyDirectoryOptio
   }
 
   const results: (FileResult | undefined)[] = [];
-  const executor = await createExecutor(settings, jobs, pixelCleaner, useCleaner);
+  const executor = await createExecutor(settings, jobs, pixelCleaner, useCleaner, options.workers);
   let done = 0;
   try {
     await runAll(input, output, executor, jobs, useCleaner && pixelsMayBeExamined(policy.pixels) ? 1 : HEADER_BATCH, (result, index) => {
@@ -264,7 +271,7 @@ export function noUsableDicomFile(report: DicomRunReport): VeilError | undefined
   });
 }
 
-function cohortKeywordsOf(cohort: NonNullable<Policy['dicom']>['cohort']): string[] {
+export function cohortKeywordsOf(cohort: NonNullable<Policy['dicom']>['cohort']): string[] {
   if (!cohort) return [];
   return [...new Set([...cohort.quasiIdentifiers, ...cohort.sensitive])];
 }

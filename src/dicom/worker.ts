@@ -1,29 +1,31 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { workerData } from 'node:worker_threads';
-import { processBatch, type FileResult, type FileSettings, type FileTask } from './file.js';
+import { parentPort } from 'node:worker_threads';
+import { processBatch, type FileSettings } from './file.js';
 import type { PixelCleaner } from './pixelCleaner.js';
+import { failureOf, type CleanerModule, type FromWorker, type ToWorker } from './pool.js';
 
-/** What the pool hands each worker once (workerData). */
-export interface WorkerSetup {
-  settings: FileSettings;
-  /** Module and export that build a pixel cleaner in this thread. */
-  pixelCleanerModule?: { url: string; exportName: string };
-}
+/**
+ * One thread of the DICOM worker pool (src/dicom/pool.ts). It holds the settings of each run
+ * it has batches of, and one pixel cleaner per cleaner module for its whole life (a model is
+ * loaded once per thread, not once per run); messages are handled one at a time, in order.
+ */
+const runs = new Map<number, { settings: FileSettings; cleaner?: CleanerModule }>();
+const cleaners = new Map<string, Promise<PixelCleaner>>();
 
-const setup = workerData as WorkerSetup;
-let cleaner: Promise<PixelCleaner | undefined> | undefined;
-
-function cleanerOf(): Promise<PixelCleaner | undefined> {
+function cleanerOf(spec: CleanerModule | undefined): Promise<PixelCleaner | undefined> {
+  if (!spec) return Promise.resolve(undefined);
+  const key = `${spec.url}#${spec.exportName}`;
+  let cleaner = cleaners.get(key);
   if (!cleaner) {
-    const spec = setup.pixelCleanerModule;
-    cleaner = spec
-      ? loadModule(spec.url).then((mod: Record<string, unknown>) => {
-          const factory = mod[spec.exportName];
-          if (typeof factory !== 'function') throw new Error(`pixel cleaner module has no function ${spec.exportName}`);
-          return (factory as () => Promise<PixelCleaner>)();
-        })
-      : Promise.resolve(undefined);
+    cleaner = loadModule(spec.url).then((mod: Record<string, unknown>) => {
+      const factory = mod[spec.exportName];
+      if (typeof factory !== 'function') throw new Error(`pixel cleaner module has no function ${spec.exportName}`);
+      return (factory as () => Promise<PixelCleaner>)();
+    });
+    // a cleaner that failed to load is tried again by the next run, not kept as a failure
+    cleaner.catch(() => cleaners.delete(key));
+    cleaners.set(key, cleaner);
   }
   return cleaner;
 }
@@ -37,7 +39,41 @@ async function loadModule(url: string): Promise<Record<string, unknown>> {
   return (await import(url)) as Record<string, unknown>;
 }
 
-/** A batch of files per call (one message for several small files). */
-export default async function run(batch: FileTask[]): Promise<FileResult[]> {
-  return processBatch(batch, setup.settings, await cleanerOf());
+async function handle(message: ToWorker): Promise<FromWorker | undefined> {
+  switch (message.kind) {
+    case 'run':
+      runs.set(message.run, { settings: message.settings, cleaner: message.cleaner });
+      return undefined;
+    case 'end':
+      runs.delete(message.run);
+      return undefined;
+    case 'batch': {
+      const run = runs.get(message.run);
+      if (!run) return { kind: 'failed', id: message.id, failure: { name: 'UnknownRun' } };
+      try {
+        return { kind: 'done', id: message.id, results: await processBatch(message.tasks, run.settings, await cleanerOf(run.cleaner)) };
+      } catch (error) {
+        return { kind: 'failed', id: message.id, failure: failureOf(error) };
+      }
+    }
+    case 'close': {
+      const open = [...cleaners.values()];
+      cleaners.clear();
+      await Promise.allSettled(open.map(async (cleaner) => (await cleaner).close()));
+      return { kind: 'closed' };
+    }
+  }
+}
+
+const port = parentPort;
+if (port) {
+  let queue: Promise<void> = Promise.resolve();
+  port.on('message', (message: ToWorker) => {
+    queue = queue
+      .then(async () => {
+        const answer = await handle(message);
+        if (answer) port.postMessage(answer);
+      })
+      .catch(() => undefined);
+  });
 }
