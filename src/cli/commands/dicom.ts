@@ -108,7 +108,7 @@ export function registerDicomCommands(program: Command): void {
     .option('--out <dir>', 'write the de-identified instances under this folder (<StudyInstanceUID>/<SOPInstanceUID>.dcm)')
     .option('--spool <dir>', 'spool folder: received instances wait here until delivered (survives restarts)', 'veil-spool')
     .option('--quarantine <dir>', 'where refused and failed instances go, each with a .reason.txt (default: <spool>/quarantine)')
-    .option('--allow-ae <titles>', 'comma-separated calling AE titles let in (default: every AE title)')
+    .option('--allow-ae <titles>', "comma-separated calling AE titles let in (default: the policy's dicom.network.allowCallingAeTitles, else every AE title; with both, a caller must be in both)")
     .option('--study-idle <seconds>', 'seconds without a new instance before a study is de-identified and sent on', '5')
     .option('--report <file>', 'run report (JSON), rewritten every 2 s and on shutdown (default: <spool>/listen-report.json)')
     .option('--key-file <file>', 'pseudonymization key file (default: VEIL_SECRET)')

@@ -86,7 +86,7 @@ export function startScp(host: string, port: number, handlers: ScpHandlers): Pro
         return;
       }
       if (handlers.allowedCallers.length > 0 && !handlers.allowedCallers.includes(this.calling)) {
-        handlers.onAssociation(this.calling, false, 'calling AE title not in --allow-ae');
+        handlers.onAssociation(this.calling, false, 'calling AE title not allowed (dicom.network.allowCallingAeTitles, --allow-ae)');
         this.sendAssociationReject(RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.CallingAeNotRecognized);
         return;
       }

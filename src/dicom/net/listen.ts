@@ -26,6 +26,7 @@ export interface ListenOptions {
   out?: string;
   spool: string;
   quarantine?: string;
+  /** Calling AE titles let in by the operator (--allow-ae); combined with the policy's list by allowedCallers(). */
   allowAe?: readonly string[];
   /** Seconds without a new instance after which a study is de-identified and sent on. */
   studyIdleSeconds: number;
@@ -90,6 +91,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
   if (dicom.cohort) throw new VeilError('USAGE', 'a cohort step needs the whole cohort at once; use veil dicom deidentify on a folder', { file: options.policy.source.file, field: 'dicom.cohort' });
   if (!options.forward && !options.out) throw new VeilError('USAGE', 'give --forward AE@host:port or --out DIR', { field: '--forward' });
   const log = options.log ?? (() => undefined);
+  const callers = allowedCallers(dicom.network?.allowCallingAeTitles, options.allowAe);
   const spool = new Spool(resolve(options.spool), new Uint8Array(options.secret));
   const quarantineDir = resolve(options.quarantine ?? join(options.spool, 'quarantine'));
   mkdirSync(quarantineDir, { recursive: true });
@@ -323,7 +325,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
 
   const scp = await startScp(options.host, options.port, {
     calledAeTitle: options.aeTitle,
-    allowedCallers: options.allowAe ?? [],
+    allowedCallers: callers,
     onAssociation: (calling, accepted, reason) => {
       if (accepted) report.totals.associations++;
       else {
@@ -359,6 +361,22 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
       await writeReport();
     },
   };
+}
+
+/**
+ * The calling AE titles let in (empty: any). The policy's `dicom.network.allowCallingAeTitles`
+ * is what the committee approved; the operator's `--allow-ae` can only narrow it: with both, a
+ * caller must be in both lists. Lists with no title in common are refused at start, rather than
+ * a listener that lets nobody in.
+ */
+export function allowedCallers(policyList: readonly string[] | undefined, flagList: readonly string[] | undefined): string[] {
+  const fromPolicy = (policyList ?? []).map((t) => t.trim());
+  const fromFlag = (flagList ?? []).map((t) => t.trim());
+  if (fromPolicy.length === 0) return [...new Set(fromFlag)];
+  if (fromFlag.length === 0) return [...new Set(fromPolicy)];
+  const both = [...new Set(fromFlag.filter((t) => fromPolicy.includes(t)))];
+  if (both.length === 0) throw new VeilError('USAGE', "no AE title of --allow-ae is in the policy's dicom.network.allowCallingAeTitles: the listener would let nobody in", { field: '--allow-ae' });
+  return both;
 }
 
 /** The received data set as a Part-10 file: a meta header built from the C-STORE, then the bytes as received. */

@@ -39,6 +39,18 @@ export const safePrivateSchema = z.strictObject({
   elements: z.array(z.string().regex(/^[0-9A-Fa-f]{2}$/, 'two hex digits')).min(1).describe('Low bytes of the elements in the creator block, e.g. ["0C", "1A"]'),
 });
 
+/** AE titles: 1–16 characters of the default repertoire, no backslash, not only spaces (PS3.5 6.2). */
+const aeTitleSchema = z.string().regex(/^(?! *$)[\x20-\x5b\x5d-\x7e]{1,16}$/, 'an AE title of 1 to 16 characters (no backslash)');
+
+/** How `veil dicom listen` (and `veil serve --dicom-port`) accepts associations under this policy. */
+export const dicomNetworkSchema = z.strictObject({
+  allowCallingAeTitles: z
+    .array(aeTitleSchema)
+    .min(1)
+    .optional()
+    .describe('Calling AE titles the listener lets in (others are refused at association); with --allow-ae too, a caller must be in both lists'),
+});
+
 export const dicomSchema = z
   .strictObject({
     profile: z.enum(['basic']).default('basic'),
@@ -57,6 +69,7 @@ export const dicomSchema = z
     ),
     safePrivate: z.array(safePrivateSchema).default([]).describe('Private elements kept by the retainSafePrivate option'),
     cohort: dicomCohortSchema.optional(),
+    network: dicomNetworkSchema.optional().describe('The DICOM network listener: who may send'),
   })
   .superRefine((value, ctx) => {
     value.overrides.forEach((override, index) => {
