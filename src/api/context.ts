@@ -41,7 +41,8 @@ export interface ApiContext {
   db: Db;
   layout: DataLayout;
   logger: Logger;
-  runner: JobRunner;
+  /** The embedded JobRunner, or the QueueRunner of `veil serve --queue` (routes only kick it). */
+  runner: Pick<JobRunner, 'kick'>;
   limits: ApiLimits;
   /** Free-space probe and upload write stream (tests inject a full disk here). */
   disk: DiskAccess;

@@ -14,6 +14,7 @@ import { realDisk, type DiskAccess } from './disk.js';
 import { dataLayout } from './layout.js';
 import { createLogger } from './logger.js';
 import { JobRunner, type RunnerOptions } from './runner.js';
+import type { QueueRunnerOptions } from './queue/queueRunner.js';
 import type { DicomWebEndpoints } from './dicomSource.js';
 import { defaultConsoleDir } from './console.js';
 import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from './session.js';
@@ -22,6 +23,8 @@ export interface ApiOptions {
   dataDir: string;
   limits?: Partial<ApiLimits>;
   runner?: Partial<RunnerOptions>;
+  /** Jobs go to BullMQ on this Redis instead of the embedded runner (`veil serve --queue`). */
+  queue?: Pick<QueueRunnerOptions, 'connection' | 'chunkFiles' | 'distributedRows'>;
   logLevel?: string;
   logDestination?: DestinationStream;
   /** Hierarchy files policies may name without uploading them (read at PUT time). */
@@ -75,12 +78,26 @@ export async function createApi(options: ApiOptions): Promise<Api> {
     // expected once, on the first start after an upgrade; any other time secrets/audit-chain.json was lost
     logger.warn({ unkeyedThrough: chain.unkeyedThrough }, 'audit log: the existing entries were taken as unkeyed (written before audit keys) and closed with a chain.rekeyed entry');
   }
-  const runner = new JobRunner(db, layout, logger, {
+  const runnerOptions = {
     concurrency: options.runner?.concurrency ?? defaultConcurrency(),
     jobTimeoutMs: options.runner?.jobTimeoutMs ?? 2 * 60 * 60 * 1000,
     maxAttempts: options.runner?.maxAttempts ?? 2,
     maxCellBytes: options.runner?.maxCellBytes,
-  });
+  };
+  let runner: Pick<JobRunner, 'recover' | 'kick' | 'close'>;
+  if (options.queue) {
+    // loaded only with --queue: the embedded default never loads BullMQ
+    const { QueueRunner } = await import('./queue/queueRunner.js');
+    try {
+      runner = await QueueRunner.open(db, layout, logger, { ...runnerOptions, ...options.queue });
+    } catch (error) {
+      db.close();
+      unlock();
+      throw error;
+    }
+  } else {
+    runner = new JobRunner(db, layout, logger, runnerOptions);
+  }
   const ctx: ApiContext = {
     db,
     layout,

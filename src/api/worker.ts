@@ -106,7 +106,7 @@ export async function approvedPolicyText(spec: Pick<WorkerSpec, 'policyFile' | '
   return bytes.toString('utf8');
 }
 
-async function prepared(spec: WorkerSpec): Promise<Policy> {
+export async function prepared(spec: WorkerSpec): Promise<Policy> {
   const text = await approvedPolicyText(spec);
   const loaded = unwrap(parsePolicy(text, { file: spec.policyFile, baseDir: spec.policyDir }));
   // the stored version number is authoritative, so reports and the audit log agree
@@ -116,7 +116,7 @@ async function prepared(spec: WorkerSpec): Promise<Policy> {
 }
 
 /** The key is read here, at the edge, and only when the policy pseudonymizes a column. */
-function tabularSecret(policy: Policy): Buffer | undefined {
+export function tabularSecret(policy: Policy): Buffer | undefined {
   return policy.tabular?.identifiers.some((id) => id.action === 'pseudonymize') ? loadSecret() : undefined;
 }
 

@@ -6,6 +6,7 @@ import { registerDemoCommand } from './commands/demo.js';
 import { registerDicomCommands } from './commands/dicom.js';
 import { registerImageCommands } from './commands/image.js';
 import { registerServeCommands } from './commands/serve.js';
+import { registerWorkerCommand } from './commands/worker.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { EXIT_BAD_INPUT } from './run.js';
 import { VEIL_VERSION } from '../version.js';
@@ -23,6 +24,7 @@ registerTabularCommands(program);
 registerDicomCommands(program);
 registerImageCommands(program);
 registerServeCommands(program);
+registerWorkerCommand(program);
 registerAuditCommands(program);
 registerDemoCommand(program);
 

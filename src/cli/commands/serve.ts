@@ -29,6 +29,9 @@ interface ServeOptions {
   maxCellBytes?: string;
   jobTimeoutMin: string;
   maxAttempts: string;
+  queue?: string;
+  chunkFiles: string;
+  distributedRows: string;
   hierarchyDir?: string;
   dicomwebSource: string[];
   dicomwebDestination: string[];
@@ -52,6 +55,9 @@ export function registerServeCommands(program: Command): void {
     .option('--max-cell-bytes <n>', 'refuse a tabular job whose CSV has a cell larger than n bytes (default 1 MiB, at most 256 MiB): the job fails with CSV_CELL_TOO_LARGE')
     .option('--job-timeout-min <n>', 'a job running longer is stopped and failed', '120')
     .option('--max-attempts <n>', 'runs of one job, counting re-runs after a crash', '2')
+    .option('--queue <redis-url>', 'put jobs on BullMQ in this Redis (redis://HOST:PORT) for `veil worker` processes to run, instead of running them here')
+    .option('--chunk-files <n>', 'with --queue: files per chunk of a DICOM job', '500')
+    .option('--distributed-rows <n>', 'with --queue: tabular jobs with more rows than this are split into partitions', '1000000')
     .option('--hierarchy-dir <dir>', 'hierarchy files policies may name without uploading them')
     .option('--dicomweb-source <NAME=URL>', 'a DICOMweb service DICOM jobs may pull from by NAME (repeatable; auth from VEIL_DICOMWEB_<NAME>_TOKEN or _USER/_PASSWORD)', collect, [])
     .option('--dicomweb-destination <NAME=URL>', 'a DICOMweb service DICOM jobs may store their result in by NAME (repeatable; auth as for sources)', collect, [])
@@ -70,8 +76,16 @@ export function registerServeCommands(program: Command): void {
         const { startServer } = await import('../../api/index.js');
         const { dicomWebEndpoints } = await import('../../api/dicomSource.js');
         const dicomWeb = dicomWebEndpoints(options.dicomwebSource, options.dicomwebDestination);
+        const queue = options.queue
+          ? {
+              connection: (await import('../../api/queue/connection.js')).parseQueueUrl(options.queue),
+              chunkFiles: positiveInt(options.chunkFiles, '--chunk-files', 1_000_000),
+              distributedRows: positiveInt(options.distributedRows, '--distributed-rows'),
+            }
+          : undefined;
         const server = await startServer({
           port,
+          queue,
           host: options.host,
           dataDir: options.dataDir,
           logLevel: options.logLevel,

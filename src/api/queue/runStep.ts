@@ -1,0 +1,276 @@
+/**
+ * One step of a queued job, as it runs inside a step process (stepProcess.ts). Every step
+ * reads the approved policy bytes and checks their sha256 first (POLICY_TAMPERED), reads and
+ * writes only under the shared data dir, and writes each output atomically under a name
+ * derived from the job and the part, so that a step BullMQ runs twice replaces its own output.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { copyFile, link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '../../io/atomic.js';
+import type { Policy } from '../../policy/load.js';
+import { loadSecret } from '../../secret/key.js';
+import { dataLayout, OUTPUT_FILES, type DataLayout } from '../layout.js';
+import { prepared, runJob, type WorkerSpec } from '../worker.js';
+import { zipDirectory } from '../zip.js';
+import { stepsDir, type StepData, type StepName, type StepResult } from './steps.js';
+
+/** What the worker hands a step process: the step, its data, and where this machine mounts the data dir. */
+export interface StepSpec {
+  name: StepName;
+  data: StepData;
+  dataDir: string;
+  /** Worker threads this step may use (the worker's --threads). */
+  threads: number;
+}
+
+type Progress = (fraction: number) => void;
+
+/** The embedded runner's job spec, resolved under this worker's data dir. */
+export function workerSpecOf(spec: StepSpec, layout: DataLayout): WorkerSpec {
+  const { data } = spec;
+  const inputDir = layout.jobInput(data.jobId);
+  return {
+    jobId: data.jobId,
+    kind: data.kind,
+    policyFile: layout.policyText(data.policy.dir),
+    policyDir: layout.policyHierarchies(data.policy.dir, data.policy.storage),
+    policyVersion: data.policy.version,
+    policySha256: data.policy.sha256,
+    hierarchies: data.policy.hierarchies,
+    privacy: data.privacy,
+    input: data.kind === 'tabular' ? join(inputDir, 'input.csv') : inputDir,
+    workDir: layout.jobWork(data.jobId),
+    maxCellBytes: data.maxCellBytes,
+  };
+}
+
+interface DicomPlan {
+  startedAt: number;
+  chunks: string[][];
+}
+
+interface StepContext {
+  spec: StepSpec;
+  layout: DataLayout;
+  worker: WorkerSpec;
+  steps: string;
+  onProgress: Progress;
+}
+
+export async function runStep(spec: StepSpec, onProgress: Progress): Promise<StepResult> {
+  const layout = dataLayout(spec.dataDir);
+  const ctx: StepContext = { spec, layout, worker: workerSpecOf(spec, layout), steps: stepsDir(layout, spec.data.jobId), onProgress };
+  switch (spec.name) {
+    case 'run':
+      return runWhole(ctx);
+    case 'dicom-plan':
+      return dicomPlan(ctx);
+    case 'dicom-headers':
+      return dicomHeaders(ctx);
+    case 'dicom-cohort':
+      return dicomCohort(ctx);
+    case 'dicom-chunk':
+      return dicomChunk(ctx);
+    case 'dicom-merge':
+      return dicomMerge(ctx);
+    case 'tabular-plan':
+      return tabularPlan(ctx);
+    case 'tabular-partition':
+    case 'tabular-merge':
+      throw new Error(`step ${spec.name} is not available in this build`);
+  }
+}
+
+/** A fresh work/ (and no out/ an earlier attempt may have left). */
+async function freshWork(ctx: StepContext): Promise<void> {
+  await rm(ctx.worker.workDir, { recursive: true, force: true });
+  await rm(ctx.layout.jobOut(ctx.spec.data.jobId), { recursive: true, force: true });
+  await mkdir(ctx.worker.workDir, { recursive: true });
+}
+
+/** The whole job in this one process, exactly as the embedded runner runs it. */
+async function runWhole(ctx: StepContext): Promise<StepResult> {
+  await freshWork(ctx);
+  await runJob(ctx.worker);
+  // runJob reports progress through the IPC channel of its own process: this is that process
+  ctx.onProgress(1);
+  return { final: true };
+}
+
+function partIndex(ctx: StepContext): number {
+  const index = ctx.spec.data.index;
+  if (index === undefined || !Number.isInteger(index) || index < 0) throw new Error(`step ${ctx.spec.name} has no part number`);
+  return index;
+}
+
+const planFile = (ctx: StepContext): string => join(ctx.steps, 'plan.json');
+
+async function readJson<T>(file: string): Promise<T> {
+  return JSON.parse(await readFile(file, 'utf8')) as T;
+}
+
+async function dicomPolicy(ctx: StepContext): Promise<Policy> {
+  return prepared(ctx.worker);
+}
+
+/**
+ * Lists the upload in chunks (plan.json). A plan already written is kept: a plan step that
+ * BullMQ runs again after its flow was added must not change the chunks under it.
+ */
+async function dicomPlan(ctx: StepContext): Promise<StepResult> {
+  const policy = await dicomPolicy(ctx);
+  let plan: DicomPlan;
+  if (existsSync(planFile(ctx))) {
+    plan = await readJson<DicomPlan>(planFile(ctx));
+  } else {
+    await rm(ctx.steps, { recursive: true, force: true });
+    await freshWork(ctx);
+    const { listDicomChunks } = await import('../../dicom/chunk.js');
+    plan = { startedAt: Date.now(), chunks: await listDicomChunks(ctx.worker.input, ctx.spec.data.chunkFiles) };
+    await writeFileAtomic(planFile(ctx), JSON.stringify(plan));
+  }
+  const total = plan.chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+  const weights = plan.chunks.map((chunk) => (total > 0 ? chunk.length / total : 1));
+  const parts = Math.max(1, plan.chunks.length);
+  if (plan.chunks.length === 0) weights.push(1);
+  if (policy.dicom?.cohort) return { final: false, next: { parent: 'dicom-cohort', child: 'dicom-headers', parts, weights: weights.map(() => 0) } };
+  return { final: false, next: { parent: 'dicom-merge', child: 'dicom-chunk', parts, weights } };
+}
+
+/** The chunk's files (an empty chunk 0 when the upload held no file: the merge then says so). */
+async function chunkFiles(ctx: StepContext): Promise<string[]> {
+  const plan = await readJson<DicomPlan>(planFile(ctx));
+  return plan.chunks[partIndex(ctx)] ?? [];
+}
+
+async function dicomHeaders(ctx: StepContext): Promise<StepResult> {
+  const policy = await dicomPolicy(ctx);
+  const index = partIndex(ctx);
+  const { extractCohortAttributes } = await import('../../dicom/chunk.js');
+  const patients = await extractCohortAttributes({ policy, input: ctx.worker.input, files: await chunkFiles(ctx), secret: loadSecret(), jobs: ctx.spec.threads });
+  await writeFileAtomic(join(ctx.steps, 'headers', `${index}.json`), JSON.stringify(patients));
+  return { final: false };
+}
+
+const cohortDir = (ctx: StepContext): string => join(ctx.steps, 'cohort');
+
+/** Decides the cohort once over every chunk's patients, then lets the chunks run. */
+async function dicomCohort(ctx: StepContext): Promise<StepResult> {
+  const policy = await dicomPolicy(ctx);
+  const plan = await readJson<DicomPlan>(planFile(ctx));
+  const parts = Math.max(1, plan.chunks.length);
+  const patients: [string, Record<string, string>][] = [];
+  for (let index = 0; index < parts; index++) patients.push(...(await readJson<[string, Record<string, string>][]>(join(ctx.steps, 'headers', `${index}.json`))));
+  const { decideDicomCohort } = await import('../../dicom/chunk.js');
+  await mkdir(cohortDir(ctx), { recursive: true });
+  const decision = await decideDicomCohort(patients, policy, join(cohortDir(ctx), 'cohort.csv'));
+  await writeFileAtomic(join(cohortDir(ctx), 'decision.json'), JSON.stringify(decision));
+  const total = plan.chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+  const weights = plan.chunks.map((chunk) => (total > 0 ? chunk.length / total : 1));
+  if (weights.length === 0) weights.push(1);
+  return { final: false, next: { parent: 'dicom-merge', child: 'dicom-chunk', parts, weights } };
+}
+
+const chunkDir = (ctx: StepContext, index: number): string => join(ctx.steps, 'chunks', String(index));
+
+/**
+ * De-identifies one chunk into a temp folder, then replaces chunks/<n>/ with it: a chunk run
+ * twice (a worker killed mid-chunk) leaves exactly one complete output.
+ */
+async function dicomChunk(ctx: StepContext): Promise<StepResult> {
+  const policy = await dicomPolicy(ctx);
+  const index = partIndex(ctx);
+  const files = await chunkFiles(ctx);
+  const cohortWrites = policy.dicom?.cohort ? (await readJson<{ writes: Record<string, import('../../dicom/chunk.js').CohortWrite> }>(join(cohortDir(ctx), 'decision.json'))).writes : undefined;
+  const temp = join(ctx.steps, 'chunks', `.tmp-${index}-${randomBytes(6).toString('hex')}`);
+  await mkdir(temp, { recursive: true });
+  try {
+    const { deidentifyDicomChunk } = await import('../../dicom/chunk.js');
+    const results = await deidentifyDicomChunk({
+      policy,
+      input: ctx.worker.input,
+      files,
+      output: join(temp, 'files'),
+      secret: loadSecret(),
+      cohortWrites,
+      jobs: ctx.spec.threads,
+      onProgress: (done, total) => ctx.onProgress(total > 0 ? done / total : 1),
+    });
+    await writeFile(join(temp, 'results.json'), JSON.stringify(results));
+    await rm(chunkDir(ctx, index), { recursive: true, force: true });
+    await rename(temp, chunkDir(ctx, index));
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true });
+    throw error;
+  }
+  return { final: false };
+}
+
+/** Every regular file under `dir`, relative, sorted. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const { readdir } = await import('node:fs/promises');
+  if (!existsSync(dir)) return [];
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name).slice(dir.length + 1))
+    .sort();
+}
+
+/** A hard link where the file system allows one (no copy of the bytes); else a copy. */
+async function linkOrCopy(from: string, to: string): Promise<void> {
+  await mkdir(dirname(to), { recursive: true });
+  await rm(to, { force: true });
+  try {
+    await link(from, to);
+  } catch {
+    await copyFile(from, to);
+  }
+}
+
+/**
+ * Gathers every chunk's files into work/files (linked, so a merge run twice finds the chunks
+ * intact), writes the report of all chunks, zips the files as the embedded runner does.
+ */
+async function dicomMerge(ctx: StepContext): Promise<StepResult> {
+  const policy = await dicomPolicy(ctx);
+  const plan = await readJson<DicomPlan>(planFile(ctx));
+  await freshWork(ctx);
+  const filesDir = join(ctx.worker.workDir, 'files');
+  await mkdir(filesDir, { recursive: true });
+  const { assembleDicomReport } = await import('../../dicom/chunk.js');
+  const { renderDicomHtml } = await import('../../report/html/dicomHtml.js');
+  type ChunkResult = Parameters<typeof assembleDicomReport>[1][number];
+  const results: ChunkResult[] = [];
+  const parts = Math.max(1, plan.chunks.length);
+  let cohort: Parameters<typeof assembleDicomReport>[2];
+  if (policy.dicom?.cohort) {
+    cohort = (await readJson<{ summary: NonNullable<typeof cohort> }>(join(cohortDir(ctx), 'decision.json'))).summary;
+    if (existsSync(join(cohortDir(ctx), 'cohort.csv'))) await linkOrCopy(join(cohortDir(ctx), 'cohort.csv'), join(filesDir, 'cohort.csv'));
+  }
+  for (let index = 0; index < parts; index++) {
+    const dir = chunkDir(ctx, index);
+    if (!existsSync(join(dir, 'results.json'))) throw new Error(`chunk ${index} has no results`);
+    results.push(...(await readJson<ChunkResult[]>(join(dir, 'results.json'))));
+    for (const file of await filesUnder(join(dir, 'files'))) await linkOrCopy(join(dir, 'files', file), join(filesDir, file));
+    ctx.onProgress((index + 1) / (parts + 1));
+  }
+  const { report, unusable } = assembleDicomReport(policy, results, cohort, Date.now() - plan.startedAt);
+  await writeFileAtomic(join(ctx.worker.workDir, OUTPUT_FILES.reportJson), `${JSON.stringify(report, null, 2)}\n`);
+  await writeFileAtomic(join(ctx.worker.workDir, OUTPUT_FILES.reportHtml), renderDicomHtml(report));
+  if (unusable) throw unusable;
+  await zipDirectory(filesDir, join(ctx.worker.workDir, OUTPUT_FILES.archiveResult));
+  await rm(filesDir, { recursive: true, force: true });
+  ctx.onProgress(1);
+  return { final: true };
+}
+
+/**
+ * The tabular plan step. Until the distributed engine is wired in, every tabular job runs
+ * whole in this step, exactly as the embedded runner runs it.
+ */
+async function tabularPlan(ctx: StepContext): Promise<StepResult> {
+  return runWhole(ctx);
+}

@@ -1,0 +1,66 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../helpers.js';
+
+const CLI = join(REPO_ROOT, 'src/cli/main.ts');
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  /** stderr so far (JSON log lines). */
+  log(): string;
+  /** PIDs of the step processes this worker runs now. */
+  stepPids(): number[];
+  kill(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts `veil worker` and waits for its ready line. */
+export async function startWorkerProcess(dataDir: string, queueUrl: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'worker', '--queue', queueUrl, '--data-dir', dataDir, ...extraArgs], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, VEIL_SECRET: 'process-test-secret-0123456789', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (stdout.includes('worker ready')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited (${String(code)}): ${stderr}`)));
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    child,
+    log: () => stderr,
+    stepPids: () => childrenWith(child.pid ?? -1, '--veil-step-worker'),
+    async kill() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Child processes of `pid` whose command line holds `marker`, read from /proc. */
+export function childrenWith(pid: number, marker: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(marker)) found.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return found;
+}
