@@ -88,6 +88,11 @@ describe('completion: the YAML path at the cursor and the schema keys there', ()
     expect(at('tabular:\n  quasiIdentifiers:\n    - ')).toEqual(['tabular', 'quasiIdentifiers', '[]']);
     expect(at('tabular:\n  # a comment\n\n  privacy:\n    l:\n      ')).toEqual(['tabular', 'privacy', 'l']);
     expect(at('tabular:\n  privacy:\n    k: 5\n  ')).toEqual(['tabular']);
+    // at the start of an indented line: that line's key
+    const text = 'tabular:\n  privacy:\n    k: 5\n';
+    expect(yamlPathAt(text, text.indexOf('    k'))).toEqual(['tabular', 'privacy']);
+    const list = 'tabular:\n  sensitive:\n    - column: x\n';
+    expect(yamlPathAt(list, list.indexOf('    -'))).toEqual(['tabular', 'sensitive', '[]']);
   });
 
   it('offers the keys the policy schema allows there', () => {

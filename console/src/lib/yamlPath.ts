@@ -5,7 +5,11 @@
  */
 export function yamlPathAt(text: string, offset: number): string[] {
   const lines = text.slice(0, offset).split('\n');
-  const current = lines[lines.length - 1];
+  // A cursor inside a line's indentation (at its start, say) is on that line's key.
+  const lineEnd = text.indexOf('\n', offset);
+  const whole = text.slice(offset - lines[lines.length - 1].length, lineEnd === -1 ? text.length : lineEnd);
+  const typed = lines[lines.length - 1];
+  const current = /^\s*$/.test(typed) && whole.trim() !== '' ? (/^\s*(-\s+)?/.exec(whole)?.[0] ?? typed) : typed;
   const path: string[] = [];
   let indent: number;
   const dash = /^(\s*)-(\s+|$)/.exec(current);

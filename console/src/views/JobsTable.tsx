@@ -1,3 +1,4 @@
+import { TableWrap } from '../components/TableWrap';
 import type { ApiJob, Submitter } from '../api';
 import { Link } from '../components/Link';
 import { when } from '../lib/format';
@@ -8,7 +9,7 @@ export type ListedJob = ApiJob & { submittedBy?: Submitter | null };
 export function JobsTable(props: { jobs: ListedJob[]; base: string; showSubmitter: boolean }) {
   if (props.jobs.length === 0) return <p>No jobs.</p>;
   return (
-    <div class="table-wrap">
+    <TableWrap label="Jobs, newest first">
       <table class="jobs">
         <caption>Jobs, newest first</caption>
         <thead>
@@ -43,6 +44,6 @@ export function JobsTable(props: { jobs: ListedJob[]; base: string; showSubmitte
           ))}
         </tbody>
       </table>
-    </div>
+    </TableWrap>
   );
 }

@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { getJson, type ApiAuditEntry } from '../../api';
+import { TableWrap } from '../../components/TableWrap';
 import { Problem } from '../../components/Problem';
 import { useLoad } from '../../components/useLoad';
 import { shortHash, when } from '../../lib/format';
@@ -110,7 +111,7 @@ export function AuditLog() {
       {log.state === 'error' ? <Problem error={log.error} /> : null}
       {log.state === 'ok' ? (
         <>
-          <div class="table-wrap">
+          <TableWrap label="Audit entries">
             <table class="audit">
               <caption>Entries, oldest first ({entries.length} shown)</caption>
               <thead>
@@ -144,7 +145,7 @@ export function AuditLog() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableWrap>
           {next !== undefined ? (
             <button type="button" onClick={() => void more()}>
               Load more

@@ -1,5 +1,6 @@
 import { getJson, type PolicySummary } from '../../api';
 import { Link } from '../../components/Link';
+import { TableWrap } from '../../components/TableWrap';
 import { Problem } from '../../components/Problem';
 import { useLoad } from '../../components/useLoad';
 
@@ -19,7 +20,7 @@ export function CommitteeHome() {
         policies.value.policies.length === 0 ? (
           <p>No policy stored yet.</p>
         ) : (
-          <div class="table-wrap">
+          <TableWrap label="Stored policies">
             <table>
               <caption>Stored policies</caption>
               <thead>
@@ -43,7 +44,7 @@ export function CommitteeHome() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableWrap>
         )
       ) : null}
     </section>

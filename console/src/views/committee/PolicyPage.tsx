@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { getJson, policyPath, sendJson, type PolicyDetail } from '../../api';
 import { Link } from '../../components/Link';
+import { TableWrap } from '../../components/TableWrap';
 import { Problem } from '../../components/Problem';
 import { useLoad } from '../../components/useLoad';
 import { navigate } from '../../router';
@@ -77,7 +78,7 @@ export function PolicyPage(props: { name: string | undefined }) {
       {current?.versions ? (
         <section aria-labelledby="versions-title" class="card">
           <h2 id="versions-title">Versions</h2>
-          <div class="table-wrap">
+          <TableWrap label="Versions">
             <table>
               <caption>Every stored version of {current.name}</caption>
               <thead>
@@ -108,7 +109,7 @@ export function PolicyPage(props: { name: string | undefined }) {
                 })}
               </tbody>
             </table>
-          </div>
+          </TableWrap>
         </section>
       ) : null}
       <section aria-labelledby="edit-title" class="card">

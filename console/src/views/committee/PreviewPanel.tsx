@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { policyPath, sendJson, type Preview } from '../../api';
+import { TableWrap } from '../../components/TableWrap';
 import { Problem } from '../../components/Problem';
 import { decimal, percent, whole } from '../../lib/format';
 
@@ -77,7 +78,7 @@ function PreviewResult({ preview }: { preview: Preview }) {
         Version {preview.policy.version} on {whole(rows)} rows:{' '}
         <strong class={privacy.satisfied === false ? 'bad' : 'ok'}>{privacy.satisfied === false ? 'the policy is not met' : 'the policy is met'}</strong>.
       </p>
-      <div class="table-wrap">
+      <TableWrap label="Privacy models">
         <table>
           <caption>Privacy models</caption>
           <thead>
@@ -111,8 +112,8 @@ function PreviewResult({ preview }: { preview: Preview }) {
             ) : null}
           </tbody>
         </table>
-      </div>
-      <div class="table-wrap">
+      </TableWrap>
+      <TableWrap label="Generalized and suppressed">
         <table>
           <caption>Generalized and suppressed</caption>
           <tbody>
@@ -134,8 +135,8 @@ function PreviewResult({ preview }: { preview: Preview }) {
             </tr>
           </tbody>
         </table>
-      </div>
-      <div class="table-wrap">
+      </TableWrap>
+      <TableWrap label="Loss per attribute">
         <table>
           <caption>Loss per attribute</caption>
           <thead>
@@ -160,8 +161,8 @@ function PreviewResult({ preview }: { preview: Preview }) {
             })}
           </tbody>
         </table>
-      </div>
-      <div class="table-wrap">
+      </TableWrap>
+      <TableWrap label="Re-identification risk (prosecutor)">
         <table>
           <caption>Re-identification risk (prosecutor)</caption>
           <thead>
@@ -194,9 +195,9 @@ function PreviewResult({ preview }: { preview: Preview }) {
             </tr>
           </tbody>
         </table>
-      </div>
+      </TableWrap>
       {bins && bins.length > 0 ? (
-        <div class="table-wrap">
+        <TableWrap label="Class sizes">
           <table>
             <caption>Class sizes</caption>
             <thead>
@@ -216,7 +217,7 @@ function PreviewResult({ preview }: { preview: Preview }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       ) : null}
     </div>
   );

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { getJson, policyPath, type PolicyDetail } from '../../api';
+import { TableWrap } from '../../components/TableWrap';
 import { Problem } from '../../components/Problem';
 import { diffLines, type DiffLine } from '../../lib/diff';
 
@@ -53,7 +54,7 @@ export function VersionDiff(props: { name: string; versions: number[] }) {
       {lines ? (
         <>
           <p aria-live="polite">{changed === 0 ? 'The two versions are the same.' : `${changed} line${changed === 1 ? '' : 's'} differ.`}</p>
-          <div class="table-wrap">
+          <TableWrap label="Line diff">
             <table class="diff">
               <caption>
                 Version {from} → version {to}
@@ -79,7 +80,7 @@ export function VersionDiff(props: { name: string; versions: number[] }) {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableWrap>
         </>
       ) : null}
     </section>

@@ -1,0 +1,173 @@
+/**
+ * What every console browser test needs: a built console, a real `veil serve` on loopback with a
+ * temporary data dir and one key per role, Debian's chromium driven by playwright-core (never a
+ * browser download), an axe-core pass and screenshots into test-artifacts/console/.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { expect } from 'vitest';
+import { cohortCsv, generateCohort } from '../../src/demo/cohort.js';
+import { REPO_ROOT } from '../api/helpers.js';
+import { createKeyWithCli, startServerProcess, type ServerProcess } from '../api/serverProcess.js';
+
+export const ARTIFACTS = join(REPO_ROOT, 'test-artifacts/console');
+const CONSOLE_DIST = join(REPO_ROOT, 'dist/console/index.html');
+const CONSOLE_SRC = join(REPO_ROOT, 'console');
+
+export const WIDE = { width: 1280, height: 900 };
+export const NARROW = { width: 390, height: 844 };
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/** Builds dist/console when it is missing or older than console/ (a test never runs a stale page). */
+export function ensureConsoleBuilt(): void {
+  if (existsSync(CONSOLE_DIST) && statSync(CONSOLE_DIST).mtimeMs >= newestMtime(CONSOLE_SRC)) return;
+  const run = spawnSync('npx', ['vite', 'build', '--config', 'console/vite.config.ts', '--logLevel', 'warn'], { cwd: REPO_ROOT, encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`console build failed: ${run.stderr}`);
+}
+
+export interface Keys {
+  committee: string;
+  researcher: string;
+  auditor: string;
+}
+
+export interface ConsoleServer {
+  server: ServerProcess;
+  base: string;
+  keys: Keys;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+export async function startConsoleServer(): Promise<ConsoleServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'veil-console-'));
+  const keys: Keys = {
+    committee: createKeyWithCli(dataDir, 'committee', 'chair'),
+    researcher: createKeyWithCli(dataDir, 'researcher', 'ana'),
+    auditor: createKeyWithCli(dataDir, 'auditor', 'otto'),
+  };
+  const server = await startServerProcess(dataDir);
+  return {
+    server,
+    base: server.base,
+    keys,
+    dataDir,
+    async stop() {
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** A fresh context (its own cookie jar) that accepts downloads. */
+export async function newPage(browser: Browser, viewport = WIDE): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
+  const context = await browser.newContext({ viewport, acceptDownloads: true });
+  const page = await context.newPage();
+  // CSP violations and script errors show in the console: collect them, a test asserts none.
+  const problems: string[] = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && /Content Security Policy|Refused to/i.test(message.text())) problems.push(message.text());
+  });
+  return { context, page, problems };
+}
+
+export async function signIn(page: Page, base: string, key: string): Promise<void> {
+  await page.goto(`${base}/`);
+  await page.getByLabel('API key').fill(key);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+}
+
+const AXE = readFileSync(join(REPO_ROOT, 'node_modules/axe-core/axe.min.js'), 'utf8');
+
+interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: string[] }[];
+}
+
+/**
+ * Runs axe-core on the page at 1280 and 390 px wide and fails on any serious or critical
+ * violation; a screenshot of each width goes to test-artifacts/console/<name>-<width>.png.
+ */
+export async function checkPage(page: Page, name: string): Promise<void> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const original = page.viewportSize() ?? WIDE;
+  for (const viewport of [WIDE, NARROW]) {
+    await page.setViewportSize(viewport);
+    // addScriptTag({ content }) is an inline script, which the console's CSP refuses (as it
+    // should); evaluating the same source through the DevTools protocol is not a page script.
+    if ((await page.evaluate(() => typeof (window as unknown as { axe?: unknown }).axe)) === 'undefined') await page.evaluate(AXE);
+    const violations = await page.evaluate(async () => {
+      const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: AxeViolation[] }> } }).axe;
+      const result = await axe.run(document, { resultTypes: ['violations'] });
+      return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target })) }));
+    });
+    const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    expect(serious, `${name} at ${viewport.width} px: ${JSON.stringify(serious, null, 1)}`).toEqual([]);
+    // No horizontal scrolling of the page itself (wide tables scroll in their own box).
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow, `${name} at ${viewport.width} px scrolls sideways`).toBeLessThanOrEqual(1);
+    await page.screenshot({ path: join(ARTIFACTS, `${name}-${viewport.width}.png`), fullPage: true });
+  }
+  await page.setViewportSize(original);
+}
+
+/** The demo cohort as CSV (seeded, synthetic): the sample a committee previews on. */
+export function demoCohortCsv(rows = 2000): string {
+  return cohortCsv(generateCohort({ rows, seed: 17 }));
+}
+
+export const DEMO_POLICY = readFileSync(join(REPO_ROOT, 'policies/demo.yaml'), 'utf8');
+
+/** A PNG with burned-in text (as test/api/files.test.ts makes one). */
+export async function burnedInPng(): Promise<Buffer> {
+  const sharp = (await import('sharp')).default;
+  const svg = Buffer.from(
+    '<svg xmlns="http://www.w3.org/2000/svg" width="320" height="200"><rect width="320" height="200" fill="#303030"/><text x="12" y="40" font-family="sans-serif" font-size="22" fill="white">DOE, JOHN 1970-01-02</text></svg>',
+  );
+  return sharp(svg).png().toBuffer();
+}
+
+export async function bearer<T>(base: string, key: string, method: string, path: string, body?: BodyInit, type?: string): Promise<T> {
+  const headers: Record<string, string> = { Authorization: `Bearer ${key}` };
+  if (type) headers['Content-Type'] = type;
+  const res = await fetch(`${base}${path}`, { method, headers, body });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** Stores and approves a policy over the API (bearer), as a committee would with curl. */
+export async function storeApproved(base: string, key: string, name: string, yaml: string): Promise<number> {
+  const stored = await bearer<{ version: number }>(base, key, 'PUT', `/v1/policies/${name}`, yaml, 'application/yaml');
+  await bearer(base, key, 'POST', `/v1/policies/${name}/approve`, JSON.stringify({ version: stored.version }), 'application/json');
+  return stored.version;
+}
+
+export function tempFile(name: string): { path: string; dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'veil-console-upload-'));
+  return { dir, path: join(dir, name) };
+}
+
+export const IMAGE_POLICY = 'name: scans\nversion: 1\npixels:\n  burnedInText: { scan: always, redact: all }\n';
