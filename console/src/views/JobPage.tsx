@@ -68,6 +68,14 @@ export function JobPage(props: { id: string; role: Role }) {
                   <dd>{job.submittedBy.name}</dd>
                 </>
               ) : null}
+              {job.overrides && Object.keys(job.overrides).length > 0 ? (
+                <>
+                  <dt>Tightened</dt>
+                  <dd>
+                    <code>{JSON.stringify(job.overrides)}</code>
+                  </dd>
+                </>
+              ) : null}
               <dt>Submitted</dt>
               <dd>{when(job.createdAt)}</dd>
               <dt>Finished</dt>

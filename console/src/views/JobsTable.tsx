@@ -3,7 +3,7 @@ import type { ApiJob, Submitter } from '../api';
 import { Link } from '../components/Link';
 import { when } from '../lib/format';
 
-export type ListedJob = ApiJob & { submittedBy?: Submitter | null };
+export type ListedJob = ApiJob & { submittedBy?: Submitter | null; overrides?: Record<string, unknown> | null };
 
 /** Jobs with who ran which policy version on what kind of data — never a data value. */
 export function JobsTable(props: { jobs: ListedJob[]; base: string; showSubmitter: boolean }) {
