@@ -294,6 +294,24 @@ export function listAudit(db: Db, after: number, limit: number): AuditEntry[] {
   return rows.map(fromRow);
 }
 
+/** What the auditor narrows the log to: an action, an actor (part of its name or key id), a time range (ISO, inclusive). */
+export interface AuditFilter {
+  action?: string;
+  actor?: string;
+  from?: string;
+  to?: string;
+}
+
+/** Entries with seq > after that match the filter, oldest first. */
+export function searchAudit(db: Db, filter: AuditFilter, after: number, limit: number): AuditEntry[] {
+  const rows = statement(
+    db,
+    `SELECT * FROM audit_log WHERE seq > @after AND (@action IS NULL OR action = @action) AND (@actor IS NULL OR instr(actor, @actor) > 0)
+     AND (@from IS NULL OR at >= @from) AND (@to IS NULL OR at <= @to) ORDER BY seq LIMIT @limit`,
+  ).all({ after, action: filter.action ?? null, actor: filter.actor ?? null, from: filter.from ?? null, to: filter.to ?? null, limit }) as AuditRow[];
+  return rows.map(fromRow);
+}
+
 /** Entries verified per slice before the event loop gets a turn (a few ms each). */
 const VERIFY_SLICE = 1000;
 

@@ -106,6 +106,17 @@ export function listJobs(db: Db, filter: { ownerKeyId?: string; limit: number })
   return rows.map(fromRow);
 }
 
+/** Jobs newest first, narrowed by any of owner, kind, status and policy name. */
+export function searchJobs(db: Db, filter: { ownerKeyId?: string; kind?: JobKind; status?: JobStatus; policyName?: string; limit: number }): JobRecord[] {
+  const rows = statement(
+    db,
+    `SELECT j.* FROM jobs j JOIN policy_versions p ON p.id = j.policy_version_id
+     WHERE (@owner IS NULL OR j.owner_key_id = @owner) AND (@kind IS NULL OR j.kind = @kind) AND (@status IS NULL OR j.status = @status) AND (@policy IS NULL OR p.name = @policy)
+     ORDER BY j.created_at DESC LIMIT @limit`,
+  ).all({ owner: filter.ownerKeyId ?? null, kind: filter.kind ?? null, status: filter.status ?? null, policy: filter.policyName ?? null, limit: filter.limit }) as JobRow[];
+  return rows.map(fromRow);
+}
+
 export function jobsWithStatus(db: Db, status: JobStatus): JobRecord[] {
   return (statement(db, 'SELECT * FROM jobs WHERE status = ? ORDER BY created_at').all(status) as JobRow[]).map(fromRow);
 }

@@ -157,7 +157,8 @@ export async function runJob(spec: WorkerSpec): Promise<void> {
       if (source && pulled) await sourceJob.deliverSource(source, pulled, filesDir, reportJson, process.env);
     } else {
       const { redactImages } = await import('../image/index.js');
-      report = await redactImages({ policy, input: spec.input, output: filesDir, reportJson, onProgress: fractionOf(onProgress) });
+      // the review page `veil image redact --html` writes: each output with what was found outlined
+      report = await redactImages({ policy, input: spec.input, output: filesDir, reportJson, reportHtml, onProgress: fractionOf(onProgress) });
     }
     await zipDirectory(filesDir, join(spec.workDir, OUTPUT_FILES.archiveResult));
     await rm(filesDir, { recursive: true, force: true });

@@ -117,8 +117,16 @@ describe('image jobs', () => {
     expect([meta.width, meta.height]).toEqual([320, 200]);
     const report = await request(t.api.app).get(`/v1/jobs/${job.id}/report`).set(bearer(t.keys.researcher));
     expect(report.status).toBe(200);
-    const html = await request(t.api.app).get(`/v1/jobs/${job.id}/report?format=html`).set(bearer(t.keys.researcher));
-    expect(html.status).toBe(404);
+    // the review page the CLI writes with --html, framed by the console only (same origin)
+    const html = await request(t.api.app).get(`/v1/jobs/${job.id}/report?format=html`).set(bearer(t.keys.auditor));
+    expect(html.status).toBe(200);
+    expect(html.headers['content-type']).toMatch(/^text\/html/);
+    expect(html.text).toMatch(/^<!doctype html>/i);
+    expect(html.text).toContain('000001.png');
+    expect(html.text).not.toContain('Doe John');
+    expect(html.headers['x-frame-options']).toBe('SAMEORIGIN');
+    expect(html.headers['content-security-policy']).toContain("frame-ancestors 'self'");
+    expect(html.headers['content-security-policy']).not.toContain('script-src');
   });
 
   it('refuses files that are not images', async () => {

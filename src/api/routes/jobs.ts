@@ -10,7 +10,9 @@ import { auditSource, isSourceRequest, placeSourceInput, sourceJobBody } from '.
 import { actorOf, auditedRefusal, callerOf, denied, requireRole, type Caller } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { ApiError, statusForCode } from '../errors.js';
-import { getJob, getReport, insertJob, listJobs, type JobKind, type JobRecord, type JobSource } from '../jobStore.js';
+import { getJob, getReport, insertJob, searchJobs, type JobKind, type JobRecord, type JobSource } from '../jobStore.js';
+import { csvLine } from '../csvExport.js';
+import { statement } from '../db.js';
 import { OUTPUT_FILES } from '../layout.js';
 import { getPolicyVersion, getPolicyVersionById, policyRef, type PolicyVersion } from '../policyStore.js';
 import { extractZipSafely } from '../zip.js';
@@ -100,12 +102,19 @@ async function placeFileInputs(ctx: ApiContext, kind: JobKind, files: Express.Mu
   return paths.length;
 }
 
+/** Who submitted a job: the key's name and id (names of keys, never data). */
+function submitter(ctx: ApiContext, keyId: string): { name: string; keyId: string } {
+  const row = statement(ctx.db, 'SELECT name FROM api_keys WHERE id = ?').get(keyId) as { name: string } | undefined;
+  return { name: row?.name ?? '(deleted key)', keyId };
+}
+
 function jobView(ctx: ApiContext, job: JobRecord) {
   const version = getPolicyVersionById(ctx.db, job.policyVersionId);
   return {
     id: job.id,
     kind: job.kind,
     status: job.status,
+    submittedBy: submitter(ctx, job.ownerKeyId),
     progress: job.status === 'done' ? 1 : job.progress,
     ...(job.error ? { error: job.error } : {}),
     policy: version ? policyRef(version) : null,
@@ -205,10 +214,32 @@ export function jobSubmitRoutes(ctx: ApiContext): Router {
 export function jobReadRoutes(ctx: ApiContext): Router {
   const router = Router();
 
+  /** GET /v1/jobs[?kind=&status=&policy=][&format=csv]: newest first; researchers see their own. */
   router.get('/', (req, res) => {
     const caller = callerOf(req);
-    const jobs = listJobs(ctx.db, { ownerKeyId: caller.role === 'researcher' ? caller.id : undefined, limit: 500 });
-    res.json({ jobs: jobs.map((job) => jobView(ctx, job)) });
+    const format = req.query.format ?? 'json';
+    if (format !== 'json' && format !== 'csv') throw new ApiError(400, 'BAD_FORMAT', 'format is json or csv', 'format');
+    if (format === 'csv' && caller.role === 'researcher') throw denied(ctx.db, req, caller, 'the jobs export is for auditors and the committee');
+    const filter = {
+      kind: oneOf(req.query.kind, 'kind', ['tabular', 'dicom', 'image'] as const),
+      status: oneOf(req.query.status, 'status', ['queued', 'running', 'done', 'failed'] as const),
+      policyName: policyFilter(req.query.policy),
+    };
+    const ownerKeyId = caller.role === 'researcher' ? caller.id : undefined;
+    if (format === 'json') {
+      res.json({ jobs: searchJobs(ctx.db, { ...filter, ownerKeyId, limit: 500 }).map((job) => jobView(ctx, job)) });
+      return;
+    }
+    appendAudit(ctx.db, { ...actorOf(caller), action: 'jobs.exported', target: 'jobs:csv' });
+    res.type('text/csv; charset=utf-8').attachment('veil-jobs.csv');
+    const lines = [csvLine(['id', 'kind', 'status', 'progress', 'policy', 'policyVersion', 'policySha256', 'submittedBy', 'submittedByKeyId', 'inputFiles', 'attempts', 'errorCode', 'createdAt', 'startedAt', 'finishedAt'])];
+    for (const job of searchJobs(ctx.db, { ...filter, ownerKeyId, limit: 100_000 })) {
+      const view = jobView(ctx, job);
+      lines.push(
+        csvLine([view.id, view.kind, view.status, view.progress, view.policy?.name, view.policy?.version, view.policy?.sha256, view.submittedBy.name, view.submittedBy.keyId, view.inputFiles, view.attempts, job.error?.code, view.createdAt, view.startedAt, view.finishedAt]),
+      );
+    }
+    res.send(lines.join(''));
   });
 
   router.get('/:id', (req, res) => {
@@ -246,7 +277,7 @@ export function jobReadRoutes(ctx: ApiContext): Router {
       res.type('application/json').send(report.json);
       return;
     }
-    if (!report.hasHtml) throw new ApiError(404, 'NOT_FOUND', 'this job has no HTML report');
+    if (!report.hasHtml) throw new ApiError(404, 'NOT_FOUND', 'this job has no HTML report (image jobs run before reports had a page have none)');
     // the report is self-contained (inline SVG and styles): no scripts, no outside resources
     // framed by the console (same origin, <iframe sandbox>), never by another site
     res.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; frame-ancestors 'self'");
@@ -258,3 +289,16 @@ export function jobReadRoutes(ctx: ApiContext): Router {
   return router;
 }
 
+
+/** A query filter that must be one of `values` (undefined when absent). */
+function oneOf<T extends string>(value: unknown, field: string, values: readonly T[]): T | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string' || !(values as readonly string[]).includes(value)) throw new ApiError(400, 'BAD_QUERY', `${field} is one of ${values.join(', ')}`, field);
+  return value as T;
+}
+
+function policyFilter(value: unknown): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string' || !NAME.test(value)) throw new ApiError(400, 'BAD_QUERY', 'policy is a policy name (1–100 letters, digits, ".", "_" or "-")', 'policy');
+  return value;
+}
