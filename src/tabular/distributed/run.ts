@@ -53,16 +53,20 @@ async function inWorkers(indices: number[], count: number, init: PartitionWorker
 
 function drain(worker: Worker, queue: number[], outcomes: PartitionOutcome[]): Promise<void> {
   return new Promise<void>((resolve, reject) => {
+    // A thread that stops without answering (out of memory, killed) fails the run.
+    const exited = (code: number) => reject(new Error(`a partition worker thread stopped (exit code ${code})`));
     const next = () => {
       const index = queue.shift();
       if (index === undefined) {
         worker.off('error', reject);
+        worker.off('exit', exited);
         resolve();
         return;
       }
       worker.postMessage(index);
     };
     worker.on('error', reject);
+    worker.on('exit', exited);
     worker.on('message', (reply: PartitionWorkerReply) => {
       if ('error' in reply) {
         queue.length = 0;
