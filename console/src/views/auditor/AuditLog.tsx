@@ -22,6 +22,12 @@ interface Filters {
 
 const PAGE = 200;
 
+/** A decision's comment, written in the entry's detail (covered by its MAC). */
+function commentOf(entry: ApiAuditEntry): string | undefined {
+  const detail = (entry as ApiAuditEntry & { detail?: { comment?: unknown } | null }).detail;
+  return typeof detail?.comment === 'string' ? detail.comment : undefined;
+}
+
 function query(filters: Filters, extra: Record<string, string>): string {
   const params = new URLSearchParams(extra);
   if (filters.action.trim()) params.set('action', filters.action.trim());
@@ -82,18 +88,22 @@ export function AuditLog() {
       >
         <h2 id="audit-filters">Filter</h2>
         <div class="row">
-          <label>
-            Action <input value={draft.action} placeholder="job.done" onInput={(event) => setDraft({ ...draft, action: event.currentTarget.value })} />
-          </label>
-          <label>
-            Actor <input value={draft.actor} onInput={(event) => setDraft({ ...draft, actor: event.currentTarget.value })} />
-          </label>
-          <label>
-            From <input type="date" value={draft.from} onInput={(event) => setDraft({ ...draft, from: event.currentTarget.value })} />
-          </label>
-          <label>
-            To <input type="date" value={draft.to} onInput={(event) => setDraft({ ...draft, to: event.currentTarget.value })} />
-          </label>
+          <div class="field">
+            <label for="a-action">Action</label>
+            <input id="a-action" value={draft.action} placeholder="job.done" onInput={(event) => setDraft({ ...draft, action: event.currentTarget.value })} />
+          </div>
+          <div class="field">
+            <label for="a-actor">Actor</label>
+            <input id="a-actor" value={draft.actor} onInput={(event) => setDraft({ ...draft, actor: event.currentTarget.value })} />
+          </div>
+          <div class="field">
+            <label for="a-from">From (day, UTC)</label>
+            <input id="a-from" type="date" value={draft.from} onInput={(event) => setDraft({ ...draft, from: event.currentTarget.value })} />
+          </div>
+          <div class="field">
+            <label for="a-to">To (day, UTC)</label>
+            <input id="a-to" type="date" value={draft.to} onInput={(event) => setDraft({ ...draft, to: event.currentTarget.value })} />
+          </div>
           <button type="submit">Apply</button>
         </div>
       </form>
@@ -136,7 +146,10 @@ export function AuditLog() {
                     <td>
                       <code>{entry.action}</code>
                     </td>
-                    <td class="target">{entry.target}</td>
+                    <td class="target">
+                      {entry.target}
+                      {commentOf(entry) ? <span class="comment"> — “{commentOf(entry)}”</span> : null}
+                    </td>
                     <td>{entry.policy?.name ? `${entry.policy.name}@${entry.policy.version ?? '?'}` : '—'}</td>
                     <td>
                       <code title={entry.hash}>{shortHash(entry.hash)}</code>

@@ -36,28 +36,29 @@ export function AuditorJobs() {
       >
         <h2 id="job-filters">Filter</h2>
         <div class="row">
-          <label>
-            Kind{' '}
-            <select value={draft.kind} onChange={(event) => setDraft({ ...draft, kind: event.currentTarget.value })}>
+          <div class="field">
+            <label for="f-kind">Kind</label>
+            <select id="f-kind" value={draft.kind} onChange={(event) => setDraft({ ...draft, kind: event.currentTarget.value })}>
               <option value="">any</option>
               <option value="tabular">tabular</option>
               <option value="dicom">dicom</option>
               <option value="image">image</option>
             </select>
-          </label>
-          <label>
-            Status{' '}
-            <select value={draft.status} onChange={(event) => setDraft({ ...draft, status: event.currentTarget.value })}>
+          </div>
+          <div class="field">
+            <label for="f-status">Status</label>
+            <select id="f-status" value={draft.status} onChange={(event) => setDraft({ ...draft, status: event.currentTarget.value })}>
               <option value="">any</option>
               <option value="queued">queued</option>
               <option value="running">running</option>
               <option value="done">done</option>
               <option value="failed">failed</option>
             </select>
-          </label>
-          <label>
-            Policy name <input value={draft.policy} onInput={(event) => setDraft({ ...draft, policy: event.currentTarget.value })} />
-          </label>
+          </div>
+          <div class="field">
+            <label for="f-policy">Policy name</label>
+            <input id="f-policy" value={draft.policy} onInput={(event) => setDraft({ ...draft, policy: event.currentTarget.value })} />
+          </div>
           <button type="submit">Apply</button>
         </div>
       </form>

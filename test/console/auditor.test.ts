@@ -1,0 +1,162 @@
+import { copyFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../api/helpers.js';
+import {
+  ARTIFACTS,
+  DEMO_POLICY,
+  IMAGE_POLICY,
+  bearer,
+  burnedInPng,
+  checkPage,
+  demoCohortCsv,
+  ensureConsoleBuilt,
+  launchBrowser,
+  newPage,
+  startConsoleServer,
+  storeApproved,
+  type ConsoleServer,
+} from './harness.js';
+
+/** The auditor's flow in a real browser, by keyboard: jobs with who and which policy, a report, the verified audit log, exports. */
+let server: ConsoleServer;
+let browser: Browser;
+let page: Page;
+let problems: string[];
+const jobs: { tabular: string; image: string } = { tabular: '', image: '' };
+
+async function submit(kind: 'tabular' | 'image', policy: string, file: Buffer, name: string): Promise<string> {
+  const form = new FormData();
+  form.append('policy', policy);
+  form.append(kind === 'tabular' ? 'file' : 'files', new Blob([new Uint8Array(file)]), name);
+  const { id } = await bearer<{ id: string }>(server.base, server.keys.researcher, 'POST', `/v1/${kind}/jobs`, form);
+  for (;;) {
+    const job = await bearer<{ status: string }>(server.base, server.keys.researcher, 'GET', `/v1/jobs/${id}`);
+    if (job.status === 'done') return id;
+    if (job.status === 'failed') throw new Error(`${kind} job failed`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+beforeAll(async () => {
+  ensureConsoleBuilt();
+  [server, browser] = await Promise.all([startConsoleServer(), launchBrowser()]);
+  await storeApproved(server.base, server.keys.committee, 'demo-cohort', DEMO_POLICY);
+  await storeApproved(server.base, server.keys.committee, 'scans', IMAGE_POLICY);
+  [jobs.tabular, jobs.image] = await Promise.all([
+    submit('tabular', 'demo-cohort', Buffer.from(demoCohortCsv()), 'cohort.csv'),
+    submit('image', 'scans', await burnedInPng(), 'scan.png'),
+  ]);
+  ({ page, problems } = await newPage(browser));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** Presses Tab until the focused element's text or label matches, as a keyboard user would. */
+async function tabTo(name: string | RegExp, limit = 40): Promise<void> {
+  for (let i = 0; i < limit; i++) {
+    await page.keyboard.press('Tab');
+    const focused = await page.evaluate(() => {
+      const element = document.activeElement as HTMLElement | null;
+      if (!element) return '';
+      const label = element.id ? document.querySelector(`label[for="${element.id}"]`)?.textContent : element.closest('label')?.textContent;
+      return `${element.textContent ?? ''}|${label ?? ''}|${element.getAttribute('aria-label') ?? ''}`;
+    });
+    if (typeof name === 'string' ? focused.split('|').some((part) => part.trim() === name) : name.test(focused)) return;
+  }
+  throw new Error(`Tab never reached ${String(name)}`);
+}
+
+async function download(link: string | RegExp): Promise<string> {
+  const [file] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: link }).click()]);
+  return readFileSync(await file.path(), 'utf8');
+}
+
+describe('auditor console', () => {
+  it('signs in by keyboard and sees both jobs with who ran which policy version', async () => {
+    await page.goto(`${server.base}/`);
+    await page.getByLabel('API key').waitFor();
+    await tabTo('API key');
+    await page.keyboard.type(server.keys.auditor);
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${server.base}/auditor`);
+    const rows = page.locator('table.jobs tbody tr');
+    await expect.poll(() => rows.count()).toBe(2);
+    const text = await rows.allTextContents();
+    expect(text[0]).toMatch(/ana \([0-9a-f]{8}\).*scans@1.*image.*done/);
+    expect(text[1]).toMatch(/ana \([0-9a-f]{8}\).*demo-cohort@1.*tabular.*done/);
+    await checkPage(page, 'auditor-jobs');
+  });
+
+  it('filters the jobs by kind, by keyboard, and exports them as CSV', async () => {
+    await tabTo('Kind');
+    await page.keyboard.press('ArrowDown'); // any → tabular
+    await tabTo('Apply');
+    await page.keyboard.press('Enter');
+    const rows = page.locator('table.jobs tbody tr');
+    await expect.poll(() => rows.count()).toBe(1);
+    expect(await rows.first().textContent()).toContain('demo-cohort@1');
+    const csv = await download('jobs as CSV');
+    expect(csv).toContain(jobs.tabular);
+    expect(csv).not.toContain(jobs.image);
+  });
+
+  it("opens a job's report, the same HTML the CLI writes", async () => {
+    await tabTo(jobs.tabular.slice(0, 8));
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${server.base}/auditor/jobs/${jobs.tabular}`);
+    await page.frameLocator('iframe.report').locator('body').getByText('demo-cohort', { exact: true }).first().waitFor();
+    // results go only to the researcher who ran the job
+    expect(await page.getByRole('link', { name: /Download the result/ }).count()).toBe(0);
+    await checkPage(page, 'auditor-report');
+  });
+
+  it('reads the audit log with a verified chain, filters it by keyboard, and exports it', async () => {
+    await tabTo('Audit log');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${server.base}/auditor/audit`);
+    const chain = page.getByTestId('chain-state');
+    await chain.waitFor();
+    expect(await chain.textContent()).toMatch(/^Verified: the chain is intact \(\d+ entries\)/);
+    await page.locator('table.audit tbody tr').first().waitFor();
+    await checkPage(page, 'auditor-audit');
+    await page.screenshot({ path: join(ARTIFACTS, 'auditor-audit.png') });
+
+    await tabTo('Action');
+    await page.keyboard.type('job.done');
+    await page.keyboard.press('Enter');
+    const rows = page.locator('table.audit tbody tr');
+    await expect.poll(() => rows.count()).toBe(2);
+    expect((await rows.allTextContents()).every((row) => row.includes('job.done'))).toBe(true);
+
+    const csv = await download('audit log as CSV');
+    const [header, ...lines] = csv.trim().split(/\r?\n/);
+    expect(header.split(',').slice(0, 5)).toEqual(['seq', 'at', 'actor', 'role', 'action']);
+    expect(lines).toHaveLength(2);
+    expect(lines.every((line) => line.includes('job.done'))).toBe(true);
+    const json = JSON.parse(await download('as JSON')) as { action: string }[];
+    expect(json.map((entry) => entry.action)).toEqual(['job.done', 'job.done']);
+  });
+
+  it("cannot use the committee's editor: validation answers 403 and the page says so", async () => {
+    await page.goto(`${server.base}/committee/new`);
+    await page.getByText('Not allowed for your role').first().waitFor();
+    expect(problems).toEqual([]);
+  });
+
+  it('signs out: the session ends on the server', async () => {
+    await page.goto(`${server.base}/auditor`);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API key').waitFor();
+    const status = await page.evaluate(async () => (await fetch('/v1/session')).status);
+    expect(status).toBe(401);
+  });
+
+  it('keeps a copy of the audit log screenshot for the README', () => {
+    copyFileSync(join(ARTIFACTS, 'auditor-audit.png'), join(REPO_ROOT, 'docs/img/console-auditor-audit.png'));
+  });
+});
