@@ -5,14 +5,14 @@
  * derived from the job and the part, so that a step BullMQ runs twice replaces its own output.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { copyFile, link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../../io/atomic.js';
 import type { Policy } from '../../policy/load.js';
 import { loadSecret } from '../../secret/key.js';
 import { dataLayout, OUTPUT_FILES, type DataLayout } from '../layout.js';
-import { prepared, runJob, type WorkerSpec } from '../worker.js';
+import { prepared, runJob, tabularSecret, type WorkerSpec } from '../worker.js';
 import { zipDirectory } from '../zip.js';
 import { stepsDir, type StepData, type StepName, type StepResult } from './steps.js';
 
@@ -78,8 +78,9 @@ export async function runStep(spec: StepSpec, onProgress: Progress): Promise<Ste
     case 'tabular-plan':
       return tabularPlan(ctx);
     case 'tabular-partition':
+      return tabularPartition(ctx);
     case 'tabular-merge':
-      throw new Error(`step ${spec.name} is not available in this build`);
+      return tabularMerge(ctx);
   }
 }
 
@@ -121,6 +122,9 @@ async function dicomPolicy(ctx: StepContext): Promise<Policy> {
  */
 async function dicomPlan(ctx: StepContext): Promise<StepResult> {
   const policy = await dicomPolicy(ctx);
+  // a job that pulls its input from a DICOMweb source (and may store its result back) runs whole
+  const { readSourceRequest } = await import('../dicomSource.js');
+  if (readSourceRequest(ctx.worker.input)) return runWhole(ctx);
   let plan: DicomPlan;
   if (existsSync(planFile(ctx))) {
     plan = await readJson<DicomPlan>(planFile(ctx));
@@ -267,10 +271,83 @@ async function dicomMerge(ctx: StepContext): Promise<StepResult> {
   return { final: true };
 }
 
+/** Lines of the CSV, header included: an upper bound of its records (a quoted cell may hold a line break). */
+async function countLines(file: string): Promise<number> {
+  let lines = 0;
+  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+    for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) lines++;
+  }
+  return lines + 1;
+}
+
+/** Where the distributed Mondrian keeps its plan, partitions and partition outputs. */
+const tabularDir = (ctx: StepContext): string => join(ctx.steps, 'tabular');
+
+/** Share of a tabular job's progress the partitions stand for (the merge checks the whole table after them). */
+const PARTITIONS_SHARE = 0.8;
+
 /**
- * The tabular plan step. Until the distributed engine is wired in, every tabular job runs
- * whole in this step, exactly as the embedded runner runs it.
+ * A table at or under --distributed-rows runs whole, exactly as the embedded runner runs it.
+ * A larger one is planned here (the top Mondrian cuts, made on exact counts) and its
+ * partitions go to the queue; a plan already written is kept (this step may run twice).
  */
 async function tabularPlan(ctx: StepContext): Promise<StepResult> {
-  return runWhole(ctx);
+  const policy = await prepared(ctx.worker);
+  const { planPartitions, readPlan, planPath } = await import('../../tabular/distributed/index.js');
+  const workDir = tabularDir(ctx);
+  let plan: Awaited<ReturnType<typeof readPlan>>;
+  if (existsSync(planPath(workDir))) {
+    plan = await readPlan(workDir);
+  } else {
+    // lines are an upper bound of rows: a table under the threshold by lines is under it by rows
+    if ((await countLines(ctx.worker.input)) - 1 <= ctx.spec.data.distributedRows) return runWhole(ctx);
+    await rm(ctx.steps, { recursive: true, force: true });
+    await freshWork(ctx);
+    plan = await planPartitions({
+      input: ctx.worker.input,
+      policy,
+      policyDir: ctx.worker.policyDir,
+      maxPartitionRows: ctx.spec.data.distributedRows,
+      workDir,
+      maxCellBytes: ctx.worker.maxCellBytes,
+    });
+  }
+  const total = plan.partitions.reduce((sum, part) => sum + part.rows, 0);
+  const weights = plan.partitions.map((part) => (total > 0 ? (PARTITIONS_SHARE * part.rows) / total : 0));
+  return { final: false, next: { parent: 'tabular-merge', child: 'tabular-partition', parts: plan.partitions.length, weights } };
+}
+
+/** One partition under the same policy; its output replaces any earlier attempt's (same bytes). */
+async function tabularPartition(ctx: StepContext): Promise<StepResult> {
+  const policy = await prepared(ctx.worker);
+  const { anonymizePartition } = await import('../../tabular/index.js');
+  await anonymizePartition({
+    workDir: tabularDir(ctx),
+    index: partIndex(ctx),
+    policy,
+    policyDir: ctx.worker.policyDir,
+    secret: tabularSecret(policy),
+    maxCellBytes: ctx.worker.maxCellBytes,
+  });
+  ctx.onProgress(1);
+  return { final: false };
+}
+
+/** Merges the partitions, checks k, l, t and suppression on the whole table, writes the report (JSON and HTML). */
+async function tabularMerge(ctx: StepContext): Promise<StepResult> {
+  const policy = await prepared(ctx.worker);
+  await freshWork(ctx);
+  const { mergePartitions } = await import('../../tabular/index.js');
+  const { renderTabularCharts, tabularPage } = await import('../../report/html/tabularHtml.js');
+  const report = await mergePartitions({
+    workDir: tabularDir(ctx),
+    policy,
+    policyDir: ctx.worker.policyDir,
+    out: join(ctx.worker.workDir, OUTPUT_FILES.tabularResult),
+    reportJson: join(ctx.worker.workDir, OUTPUT_FILES.reportJson),
+    maxCellBytes: ctx.worker.maxCellBytes,
+  });
+  await writeFileAtomic(join(ctx.worker.workDir, OUTPUT_FILES.reportHtml), tabularPage(report, await renderTabularCharts(report)));
+  ctx.onProgress(1);
+  return { final: true };
 }
