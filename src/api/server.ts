@@ -16,6 +16,7 @@ import { createLogger } from './logger.js';
 import { JobRunner, type RunnerOptions } from './runner.js';
 import type { QueueRunnerOptions } from './queue/queueRunner.js';
 import type { DicomWebEndpoints } from './dicomSource.js';
+import type { DicomListenerOptions, RunningDicomListener } from './dicomListener.js';
 import { defaultConsoleDir } from './console.js';
 import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from './session.js';
 
@@ -39,11 +40,15 @@ export interface ApiOptions {
   sessions?: Partial<SessionSettings>;
   /** Where the built console is (default: dist/console of the package). */
   consoleDir?: string;
+  /** Run a DICOM listener in this process (`veil serve --dicom-port`); see dicomListener.ts. */
+  dicomListener?: DicomListenerOptions;
 }
 
 export interface Api {
   ctx: ApiContext;
   app: ReturnType<typeof createApp>;
+  /** The DICOM listener, when the server runs one. */
+  dicomListener?: RunningDicomListener;
   close(): Promise<void>;
 }
 
@@ -114,10 +119,24 @@ export async function createApi(options: ApiOptions): Promise<Api> {
   runner.recover();
   const app = createApp(ctx);
   runner.kick();
+  let dicomListener: RunningDicomListener | undefined;
+  if (options.dicomListener) {
+    try {
+      // loaded only with --dicom-port: the server never loads the DIMSE library otherwise
+      dicomListener = await (await import('./dicomListener.js')).startDicomListener(ctx, options.dicomListener);
+    } catch (error) {
+      await runner.close();
+      db.close();
+      unlock();
+      throw error;
+    }
+  }
   return {
     ctx,
     app,
+    dicomListener,
     async close() {
+      await dicomListener?.close();
       await runner.close();
       db.close();
       unlock();

@@ -35,8 +35,43 @@ interface ServeOptions {
   hierarchyDir?: string;
   dicomwebSource: string[];
   dicomwebDestination: string[];
+  dicomPort?: string;
+  dicomPolicy?: string;
+  dicomAe: string;
+  dicomHost?: string;
+  dicomForward?: string;
+  dicomOut?: string;
+  dicomAllowAe?: string;
+  dicomStudyIdle: string;
   sessionIdleMinutes: string;
   logLevel: string;
+}
+
+/** `--dicom-*` options: the DICOM listener run inside the server, or undefined without --dicom-port. */
+async function dicomListenerOptions(options: ServeOptions) {
+  if (!options.dicomPort) {
+    const stray = (['dicomPolicy', 'dicomForward', 'dicomOut', 'dicomAllowAe'] as const).find((key) => options[key] !== undefined);
+    if (stray) throw new VeilError('USAGE', 'give --dicom-port to run the DICOM listener', { field: '--dicom-port' });
+    return undefined;
+  }
+  const net = await import('../../dicom/net/destination.js');
+  if (!options.dicomPolicy) throw new VeilError('USAGE', 'name the approved policy the listener runs with --dicom-policy NAME', { field: '--dicom-policy' });
+  const aeTitle = net.parseAeTitle(options.dicomAe, '--dicom-ae');
+  const forward = options.dicomForward ? net.parseDestination(options.dicomForward, aeTitle, '--dicom-forward') : undefined;
+  if (!forward && !options.dicomOut) throw new VeilError('USAGE', 'give --dicom-forward AE@host:port or --dicom-out DIR (keeping received studies as jobs is not built)', { field: '--dicom-forward' });
+  const { loadSecret } = await import('../../secret/key.js');
+  return {
+    policyName: options.dicomPolicy,
+    port: net.parsePort(options.dicomPort, '--dicom-port'),
+    host: options.dicomHost ?? options.host,
+    aeTitle,
+    forward,
+    out: options.dicomOut ? resolve(options.dicomOut) : undefined,
+    allowAe: (options.dicomAllowAe ?? '').split(',').filter((t) => t.trim() !== '').map((t) => net.parseAeTitle(t, '--dicom-allow-ae')),
+    studyIdleSeconds: net.parseSeconds(options.dicomStudyIdle, '--dicom-study-idle'),
+    // the pseudonym key is read here, at the edge, as `veil dicom listen` does
+    secret: loadSecret(),
+  };
 }
 
 /** Registers `veil serve` and `veil keys create`. */
@@ -61,6 +96,14 @@ export function registerServeCommands(program: Command): void {
     .option('--hierarchy-dir <dir>', 'hierarchy files policies may name without uploading them')
     .option('--dicomweb-source <NAME=URL>', 'a DICOMweb service DICOM jobs may pull from by NAME (repeatable; auth from VEIL_DICOMWEB_<NAME>_TOKEN or _USER/_PASSWORD)', collect, [])
     .option('--dicomweb-destination <NAME=URL>', 'a DICOMweb service DICOM jobs may store their result in by NAME (repeatable; auth as for sources)', collect, [])
+    .option('--dicom-port <n>', 'also run a DICOM C-STORE listener on this port (as veil dicom listen; counted in the audit log)')
+    .option('--dicom-policy <name>', 'with --dicom-port: the stored policy whose latest approved version the listener runs')
+    .option('--dicom-ae <title>', "with --dicom-port: the listener's AE title", 'VEIL')
+    .option('--dicom-host <address>', 'with --dicom-port: address to listen on (default: --host)')
+    .option('--dicom-forward <AE@host:port>', 'with --dicom-port: C-STORE the de-identified instances to this SCP')
+    .option('--dicom-out <dir>', 'with --dicom-port: write the de-identified instances under this folder')
+    .option('--dicom-allow-ae <titles>', "with --dicom-port: calling AE titles let in (narrows the policy's dicom.network.allowCallingAeTitles)")
+    .option('--dicom-study-idle <seconds>', 'with --dicom-port: seconds without a new instance before a study is de-identified and sent on', '5')
     .option('--session-idle-minutes <n>', 'a console session unused this long ends (sessions end 8 h after sign-in in any case)', '30')
     .option('--log-level <level>', 'fatal, error, warn, info, debug', 'info')
     .action((options: ServeOptions) =>
@@ -76,6 +119,7 @@ export function registerServeCommands(program: Command): void {
         const { startServer } = await import('../../api/index.js');
         const { dicomWebEndpoints } = await import('../../api/dicomSource.js');
         const dicomWeb = dicomWebEndpoints(options.dicomwebSource, options.dicomwebDestination);
+        const dicomListener = await dicomListenerOptions(options);
         const queue = options.queue
           ? {
               connection: (await import('../../api/queue/connection.js')).parseQueueUrl(options.queue),
@@ -91,6 +135,7 @@ export function registerServeCommands(program: Command): void {
           logLevel: options.logLevel,
           hierarchyDir: options.hierarchyDir ? resolve(options.hierarchyDir) : undefined,
           dicomWeb,
+          dicomListener,
           sessions: { idleMs: positiveInt(options.sessionIdleMinutes, '--session-idle-minutes', 8 * 60) * 60_000 },
           limits: {
             maxUploadBytes: positiveInt(options.maxUploadMb, '--max-upload-mb') * 1024 * 1024,

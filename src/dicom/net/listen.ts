@@ -11,6 +11,7 @@ import { DicomDamagedError, NotDicomError, TS_EXPLICIT_LE, transferSyntaxOf } fr
 import { buildMeta, getText } from '../marking.js';
 import type { PixelCleanerFactory } from '../pixelStep.js';
 import type { DicomRunReport } from '../../report/dicomReport.js';
+import { openDicomWorkers } from '../pool.js';
 import { deidentifyDicomDirectory } from '../run.js';
 import { sendInstances, startScp, STATUS, type Destination, type OutgoingInstance, type ReceivedInstance, type StoreOutcome } from './dimse.js';
 import { listDir, Spool, writeDurable } from './spool.js';
@@ -36,7 +37,17 @@ export interface ListenOptions {
   pixelCleaner?: PixelCleanerFactory;
   /** One line per event, never a data value (AE titles and counts only). */
   log?: (line: string) => void;
+  /** Counted events for an audit log (`veil serve --dicom-port`): counts and reason codes, never a value. */
+  onEvent?: (event: ListenEvent) => void;
 }
+
+/** Why an instance was quarantined, as a code an audit log can hold. */
+export type QuarantineCode = 'DAMAGED_DATASET' | 'SOP_INSTANCE_MISMATCH' | 'DEIDENTIFICATION_FAILED';
+
+export type ListenEvent =
+  /** A released batch of a study was delivered: its instances received, forwarded, written, quarantined. */
+  | { kind: 'study-delivered'; received: number; forwarded: number; written: number; quarantined: number }
+  | { kind: 'quarantined'; code: QuarantineCode };
 
 export interface ListenTotals {
   associations: number;
@@ -96,6 +107,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
   const quarantineDir = resolve(options.quarantine ?? join(options.spool, 'quarantine'));
   mkdirSync(quarantineDir, { recursive: true });
   const idleMs = Math.max(0, options.studyIdleSeconds * 1000);
+  const workers = await openDicomWorkers({ jobs: options.jobs ?? availableParallelism() });
 
   const report: ListenReport = {
     kind: 'veil-dicom-listen',
@@ -113,10 +125,12 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
     dirty = true;
   };
 
-  const quarantine = (name: string, chunks: readonly Uint8Array[], reason: string) => {
+  const emit = options.onEvent ?? (() => undefined);
+  const quarantine = (name: string, chunks: readonly Uint8Array[], reason: string, code: QuarantineCode) => {
     writeDurable(join(quarantineDir, `${name}.dcm`), chunks);
     writeDurable(join(quarantineDir, `${name}.reason.txt`), [Buffer.from(`${reason}\n`)]);
     report.totals.quarantined++;
+    emit({ kind: 'quarantined', code });
     if (report.quarantine.length < QUARANTINE_LISTED) report.quarantine.push({ file: `${name}.dcm`, reason });
     touch();
   };
@@ -133,19 +147,19 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
   const onStore = (instance: ReceivedInstance): StoreOutcome => {
     const chunks = asPart10(instance);
     const name = spool.instanceKey(instance.sopInstanceUid);
-    const refuse = (status: number, reason: string): StoreOutcome => {
+    const refuse = (status: number, reason: string, code: QuarantineCode): StoreOutcome => {
       report.totals.refused++;
-      quarantine(name, chunks, `refused at receipt: ${reason}`);
+      quarantine(name, chunks, `refused at receipt: ${reason}`, code);
       log(`refused an instance from ${instance.callingAeTitle}: ${reason}`);
       return { status, comment: reason };
     };
     let studyUid: string;
     try {
       const file = readDicom(Buffer.concat(chunks));
-      if (getText(file.dataset, 0x00080018) !== bareUid(instance.sopInstanceUid)) return refuse(STATUS.datasetMismatch, 'SOPInstanceUID differs from the C-STORE request');
+      if (getText(file.dataset, 0x00080018) !== bareUid(instance.sopInstanceUid)) return refuse(STATUS.datasetMismatch, 'SOPInstanceUID differs from the C-STORE request', 'SOP_INSTANCE_MISMATCH');
       studyUid = getText(file.dataset, 0x0020000d) ?? '';
     } catch (error) {
-      if (error instanceof DicomDamagedError || error instanceof NotDicomError) return refuse(STATUS.cannotUnderstand, `damaged data set (${error.reason})`);
+      if (error instanceof DicomDamagedError || error instanceof NotDicomError) return refuse(STATUS.cannotUnderstand, `damaged data set (${error.reason})`, 'DAMAGED_DATASET');
       throw error;
     }
     const study = spool.studyKey(studyUid);
@@ -167,6 +181,9 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
   interface Prepared {
     batch: string;
     pending: { name: string; path: string }[];
+    /** Instances of the batch as received, and how many de-identification quarantined. */
+    received: number;
+    quarantined: number;
   }
   const deidQueue: string[] = spool.pendingBatches();
   const deliverQueue: Prepared[] = [];
@@ -241,9 +258,8 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
     // the output is re-made from the spooled input after a restart (keyed, so identical)
     rmSync(output, { recursive: true, force: true });
     try {
-      // no more worker threads than files: starting a thread costs more than a small study
-      const jobs = Math.max(1, Math.min(options.jobs ?? availableParallelism(), listDir(input).length));
-      await deidentifyDicomDirectory({ policy: options.policy, input, output, reportJson: batchReport, secret: options.secret, jobs, pixelCleaner: options.pixelCleaner });
+      // the listener's pool, opened once: no thread start per study
+      await deidentifyDicomDirectory({ policy: options.policy, input, output, reportJson: batchReport, secret: options.secret, workers, pixelCleaner: options.pixelCleaner });
     } catch (error) {
       // no file of the study could be de-identified: the report (written first) says why per file
       if (!(isVeilError(error) && error.code === 'NO_USABLE_INPUT' && existsSync(batchReport))) throw error;
@@ -251,20 +267,23 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
     const run = JSON.parse(await readFile(batchReport, 'utf8')) as DicomRunReport;
     const sentDir = join(batch, 'sent');
     const pending: { name: string; path: string }[] = [];
+    let quarantined = 0;
     for (const record of run.files) {
       const name = record.input.replace(/\.dcm$/, '');
       if (record.status !== 'ok' || !record.output) {
-        quarantine(name, [readFileSync(join(input, record.input))], `de-identification: ${record.reason ?? record.status}`);
+        quarantine(name, [readFileSync(join(input, record.input))], `de-identification: ${record.reason ?? record.status}`, 'DEIDENTIFICATION_FAILED');
         rmSync(join(input, record.input), { force: true });
+        quarantined++;
         continue;
       }
       if (!existsSync(join(sentDir, name))) pending.push({ name, path: join(output, record.output) });
     }
-    return { batch, pending };
+    return { batch, pending, received: run.files.length, quarantined };
   };
 
   /** Forwards (or writes) a de-identified study; false when the receiver did not take all of it. */
-  const deliverBatch = async ({ batch, pending }: Prepared): Promise<boolean> => {
+  const deliverBatch = async ({ batch, pending, received, quarantined }: Prepared): Promise<boolean> => {
+    const before = { forwarded: report.totals.forwarded, written: report.totals.written };
     const sentDir = join(batch, 'sent');
     const markSent = (name: string) => writeDurable(join(sentDir, name), []);
     const keepCopy = (bytes: Buffer) => {
@@ -300,6 +319,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
       }
     }
     rmSync(batch, { recursive: true, force: true });
+    emit({ kind: 'study-delivered', received, forwarded: report.totals.forwarded - before.forwarded, written: report.totals.written - before.written, quarantined });
     return true;
   };
 
@@ -323,19 +343,25 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
     await writeFileAtomic(options.reportJson, `${JSON.stringify(report, null, 2)}\n`);
   };
 
-  const scp = await startScp(options.host, options.port, {
-    calledAeTitle: options.aeTitle,
-    allowedCallers: callers,
-    onAssociation: (calling, accepted, reason) => {
-      if (accepted) report.totals.associations++;
-      else {
-        report.totals.associationsRefused++;
-        log(`association from ${calling || '(no AE title)'} refused: ${reason}`);
-      }
-      touch();
-    },
-    onStore,
-  });
+  let scp: Awaited<ReturnType<typeof startScp>>;
+  try {
+    scp = await startScp(options.host, options.port, {
+      calledAeTitle: options.aeTitle,
+      allowedCallers: callers,
+      onAssociation: (calling, accepted, reason) => {
+        if (accepted) report.totals.associations++;
+        else {
+          report.totals.associationsRefused++;
+          log(`association from ${calling || '(no AE title)'} refused: ${reason}`);
+        }
+        touch();
+      },
+      onStore,
+    });
+  } catch (error) {
+    await workers.close();
+    throw error;
+  }
   const ticker = setInterval(() => releaseIdle(false), Math.min(1000, Math.max(100, idleMs / 4)));
   const reporter = setInterval(() => void writeReport().catch(() => undefined), 2000);
   pumpDeid();
@@ -356,6 +382,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
       for (const timer of timers) clearTimeout(timer);
       scp.close();
       await Promise.all([deidWorking, deliverWorking]);
+      await workers.close();
       report.running = false;
       dirty = true;
       await writeReport();

@@ -1,0 +1,150 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey } from '../../src/api/keys.js';
+import { createApi, type Api } from '../../src/api/server.js';
+import { readDicom } from '../../src/dicom/codec/read.js';
+import { encodeText } from '../../src/dicom/codec/values.js';
+import { writeDicom } from '../../src/dicom/codec/write.js';
+import { getText, setElement } from '../../src/dicom/marking.js';
+import { echo } from '../../src/dicom/net/index.js';
+import { freePort, hasOrthanc, startOrthanc, type Orthanc } from '../dicom/net/orthanc.js';
+import { sharedDicom } from '../dicom/helpers.js';
+import { LogCapture, tempDir } from './helpers.js';
+
+/**
+ * `veil serve --dicom-port`: the DICOM listener inside the API server, on the latest approved
+ * version of a stored policy. A real Orthanc (the hospital PACS) pushes studies by C-STORE; a
+ * second one (the research archive) receives them; the audit log counts each released study
+ * and each quarantined instance, with no UID or data value.
+ */
+const SECRET = Buffer.from('listen-under-serve-secret-0123456789');
+const POLICY = 'name: ct\nversion: 1\ndicom:\n  profile: basic\n  network: { allowCallingAeTitles: [SOURCE] }\n';
+const FILES = ['CT_small.dcm', 'MR_small.dcm', 'liver.dcm'];
+const bearer = (key: string) => ({ Authorization: `Bearer ${key}` });
+
+interface AuditEntry {
+  action: string;
+  target: string;
+  policy: { name: string; version: number } | null;
+}
+
+const suite = hasOrthanc ? describe : describe.skip;
+if (!hasOrthanc) console.warn('test/api/listenUnderServe: Orthanc is not installed (apt-get install -y orthanc orthanc-dicomweb): skipped');
+
+suite('the DICOM listener under veil serve', () => {
+  const work = tempDir('veil-serve-listen-');
+  const dataDir = join(work.dir, 'data');
+  let api: Api;
+  let source: Orthanc;
+  let research: Orthanc;
+  let dicomPort: number;
+  let auditor: string;
+  const identifying: string[] = [];
+  const uids: string[] = [];
+
+  const options = () => ({
+    dataDir,
+    logLevel: 'info',
+    logDestination: new LogCapture(),
+    auditKey: Buffer.from('listen-under-serve-audit-key-0123456789'),
+    runner: { concurrency: 1 },
+  });
+  const listenerOptions = (policyName: string) => ({
+    policyName,
+    port: dicomPort,
+    host: '127.0.0.1',
+    aeTitle: 'VEIL',
+    forward: { aeTitle: 'RESEARCH', host: '127.0.0.1', port: research.dicomPort, callingAeTitle: 'VEIL' },
+    studyIdleSeconds: 0.5,
+    jobs: 1,
+    secret: SECRET,
+  });
+
+  beforeAll(async () => {
+    dicomPort = await freePort();
+    research = await startOrthanc(join(work.dir, 'research'), 'RESEARCH', {});
+    source = await startOrthanc(join(work.dir, 'source'), 'SOURCE', { veil: ['VEIL', '127.0.0.1', dicomPort] });
+    // the committee stores and approves the policy; the operator then starts the server with the listener
+    const setup = await createApi(options());
+    const committee = createApiKey(setup.ctx.db, 'committee', 'committee-1').key;
+    auditor = createApiKey(setup.ctx.db, 'auditor', 'auditor-1').key;
+    expect((await request(setup.app).put('/v1/policies/ct').set(bearer(committee)).set('Content-Type', 'application/yaml').send(POLICY)).status).toBe(201);
+    expect((await request(setup.app).post('/v1/policies/ct/approve').set(bearer(committee))).status).toBe(200);
+    expect((await request(setup.app).put('/v1/policies/draft').set(bearer(committee)).set('Content-Type', 'application/yaml').send(POLICY.replace('name: ct', 'name: draft'))).status).toBe(201);
+    await setup.close();
+    api = await createApi({ ...options(), dicomListener: listenerOptions('ct') });
+  }, 120_000);
+
+  afterAll(async () => {
+    await api?.close();
+    source?.stop();
+    research?.stop();
+    await new Promise((r) => setTimeout(r, 200));
+    work.cleanup();
+  });
+
+  it('runs the approved version; a policy with no approved version does not start', async () => {
+    expect(api.dicomListener?.policy).toMatchObject({ name: 'ct', version: 1 });
+    await expect(createApi({ ...options(), dataDir: join(work.dir, 'other'), dicomListener: listenerOptions('ct') })).rejects.toMatchObject({ code: 'USAGE', location: { field: '--dicom-policy' } });
+  });
+
+  it("Orthanc pushes studies: they reach the research archive de-identified; the audit log counts each study and each quarantined instance, with no value", async () => {
+    const ids: string[] = [];
+    for (const file of FILES) {
+      const bytes = readFileSync(join(sharedDicom, file));
+      const dataset = readDicom(bytes).dataset;
+      for (const tag of [0x00100010, 0x00100020]) identifying.push(...(getText(dataset, tag) ?? '').split('^').filter((v) => v.length >= 4));
+      uids.push(getText(dataset, 0x0020000d) ?? '', getText(dataset, 0x00080018) ?? '');
+      const { status, json } = await source.post<{ ID: string }>('/instances', bytes);
+      expect(status).toBe(200);
+      ids.push(json.ID);
+    }
+    // an instance the pipeline must reject: the patient's name copied into a kept element
+    const template = readDicom(readFileSync(join(sharedDicom, 'MR_small.dcm')));
+    const dataset = [...template.dataset];
+    setElement(dataset, { tag: 0x00080018, vr: 'UI', value: encodeText('1.2.826.0.1.3680043.8.498.77.2') });
+    setElement(dataset, { tag: 0x00080060, vr: 'CS', value: encodeText('LEAKYNAME') });
+    setElement(dataset, { tag: 0x00100010, vr: 'PN', value: encodeText('LEAKYNAME') });
+    identifying.push('LEAKYNAME');
+    const leaky = await source.post<{ ID: string }>('/instances', Buffer.concat(writeDicom({ ...template, dataset })));
+    expect(leaky.status).toBe(200);
+    ids.push(leaky.json.ID);
+
+    const pushed = await source.post<unknown>('/modalities/veil/store', JSON.stringify(ids));
+    expect(pushed.status, JSON.stringify(pushed.json)).toBe(200);
+    // every study released and delivered (idle() releases what is still open)
+    const listener = api.dicomListener?.listener;
+    if (!listener) throw new Error('no listener');
+    await listener.idle();
+    const stats = await research.get<{ CountInstances: number }>('/statistics');
+    expect(stats.CountInstances).toBe(FILES.length);
+    expect(listener.report().totals).toMatchObject({ received: ids.length, forwarded: FILES.length, quarantined: 1 });
+
+    // an AE title the policy does not allow is refused at association
+    expect(await echo({ aeTitle: 'VEIL', host: '127.0.0.1', port: dicomPort, callingAeTitle: 'INTRUDER' })).toBe(false);
+
+    const entries = (await request(api.app).get('/v1/audit?limit=5000').set(bearer(auditor))).body.entries as AuditEntry[];
+    const start = entries.find((e) => e.action === 'dicom.listen.start');
+    expect(start?.policy).toMatchObject({ name: 'ct', version: 1 });
+    const released = entries.filter((e) => e.action === 'dicom.study.released');
+    const sum = (what: string) => released.reduce((n, e) => n + Number(new RegExp(`(\\d+) ${what}`).exec(e.target)?.[1] ?? 0), 0);
+    expect(released.length).toBeGreaterThanOrEqual(new Set(FILES).size);
+    expect([sum('received'), sum('forwarded'), sum('quarantined')]).toEqual([ids.length, FILES.length, 1]);
+    expect(released.every((e) => e.policy?.name === 'ct')).toBe(true);
+    const quarantined = entries.filter((e) => e.action === 'dicom.quarantined');
+    expect(quarantined.map((e) => e.target)).toEqual(['dicom-listener:VEIL instance: DEIDENTIFICATION_FAILED']);
+    const text = JSON.stringify(entries);
+    for (const value of [...identifying, ...uids]) expect(text).not.toContain(value);
+  }, 120_000);
+
+  it('stopping the server writes a closing entry with the totals', async () => {
+    await api.close();
+    api = await createApi(options());
+    const entries = (await request(api.app).get('/v1/audit?limit=5000').set(bearer(auditor))).body.entries as AuditEntry[];
+    const stop = entries.filter((e) => e.action === 'dicom.listen.stop');
+    expect(stop.length).toBe(1);
+    expect(stop[0].target).toMatch(new RegExp(`${FILES.length + 1} received, ${FILES.length} forwarded, 0 written, 1 quarantined`));
+  }, 60_000);
+});
