@@ -542,6 +542,14 @@ export function openApiDocument(): Json {
         parameters: [idParam],
         get: { summary: 'Job status and progress', security: secured, responses: { '200': json({ $ref: '#/components/schemas/Job' }, 'The job'), ...errors(401, 404, 429) } },
       },
+      '/v1/jobs/{id}/events': {
+        parameters: [idParam],
+        get: {
+          summary: 'Server-sent events for a progress bar: `event: job` with the job (as GET /v1/jobs/{id}) on each change; the stream ends when the job is done or failed',
+          security: secured,
+          responses: { '200': { description: 'An event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...errors(401, 404, 429) },
+        },
+      },
       '/v1/jobs/{id}/result': {
         parameters: [idParam],
         get: {

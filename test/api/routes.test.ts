@@ -83,6 +83,7 @@ describe('open routes', () => {
         'POST /v1/image/jobs',
         'GET /v1/jobs',
         'GET /v1/jobs/{id}',
+        'GET /v1/jobs/{id}/events',
         'GET /v1/jobs/{id}/result',
         'GET /v1/jobs/{id}/report',
         'GET /v1/audit',

@@ -246,6 +246,42 @@ export function jobReadRoutes(ctx: ApiContext): Router {
     res.json(jobView(ctx, visibleJob(ctx, req)));
   });
 
+  /**
+   * GET /v1/jobs/:id/events: server-sent events for a progress bar. An `event: job` with the
+   * job (as GET /v1/jobs/:id) each time it changes, read from the database every 500 ms; the
+   * stream ends once the job is done or failed (at the latest after 10 min: EventSource
+   * reconnects by itself). Polling GET /v1/jobs/:id works as well.
+   */
+  router.get('/:id/events', (req, res) => {
+    const { id } = visibleJob(ctx, req);
+    res.status(200).set({ 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
+    res.flushHeaders();
+    let last = '';
+    let ticks = 0;
+    const finished = (): boolean => {
+      const job = getJob(ctx.db, id);
+      if (!job) return true;
+      const data = JSON.stringify(jobView(ctx, job));
+      if (data !== last) res.write(`event: job\ndata: ${data}\n\n`);
+      else if (++ticks % 30 === 0) res.write(': still running\n\n'); // keeps proxies from closing an idle stream
+      last = data;
+      return job.status === 'done' || job.status === 'failed';
+    };
+    if (finished()) {
+      res.end();
+      return;
+    }
+    let polls = 0;
+    const timer = setInterval(() => {
+      if (finished() || ++polls >= 1200) stop();
+    }, 500);
+    const stop = (): void => {
+      clearInterval(timer);
+      res.end();
+    };
+    req.on('close', () => clearInterval(timer));
+  });
+
   router.get('/:id/result', (req, res) => {
     const job = visibleJob(ctx, req);
     const caller = callerOf(req);
