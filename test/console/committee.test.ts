@@ -113,6 +113,14 @@ describe('committee console', () => {
     await page.getByLabel('Comment (written to the audit log)').fill('Superseded by version 2.');
     await page.getByRole('button', { name: 'Reject version 1' }).click();
     await page.getByText('Version 1 rejected.').waitFor();
+    // the decisions and their comments, per version, as the server records them
+    const versions = page.locator('table').filter({ hasText: 'Every stored version' }).locator('tbody tr');
+    await expect.poll(() => versions.allTextContents()).toEqual([
+      expect.stringMatching(/^2.*approved by chair.*Reviewed on the demo cohort: k 6 met\./),
+      expect.stringMatching(/^1.*rejected by chair.*Superseded by version 2\./),
+    ]);
+    const audit = await bearer<{ entries: { action: string; detail?: { comment?: string } }[] }>(server.base, server.keys.auditor, 'GET', '/v1/audit?action=policy.reject');
+    expect(audit.entries.map((e) => e.detail?.comment)).toEqual(['Superseded by version 2.']);
   });
 
   it('sees 403 from the server on a view of another role (the auditor audit chain)', async () => {

@@ -20,11 +20,178 @@ export type ApiPolicyRef = {
   sha256?: string;
 } | null;
 
+export type ApiSession = {
+  role: "committee" | "researcher" | "auditor";
+  /** The key holder, as named at veil keys create */
+  name: string;
+  keyId: string;
+  /** Send as X-CSRF-Token on every POST, PUT and DELETE made with the cookie */
+  csrfToken: string;
+  /** When the session ends unless used again (30 min idle, 8 h at most) */
+  expiresAt: string;
+};
+
+export type ApiPolicyDecision = {
+  state: "approved" | "rejected" | "pending";
+  by: string | null;
+  at: string | null;
+  comment: string | null;
+};
+
+export type ApiPolicySummary = {
+  name: string;
+  latestVersion: number;
+  latestApproved: boolean;
+  approvedVersions: number[];
+};
+
+export type ApiPolicyVersionSummary = {
+  version: number;
+  sha256: string;
+  approved: boolean;
+  createdAt: string;
+  approvedAt: string | null;
+  decision: ApiPolicyDecision;
+};
+
+export type ApiPolicy = {
+  name: string;
+  version: number;
+  sha256: string;
+  approved: boolean;
+  declaredVersion?: string;
+  sections: Array<"tabular" | "dicom" | "pixels">;
+  hierarchies: Array<{
+    path: string;
+    sha256: string;
+  }>;
+  createdAt: string;
+  createdBy: string;
+  approvedAt: string | null;
+  approvedBy: string | null;
+  decision: ApiPolicyDecision;
+  /** The stored policy text, byte for byte */
+  yaml: string;
+  versions: ApiPolicyVersionSummary[];
+};
+
+export type ApiValidationIssue = {
+  line?: number;
+  column?: number;
+  /** The policy field, e.g. tabular.privacy.k (empty for the whole text) */
+  path: string;
+  message: string;
+  /** The line `veil policy check` prints, e.g. policy.yaml:3: tabular.privacy.k: expected a number, got the string "ten" */
+  text: string;
+};
+
+export type ApiValidationResult = {
+  ok: boolean;
+  issues: ApiValidationIssue[];
+};
+
+/** The tabular engine's report (kind veil-tabular), as report.json of a job; docs/reports.md describes every field. The main ones are typed here. */
+export type ApiTabularReport = {
+  kind: "veil-tabular";
+  policy: ApiPolicyRef;
+  input: {
+    rows: number;
+    columns: number;
+  };
+  privacy: {
+    k: {
+      required: number;
+      achieved: number | null;
+    };
+    l?: {
+      variant: "distinct" | "entropy" | "recursive";
+      required: number;
+      c?: number;
+      achieved: number | null;
+    };
+    t?: {
+      required: number;
+      achieved: number | null;
+    };
+    satisfied: boolean;
+  };
+  /** Records suppressed (quasi-identifiers written *) */
+  suppressed: number;
+  suppressionLimit: number;
+  classes: {
+    count: number;
+    minSize: number | null;
+    maxSize: number | null;
+    averageSize: number | null;
+    sizeDistribution: Array<{
+      size: string;
+      classes: number;
+      records: number;
+    }>;
+    sizeBins?: Array<{
+      from: number;
+      to: number;
+      classes: number;
+      records: number;
+    }>;
+  };
+  utility: {
+    genILoss: number;
+    ncp: number;
+    perAttribute: Array<{
+      column: string;
+      kind?: string;
+      ncp: number;
+      genILoss: number;
+    }>;
+    /** Loss on the published labels (the headline figure) */
+    published?: {
+      genILoss: number;
+      ncp: number;
+      perAttribute: Array<{
+        column: string;
+        genILoss: number;
+        ncp: number;
+        /** Share of cells of kept records fully generalized (hierarchy root) */
+        atRoot: number;
+        /** Share of cells of suppressed records */
+        suppressed: number;
+      }>;
+    };
+  };
+  risk: {
+    threshold?: number;
+    before: ApiRiskFigures;
+    after: ApiRiskFigures;
+  };
+};
+
+export type ApiRiskFigures = {
+  prosecutorMax: number;
+  prosecutorAvg: number;
+  recordsAtRisk: number;
+  uniques: number;
+};
+
+export type ApiPreviewResult = {
+  policy: ApiPolicyRef;
+  /** Rows of the sample */
+  rows: number;
+  report: ApiTabularReport;
+  /** The report page the CLI writes with --report-html (self-contained, no scripts) */
+  html: string;
+};
+
 export type ApiJob = {
   id: string;
   kind: "tabular" | "dicom" | "image";
   status: "queued" | "running" | "done" | "failed";
   progress: number;
+  /** The key that submitted the job */
+  submittedBy?: {
+    name: string;
+    keyId: string;
+  };
   error?: {
     code?: string;
     message?: string;
@@ -37,7 +204,7 @@ export type ApiJob = {
   finishedAt?: string | null;
 };
 
-/** hash = sha256 hex of JSON [seq, at, actor, role, action, target, policy.name|null, policy.version|null, policy.sha256|null, prevHash]; the first prevHash is 64 zeros */
+/** hash = HMAC-SHA256 (audit key) hex of JSON [seq, at, actor, role, action, target, policy.name|null, policy.version|null, policy.sha256|null, prevHash] (+ detail, keys sorted, when present); the first prevHash is 64 zeros */
 export type ApiAuditEntry = {
   seq: number;
   at: string;
@@ -46,6 +213,8 @@ export type ApiAuditEntry = {
   action: string;
   target: string;
   policy: ApiPolicyRef;
+  /** Words that go with the action, e.g. {comment} of policy.approve / policy.reject */
+  detail?: Record<string, string>;
   hash: string;
   prevHash: string;
 };
@@ -60,10 +229,34 @@ export interface ApiResponses {
   };
   /** This document */
   "GET /openapi.json": Record<string, unknown>;
+  /** The current session (role, name, CSRF token) */
+  "GET /v1/session": ApiSession;
+  /** Sign in to the console with an API key: sets the veil_session cookie (httpOnly, SameSite=Strict); audited */
+  "POST /v1/session": ApiSession;
   /** List policies (any role) */
-  "GET /v1/policies": Record<string, unknown>;
+  "GET /v1/policies": {
+    policies: ApiPolicySummary[];
+  };
+  /** Check a policy text as veil policy check does, storing nothing (committee) */
+  "POST /v1/policies/validate": ApiValidationResult;
+  /** The policies' JSON Schema (policies/schema.json), for editor completion (any role) */
+  "GET /v1/policies/schema": Record<string, unknown>;
+  /** One version with its YAML (as GET /v1/policies/{name}?version=N; any role) */
+  "GET /v1/policies/{name}/versions/{version}": ApiPolicy;
+  /** Reject the latest (or the given) version with a comment; withdraws an approval (committee, audited with the comment) */
+  "POST /v1/policies/{name}/reject": {
+    name: string;
+    version: number;
+    sha256: string;
+    rejected: true;
+    rejectedBy: string;
+    rejectedAt: string;
+    comment: string;
+  };
+  /** What a version (approved or not) would publish from a sample; the sample is deleted before the answer, nothing is stored (committee, audited) */
+  "POST /v1/policies/{name}/preview": ApiPreviewResult;
   /** One policy: the latest (or ?version=N) version with its YAML, and all versions (any role) */
-  "GET /v1/policies/{name}": Record<string, unknown>;
+  "GET /v1/policies/{name}": ApiPolicy;
   /** Store a new version of a policy (committee) */
   "PUT /v1/policies/{name}": {
     name?: string;
@@ -71,11 +264,15 @@ export interface ApiResponses {
     sha256?: string;
     approved?: false;
   };
-  /** Approve the latest (or the given) version (committee) */
+  /** Approve the latest (or the given) version, with an optional comment (committee, audited with the comment) */
   "POST /v1/policies/{name}/approve": {
-    name?: string;
-    version?: number;
-    approved?: true;
+    name: string;
+    version: number;
+    sha256: string;
+    approved: true;
+    approvedBy: string;
+    approvedAt: string;
+    comment: string | null;
   };
   /** Submit a tabular job (researcher) */
   "POST /v1/tabular/jobs": {
@@ -95,17 +292,17 @@ export interface ApiResponses {
     kind?: string;
     status: "queued";
   };
-  /** Jobs visible to the key (researchers: their own) */
+  /** Jobs visible to the key, newest first (researchers: their own); ?format=csv exports them (auditor, committee; audited) */
   "GET /v1/jobs": {
-    jobs?: ApiJob[];
+    jobs: ApiJob[];
   };
   /** Job status and progress */
   "GET /v1/jobs/{id}": ApiJob;
-  /** The utility and risk report: JSON, or ?format=html */
+  /** The utility and risk report: JSON, or ?format=html (tabular and DICOM reports, the image review page); may be framed by the same origin only */
   "GET /v1/jobs/{id}/report": Record<string, unknown>;
-  /** The hash-chained audit log, oldest first (auditor, committee) */
+  /** The hash-chained audit log, oldest first (auditor, committee); ?format=csv|json exports the whole filtered log (audited) */
   "GET /v1/audit": {
-    entries?: ApiAuditEntry[];
+    entries: ApiAuditEntry[];
     next?: string;
   };
   /** Re-checks the keyed hash chain of the whole audit log (auditor) */
@@ -125,7 +322,39 @@ export interface ApiResponses {
 
 /** The JSON request body of each operation that takes one, by `METHOD /path`. */
 export interface ApiRequestBodies {
+  "POST /v1/session": {
+    /** An API key from veil keys create */
+    key: string;
+  };
+  "POST /v1/policies/{name}/reject": {
+    version?: number;
+    comment: string;
+  };
   "POST /v1/policies/{name}/approve": {
     version?: number;
+    comment?: string;
+  };
+  "POST /v1/dicom/jobs": {
+    /** Policy name; the latest version runs and must be approved */
+    policy: string;
+    /** Pin an approved older version */
+    policyVersion?: number | string;
+    source: {
+      /** Exactly one of studies and query. Unknown name: 400 SOURCE_UNKNOWN; unreachable source: the job fails with SOURCE_UNREACHABLE; nothing matched: NO_USABLE_INPUT */
+      dicomweb: {
+        /** A configured source name (case-insensitive) */
+        name: string;
+        /** StudyInstanceUIDs (WADO-RS) */
+        studies?: string[];
+        /** QIDO-RS query, e.g. PatientID=…&StudyDate=20240101-20241231 */
+        query?: string;
+      };
+    };
+    /** Store each whole study here by STOW-RS (`--dicomweb-destination NAME=URL`); the result zip is then empty. Unknown name: 400 DESTINATION_UNKNOWN */
+    destination?: {
+      dicomweb: {
+        name: string;
+      };
+    };
   };
 }

@@ -1,9 +1,9 @@
 import { TableWrap } from '../components/TableWrap';
-import type { ApiJob, Submitter } from '../api';
+import type { Job } from '../api';
 import { Link } from '../components/Link';
 import { when } from '../lib/format';
 
-export type ListedJob = ApiJob & { submittedBy?: Submitter | null; overrides?: Record<string, unknown> | null };
+export type ListedJob = Job;
 
 /** Jobs with who ran which policy version on what kind of data — never a data value. */
 export function JobsTable(props: { jobs: ListedJob[]; base: string; showSubmitter: boolean }) {

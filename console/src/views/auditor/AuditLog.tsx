@@ -1,17 +1,10 @@
 import { useState } from 'preact/hooks';
-import { getJson, type ApiAuditEntry } from '../../api';
+import { getJson, type AuditEntry, type AuditPage, type AuditVerdict } from '../../api';
 import { TableWrap } from '../../components/TableWrap';
 import { Problem } from '../../components/Problem';
 import { useLoad } from '../../components/useLoad';
 import { shortHash, when } from '../../lib/format';
 
-interface Verdict {
-  intact: boolean;
-  entries: number;
-  firstBroken: number | null;
-  head: string;
-  problem?: string;
-}
 
 interface Filters {
   action: string;
@@ -23,9 +16,8 @@ interface Filters {
 const PAGE = 200;
 
 /** A decision's comment, written in the entry's detail (covered by its MAC). */
-function commentOf(entry: ApiAuditEntry): string | undefined {
-  const detail = (entry as ApiAuditEntry & { detail?: { comment?: unknown } | null }).detail;
-  return typeof detail?.comment === 'string' ? detail.comment : undefined;
+function commentOf(entry: AuditEntry): string | undefined {
+  return entry.detail?.comment;
 }
 
 function query(filters: Filters, extra: Record<string, string>): string {
@@ -40,13 +32,13 @@ function query(filters: Filters, extra: Record<string, string>): string {
 
 /** The audit log with filters, the chain's verification state, and CSV/JSON exports. */
 export function AuditLog() {
-  const [verdict] = useLoad(() => getJson<Verdict>('/v1/audit/verify'), 'verify');
+  const [verdict] = useLoad(() => getJson<AuditVerdict>('/v1/audit/verify'), 'verify');
   const [draft, setDraft] = useState<Filters>({ action: '', actor: '', from: '', to: '' });
   const [filters, setFilters] = useState<Filters>(draft);
-  const [extra, setExtra] = useState<{ entries: ApiAuditEntry[]; next?: string } | undefined>(undefined);
+  const [extra, setExtra] = useState<AuditPage | undefined>(undefined);
   const [log] = useLoad(() => {
     setExtra(undefined);
-    return getJson<{ entries: ApiAuditEntry[]; next?: string }>(`/v1/audit${query(filters, { limit: String(PAGE) })}`);
+    return getJson<AuditPage>(`/v1/audit${query(filters, { limit: String(PAGE) })}`);
   }, JSON.stringify(filters));
 
   const entries = log.state === 'ok' ? [...log.value.entries, ...(extra?.entries ?? [])] : [];
@@ -54,7 +46,7 @@ export function AuditLog() {
 
   const more = async () => {
     if (next === undefined) return;
-    const page = await getJson<{ entries: ApiAuditEntry[]; next?: string }>(`/v1/audit${query(filters, { limit: String(PAGE), after: String(next) })}`);
+    const page = await getJson<AuditPage>(`/v1/audit${query(filters, { limit: String(PAGE), after: String(next) })}`);
     setExtra({ entries: [...(extra?.entries ?? []), ...page.entries], next: page.next });
   };
 

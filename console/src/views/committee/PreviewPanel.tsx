@@ -75,7 +75,7 @@ function PreviewResult({ preview }: { preview: Preview }) {
   return (
     <div class="preview" aria-live="polite">
       <p>
-        Version {preview.policy.version} on {whole(rows)} rows:{' '}
+        Version {preview.policy?.version ?? "?"} on {whole(rows)} rows:{' '}
         <strong class={privacy.satisfied === false ? 'bad' : 'ok'}>{privacy.satisfied === false ? 'the policy is not met' : 'the policy is met'}</strong>.
       </p>
       <TableWrap label="Privacy models">

@@ -34,7 +34,7 @@ export function ResearcherHome() {
     if (!summary) return;
     const version = Math.max(...summary.approvedVersions);
     let current = true;
-    getJson<PolicyDetail & { sections?: string[] }>(policyPath(summary.name, `?version=${version}`)).then(
+    getJson<PolicyDetail>(policyPath(summary.name, `?version=${version}`)).then(
       (detail) => {
         if (!current) return;
         let document: unknown;
@@ -43,7 +43,7 @@ export function ResearcherHome() {
         } catch {
           document = undefined;
         }
-        const sections = detail.sections ?? Object.keys(typeof document === 'object' && document ? document : {});
+        const sections: string[] = detail.sections;
         const kinds = sections.map((section) => KIND_OF_SECTION[section]).filter((kind): kind is JobKind => kind !== undefined);
         setChosen({ name: summary.name, version, kinds, privacy: approvedPrivacy(document) });
       },
