@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, openSync, readSync, closeSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import multer from 'multer';
 import type { ApiContext } from './context.js';
@@ -21,8 +21,20 @@ export function asMultipartError(error: unknown): unknown {
   return new ApiError(400, 'BAD_MULTIPART', 'the multipart/form-data body could not be read (missing boundary, truncated or malformed)');
 }
 
-/** Files still being written for a request: a parser error can answer before their streams settle. */
-const inFlight = new WeakMap<Request, Set<{ stop: () => void; settled: Promise<void> }>>();
+/** A file the storage opened for a request: `stop` ends its write, `settled` once its sink is closed (and a failed one deleted). */
+interface WrittenFile {
+  path: string;
+  stop: () => void;
+  settled: Promise<void>;
+}
+
+/**
+ * Every file the storage opened for a request, kept until the request is gone (a WeakMap):
+ * a refused request answers only once each of them is closed and deleted, whatever multer
+ * did with it (a part that completed after the parser failed is removed by multer without
+ * waiting, so the refusal deletes it too instead of trusting that removal).
+ */
+const writtenFiles = new WeakMap<Request, WrittenFile[]>();
 
 /**
  * Requests already refused: multer may still hand a part it had begun to the storage after the
@@ -44,16 +56,16 @@ function randomNameStorage(dir: string, disk: DiskAccess): multer.StorageEngine 
       let size = 0;
       file.stream.on('data', (chunk: Buffer) => (size += chunk.length));
       const sink = disk.createWriteStream(path);
-      const pending = inFlight.get(req) ?? new Set();
-      inFlight.set(req, pending);
-      const settled = pipeline(file.stream, sink).then(
+      // closed: no write can follow (a sink destroyed before its open completes still opens, then closes)
+      const closed = finished(sink).then(noop, noop);
+      const written = pipeline(file.stream, sink).then(
         () => callback(null, { destination: dir, filename, path, size }),
         // the file is deleted only once the sink has closed, so a late open cannot leave it behind
-        (error: unknown) => rm(path, { force: true }).finally(() => callback(error)),
+        (error: unknown) => closed.then(() => rm(path, { force: true })).finally(() => callback(error)),
       );
-      const entry = { stop: () => void sink.destroy(), settled: settled.then(() => undefined, () => undefined) };
-      pending.add(entry);
-      void entry.settled.then(() => pending.delete(entry));
+      const files = writtenFiles.get(req) ?? [];
+      writtenFiles.set(req, files);
+      files.push({ path, stop: () => void sink.destroy(), settled: Promise.all([written.then(noop, noop), closed]).then(noop) });
     },
     _removeFile(_req, file, callback) {
       rm(file.path, { force: true }).then(() => callback(null), callback);
@@ -61,11 +73,14 @@ function randomNameStorage(dir: string, disk: DiskAccess): multer.StorageEngine 
   };
 }
 
-/** Stops the files of a refused request that are still being written, and waits until they are deleted. */
-async function removeInFlight(req: Request): Promise<void> {
-  const entries = [...(inFlight.get(req) ?? [])];
-  for (const entry of entries) entry.stop();
-  await Promise.all(entries.map((entry) => entry.settled));
+function noop(): void {}
+
+/** Stops the files of a refused request that are still being written, waits until they are closed, and deletes every file it wrote. */
+async function removeWritten(req: Request): Promise<void> {
+  const files = writtenFiles.get(req) ?? [];
+  for (const file of files) file.stop();
+  await Promise.all(files.map((file) => file.settled));
+  await Promise.all(files.map((file) => rm(file.path, { force: true })));
 }
 
 /**
@@ -93,7 +108,7 @@ export function jobUpload(ctx: ApiContext, fileFields: { name: string; maxCount:
     handler(req, res, (error: unknown) => {
       if (error) {
         refused.add(req);
-        void Promise.all([removeUploads(req), removeInFlight(req)]).finally(() => next(asMultipartError(error)));
+        void Promise.all([removeUploads(req), removeWritten(req)]).finally(() => next(asMultipartError(error)));
         return;
       }
       next();
