@@ -62,6 +62,8 @@ async function writeTable(file: string, n: number): Promise<void> {
 interface CaseResult {
   case: string;
   wallMs: number;
+  /** User + system CPU of the case's process, worker threads included: steadier than wall time on a busy machine. */
+  cpuMs: number;
   planMs: number | null;
   peakRssMb: number;
   partitions: number | null;
@@ -76,16 +78,21 @@ async function runCase(kind: string, dir: string): Promise<CaseResult> {
   if (kind === 'plan') {
     const plan = await planPartitions({ input, policy, maxPartitionRows: partitionRows, workDir: join(dir, 'plan-only') });
     const planMs = Object.values(plan.timingMs).reduce((a, b) => a + b, 0);
-    return { case: 'central plan alone', wallMs: performance.now() - started, planMs, peakRssMb: peakRss(), partitions: plan.partitions.length, ncp: null, genILoss: null };
+    return { case: 'central plan alone', wallMs: performance.now() - started, cpuMs: cpuMs(), planMs, peakRssMb: peakRss(), partitions: plan.partitions.length, ncp: null, genILoss: null };
   }
   if (kind === 'single') {
     const report = await anonymizeCsvFile({ policy, input, output: join(dir, 'single.csv') });
-    return { case: 'one process (anonymizeCsvFile)', wallMs: performance.now() - started, planMs: null, peakRssMb: peakRss(), partitions: null, ncp: report.utility.ncp, genILoss: report.utility.genILoss };
+    return { case: 'one process (anonymizeCsvFile)', wallMs: performance.now() - started, cpuMs: cpuMs(), planMs: null, peakRssMb: peakRss(), partitions: null, ncp: report.utility.ncp, genILoss: report.utility.genILoss };
   }
   const concurrency = Number(kind);
   const report = await anonymizeCsvDistributed({ policy, input, out: join(dir, `distributed-${concurrency}.csv`), maxPartitionRows: partitionRows, workDir: join(dir, `work-${concurrency}`), concurrency });
   const planMs = Object.entries(report.timingMs).filter(([name]) => name.startsWith('plan.')).reduce((a, [, ms]) => a + ms, 0);
-  return { case: `distributed, ${concurrency} worker thread${concurrency === 1 ? '' : 's'}`, wallMs: performance.now() - started, planMs, peakRssMb: peakRss(), partitions: report.distribution?.partitions ?? null, ncp: report.utility.ncp, genILoss: report.utility.genILoss };
+  return { case: `distributed, ${concurrency} worker thread${concurrency === 1 ? '' : 's'}`, wallMs: performance.now() - started, cpuMs: cpuMs(), planMs, peakRssMb: peakRss(), partitions: report.distribution?.partitions ?? null, ncp: report.utility.ncp, genILoss: report.utility.genILoss };
+}
+
+function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
 }
 
 function peakRss(): number {
@@ -101,7 +108,7 @@ if (process.argv[2] === '--case') {
     const generated = performance.now();
     await writeTable(join(dir, 'table.csv'), rows);
     process.stdout.write(`synthetic ${rows.toLocaleString('en-US')} rows × 7 QIs + 1 sensitive (k=10, l=2), maxPartitionRows ${partitionRows.toLocaleString('en-US')}; table written in ${Math.round(performance.now() - generated)} ms\n`);
-    process.stdout.write('case | wall s | central plan s | peak RSS MB | partitions | NCP | GenILoss | speed-up vs 1 thread\n');
+    process.stdout.write('case | wall s | CPU s | central plan s | peak RSS MB | partitions | NCP | GenILoss | speed-up vs 1 thread\n');
     let oneThread: number | undefined;
     for (const kind of ['plan', '1', '2', 'single']) {
       const run = spawnSync(process.execPath, ['--import', 'tsx', here, '--case', kind, dir], { encoding: 'utf8', maxBuffer: 1 << 24 });
@@ -113,7 +120,7 @@ if (process.argv[2] === '--case') {
       if (kind === '1') oneThread = r.wallMs;
       const speedUp = kind === '2' && oneThread ? `${(oneThread / r.wallMs).toFixed(2)}×` : '';
       const s = (ms: number | null) => (ms === null ? '' : (ms / 1000).toFixed(1));
-      process.stdout.write(`${r.case} | ${s(r.wallMs)} | ${s(r.planMs)} | ${r.peakRssMb} | ${r.partitions ?? ''} | ${r.ncp ?? ''} | ${r.genILoss ?? ''} | ${speedUp}\n`);
+      process.stdout.write(`${r.case} | ${s(r.wallMs)} | ${s(r.cpuMs)} | ${s(r.planMs)} | ${r.peakRssMb} | ${r.partitions ?? ''} | ${r.ncp ?? ''} | ${r.genILoss ?? ''} | ${speedUp}\n`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
