@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ApiFailure, getJson, sendJson, setCsrfToken, type Role, type Session } from './api';
+import { getJson, onSessionEnded, sendJson, setCsrfToken, type Role, type Session } from './api';
 import { Link } from './components/Link';
 import { match, navigate, usePath } from './router';
 import { SignIn } from './views/SignIn';
@@ -40,11 +40,11 @@ export function App() {
 
   // Any 401 later (idle timeout, key revoked) brings back the sign-in form.
   useEffect(() => {
-    const onExpired = (event: PromiseRejectionEvent) => {
-      if (event.reason instanceof ApiFailure && event.reason.status === 401) setSession(null);
-    };
-    addEventListener('unhandledrejection', onExpired);
-    return () => removeEventListener('unhandledrejection', onExpired);
+    onSessionEnded(() => {
+      setCsrfToken(undefined);
+      setSession(null);
+    });
+    return () => onSessionEnded(undefined);
   }, []);
 
   useEffect(() => {

@@ -10,6 +10,13 @@ export function setCsrfToken(token: string | undefined): void {
   csrfToken = token;
 }
 
+let sessionEnded: (() => void) | undefined;
+
+/** Called when the server answers 401 to a signed-in request (idle timeout, key revoked). */
+export function onSessionEnded(callback: (() => void) | undefined): void {
+  sessionEnded = callback;
+}
+
 /** A refusal of the server, as data: status, code, message, field and a policy's issues. */
 export class ApiFailure extends Error {
   constructor(
@@ -43,6 +50,7 @@ async function send(method: string, path: string, body?: Body): Promise<Response
   } catch {
     throw new ApiFailure(0, 'NETWORK', 'The server could not be reached.');
   }
+  if (response.status === 401 && path !== '/v1/session') sessionEnded?.();
   if (!response.ok) throw await failureOf(response);
   return response;
 }

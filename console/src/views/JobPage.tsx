@@ -70,9 +70,11 @@ export function JobPage(props: { id: string; role: Role }) {
               ) : null}
               {job.overrides && Object.keys(job.overrides).length > 0 ? (
                 <>
-                  <dt>Tightened</dt>
+                  <dt>Privacy model (with the overrides)</dt>
                   <dd>
-                    <code>{JSON.stringify(job.overrides)}</code>
+                    {Object.entries(job.overrides)
+                      .map(([key, value]) => `${key} ${typeof value === 'object' ? JSON.stringify(value) : String(value)}`)
+                      .join(', ')}
                   </dd>
                 </>
               ) : null}

@@ -1,5 +1,4 @@
 import { useEffect, useState } from 'preact/hooks';
-import { parse } from 'yaml';
 import { getJson, policyPath, type PolicyDetail, type PolicySummary } from '../../api';
 import { Problem } from '../../components/Problem';
 import { useLoad } from '../../components/useLoad';
@@ -34,8 +33,9 @@ export function ResearcherHome() {
     if (!summary) return;
     const version = Math.max(...summary.approvedVersions);
     let current = true;
-    getJson<PolicyDetail>(policyPath(summary.name, `?version=${version}`)).then(
-      (detail) => {
+    // The YAML parser is loaded only here (a chunk of its own): the other views never need it.
+    Promise.all([getJson<PolicyDetail>(policyPath(summary.name, `?version=${version}`)), import('yaml')]).then(
+      ([detail, { parse }]) => {
         if (!current) return;
         let document: unknown;
         try {
