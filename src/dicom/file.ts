@@ -6,7 +6,7 @@ import type { PixelsPolicy } from '../policy/sections/pixels.js';
 import { isVeilError } from '../errors.js';
 import { readDicom } from './codec/read.js';
 import { writeDicom } from './codec/write.js';
-import { DicomDamagedError, NotDicomError, transferSyntaxOf, type DicomDataset, type DicomFile } from './codec/types.js';
+import { DicomDamagedError, NotDicomError, TAG_PIXEL_DATA, transferSyntaxOf, type DicomDataset, type DicomFile } from './codec/types.js';
 import { encodeText, swapValue } from './codec/values.js';
 import { collectIdentifyingValues, deidentifyDataset, type ActionCounts, type DeidentifyContext } from './deidentify.js';
 import { ageString, dateOffsetDays } from './dates.js';
@@ -17,6 +17,7 @@ import { patientPseudonym } from './pseudonyms.js';
 import { findResidualValues } from './residual.js';
 import { remapUid } from './uids.js';
 import { applyPixelResult, buildPixelInput, wantsPixelScan, type PixelOutcome } from './pixelStep.js';
+import { neverExaminedResult } from './pixels/unexamined.js';
 import type { DicomPixelReport, PixelCleaner } from './pixelCleaner.js';
 import { cohortAttributes, applyCohortValues, type CohortWrite } from './cohort/writeBack.js';
 
@@ -33,6 +34,12 @@ export interface FileSettings {
   cohortKeywords?: string[];
   /** Per pseudonymous patient: generalized values to write back, or suppression. */
   cohortWrites?: Record<string, CohortWrite>;
+  /**
+   * The policy can never examine pixels (`scan: never`, no faces) and the run uses its own
+   * not-examined answer: each file with pixels gets it without a cleaner (building the cleaner's
+   * input, tables and windows, cost more than the whole profile on a small file).
+   */
+  pixelsNeverExamined?: boolean;
 }
 
 export type FileStatus = 'ok' | 'rejected' | 'skipped';
@@ -303,7 +310,14 @@ export async function deidentifyBytes(
 
   let pixelOutcome: PixelOutcome = { status: 'unchanged', transferSyntaxUid: file.transferSyntax.uid };
   let cleanerRan = false;
-  if (cleaner && wantsPixelScan(settings.pixels)) {
+  if (settings.pixelsNeverExamined && wantsPixelScan(settings.pixels)) {
+    // what the not-examined cleaner answers, for the same files (those with stored pixels)
+    const pixel = file.dataset.find((e) => e.tag === TAG_PIXEL_DATA);
+    if (pixel?.verbatim) {
+      cleanerRan = true;
+      pixelOutcome = applyPixelResult(dataset, neverExaminedResult(settings.pixels as PixelsPolicy), file.transferSyntax);
+    }
+  } else if (cleaner && wantsPixelScan(settings.pixels)) {
     const input = buildPixelInput(task.relativePath, file.dataset, file.transferSyntax, identifyingList);
     if (input) {
       cleanerRan = true;

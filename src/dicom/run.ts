@@ -9,10 +9,8 @@ import { loadPatientMap } from './patientMap.js';
 import { wantsPixelScan, type PixelCleanerFactory } from './pixelStep.js';
 import { PROFILE_EDITION } from './profile/table.js';
 import { addFileResult, emptyPixelTotals, emptyTotals, type DicomRunReport } from '../report/dicomReport.js';
-import { renderDicomHtml } from '../report/html/dicomHtml.js';
-import { walkFiles } from './walk.js';
+import { walkFilesSync } from './walk.js';
 import { DicomWorkerPool, type DicomWorkers } from './pool.js';
-import { runCohort } from './cohort/run.js';
 
 export interface DeidentifyDirectoryOptions {
   policy: Policy;
@@ -108,7 +106,7 @@ async function runAll(
     inFlight.add(tracked);
     if (inFlight.size >= limit) await Promise.race(inFlight);
   };
-  for await (const file of walkFiles(input, exclude)) {
+  for (const file of walkFilesSync(input, exclude)) {
     batch.push({ inputPath: file.path, relativePath: file.relative.split(sep).join('/'), outputPath: output ? join(output, file.relative) : undefined });
     if (batch.length >= batchSize) {
       const full = batch;
@@ -141,7 +139,7 @@ function isInside(child: string, parent: string): boolean {
 
 async function countFiles(input: string, exclude: string | undefined): Promise<number> {
   let n = 0;
-  for await (const _ of walkFiles(input, exclude)) n++;
+  for (const _ of walkFilesSync(input, exclude)) n++;
   return n;
 }
 
@@ -173,7 +171,9 @@ export async function deidentifyDicomDirectory(options: DeidentifyDirectoryOptio
   const patientMap = dicom.patientIdMap ? await loadPatientMap(policy.source.baseDir, dicom.patientIdMap) : undefined;
   // dicom builds its own pixel cleaner (text and face models), loaded only for a policy with a
   // pixels section, so that a headers-only run never loads onnxruntime or sharp; tests may inject one.
-  const pixelCleaner = wantsPixelScan(policy.pixels) ? (options.pixelCleaner ?? (await pixelCleanerFor(policy.pixels))) : undefined;
+  // A policy that can never examine pixels needs no cleaner: each file gets the not-examined answer.
+  const pixelsNeverExamined = wantsPixelScan(policy.pixels) && !options.pixelCleaner && !pixelsMayBeExamined(policy.pixels);
+  const pixelCleaner = wantsPixelScan(policy.pixels) && !pixelsNeverExamined ? (options.pixelCleaner ?? (await pixelCleanerFor(policy.pixels))) : undefined;
   const useCleaner = pixelCleaner !== undefined;
 
   const settings: FileSettings = {
@@ -182,6 +182,7 @@ export async function deidentifyDicomDirectory(options: DeidentifyDirectoryOptio
     secret: new Uint8Array(options.secret),
     patientMap,
     returnOriginalIds: options.mapOut !== undefined,
+    pixelsNeverExamined,
   };
   const exclude = isInside(output, input) ? output : undefined;
   const total = options.onProgress ? await countFiles(input, exclude) : 0;
@@ -211,6 +212,8 @@ export async function deidentifyDicomDirectory(options: DeidentifyDirectoryOptio
     } finally {
       await headerPass.close();
     }
+    // the cohort step runs the tabular engine: loaded only for a policy that asks for it
+    const { runCohort } = await import('./cohort/run.js');
     const cohort = await runCohort(patients, dicom.cohort, policy, join(output, 'cohort.csv'));
     settings.cohortWrites = cohort.writes;
     report.cohort = cohort.summary;
@@ -251,7 +254,7 @@ export async function deidentifyDicomDirectory(options: DeidentifyDirectoryOptio
   }
   report.timingMs = Math.round(performance.now() - started);
   if (options.reportJson) await writeFileAtomic(options.reportJson, `${JSON.stringify(report, null, 2)}\n`);
-  if (options.reportHtml) await writeFileAtomic(options.reportHtml, renderDicomHtml(report));
+  if (options.reportHtml) await writeFileAtomic(options.reportHtml, (await import('../report/html/dicomHtml.js')).renderDicomHtml(report));
   // after the report, the only place that says file by file why nothing could be used
   if (unusable) throw unusable;
   return report;

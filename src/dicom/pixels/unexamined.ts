@@ -1,6 +1,6 @@
 import type { PixelsPolicy } from '../../policy/sections/pixels.js';
 import type { DicomPixelInput, DicomPixelReport, DicomPixelResult, PixelCleaner } from '../pixelCleaner.js';
-import { decideScan } from './scanDecision.js';
+import { decideScan, NEVER_REASON } from './scanDecision.js';
 
 /** The pixel report of a file whose pixels were not examined; the reason says why. */
 export function notExaminedReport(reason: string): DicomPixelReport {
@@ -17,6 +17,15 @@ export function unexaminedResult(input: DicomPixelInput, policy: PixelsPolicy): 
   if (decision.text !== 'none' || (policy.faces.detect && !decision.reject)) return undefined;
   const report = notExaminedReport(decision.reason);
   return decision.reject ? { action: 'rejected', reason: decision.reason, report } : { action: 'unchanged', report };
+}
+
+/**
+ * The answer for every file with pixels when the policy can never examine them (`scan: never`,
+ * no face search): what unexaminedResult says, without reading the file's header.
+ */
+export function neverExaminedResult(policy: PixelsPolicy): DicomPixelResult {
+  if (policy.burnedInText.scan !== 'never' || policy.faces.detect) throw new Error('neverExaminedResult was given a policy that examines pixels');
+  return { action: 'unchanged', report: notExaminedReport(NEVER_REASON) };
 }
 
 /**
