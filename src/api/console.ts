@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { ApiContext } from './context.js';
@@ -70,7 +70,7 @@ export function consoleRoutes(ctx: ApiContext): RequestHandler[] {
     setHeaders: (res, path) => {
       consoleHeaders(res);
       // Vite names assets by content hash: they never change under one name
-      if (path.includes(`${join('assets', '')}`)) res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+      if (relative(ctx.consoleDir, path).startsWith(join('assets', ''))) res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
       else res.setHeader('Cache-Control', 'no-cache');
     },
   });

@@ -101,6 +101,15 @@ describe('the session cookie authenticates /v1', () => {
     expect(entries.some((e) => e.action === 'policy.put' && e.actor.startsWith('committee-1'))).toBe(true);
   });
 
+  it('signing in again with the old cookie ends the old session', async () => {
+    const first = await signIn(t.keys.auditor);
+    const again = await request(t.api.app).post('/v1/session').set('Cookie', first.cookie).send({ key: t.keys.auditor });
+    expect(again.status).toBe(200);
+    expect((await request(t.api.app).get('/v1/jobs').set('Cookie', first.cookie)).status).toBe(401);
+    const second = (([] as string[]).concat(again.headers['set-cookie'] ?? [])[0] ?? '').split(';')[0];
+    expect((await request(t.api.app).get('/v1/jobs').set('Cookie', second)).status).toBe(200);
+  });
+
   it("another session's token is refused", async () => {
     const a = await signIn(t.keys.committee);
     const b = await signIn(t.keys.committee);

@@ -24,8 +24,11 @@ export function sessionRoutes(ctx: ApiContext): Router {
       // no key material in the entry: only that a sign-in was refused
       throw auditedRefusal(ctx.db, { actor: 'unknown', role: 'none', action: 'session.refused', target: 'session' }, new ApiError(401, 'UNAUTHENTICATED', 'unknown API key'));
     }
+    const previous = sessionCookieOf(req);
     const { cookieValue, session } = ctx.db
       .transaction(() => {
+        // signing in again replaces the browser's earlier session
+        if (previous !== undefined) deleteSession(ctx.db, previous);
         const created = createSession(ctx.db, caller, ctx.sessions);
         appendAudit(ctx.db, { ...actorOf(caller), action: 'session.created', target: `key:${caller.id}` });
         return created;
