@@ -12,6 +12,7 @@ import {
   checkPage,
   demoCohortCsv,
   ensureConsoleBuilt,
+  focusedDescription,
   launchBrowser,
   newPage,
   startConsoleServer,
@@ -40,7 +41,7 @@ async function submit(kind: 'tabular' | 'image', policy: string, file: Buffer, n
 }
 
 beforeAll(async () => {
-  ensureConsoleBuilt();
+  await ensureConsoleBuilt();
   [server, browser] = await Promise.all([startConsoleServer(), launchBrowser()]);
   await storeApproved(server.base, server.keys.committee, 'demo-cohort', DEMO_POLICY);
   await storeApproved(server.base, server.keys.committee, 'scans', IMAGE_POLICY);
@@ -49,7 +50,7 @@ beforeAll(async () => {
     submit('image', 'scans', await burnedInPng(), 'scan.png'),
   ]);
   ({ page, problems } = await newPage(browser));
-});
+}, 300_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -60,12 +61,7 @@ afterAll(async () => {
 async function tabTo(name: string | RegExp, limit = 40): Promise<void> {
   for (let i = 0; i < limit; i++) {
     await page.keyboard.press('Tab');
-    const focused = await page.evaluate(() => {
-      const element = document.activeElement as HTMLElement | null;
-      if (!element) return '';
-      const label = element.id ? document.querySelector(`label[for="${element.id}"]`)?.textContent : element.closest('label')?.textContent;
-      return `${element.textContent ?? ''}|${label ?? ''}|${element.getAttribute('aria-label') ?? ''}`;
-    });
+    const focused = await focusedDescription(page);
     if (typeof name === 'string' ? focused.split('|').some((part) => part.trim() === name) : name.test(focused)) return;
   }
   throw new Error(`Tab never reached ${String(name)}`);
@@ -152,7 +148,7 @@ describe('auditor console', () => {
     await page.goto(`${server.base}/auditor`);
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('API key').waitFor();
-    const status = await page.evaluate(async () => (await fetch('/v1/session')).status);
+    const status = await page.evaluate<number>("fetch('/v1/session').then((response) => response.status)");
     expect(status).toBe(401);
   });
 

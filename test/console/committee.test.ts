@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../api/helpers.js';
-import { ARTIFACTS, DEMO_POLICY, bearer, checkPage, demoCohortCsv, ensureConsoleBuilt, launchBrowser, newPage, startConsoleServer, type ConsoleServer } from './harness.js';
+import { ARTIFACTS, DEMO_POLICY, bearer, checkPage, focusedId, demoCohortCsv, ensureConsoleBuilt, launchBrowser, newPage, startConsoleServer, type ConsoleServer } from './harness.js';
 
 /** The committee's flow in a real browser: write a policy, see it validated, save, diff, preview, approve. */
 let server: ConsoleServer;
@@ -12,10 +12,10 @@ let page: Page;
 let problems: string[];
 
 beforeAll(async () => {
-  ensureConsoleBuilt();
+  await ensureConsoleBuilt();
   [server, browser] = await Promise.all([startConsoleServer(), launchBrowser()]);
   ({ page, problems } = await newPage(browser));
-});
+}, 300_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -30,14 +30,14 @@ describe('committee console', () => {
     await page.getByLabel('API key').waitFor();
     await checkPage(page, 'sign-in');
     await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('key');
+    expect(await focusedId(page)).toBe('key');
     await page.keyboard.type(server.keys.committee);
     await page.keyboard.press('Enter');
     await page.getByRole('button', { name: 'Sign out' }).waitFor();
     expect(page.url()).toBe(`${server.base}/committee`);
     await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Policies');
     // httpOnly cookie: invisible to scripts; nothing stored by the page
-    expect(await page.evaluate(() => [document.cookie, JSON.stringify(localStorage), JSON.stringify(sessionStorage)])).toEqual(['', '{}', '{}']);
+    expect(await page.evaluate<string[]>('[document.cookie, JSON.stringify(localStorage), JSON.stringify(sessionStorage)]')).toEqual(['', '{}', '{}']);
     expect(await page.content()).not.toContain(server.keys.committee);
     const cookies = await page.context().cookies();
     expect(cookies.find((c) => c.name === 'veil_session')).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
@@ -57,9 +57,9 @@ describe('committee console', () => {
     await checkPage(page, 'committee-editor-problem');
     // the problem links to its line: the cursor lands there
     await problem.getByRole('link').click();
-    const cursorLine = await editor().evaluate((area: HTMLTextAreaElement) => area.value.slice(0, area.selectionStart).split('\n').length);
+    const cursorLine = await page.evaluate<number>("(() => { const area = document.getElementById('policy-yaml'); return area.value.slice(0, area.selectionStart).split('\\n').length; })()");
     expect(cursorLine).toBe(line);
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('policy-yaml');
+    expect(await focusedId(page)).toBe('policy-yaml');
 
     // completion: the keys of tabular.privacy where the cursor is
     await page.getByText('Keys allowed at tabular.privacy', { exact: true }).waitFor();

@@ -4,13 +4,13 @@
  * browser download), an axe-core pass and screenshots into test-artifacts/console/.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { cohortCsv, generateCohort } from '../../src/demo/cohort.js';
-import { REPO_ROOT } from '../api/helpers.js';
+import { REPO_ROOT, sleep } from '../api/helpers.js';
 import { createKeyWithCli, startServerProcess, type ServerProcess } from '../api/serverProcess.js';
 
 export const ARTIFACTS = join(REPO_ROOT, 'test-artifacts/console');
@@ -29,11 +29,40 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/** Builds dist/console when it is missing or older than console/ (a test never runs a stale page). */
-export function ensureConsoleBuilt(): void {
-  if (existsSync(CONSOLE_DIST) && statSync(CONSOLE_DIST).mtimeMs >= newestMtime(CONSOLE_SRC)) return;
-  const run = spawnSync('npx', ['vite', 'build', '--config', 'console/vite.config.ts', '--logLevel', 'warn'], { cwd: REPO_ROOT, encoding: 'utf8' });
-  if (run.status !== 0) throw new Error(`console build failed: ${run.stderr}`);
+const BUILD_LOCK = join(REPO_ROOT, 'dist/.console-build.lock');
+const BUILD_GUARD_MS = 180_000;
+
+const isFresh = () => existsSync(CONSOLE_DIST) && statSync(CONSOLE_DIST).mtimeMs >= newestMtime(CONSOLE_SRC);
+
+/**
+ * Builds dist/console when it is missing or older than console/ (a test never runs a stale page).
+ * The browser test files run at once: one builds under a lock file, the others wait for it and
+ * then find the build fresh. Vite refuses a second build of the project while one runs (another
+ * helper's, say): then this waits for that one too.
+ */
+export async function ensureConsoleBuilt(): Promise<void> {
+  const until = Date.now() + BUILD_GUARD_MS;
+  mkdirSync(dirname(BUILD_LOCK), { recursive: true });
+  while (!isFresh()) {
+    if (Date.now() > until) throw new Error('the console build did not finish in time');
+    let lock: number | undefined;
+    try {
+      lock = openSync(BUILD_LOCK, 'wx');
+    } catch {
+      // someone else builds; a lock older than the guard was left by a killed run
+      if (existsSync(BUILD_LOCK) && Date.now() - statSync(BUILD_LOCK).mtimeMs > BUILD_GUARD_MS) rmSync(BUILD_LOCK, { force: true });
+      await sleep(250);
+      continue;
+    }
+    try {
+      const run = spawnSync('npx', ['vite', 'build', '--config', 'console/vite.config.ts', '--logLevel', 'warn'], { cwd: REPO_ROOT, encoding: 'utf8' });
+      if (run.status !== 0 && !/another Vite build process/.test(run.stderr)) throw new Error(`console build failed: ${run.stderr}`);
+      if (run.status !== 0) await sleep(1000);
+    } finally {
+      closeSync(lock);
+      rmSync(BUILD_LOCK, { force: true });
+    }
+  }
 }
 
 export interface Keys {
@@ -117,16 +146,15 @@ export async function checkPage(page: Page, name: string): Promise<void> {
     await page.setViewportSize(viewport);
     // addScriptTag({ content }) is an inline script, which the console's CSP refuses (as it
     // should); evaluating the same source through the DevTools protocol is not a page script.
-    if ((await page.evaluate(() => typeof (window as unknown as { axe?: unknown }).axe)) === 'undefined') await page.evaluate(AXE);
-    const violations = await page.evaluate(async () => {
-      const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: AxeViolation[] }> } }).axe;
-      const result = await axe.run(document, { resultTypes: ['violations'] });
-      return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target })) }));
-    });
+    if ((await page.evaluate<string>('typeof window.axe')) === 'undefined') await page.evaluate(AXE);
+    // Page-side code is passed as text: this file is type-checked for Node, without the DOM.
+    const violations = await page.evaluate<AxeViolation[]>(
+      `axe.run(document, { resultTypes: ['violations'] }).then((result) => result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target })) })))`,
+    );
     const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
     expect(serious, `${name} at ${viewport.width} px: ${JSON.stringify(serious, null, 1)}`).toEqual([]);
     // No horizontal scrolling of the page itself (wide tables scroll in their own box).
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
     expect(overflow, `${name} at ${viewport.width} px scrolls sideways`).toBeLessThanOrEqual(1);
     await page.screenshot({ path: join(ARTIFACTS, `${name}-${viewport.width}.png`), fullPage: true });
   }
@@ -140,6 +168,21 @@ export function demoCohortCsv(rows = 2000): string {
 
 export const DEMO_POLICY = readFileSync(join(REPO_ROOT, 'policies/demo.yaml'), 'utf8');
 
+/** The id of the focused element. */
+export function focusedId(page: Page): Promise<string | undefined> {
+  return page.evaluate<string | undefined>('document.activeElement?.id');
+}
+
+/** The focused element's text, its label's text and its aria-label, joined by `|`. */
+export function focusedDescription(page: Page): Promise<string> {
+  return page.evaluate<string>(`(() => {
+    const element = document.activeElement;
+    if (!element) return '';
+    const label = element.id ? document.querySelector('label[for="' + element.id + '"]')?.textContent : element.closest('label')?.textContent;
+    return (element.textContent ?? '') + '|' + (label ?? '') + '|' + (element.getAttribute('aria-label') ?? '');
+  })()`);
+}
+
 /** A PNG with burned-in text (as test/api/files.test.ts makes one). */
 export async function burnedInPng(): Promise<Buffer> {
   const sharp = (await import('sharp')).default;
@@ -149,7 +192,7 @@ export async function burnedInPng(): Promise<Buffer> {
   return sharp(svg).png().toBuffer();
 }
 
-export async function bearer<T>(base: string, key: string, method: string, path: string, body?: BodyInit, type?: string): Promise<T> {
+export async function bearer<T>(base: string, key: string, method: string, path: string, body?: RequestInit['body'], type?: string): Promise<T> {
   const headers: Record<string, string> = { Authorization: `Bearer ${key}` };
   if (type) headers['Content-Type'] = type;
   const res = await fetch(`${base}${path}`, { method, headers, body });

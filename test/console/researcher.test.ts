@@ -28,12 +28,12 @@ let page: Page;
 let problems: string[];
 
 beforeAll(async () => {
-  ensureConsoleBuilt();
+  await ensureConsoleBuilt();
   [server, browser] = await Promise.all([startConsoleServer(), launchBrowser()]);
   await storeApproved(server.base, server.keys.committee, 'demo-cohort', DEMO_POLICY);
   await storeApproved(server.base, server.keys.committee, 'scans', IMAGE_POLICY);
   ({ page, problems } = await newPage(browser));
-});
+}, 300_000);
 
 afterAll(async () => {
   await browser?.close();
