@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../api/helpers.js';
-import { ARTIFACTS, DEMO_POLICY, bearer, checkPage, focusedId, demoCohortCsv, ensureConsoleBuilt, launchBrowser, newPage, startConsoleServer, type ConsoleServer } from './harness.js';
+import { ARTIFACTS, DEMO_POLICY, UPDATE_DOCS_IMAGES, bearer, checkPage, focusedId, demoCohortCsv, ensureConsoleBuilt, launchBrowser, newPage, startConsoleServer, type ConsoleServer } from './harness.js';
 
 /** The committee's flow in a real browser: write a policy, see it validated, save, diff, preview, approve. */
 let server: ConsoleServer;
@@ -130,7 +130,9 @@ describe('committee console', () => {
     expect(problems).toEqual([]);
   });
 
-  it('keeps a copy of the preview screenshot for the README', () => {
+  // VEIL_CONSOLE_SCREENSHOTS=docs npx vitest run test/console refreshes the README's images
+  // (not on every run: a screenshot's bytes differ from run to run).
+  it.runIf(UPDATE_DOCS_IMAGES)('keeps a copy of the preview screenshot for the README', () => {
     mkdirSync(join(REPO_ROOT, 'docs/img'), { recursive: true });
     copyFileSync(join(ARTIFACTS, 'committee-preview-panel.png'), join(REPO_ROOT, 'docs/img/console-committee-preview.png'));
   });

@@ -17,6 +17,9 @@ export const ARTIFACTS = join(REPO_ROOT, 'test-artifacts/console');
 const CONSOLE_DIST = join(REPO_ROOT, 'dist/console/index.html');
 const CONSOLE_SRC = join(REPO_ROOT, 'console');
 
+/** Copy the three README screenshots to docs/img/ (opt-in, so a test run leaves the tree clean). */
+export const UPDATE_DOCS_IMAGES = process.env.VEIL_CONSOLE_SCREENSHOTS === 'docs';
+
 export const WIDE = { width: 1280, height: 900 };
 export const NARROW = { width: 390, height: 844 };
 
