@@ -98,6 +98,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
       lastProgress = now;
       void timed(() => job.updateProgress({ weight: data.weight ?? 1, fraction })).catch(() => undefined);
     };
+    options.logger.info({ jobId: data.jobId, step: name, index: data.index, attempt: job.attemptsMade + 1 }, 'step started');
     const spec: StepSpec = { name, data, dataDir: layout.root, threads: options.threads };
     const outcome = await runInChild(spec, onProgress, data.jobTimeoutMs, children);
     if (outcome.type === 'failed') {

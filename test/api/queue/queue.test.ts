@@ -44,7 +44,7 @@ beforeAll(async () => {
     auditor: createKeyWithCli(dataDir, 'auditor', 'otto'),
   };
   const env = { VEIL_SECRET: SECRET };
-  server = await startServerProcess(dataDir, ['--queue', redis.url, '--chunk-files', '12', '--distributed-rows', '8000', '--max-attempts', '3'], env);
+  server = await startServerProcess(dataDir, ['--queue', redis.url, '--chunk-files', '18', '--distributed-rows', '8000', '--max-attempts', '3'], env);
   workers = await Promise.all([0, 1, 2].map(() => startWorkerProcess(dataDir, redis.url, ['--threads', '1', '--log-level', 'info'], env)));
 }, 120_000);
 
@@ -78,7 +78,7 @@ async function get<T = unknown>(key: string, path: string): Promise<Awaited<Retu
 
 async function waitForJob(id: string, onPoll?: (job: JobBody) => Promise<void>): Promise<{ job: JobBody; progress: number[] }> {
   const progress: number[] = [];
-  const guard = Date.now() + 240_000;
+  const guard = Date.now() + 600_000;
   for (;;) {
     const job = (await api<JobBody>(server.base, keys.researcher, `/v1/jobs/${id}`)).body;
     progress.push(job.progress);
@@ -109,8 +109,8 @@ describe('jobs on BullMQ with three workers', () => {
     let killed: WorkerProcess | undefined;
     const { job, progress } = await waitForJob(submitted.body.id, async (state) => {
       if (killed || state.status !== 'running') return;
-      // kill -9 a worker while it runs a step of this job (its step process dies with it)
-      const busy = workers.find((w) => w.stepPids().length > 0);
+      // kill -9 a worker while it de-identifies a chunk (its step process dies with it)
+      const busy = workers.find((w) => w.stepPids().length > 0 && lastStarted(w) === 'dicom-chunk');
       if (busy) {
         killed = busy;
         await busy.kill();
@@ -151,7 +151,7 @@ describe('jobs on BullMQ with three workers', () => {
     const log = workers.map((w) => w.log()).join('');
     expect(log).toContain('"step":"dicom-chunk"');
     expect(log).toContain('"step":"dicom-cohort"');
-  }, 600_000);
+  }, 900_000);
 
   it('splits a tabular job over the row threshold into partitions; the merged result meets the policy with NCP and GenILoss within 10% of one process', async () => {
     const yaml = adultPolicyYaml('adult-k5', 5);
@@ -190,7 +190,7 @@ describe('jobs on BullMQ with three workers', () => {
     expect(report.distribution?.maxPartitionRows).toBe(8000);
     await expectOneAuditResult(submitted.body.id);
     expect(workers.map((w) => w.log()).join('')).toContain('"step":"tabular-partition"');
-  }, 600_000);
+  }, 900_000);
 });
 
 /** The neutral evaluator's measures of an anonymized Adult against the original. */
@@ -202,6 +202,16 @@ function evaluate(anonymized: string): Record<string, number> {
   );
   expect(run.status, run.stderr).toBe(0);
   return JSON.parse(run.stdout) as Record<string, number>;
+}
+
+/** The step a worker started last, from its log. */
+function lastStarted(worker: WorkerProcess): string | undefined {
+  const started = worker
+    .log()
+    .split('\n')
+    .filter((line) => line.includes('"step started"'));
+  const last = started.at(-1);
+  return last ? (JSON.parse(last) as { step: string }).step : undefined;
 }
 
 /** A report without its clock readings (durations, creation times), which no two runs share. */
