@@ -123,6 +123,18 @@ describe('committee console', () => {
     expect(audit.entries.map((e) => e.detail?.comment)).toEqual(['Superseded by version 2.']);
   });
 
+  it('stores a policy with the hierarchy file it names, uploaded from the page', async () => {
+    await page.getByRole('link', { name: 'New policy' }).first().click();
+    await page.getByLabel(/Policy name/).fill('with-tree');
+    await editor().fill('name: with-tree\nversion: 1\ntabular:\n  quasiIdentifiers:\n    - { column: sex, hierarchy: sex.csv }\n  privacy: { k: 2 }\n');
+    await page.getByLabel(/Hierarchy files the policy names/).setInputFiles({ name: 'sex.csv', mimeType: 'text/csv', buffer: Buffer.from('M;*\nF;*\n') });
+    await page.getByRole('button', { name: 'Save as a new version' }).click();
+    await page.waitForURL(`${server.base}/committee/policies/with-tree`);
+    const stored = await bearer<{ version: number; hierarchies: { path: string; sha256: string }[] }>(server.base, server.keys.auditor, 'GET', '/v1/policies/with-tree');
+    expect(stored.version).toBe(1);
+    expect(stored.hierarchies.map((h) => h.path)).toEqual(['sex.csv']);
+  });
+
   it('sees 403 from the server on a view of another role (the auditor audit chain)', async () => {
     await page.goto(`${server.base}/auditor/audit`);
     await page.getByText('Not allowed for your role').first().waitFor();

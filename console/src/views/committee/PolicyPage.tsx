@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { getJson, policyPath, sendJson, type PolicyDetail } from '../../api';
+import { getJson, policyPath, sendJson, type Body, type PolicyDetail } from '../../api';
 import { Link } from '../../components/Link';
 import { TableWrap } from '../../components/TableWrap';
 import { Problem } from '../../components/Problem';
@@ -45,6 +45,7 @@ export function PolicyPage(props: { name: string | undefined }) {
 
   const save = async (event: Event) => {
     event.preventDefault();
+    const form = event.currentTarget as HTMLFormElement;
     if (!NAME.test(name)) {
       setSaveError(new Error('The name may hold letters, digits, ".", "_" and "-" (1 to 100).'));
       return;
@@ -53,7 +54,16 @@ export function PolicyPage(props: { name: string | undefined }) {
     setSaveError(undefined);
     setSaved(undefined);
     try {
-      const stored = await sendJson<{ version: number }>('PUT', policyPath(name), { text, type: 'application/yaml' });
+      // Hierarchy files the policy names travel with it as multipart (matched by file name).
+      const hierarchies = [...((form.elements.namedItem('hierarchies') as HTMLInputElement | null)?.files ?? [])];
+      let body: Body = { text, type: 'application/yaml' };
+      if (hierarchies.length > 0) {
+        const parts = new FormData();
+        parts.append('policy', text);
+        for (const file of hierarchies) parts.append('hierarchies', file, file.name);
+        body = { form: parts };
+      }
+      const stored = await sendJson<{ version: number }>('PUT', policyPath(name), body);
       setSaved(`Saved as version ${stored.version} of ${name} (not approved yet).`);
       if (props.name) reload();
       else navigate(`/committee/policies/${encodeURIComponent(name)}`);
@@ -122,6 +132,8 @@ export function PolicyPage(props: { name: string | undefined }) {
             </>
           )}
           <PolicyEditor text={text} onText={setText} fileName="policy.yaml" />
+          <label for="hierarchies">Hierarchy files the policy names (optional; ARX CSVs, matched by file name)</label>
+          <input id="hierarchies" name="hierarchies" type="file" accept=".csv,text/csv" multiple />
           <button type="submit" disabled={busy}>
             {busy ? 'Saving…' : 'Save as a new version'}
           </button>
