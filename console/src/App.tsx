@@ -26,6 +26,7 @@ const NAV: Record<Role, { href: string; label: string }[]> = {
 
 export function App() {
   const [session, setSession] = useState<Session | null | undefined>(undefined);
+  const [ended, setEnded] = useState(false);
   const path = usePath();
 
   useEffect(() => {
@@ -43,6 +44,7 @@ export function App() {
     onSessionEnded(() => {
       setCsrfToken(undefined);
       setSession(null);
+      setEnded(true);
     });
     return () => onSessionEnded(undefined);
   }, []);
@@ -61,7 +63,9 @@ export function App() {
   if (session === null) {
     return (
       <SignIn
+        notice={ended ? 'Your session ended (idle too long, or signed out elsewhere): sign in again.' : undefined}
         onSignedIn={(created) => {
+          setEnded(false);
           setCsrfToken(created.csrfToken);
           setSession(created);
           if (location.pathname === '/' || location.pathname === '') navigate(HOME[created.role]);

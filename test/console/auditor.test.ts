@@ -155,6 +155,16 @@ describe('auditor console', () => {
 
   // VEIL_CONSOLE_SCREENSHOTS=docs npx vitest run test/console refreshes the README's images
   // (not on every run: a screenshot's bytes differ from run to run).
+  it('brings back the sign-in form, saying why, when the session ends on the server', async () => {
+    await page.getByLabel('API key').fill(server.keys.auditor);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    await page.context().clearCookies(); // as after the idle timeout: the server no longer knows the session
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await page.getByText('Your session ended').waitFor();
+    await page.getByLabel('API key').waitFor();
+  });
+
   it.runIf(UPDATE_DOCS_IMAGES)('keeps a copy of the audit log screenshot for the README', () => {
     copyFileSync(join(ARTIFACTS, 'auditor-audit.png'), join(REPO_ROOT, 'docs/img/console-auditor-audit.png'));
   });

@@ -6,7 +6,7 @@ import { Problem } from '../components/Problem';
  * Sign-in with an API key: the key goes once to POST /v1/session, which sets an httpOnly
  * cookie; the page keeps only the answer (role, name, CSRF token), never the key.
  */
-export function SignIn(props: { onSignedIn(session: Session): void }) {
+export function SignIn(props: { onSignedIn(session: Session): void; notice?: string }) {
   const [error, setError] = useState<unknown>(undefined);
   const [busy, setBusy] = useState(false);
 
@@ -32,6 +32,11 @@ export function SignIn(props: { onSignedIn(session: Session): void }) {
   return (
     <main id="main" class="page signin">
       <h1>Veil console</h1>
+      {props.notice ? (
+        <p class="problem" role="status">
+          {props.notice}
+        </p>
+      ) : null}
       <p>Sign in with the API key your operator gave you (from <code>veil keys create</code>). The key is sent once; the browser keeps only a session cookie.</p>
       <form onSubmit={(event) => void submit(event)} class="card">
         <label for="key">API key</label>
