@@ -1,12 +1,21 @@
 /**
- * `veil dicom listen` throughput: N copies (default 600) of a 512×512 16-bit CT slice
- * (693_UNCR.dcm) with their own SOP instance UIDs, in studies of 100 slices, sent by C-STORE
- * over one association to an in-process listener (Basic Profile, `--study-idle 1`, 2 workers)
- * that forwards them to a counting C-STORE SCP on loopback. Prints instances/s received
- * (sender's view: acknowledged, i.e. fsynced to the spool) and instances/s from the first
- * C-STORE to the last forwarded one. Never asserts. `npx tsx bench/net.bench.ts [copies]`.
+ * Veil on the network, two figures (never asserts):
+ *
+ * 1. `veil dicom listen` throughput: N copies (default 600) of a 512×512 16-bit CT slice
+ *    (693_UNCR.dcm, 513 KB) with their own SOP instance UIDs, in studies of 100 slices, pushed by
+ *    A parallel dcmtk `storescu` processes (one association each, default 4) to an in-process
+ *    listener (Basic Profile, `--study-idle 1`, 2 workers) that forwards them to a dcmtk
+ *    `storescp --ignore` on loopback. The peers are separate processes, as a PACS and an archive
+ *    are: only Veil's work is in this process. Prints instances/s acknowledged (each fsynced to
+ *    the spool before its answer) and instances/s from the first C-STORE to the last forwarded.
+ * 2. `veil dicom pull` from a local Orthanc (DICOMweb plugin): S studies (default 10) of 20
+ *    slices each loaded into a source Orthanc, pulled by QIDO-RS + WADO-RS, de-identified and
+ *    stored by STOW-RS into a second Orthanc; prints studies/s and instances/s.
+ *
+ * `npx tsx bench/net.bench.ts [copies] [associations] [studies]`; `NET_BENCH=listen|pull` runs one.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,50 +23,63 @@ import { readDicom } from '../src/dicom/codec/read.js';
 import { writeDicom } from '../src/dicom/codec/write.js';
 import { encodeText } from '../src/dicom/codec/values.js';
 import { setElement } from '../src/dicom/marking.js';
-import { startListener, sendInstances, type OutgoingInstance } from '../src/dicom/net/index.js';
-import { startScp } from '../src/dicom/net/dimse.js';
+import { dicomWebServer, pullStudies, startListener } from '../src/dicom/net/index.js';
 import { parsePolicy, unwrap } from '../src/policy/load.js';
-import { freePort } from '../test/dicom/net/orthanc.js';
+import { freePort, hasOrthanc, startOrthanc } from '../test/dicom/net/orthanc.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const copies = Number(process.argv[2] ?? 600);
+const associations = Math.max(1, Number(process.argv[3] ?? 4));
+const pullStudyCount = Number(process.argv[4] ?? 10);
+const only = process.env.NET_BENCH;
 const template = readDicom(readFileSync(path.resolve(root, '../shared/data/dicom/693_UNCR.dcm')));
-const sopClass = '1.2.840.10008.5.1.4.1.1.2';
-const syntax = template.transferSyntax.uid;
+const secret = Buffer.from('net-bench-secret-0123456789');
+const hasDcmtk = spawnSync('sh', ['-c', 'command -v storescu && command -v storescp'], { encoding: 'utf8' }).status === 0;
 
-function copy(i: number): OutgoingInstance {
+/** A Part-10 copy of the CT slice: instance i of study floor(i / perStudy). */
+function copy(i: number, perStudy: number, tag: string): Buffer {
   const dataset = [...template.dataset];
-  const study = Math.floor(i / 100);
-  const text = (tag: number, vr: string, value: string) => setElement(dataset, { tag, vr, value: encodeText(value) });
-  text(0x00080018, 'UI', `1.2.826.0.1.3680043.8.498.9.${i + 1}`);
-  text(0x0020000d, 'UI', `1.2.826.0.1.3680043.8.498.8.${study + 1}`);
+  const study = Math.floor(i / perStudy);
+  const text = (t: number, vr: string, value: string) => setElement(dataset, { tag: t, vr, value: encodeText(value) });
+  const sop = `1.2.826.0.1.3680043.8.498.${tag}.9.${i + 1}`;
+  text(0x00080018, 'UI', sop);
+  text(0x0020000d, 'UI', `1.2.826.0.1.3680043.8.498.${tag}.8.${study + 1}`);
+  text(0x0020000e, 'UI', `1.2.826.0.1.3680043.8.498.${tag}.7.${study + 1}`);
   text(0x00100020, 'LO', `BENCH${study}`);
-  const chunks = writeDicom({ ...template, dataset });
-  const bytes = Buffer.concat(chunks);
-  return { sopClassUid: sopClass, sopInstanceUid: `1.2.826.0.1.3680043.8.498.9.${i + 1}`, transferSyntaxUid: syntax, dataset: bytes.subarray(144 + bytes.readUInt32LE(140)), onStored: () => undefined };
+  const meta = template.meta.map((e) => (e.tag === 0x00020003 ? { ...e, value: encodeText(sop) } : e));
+  return Buffer.concat(writeDicom({ ...template, meta, dataset }));
 }
 
-const work = mkdtempSync(path.join(tmpdir(), 'veil-net-bench-'));
-try {
-  const instances = Array.from({ length: copies }, (_, i) => copy(i));
-  let forwarded = 0;
-  let lastForwardAt = 0;
-  const researchPort = await freePort();
-  const research = await startScp('127.0.0.1', researchPort, {
-    calledAeTitle: 'RESEARCH',
-    allowedCallers: [],
-    onAssociation: () => undefined,
-    onStore: () => {
-      forwarded++;
-      lastForwardAt = performance.now();
-      return { status: 0 };
-    },
+/** dcmtk peers with TCP_NODELAY (as Veil's own sockets): without it each C-STORE waits for a delayed ACK. */
+const dcmtkEnv = { ...process.env, TCP_NODELAY: '1' };
+
+function run(command: string, args: string[]): Promise<number | null> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: 'ignore', env: dcmtkEnv });
+    child.once('exit', (code) => resolve(code));
   });
+}
+
+async function benchListen(work: string): Promise<void> {
+  if (!hasDcmtk) {
+    console.log('net listen: dcmtk storescu/storescp not installed: skipped');
+    return;
+  }
+  // one folder per association, whole studies in each
+  const perStudy = 100;
+  const studies = Math.ceil(copies / perStudy);
+  const dirs = Array.from({ length: Math.min(associations, studies) }, (_, a) => path.join(work, `send-${a}`));
+  for (const dir of dirs) mkdirSync(dir, { recursive: true });
+  for (let i = 0; i < copies; i++) writeFileSync(path.join(dirs[Math.floor(i / perStudy) % dirs.length], `${String(i).padStart(6, '0')}.dcm`), copy(i, perStudy, '1'));
+
+  const researchPort = await freePort();
+  const research = spawn('storescp', ['--ignore', '-aet', 'RESEARCH', String(researchPort)], { stdio: 'ignore', env: dcmtkEnv });
+  await new Promise((r) => setTimeout(r, 300));
   const port = await freePort();
   const policy = unwrap(parsePolicy('name: bench\nversion: 1\ndicom: { profile: basic }\n', { file: 'bench.yaml', baseDir: work }));
   const listener = await startListener({
     policy,
-    secret: Buffer.from('net-bench-secret-0123456789'),
+    secret,
     host: '127.0.0.1',
     port,
     aeTitle: 'VEIL',
@@ -66,17 +88,61 @@ try {
     studyIdleSeconds: 1,
     jobs: 2,
   });
-  const started = performance.now();
-  const sent = await sendInstances({ aeTitle: 'VEIL', host: '127.0.0.1', port, callingAeTitle: 'BENCH' }, instances);
-  const receivedAt = performance.now();
-  await listener.idle();
-  while (forwarded < sent.stored) await new Promise((r) => setTimeout(r, 20));
-  await listener.close();
-  research.close();
-  const receiveS = (receivedAt - started) / 1000;
-  const totalS = (lastForwardAt - started) / 1000;
-  console.log(`net: ${copies} CT 512² copies (${(instances[0].dataset.length / 1024).toFixed(0)} KB each), ${sent.stored} acknowledged, ${forwarded} forwarded`);
-  console.log(`net: received (fsynced, acknowledged) ${(sent.stored / receiveS).toFixed(0)} instances/s; received → forwarded ${(forwarded / totalS).toFixed(0)} instances/s (${totalS.toFixed(1)} s)`);
+  try {
+    const started = performance.now();
+    const codes = await Promise.all(dirs.map((dir) => run('storescu', ['-aet', 'BENCH', '-aec', 'VEIL', '+sd', '127.0.0.1', String(port), dir])));
+    const receivedAt = performance.now();
+    await listener.idle();
+    const doneAt = performance.now();
+    const t = listener.report().totals;
+    const receiveS = (receivedAt - started) / 1000;
+    const totalS = (doneAt - started) / 1000;
+    console.log(`net listen: ${copies} CT 512² copies (513 KB each) over ${dirs.length} association(s) (storescu exit ${[...new Set(codes)].join(',')}): ${t.received} acknowledged, ${t.forwarded} forwarded, ${t.quarantined} quarantined`);
+    console.log(`net listen: received (fsynced, acknowledged) ${(t.received / receiveS).toFixed(0)} instances/s; received → forwarded ${(t.forwarded / totalS).toFixed(0)} instances/s (${totalS.toFixed(1)} s)`);
+  } finally {
+    await listener.close();
+    research.kill('SIGTERM');
+  }
+}
+
+async function benchPull(work: string): Promise<void> {
+  if (!hasOrthanc) {
+    console.log('net pull: Orthanc not installed: skipped');
+    return;
+  }
+  const perStudy = 20;
+  const source = await startOrthanc(path.join(work, 'orthanc-source'), 'SOURCE', {});
+  const target = await startOrthanc(path.join(work, 'orthanc-target'), 'TARGET', {});
+  try {
+    for (let i = 0; i < pullStudyCount * perStudy; i++) {
+      const { status } = await source.post('/instances', copy(i, perStudy, '2'));
+      if (status !== 200) throw new Error(`loading the source answered ${status}`);
+    }
+    const policy = unwrap(parsePolicy('name: bench\nversion: 1\ndicom: { profile: basic }\n', { file: 'bench.yaml', baseDir: work }));
+    const started = performance.now();
+    const report = await pullStudies({
+      policy,
+      secret,
+      from: dicomWebServer(`${source.url}/dicom-web`, '--from'),
+      query: new URLSearchParams({ PatientID: 'BENCH*' }),
+      to: dicomWebServer(`${target.url}/dicom-web`, '--to'),
+      jobs: 2,
+    });
+    const seconds = (performance.now() - started) / 1000;
+    const t = report.totals;
+    console.log(`net pull: ${t.studies} studies of ${perStudy} CT 512² slices from Orthanc (QIDO-RS, WADO-RS), de-identified, ${t.studiesStored} stored by STOW-RS in ${seconds.toFixed(1)} s`);
+    console.log(`net pull: ${(t.studiesStored / seconds).toFixed(2)} studies/s, ${(t.stored / seconds).toFixed(0)} instances/s`);
+  } finally {
+    source.stop();
+    target.stop();
+  }
+}
+
+const work = mkdtempSync(path.join(tmpdir(), 'veil-net-bench-'));
+try {
+  if (only !== 'pull') await benchListen(work);
+  if (only !== 'listen') await benchPull(work);
 } finally {
+  await new Promise((r) => setTimeout(r, 300));
   rmSync(work, { recursive: true, force: true });
 }

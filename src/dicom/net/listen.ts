@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isVeilError, VeilError } from '../../errors.js';
@@ -14,7 +14,7 @@ import type { DicomRunReport } from '../../report/dicomReport.js';
 import { openDicomWorkers } from '../pool.js';
 import { deidentifyDicomDirectory } from '../run.js';
 import { sendInstances, startScp, STATUS, type Destination, type OutgoingInstance, type ReceivedInstance, type StoreOutcome } from './dimse.js';
-import { listDir, Spool, writeDurable } from './spool.js';
+import { listDir, SentLog, Spool, writeDurable } from './spool.js';
 
 export interface ListenOptions {
   policy: Policy;
@@ -88,6 +88,7 @@ export interface Listener {
 
 const QUARANTINE_LISTED = 1000;
 const RETRY_MS = 5_000;
+const PARALLEL_DELIVERIES = 2;
 
 /**
  * `veil dicom listen`: a C-STORE SCP that spools every instance durably before acknowledging
@@ -144,7 +145,9 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
     lastActivity.set(study, Date.now());
   }
 
-  const onStore = (instance: ReceivedInstance): StoreOutcome => {
+  /** Spool writes in flight per study: a study is not released while one of its instances is being written. */
+  const writing = new Map<string, number>();
+  const onStore = async (instance: ReceivedInstance): Promise<StoreOutcome> => {
     const chunks = asPart10(instance);
     const name = spool.instanceKey(instance.sopInstanceUid);
     const refuse = (status: number, reason: string, code: QuarantineCode): StoreOutcome => {
@@ -163,13 +166,19 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
       throw error;
     }
     const study = spool.studyKey(studyUid);
+    writing.set(study, (writing.get(study) ?? 0) + 1);
+    lastActivity.set(study, Date.now());
     try {
-      spool.store(study, name, chunks);
+      await spool.store(study, name, chunks);
     } catch {
       report.totals.refused++;
       touch();
       log('could not write an instance to the spool; answered 0xA700');
       return { status: STATUS.outOfResources, comment: 'spool write failed' };
+    } finally {
+      const left = (writing.get(study) ?? 1) - 1;
+      if (left > 0) writing.set(study, left);
+      else writing.delete(study);
     }
     lastActivity.set(study, Date.now());
     report.totals.received++;
@@ -184,11 +193,15 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
     /** Instances of the batch as received, and how many de-identification quarantined. */
     received: number;
     quarantined: number;
+    sent: SentLog;
+    /** Delivered so far, over every attempt (a retried batch counts what earlier attempts sent). */
+    counted: { forwarded: number; written: number };
   }
   const deidQueue: string[] = spool.pendingBatches();
   const deliverQueue: Prepared[] = [];
   let deidWorking: Promise<void> | undefined;
-  let deliverWorking: Promise<void> | undefined;
+  /** Deliveries in flight: a few studies go at once, each on its own association (one association is latency-bound). */
+  const delivering = new Set<Promise<void>>();
   let closed = false;
   const timers = new Set<NodeJS.Timeout>();
   const later = (run: () => void) => {
@@ -224,10 +237,10 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
   };
 
   const pumpDeliver = () => {
-    if (deliverWorking || closed) return;
+    if (delivering.size >= PARALLEL_DELIVERIES || closed) return;
     const prepared = deliverQueue.shift();
     if (!prepared) return;
-    deliverWorking = deliverBatch(prepared)
+    const working: Promise<void> = deliverBatch(prepared)
       .then((delivered) => {
         if (delivered) return;
         report.totals.deliveryRetries++;
@@ -244,10 +257,12 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
         });
       })
       .finally(() => {
-        deliverWorking = undefined;
+        delivering.delete(working);
         touch();
         pumpDeliver();
       });
+    delivering.add(working);
+    pumpDeliver();
   };
 
   /** De-identifies one released study with the folder pipeline; quarantines what it rejects. */
@@ -265,7 +280,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
       if (!(isVeilError(error) && error.code === 'NO_USABLE_INPUT' && existsSync(batchReport))) throw error;
     }
     const run = JSON.parse(await readFile(batchReport, 'utf8')) as DicomRunReport;
-    const sentDir = join(batch, 'sent');
+    const sent = new SentLog(batch);
     const pending: { name: string; path: string }[] = [];
     let quarantined = 0;
     for (const record of run.files) {
@@ -276,23 +291,23 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
         quarantined++;
         continue;
       }
-      if (!existsSync(join(sentDir, name))) pending.push({ name, path: join(output, record.output) });
+      if (!sent.has(name)) pending.push({ name, path: join(output, record.output) });
     }
-    return { batch, pending, received: run.files.length, quarantined };
+    return { batch, pending, received: run.files.length, quarantined, sent, counted: { forwarded: 0, written: 0 } };
   };
 
   /** Forwards (or writes) a de-identified study; false when the receiver did not take all of it. */
-  const deliverBatch = async ({ batch, pending, received, quarantined }: Prepared): Promise<boolean> => {
-    const before = { forwarded: report.totals.forwarded, written: report.totals.written };
-    const sentDir = join(batch, 'sent');
-    const markSent = (name: string) => writeDurable(join(sentDir, name), []);
+  const deliverBatch = async ({ batch, pending, received, quarantined, sent, counted }: Prepared): Promise<boolean> => {
+    // recorded as soon as the receiver confirms, fsynced in groups (see SentLog)
+    const markSent = (name: string) => sent.add(name);
     const keepCopy = (bytes: Buffer) => {
       if (!options.out) return;
       const parsed = readDicom(bytes);
       writeDurable(join(resolve(options.out), getText(parsed.dataset, 0x0020000d) ?? 'no-study', `${getText(parsed.meta, 0x00020003) ?? 'no-uid'}.dcm`), [bytes]);
       report.totals.written++;
+      counted.written++;
     };
-    const unsent = pending.filter((file) => !existsSync(join(sentDir, file.name)));
+    const unsent = pending.filter((file) => !sent.has(file.name));
     if (!options.forward) {
       for (const file of unsent) {
         keepCopy(readFileSync(file.path));
@@ -307,19 +322,22 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
             // marked at once: a crash after this point never sends the file again
             markSent(file.name);
             report.totals.forwarded++;
+            counted.forwarded++;
             keepCopy(bytes);
             touch();
           },
         };
       });
       const result = await sendInstances(options.forward, outgoing);
+      await sent.flush();
       if (result.failed > 0) {
         log(`forwarding to ${options.forward.aeTitle}: ${result.stored} stored, ${result.failed} not; retried in ${RETRY_MS / 1000} s`);
         return false;
       }
     }
-    rmSync(batch, { recursive: true, force: true });
-    emit({ kind: 'study-delivered', received, forwarded: report.totals.forwarded - before.forwarded, written: report.totals.written - before.written, quarantined });
+    await sent.flush();
+    await rm(batch, { recursive: true, force: true });
+    emit({ kind: 'study-delivered', received, forwarded: counted.forwarded, written: counted.written, quarantined });
     return true;
   };
 
@@ -327,6 +345,8 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
     const now = Date.now();
     for (const [study, last] of lastActivity) {
       if (!force && now - last < idleMs) continue;
+      // an instance of the study is still being written: wait for it (its write renews the activity)
+      if (writing.has(study)) continue;
       lastActivity.delete(study);
       if (!existsSync(join(spool.incoming, study))) continue;
       deidQueue.push(spool.release(study, now));
@@ -371,7 +391,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
     report: () => structuredClone(report),
     idle: async () => {
       releaseIdle(true);
-      while (deidWorking || deliverWorking || deidQueue.length > 0 || deliverQueue.length > 0 || timers.size > 0) {
+      while (deidWorking || delivering.size > 0 || deidQueue.length > 0 || deliverQueue.length > 0 || timers.size > 0) {
         await new Promise((r) => setTimeout(r, 20));
       }
     },
@@ -381,7 +401,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
       clearInterval(reporter);
       for (const timer of timers) clearTimeout(timer);
       scp.close();
-      await Promise.all([deidWorking, deliverWorking]);
+      await Promise.all([deidWorking, ...delivering]);
       await workers.close();
       report.running = false;
       dirty = true;
@@ -423,13 +443,24 @@ function bareUid(uid: string): string {
 
 /** SOP class, instance and transfer syntax from a Part-10 file Veil wrote, and its data set bytes. */
 function datasetOf(bytes: Buffer): Omit<OutgoingInstance, 'onStored'> {
-  const file = readDicom(bytes);
-  // Veil writes preamble, "DICM", then (0002,0000) group length: the data set follows the group
+  // Veil writes preamble, "DICM", then (0002,0000) group length: the data set follows the group.
+  // Only the meta group is read (explicit VR little endian, PS3.10 7.1), not the whole data set.
   const groupLength = bytes.readUInt32LE(140);
+  const end = 144 + groupLength;
+  const uids = new Map<number, string>();
+  for (let at = 144; at + 8 <= end; ) {
+    const tag = ((bytes.readUInt16LE(at) << 16) | bytes.readUInt16LE(at + 2)) >>> 0;
+    const vr = bytes.toString('latin1', at + 4, at + 6);
+    const long = ['OB', 'OW', 'OF', 'SQ', 'UT', 'UN'].includes(vr);
+    const length = long ? bytes.readUInt32LE(at + 8) : bytes.readUInt16LE(at + 6);
+    const value = at + (long ? 12 : 8);
+    if (vr === 'UI') uids.set(tag, bytes.toString('latin1', value, value + length).replace(/[\0 ]+$/, ''));
+    at = value + length;
+  }
   return {
-    sopClassUid: getText(file.meta, 0x00020002) ?? '',
-    sopInstanceUid: getText(file.meta, 0x00020003) ?? '',
-    transferSyntaxUid: getText(file.meta, 0x00020010) ?? '',
-    dataset: bytes.subarray(144 + groupLength),
+    sopClassUid: uids.get(0x00020002) ?? '',
+    sopInstanceUid: uids.get(0x00020003) ?? '',
+    transferSyntaxUid: uids.get(0x00020010) ?? '',
+    dataset: bytes.subarray(end),
   };
 }

@@ -1,4 +1,5 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { keyedDigest } from '../../secret/key.js';
 import { tempPathFor } from '../../io/atomic.js';
@@ -33,9 +34,13 @@ export class Spool {
     return keyedDigest(this.secret, 'veil-listen-instance', sopInstanceUid).toString('hex').slice(0, 32);
   }
 
-  /** Writes a received instance durably (temp file, fsync, rename, fsync of the folder). */
-  store(studyKey: string, instanceKey: string, chunks: readonly Uint8Array[]): void {
-    writeDurable(join(this.incoming, studyKey, `${instanceKey}.dcm`), chunks);
+  /**
+   * Writes a received instance durably (temp file, fsync, rename, fsync of the folder) without
+   * blocking the event loop; instances received at once on several associations share the
+   * folder's fsync. Resolves once the instance survives a power cut.
+   */
+  store(studyKey: string, instanceKey: string, chunks: readonly Uint8Array[]): Promise<void> {
+    return writeDurableAsync(join(this.incoming, studyKey, `${instanceKey}.dcm`), chunks);
   }
 
   /** Studies waiting in incoming/ (after a restart: those received before it). */
@@ -121,5 +126,115 @@ function fsyncDir(path: string): void {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** writeDurable without blocking the event loop; the folder's fsync is shared by concurrent writers. */
+export async function writeDurableAsync(target: string, chunks: readonly Uint8Array[]): Promise<void> {
+  const dir = dirname(target);
+  await mkdir(dir, { recursive: true });
+  const temp = tempPathFor(target);
+  const handle = await open(temp, 'w');
+  try {
+    await handle.writev([...chunks]);
+    await handle.sync();
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    await rm(temp, { force: true });
+    throw error;
+  }
+  await handle.close();
+  await rename(temp, target);
+  await syncDir(dir);
+}
+
+/**
+ * Group commit of folder fsyncs: a caller whose rename happened while a sync of the folder was
+ * already running waits for the next one (which sees its rename); callers arriving meanwhile
+ * share that next one.
+ */
+const dirSyncs = new Map<string, { running?: Promise<void>; next?: Promise<void> }>();
+
+function syncDir(dir: string): Promise<void> {
+  const state = dirSyncs.get(dir) ?? {};
+  dirSyncs.set(dir, state);
+  if (state.next) return state.next;
+  if (!state.running) {
+    state.running = fsyncFolder(dir).finally(() => {
+      state.running = undefined;
+      if (!state.next) dirSyncs.delete(dir);
+    });
+    return state.running;
+  }
+  state.next = state.running
+    .catch(() => undefined)
+    .then(() => {
+      state.next = undefined;
+      return syncDir(dir);
+    });
+  return state.next;
+}
+
+async function fsyncFolder(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Which de-identified files of a batch were delivered: one name per line in `sent.log`,
+ * appended after the receiver confirmed each file and fsynced in groups (one fsync for the
+ * files confirmed while the previous one ran). Also reads the one-file-per-marker `sent/`
+ * folder of spools written by earlier versions.
+ */
+export class SentLog {
+  private readonly file: string;
+  private readonly names: Set<string>;
+  private queue: string[] = [];
+  private flushing: Promise<void> | undefined;
+  private created: boolean;
+
+  constructor(private readonly batch: string) {
+    this.file = join(batch, 'sent.log');
+    this.created = existsSync(this.file);
+    const logged = this.created ? readFileSync(this.file, 'utf8').split('\n').filter((l) => l !== '') : [];
+    this.names = new Set([...logged, ...listDir(join(batch, 'sent'))]);
+  }
+
+  has(name: string): boolean {
+    return this.names.has(name);
+  }
+
+  /** Records a delivered file; durable once `flush()` resolves (or the next group's fsync). */
+  add(name: string): void {
+    this.names.add(name);
+    this.queue.push(name);
+    this.flushing ??= this.drain().finally(() => {
+      this.flushing = undefined;
+    });
+  }
+
+  async flush(): Promise<void> {
+    while (this.flushing) await this.flushing;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const names = this.queue.splice(0);
+      const handle = await open(this.file, 'a');
+      try {
+        await handle.write(`${names.join('\n')}\n`);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+      if (!this.created) {
+        await syncDir(this.batch);
+        this.created = true;
+      }
+    }
   }
 }
