@@ -40,6 +40,8 @@ export interface FileSettings {
    * input, tables and windows, cost more than the whole profile on a small file).
    */
   pixelsNeverExamined?: boolean;
+  /** Outputs go to a folder only this run writes (its staging folder): no temp file and rename per file. */
+  outputInPlace?: boolean;
 }
 
 export type FileStatus = 'ok' | 'rejected' | 'skipped';
@@ -149,8 +151,6 @@ function readReusable(path: string): Buffer {
   }
 }
 
-const createdDirs = new Set<string>();
-
 /**
  * Temp names beside the target, as io/atomic.ts makes them (".veil-tmp-" prefix, which the
  * walk skips), from one random prefix per thread and a counter: a random draw per file cost a
@@ -164,40 +164,57 @@ function tempPathBeside(target: string): string {
 }
 
 /**
- * Temp file, then rename. Synchronous on purpose: each worker thread handles one file at a
- * time, and blocking calls avoid a thread-pool round trip per step (3× the files/s).
+ * Opens a new file, making its folder when it is missing (asked of the file system, not
+ * remembered: a long-lived worker serves many runs, and a run's folder may be removed and
+ * made again between them).
  */
-function writeAtomic(target: string, chunks: readonly Uint8Array[]): void {
-  const dir = dirname(target);
-  if (!createdDirs.has(dir)) {
-    mkdirSync(dir, { recursive: true });
-    createdDirs.add(dir);
-  }
-  const temp = tempPathBeside(target);
-  const fd = openSync(temp, 'w');
+function openCreating(path: string, flags: string): number {
   try {
-    let pending = chunks.filter((c) => c.length > 0);
-    while (pending.length > 0) {
-      let written = writevSync(fd, pending as NodeJS.ArrayBufferView[]);
-      const rest: Uint8Array[] = [];
-      for (const chunk of pending) {
-        if (written >= chunk.length) written -= chunk.length;
-        else {
-          rest.push(chunk.subarray(written));
-          written = 0;
-        }
+    return openSync(path, flags);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    mkdirSync(dirname(path), { recursive: true });
+    return openSync(path, flags);
+  }
+}
+
+function writeAll(fd: number, chunks: readonly Uint8Array[]): void {
+  let pending = chunks.filter((c) => c.length > 0);
+  while (pending.length > 0) {
+    let written = writevSync(fd, pending as NodeJS.ArrayBufferView[]);
+    const rest: Uint8Array[] = [];
+    for (const chunk of pending) {
+      if (written >= chunk.length) written -= chunk.length;
+      else {
+        rest.push(chunk.subarray(written));
+        written = 0;
       }
-      pending = rest;
     }
+    pending = rest;
+  }
+}
+
+/**
+ * Writes one output file. Synchronous on purpose: each worker thread handles one file at a
+ * time, and blocking calls avoid a thread-pool round trip per step (3× the files/s). In a
+ * run's own staging folder (`inPlace`, renamed into place whole at the end) the file is
+ * created under its name; elsewhere a temp file is renamed over it (readers see the old file
+ * or the whole new one).
+ */
+function writeOutput(target: string, chunks: readonly Uint8Array[], inPlace: boolean): void {
+  const path = inPlace ? target : tempPathBeside(target);
+  const fd = openCreating(path, inPlace ? 'wx' : 'w');
+  try {
+    writeAll(fd, chunks);
     closeSync(fd);
-    renameSync(temp, target);
+    if (!inPlace) renameSync(path, target);
   } catch (error) {
     try {
       closeSync(fd);
     } catch {
       // already closed
     }
-    rmSync(temp, { force: true });
+    rmSync(path, { force: true });
     throw error;
   }
 }
@@ -250,7 +267,7 @@ export async function processFile(task: FileTask, settings: FileSettings, cleane
     return { input: task.relativePath, status: 'rejected', warnings: [], counts: emptyCounts(), residualValuesChecked: 0, reason };
   }
   const { result, chunks } = outcome;
-  if (chunks && task.outputPath) writeAtomic(task.outputPath, chunks);
+  if (chunks && task.outputPath) writeOutput(task.outputPath, chunks, settings.outputInPlace === true);
   return result;
 }
 

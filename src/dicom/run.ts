@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
-import { stat } from 'node:fs/promises';
-import { join, relative, resolve, sep } from 'node:path';
+import { chmod, lstat, mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { VeilError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { Policy } from '../policy/load.js';
@@ -137,6 +138,45 @@ function isInside(child: string, parent: string): boolean {
   return rel === '' || (!rel.startsWith('..') && !rel.startsWith(sep) && rel !== child);
 }
 
+/**
+ * A new folder beside `output` (same file system, so one rename publishes it) when `output`
+ * is missing or an empty folder; undefined when it already holds something (each file is then
+ * written atomically in place). Its ".veil-tmp-" name keeps the walk out of it.
+ */
+async function stagingFolderFor(output: string): Promise<string | undefined> {
+  let mode: number | undefined;
+  try {
+    // a link is written through, file by file (renaming over it would replace the link)
+    const info = await lstat(output);
+    if (!info.isDirectory() || (await readdir(output)).length > 0) return undefined;
+    mode = info.mode & 0o7777;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return undefined;
+  }
+  const staging = join(dirname(output), `.veil-tmp-${randomBytes(6).toString('hex')}-${basename(output)}`);
+  await mkdir(dirname(output), { recursive: true });
+  await mkdir(staging);
+  // an existing empty --out keeps its permissions
+  if (mode !== undefined) await chmod(staging, mode);
+  return staging;
+}
+
+/** Renames the staging folder to `output` (removing the empty folder there); a run that wrote nothing leaves `output` as it was. */
+async function publishStaging(staging: string, output: string): Promise<void> {
+  if ((await readdir(staging)).length === 0) {
+    await rmdir(staging);
+    return;
+  }
+  try {
+    await rmdir(output);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOTEMPTY' || code === 'EEXIST') throw new VeilError('USAGE', 'the output folder received files from elsewhere during the run; nothing was written to it', { file: output, field: '--out' });
+    if (code !== 'ENOENT') throw error;
+  }
+  await rename(staging, output);
+}
+
 async function countFiles(input: string, exclude: string | undefined): Promise<number> {
   let n = 0;
   for (const _ of walkFilesSync(input, exclude)) n++;
@@ -202,33 +242,46 @@ export async function deidentifyDicomDirectory(options: DeidentifyDirectoryOptio
     timingMs: 0,
   };
 
-  if (dicom.cohort) {
-    const headerPass = await createExecutor({ ...settings, cohortKeywords: cohortKeywordsOf(dicom.cohort) }, jobs, undefined, false, options.workers);
-    const patients = new Map<string, Record<string, string>>();
+  // A run into a missing or empty --out writes its files into a staging folder beside it,
+  // renamed into place once at the end: one directory entry per file instead of a temp file
+  // and a rename, and the run is all or nothing (on failure the staging folder goes).
+  const staging = await stagingFolderFor(output);
+  const target = staging ?? output;
+  settings.outputInPlace = staging !== undefined;
+  const results: (FileResult | undefined)[] = [];
+  try {
+    if (dicom.cohort) {
+      const headerPass = await createExecutor({ ...settings, cohortKeywords: cohortKeywordsOf(dicom.cohort) }, jobs, undefined, false, options.workers);
+      const patients = new Map<string, Record<string, string>>();
+      try {
+        await runAll(input, undefined, headerPass, jobs, HEADER_BATCH, (result) => {
+          if (result.status === 'ok' && result.patient?.attributes && !patients.has(result.patient.pseudonym)) patients.set(result.patient.pseudonym, result.patient.attributes);
+        });
+      } finally {
+        await headerPass.close();
+      }
+      // the cohort step runs the tabular engine: loaded only for a policy that asks for it
+      const { runCohort } = await import('./cohort/run.js');
+      const cohort = await runCohort(patients, dicom.cohort, policy, join(target, 'cohort.csv'));
+      settings.cohortWrites = cohort.writes;
+      report.cohort = cohort.summary;
+    }
+
+    const executor = await createExecutor(settings, jobs, pixelCleaner, useCleaner, options.workers);
+    let done = 0;
     try {
-      await runAll(input, undefined, headerPass, jobs, HEADER_BATCH, (result) => {
-        if (result.status === 'ok' && result.patient?.attributes && !patients.has(result.patient.pseudonym)) patients.set(result.patient.pseudonym, result.patient.attributes);
+      await runAll(input, target, executor, jobs, useCleaner && pixelsMayBeExamined(policy.pixels) ? 1 : HEADER_BATCH, (result, index) => {
+        results[index] = result;
+        options.onProgress?.(++done, total);
       });
     } finally {
-      await headerPass.close();
+      await executor.close();
     }
-    // the cohort step runs the tabular engine: loaded only for a policy that asks for it
-    const { runCohort } = await import('./cohort/run.js');
-    const cohort = await runCohort(patients, dicom.cohort, policy, join(output, 'cohort.csv'));
-    settings.cohortWrites = cohort.writes;
-    report.cohort = cohort.summary;
-  }
 
-  const results: (FileResult | undefined)[] = [];
-  const executor = await createExecutor(settings, jobs, pixelCleaner, useCleaner, options.workers);
-  let done = 0;
-  try {
-    await runAll(input, output, executor, jobs, useCleaner && pixelsMayBeExamined(policy.pixels) ? 1 : HEADER_BATCH, (result, index) => {
-      results[index] = result;
-      options.onProgress?.(++done, total);
-    });
-  } finally {
-    await executor.close();
+    if (staging) await publishStaging(staging, output);
+  } catch (error) {
+    if (staging) await rm(staging, { recursive: true, force: true });
+    throw error;
   }
 
   const patients = new Map<string, string>();
