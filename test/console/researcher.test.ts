@@ -82,7 +82,11 @@ describe('researcher console', () => {
     await page.getByLabel(/^k \(approved 5/).fill('10');
     expect(await page.getByRole('button', { name: 'Start the job' }).isDisabled()).toBe(false);
     await page.getByLabel('CSV file').setInputFiles({ name: 'cohort.csv', mimeType: 'text/csv', buffer: Buffer.from(demoCohortCsv()) });
+    // progress comes as server-sent events (a job process takes seconds to start, so the job is
+    // still queued or running when the page opens the stream)
+    const stream = page.waitForRequest((request) => /\/v1\/jobs\/[0-9a-f]{32}\/events$/.test(request.url()));
     await page.getByRole('button', { name: 'Start the job' }).click();
+    await stream;
     const id = await waitForDone();
     expect(await page.getByRole('progressbar').getAttribute('value')).toBe('1');
 

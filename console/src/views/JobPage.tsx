@@ -7,8 +7,10 @@ import type { ListedJob } from './JobsTable';
 
 const POLL_MS = 1000;
 
+const isRunning = (job: ListedJob) => job.status === 'queued' || job.status === 'running';
+
 /**
- * One job: progress (polling GET /v1/jobs/:id every second while it runs), then the result
+ * One job: progress (server-sent events, or polling every second, while it runs), then the result
  * download (the submitting researcher only) and the report page, shown as the same HTML the
  * CLI writes in a sandboxed frame (for image and DICOM jobs, the review page).
  */
@@ -19,20 +21,47 @@ export function JobPage(props: { id: string; role: Role }) {
   useEffect(() => {
     let current = true;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let events: EventSource | undefined;
+    const path = `/v1/jobs/${encodeURIComponent(props.id)}`;
+    const show = (answer: ListedJob) => {
+      setJob(answer);
+      setError(undefined);
+    };
     const poll = () => {
-      getJson<ListedJob>(`/v1/jobs/${encodeURIComponent(props.id)}`).then(
+      getJson<ListedJob>(path).then(
         (answer) => {
           if (!current) return;
-          setJob(answer);
-          setError(undefined);
-          if (answer.status === 'queued' || answer.status === 'running') timer = setTimeout(poll, POLL_MS);
+          show(answer);
+          if (isRunning(answer)) timer = setTimeout(poll, POLL_MS);
         },
         (failure: unknown) => current && setError(failure),
       );
     };
-    poll();
+    // Server-sent events while the job runs (GET /v1/jobs/:id/events); polling once a second if
+    // the stream is refused or breaks before the job ends.
+    getJson<ListedJob>(path).then(
+      (first) => {
+        if (!current) return;
+        show(first);
+        if (!isRunning(first)) return;
+        if (typeof EventSource === 'undefined') return poll();
+        events = new EventSource(`${path}/events`);
+        events.addEventListener('job', (event) => {
+          const answer = JSON.parse((event as MessageEvent<string>).data) as ListedJob;
+          if (!current) return;
+          show(answer);
+          if (!isRunning(answer)) events?.close();
+        });
+        events.onerror = () => {
+          events?.close();
+          if (current) poll();
+        };
+      },
+      (failure: unknown) => current && setError(failure),
+    );
     return () => {
       current = false;
+      events?.close();
       if (timer) clearTimeout(timer);
     };
   }, [props.id]);
