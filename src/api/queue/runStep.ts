@@ -46,10 +46,19 @@ export function workerSpecOf(spec: StepSpec, layout: DataLayout): WorkerSpec {
   };
 }
 
+/** The chunks of a DICOM job: their sizes here, each chunk's file list in lists/<n>.json (a chunk reads only its own). */
 interface DicomPlan {
   startedAt: number;
-  chunks: string[][];
+  counts: number[];
 }
+
+/** Each chunk's share of the job's progress (an empty upload is one empty chunk). */
+function chunkWeights(plan: DicomPlan): number[] {
+  const total = plan.counts.reduce((sum, n) => sum + n, 0);
+  return plan.counts.length === 0 ? [1] : plan.counts.map((n) => (total > 0 ? n / total : 1));
+}
+
+const listFile = (ctx: StepContext, index: number): string => join(ctx.steps, 'lists', `${index}.json`);
 
 interface StepContext {
   spec: StepSpec;
@@ -132,21 +141,23 @@ async function dicomPlan(ctx: StepContext): Promise<StepResult> {
     await rm(ctx.steps, { recursive: true, force: true });
     await freshWork(ctx);
     const { listDicomChunks } = await import('../../dicom/chunk.js');
-    plan = { startedAt: Date.now(), chunks: await listDicomChunks(ctx.worker.input, ctx.spec.data.chunkFiles) };
+    const startedAt = Date.now();
+    const chunks = await listDicomChunks(ctx.worker.input, ctx.spec.data.chunkFiles);
+    for (const [index, files] of chunks.entries()) await writeFileAtomic(listFile(ctx, index), JSON.stringify(files));
+    // plan.json last: once it exists, every list does
+    plan = { startedAt, counts: chunks.map((files) => files.length) };
     await writeFileAtomic(planFile(ctx), JSON.stringify(plan));
   }
-  const total = plan.chunks.reduce((sum, chunk) => sum + chunk.length, 0);
-  const weights = plan.chunks.map((chunk) => (total > 0 ? chunk.length / total : 1));
-  const parts = Math.max(1, plan.chunks.length);
-  if (plan.chunks.length === 0) weights.push(1);
+  const weights = chunkWeights(plan);
+  const parts = weights.length;
   if (policy.dicom?.cohort) return { final: false, next: { parent: 'dicom-cohort', child: 'dicom-headers', parts, weights: weights.map(() => 0) } };
   return { final: false, next: { parent: 'dicom-merge', child: 'dicom-chunk', parts, weights } };
 }
 
 /** The chunk's files (an empty chunk 0 when the upload held no file: the merge then says so). */
 async function chunkFiles(ctx: StepContext): Promise<string[]> {
-  const plan = await readJson<DicomPlan>(planFile(ctx));
-  return plan.chunks[partIndex(ctx)] ?? [];
+  const index = partIndex(ctx);
+  return existsSync(listFile(ctx, index)) ? readJson<string[]>(listFile(ctx, index)) : [];
 }
 
 async function dicomHeaders(ctx: StepContext): Promise<StepResult> {
@@ -164,16 +175,14 @@ const cohortDir = (ctx: StepContext): string => join(ctx.steps, 'cohort');
 async function dicomCohort(ctx: StepContext): Promise<StepResult> {
   const policy = await dicomPolicy(ctx);
   const plan = await readJson<DicomPlan>(planFile(ctx));
-  const parts = Math.max(1, plan.chunks.length);
+  const weights = chunkWeights(plan);
+  const parts = weights.length;
   const patients: [string, Record<string, string>][] = [];
   for (let index = 0; index < parts; index++) patients.push(...(await readJson<[string, Record<string, string>][]>(join(ctx.steps, 'headers', `${index}.json`))));
   const { decideDicomCohort } = await import('../../dicom/chunk.js');
   await mkdir(cohortDir(ctx), { recursive: true });
   const decision = await decideDicomCohort(patients, policy, join(cohortDir(ctx), 'cohort.csv'));
   await writeFileAtomic(join(cohortDir(ctx), 'decision.json'), JSON.stringify(decision));
-  const total = plan.chunks.reduce((sum, chunk) => sum + chunk.length, 0);
-  const weights = plan.chunks.map((chunk) => (total > 0 ? chunk.length / total : 1));
-  if (weights.length === 0) weights.push(1);
   return { final: false, next: { parent: 'dicom-merge', child: 'dicom-chunk', parts, weights } };
 }
 
@@ -248,7 +257,7 @@ async function dicomMerge(ctx: StepContext): Promise<StepResult> {
   const { renderDicomHtml } = await import('../../report/html/dicomHtml.js');
   type ChunkResult = Parameters<typeof assembleDicomReport>[1][number];
   const results: ChunkResult[] = [];
-  const parts = Math.max(1, plan.chunks.length);
+  const parts = chunkWeights(plan).length;
   let cohort: Parameters<typeof assembleDicomReport>[2];
   if (policy.dicom?.cohort) {
     cohort = (await readJson<{ summary: NonNullable<typeof cohort> }>(join(cohortDir(ctx), 'decision.json'))).summary;
