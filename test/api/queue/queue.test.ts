@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -190,6 +190,30 @@ describe('jobs on BullMQ with three workers', () => {
     expect(report.distribution?.maxPartitionRows).toBe(8000);
     await expectOneAuditResult(submitted.body.id);
     expect(workers.map((w) => w.log()).join('')).toContain('"step":"tabular-partition"');
+  }, 900_000);
+
+  it('a worker refuses policy bytes that are not the approved ones: POLICY_TAMPERED, once in the audit log, not retried', async () => {
+    await putApproved('tampered', 'name: tampered\nversion: 1\ndicom: { profile: basic }\n');
+    const policies = join(scratch.dir, 'data', 'policies');
+    const stored = readdirSync(policies)
+      .map((token) => join(policies, token, 'policy.yaml'))
+      .find((file) => existsSync(file) && readFileSync(file, 'utf8').startsWith('name: tampered'));
+    expect(stored).toBeDefined();
+    appendFileSync(stored as string, '# edited on disk after approval\n');
+    const form = new FormData();
+    form.append('policy', 'tampered');
+    form.append('files', new Blob([readFileSync(join(DICOM_DIR, 'CT_small.dcm'))]), 'CT_small.dcm');
+    const submitted = await api<{ id: string }>(server.base, keys.researcher, '/v1/dicom/jobs', { method: 'POST', body: form });
+    expect(submitted.status).toBe(202);
+    const { job } = await waitForJob(submitted.body.id);
+    expect(job.status).toBe('failed');
+    expect(job.error?.code).toBe('POLICY_TAMPERED');
+    const audit = await get<{ entries: { action: string; target: string }[] }>(keys.auditor, '/v1/audit');
+    const results = audit.body.entries.filter((e) => e.target === `job:${submitted.body.id}` && e.action.startsWith('job.') && e.action !== 'job.submit');
+    expect(results.map((e) => e.action)).toEqual(['job.policy_mismatch']);
+    // refused at once: the plan step ran one attempt
+    const starts = workers.flatMap((w) => w.log().split('\n')).filter((line) => line.includes('"step started"') && line.includes(submitted.body.id));
+    expect(starts).toHaveLength(1);
   }, 900_000);
 });
 
