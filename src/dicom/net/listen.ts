@@ -411,7 +411,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
 }
 
 /**
- * The calling AE titles let in (empty: any). The policy's `dicom.network.allowCallingAeTitles`
+ * The calling AE titles let in (empty: every caller). The policy's `dicom.network.allowCallingAeTitles`
  * is what the committee approved; the operator's `--allow-ae` can only narrow it: with both, a
  * caller must be in both lists. Lists with no title in common are refused at start, rather than
  * a listener that lets nobody in.
