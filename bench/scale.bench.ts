@@ -8,11 +8,14 @@
  * BullMQ calls), plus a plain Redis round trip for scale.
  *   npx tsx bench/scale.bench.ts                                   (2,000 files, 200,000 rows)
  *   VEIL_BENCH_FILES=20000 VEIL_BENCH_ROWS=4000000 npx tsx bench/scale.bench.ts
+ *   VEIL_BENCH_KINDS=tabular …                  (only one kind: dicom or tabular)
+ * Beside wall time it prints the CPU time (user + sys) of the workers and their step processes
+ * (from /proc, Linux only) and the load average, as wall times on a shared machine are noisy.
  * The job inputs are placed straight into the data dir (the upload path is bench/api's).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, linkSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createWriteStream, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
@@ -30,6 +33,7 @@ const FILES = Number(process.env.VEIL_BENCH_FILES ?? 2000);
 const ROWS = Number(process.env.VEIL_BENCH_ROWS ?? 200_000);
 const CHUNK_FILES = Number(process.env.VEIL_BENCH_CHUNK_FILES ?? 500);
 const PARTITION_ROWS = Number(process.env.VEIL_BENCH_PARTITION_ROWS ?? Math.ceil(ROWS / 8));
+const KINDS = (process.env.VEIL_BENCH_KINDS ?? 'dicom,tabular').split(',');
 const SECRET = 'bench-secret-0123456789abcdef';
 const CT = resolve(ROOT, '../shared/data/dicom/CT_small.dcm');
 const CLI = join(ROOT, 'src/cli/main.ts');
@@ -97,6 +101,25 @@ async function startWorker(dataDir: string, url: string): Promise<Worker> {
   return worker;
 }
 
+/**
+ * CPU seconds (user + sys) of a process and of its children it has waited for (the worker's
+ * step processes), from /proc/<pid>/stat; 0 where /proc is missing.
+ */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[11..14] are utime, stime, cutime, cstime (stat fields 14–17), in clock ticks of 1/100 s
+    return fields.slice(11, 15).reduce((sum, ticks) => sum + Number(ticks), 0) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+const workersCpu = (workers: Worker[]): number => workers.reduce((sum, w) => sum + cpuSeconds(w.child.pid), 0);
+const load = (): string => loadavg().map((l) => l.toFixed(1)).join(' / ');
+
 interface StepLine {
   jobId: string;
   step: string;
@@ -153,7 +176,7 @@ async function main(): Promise<void> {
   await writeTable(tableFile, ROWS);
 
   /** Places the input, records the job as a submission would, and times it to done. */
-  const runJob = async (kind: JobKind, policyName: string): Promise<{ id: string; seconds: number }> => {
+  const runJob = async (kind: JobKind, policyName: string, workers: Worker[]): Promise<{ id: string; seconds: number; cpu: number; load: string }> => {
     const id = randomBytes(16).toString('hex');
     const input = layout.jobInput(id);
     mkdirSync(input, { recursive: true });
@@ -164,6 +187,8 @@ async function main(): Promise<void> {
     insertJob(db, { id, kind, ownerKeyId: researcher.record.id, policyVersionId: version.id, overrides: null, inputCount: kind === 'dicom' ? FILES : 1 });
     appendAudit(db, { actor: 'bench', role: 'researcher', action: 'job.submit', target: `job:${id}`, policy: policyRef(version) });
     const started = performance.now();
+    const cpuBefore = workersCpu(workers);
+    const loadBefore = load();
     server.api.ctx.runner.kick();
     for (;;) {
       const job = getJob(db, id);
@@ -171,7 +196,8 @@ async function main(): Promise<void> {
       if (job?.status === 'failed') throw new Error(`job failed: ${job.error?.code} ${job.error?.message}`);
       await new Promise((ok) => setTimeout(ok, 100));
     }
-    return { id, seconds: (performance.now() - started) / 1000 };
+    // a worker's step process is reaped (and counted) when it exits, before the step's completion reaches the server
+    return { id, seconds: (performance.now() - started) / 1000, cpu: workersCpu(workers) - cpuBefore, load: `${loadBefore} → ${load()}` };
   };
 
   const queue = new Queue(QUEUE_NAME, { connection: parseQueueUrl(redis.url) });
@@ -190,13 +216,14 @@ async function main(): Promise<void> {
       ['dicom', 'bench-ct', `DICOM ${FILES.toLocaleString('en')} files, chunks of ${CHUNK_FILES}`],
       ['tabular', 'bench-table', `tabular ${ROWS.toLocaleString('en')} rows, partitions ≤ ${PARTITION_ROWS.toLocaleString('en')} rows`],
     ] as const) {
-      const one = await runJob(kind, policy);
+      if (!KINDS.includes(kind)) continue;
+      const one = await runJob(kind, policy, workers);
       const oneLines = stepLines(workers, one.id);
       if (workers.length < 2) workers.push(await startWorker(dataDir, redis.url));
-      const two = await runJob(kind, policy);
+      const two = await runJob(kind, policy, workers);
       process.stdout.write(`${label}\n`);
-      process.stdout.write(`  1 worker:  ${one.seconds.toFixed(1)} s\n    ${summarize(oneLines)}\n`);
-      process.stdout.write(`  2 workers: ${two.seconds.toFixed(1)} s (speed-up ×${(one.seconds / two.seconds).toFixed(2)})\n    ${summarize(stepLines(workers, two.id))}\n`);
+      process.stdout.write(`  1 worker:  ${one.seconds.toFixed(1)} s wall, ${one.cpu.toFixed(1)} s CPU of the worker, load average ${one.load}\n    ${summarize(oneLines)}\n`);
+      process.stdout.write(`  2 workers: ${two.seconds.toFixed(1)} s wall (speed-up ×${(one.seconds / two.seconds).toFixed(2)}), ${two.cpu.toFixed(1)} s CPU of the workers, load average ${two.load}\n    ${summarize(stepLines(workers, two.id))}\n`);
       // back to one worker for the next kind
       const extra = workers.pop();
       await extra?.stop();
