@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
+import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/api/keys.js';
 import { createApi, type Api } from '../../src/api/server.js';
@@ -41,6 +42,9 @@ suite('the DICOM listener under veil serve', () => {
   let research: Orthanc;
   let dicomPort: number;
   let auditor: string;
+  let researcher: string;
+  /** Orthanc ids of the pushed instances (three studies and one the pipeline rejects). */
+  const ids: string[] = [];
   const identifying: string[] = [];
   const uids: string[] = [];
 
@@ -70,6 +74,7 @@ suite('the DICOM listener under veil serve', () => {
     const setup = await createApi(options());
     const committee = createApiKey(setup.ctx.db, 'committee', 'committee-1').key;
     auditor = createApiKey(setup.ctx.db, 'auditor', 'auditor-1').key;
+    researcher = createApiKey(setup.ctx.db, 'researcher', 'imaging-team').key;
     expect((await request(setup.app).put('/v1/policies/ct').set(bearer(committee)).set('Content-Type', 'application/yaml').send(POLICY)).status).toBe(201);
     expect((await request(setup.app).post('/v1/policies/ct/approve').set(bearer(committee))).status).toBe(200);
     expect((await request(setup.app).put('/v1/policies/draft').set(bearer(committee)).set('Content-Type', 'application/yaml').send(POLICY.replace('name: ct', 'name: draft'))).status).toBe(201);
@@ -91,7 +96,6 @@ suite('the DICOM listener under veil serve', () => {
   });
 
   it("Orthanc pushes studies: they reach the research archive de-identified; the audit log counts each study and each quarantined instance, with no value", async () => {
-    const ids: string[] = [];
     for (const file of FILES) {
       const bytes = readFileSync(join(sharedDicom, file));
       const dataset = readDicom(bytes).dataset;
@@ -147,4 +151,53 @@ suite('the DICOM listener under veil serve', () => {
     expect(stop.length).toBe(1);
     expect(stop[0].target).toMatch(new RegExp(`${FILES.length + 1} received, ${FILES.length} forwarded, 0 written, 1 quarantined`));
   }, 60_000);
+
+  it('without a forward, each released study is kept as a done DICOM job of the named researcher: result zip, report, audit', async () => {
+    await api.close();
+    const keptOptions = { ...listenerOptions('ct'), forward: undefined, jobsFor: 'imaging-team' };
+    await expect(createApi({ ...options(), dicomListener: { ...keptOptions, jobsFor: 'nobody' } })).rejects.toMatchObject({ code: 'USAGE', location: { field: '--dicom-jobs-for' } });
+    api = await createApi({ ...options(), dicomListener: keptOptions });
+    const pushed = await source.post<unknown>('/modalities/veil/store', JSON.stringify(ids));
+    expect(pushed.status, JSON.stringify(pushed.json)).toBe(200);
+    const listener = api.dicomListener?.listener;
+    if (!listener) throw new Error('no listener');
+    await listener.idle();
+    expect(listener.report().totals).toMatchObject({ received: ids.length, forwarded: 0, kept: FILES.length, quarantined: 1 });
+
+    interface JobView { id: string; kind: string; status: string; inputFiles: number; submittedBy: { name: string }; policy: { name: string; version: number } }
+    const jobs = (await request(api.app).get('/v1/jobs').set(bearer(researcher))).body.jobs as JobView[];
+    expect(jobs.length).toBeGreaterThanOrEqual(new Set(FILES).size);
+    expect(jobs.every((j) => j.kind === 'dicom' && j.status === 'done' && j.submittedBy.name === 'imaging-team' && j.policy.version === 1)).toBe(true);
+    expect(jobs.reduce((n, j) => n + j.inputFiles, 0)).toBe(ids.length);
+    let files = 0;
+    const leaked: string[] = [];
+    for (const job of jobs) {
+      const result = await request(api.app).get(`/v1/jobs/${job.id}/result`).set(bearer(researcher)).buffer(true).parse((r, cb) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => cb(null, Buffer.concat(chunks)));
+      });
+      expect(result.status).toBe(200);
+      for (const bytes of Object.values(unzipSync(new Uint8Array(result.body as Buffer)))) {
+        files++;
+        const text = Buffer.from(bytes).toString('latin1');
+        leaked.push(...[...identifying, ...uids].filter((value) => text.includes(value)));
+      }
+      const report = await request(api.app).get(`/v1/jobs/${job.id}/report`).set(bearer(researcher));
+      expect(report.status).toBe(200);
+      expect(report.body.kind).toBe('veil-dicom');
+      expect((await request(api.app).get(`/v1/jobs/${job.id}/report?format=html`).set(bearer(researcher))).status).toBe(200);
+    }
+    expect(files).toBe(FILES.length);
+    expect(leaked).toEqual([]);
+
+    const entries = (await request(api.app).get('/v1/audit?limit=5000').set(bearer(auditor))).body.entries as (AuditEntry & { actor: string })[];
+    const submits = entries.filter((e) => e.action === 'job.submit');
+    expect(submits.map((e) => e.actor).sort()).toEqual(jobs.map(() => 'dicom-listener:VEIL'));
+    expect(submits.map((e) => e.target).sort()).toEqual(jobs.map((j) => `job:${j.id}`).sort());
+    const kept = entries.filter((e) => e.action === 'dicom.study.released' && e.target.includes('kept as job:'));
+    expect(kept.length).toBe(jobs.length);
+    const text = JSON.stringify(entries);
+    for (const value of [...identifying, ...uids]) expect(text).not.toContain(value);
+  }, 120_000);
 });

@@ -41,6 +41,7 @@ interface ServeOptions {
   dicomHost?: string;
   dicomForward?: string;
   dicomOut?: string;
+  dicomJobsFor?: string;
   dicomAllowAe?: string;
   dicomStudyIdle: string;
   sessionIdleMinutes: string;
@@ -50,7 +51,7 @@ interface ServeOptions {
 /** `--dicom-*` options: the DICOM listener run inside the server, or undefined without --dicom-port. */
 async function dicomListenerOptions(options: ServeOptions) {
   if (!options.dicomPort) {
-    const stray = (['dicomPolicy', 'dicomForward', 'dicomOut', 'dicomAllowAe'] as const).find((key) => options[key] !== undefined);
+    const stray = (['dicomPolicy', 'dicomForward', 'dicomOut', 'dicomJobsFor', 'dicomAllowAe'] as const).find((key) => options[key] !== undefined);
     if (stray) throw new VeilError('USAGE', 'give --dicom-port to run the DICOM listener', { field: '--dicom-port' });
     return undefined;
   }
@@ -58,7 +59,8 @@ async function dicomListenerOptions(options: ServeOptions) {
   if (!options.dicomPolicy) throw new VeilError('USAGE', 'name the approved policy the listener runs with --dicom-policy NAME', { field: '--dicom-policy' });
   const aeTitle = net.parseAeTitle(options.dicomAe, '--dicom-ae');
   const forward = options.dicomForward ? net.parseDestination(options.dicomForward, aeTitle, '--dicom-forward') : undefined;
-  if (!forward && !options.dicomOut) throw new VeilError('USAGE', 'give --dicom-forward AE@host:port or --dicom-out DIR (keeping received studies as jobs is not built)', { field: '--dicom-forward' });
+  if (!forward && !options.dicomOut && !options.dicomJobsFor) throw new VeilError('USAGE', 'give --dicom-forward AE@host:port, --dicom-out DIR or --dicom-jobs-for KEYNAME (received studies kept as jobs)', { field: '--dicom-forward' });
+  if (options.dicomJobsFor && (forward || options.dicomOut)) throw new VeilError('USAGE', '--dicom-jobs-for keeps studies as jobs instead of --dicom-forward or --dicom-out: give one of them', { field: '--dicom-jobs-for' });
   const { loadSecret } = await import('../../secret/key.js');
   return {
     policyName: options.dicomPolicy,
@@ -67,6 +69,7 @@ async function dicomListenerOptions(options: ServeOptions) {
     aeTitle,
     forward,
     out: options.dicomOut ? resolve(options.dicomOut) : undefined,
+    jobsFor: options.dicomJobsFor,
     allowAe: (options.dicomAllowAe ?? '').split(',').filter((t) => t.trim() !== '').map((t) => net.parseAeTitle(t, '--dicom-allow-ae')),
     studyIdleSeconds: net.parseSeconds(options.dicomStudyIdle, '--dicom-study-idle'),
     // the pseudonym key is read here, at the edge, as `veil dicom listen` does
@@ -102,6 +105,7 @@ export function registerServeCommands(program: Command): void {
     .option('--dicom-host <address>', 'with --dicom-port: address to listen on (default: --host)')
     .option('--dicom-forward <AE@host:port>', 'with --dicom-port: C-STORE the de-identified instances to this SCP')
     .option('--dicom-out <dir>', 'with --dicom-port: write the de-identified instances under this folder')
+    .option('--dicom-jobs-for <keyname>', 'with --dicom-port, instead of --dicom-forward/--dicom-out: keep each received study as a DICOM job of this researcher key')
     .option('--dicom-allow-ae <titles>', "with --dicom-port: calling AE titles let in (narrows the policy's dicom.network.allowCallingAeTitles)")
     .option('--dicom-study-idle <seconds>', 'with --dicom-port: seconds without a new instance before a study is de-identified and sent on', '5')
     .option('--session-idle-minutes <n>', 'a console session unused this long ends (sessions end 8 h after sign-in in any case)', '30')

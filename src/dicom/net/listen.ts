@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { isVeilError, VeilError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import type { Policy } from '../../policy/load.js';
@@ -25,6 +25,12 @@ export interface ListenOptions {
   /** Where de-identified instances go: a C-STORE SCP, or a folder (or both). */
   forward?: Destination;
   out?: string;
+  /**
+   * Or: hand each de-identified batch to the caller, who keeps it (`veil serve` makes it a
+   * job). Resolves with a label for the log and audit (an id, never a value) once the batch is
+   * kept for good; called again for the same batch id after a crash, so it must be idempotent.
+   */
+  keep?: (batch: KeptBatch) => Promise<string>;
   spool: string;
   quarantine?: string;
   /** Calling AE titles let in by the operator (--allow-ae); combined with the policy's list by allowedCallers(). */
@@ -41,12 +47,26 @@ export interface ListenOptions {
   onEvent?: (event: ListenEvent) => void;
 }
 
+/** A de-identified batch handed to `keep`: its files, its run report, its counts. */
+export interface KeptBatch {
+  /** The batch's id in the spool (a timestamp and a keyed digest: no UID). */
+  id: string;
+  /** Folder of the de-identified files (may be empty when every instance was quarantined). */
+  files: string;
+  /** The run report of deidentifyDicomDirectory, JSON and HTML (the HTML may be missing). */
+  reportJson: string;
+  reportHtml: string;
+  received: number;
+  deidentified: number;
+  quarantined: number;
+}
+
 /** Why an instance was quarantined, as a code an audit log can hold. */
 export type QuarantineCode = 'DAMAGED_DATASET' | 'SOP_INSTANCE_MISMATCH' | 'DEIDENTIFICATION_FAILED';
 
 export type ListenEvent =
   /** A released batch of a study was delivered: its instances received, forwarded, written, quarantined. */
-  | { kind: 'study-delivered'; received: number; forwarded: number; written: number; quarantined: number }
+  | { kind: 'study-delivered'; received: number; forwarded: number; written: number; quarantined: number; kept?: { instances: number; label: string } }
   | { kind: 'quarantined'; code: QuarantineCode };
 
 export interface ListenTotals {
@@ -61,6 +81,8 @@ export interface ListenTotals {
   studiesReleased: number;
   forwarded: number;
   written: number;
+  /** De-identified instances handed to `keep` (under veil serve: kept as jobs). */
+  kept: number;
   /** Instances moved to the quarantine folder (refused at receipt or failed de-identification). */
   quarantined: number;
   deliveryRetries: number;
@@ -101,7 +123,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
   const dicom = options.policy.dicom;
   if (!dicom) throw new VeilError('POLICY_INVALID', 'the policy has no dicom section', { file: options.policy.source.file, field: 'dicom' });
   if (dicom.cohort) throw new VeilError('USAGE', 'a cohort step needs the whole cohort at once; use veil dicom deidentify on a folder', { file: options.policy.source.file, field: 'dicom.cohort' });
-  if (!options.forward && !options.out) throw new VeilError('USAGE', 'give --forward AE@host:port or --out DIR', { field: '--forward' });
+  if (!options.forward && !options.out && !options.keep) throw new VeilError('USAGE', 'give --forward AE@host:port or --out DIR', { field: '--forward' });
   const log = options.log ?? (() => undefined);
   const callers = allowedCallers(dicom.network?.allowCallingAeTitles, options.allowAe);
   const spool = new Spool(resolve(options.spool), new Uint8Array(options.secret));
@@ -118,7 +140,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
     startedAt: new Date().toISOString(),
     updatedAt: new Date().toISOString(),
     running: true,
-    totals: { associations: 0, associationsRefused: 0, received: 0, refused: 0, recovered: 0, studiesReleased: 0, forwarded: 0, written: 0, quarantined: 0, deliveryRetries: 0 },
+    totals: { associations: 0, associationsRefused: 0, received: 0, refused: 0, recovered: 0, studiesReleased: 0, forwarded: 0, written: 0, kept: 0, quarantined: 0, deliveryRetries: 0 },
     quarantine: [],
   };
   let dirty = true;
@@ -270,11 +292,13 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
     const input = join(batch, 'in');
     const output = join(batch, 'out');
     const batchReport = join(batch, 'report.json');
+    // a kept batch becomes a job: its report page is part of it
+    const batchHtml = options.keep ? join(batch, 'report.html') : undefined;
     // the output is re-made from the spooled input after a restart (keyed, so identical)
     rmSync(output, { recursive: true, force: true });
     try {
       // the listener's pool, opened once: no thread start per study
-      await deidentifyDicomDirectory({ policy: options.policy, input, output, reportJson: batchReport, secret: options.secret, workers, pixelCleaner: options.pixelCleaner });
+      await deidentifyDicomDirectory({ policy: options.policy, input, output, reportJson: batchReport, reportHtml: batchHtml, secret: options.secret, workers, pixelCleaner: options.pixelCleaner });
     } catch (error) {
       // no file of the study could be de-identified: the report (written first) says why per file
       if (!(isVeilError(error) && error.code === 'NO_USABLE_INPUT' && existsSync(batchReport))) throw error;
@@ -298,6 +322,14 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
 
   /** Forwards (or writes) a de-identified study; false when the receiver did not take all of it. */
   const deliverBatch = async ({ batch, pending, received, quarantined, sent, counted }: Prepared): Promise<boolean> => {
+    if (options.keep && !options.forward && !options.out) {
+      // kept whole, once: the keeper is idempotent per batch id, so a crash before the rm below only repeats it
+      const label = await options.keep({ id: basename(batch), files: join(batch, 'out'), reportJson: join(batch, 'report.json'), reportHtml: join(batch, 'report.html'), received, deidentified: pending.length, quarantined });
+      report.totals.kept += pending.length;
+      await rm(batch, { recursive: true, force: true });
+      emit({ kind: 'study-delivered', received, forwarded: 0, written: 0, quarantined, kept: { instances: pending.length, label } });
+      return true;
+    }
     // recorded as soon as the receiver confirms, fsynced in groups (see SentLog)
     const markSent = (name: string) => sent.add(name);
     const keepCopy = (bytes: Buffer) => {
