@@ -1,10 +1,12 @@
-import { createRequire } from 'node:module';
+import { DICTIONARY_LINES } from './dicomDictionaryData.js';
 
 /**
- * The DICOM data dictionary (keyword and VR per tag), taken from dcmjs@0.51.1. This is the
- * only module that loads dcmjs: Veil reads and writes DICOM with its own codec
- * (src/dicom/codec) because dcmjs re-fragments pixel data, cannot write deflated files and
- * logs raw values. dcmjs is loaded lazily and its logger is silenced before any use.
+ * The DICOM data dictionary (keyword and VR per tag), generated from dcmjs@0.51.1 into
+ * dicomDictionaryData.ts (test/standard/dicomDictionary.test.ts checks it against dcmjs and
+ * rewrites it). Veil reads and writes DICOM with its own codec (src/dicom/codec) because dcmjs
+ * re-fragments pixel data, cannot write deflated files and logs raw values; loading dcmjs whole
+ * only for its dictionary cost every DICOM worker thread ≈ 0.1 s, parsing these lines ≈ 2 ms.
+ * Parsed on first use.
  */
 export interface DictionaryEntry {
   tag: number;
@@ -12,38 +14,18 @@ export interface DictionaryEntry {
   vr: string;
 }
 
-interface DcmjsNameMapEntry {
-  tag: string;
-  vr: string;
-  name: string;
-}
-
 let byTag: Map<number, DictionaryEntry> | undefined;
 let byKeyword: Map<string, DictionaryEntry> | undefined;
 
 function load(): void {
-  const require = createRequire(import.meta.url);
-  const dcmjs = require('dcmjs') as { log?: { setLevel?: (level: string) => void }; data: { DicomMetaDictionary: { nameMap: Record<string, DcmjsNameMapEntry> } } };
-  dcmjs.log?.setLevel?.('silent');
   byTag = new Map();
   byKeyword = new Map();
-  for (const entry of Object.values(dcmjs.data.DicomMetaDictionary.nameMap)) {
-    const match = /^\(([0-9A-Fa-f]{4}),([0-9A-Fa-f]{4})\)$/.exec(entry.tag);
-    if (!match) continue;
-    const tag = parseInt(match[1] + match[2], 16) >>> 0;
-    const vr = normalizeVr(entry.vr);
-    const value: DictionaryEntry = { tag, keyword: entry.name, vr };
+  for (const line of DICTIONARY_LINES.split('\n')) {
+    const tag = parseInt(line.slice(0, 8), 16) >>> 0;
+    const value: DictionaryEntry = { tag, keyword: line.slice(10), vr: line.slice(8, 10) };
     byTag.set(tag, value);
-    byKeyword.set(entry.name, value);
+    byKeyword.set(value.keyword, value);
   }
-}
-
-/** dcmjs writes ambiguous VRs in lower case ("ox", "xs"); pick the usual one. */
-function normalizeVr(vr: string): string {
-  if (vr === 'ox' || vr === 'OB|OW' || vr === 'OW|OB') return 'OW';
-  if (vr === 'xs' || vr === 'US|SS') return 'US';
-  if (vr.length !== 2) return 'UN';
-  return vr.toUpperCase();
 }
 
 function tagTable(): Map<number, DictionaryEntry> {
