@@ -17,6 +17,7 @@ import { classLabels } from '../recode.js';
 import { riskRequirementMinimum } from '../risk/wire.js';
 import { buildColumns, ColumnBuilder, tableFromColumns } from '../table.js';
 import { csvLine } from './csvLine.js';
+import { copyRecordsRaw } from './rawCopy.js';
 import { partitionPath, planPath, PLAN_FORMAT, rowsPath, type Plan, type PlanPartition } from './layout.js';
 
 export interface PlanOptions {
@@ -137,7 +138,7 @@ export async function planPartitions(options: PlanOptions): Promise<Plan> {
 
   // Pass 2: every row to its partition file, in input order.
   await mkdir(workDir, { recursive: true });
-  await writePartitions(input, workDir, read.delimiter, partOf, count, options.maxCellBytes);
+  await writePartitions(input, workDir, read.delimiter, read.header, partOf, count, options.maxCellBytes);
   await writeFileAtomic(rowsPath(workDir), new Uint8Array(partOf.buffer, partOf.byteOffset, partOf.byteLength));
   lap('write');
 
@@ -207,38 +208,69 @@ function located<T>(run: () => T, input: string): T {
 /** Bytes a partition's text is gathered into before it is handed to its file. */
 const FLUSH_CHARS = 256 * 1024;
 
-async function writePartitions(input: string, workDir: string, delimiter: Delimiter, partOf: Uint32Array, count: number, maxCellBytes: number | undefined): Promise<void> {
-  const files: AtomicStream[] = [];
+/**
+ * Every row to its partition file, in input order: the record's bytes as read when the file
+ * allows it (copyRecordsRaw), else parsed and written again (a file with quotes or lone CRs).
+ */
+async function writePartitions(input: string, workDir: string, delimiter: Delimiter, header: readonly string[], partOf: Uint32Array, count: number, maxCellBytes: number | undefined): Promise<void> {
+  const headerLine = csvLine(header, header.length, delimiter);
+  const open = async (): Promise<AtomicStream[]> => {
+    const files: AtomicStream[] = [];
+    try {
+      for (let p = 0; p < count; p++) {
+        files.push(await openAtomicStream(partitionPath(workDir, p)));
+        files[p].stream.write(headerLine);
+      }
+    } catch (error) {
+      for (const file of files) await file.abort();
+      throw error;
+    }
+    return files;
+  };
+  let files = await open();
   try {
-    for (let p = 0; p < count; p++) files.push(await openAtomicStream(partitionPath(workDir, p)));
-    const pending = new Array<string>(count).fill('');
-    let row = 0;
-    let width = 0;
-    const flush = (p: number): boolean => {
-      const ok = files[p].stream.write(pending[p]);
-      pending[p] = '';
-      return ok;
-    };
-    await streamCsv(input, { delimiter, maxCellBytes }, {
-      onHeader: (header) => {
-        width = header.length;
-        const line = csvLine(header, width, delimiter);
-        for (let p = 0; p < count; p++) pending[p] = line;
-      },
-      onRow: (cells) => {
-        const p = partOf[row++];
-        pending[p] += csvLine(cells, width, delimiter);
-        if (pending[p].length >= FLUSH_CHARS) flush(p);
-      },
-      // Wait for the disk when a file's buffer is full, so memory stays bounded.
-      afterChunk: async () => {
-        for (const file of files) if (file.stream.writableNeedDrain) await once(file.stream, 'drain');
-      },
-    });
-    for (let p = 0; p < count; p++) flush(p);
+    if (await copyRecordsRaw(input, delimiter, partOf, files.map((file) => file.stream))) {
+      for (const file of files) await file.commit();
+      return;
+    }
+  } catch (error) {
+    for (const file of files) await file.abort();
+    throw error;
+  }
+  for (const file of files) await file.abort();
+  files = await open();
+  try {
+    await parseIntoPartitions(input, delimiter, partOf, files, maxCellBytes);
     for (const file of files) await file.commit();
   } catch (error) {
     for (const file of files) await file.abort();
     throw error;
   }
+}
+
+async function parseIntoPartitions(input: string, delimiter: Delimiter, partOf: Uint32Array, files: AtomicStream[], maxCellBytes: number | undefined): Promise<void> {
+  const count = files.length;
+  const pending = new Array<string>(count).fill('');
+  let row = 0;
+  let width = 0;
+  const flush = (p: number): boolean => {
+    const ok = files[p].stream.write(pending[p]);
+    pending[p] = '';
+    return ok;
+  };
+  await streamCsv(input, { delimiter, maxCellBytes }, {
+    onHeader: (header) => {
+      width = header.length;
+    },
+    onRow: (cells) => {
+      const p = partOf[row++];
+      pending[p] += csvLine(cells, width, delimiter);
+      if (pending[p].length >= FLUSH_CHARS) flush(p);
+    },
+    // Wait for the disk when a file's buffer is full, so memory stays bounded.
+    afterChunk: async () => {
+      for (const file of files) if (file.stream.writableNeedDrain) await once(file.stream, 'drain');
+    },
+  });
+  for (let p = 0; p < count; p++) flush(p);
 }
