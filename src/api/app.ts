@@ -28,8 +28,10 @@ export function createApp(ctx: ApiContext): Express {
     } catch (error) {
       ctx.logger.error({ err: { name: error instanceof Error ? error.name : typeof error } }, 'free-space probe failed');
     }
-    const degraded = freeBytes === null || freeBytes < ctx.limits.minFreeBytes;
-    res.status(degraded ? 503 : 200).json({ status: degraded ? 'degraded' : 'ok', freeBytes, minFreeBytes: ctx.limits.minFreeBytes });
+    // with --queue, jobs can be neither queued nor followed while Redis does not answer
+    const queue = ctx.queueHealth ? await ctx.queueHealth() : undefined;
+    const degraded = freeBytes === null || freeBytes < ctx.limits.minFreeBytes || queue?.reachable === false;
+    res.status(degraded ? 503 : 200).json({ status: degraded ? 'degraded' : 'ok', freeBytes, minFreeBytes: ctx.limits.minFreeBytes, ...(queue ? { queue } : {}) });
   });
   const openapi = openApiDocument();
   app.get('/openapi.json', (_req, res) => {

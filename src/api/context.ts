@@ -36,14 +36,22 @@ export const DEFAULT_LIMITS: ApiLimits = {
   minFreeBytes: 1024 * 1024 * 1024,
 };
 
+/** Whether the queue's Redis answered a PING, and its round trip in ms (null when it did not). */
+export interface QueueHealth {
+  reachable: boolean;
+  latencyMs: number | null;
+}
+
 /** Everything a route handler needs; built once per server. */
 export interface ApiContext {
   db: Db;
   layout: DataLayout;
   logger: Logger;
-  /** The embedded JobRunner, or the QueueRunner of `veil serve --queue` (routes only kick it). */
-  runner: Pick<JobRunner, 'kick'>;
+  /** The embedded JobRunner, or the QueueRunner of `veil serve --queue` (routes kick it and cancel jobs). */
+  runner: Pick<JobRunner, 'kick' | 'cancel'>;
   limits: ApiLimits;
+  /** With `veil serve --queue`: one round trip to the queue's Redis, for /healthz. */
+  queueHealth?: () => Promise<QueueHealth>;
   /** Free-space probe and upload write stream (tests inject a full disk here). */
   disk: DiskAccess;
   /** Operator's folder of hierarchy files that policies may name without uploading them. */

@@ -128,6 +128,43 @@ const MIGRATIONS: string[] = [
   `
   ALTER TABLE jobs ADD COLUMN source TEXT;
   `,
+  // a job stopped by its researcher or the committee (POST /v1/jobs/:id/cancel) ends
+  // 'cancelled'. SQLite cannot widen a CHECK in place: jobs is rebuilt, and reports with it
+  // (its foreign key must never point at a dropped table while foreign_keys is on)
+  `
+  CREATE TABLE jobs_new (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('tabular', 'dicom', 'image')),
+    status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+    progress REAL NOT NULL DEFAULT 0,
+    owner_key_id TEXT NOT NULL REFERENCES api_keys(id),
+    policy_version_id INTEGER NOT NULL REFERENCES policy_versions(id),
+    overrides TEXT,
+    input_count INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    error_code TEXT,
+    error_message TEXT,
+    error_field TEXT,
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT,
+    source TEXT
+  );
+  INSERT INTO jobs_new (id, kind, status, progress, owner_key_id, policy_version_id, overrides, input_count, attempts, error_code, error_message, error_field, created_at, started_at, finished_at, source)
+    SELECT id, kind, status, progress, owner_key_id, policy_version_id, overrides, input_count, attempts, error_code, error_message, error_field, created_at, started_at, finished_at, source FROM jobs;
+  CREATE TABLE reports_new (
+    job_id TEXT PRIMARY KEY REFERENCES jobs_new(id),
+    json TEXT NOT NULL,
+    has_html INTEGER NOT NULL
+  );
+  INSERT INTO reports_new (job_id, json, has_html) SELECT job_id, json, has_html FROM reports;
+  DROP TABLE reports;
+  DROP TABLE jobs;
+  ALTER TABLE jobs_new RENAME TO jobs;
+  ALTER TABLE reports_new RENAME TO reports;
+  CREATE INDEX jobs_by_status ON jobs (status, created_at);
+  CREATE INDEX jobs_by_owner ON jobs (owner_key_id, created_at);
+  `,
 ];
 
 function migrate(db: Db): void {

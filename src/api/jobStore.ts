@@ -2,7 +2,14 @@ import { nowIso, statement, type Db } from './db.js';
 
 export const JOB_KINDS = ['tabular', 'dicom', 'image'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
-export type JobStatus = 'queued' | 'running' | 'done' | 'failed';
+export type JobStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+
+/** States a job never leaves. */
+export const FINISHED_STATUSES: readonly JobStatus[] = ['done', 'failed', 'cancelled'];
+
+export function isFinished(status: JobStatus): boolean {
+  return FINISHED_STATUSES.includes(status);
+}
 
 export interface JobError {
   code: string;
@@ -138,21 +145,32 @@ export function setProgress(db: Db, id: string, progress: number): void {
   statement(db, "UPDATE jobs SET progress = ? WHERE id = ? AND status = 'running'").run(progress, id);
 }
 
-export function markDone(db: Db, id: string, reportJson: string, hasHtml: boolean): void {
-  db.transaction(() => {
+/** → done, with its report; false (nothing written) when the job had already ended (e.g. cancelled meanwhile). */
+export function markDone(db: Db, id: string, reportJson: string, hasHtml: boolean): boolean {
+  return db.transaction(() => {
+    const info = statement(db, "UPDATE jobs SET status = 'done', progress = 1, finished_at = ?, error_code = NULL, error_message = NULL, error_field = NULL WHERE id = ? AND status IN ('queued', 'running')").run(nowIso(), id);
+    if (info.changes !== 1) return false;
     statement(db, 'INSERT OR REPLACE INTO reports (job_id, json, has_html) VALUES (?, ?, ?)').run(id, reportJson, hasHtml ? 1 : 0);
-    statement(db, "UPDATE jobs SET status = 'done', progress = 1, finished_at = ?, error_code = NULL, error_message = NULL, error_field = NULL WHERE id = ?").run(nowIso(), id);
+    return true;
   })();
 }
 
-export function markFailed(db: Db, id: string, error: JobError): void {
-  statement(db, "UPDATE jobs SET status = 'failed', finished_at = ?, error_code = ?, error_message = ?, error_field = ? WHERE id = ?").run(
+/** → failed; false when the job had already ended (a cancelled job stays cancelled). */
+export function markFailed(db: Db, id: string, error: JobError): boolean {
+  const info = statement(db, "UPDATE jobs SET status = 'failed', finished_at = ?, error_code = ?, error_message = ?, error_field = ? WHERE id = ? AND status IN ('queued', 'running')").run(
     nowIso(),
     error.code,
     error.message,
     error.field ?? null,
     id,
   );
+  return info.changes === 1;
+}
+
+/** queued or running → cancelled; false when the job had already ended. */
+export function markCancelled(db: Db, id: string): boolean {
+  const info = statement(db, "UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE id = ? AND status IN ('queued', 'running')").run(nowIso(), id);
+  return info.changes === 1;
 }
 
 /** running → queued; `refundAttempt` when the run was stopped by an orderly shutdown. */

@@ -9,7 +9,17 @@ const errorRef = { $ref: '#/components/schemas/Error' };
 const health = (status: string): Json => ({
   type: 'object',
   required: ['status', 'freeBytes', 'minFreeBytes'],
-  properties: { status: { const: status }, freeBytes: { type: ['integer', 'null'] }, minFreeBytes: { type: 'integer' } },
+  properties: {
+    status: { const: status },
+    freeBytes: { type: ['integer', 'null'] },
+    minFreeBytes: { type: 'integer' },
+    queue: {
+      type: 'object',
+      required: ['reachable', 'latencyMs'],
+      description: 'Only with veil serve --queue: the Redis the jobs are queued in (one round trip, at most 2 s)',
+      properties: { reachable: { type: 'boolean' }, latencyMs: { type: ['number', 'null'] } },
+    },
+  },
 });
 
 function errors(...statuses: number[]): Json {
@@ -18,7 +28,7 @@ function errors(...statuses: number[]): Json {
     401: 'Missing or unknown API key',
     403: 'The key has the wrong role (FORBIDDEN), or a cookie request without its X-CSRF-Token (CSRF_FAILED)',
     404: 'Not found (or not visible to this key)',
-    409: 'Policy not approved, job not finished, or a preview job input already deleted (PREVIEW_INPUT_GONE)',
+    409: 'Policy not approved, job not finished (JOB_NOT_FINISHED), cancelled (JOB_CANCELLED) or already finished when cancelled (JOB_FINISHED), or a preview job input already deleted (PREVIEW_INPUT_GONE)',
     413: 'Upload or body too large',
     422: 'The data cannot satisfy the policy',
     429: 'Rate limit of this key or of this client address reached',
@@ -320,7 +330,7 @@ export function openApiDocument(): Json {
           properties: {
             id: { type: 'string' },
             kind: { enum: ['tabular', 'dicom', 'image'] },
-            status: { enum: ['queued', 'running', 'done', 'failed'] },
+            status: { enum: ['queued', 'running', 'done', 'failed', 'cancelled'] },
             progress: { type: 'number', minimum: 0, maximum: 1 },
             submittedBy: { type: 'object', required: ['name', 'keyId'], properties: { name: { type: 'string' }, keyId: { type: 'string' } }, description: 'The key that submitted the job' },
             error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } } },
@@ -354,10 +364,10 @@ export function openApiDocument(): Json {
     paths: {
       '/healthz': {
         get: {
-          summary: 'Liveness and free space of the data dir',
+          summary: 'Liveness, free space of the data dir and, with --queue, whether Redis answers (and how fast)',
           responses: {
             '200': json(health('ok'), 'Up, with at least minFreeBytes free'),
-            '503': json(health('degraded'), 'Up, but short of space (or the free-space probe failed): uploads and jobs may fail with DISK_FULL'),
+            '503': json(health('degraded'), 'Up, but short of space (or the free-space probe failed): uploads and jobs may fail with DISK_FULL; or, with --queue, Redis did not answer: jobs cannot be queued or followed'),
           },
         },
       },
@@ -525,7 +535,7 @@ export function openApiDocument(): Json {
           security: secured,
           parameters: [
             queryEnum('kind', ['tabular', 'dicom', 'image'], 'Only jobs of this kind'),
-            queryEnum('status', ['queued', 'running', 'done', 'failed'], 'Only jobs in this state'),
+            queryEnum('status', ['queued', 'running', 'done', 'failed', 'cancelled'], 'Only jobs in this state'),
             { name: 'policy', in: 'query', schema: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,100}$' }, description: 'Only jobs run on this policy (any version)' },
             queryEnum('format', ['json', 'csv'], 'csv: a download (Content-Disposition: attachment)'),
           ],
@@ -545,9 +555,18 @@ export function openApiDocument(): Json {
       '/v1/jobs/{id}/events': {
         parameters: [idParam],
         get: {
-          summary: 'Server-sent events for a progress bar: `event: job` with the job (as GET /v1/jobs/{id}) on each change; the stream ends when the job is done or failed',
+          summary: 'Server-sent events for a progress bar: `event: job` with the job (as GET /v1/jobs/{id}) on each change; the stream ends when the job is done, failed or cancelled',
           security: secured,
           responses: { '200': { description: 'An event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...errors(401, 404, 429) },
+        },
+      },
+      '/v1/jobs/{id}/cancel': {
+        parameters: [idParam],
+        post: {
+          summary:
+            'Cancel a queued or running job (the submitting researcher, or the committee; audited as job.cancelled): a queued job never starts, a running one is stopped and its partial outputs removed; status `cancelled`. Cancelling again answers the same; a done or failed job answers 409 JOB_FINISHED',
+          security: secured,
+          responses: { '200': json(ref('Job'), 'The job, now cancelled'), ...errors(401, 403, 404, 409, 429) },
         },
       },
       '/v1/jobs/{id}/result': {

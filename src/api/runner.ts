@@ -27,7 +27,7 @@ export interface RunnerOptions {
 
 interface ActiveJob {
   child: ChildProcess;
-  outcome?: { type: 'done' } | { type: 'failed'; error: JobError };
+  outcome?: { type: 'done' } | { type: 'failed'; error: JobError } | { type: 'cancelled' };
   timer: NodeJS.Timeout;
   lastProgressWrite: number;
 }
@@ -63,8 +63,7 @@ export class JobRunner {
       if (job.attempts >= this.options.maxAttempts || !existsSync(this.layout.jobInput(job.id))) {
         const error = { code: 'INTERRUPTED', message: `the server stopped while this job ran (${job.attempts} attempt(s)); it was not run again` };
         this.db.transaction(() => {
-          markFailed(this.db, job.id, error);
-          appendAudit(this.db, { ...SYSTEM_ACTOR, action: 'job.failed', target: `job:${job.id}`, policy: ref });
+          if (markFailed(this.db, job.id, error)) appendAudit(this.db, { ...SYSTEM_ACTOR, action: 'job.failed', target: `job:${job.id}`, policy: ref });
         }).immediate();
         rmSync(this.layout.jobWork(job.id), { recursive: true, force: true });
         rmSync(this.layout.jobInput(job.id), { recursive: true, force: true });
@@ -102,6 +101,29 @@ export class JobRunner {
 
   get running(): number {
     return this.active.size + this.starting.size;
+  }
+
+  /**
+   * Stops a job the API has just recorded `cancelled`: its process is killed if it runs, and
+   * its input and any partial output are removed. A queued job is never started (kick takes
+   * only `queued` jobs); one whose process is still starting is stopped before it forks.
+   */
+  async cancel(jobId: string): Promise<void> {
+    const active = this.active.get(jobId);
+    if (active) {
+      // finish() sees the outcome, removes the partial work and records nothing
+      active.outcome = { type: 'cancelled' };
+      active.child.kill('SIGKILL');
+      return;
+    }
+    if (this.starting.has(jobId)) return; // start() checks the status before it forks
+    await this.removeJobFiles(jobId);
+  }
+
+  private async removeJobFiles(jobId: string): Promise<void> {
+    await rm(this.layout.jobWork(jobId), { recursive: true, force: true });
+    await rm(this.layout.jobOut(jobId), { recursive: true, force: true });
+    await rm(this.layout.jobInput(jobId), { recursive: true, force: true });
   }
 
   /**
@@ -144,6 +166,11 @@ export class JobRunner {
     await mkdir(workDir, { recursive: true });
     if (this.closed) {
       requeue(this.db, job.id, { refundAttempt: true });
+      return;
+    }
+    // cancelled while its folders were prepared: never fork (nothing async from here to the fork)
+    if (getJob(this.db, job.id)?.status === 'cancelled') {
+      await this.removeJobFiles(job.id);
       return;
     }
     const inputDir = this.layout.jobInput(job.id);
@@ -221,6 +248,11 @@ export class JobRunner {
     const policy = getPolicyVersionById(this.db, job.policyVersionId);
     const ref = policy ? policyRef(policy) : null;
     let outcome = active.outcome;
+    if (outcome?.type === 'cancelled' || job.status === 'cancelled') {
+      await this.removeJobFiles(jobId);
+      this.logger.info({ jobId, kind: job.kind }, 'job cancelled');
+      return;
+    }
     if (!outcome) {
       outcome = { type: 'failed', error: { code: 'WORKER_CRASHED', message: `the job process stopped unexpectedly (${signal ? `signal ${signal}` : `exit code ${String(code)}`})` } };
     }
@@ -234,10 +266,16 @@ export class JobRunner {
         const hasHtml = existsSync(join(workDir, OUTPUT_FILES.reportHtml));
         // the whole output directory appears at once; only then does the job become done
         await rename(workDir, this.layout.jobOut(jobId));
-        this.db.transaction(() => {
-          markDone(this.db, jobId, reportText, hasHtml);
+        const recorded = this.db.transaction(() => {
+          if (!markDone(this.db, jobId, reportText, hasHtml)) return false;
           appendAudit(this.db, { ...SYSTEM_ACTOR, action: 'job.done', target: `job:${jobId}`, policy: ref });
+          return true;
         }).immediate();
+        if (!recorded) {
+          // cancelled while its outputs were moved into place
+          await this.removeJobFiles(jobId);
+          return;
+        }
         await rm(this.layout.jobInput(jobId), { recursive: true, force: true });
         this.logger.info({ jobId, kind: job.kind }, 'job done');
         return;
@@ -250,8 +288,7 @@ export class JobRunner {
     // the bytes on disk were not the approved ones: an auditor must see this apart from ordinary failures
     const action = error.code === 'POLICY_TAMPERED' ? 'job.policy_mismatch' : 'job.failed';
     this.db.transaction(() => {
-      markFailed(this.db, jobId, error);
-      appendAudit(this.db, { ...SYSTEM_ACTOR, action, target: `job:${jobId}`, policy: ref });
+      if (markFailed(this.db, jobId, error)) appendAudit(this.db, { ...SYSTEM_ACTOR, action, target: `job:${jobId}`, policy: ref });
     }).immediate();
     await rm(this.layout.jobInput(jobId), { recursive: true, force: true });
     this.logger.info({ jobId, kind: job.kind, code: outcome.error.code }, 'job failed');

@@ -19,6 +19,7 @@ import type { DicomWebEndpoints } from './dicomSource.js';
 import type { DicomListenerOptions, RunningDicomListener } from './dicomListener.js';
 import { defaultConsoleDir } from './console.js';
 import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from './session.js';
+import { warmPreviewThread } from './preview.js';
 
 export interface ApiOptions {
   dataDir: string;
@@ -89,12 +90,15 @@ export async function createApi(options: ApiOptions): Promise<Api> {
     maxAttempts: options.runner?.maxAttempts ?? 2,
     maxCellBytes: options.runner?.maxCellBytes,
   };
-  let runner: Pick<JobRunner, 'recover' | 'kick' | 'close'>;
+  let runner: Pick<JobRunner, 'recover' | 'kick' | 'cancel' | 'close'>;
+  let queueHealth: ApiContext['queueHealth'];
   if (options.queue) {
     // loaded only with --queue: the embedded default never loads BullMQ
     const { QueueRunner } = await import('./queue/queueRunner.js');
     try {
-      runner = await QueueRunner.open(db, layout, logger, { ...runnerOptions, ...options.queue });
+      const queueRunner = await QueueRunner.open(db, layout, logger, { ...runnerOptions, ...options.queue });
+      runner = queueRunner;
+      queueHealth = () => queueRunner.health();
     } catch (error) {
       db.close();
       unlock();
@@ -108,6 +112,7 @@ export async function createApi(options: ApiOptions): Promise<Api> {
     layout,
     logger,
     runner,
+    queueHealth,
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     disk: options.disk ?? realDisk,
     hierarchyDir: options.hierarchyDir,
@@ -185,6 +190,12 @@ export async function startServer(options: ApiOptions & { port: number; host?: s
   server.keepAliveTimeout = 5 * 1000;
   const port = (server.address() as AddressInfo).port;
   api.ctx.logger.info({ port, dataDir: options.dataDir }, 'listening');
+  // the first policy preview should not pay for loading the tabular engine: load it now, in its thread
+  warmPreviewThread(
+    join(api.ctx.layout.uploads, 'preview-warm-up'),
+    (reason) => api.ctx.logger.warn({ reason }, 'the preview thread did not warm up; the first preview loads the engine itself'),
+    (ms) => api.ctx.logger.debug({ ms: Math.round(ms) }, 'preview thread warm'),
+  );
   return {
     api,
     server,

@@ -6,13 +6,13 @@ import type { PrivacySpec } from '../../policy/sections/tabular.js';
 import { appendAudit } from '../audit.js';
 import type { Db } from '../db.js';
 import { DISK_FULL_FAILURE, isDiskFull } from '../disk.js';
-import { getJob, jobsWithStatus, markDone, markFailed, markRunning, setProgress, type JobError, type JobRecord } from '../jobStore.js';
+import { getJob, isFinished, jobsWithStatus, markDone, markFailed, markRunning, setProgress, type JobError, type JobRecord } from '../jobStore.js';
 import { OUTPUT_FILES, type DataLayout } from '../layout.js';
 import type { Logger } from '../logger.js';
 import { getPolicyVersionById, policyRef } from '../policyStore.js';
 import { QUEUE_NAME, type QueueConnection } from './connection.js';
 import { stepJobOptions } from './queueWorker.js';
-import { decodeFailure, firstStep, stepJobId, stepsDir, TERMINAL_STEPS, veilJobIdOf, type StepData, type StepProgress, type StepResult } from './steps.js';
+import { decodeFailure, firstStep, PARENT_STEPS, stepJobId, stepsDir, TERMINAL_STEPS, veilJobIdOf, type StepData, type StepProgress, type StepResult } from './steps.js';
 
 export interface QueueRunnerOptions {
   connection: QueueConnection;
@@ -103,9 +103,58 @@ export class QueueRunner {
     }
   }
 
+  /** One round trip to the queue's Redis, at most 2 s: whether it answered, and the round trip. */
+  async health(): Promise<{ reachable: boolean; latencyMs: number | null }> {
+    const started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const client = await this.queue.getBackend().client;
+      // a GET of a key nobody writes: one round trip (BullMQ's client interface has no PING)
+      await Promise.race([client.get('veil:healthz'), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), 2000)))]);
+      return { reachable: true, latencyMs: Math.round((performance.now() - started) * 100) / 100 };
+    } catch {
+      return { reachable: false, latencyMs: null };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Jobs the queue is running for this server (for logs and health). */
   get running(): number {
     return jobsWithStatus(this.db, 'running').length;
+  }
+
+  /**
+   * Stops a job the API has just recorded `cancelled`. Its input goes first: a worker running
+   * one of its steps sees that within a second, aborts the step (BullMQ's cancelJob) and kills
+   * the step's process; a step taken later skips. Then its steps still waiting in Redis are
+   * removed (BullMQ leaves active ones alone: their workers stop them), and its partial outputs.
+   */
+  async cancel(jobId: string): Promise<void> {
+    this.progress.delete(jobId);
+    await rm(this.layout.jobInput(jobId), { recursive: true, force: true });
+    await this.removeOutputs(jobId);
+    const kind = getJob(this.db, jobId)?.kind;
+    if (kind) this.track(this.removeWaitingSteps(jobId, kind));
+  }
+
+  private async removeWaitingSteps(jobId: string, kind: JobRecord['kind']): Promise<void> {
+    for (const name of [firstStep(kind), ...PARENT_STEPS]) {
+      const step = await this.queue.getJob(stepJobId(jobId, name));
+      if (!step) continue;
+      const state = await step.getState();
+      if (state === 'waiting-children') await step.removeUnprocessedChildren();
+      if (state === 'active' || state === 'completed' || state === 'failed') continue;
+      // a parent whose children still run cannot be removed yet; it fails with them (failParentOnFailure) or skips
+      await step.remove({ removeChildren: true }).catch(() => undefined);
+    }
+    this.logger.info({ jobId }, 'job cancelled: its waiting steps were removed from the queue');
+  }
+
+  private async removeOutputs(jobId: string): Promise<void> {
+    await rm(stepsDir(this.layout, jobId), { recursive: true, force: true });
+    await rm(this.layout.jobWork(jobId), { recursive: true, force: true });
+    await rm(this.layout.jobOut(jobId), { recursive: true, force: true });
   }
 
   async close(): Promise<void> {
@@ -221,7 +270,7 @@ export class QueueRunner {
   private async finishDone(jobId: string): Promise<void> {
     if (this.ending.has(jobId)) return;
     const job = getJob(this.db, jobId);
-    if (!job || job.status === 'done' || job.status === 'failed') return;
+    if (!job || isFinished(job.status)) return;
     this.ending.add(jobId);
     try {
       const workDir = this.layout.jobWork(jobId);
@@ -239,13 +288,13 @@ export class QueueRunner {
         const hasHtml = existsSync(join(outDir, OUTPUT_FILES.reportHtml));
         const ref = this.policyRefOf(job);
         const recorded = this.db.transaction(() => {
-          const now = getJob(this.db, jobId);
-          if (!now || now.status === 'done' || now.status === 'failed') return false;
-          markDone(this.db, jobId, reportText, hasHtml);
+          if (!markDone(this.db, jobId, reportText, hasHtml)) return false;
           appendAudit(this.db, { ...SYSTEM_ACTOR, action: 'job.done', target: `job:${jobId}`, policy: ref });
           return true;
         }).immediate();
         if (recorded) this.logger.info({ jobId, kind: job.kind }, 'job done');
+        // cancelled while its outputs were moved into place: they go
+        else if (getJob(this.db, jobId)?.status === 'cancelled') await this.removeOutputs(jobId);
       } catch (error) {
         this.ending.delete(jobId);
         await this.fail(jobId, isDiskFull(error) ? DISK_FULL_FAILURE : { code: 'INTERNAL', message: 'the job finished without complete outputs' });
@@ -261,14 +310,12 @@ export class QueueRunner {
   /** Records the job failed, once, and removes its input (the remaining steps then skip) and its partial work. */
   private async fail(jobId: string, error: JobError): Promise<void> {
     const job = getJob(this.db, jobId);
-    if (!job || job.status === 'done' || job.status === 'failed') return;
+    if (!job || isFinished(job.status)) return;
     // the bytes on disk were not the approved ones: an auditor must see this apart from ordinary failures
     const action = error.code === 'POLICY_TAMPERED' ? 'job.policy_mismatch' : 'job.failed';
     const ref = this.policyRefOf(job);
     const recorded = this.db.transaction(() => {
-      const now = getJob(this.db, jobId);
-      if (!now || now.status === 'done' || now.status === 'failed') return false;
-      markFailed(this.db, jobId, error);
+      if (!markFailed(this.db, jobId, error)) return false;
       appendAudit(this.db, { ...SYSTEM_ACTOR, action, target: `job:${jobId}`, policy: ref });
       return true;
     }).immediate();

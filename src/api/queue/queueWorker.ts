@@ -7,6 +7,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FlowProducer, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
@@ -16,7 +17,7 @@ import type { Logger } from '../logger.js';
 import { QUEUE_NAME, type QueueConnection } from './connection.js';
 import type { StepSpec } from './runStep.js';
 import type { StepMessage } from './stepProcess.js';
-import { encodeFailure, isStepData, isStepName, stepJobId, type StepData, type StepName, type StepResult } from './steps.js';
+import { encodeFailure, isStepData, isStepName, stepJobId, stepsDir, type StepData, type StepName, type StepResult } from './steps.js';
 
 export interface QueueWorkerOptions {
   connection: QueueConnection;
@@ -36,6 +37,9 @@ export interface RunningQueueWorker {
   readonly finished: number;
   close(): Promise<void>;
 }
+
+/** How often a worker looks whether the jobs of its running steps have ended (cancelled). */
+const CANCEL_POLL_MS = 1000;
 
 /** Options of every step job: retried after a crash, kept a while for the server to read. */
 export function stepJobOptions(data: Pick<StepData, 'maxAttempts'>): JobsOptions {
@@ -58,6 +62,8 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
   const flows = new FlowProducer({ connection: options.connection });
   let finished = 0;
   let closing = false;
+  /** Steps this worker runs now: BullMQ id → Veil job id (for the cancel watch). */
+  const running = new Map<string, string>();
 
   const addNextFlow = async (data: StepData, next: NonNullable<StepResult['next']>): Promise<void> => {
     const base: StepData = { ...data, index: undefined, weight: 0 };
@@ -75,7 +81,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
     });
   };
 
-  const processor = async (job: Job<StepData, StepResult, StepName>): Promise<StepResult> => {
+  const processor = async (job: Job<StepData, StepResult, StepName>, _token?: string, signal?: AbortSignal): Promise<StepResult> => {
     const name = job.name;
     const data = job.data;
     if (!isStepName(name) || !isStepData(data)) throw new UnrecoverableError(encodeFailure({ code: 'INTERNAL', message: 'the queue held a step this worker does not know' }));
@@ -100,7 +106,22 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
     };
     options.logger.info({ jobId: data.jobId, step: name, index: data.index, attempt: job.attemptsMade + 1 }, 'step started');
     const spec: StepSpec = { name, data, dataDir: layout.root, threads: options.threads };
-    const outcome = await runInChild(spec, onProgress, data.jobTimeoutMs, children);
+    const stepId = job.id ?? stepJobId(data.jobId, name, data.index);
+    running.set(stepId, data.jobId);
+    let outcome: Awaited<ReturnType<typeof runInChild>>;
+    try {
+      outcome = await runInChild(spec, onProgress, data.jobTimeoutMs, children, signal);
+    } finally {
+      running.delete(stepId);
+    }
+    if (outcome.type === 'cancelled') {
+      finished++;
+      // what the killed step process may have written after the server cleaned up
+      await rm(stepsDir(layout, data.jobId), { recursive: true, force: true });
+      await rm(layout.jobWork(data.jobId), { recursive: true, force: true });
+      options.logger.info({ jobId: data.jobId, step: name, index: data.index }, 'step stopped: the job ended');
+      throw new UnrecoverableError(encodeFailure({ code: 'JOB_CANCELLED', message: 'the job was cancelled' }));
+    }
     if (outcome.type === 'failed') {
       finished++;
       options.logger.info({ jobId: data.jobId, step: name, index: data.index, code: outcome.error.code }, 'step failed');
@@ -108,7 +129,8 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
       throw retryable(outcome.error) ? new Error(encodeFailure(outcome.error)) : new UnrecoverableError(encodeFailure(outcome.error));
     }
     const result = outcome.result;
-    if (result.next) {
+    // a plan step of a job that ended meanwhile adds no flow
+    if (result.next && existsSync(layout.jobInput(data.jobId))) {
       const next = result.next;
       await timed(() => addNextFlow(data, next));
     }
@@ -127,6 +149,13 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
     maxStalledCount: 2,
   });
   worker.on('error', (error) => options.logger.warn({ err: { name: error.name } }, 'queue connection error'));
+  // the server removes a job's input when the job ends, cancelled included: a step of an ended
+  // job is aborted through BullMQ (the processor's AbortSignal), which kills its step process
+  const cancelWatch = setInterval(() => {
+    for (const [stepId, jobId] of running) {
+      if (!existsSync(layout.jobInput(jobId))) worker.cancelJob(stepId, 'the job ended');
+    }
+  }, CANCEL_POLL_MS);
   await worker.waitUntilReady();
   options.logger.info({ concurrency: options.concurrency, threads: options.threads }, 'worker ready');
 
@@ -136,6 +165,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
     },
     async close() {
       closing = true;
+      clearInterval(cancelWatch);
       // steps in hand stay active in Redis: after their lock lapses another worker runs them again
       await worker.close(true);
       for (const child of children) child.kill('SIGKILL');
@@ -144,8 +174,13 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
   };
 }
 
-/** Forks the step process, sends the step, and resolves with its outcome (a crash or a timeout is a failure). */
-function runInChild(spec: StepSpec, onProgress: (fraction: number) => void, timeoutMs: number, children: Set<ChildProcess>): Promise<Extract<StepMessage, { type: 'done' | 'failed' }>> {
+type StepOutcome = Extract<StepMessage, { type: 'done' | 'failed' }> | { type: 'cancelled' };
+
+/**
+ * Forks the step process, sends the step, and resolves with its outcome (a crash or a timeout
+ * is a failure; an abort kills the process and is `cancelled`).
+ */
+function runInChild(spec: StepSpec, onProgress: (fraction: number) => void, timeoutMs: number, children: Set<ChildProcess>, abortSignal?: AbortSignal): Promise<StepOutcome> {
   return new Promise((resolve) => {
     const entry = stepEntry();
     const child = fork(entry.file, ['--veil-step-worker'], {
@@ -154,7 +189,13 @@ function runInChild(spec: StepSpec, onProgress: (fraction: number) => void, time
       env: process.env,
     });
     children.add(child);
-    let outcome: Extract<StepMessage, { type: 'done' | 'failed' }> | undefined;
+    let outcome: StepOutcome | undefined;
+    const abort = (): void => {
+      outcome ??= { type: 'cancelled' };
+      child.kill('SIGKILL');
+    };
+    if (abortSignal?.aborted) abort();
+    else abortSignal?.addEventListener('abort', abort, { once: true });
     const timer = setTimeout(() => {
       outcome ??= { type: 'failed', error: { code: 'JOB_TIMEOUT', message: `a step of the job ran longer than ${Math.round(timeoutMs / 1000)} s and was stopped` } };
       child.kill('SIGKILL');
@@ -170,6 +211,7 @@ function runInChild(spec: StepSpec, onProgress: (fraction: number) => void, time
     });
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
+      abortSignal?.removeEventListener('abort', abort);
       children.delete(child);
       resolve(outcome ?? { type: 'failed', error: { code: 'WORKER_CRASHED', message: `the step process stopped unexpectedly (${signal ? `signal ${signal}` : `exit code ${String(code)}`})` } });
     });

@@ -79,6 +79,9 @@ export function firstStep(kind: JobKind): StepName {
   return 'run';
 }
 
+/** Steps that are the parent of a flow (their children are the parts). */
+export const PARENT_STEPS: readonly StepName[] = ['dicom-cohort', 'dicom-merge', 'tabular-merge'];
+
 /** Steps that may end a job (their result says whether they did). */
 export const TERMINAL_STEPS: readonly StepName[] = ['run', 'dicom-merge', 'tabular-plan', 'tabular-merge'];
 

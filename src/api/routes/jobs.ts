@@ -10,7 +10,7 @@ import { auditSource, isSourceRequest, placeSourceInput, sourceJobBody } from '.
 import { actorOf, auditedRefusal, callerOf, denied, requireRole, type Caller } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { ApiError, statusForCode } from '../errors.js';
-import { getJob, getReport, insertJob, searchJobs, type JobKind, type JobRecord, type JobSource } from '../jobStore.js';
+import { getJob, getReport, insertJob, isFinished, markCancelled, searchJobs, type JobKind, type JobRecord, type JobSource } from '../jobStore.js';
 import { csvLine } from '../csvExport.js';
 import { statement } from '../db.js';
 import { OUTPUT_FILES } from '../layout.js';
@@ -137,9 +137,10 @@ function visibleJob(ctx: ApiContext, req: Request): JobRecord {
   return job;
 }
 
-/** 409 while a job runs; a failed job answers with its own error (422 when the data cannot satisfy the policy). */
+/** 409 while a job runs or once it was cancelled; a failed job answers with its own error (422 when the data cannot satisfy the policy). */
 function requireDone(job: JobRecord): void {
   if (job.status === 'queued' || job.status === 'running') throw new ApiError(409, 'JOB_NOT_FINISHED', `the job is ${job.status}; poll GET /v1/jobs/${job.id}`);
+  if (job.status === 'cancelled') throw new ApiError(409, 'JOB_CANCELLED', 'the job was cancelled: it has no result and no report');
   if (job.status === 'failed') {
     const error = job.error ?? { code: 'INTERNAL', message: 'the job failed' };
     throw new ApiError(statusForCode(error.code), error.code, error.message, error.field);
@@ -222,7 +223,7 @@ export function jobReadRoutes(ctx: ApiContext): Router {
     if (format === 'csv' && caller.role === 'researcher') throw denied(ctx.db, req, caller, 'the jobs export is for auditors and the committee');
     const filter = {
       kind: oneOf(req.query.kind, 'kind', ['tabular', 'dicom', 'image'] as const),
-      status: oneOf(req.query.status, 'status', ['queued', 'running', 'done', 'failed'] as const),
+      status: oneOf(req.query.status, 'status', ['queued', 'running', 'done', 'failed', 'cancelled'] as const),
       policyName: policyFilter(req.query.policy),
     };
     const ownerKeyId = caller.role === 'researcher' ? caller.id : undefined;
@@ -249,7 +250,7 @@ export function jobReadRoutes(ctx: ApiContext): Router {
   /**
    * GET /v1/jobs/:id/events: server-sent events for a progress bar. An `event: job` with the
    * job (as GET /v1/jobs/:id) each time it changes, read from the database every 500 ms; the
-   * stream ends once the job is done or failed (at the latest after 10 min: EventSource
+   * stream ends once the job is done, failed or cancelled (at the latest after 10 min: EventSource
    * reconnects by itself). Polling GET /v1/jobs/:id works as well.
    */
   router.get('/:id/events', (req, res) => {
@@ -265,7 +266,7 @@ export function jobReadRoutes(ctx: ApiContext): Router {
       if (data !== last) res.write(`event: job\ndata: ${data}\n\n`);
       else if (++ticks % 30 === 0) res.write(': still running\n\n'); // keeps proxies from closing an idle stream
       last = data;
-      return job.status === 'done' || job.status === 'failed';
+      return isFinished(job.status);
     };
     if (finished()) {
       res.end();
@@ -280,6 +281,34 @@ export function jobReadRoutes(ctx: ApiContext): Router {
       res.end();
     };
     req.on('close', () => clearInterval(timer));
+  });
+
+  /**
+   * POST /v1/jobs/:id/cancel: the researcher who submitted the job, or the committee, stops it.
+   * A queued job never starts; a running one is stopped (its process killed, on the queue its
+   * waiting steps removed) and its partial outputs removed. One `job.cancelled` entry; a
+   * second cancel answers the same without a new entry; a finished job answers 409.
+   */
+  router.post('/:id/cancel', requireRole(ctx.db, 'researcher', 'committee'), async (req, res) => {
+    const job = visibleJob(ctx, req);
+    const caller = callerOf(req);
+    if (job.status !== 'cancelled') {
+      const version = getPolicyVersionById(ctx.db, job.policyVersionId);
+      // the status and its audit entry together, and only if the job had not ended meanwhile
+      const cancelled = ctx.db.transaction(() => {
+        if (!markCancelled(ctx.db, job.id)) return false;
+        appendAudit(ctx.db, { ...actorOf(caller), action: 'job.cancelled', target: `job:${job.id}`, policy: version ? policyRef(version) : null });
+        return true;
+      }).immediate();
+      if (!cancelled) {
+        const now = getJob(ctx.db, job.id) ?? job;
+        if (now.status !== 'cancelled') throw new ApiError(409, 'JOB_FINISHED', `the job is already ${now.status}; only a queued or running job can be cancelled`);
+      } else {
+        ctx.logger.info({ jobId: job.id, keyId: caller.id }, 'job cancel requested');
+        await ctx.runner.cancel(job.id);
+      }
+    }
+    res.json(jobView(ctx, getJob(ctx.db, job.id) ?? job));
   });
 
   router.get('/:id/result', (req, res) => {
