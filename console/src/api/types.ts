@@ -185,7 +185,7 @@ export type ApiPreviewResult = {
 export type ApiJob = {
   id: string;
   kind: "tabular" | "dicom" | "image";
-  status: "queued" | "running" | "done" | "failed";
+  status: "queued" | "running" | "done" | "failed" | "cancelled";
   progress: number;
   /** The key that submitted the job */
   submittedBy?: {
@@ -221,11 +221,16 @@ export type ApiAuditEntry = {
 
 /** The JSON answer of each operation on success, by `METHOD /path`. */
 export interface ApiResponses {
-  /** Liveness and free space of the data dir */
+  /** Liveness, free space of the data dir and, with --queue, whether Redis answers (and how fast) */
   "GET /healthz": {
     status: "ok";
     freeBytes: number | null;
     minFreeBytes: number;
+    /** Only with veil serve --queue: the Redis the jobs are queued in (one round trip, at most 2 s) */
+    queue?: {
+      reachable: boolean;
+      latencyMs: number | null;
+    };
   };
   /** This document */
   "GET /openapi.json": Record<string, unknown>;
@@ -298,6 +303,8 @@ export interface ApiResponses {
   };
   /** Job status and progress */
   "GET /v1/jobs/{id}": ApiJob;
+  /** Cancel a queued or running job (the submitting researcher, or the committee; audited as job.cancelled): a queued job never starts, a running one is stopped and its partial outputs removed; status `cancelled`. Cancelling again answers the same; a done or failed job answers 409 JOB_FINISHED */
+  "POST /v1/jobs/{id}/cancel": ApiJob;
   /** The utility and risk report: JSON, or ?format=html (tabular and DICOM reports, the image review page); may be framed by the same origin only */
   "GET /v1/jobs/{id}/report": Record<string, unknown>;
   /** The hash-chained audit log, oldest first (auditor, committee); ?format=csv|json exports the whole filtered log (audited) */
