@@ -8,6 +8,9 @@
  *    `storescp --ignore` on loopback. The peers are separate processes, as a PACS and an archive
  *    are: only Veil's work is in this process. Prints instances/s acknowledged (each fsynced to
  *    the spool before its answer) and instances/s from the first C-STORE to the last forwarded.
+ *    Beside it, in the same run and on the same files: dcmtk alone (the same storescu processes
+ *    straight into a storescp --ignore), the ceiling of this machine for the transfer itself;
+ *    and the CPU time of this process (Veil's main thread and its workers) and the load average.
  * 2. `veil dicom pull` from a local Orthanc (DICOMweb plugin): S studies (default 10) of 20
  *    slices each loaded into a source Orthanc, pulled by QIDO-RS + WADO-RS, de-identified and
  *    stored by STOW-RS into a second Orthanc; prints studies/s and instances/s.
@@ -16,7 +19,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readDicom } from '../src/dicom/codec/read.js';
@@ -72,6 +75,18 @@ async function benchListen(work: string): Promise<void> {
   for (const dir of dirs) mkdirSync(dir, { recursive: true });
   for (let i = 0; i < copies; i++) writeFileSync(path.join(dirs[Math.floor(i / perStudy) % dirs.length], `${String(i).padStart(6, '0')}.dcm`), copy(i, perStudy, '1'));
 
+  // dcmtk alone, same files, same associations: what the transfer costs without Veil
+  {
+    const port = await freePort();
+    const sink = spawn('storescp', ['--ignore', '-aet', 'SINK', String(port)], { stdio: 'ignore', env: dcmtkEnv });
+    await new Promise((r) => setTimeout(r, 300));
+    const started = performance.now();
+    const codes = await Promise.all(dirs.map((dir) => run('storescu', ['-aet', 'BENCH', '-aec', 'SINK', '+sd', '127.0.0.1', String(port), dir])));
+    const seconds = (performance.now() - started) / 1000;
+    sink.kill('SIGTERM');
+    console.log(`net listen: dcmtk alone (storescu → storescp --ignore, exit ${[...new Set(codes)].join(',')}): ${(copies / seconds).toFixed(0)} instances/s (${seconds.toFixed(1)} s)`);
+  }
+
   const researchPort = await freePort();
   const research = spawn('storescp', ['--ignore', '-aet', 'RESEARCH', String(researchPort)], { stdio: 'ignore', env: dcmtkEnv });
   await new Promise((r) => setTimeout(r, 300));
@@ -90,15 +105,26 @@ async function benchListen(work: string): Promise<void> {
   });
   try {
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
+    // NET_BENCH_TIMELINE=1: the totals every 500 ms (where the time goes between the stages)
+    const timeline = process.env.NET_BENCH_TIMELINE
+      ? setInterval(() => {
+          const t = listener.report().totals;
+          console.log(`  ${((performance.now() - started) / 1000).toFixed(1)} s: received ${t.received}, released ${t.studiesReleased} studies, forwarded ${t.forwarded}`);
+        }, 500)
+      : undefined;
     const codes = await Promise.all(dirs.map((dir) => run('storescu', ['-aet', 'BENCH', '-aec', 'VEIL', '+sd', '127.0.0.1', String(port), dir])));
     const receivedAt = performance.now();
     await listener.idle();
     const doneAt = performance.now();
+    const cpu = process.cpuUsage(cpuBefore);
+    clearInterval(timeline);
     const t = listener.report().totals;
     const receiveS = (receivedAt - started) / 1000;
     const totalS = (doneAt - started) / 1000;
     console.log(`net listen: ${copies} CT 512² copies (513 KB each) over ${dirs.length} association(s) (storescu exit ${[...new Set(codes)].join(',')}): ${t.received} acknowledged, ${t.forwarded} forwarded, ${t.quarantined} quarantined`);
     console.log(`net listen: received (fsynced, acknowledged) ${(t.received / receiveS).toFixed(0)} instances/s; received → forwarded ${(t.forwarded / totalS).toFixed(0)} instances/s (${totalS.toFixed(1)} s)`);
+    console.log(`net listen: Veil process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s (user ${(cpu.user / 1e6).toFixed(1)}, sys ${(cpu.system / 1e6).toFixed(1)}; main thread and workers), load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   } finally {
     await listener.close();
     research.kill('SIGTERM');
