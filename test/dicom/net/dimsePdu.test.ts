@@ -1,0 +1,64 @@
+import dimse from 'dcmjs-dimse';
+import { describe, expect, it } from 'vitest';
+import '../../../src/dicom/net/dimse.js';
+
+/**
+ * The PDU accumulator dimse.ts installs into dcmjs-dimse (socket chunks gathered in a list,
+ * joined once per PDU): fed the same stream of PDUs cut at seeded places, from one byte to the
+ * whole stream at once, it emits exactly the PDUs that were sent, in order; an unknown PDU
+ * type is an error.
+ */
+type Accumulate = (this: object, chunk: Buffer) => Buffer | undefined;
+const processChunk = (Object.getPrototypeOf(dimse.Scp.prototype) as { _process: Accumulate })._process;
+
+function pdu(type: number, length: number, fill: number): Buffer {
+  const bytes = Buffer.alloc(6 + length, fill);
+  bytes[0] = type;
+  bytes[1] = 0;
+  bytes.writeUInt32BE(length, 2);
+  return bytes;
+}
+
+function feed(stream: Buffer, cuts: number[]): { pdus: Buffer[]; errors: string[] } {
+  const pdus: Buffer[] = [];
+  const errors: string[] = [];
+  const accumulator = {
+    emit(event: string, value: unknown) {
+      if (event === 'pdu') pdus.push(Buffer.from(value as Buffer));
+      else errors.push((value as Error).message);
+      return true;
+    },
+  };
+  let at = 0;
+  for (const end of [...cuts, stream.length]) {
+    let rest: Buffer | undefined = stream.subarray(at, end);
+    at = end;
+    do rest = processChunk.call(accumulator, rest);
+    while (rest !== undefined);
+  }
+  return { pdus, errors };
+}
+
+describe('PDUs gathered from socket chunks', () => {
+  const sent = [pdu(1, 68, 1), pdu(4, 262_144, 2), pdu(4, 12, 3), pdu(4, 70_000, 4), pdu(5, 4, 5), pdu(7, 4, 6)];
+  const stream = Buffer.concat(sent);
+
+  it('emits the PDUs sent, whatever the chunk boundaries', () => {
+    let seed = 7;
+    const random = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    for (const size of [1, 5, 6, 7, 1000, 65_536, stream.length, 0]) {
+      const cuts: number[] = [];
+      for (let at = 0; at < stream.length; ) {
+        at += size > 0 ? size : 1 + Math.floor(random() * 100_000);
+        if (at < stream.length) cuts.push(at);
+      }
+      const { pdus, errors } = feed(stream, cuts);
+      expect(errors).toEqual([]);
+      expect(pdus.map((p) => p.toString('hex'))).toEqual(sent.map((p) => p.toString('hex')));
+    }
+  });
+
+  it('refuses an unknown PDU type', () => {
+    expect(feed(pdu(9, 4, 0), []).errors).toEqual(['Unknown PDU type: 9']);
+  });
+});
