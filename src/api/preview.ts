@@ -19,6 +19,22 @@ export interface PreviewJob {
 
 export type PreviewOutcome = { ok: true; report: TabularReport; html: string } | { ok: false; error: JobError };
 
+/** Sent to the thread to load the engine ahead of the first preview; answered with a {@link WarmReply}. */
+export interface WarmRequest {
+  warm: true;
+  /** Where the warm-up may write its made-up table and report; removed when it ends. */
+  workDir: string;
+}
+export interface WarmReply {
+  warmed: boolean;
+  /** Why warming failed (a module that would not load; no data is involved). */
+  reason?: string;
+}
+
+function isWarmReply(message: unknown): message is WarmReply {
+  return typeof message === 'object' && message !== null && 'warmed' in message;
+}
+
 /** A preview still running after this long is stopped (its thread replaced), and its heap. */
 export const PREVIEW_LIMITS = { timeoutMs: 5 * 60_000, heapMb: 2048 } as const;
 
@@ -56,7 +72,9 @@ function runInThread(job: PreviewJob): Promise<PreviewOutcome> {
       void worker.terminate();
     };
     const failed = (code: string, message: string): PreviewOutcome => ({ ok: false, error: { code, message } });
-    const onMessage = (outcome: PreviewOutcome): void => {
+    const onMessage = (outcome: PreviewOutcome | WarmReply): void => {
+      // the answer to warming may arrive while a preview runs: it is not this preview's
+      if (isWarmReply(outcome)) return;
       done();
       resolve(outcome);
     };
@@ -80,6 +98,34 @@ function runInThread(job: PreviewJob): Promise<PreviewOutcome> {
     worker.on('exit', onExit);
     worker.postMessage(job);
   });
+}
+
+/**
+ * Starts the preview thread and has it run one preview of a small made-up table in `workDir`
+ * now, so that the first real preview finds the engine loaded and compiled. Called once the server listens: the thread works beside the event loop
+ * and does not keep the process alive. A failure is reported to `onFailure` (the server logs
+ * it) and changes nothing else: the first preview then loads the engine itself. A preview that
+ * arrives before warming ends waits in the thread's queue behind it.
+ */
+export function warmPreviewThread(workDir: string, onFailure: (reason: string) => void, onWarm?: (ms: number) => void): void {
+  const started = performance.now();
+  let worker: Worker;
+  try {
+    worker = previewThread();
+  } catch (error) {
+    onFailure(error instanceof Error ? error.message : String(error));
+    return;
+  }
+  const onMessage = (message: unknown): void => {
+    if (!isWarmReply(message)) return;
+    worker.off('message', onMessage);
+    if (message.warmed) onWarm?.(performance.now() - started);
+    else onFailure(message.reason ?? 'the preview thread could not load the tabular engine');
+  };
+  worker.on('message', onMessage);
+  worker.once('exit', () => worker.off('message', onMessage));
+  const request: WarmRequest = { warm: true, workDir };
+  worker.postMessage(request);
 }
 
 /** The preview thread, started on first use; it does not keep the process alive. */

@@ -4,11 +4,11 @@
  * The thread lives on between previews, so only the first one pays for loading the engine.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { parsePolicy, unwrap, type Policy } from '../policy/load.js';
-import type { PreviewJob, PreviewOutcome } from './preview.js';
+import type { PreviewJob, PreviewOutcome, WarmReply, WarmRequest } from './preview.js';
 import { approvedPolicyText, describeFailure } from './worker.js';
 
 async function preview(job: PreviewJob): Promise<PreviewOutcome> {
@@ -34,6 +34,48 @@ async function preview(job: PreviewJob): Promise<PreviewOutcome> {
   }
 }
 
-parentPort?.on('message', (job: PreviewJob) => {
-  void preview(job).then((outcome) => parentPort?.postMessage(outcome));
+/**
+ * A made-up table (no one's data) and a policy for it: warming runs the whole preview path on
+ * them once (CSV in and out, Mondrian, the report with its Vega charts), so the first real
+ * preview finds the modules loaded and the hot functions compiled.
+ */
+const WARM_POLICY = [
+  'name: warm-up',
+  'version: 1',
+  'tabular:',
+  '  quasiIdentifiers:',
+  '    - { column: age, type: numeric }',
+  '    - { column: sex, type: categorical }',
+  '  sensitive: [ { column: code } ]',
+  '  privacy: { k: 3, l: { variant: distinct, l: 2 }, suppressionLimit: 0.1 }',
+  '',
+].join('\n');
+
+function warmCsv(): string {
+  const lines = ['age,sex,code'];
+  for (let i = 0; i < 120; i++) lines.push(`${20 + (i % 60)},${i % 2 ? 'F' : 'M'},c${i % 5}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Runs one preview of the made-up table in `workDir` (then removed): see warmPreviewThread. */
+async function warm(request: WarmRequest): Promise<WarmReply> {
+  try {
+    const policy = unwrap(parsePolicy(WARM_POLICY, { file: 'warm-up.yaml', baseDir: request.workDir }));
+    await mkdir(request.workDir, { recursive: true });
+    const input = join(request.workDir, 'warm-up.csv');
+    await writeFile(input, warmCsv());
+    const { anonymizeCsvFile } = await import('../tabular/index.js');
+    await anonymizeCsvFile({ policy, input, output: join(request.workDir, 'published.csv'), reportHtml: join(request.workDir, 'report.html') });
+    return { warmed: true };
+  } catch (error) {
+    return { warmed: false, reason: error instanceof Error ? error.message : 'the tabular engine did not run' };
+  } finally {
+    // a folder that cannot be removed is left for the next start, which empties the uploads
+    await rm(request.workDir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+parentPort?.on('message', (message: PreviewJob | WarmRequest) => {
+  if ('warm' in message) void warm(message).then((reply) => parentPort?.postMessage(reply));
+  else void preview(message).then((outcome) => parentPort?.postMessage(outcome));
 });
