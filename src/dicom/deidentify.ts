@@ -85,12 +85,42 @@ function isSafePrivate(dataset: DicomDataset, tag: number, ctx: DeidentifyContex
   return elements?.has(element & 0xff) ?? false;
 }
 
+const GROUP_LENGTH_RULE: ElementRule = { code: 'X', origin: 'groupLength', keyword: 'GroupLength' };
+
+/**
+ * Rules of public elements, decided once per (tag, VR) for each profile and run setting rather
+ * than once per element of every file (and twice: collecting, then applying): the same tags
+ * recur in every file of a run. A public element's rule depends only on its tag and VR, the
+ * profile, `unlisted`, whether dates shift and whether it sits in content being cleaned.
+ */
+const decided = new WeakMap<CompiledProfile, Map<number, { vr: string; rule: ElementRule }>[]>();
+
+function decisionsFor(ctx: DeidentifyContext, scope: Scope): Map<number, { vr: string; rule: ElementRule }> {
+  let tables = decided.get(ctx.profile);
+  if (!tables) {
+    tables = Array.from({ length: 8 }, () => new Map());
+    decided.set(ctx.profile, tables);
+  }
+  return tables[(ctx.unlisted === 'remove' ? 1 : 0) | (ctx.dateOffsetDays !== undefined ? 2 : 0) | (scope.cleaning ? 4 : 0)];
+}
+
 /** The rule for one element of `dataset`. */
 export function decide(element: DicomElement, dataset: DicomDataset, ctx: DeidentifyContext, scope: Scope): ElementRule {
   const tag = element.tag;
   const group = tag >>> 16;
   if (group % 2 === 1) return ctx.profile.privateRule(isSafePrivate(dataset, tag, ctx));
-  if ((tag & 0xffff) === 0) return { code: 'X', origin: 'groupLength', keyword: 'GroupLength' };
+  const table = decisionsFor(ctx, scope);
+  const known = table.get(tag);
+  if (known && known.vr === element.vr) return known.rule;
+  const rule = decidePublic(tag, element.vr, ctx, scope);
+  if (!known) table.set(tag, { vr: element.vr, rule });
+  return rule;
+}
+
+/** The rule of a public element (even group), from its tag and VR only. */
+function decidePublic(tag: number, vr: string, ctx: DeidentifyContext, scope: Scope): ElementRule {
+  const group = tag >>> 16;
+  if ((tag & 0xffff) === 0) return GROUP_LENGTH_RULE;
   const high = group & 0xff00;
   if (high === 0x6000) {
     // without its data an overlay is invalid: the group goes with (60xx,3000)
@@ -103,13 +133,13 @@ export function decide(element: DicomElement, dataset: DicomDataset, ctx: Deiden
   }
   if (rule) return rule;
   const keyword = lookupTag(tag)?.keyword ?? 'Unknown';
-  if (element.vr === 'PN') return { code: 'Z', origin: 'personName', keyword };
-  if (element.vr === 'UI') return ctx.profile.options.has('retainUIDs') ? { code: 'K', origin: 'unlisted', keyword } : { code: 'U', origin: 'uid', keyword };
-  if (ctx.unlisted === 'remove' && FREE_TEXT_VRS.has(element.vr)) return { code: 'X', origin: 'unlisted', keyword };
-  if (scope.cleaning && FREE_TEXT_VRS.has(element.vr) && element.vr !== 'DA' && element.vr !== 'TM' && element.vr !== 'DT') {
+  if (vr === 'PN') return { code: 'Z', origin: 'personName', keyword };
+  if (vr === 'UI') return ctx.profile.options.has('retainUIDs') ? { code: 'K', origin: 'unlisted', keyword } : { code: 'U', origin: 'uid', keyword };
+  if (ctx.unlisted === 'remove' && FREE_TEXT_VRS.has(vr)) return { code: 'X', origin: 'unlisted', keyword };
+  if (scope.cleaning && FREE_TEXT_VRS.has(vr) && vr !== 'DA' && vr !== 'TM' && vr !== 'DT') {
     return { code: 'C', origin: 'structuredContent', keyword };
   }
-  if (ctx.dateOffsetDays !== undefined && (element.vr === 'DA' || element.vr === 'DT')) return { code: 'C', origin: 'dateShift', keyword };
+  if (ctx.dateOffsetDays !== undefined && (vr === 'DA' || vr === 'DT')) return { code: 'C', origin: 'dateShift', keyword };
   return { code: 'K', origin: 'unlisted', keyword };
 }
 
@@ -145,17 +175,38 @@ export function collectIdentifyingValues(
   return into;
 }
 
-/** value → keyword of the element it came from (the keyword is what reports may name). */
-function addValue(into: Map<string, string>, text: string, vr: string, keyword: string): void {
+/**
+ * The identifying pieces of one element's text, per VR (every value, person names also by
+ * component): the same institution, names, dates and study UIDs recur in every file of a run.
+ * Bounded like the UID memo: cleared when full, and long texts are not kept.
+ */
+const piecesMemo = new Map<string, readonly string[]>();
+const MAX_PIECES_MEMO = 20_000;
+const MAX_MEMO_TEXT = 256;
+
+function identifyingPieces(text: string, vr: string): readonly string[] {
+  const id = `${vr}${text}`;
+  const known = piecesMemo.get(id);
+  if (known) return known;
+  const pieces: string[] = [];
   for (const value of text.split('\\')) {
     const trimmed = value.trim();
     if (vr === 'UI' && isStandardUid(trimmed)) continue;
-    const pieces = vr === 'PN' ? [trimmed, ...trimmed.split(/[\^=]/)] : [trimmed];
-    for (const piece of pieces) {
-      const p = piece.trim();
-      if (p.length >= MIN_IDENTIFYING_LENGTH && !VEIL_WRITTEN.has(p) && !into.has(p)) into.set(p, keyword);
+    const parts = vr === 'PN' ? [trimmed, ...trimmed.split(/[\^=]/)] : [trimmed];
+    for (const part of parts) {
+      const p = part.trim();
+      if (p.length >= MIN_IDENTIFYING_LENGTH && !VEIL_WRITTEN.has(p)) pieces.push(p);
     }
   }
+  if (text.length > MAX_MEMO_TEXT) return pieces;
+  if (piecesMemo.size >= MAX_PIECES_MEMO) piecesMemo.clear();
+  piecesMemo.set(id, pieces);
+  return pieces;
+}
+
+/** value → keyword of the element it came from (the keyword is what reports may name). */
+function addValue(into: Map<string, string>, text: string, vr: string, keyword: string): void {
+  for (const piece of identifyingPieces(text, vr)) if (!into.has(piece)) into.set(piece, keyword);
 }
 
 function escapeRegExp(text: string): string {

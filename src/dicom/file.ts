@@ -90,8 +90,13 @@ function profileOf(dicom: DicomPolicy): CompiledProfile {
   return compiled;
 }
 
+const safePrivateCache = new WeakMap<DicomPolicy, Map<string, Set<number>>>();
+
 function safePrivateMap(dicom: DicomPolicy): Map<string, Set<number>> {
+  const known = safePrivateCache.get(dicom);
+  if (known) return known;
   const map = new Map<string, Set<number>>();
+  safePrivateCache.set(dicom, map);
   if (!dicom.options.includes('retainSafePrivate')) return map;
   for (const entry of dicom.safePrivate) {
     map.set(`${entry.group.toUpperCase()}|${entry.creator}`, new Set(entry.elements.map((e) => parseInt(e, 16))));
@@ -116,6 +121,21 @@ export function patientKeyOf(dataset: DicomDataset): { key: string; id: string }
 
 function emptyCounts(): ActionCounts {
   return { actions: {}, origins: {} };
+}
+
+/**
+ * One not-examined answer per pixels policy, shared by every file of a run: the files of a
+ * batch then carry the same report object, which crosses to the main thread once per message.
+ */
+const neverExaminedCache = new WeakMap<PixelsPolicy, ReturnType<typeof neverExaminedResult>>();
+
+function neverExaminedOf(pixels: PixelsPolicy): ReturnType<typeof neverExaminedResult> {
+  let result = neverExaminedCache.get(pixels);
+  if (!result) {
+    result = neverExaminedResult(pixels);
+    neverExaminedCache.set(pixels, result);
+  }
+  return result;
 }
 
 /** Re-encodes binary values when the output byte order differs from the input's. */
@@ -332,7 +352,7 @@ export async function deidentifyBytes(
     const pixel = file.dataset.find((e) => e.tag === TAG_PIXEL_DATA);
     if (pixel?.verbatim) {
       cleanerRan = true;
-      pixelOutcome = applyPixelResult(dataset, neverExaminedResult(settings.pixels as PixelsPolicy), file.transferSyntax);
+      pixelOutcome = applyPixelResult(dataset, neverExaminedOf(settings.pixels as PixelsPolicy), file.transferSyntax);
     }
   } else if (cleaner && wantsPixelScan(settings.pixels)) {
     const input = buildPixelInput(task.relativePath, file.dataset, file.transferSyntax, identifyingList);

@@ -46,7 +46,7 @@ function generated(): string {
   return [
     `// Generated from dcmjs@${version} by test/standard/dicomDictionary.test.ts (VEIL_WRITE_DICTIONARY=1); do not edit.`,
     '// One entry per line: tag as 8 hex digits, VR (2 letters), keyword. A later line for the same tag wins.',
-    `export const DICTIONARY_LINES = ${JSON.stringify(lines.join('\n'))};`,
+    `export const DICTIONARY_LINES: string = ${JSON.stringify(lines.join('\n'))};`,
     '',
   ].join('\n');
 }
