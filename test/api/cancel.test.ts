@@ -127,4 +127,10 @@ describe('POST /v1/jobs/:id/cancel (embedded runner)', () => {
     expect((await api(server.base, keys.researcher, `/v1/jobs/${id}/result`)).status).toBe(200);
     expect(await auditActions(id)).not.toContain('job.cancelled');
   }, 180_000);
+
+  it('/healthz of the embedded runner says nothing of a queue', async () => {
+    const health = await api<Record<string, unknown>>(server.base, keys.auditor, '/healthz');
+    expect(health.body.status).toBeDefined();
+    expect(health.body).not.toHaveProperty('queue');
+  });
 });

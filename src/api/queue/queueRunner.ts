@@ -188,7 +188,8 @@ export class QueueRunner {
       distributedRows: this.options.distributedRows ?? 1_000_000,
       jobTimeoutMs: this.options.jobTimeoutMs,
       maxAttempts: this.options.maxAttempts,
-      weight: job.kind === 'dicom' ? 0 : 1,
+      // a plan step that cuts the job in chunks stands for none of its progress (a small table's runs whole)
+      weight: job.kind === 'tabular' ? 1 : 0,
     };
   }
 

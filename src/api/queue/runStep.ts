@@ -84,6 +84,12 @@ export async function runStep(spec: StepSpec, onProgress: Progress): Promise<Ste
       return dicomChunk(ctx);
     case 'dicom-merge':
       return dicomMerge(ctx);
+    case 'image-plan':
+      return imagePlan(ctx);
+    case 'image-chunk':
+      return imageChunk(ctx);
+    case 'image-merge':
+      return imageMerge(ctx);
     case 'tabular-plan':
       return tabularPlan(ctx);
     case 'tabular-partition':
@@ -273,6 +279,119 @@ async function dicomMerge(ctx: StepContext): Promise<StepResult> {
   const { report, unusable } = assembleDicomReport(policy, results, cohort, Date.now() - plan.startedAt);
   await writeFileAtomic(join(ctx.worker.workDir, OUTPUT_FILES.reportJson), `${JSON.stringify(report, null, 2)}\n`);
   await writeFileAtomic(join(ctx.worker.workDir, OUTPUT_FILES.reportHtml), renderDicomHtml(report));
+  if (unusable) throw unusable;
+  await zipDirectory(filesDir, join(ctx.worker.workDir, OUTPUT_FILES.archiveResult));
+  await rm(filesDir, { recursive: true, force: true });
+  ctx.onProgress(1);
+  return { final: true };
+}
+
+/**
+ * Lists an image upload in chunks, in the order the single-process run walks it (the engine's
+ * own planJobs: images only, sorted), each chunk's relative paths in lists/<n>.json, plan.json
+ * last. A plan already written is kept, as for DICOM.
+ */
+async function imagePlan(ctx: StepContext): Promise<StepResult> {
+  await prepared(ctx.worker);
+  let plan: DicomPlan;
+  if (existsSync(planFile(ctx))) {
+    plan = await readJson<DicomPlan>(planFile(ctx));
+  } else {
+    await rm(ctx.steps, { recursive: true, force: true });
+    await freshWork(ctx);
+    const { planJobs } = await import('../../image/index.js');
+    const startedAt = Date.now();
+    const files = (await planJobs(ctx.worker.input, join(ctx.worker.workDir, 'files'))).map((job) => job.relative);
+    const size = Math.max(1, ctx.spec.data.chunkFiles);
+    const chunks: string[][] = [];
+    for (let at = 0; at < files.length; at += size) chunks.push(files.slice(at, at + size));
+    for (const [index, list] of chunks.entries()) await writeFileAtomic(listFile(ctx, index), JSON.stringify(list));
+    plan = { startedAt, counts: chunks.map((list) => list.length) };
+    await writeFileAtomic(planFile(ctx), JSON.stringify(plan));
+  }
+  const weights = chunkWeights(plan);
+  return { final: false, next: { parent: 'image-merge', child: 'image-chunk', parts: weights.length, weights } };
+}
+
+/**
+ * Redacts one chunk with the single-process engine (redactImages) over a folder of hard links
+ * to the chunk's files under their relative paths, so each file's report names it as the
+ * single-process run does; the outputs and the chunk's report go to a temp folder renamed to
+ * chunks/<n>/, replacing an earlier attempt's.
+ */
+async function imageChunk(ctx: StepContext): Promise<StepResult> {
+  const policy = await prepared(ctx.worker);
+  const index = partIndex(ctx);
+  const files = await chunkFiles(ctx);
+  const temp = join(ctx.steps, 'chunks', `.tmp-${index}-${randomBytes(6).toString('hex')}`);
+  const linked = join(temp, 'input');
+  await mkdir(join(temp, 'files'), { recursive: true });
+  try {
+    for (const file of files) await linkOrCopy(join(ctx.worker.input, file), join(linked, file));
+    let report: import('../../image/index.js').ImageRunReport | undefined;
+    if (files.length > 0) {
+      const { redactImages } = await import('../../image/index.js');
+      const reportJson = join(temp, 'report.json');
+      try {
+        report = await redactImages({ policy, input: linked, output: join(temp, 'files'), reportJson, jobs: ctx.spec.threads, onProgress: (done, total) => ctx.onProgress(total > 0 ? done / total : 1) });
+      } catch (error) {
+        // a chunk of unreadable files only: the merge decides over all chunks (the report was written first)
+        if (!(error instanceof Error && 'code' in error && error.code === 'NO_USABLE_INPUT' && existsSync(reportJson))) throw error;
+        report = await readJson<import('../../image/index.js').ImageRunReport>(reportJson);
+      }
+    }
+    await rm(linked, { recursive: true, force: true });
+    await writeFile(join(temp, 'results.json'), JSON.stringify(report ?? null));
+    await rm(chunkDir(ctx, index), { recursive: true, force: true });
+    await rename(temp, chunkDir(ctx, index));
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true });
+    throw error;
+  }
+  return { final: false };
+}
+
+/**
+ * Links every chunk's outputs into a fresh work/files, assembles the single-process report
+ * (the chunks' file records in chunk order, totals over all of them; `jobs` is the sum of the
+ * chunks' worker threads), writes its review page, and zips the files as the embedded runner does.
+ */
+async function imageMerge(ctx: StepContext): Promise<StepResult> {
+  await prepared(ctx.worker);
+  const plan = await readJson<DicomPlan>(planFile(ctx));
+  await freshWork(ctx);
+  const filesDir = join(ctx.worker.workDir, 'files');
+  await mkdir(filesDir, { recursive: true });
+  const { noUsableImage, renderImageHtml, reviewThumbnails } = await import('../../image/index.js');
+  const { summarize } = await import('../../report/imageReport.js');
+  type ImageRunReport = import('../../image/index.js').ImageRunReport;
+  const parts = chunkWeights(plan).length;
+  const chunks: ImageRunReport[] = [];
+  for (let index = 0; index < parts; index++) {
+    const dir = chunkDir(ctx, index);
+    if (!existsSync(join(dir, 'results.json'))) throw new Error(`chunk ${index} has no results`);
+    const chunk = await readJson<ImageRunReport | null>(join(dir, 'results.json'));
+    if (chunk) chunks.push(chunk);
+    for (const file of await filesUnder(join(dir, 'files'))) await linkOrCopy(join(dir, 'files', file), join(filesDir, file));
+    ctx.onProgress((index + 1) / (parts + 1));
+  }
+  const first = chunks[0];
+  if (!first) {
+    const { VeilError } = await import('../../errors.js');
+    throw new VeilError('NO_USABLE_INPUT', 'the input holds no PNG, JPEG or TIFF image');
+  }
+  const files = chunks.flatMap((chunk) => chunk.files);
+  const report: ImageRunReport = {
+    ...first,
+    files,
+    totals: summarize(files),
+    jobs: chunks.reduce((sum, chunk) => sum + chunk.jobs, 0),
+    timingMs: Date.now() - plan.startedAt,
+  };
+  await writeFileAtomic(join(ctx.worker.workDir, OUTPUT_FILES.reportJson), `${JSON.stringify(report, null, 2)}\n`);
+  const thumbnails = await reviewThumbnails(files.map((file) => ({ report: file, output: join(filesDir, file.file) })));
+  await writeFileAtomic(join(ctx.worker.workDir, OUTPUT_FILES.reportHtml), renderImageHtml(report, thumbnails));
+  const unusable = noUsableImage(report);
   if (unusable) throw unusable;
   await zipDirectory(filesDir, join(ctx.worker.workDir, OUTPUT_FILES.archiveResult));
   await rm(filesDir, { recursive: true, force: true });

@@ -7,10 +7,11 @@ import type { DataLayout } from '../layout.js';
  * The steps a job is cut into on the queue. A small job is one `run` step (the embedded
  * runner's job process, unchanged). A DICOM job is `dicom-plan`, then a flow whose parent
  * merges and whose children are chunks (with a cohort section, a first flow of header passes
- * under `dicom-cohort` decides the cohort before the chunks run). A tabular job over the row
+ * under `dicom-cohort` decides the cohort before the chunks run). An image job is `image-plan`,
+ * then a flow of `image-chunk` children under `image-merge`. A tabular job over the row
  * threshold is `tabular-plan`, then a flow of partitions under `tabular-merge`.
  */
-export const STEP_NAMES = ['run', 'dicom-plan', 'dicom-headers', 'dicom-cohort', 'dicom-chunk', 'dicom-merge', 'tabular-plan', 'tabular-partition', 'tabular-merge'] as const;
+export const STEP_NAMES = ['run', 'dicom-plan', 'dicom-headers', 'dicom-cohort', 'dicom-chunk', 'dicom-merge', 'image-plan', 'image-chunk', 'image-merge', 'tabular-plan', 'tabular-partition', 'tabular-merge'] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 
 /** The approved policy version a job runs, by storage token (each worker resolves it under its own data dir). */
@@ -53,7 +54,7 @@ export interface StepResult {
   /** The job had ended (its input is gone) before this step ran; nothing was done. */
   skipped?: boolean;
   /** A plan step: the flow to add next, and how many children it has. */
-  next?: { parent: 'dicom-cohort' | 'dicom-merge' | 'tabular-merge'; child: 'dicom-headers' | 'dicom-chunk' | 'tabular-partition'; parts: number; weights: number[] };
+  next?: { parent: 'dicom-cohort' | 'dicom-merge' | 'image-merge' | 'tabular-merge'; child: 'dicom-headers' | 'dicom-chunk' | 'image-chunk' | 'tabular-partition'; parts: number; weights: number[] };
 }
 
 /** Progress a step reports: its share of the job and how far it is. */
@@ -76,14 +77,14 @@ export function veilJobIdOf(stepId: string | undefined): string | undefined {
 export function firstStep(kind: JobKind): StepName {
   if (kind === 'dicom') return 'dicom-plan';
   if (kind === 'tabular') return 'tabular-plan';
-  return 'run';
+  return 'image-plan';
 }
 
 /** Steps that are the parent of a flow (their children are the parts). */
-export const PARENT_STEPS: readonly StepName[] = ['dicom-cohort', 'dicom-merge', 'tabular-merge'];
+export const PARENT_STEPS: readonly StepName[] = ['dicom-cohort', 'dicom-merge', 'image-merge', 'tabular-merge'];
 
 /** Steps that may end a job (their result says whether they did). */
-export const TERMINAL_STEPS: readonly StepName[] = ['run', 'dicom-merge', 'tabular-plan', 'tabular-merge'];
+export const TERMINAL_STEPS: readonly StepName[] = ['run', 'dicom-merge', 'image-merge', 'tabular-plan', 'tabular-merge'];
 
 /** Where a job's steps keep their intermediate files, beside input/, work/ and out/. */
 export function stepsDir(layout: DataLayout, jobId: string): string {

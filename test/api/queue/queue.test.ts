@@ -2,11 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { unzipSync } from 'fflate';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../helpers.js';
 import { ADULT_DIR, ADULT_QIS, adultHierarchyFiles, adultPolicyYaml, REPO_ROOT, sleep, tempDir } from '../helpers.js';
 import type { JobBody } from '../jobsHelpers.js';
-import { api, createKeyWithCli, startServerProcess, type ServerProcess } from '../serverProcess.js';
+import { api, createKeyWithCli, isAlive, startServerProcess, waitUntil, type ServerProcess } from '../serverProcess.js';
 import { startWorkerProcess, type WorkerProcess } from './processes.js';
 import { startRedis, type RedisServer } from './redis.js';
 
@@ -15,7 +16,9 @@ import { startRedis, type RedisServer } from './redis.js';
  * shared data dir. A DICOM job is cut into chunks (a cohort section makes it two flows: header
  * passes, the cohort decision, then the chunks); one worker is killed with SIGKILL while it
  * runs a step, and the result must still equal `veil dicom deidentify` on the same files with
- * the same key, byte for byte, with one audit result for the job.
+ * the same key, byte for byte, with one audit result for the job. On the same set-up: an
+ * image job in chunks equals `veil image redact` byte for byte, a running DICOM job is
+ * cancelled (its step aborted, nothing of it left), and /healthz reports Redis.
  */
 const DICOM_DIR = resolve(REPO_ROOT, '../shared/data/dicom');
 const SECRET = 'queue-test-secret-0123456789abcdef';
@@ -27,16 +30,30 @@ dicom:
   cohort: { quasiIdentifiers: [PatientAge, PatientSex], k: 2, suppressionLimit: 0.5 }
 `;
 
+const IMAGE_POLICY = 'name: img\nversion: 1\npixels:\n  burnedInText: { scan: always, redact: all }\n';
+
+/** Small PNGs: every fourth carries a burned-in name and date, the rest are plain. */
+async function syntheticImages(count: number): Promise<{ name: string; bytes: Buffer }[]> {
+  const images: { name: string; bytes: Buffer }[] = [];
+  for (let i = 0; i < count; i++) {
+    const text = i % 4 === 0 ? `<text x="8" y="30" font-family="sans-serif" font-size="18" fill="white">DOE, JOHN 19${50 + i}-01-02</text>` : `<rect x="${10 + i * 3}" y="12" width="40" height="20" fill="#808080"/>`;
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="240" height="48"><rect width="240" height="48" fill="#202020"/>${text}</svg>`;
+    images.push({ name: `scan ${i}.png`, bytes: await sharp(Buffer.from(svg)).png().toBuffer() });
+  }
+  return images;
+}
+
 let redis: RedisServer;
 let server: ServerProcess;
 let workers: WorkerProcess[] = [];
 let scratch: { dir: string; cleanup(): void };
+let dataDir: string;
 let keys: { committee: string; researcher: string; auditor: string };
 
 beforeAll(async () => {
   redis = await startRedis();
   scratch = tempDir('veil-queue-');
-  const dataDir = join(scratch.dir, 'data');
+  dataDir = join(scratch.dir, 'data');
   mkdirSync(dataDir);
   keys = {
     committee: createKeyWithCli(dataDir, 'committee', 'chair'),
@@ -82,7 +99,7 @@ async function waitForJob(id: string, onPoll?: (job: JobBody) => Promise<void>):
   for (;;) {
     const job = (await api<JobBody>(server.base, keys.researcher, `/v1/jobs/${id}`)).body;
     progress.push(job.progress);
-    if (job.status === 'done' || job.status === 'failed') return { job, progress };
+    if (job.status === 'done' || job.status === 'failed' || (job.status as string) === 'cancelled') return { job, progress };
     if (onPoll) await onPoll(job);
     if (Date.now() > guard) throw new Error(`job still ${job.status}`);
     await sleep(100);
@@ -215,6 +232,110 @@ describe('jobs on BullMQ with three workers', () => {
     const starts = workers.flatMap((w) => w.log().split('\n')).filter((line) => line.includes('"step started"') && line.includes(submitted.body.id));
     expect(starts).toHaveLength(1);
   }, 900_000);
+
+  it('cuts an image job in chunks of --chunk-files; the merged outputs equal a single-process run byte for byte', async () => {
+    await putApproved('img', IMAGE_POLICY);
+    const images = await syntheticImages(20);
+    const form = new FormData();
+    form.append('policy', 'img');
+    for (const image of images) form.append('files', new Blob([image.bytes]), image.name);
+    const submitted = await api<{ id: string }>(server.base, keys.researcher, '/v1/image/jobs', { method: 'POST', body: form });
+    expect(submitted.status).toBe(202);
+    const { job, progress } = await waitForJob(submitted.body.id);
+    expect(job.error).toBeUndefined();
+    expect(job.status).toBe('done');
+    expect(progress.every((p, i) => i === 0 || p >= progress[i - 1])).toBe(true);
+
+    // the same files under the names the server gave them, through `veil image redact` in one process
+    const local = join(scratch.dir, 'images');
+    const localIn = join(local, 'in');
+    mkdirSync(localIn, { recursive: true });
+    images.forEach((image, i) => writeFileSync(join(localIn, `${String(i + 1).padStart(6, '0')}.png`), image.bytes));
+    writeFileSync(join(local, 'policy.yaml'), IMAGE_POLICY);
+    const cli = runCli(['image', 'redact', '--policy', join(local, 'policy.yaml'), '--in', localIn, '--out', join(local, 'out'), '--report', join(local, 'report.json')]);
+    expect(cli.status, cli.stderr).toBe(0);
+
+    const result = await fetch(`${server.base}/v1/jobs/${submitted.body.id}/result`, { headers: { Authorization: `Bearer ${keys.researcher}` } });
+    expect(result.status).toBe(200);
+    const zipped = unzipSync(new Uint8Array(await result.arrayBuffer()));
+    const localFiles = filesUnder(join(local, 'out'));
+    expect(localFiles).toHaveLength(20);
+    expect(Object.keys(zipped).sort()).toEqual(localFiles);
+    for (const file of localFiles) expect(Buffer.from(zipped[file]).equals(readFileSync(join(local, 'out', file))), file).toBe(true);
+
+    // the merged report is the single-process report: same files in the same order, same totals
+    // (timing aside, and `jobs`, the worker threads, which count each chunk's)
+    const report = (await get<Record<string, unknown>>(keys.auditor, `/v1/jobs/${submitted.body.id}/report`)).body;
+    const localReport = JSON.parse(readFileSync(join(local, 'report.json'), 'utf8')) as Record<string, unknown>;
+    const comparable = (r: Record<string, unknown>) => withoutClocks({ ...r, jobs: undefined });
+    expect(comparable(report)).toEqual(comparable(localReport));
+    expect((report.totals as { redacted: number }).redacted).toBeGreaterThan(0);
+
+    // 20 files in chunks of 18: two chunk steps, then one merge
+    const starts = workers.flatMap((w) => w.log().split('\n')).filter((line) => line.includes('"step started"') && line.includes(submitted.body.id));
+    const chunks = new Set(starts.filter((line) => line.includes('"step":"image-chunk"')).map((line) => (JSON.parse(line) as { index: number }).index));
+    expect([...chunks].sort()).toEqual([0, 1]);
+    expect(starts.some((line) => line.includes('"step":"image-merge"'))).toBe(true);
+    await expectOneAuditResult(submitted.body.id);
+  }, 900_000);
+
+  it('cancels a running DICOM job: the running step is aborted and its process killed, nothing of the job is left, one job.cancelled entry', async () => {
+    await putApproved('ct-basic', 'name: ct-basic\nversion: 1\ndicom: { profile: basic }\n');
+    const form = new FormData();
+    form.append('policy', 'ct-basic');
+    for (const name of readdirSync(DICOM_DIR).sort()) form.append('files', new Blob([readFileSync(join(DICOM_DIR, name))]), name);
+    const submitted = await api<{ id: string }>(server.base, keys.researcher, '/v1/dicom/jobs', { method: 'POST', body: form });
+    expect(submitted.status).toBe(202);
+    const id = submitted.body.id;
+
+    let stepPids: number[] = [];
+    let cancelled: JobBody | undefined;
+    const { job } = await waitForJob(id, async (state) => {
+      if (cancelled || state.status !== 'running') return;
+      const busy = workers.find((w) => w.stepPids().length > 0 && lastStarted(w) === 'dicom-chunk');
+      if (!busy) return;
+      stepPids = busy.stepPids();
+      const res = await api<JobBody>(server.base, keys.researcher, `/v1/jobs/${id}/cancel`, { method: 'POST' });
+      expect(res.status).toBe(200);
+      cancelled = res.body;
+    });
+    expect(cancelled?.status).toBe('cancelled');
+    expect(job.status).toBe('cancelled');
+
+    // the chunk's step process is killed (the worker saw the job end and aborted the step)
+    await waitUntil(() => stepPids.every((pid) => !isAlive(pid)), 60_000, 100);
+    // once no worker runs a step any more, nothing of the job is left in the shared folder
+    await waitUntil(() => workers.every((w) => w.stepPids().length === 0), 120_000, 100);
+    for (const part of ['input', 'steps', 'work', 'out']) expect(existsSync(join(dataDir, 'jobs', id, part)), part).toBe(false);
+    expect(workers.map((w) => w.log()).join('')).toContain('"step stopped: the job ended"');
+
+    // cancelled stays cancelled: no merge ran, no result, one entry
+    expect((await get<JobBody>(keys.researcher, `/v1/jobs/${id}`)).body.status).toBe('cancelled');
+    const merges = workers.flatMap((w) => w.log().split('\n')).filter((line) => line.includes('"step started"') && line.includes(id) && line.includes('"step":"dicom-merge"'));
+    expect(merges).toEqual([]);
+    const audit = await get<{ entries: { action: string; target: string }[] }>(keys.auditor, '/v1/audit');
+    expect(audit.body.entries.filter((e) => e.target === `job:${id}`).map((e) => e.action)).toEqual(['job.submit', 'job.cancelled']);
+    const again = await api<{ error: { code: string } }>(server.base, keys.researcher, `/v1/jobs/${id}/result`);
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('JOB_CANCELLED');
+  }, 900_000);
+
+  it('/healthz reports the queue\'s Redis: reachable with its latency, and degraded (503) while it does not answer', async () => {
+    const up = await api<{ status: string; queue?: { reachable: boolean; latencyMs: number | null } }>(server.base, keys.auditor, '/healthz');
+    expect(up.status).toBe(200);
+    expect(up.body.queue?.reachable).toBe(true);
+    expect(up.body.queue?.latencyMs).toBeGreaterThanOrEqual(0);
+    // a Redis that stops answering (SIGSTOP: connected, silent) is seen within the probe's 2 s
+    process.kill(redis.pid, 'SIGSTOP');
+    try {
+      const down = await api<{ status: string; queue?: { reachable: boolean; latencyMs: number | null } }>(server.base, keys.auditor, '/healthz');
+      expect(down.status).toBe(503);
+      expect(down.body.status).toBe('degraded');
+      expect(down.body.queue).toEqual({ reachable: false, latencyMs: null });
+    } finally {
+      process.kill(redis.pid, 'SIGCONT');
+    }
+  }, 120_000);
 });
 
 /** The neutral evaluator's measures of an anonymized Adult against the original. */
@@ -238,13 +359,13 @@ function lastStarted(worker: WorkerProcess): string | undefined {
   return last ? (JSON.parse(last) as { step: string }).step : undefined;
 }
 
-/** A report without its clock readings (durations, creation times), which no two runs share. */
+/** A report without its clock readings (durations — an image file's `ms` too —, creation times), which no two runs share. */
 function withoutClocks(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutClocks);
   if (typeof value !== 'object' || value === null) return value;
   return Object.fromEntries(
     Object.entries(value)
-      .filter(([key]) => key !== 'timingMs' && key !== 'createdAt')
+      .filter(([key]) => key !== 'timingMs' && key !== 'createdAt' && key !== 'ms')
       .map(([key, v]) => [key, withoutClocks(v)]),
   );
 }

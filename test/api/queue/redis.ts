@@ -6,6 +6,8 @@ import { join } from 'node:path';
 
 export interface RedisServer {
   port: number;
+  /** The redis-server process (tests pause it with SIGSTOP to see a Redis that stops answering). */
+  pid: number;
   url: string;
   stop(): Promise<void>;
 }
@@ -42,6 +44,7 @@ export async function startRedis(): Promise<RedisServer> {
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
     port,
+    pid: child.pid ?? -1,
     url: `redis://127.0.0.1:${port}`,
     async stop() {
       child.kill('SIGTERM');
