@@ -255,6 +255,51 @@ const PDU_TYPES = new Set([0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07]);
   return end < whole.length ? whole.subarray(end) : undefined;
 };
 
+// P-DATA-TF written directly (PS3.8 9.3.5): per fragment a 12-byte header (PDU type and length,
+// PDV length, presentation context, message control header) then the fragment as a view of the
+// data set, the socket corked for the whole message. The library built each PDU in a growing
+// SmartBuffer (three copies of every byte, and the garbage). Same bytes on the wire (tested).
+interface PDataSender {
+  socket: { cork(): void; uncork(): void; write(chunk: Uint8Array): boolean };
+  statistics: { addBytesSent(bytes: number): void };
+  datasetWriteOptions?: unknown;
+  datasetNameMap?: unknown;
+}
+interface PDataRequest {
+  getCommandDataset(): { getDenaturalizedCommandDataset(): Buffer };
+  getDataset(): { getDenaturalizedDataset(options?: unknown, nameMap?: unknown): Buffer } | undefined;
+}
+type SendPDataTF = (this: PDataSender, request: PDataRequest, contextId: number, maxPduLength: number) => void;
+const MAX_PDU_SENT = 4_194_304;
+export const librarySendPDataTF = (networkProto as unknown as { _sendPDataTF: SendPDataTF })._sendPDataTF;
+(networkProto as unknown as { _sendPDataTF: SendPDataTF })._sendPDataTF = function (request, contextId, maxPduLength) {
+  const max = maxPduLength === 0 ? MAX_PDU_SENT : Math.min(maxPduLength, MAX_PDU_SENT);
+  const send = (fragment: Buffer, command: boolean, last: boolean) => {
+    const header = Buffer.allocUnsafe(12);
+    header.writeUInt8(0x04, 0);
+    header.writeUInt8(0, 1);
+    header.writeUInt32BE(6 + fragment.length, 2);
+    header.writeUInt32BE(2 + fragment.length, 6);
+    header.writeUInt8(contextId, 10);
+    header.writeUInt8((command ? 1 : 0) | (last ? 2 : 0), 11);
+    this.socket.write(header);
+    this.socket.write(fragment);
+    this.statistics.addBytesSent(12 + fragment.length);
+  };
+  const command = request.getCommandDataset().getDenaturalizedCommandDataset();
+  const dataset = request.getDataset()?.getDenaturalizedDataset(this.datasetWriteOptions, this.datasetNameMap);
+  this.socket.cork();
+  try {
+    send(command, true, true);
+    if (dataset) {
+      const size = max - 6;
+      for (let at = 0; at < dataset.length; at += size) send(dataset.subarray(at, at + size), false, at + size >= dataset.length);
+    }
+  } finally {
+    this.socket.uncork();
+  }
+};
+
 // Command sets (group 0000, a few dozen bytes each) read and written directly, not through
 // dcmjs's general codec: ≈ 2 ms less main-thread time per command (see dimseCommand.ts); any
 // command the direct codec does not know goes the library's way.

@@ -1,12 +1,13 @@
 import dimse from 'dcmjs-dimse';
 import { describe, expect, it } from 'vitest';
-import '../../../src/dicom/net/dimse.js';
+import { librarySendPDataTF } from '../../../src/dicom/net/dimse.js';
 
 /**
  * The PDU accumulator dimse.ts installs into dcmjs-dimse (socket chunks gathered in a list,
  * joined once per PDU): fed the same stream of PDUs cut at seeded places, from one byte to the
  * whole stream at once, it emits exactly the PDUs that were sent, in order; an unknown PDU
- * type is an error.
+ * type is an error. And the P-DATA-TF writer it installs puts on the wire the bytes the
+ * library's own writer does, for any maximum PDU length.
  */
 type Accumulate = (this: object, chunk: Buffer) => Buffer | undefined;
 const processChunk = (Object.getPrototypeOf(dimse.Scp.prototype) as { _process: Accumulate })._process;
@@ -62,3 +63,36 @@ describe('PDUs gathered from socket chunks', () => {
     expect(feed(pdu(9, 4, 0), []).errors).toEqual(['Unknown PDU type: 9']);
   });
 });
+
+describe('P-DATA-TF written directly', () => {
+  type Send = (this: object, request: unknown, contextId: number, maxPduLength: number) => void;
+  const direct = (Object.getPrototypeOf(dimse.Scp.prototype) as { _sendPDataTF: Send })._sendPDataTF;
+
+  function wire(send: Send, request: unknown, contextId: number, max: number): { bytes: string; counted: number } {
+    const writes: Buffer[] = [];
+    let counted = 0;
+    const sender = {
+      socket: { cork: () => undefined, uncork: () => undefined, write: (chunk: Uint8Array) => writes.push(Buffer.from(chunk)) > 0 },
+      statistics: { addBytesSent: (n: number) => (counted += n) },
+      datasetWriteOptions: {},
+      datasetNameMap: {},
+    };
+    send.call(sender, request, contextId, max);
+    return { bytes: Buffer.concat(writes).toString('hex'), counted };
+  }
+
+  it('sends the bytes the library sends, for small, large and unlimited PDUs', () => {
+    expect(direct).not.toBe(librarySendPDataTF);
+    const dataset = new dimse.Dataset({ SOPClassUID: '1.2.840.10008.5.1.4.1.1.7', SOPInstanceUID: '1.2.826.0.1.3680043.8.498.5', PatientComments: 'x'.repeat(70_001) }, '1.2.840.10008.1.2.1');
+    const request = new dimse.requests.CStoreRequest(dataset);
+    request.setMessageId(3);
+    const echo = new dimse.requests.CEchoRequest();
+    for (const [message, contextId, max] of [[request, 1, 16_384], [request, 3, 65_536], [request, 5, 0], [request, 7, 70_100], [echo, 1, 16_384]] as const) {
+      const mine = wire(direct, message, contextId, max);
+      const library = wire(librarySendPDataTF as unknown as Send, message, contextId, max);
+      expect(mine.bytes).toBe(library.bytes);
+      expect(mine.counted).toBe(library.counted);
+    }
+  });
+});
+
