@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -90,7 +90,7 @@ describe('POST /v1/policies/:name/preview', () => {
     expect((await preview({ csv: SAMPLE }, '', t.keys.auditor)).status).toBe(403);
   });
 
-  it("previews a past job's input while it is present (a copy: the input stays), and 409 PREVIEW_INPUT_GONE once deleted", async () => {
+  it("previews a past job's input while it is present (read in place: the input and the job unchanged), and 409 PREVIEW_INPUT_GONE once deleted", async () => {
     const version = getPolicyVersion(t.api.ctx.db, 'demo-cohort', 1);
     const keyId = (t.api.ctx.db.prepare("SELECT id FROM api_keys WHERE name = 'researcher-1'").get() as { id: string }).id;
     const id = 'b'.repeat(32);
@@ -100,10 +100,16 @@ describe('POST /v1/policies/:name/preview', () => {
     mkdirSync(t.api.ctx.layout.jobInput(id), { recursive: true });
     const input = join(t.api.ctx.layout.jobInput(id), 'input.csv');
     writeFileSync(input, SAMPLE);
+    const before = { stat: statSync(input), job: (await request(t.api.app).get(`/v1/jobs/${id}`).set(bearer(t.keys.auditor))).body as unknown };
     const res = await preview({ jobId: id });
     expect(res.status).toBe(200);
     expect(res.body.rows).toBe(400);
-    expect(existsSync(input)).toBe(true);
+    // the same file, untouched, and the job as it was; no copy left in the uploads
+    const after = statSync(input);
+    expect([after.ino, after.mtimeMs, after.size]).toEqual([before.stat.ino, before.stat.mtimeMs, before.stat.size]);
+    expect(readFileSync(input, 'utf8')).toBe(SAMPLE);
+    expect((await request(t.api.app).get(`/v1/jobs/${id}`).set(bearer(t.keys.auditor))).body).toEqual(before.job);
+    expect(readdirSync(t.api.ctx.layout.uploads)).toEqual([]);
     const last = (await audit()).filter((e) => e.action === 'policy.previewed').pop();
     expect(last?.detail).toEqual({ sample: `job:${id}`, outcome: 'ok' });
 
@@ -115,8 +121,10 @@ describe('POST /v1/policies/:name/preview', () => {
     expect(job.status).toBe(202);
     await waitForJob(t.api.app, t.keys.researcher, job.body.id as string);
     const gone = await preview({ jobId: job.body.id as string });
+    expect(gone.body.error).toMatchObject({ code: 'PREVIEW_INPUT_GONE' });
     expect(gone.status).toBe(409);
     expect(gone.body.error.code).toBe('PREVIEW_INPUT_GONE');
+    expect(gone.body.error.message).toContain('deleted when the job ends');
     expect((await preview({ jobId: 'not-a-job' })).status).toBe(404);
   });
 });
