@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writevSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writevSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import type { DicomPolicy } from '../policy/sections/dicom.js';
@@ -157,11 +157,16 @@ let reusable = Buffer.allocUnsafe(0);
 function readReusable(path: string): Buffer {
   const fd = openSync(path, 'r');
   try {
-    const size = fstatSync(fd).size;
-    if (reusable.length < size) reusable = Buffer.allocUnsafe(Math.max(size, reusable.length * 2, 1 << 20));
+    if (reusable.length === 0) reusable = Buffer.allocUnsafe(1 << 20);
+    // read to the end (no fstat: its Stats object with four Dates cost more than one more read)
     let offset = 0;
-    while (offset < size) {
-      const n = readSync(fd, reusable, offset, size - offset, offset);
+    for (;;) {
+      if (offset === reusable.length) {
+        const larger = Buffer.allocUnsafe(reusable.length * 2);
+        reusable.copy(larger, 0, 0, offset);
+        reusable = larger;
+      }
+      const n = readSync(fd, reusable, offset, reusable.length - offset, offset);
       if (n === 0) break;
       offset += n;
     }

@@ -4,6 +4,8 @@
 export function textValue(value: Uint8Array): string {
   let end = value.length;
   while (end > 0 && (value[end - 1] === 0x20 || value[end - 1] === 0x00)) end--;
+  // values read from a file are Buffer views already: decoding in place spares a wrapper per value
+  if (Buffer.isBuffer(value)) return value.toString('latin1', 0, end);
   return Buffer.from(value.buffer, value.byteOffset, end).toString('latin1');
 }
 

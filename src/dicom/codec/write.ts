@@ -133,6 +133,18 @@ function writeDataset(sink: ByteSink, dataset: DicomDataset, encoding: Encoding)
   }
 }
 
+/** About the bytes the sink copies for a data set (headers, padding, values below LARGE): its first size. */
+function copiedSize(dataset: DicomDataset): number {
+  let size = 0;
+  for (const element of dataset) {
+    if (element.verbatim) size += element.verbatim.length >= LARGE ? 0 : element.verbatim.length;
+    else if (element.items) for (const item of element.items) size += 16 + copiedSize(item);
+    else size += 13 + (element.value?.length ?? 0);
+    size += 12;
+  }
+  return size;
+}
+
 /** Encodes the meta group with a correct (0002,0000) group length. */
 function writeMeta(sink: ByteSink, meta: DicomDataset): void {
   const body = new ByteSink(512);
@@ -150,7 +162,8 @@ function writeMeta(sink: ByteSink, meta: DicomDataset): void {
  * the pixel data, then the pixel data as read.
  */
 export function writeDicom(file: DicomFile): Uint8Array[] {
-  const sink = new ByteSink();
+  // sized for the whole output up front: growing past a first guess copied every file once more
+  const sink = new ByteSink(1024 + copiedSize(file.meta) + (file.transferSyntax.deflated ? 0 : copiedSize(file.dataset)));
   sink.push(new Uint8Array(128));
   sink.push(Uint8Array.of(0x44, 0x49, 0x43, 0x4d));
   writeMeta(sink, file.meta);
