@@ -25,7 +25,8 @@ export interface ReceivedInstance {
   sopClassUid: string;
   sopInstanceUid: string;
   transferSyntaxUid: string;
-  dataset: Buffer;
+  /** The data set as the P-DATA fragments brought it (joined once, by the listener, with its file meta header). */
+  dataset: readonly Buffer[];
 }
 
 /** The outcome the listener returns to the sender: 0x0000 success, 0xA7xx/0xC000… failures. */
@@ -65,7 +66,7 @@ export function isReadableTransferSyntax(uid: string): boolean {
   return uid === '1.2.840.10008.1.2' || uid.startsWith('1.2.840.10008.1.2.');
 }
 
-const rawOf = new WeakMap<object, { bytes: Buffer; transferSyntaxUid: string }>();
+const rawOf = new WeakMap<object, { chunks: Buffer[]; transferSyntaxUid: string }>();
 
 /** Collects the P-DATA fragments of one C-STORE in memory, as received. */
 class Collector extends Writable {
@@ -130,7 +131,7 @@ export function startScp(host: string, port: number, handlers: ScpHandlers): Pro
       const transferSyntaxUid = context.getAcceptedTransferSyntaxUid() ?? '';
       // an empty library data set stands in; the bytes travel beside it, unparsed
       const stand = new Dataset({}, transferSyntaxUid);
-      rawOf.set(stand, { bytes: Buffer.concat((writable as Collector).chunks), transferSyntaxUid });
+      rawOf.set(stand, { chunks: (writable as Collector).chunks, transferSyntaxUid });
       callback(stand);
     }
 
@@ -152,7 +153,7 @@ export function startScp(host: string, port: number, handlers: ScpHandlers): Pro
           sopClassUid: request.getAffectedSopClassUid(),
           sopInstanceUid: request.getAffectedSopInstanceUid(),
           transferSyntaxUid: raw.transferSyntaxUid,
-          dataset: raw.bytes,
+          dataset: raw.chunks,
         });
       } catch {
         return answer(failed);

@@ -170,7 +170,8 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
   /** Spool writes in flight per study: a study is not released while one of its instances is being written. */
   const writing = new Map<string, number>();
   const onStore = async (instance: ReceivedInstance): Promise<StoreOutcome> => {
-    const chunks = asPart10(instance);
+    // one buffer, one copy: parsed here, written to the spool as it is
+    const chunks = [asPart10(instance)];
     const name = spool.instanceKey(instance.sopInstanceUid);
     const refuse = (status: number, reason: string, code: QuarantineCode): StoreOutcome => {
       report.totals.refused++;
@@ -180,7 +181,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
     };
     let studyUid: string;
     try {
-      const file = readDicom(Buffer.concat(chunks));
+      const file = readDicom(chunks[0]);
       if (getText(file.dataset, 0x00080018) !== bareUid(instance.sopInstanceUid)) return refuse(STATUS.datasetMismatch, 'SOPInstanceUID differs from the C-STORE request', 'SOP_INSTANCE_MISMATCH');
       studyUid = getText(file.dataset, 0x0020000d) ?? '';
     } catch (error) {
@@ -459,13 +460,13 @@ export function allowedCallers(policyList: readonly string[] | undefined, flagLi
 }
 
 /** The received data set as a Part-10 file: a meta header built from the C-STORE, then the bytes as received. */
-function asPart10(instance: ReceivedInstance): Uint8Array[] {
+function asPart10(instance: ReceivedInstance): Buffer {
   const meta = buildMeta([], [
     { tag: 0x00020002, vr: 'UI', value: Buffer.from(bareUid(instance.sopClassUid), 'latin1') },
     { tag: 0x00020003, vr: 'UI', value: Buffer.from(bareUid(instance.sopInstanceUid), 'latin1') },
   ], instance.transferSyntaxUid, (uid) => uid);
   const header = writeDicom({ meta, dataset: [], transferSyntax: transferSyntaxOf(TS_EXPLICIT_LE), warnings: [] });
-  return [...header, instance.dataset];
+  return Buffer.concat([...header, ...instance.dataset]);
 }
 
 /** A UID as text, without the padding a peer may have left on it. */
