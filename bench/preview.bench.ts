@@ -3,8 +3,9 @@
  * server is started (the built one, `bin/veil.js` → dist/, when dist/ is current; else from TS
  * sources through tsx, said in the output), with policies/demo.yaml already stored (not
  * approved) by an earlier start; the member signs in (POST /v1/session, cookie + CSRF token)
- * and at once previews the demo cohort (5,000 rows, seeded) — the first preview after start —
- * then previews again a few times (the warm median). Target ≤ 2 s. Beside each wall time, the
+ * and previews the demo cohort (5,000 rows, seeded) — the first preview after start — the
+ * moment the server listens, then again after a restart with a 5 s pause (BENCH_PAUSE_MS) as a
+ * person signing in takes; then a few more previews (the warm median). Target ≤ 2 s. Beside each wall time, the
  * CPU time the server process spent on it (utime + stime from /proc, all its threads): on a
  * machine shared with other work that is what the preview costs, and about its wall time on a
  * quiet machine. Asserts nothing.
@@ -66,6 +67,7 @@ async function stop(server: ChildProcess): Promise<void> {
   await new Promise((r) => server.once('exit', r));
 }
 
+const PAUSE_MS = Number(process.env.BENCH_PAUSE_MS ?? 5000);
 const args = ['--log-level', process.env.BENCH_LOG_LEVEL ?? 'warn'];
 
 async function main(): Promise<void> {
@@ -87,36 +89,45 @@ async function main(): Promise<void> {
     }
     const csv = cohortCsv(generateCohort({ rows }));
 
-    const spawned = performance.now();
-    const { server, base } = await startVeilServer(dataDir, args, runtime);
-    const listenMs = performance.now() - spawned;
-    const cpuAtListen = cpuMs(server.pid);
-    try {
-      const session = await signIn(base, committee);
-      const first = await timedPreview(base, session, csv, server);
-      const sinceListen = performance.now() - spawned - listenMs;
-      const warm: number[] = [];
-      const cpu: number[] = [];
-      for (let i = 0; i < warmRuns; i++) {
-        const run = await timedPreview(base, session, csv, server);
-        warm.push(run.ms);
-        cpu.push(run.cpu);
+    const out = (line: string) => process.stdout.write(`${line}\n`);
+    out(`Preview bench: policies/demo.yaml on the demo cohort, ${rows.toLocaleString('en-US')} rows (${(csv.length / 1e6).toFixed(2)} MB), through veil serve on loopback`);
+    out(`  server: ${runtime === 'dist' ? 'dist/ (node bin/veil.js)' : 'TS sources through tsx'}: ${why}`);
+    out(`  load average before: ${loadBefore}`);
+    let firstMet = true;
+    // 0: the preview is sent the moment the server listens (it waits for the warm-up);
+    // PAUSE_MS: a person signs in, opens the policy and picks a file first
+    for (const pauseMs of [0, PAUSE_MS]) {
+      const spawned = performance.now();
+      const { server, base } = await startVeilServer(dataDir, args, runtime);
+      const listenMs = performance.now() - spawned;
+      const cpuAtListen = cpuMs(server.pid);
+      try {
+        await new Promise((r) => setTimeout(r, pauseMs));
+        const cpuPause = cpuMs(server.pid) - cpuAtListen;
+        const session = await signIn(base, committee);
+        const first = await timedPreview(base, session, csv, server);
+        firstMet &&= first.ms <= 2000;
+        out(`  start to listening: ${Math.round(listenMs)} ms wall, ${Math.round(cpuAtListen)} ms CPU of the server${pauseMs ? `; then ${pauseMs / 1000} s before sign-in (${Math.round(cpuPause)} ms CPU of the server meanwhile: the warm-up)` : ''}`);
+        out(`  first preview ${pauseMs ? `${pauseMs / 1000} s after listening` : 'the moment the server listens'} (sign-in, then preview)  ${Math.round(first.ms)} ms wall, ${Math.round(first.cpu)} ms CPU of the server (k achieved ${String(first.k)})`);
+        if (pauseMs) continue;
+        const warm: number[] = [];
+        const cpu: number[] = [];
+        for (let i = 0; i < warmRuns; i++) {
+          const run = await timedPreview(base, session, csv, server);
+          warm.push(run.ms);
+          cpu.push(run.cpu);
+        }
+        warm.sort((x, y) => x - y);
+        cpu.sort((x, y) => x - y);
+        const median = warm[Math.floor(warm.length / 2)] ?? first.ms;
+        const cpuMedian = cpu[Math.floor(cpu.length / 2)] ?? first.cpu;
+        out(`  next ${warmRuns}: median ${Math.round(median)} ms wall (min ${Math.round(warm[0] ?? 0)}, max ${Math.round(warm[warm.length - 1] ?? 0)}), median ${Math.round(cpuMedian)} ms CPU of the server`);
+        out(`  target ≤ 2 s warm: ${median <= 2000 ? 'met' : 'NOT met'}`);
+      } finally {
+        await stop(server);
       }
-      warm.sort((a, b) => a - b);
-      cpu.sort((a, b) => a - b);
-      const median = warm[Math.floor(warm.length / 2)] ?? first.ms;
-      const cpuMedian = cpu[Math.floor(cpu.length / 2)] ?? first.cpu;
-      const out = (line: string) => process.stdout.write(`${line}\n`);
-      out(`Preview bench: policies/demo.yaml on the demo cohort, ${rows.toLocaleString('en-US')} rows (${(csv.length / 1e6).toFixed(2)} MB), through veil serve on loopback`);
-      out(`  server: ${runtime === 'dist' ? 'dist/ (node bin/veil.js)' : 'TS sources through tsx'}: ${why}`);
-      out(`  load average before: ${loadBefore}`);
-      out(`  start to listening: ${Math.round(listenMs)} ms wall, ${Math.round(cpuAtListen)} ms CPU of the server`);
-      out(`  first preview after start (sign-in, then preview)  ${Math.round(first.ms)} ms wall, ${Math.round(first.cpu)} ms CPU of the server (k achieved ${String(first.k)}); answered ${Math.round(sinceListen)} ms after listening`);
-      out(`  next ${warmRuns}: median ${Math.round(median)} ms wall (min ${Math.round(warm[0] ?? 0)}, max ${Math.round(warm[warm.length - 1] ?? 0)}), median ${Math.round(cpuMedian)} ms CPU of the server`);
-      out(`  target ≤ 2 s: first ${first.ms <= 2000 ? 'met' : 'NOT met'}, warm ${median <= 2000 ? 'met' : 'NOT met'}`);
-    } finally {
-      await stop(server);
     }
+    out(`  target ≤ 2 s first preview (both starts): ${firstMet ? 'met' : 'NOT met'}`);
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }

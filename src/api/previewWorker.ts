@@ -35,25 +35,38 @@ async function preview(job: PreviewJob): Promise<PreviewOutcome> {
 }
 
 /**
- * A made-up table (no one's data) and a policy for it: warming runs the whole preview path on
- * them once (CSV in and out, Mondrian, the report with its Vega charts), so the first real
- * preview finds the modules loaded and the hot functions compiled.
+ * A made-up table (no one's data) and a policy with the features of a typical one (identifiers
+ * removed, masked and pseudonymized; numeric, categorical, masked and date quasi-identifiers;
+ * a sensitive tree): warming runs the whole preview path on them once — CSV in and out,
+ * Mondrian, the report with its Vega charts — so the first real preview finds the modules
+ * loaded and the hot functions compiled.
  */
-const WARM_POLICY = [
-  'name: warm-up',
-  'version: 1',
-  'tabular:',
-  '  quasiIdentifiers:',
-  '    - { column: age, type: numeric }',
-  '    - { column: sex, type: categorical }',
-  '  sensitive: [ { column: code } ]',
-  '  privacy: { k: 3, l: { variant: distinct, l: 2 }, suppressionLimit: 0.1 }',
-  '',
-].join('\n');
+const WARM_POLICY = `name: warm-up
+version: 1
+tabular:
+  identifiers:
+    - { column: id, action: pseudonymize }
+    - { column: name, action: remove }
+    - { column: phone, action: mask, keep: 2 }
+  quasiIdentifiers:
+    - { column: age, type: numeric }
+    - { column: sex, type: categorical }
+    - { column: zip, type: categorical, hierarchy: { masking: { char: '*' } } }
+    - { column: born, type: date, hierarchy: { dates: { levels: [month, year, decade] } }, minLevel: 1 }
+  sensitive:
+    - column: code
+      hierarchy: { tree: { '*': { A: [a1, a2, a3], B: [b1, b2] } } }
+    - { column: days, type: numeric }
+  privacy: { k: 3, l: { variant: distinct, l: 2 }, suppressionLimit: 0.05 }
+`;
 
 function warmCsv(): string {
-  const lines = ['age,sex,code'];
-  for (let i = 0; i < 120; i++) lines.push(`${20 + (i % 60)},${i % 2 ? 'F' : 'M'},c${i % 5}`);
+  const codes = ['a1', 'a2', 'a3', 'b1', 'b2'];
+  const lines = ['id,name,phone,age,sex,zip,born,code,days'];
+  for (let i = 0; i < 600; i++) {
+    const month = String(1 + (i % 12)).padStart(2, '0');
+    lines.push(`w${i},x,555${1000 + i},${20 + (i % 60)},${i % 2 ? 'F' : 'M'},${10000 + (i % 40) * 7},${1940 + (i % 60)}-${month}-1${i % 10},${codes[i % 5]},${1 + (i % 20)}`);
+  }
   return `${lines.join('\n')}\n`;
 }
 
@@ -65,7 +78,8 @@ async function warm(request: WarmRequest): Promise<WarmReply> {
     const input = join(request.workDir, 'warm-up.csv');
     await writeFile(input, warmCsv());
     const { anonymizeCsvFile } = await import('../tabular/index.js');
-    await anonymizeCsvFile({ policy, input, output: join(request.workDir, 'published.csv'), reportHtml: join(request.workDir, 'report.html') });
+    const output = join(request.workDir, 'published.csv');
+    await anonymizeCsvFile({ policy, input, output, reportHtml: join(request.workDir, 'report.html'), secret: randomBytes(32) });
     return { warmed: true };
   } catch (error) {
     return { warmed: false, reason: error instanceof Error ? error.message : 'the tabular engine did not run' };
