@@ -180,13 +180,18 @@ export function collectIdentifyingValues(
  * component): the same institution, names, dates and study UIDs recur in every file of a run.
  * Bounded like the UID memo: cleared when full, and long texts are not kept.
  */
-const piecesMemo = new Map<string, readonly string[]>();
+const piecesMemo = new Map<string, Map<string, readonly string[]>>();
+let piecesMemoSize = 0;
 const MAX_PIECES_MEMO = 20_000;
 const MAX_MEMO_TEXT = 256;
 
 function identifyingPieces(text: string, vr: string): readonly string[] {
-  const id = `${vr}${text}`;
-  const known = piecesMemo.get(id);
+  let ofVr = piecesMemo.get(vr);
+  if (!ofVr) {
+    ofVr = new Map();
+    piecesMemo.set(vr, ofVr);
+  }
+  const known = ofVr.get(text);
   if (known) return known;
   const pieces: string[] = [];
   for (const value of text.split('\\')) {
@@ -199,8 +204,12 @@ function identifyingPieces(text: string, vr: string): readonly string[] {
     }
   }
   if (text.length > MAX_MEMO_TEXT) return pieces;
-  if (piecesMemo.size >= MAX_PIECES_MEMO) piecesMemo.clear();
-  piecesMemo.set(id, pieces);
+  if (piecesMemoSize >= MAX_PIECES_MEMO) {
+    for (const memo of piecesMemo.values()) memo.clear();
+    piecesMemoSize = 0;
+  }
+  ofVr.set(text, pieces);
+  piecesMemoSize++;
   return pieces;
 }
 

@@ -410,7 +410,9 @@ function isVerbatimPixelChunk(chunk: Uint8Array, original: DicomDataset): boolea
 
 /** Values of at least 4 characters: shorter ones occur by chance in pixel bytes. */
 function residualValues(identifying: ReadonlyMap<string, string>): Map<string, string> {
-  return new Map([...identifying].filter(([value]) => value.length >= 4));
+  const searched = new Map<string, string>();
+  for (const [value, keyword] of identifying) if (value.length >= 4) searched.set(value, keyword);
+  return searched;
 }
 
 /** PatientAge, when kept, is recomputed from the (shifted) birth and study dates. */

@@ -28,6 +28,26 @@ export function containsWord(haystack: Buffer, value: string): boolean {
 const heads = new Int32Array(65536).fill(-1);
 
 /**
+ * Latin-1 bytes of a searched value, as a plain Uint8Array (one element kind for the hot
+ * loops). Most values (institution, names, study and series UIDs, dates) recur in every file of
+ * a series: kept per thread, bounded (cleared when full), short values only.
+ */
+const needleMemo = new Map<string, Uint8Array>();
+const MAX_NEEDLES = 20_000;
+
+function needleOf(value: string): Uint8Array {
+  const known = needleMemo.get(value);
+  if (known) return known;
+  const bytes = Buffer.from(value, 'latin1');
+  const needle = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (value.length <= 256) {
+    if (needleMemo.size >= MAX_NEEDLES) needleMemo.clear();
+    needleMemo.set(value, needle);
+  }
+  return needle;
+}
+
+/**
  * Residual-PHI check: after de-identification, the output bytes must not contain any
  * identifying value collected from the input (as a whole word). Returns the keywords of the
  * elements whose values were found (never the values: they are PHI).
@@ -45,11 +65,10 @@ export function findResidualValues(output: readonly Uint8Array[], identifying: R
   let longest = 0;
   let shortest = Infinity;
   for (const [value, keyword] of identifying) {
-    const bytes = Buffer.from(value, 'latin1');
+    const bytes = needleOf(value);
     if (bytes.length === 0) continue;
     const n = needles.length;
-    // plain Uint8Array views: one element kind for the hot loops
-    needles.push(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    needles.push(bytes);
     keywordOf.push(keyword);
     longest = Math.max(longest, bytes.length);
     if (bytes.length < 2) short.push(n);
