@@ -24,8 +24,38 @@ function formatDate(ms: number): string {
   return `${String(d.getUTCFullYear()).padStart(4, '0')}${String(d.getUTCMonth() + 1).padStart(2, '0')}${String(d.getUTCDate()).padStart(2, '0')}`;
 }
 
+/**
+ * Shifted DA values per offset: a patient's study, series, acquisition and content dates recur
+ * in every file of the patient. Bounded (cleared when full); null marks "not a full date".
+ */
+const shiftedMemo = new Map<number, Map<string, string | null>>();
+let shiftedMemoSize = 0;
+const MAX_SHIFTED = 20_000;
+
 /** Shifts a DA value ("YYYYMMDD", possibly multi-valued); undefined when a value is not a full date. */
 export function shiftDa(value: string, days: number): string | undefined {
+  let ofDays = shiftedMemo.get(days);
+  if (!ofDays) {
+    ofDays = new Map();
+    shiftedMemo.set(days, ofDays);
+  }
+  const known = ofDays.get(value);
+  if (known !== undefined) return known ?? undefined;
+  const shifted = shiftDaUncached(value, days);
+  if (value.length <= 64) {
+    if (shiftedMemoSize >= MAX_SHIFTED) {
+      shiftedMemo.clear();
+      shiftedMemoSize = 0;
+      shiftedMemo.set(days, ofDays);
+      ofDays.clear();
+    }
+    ofDays.set(value, shifted ?? null);
+    shiftedMemoSize++;
+  }
+  return shifted;
+}
+
+function shiftDaUncached(value: string, days: number): string | undefined {
   const out: string[] = [];
   for (const part of value.split('\\')) {
     const ms = parseDate(part.trim());
