@@ -84,6 +84,7 @@ describe('open routes', () => {
         'GET /v1/jobs',
         'GET /v1/jobs/{id}',
         'GET /v1/jobs/{id}/events',
+        'POST /v1/jobs/{id}/cancel',
         'GET /v1/jobs/{id}/result',
         'GET /v1/jobs/{id}/report',
         'GET /v1/audit',
