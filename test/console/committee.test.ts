@@ -1,7 +1,12 @@
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { openDatabase } from '../../src/api/db.js';
+import { insertJob, markRunning } from '../../src/api/jobStore.js';
+import { dataLayout } from '../../src/api/layout.js';
+import { getPolicyVersion } from '../../src/api/policyStore.js';
 import { REPO_ROOT } from '../api/helpers.js';
 import { ARTIFACTS, DEMO_POLICY, UPDATE_DOCS_IMAGES, bearer, checkPage, focusedId, demoCohortCsv, ensureConsoleBuilt, launchBrowser, newPage, startConsoleServer, type ConsoleServer } from './harness.js';
 
@@ -23,6 +28,31 @@ afterAll(async () => {
 });
 
 const editor = () => page.getByLabel('Policy YAML');
+
+/**
+ * A tabular job the server counts as running, with its input in place: written into the data dir
+ * as the runner would (a real job ends too fast on this sample to catch it running), on the
+ * approved version of demo-cohort, by the researcher's key. No runner picks up a running job.
+ */
+function runningTabularJob(dataDir: string, csv: string): { id: string; input: string } {
+  const db = openDatabase(dataDir);
+  try {
+    const version = getPolicyVersion(db, 'demo-cohort', 2);
+    const keyId = (db.prepare("SELECT id FROM api_keys WHERE name = 'ana'").get() as { id: string }).id;
+    const id = randomBytes(16).toString('hex');
+    const input = join(dataLayout(dataDir).jobInput(id), 'input.csv');
+    mkdirSync(dataLayout(dataDir).jobInput(id), { recursive: true });
+    writeFileSync(input, csv);
+    // one transaction: the server never sees it queued
+    db.transaction(() => {
+      insertJob(db, { id, kind: 'tabular', ownerKeyId: keyId, policyVersionId: version?.id ?? 0, overrides: null, inputCount: 1 });
+      markRunning(db, id);
+    })();
+    return { id, input };
+  } finally {
+    db.close();
+  }
+}
 
 describe('committee console', () => {
   it('signs in with the keyboard only; the key stays out of the page', async () => {
@@ -106,6 +136,41 @@ describe('committee console', () => {
     const audit = await bearer<{ entries: { action: string; policy: { version: number } | null }[] }>(server.base, server.keys.auditor, 'GET', '/v1/audit');
     expect(audit.entries.some((e) => e.action === 'policy.approve' && e.policy?.version === 2)).toBe(true);
     expect(audit.entries.some((e) => e.action === 'policy.previewed')).toBe(true);
+  });
+
+  it("previews the input of a past tabular job: read in place while the job runs, a clear refusal once the job ended", async () => {
+    // a real job of the researcher on the approved version: done, so its input is deleted
+    const form = new FormData();
+    form.append('policy', 'demo-cohort');
+    form.append('file', new Blob([demoCohortCsv(300)]), 'cohort.csv');
+    const ended = await bearer<{ id: string }>(server.base, server.keys.researcher, 'POST', '/v1/tabular/jobs', form);
+    await expect.poll(async () => (await bearer<{ status: string }>(server.base, server.keys.researcher, 'GET', `/v1/jobs/${ended.id}`)).status, { timeout: 120_000, interval: 500 }).toBe('done');
+    // and one still running, with its input where the runner keeps it (written as the server would)
+    const running = runningTabularJob(server.dataDir, demoCohortCsv(400));
+    const before = { stat: statSync(running.input), job: await bearer<unknown>(server.base, server.keys.auditor, 'GET', `/v1/jobs/${running.id}`) };
+
+    await page.getByRole('radio', { name: 'The input of a past tabular job' }).check();
+    const picker = page.getByRole('combobox', { name: 'Past tabular job' });
+    await picker.waitFor();
+    const labels = await picker.locator('option').allTextContents();
+    expect(labels).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^${running.id.slice(0, 8)} .* running$`)), expect.stringMatching(new RegExp(`^${ended.id.slice(0, 8)} .*ana.* done \\(input deleted\\)$`))]));
+    await checkPage(page, 'committee-preview-job');
+
+    await picker.selectOption(running.id);
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await expect.poll(() => page.locator('.preview').textContent(), { timeout: 60_000 }).toContain('on 400 rows');
+    const after = statSync(running.input);
+    expect([after.ino, after.mtimeMs, after.size]).toEqual([before.stat.ino, before.stat.mtimeMs, before.stat.size]);
+    expect(await bearer<unknown>(server.base, server.keys.auditor, 'GET', `/v1/jobs/${running.id}`)).toEqual(before.job);
+    const previews = await bearer<{ entries: { detail?: { sample?: string; outcome?: string } }[] }>(server.base, server.keys.auditor, 'GET', '/v1/audit?action=policy.previewed');
+    expect(previews.entries.map((e) => e.detail)).toContainEqual({ sample: `job:${running.id}`, outcome: 'ok' });
+
+    await picker.selectOption(ended.id);
+    await page.getByRole('button', { name: 'Preview' }).click();
+    const refusal = page.getByRole('alert').filter({ hasText: 'PREVIEW_INPUT_GONE' });
+    await refusal.waitFor();
+    expect(await refusal.textContent()).toContain('deleted when the job ends');
+    await page.getByRole('radio', { name: 'A CSV file' }).check();
   });
 
   it('rejects version 1 with a comment', async () => {

@@ -1,16 +1,19 @@
 import { useState } from 'preact/hooks';
-import { policyPath, sendJson, type Preview } from '../../api';
+import { getJson, policyPath, sendJson, type Job, type Preview } from '../../api';
+import { useLoad } from '../../components/useLoad';
 import { TableWrap } from '../../components/TableWrap';
 import { Problem } from '../../components/Problem';
-import { decimal, percent, whole } from '../../lib/format';
+import { decimal, percent, when, whole } from '../../lib/format';
 
 /**
- * What a version would publish, on a sample CSV: POST /v1/policies/:name/preview runs the
- * tabular engine; the sample is deleted at once and nothing is stored. The numbers are the
- * engine's report, shown as tables.
+ * What a version would publish, on a sample: a CSV chosen here, or the input of a past tabular
+ * job (the server reads it in place while the job still has it: inputs are deleted when a job
+ * ends, and the server then says so). POST /v1/policies/:name/preview runs the tabular engine;
+ * nothing is stored. The numbers are the engine's report, shown as tables.
  */
 export function PreviewPanel(props: { name: string; versions: number[] }) {
   const [version, setVersion] = useState(props.versions[props.versions.length - 1]);
+  const [source, setSource] = useState<'file' | 'job'>('file');
   const [preview, setPreview] = useState<Preview | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
   const [busy, setBusy] = useState(false);
@@ -18,13 +21,22 @@ export function PreviewPanel(props: { name: string; versions: number[] }) {
   const run = async (event: Event) => {
     event.preventDefault();
     const form = event.currentTarget as HTMLFormElement;
-    const file = (form.elements.namedItem('sample') as HTMLInputElement).files?.[0];
-    if (!file) {
-      setError(new Error('Choose a sample CSV first.'));
-      return;
-    }
     const body = new FormData();
-    body.append('file', file, file.name);
+    if (source === 'file') {
+      const file = (form.elements.namedItem('sample') as HTMLInputElement).files?.[0];
+      if (!file) {
+        setError(new Error('Choose a sample CSV first.'));
+        return;
+      }
+      body.append('file', file, file.name);
+    } else {
+      const jobId = (form.elements.namedItem('job') as HTMLSelectElement | null)?.value;
+      if (!jobId) {
+        setError(new Error('Choose a past tabular job first.'));
+        return;
+      }
+      body.append('jobId', jobId);
+    }
     setBusy(true);
     setError(undefined);
     try {
@@ -40,29 +52,74 @@ export function PreviewPanel(props: { name: string; versions: number[] }) {
   return (
     <section aria-labelledby="preview-title" class="card">
       <h2 id="preview-title">Preview on a sample</h2>
-      <form onSubmit={(event) => void run(event)} class="row">
-        <label>
-          Version{' '}
-          <select value={String(version)} onChange={(event) => setVersion(Number(event.currentTarget.value))}>
-            {props.versions.map((v) => (
-              <option key={v} value={String(v)}>
-                {v}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Sample CSV <input name="sample" type="file" accept=".csv,text/csv" required />
-        </label>
-        <button type="submit" disabled={busy}>
-          {busy ? 'Running…' : 'Preview'}
-        </button>
+      <form onSubmit={(event) => void run(event)}>
+        <fieldset>
+          <legend>Sample</legend>
+          <label class="choice">
+            <input type="radio" name="source" value="file" checked={source === 'file'} onChange={() => setSource('file')} /> A CSV file
+          </label>
+          <label class="choice">
+            <input type="radio" name="source" value="job" checked={source === 'job'} onChange={() => setSource('job')} /> The input of a past tabular job
+          </label>
+        </fieldset>
+        <div class="row">
+          <label>
+            Version{' '}
+            <select value={String(version)} onChange={(event) => setVersion(Number(event.currentTarget.value))}>
+              {props.versions.map((v) => (
+                <option key={v} value={String(v)}>
+                  {v}
+                </option>
+              ))}
+            </select>
+          </label>
+          {source === 'file' ? (
+            <label>
+              Sample CSV <input name="sample" type="file" accept=".csv,text/csv" required />
+            </label>
+          ) : (
+            <PastJobPicker />
+          )}
+          <button type="submit" disabled={busy}>
+            {busy ? 'Running…' : 'Preview'}
+          </button>
+        </div>
       </form>
-      <p class="hint">The sample is used for this preview only and deleted at once.</p>
+      <p class="hint">
+        {source === 'file'
+          ? 'The sample is used for this preview only and deleted at once.'
+          : "A job's input is read where it is, never copied, and the job is not changed. Inputs are deleted when a job ends (done or failed), so only a queued or running job can still be previewed."}
+      </p>
       {error ? <Problem error={error} what="Preview failed" /> : null}
       {preview ? <PreviewResult preview={preview} /> : null}
     </section>
   );
+}
+
+/** The tabular jobs (newest first) to preview the input of; ended ones are marked, since their input is gone. */
+function PastJobPicker() {
+  const [jobs] = useLoad(() => getJson<{ jobs: Job[] }>('/v1/jobs?kind=tabular'), 'tabular-jobs');
+  if (jobs.state === 'loading') return <p aria-live="polite">Loading the tabular jobs…</p>;
+  if (jobs.state === 'error') return <Problem error={jobs.error} what="The jobs could not be listed" />;
+  if (jobs.value.jobs.length === 0) return <p>No tabular job has been run yet.</p>;
+  return (
+    <div>
+      <label for="preview-job">Past tabular job</label>{' '}
+      <select id="preview-job" name="job" required>
+        {jobs.value.jobs.map((job) => (
+          <option key={job.id} value={job.id}>
+            {jobLabel(job)}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
+function jobLabel(job: Job): string {
+  const policy = job.policy ? `${job.policy.name}@${job.policy.version}` : 'policy ?';
+  const ended = job.status === 'queued' || job.status === 'running' ? '' : ' (input deleted)';
+  return `${job.id.slice(0, 8)} · ${policy} · ${job.submittedBy?.name ?? '?'} · ${when(job.createdAt)} · ${job.status}${ended}`;
 }
 
 function PreviewResult({ preview }: { preview: Preview }) {
