@@ -103,7 +103,7 @@ function jobOwner(ctx: ApiContext, keyName: string): string {
  * it) and its audit entries. The job id is a digest of the batch id: after a crash the same
  * batch finds its job and is not kept twice.
  */
-async function keepAsJob(ctx: ApiContext, batch: KeptBatch, owner: { keyId: string; actor: string; version: PolicyVersion }): Promise<string> {
+export async function keepAsJob(ctx: ApiContext, batch: KeptBatch, owner: { keyId: string; actor: string; version: PolicyVersion }): Promise<string> {
   const jobId = createHash('sha256').update(`veil-dicom-listener-job\0${batch.id}`).digest('hex').slice(0, 32);
   if (getJob(ctx.db, jobId)) return jobId;
   // leftovers of a crash before the record was written

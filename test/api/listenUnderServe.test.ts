@@ -1,9 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keepAsJob } from '../../src/api/dicomListener.js';
 import { createApiKey } from '../../src/api/keys.js';
+import { listPolicyVersions } from '../../src/api/policyStore.js';
 import { createApi, type Api } from '../../src/api/server.js';
 import { readDicom } from '../../src/dicom/codec/read.js';
 import { encodeText } from '../../src/dicom/codec/values.js';
@@ -200,4 +202,28 @@ suite('the DICOM listener under veil serve', () => {
     const text = JSON.stringify(entries);
     for (const value of [...identifying, ...uids]) expect(text).not.toContain(value);
   }, 120_000);
+
+  it('a batch kept again after a crash finds its job: one job, one job.submit; a job folder without a record is re-made', async () => {
+    const batch = join(work.dir, 'crashed-batch');
+    mkdirSync(join(batch, 'out'), { recursive: true });
+    writeFileSync(join(batch, 'out', 'a.dcm'), 'not read, only zipped');
+    writeFileSync(join(batch, 'report.json'), JSON.stringify({ kind: 'veil-dicom', files: [] }));
+    const kept = { id: '00001764720000000-0123456789abcdef0123456789abcdef', files: join(batch, 'out'), reportJson: join(batch, 'report.json'), reportHtml: join(batch, 'report.html'), received: 1, deidentified: 1, quarantined: 0 };
+    const owner = { keyId: (await request(api.app).get('/v1/jobs').set(bearer(researcher))).body.jobs[0].submittedBy.keyId as string, actor: 'dicom-listener:VEIL', version: listPolicyVersions(api.ctx.db, 'ct')[0] };
+    // a crash after the job's folder was made and before its record: the folder is re-made
+    const jobId = await keepAsJob(api.ctx, kept, owner);
+    writeFileSync(join(api.ctx.layout.jobOut(jobId), 'stray'), 'left by the crash');
+    api.ctx.db.prepare('DELETE FROM reports WHERE job_id = ?').run(jobId);
+    api.ctx.db.prepare('DELETE FROM jobs WHERE id = ?').run(jobId);
+    expect(await keepAsJob(api.ctx, kept, owner)).toBe(jobId);
+    expect(readFileSync(join(api.ctx.layout.jobOut(jobId), 'report.json'), 'utf8')).toContain('veil-dicom');
+    expect(() => readFileSync(join(api.ctx.layout.jobOut(jobId), 'stray'))).toThrow();
+    // a crash after the record and before the batch was removed: the same job, nothing new
+    expect(await keepAsJob(api.ctx, kept, owner)).toBe(jobId);
+    const entries = (await request(api.app).get('/v1/audit?limit=5000').set(bearer(auditor))).body.entries as AuditEntry[];
+    expect(entries.filter((e) => e.action === 'job.submit' && e.target === `job:${jobId}`).length).toBe(2); // one per record written, none for the repeat
+    const jobs = (await request(api.app).get('/v1/jobs').set(bearer(researcher))).body.jobs as { id: string }[];
+    expect(jobs.filter((j) => j.id === jobId).length).toBe(1);
+  });
 });
+
