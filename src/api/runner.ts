@@ -57,6 +57,10 @@ export class JobRunner {
 
   /** Call once at start, before serving. */
   recover(): void {
+    // a server stopped between recording a cancel and removing the job's files
+    for (const job of jobsWithStatus(this.db, 'cancelled')) {
+      if (existsSync(this.layout.jobInput(job.id)) || existsSync(this.layout.jobWork(job.id)) || existsSync(this.layout.jobOut(job.id))) this.track(this.removeJobFiles(job.id));
+    }
     for (const job of jobsWithStatus(this.db, 'running')) {
       const policy = getPolicyVersionById(this.db, job.policyVersionId);
       const ref = policy ? policyRef(policy) : null;

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADULT_DIR, adultHierarchyFiles, adultPolicyYaml, smallCsv, smallPolicyYaml, tempDir } from './helpers.js';
@@ -115,6 +115,19 @@ describe('POST /v1/jobs/:id/cancel (embedded runner)', () => {
     const listed = await api<{ jobs: JobBody[] }>(server.base, keys.researcher, '/v1/jobs?status=cancelled');
     expect(listed.body.jobs.map((j) => j.id).sort()).toEqual([running, queued].sort());
   }, 180_000);
+
+  it('a restart removes what a cancelled job left behind (a server stopped between the record and the clean-up)', async () => {
+    const listed = await api<{ jobs: JobBody[] }>(server.base, keys.researcher, '/v1/jobs?status=cancelled');
+    const id = listed.body.jobs[0]?.id;
+    expect(id).toBeDefined();
+    await server.stop();
+    const leftover = join(dataDir, 'jobs', id, 'work');
+    mkdirSync(leftover, { recursive: true });
+    writeFileSync(join(leftover, 'partial.csv'), 'a,b\n');
+    server = await startServerProcess(dataDir, ['--concurrency', '1']);
+    await waitUntil(() => !existsSync(leftover), 30_000);
+    expect((await job(id)).status).toBe('cancelled');
+  }, 120_000);
 
   it('refuses to cancel a finished job (409 JOB_FINISHED), and the job keeps its result', async () => {
     const id = await submitTabular('small', smallCsv());

@@ -84,6 +84,10 @@ export class QueueRunner {
 
   /** Call once at start: catches up with what the queue did while no server listened. */
   recover(): void {
+    // a server stopped between recording a cancel and removing the job's files
+    for (const job of jobsWithStatus(this.db, 'cancelled')) {
+      if (existsSync(this.layout.jobInput(job.id)) || existsSync(stepsDir(this.layout, job.id)) || existsSync(this.layout.jobWork(job.id))) this.track(this.cancel(job.id));
+    }
     this.track(this.reconcile());
     this.timer = setInterval(() => this.track(this.reconcile()), this.options.reconcileMs ?? 5000);
   }
