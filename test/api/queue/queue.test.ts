@@ -320,6 +320,27 @@ describe('jobs on BullMQ with three workers', () => {
     expect(again.body.error.code).toBe('JOB_CANCELLED');
   }, 900_000);
 
+  it('a job cancelled right after it was submitted (still queued, or its plan step just taken) never produces anything', async () => {
+    const form = new FormData();
+    form.append('policy', 'ct-basic');
+    for (const name of readdirSync(DICOM_DIR).sort().slice(0, 30)) form.append('files', new Blob([readFileSync(join(DICOM_DIR, name))]), name);
+    const submitted = await api<{ id: string; status: string }>(server.base, keys.researcher, '/v1/dicom/jobs', { method: 'POST', body: form });
+    expect(submitted.status).toBe(202);
+    const id = submitted.body.id;
+    const res = await api<JobBody>(server.base, keys.committee, `/v1/jobs/${id}/cancel`, { method: 'POST' });
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe('cancelled');
+    // whatever a worker had taken is stopped or skips; then nothing of the job is left
+    await sleep(2000);
+    await waitUntil(() => workers.every((w) => w.stepPids().length === 0), 120_000, 100);
+    for (const part of ['input', 'steps', 'work', 'out']) expect(existsSync(join(dataDir, 'jobs', id, part)), part).toBe(false);
+    const lines = workers.flatMap((w) => w.log().split('\n')).filter((line) => line.includes(id));
+    expect(lines.filter((line) => line.includes('"step":"dicom-chunk"') || line.includes('"step":"dicom-merge"'))).toEqual([]);
+    expect((await get<JobBody>(keys.researcher, `/v1/jobs/${id}`)).body.status).toBe('cancelled');
+    const audit = await get<{ entries: { action: string; target: string }[] }>(keys.auditor, '/v1/audit');
+    expect(audit.body.entries.filter((e) => e.target === `job:${id}`).map((e) => e.action)).toEqual(['job.submit', 'job.cancelled']);
+  }, 900_000);
+
   it('/healthz reports the queue\'s Redis: reachable with its latency, and degraded (503) while it does not answer', async () => {
     const up = await api<{ status: string; queue?: { reachable: boolean; latencyMs: number | null } }>(server.base, keys.auditor, '/healthz');
     expect(up.status).toBe(200);
