@@ -5,6 +5,10 @@
  * runs in its own process, so its peak RSS is its own; the planning step alone is a case too.
  *   npx tsx bench/distributed.bench.ts
  *   VEIL_BENCH_ROWS=4000000 VEIL_BENCH_PARTITION_ROWS=500000 npx tsx bench/distributed.bench.ts
+ *   VEIL_BENCH_CASES=plan,partitions,merge …     (only these cases)
+ * The cases `plan`, `partitions` and `merge` are the three steps one after the other, each in
+ * its own process on the same work dir (partitions one at a time): their CPU times give the
+ * serial fraction (plan + merge) that bounds the speed-up of any number of workers (Amdahl).
  */
 import { spawnSync } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,12 +17,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SeededRandom } from '../src/demo/random.js';
 import { loadPolicy } from '../src/policy/load.js';
-import { anonymizeCsvDistributed, planPartitions } from '../src/tabular/distributed/index.js';
+import { anonymizeCsvDistributed, anonymizePartition, mergePartitions, planPartitions, readPlan } from '../src/tabular/distributed/index.js';
 import { anonymizeCsvFile } from '../src/tabular/file.js';
 
 const here = fileURLToPath(import.meta.url);
 const rows = Number(process.env.VEIL_BENCH_ROWS ?? 400_000);
 const partitionRows = Number(process.env.VEIL_BENCH_PARTITION_ROWS ?? Math.ceil(rows / 8));
+const CASES = (process.env.VEIL_BENCH_CASES ?? 'plan,partitions,merge,1,2,single').split(',');
 
 const POLICY = `name: bench-distributed
 version: 1
@@ -80,6 +85,16 @@ async function runCase(kind: string, dir: string): Promise<CaseResult> {
     const planMs = Object.values(plan.timingMs).reduce((a, b) => a + b, 0);
     return { case: 'central plan alone', wallMs: performance.now() - started, cpuMs: cpuMs(), planMs, peakRssMb: peakRss(), partitions: plan.partitions.length, ncp: null, genILoss: null };
   }
+  if (kind === 'partitions') {
+    const workDir = join(dir, 'plan-only');
+    const plan = await readPlan(workDir);
+    for (const partition of plan.partitions) await anonymizePartition({ workDir, index: partition.index, policy });
+    return { case: 'every partition, one after the other', wallMs: performance.now() - started, cpuMs: cpuMs(), planMs: null, peakRssMb: peakRss(), partitions: plan.partitions.length, ncp: null, genILoss: null };
+  }
+  if (kind === 'merge') {
+    const report = await mergePartitions({ workDir: join(dir, 'plan-only'), policy, out: join(dir, 'merged.csv') });
+    return { case: 'central merge alone', wallMs: performance.now() - started, cpuMs: cpuMs(), planMs: null, peakRssMb: peakRss(), partitions: report.distribution?.partitions ?? null, ncp: report.utility.ncp, genILoss: report.utility.genILoss };
+  }
   if (kind === 'single') {
     const report = await anonymizeCsvFile({ policy, input, output: join(dir, 'single.csv') });
     return { case: 'one process (anonymizeCsvFile)', wallMs: performance.now() - started, cpuMs: cpuMs(), planMs: null, peakRssMb: peakRss(), partitions: null, ncp: report.utility.ncp, genILoss: report.utility.genILoss };
@@ -110,7 +125,8 @@ if (process.argv[2] === '--case') {
     process.stdout.write(`synthetic ${rows.toLocaleString('en-US')} rows × 7 QIs + 1 sensitive (k=10, l=2), maxPartitionRows ${partitionRows.toLocaleString('en-US')}; table written in ${Math.round(performance.now() - generated)} ms\n`);
     process.stdout.write('case | wall s | CPU s | central plan s | peak RSS MB | partitions | NCP | GenILoss | speed-up vs 1 thread\n');
     let oneThread: number | undefined;
-    for (const kind of ['plan', '1', '2', 'single']) {
+    const stepCpu = new Map<string, number>();
+    for (const kind of ['plan', 'partitions', 'merge', '1', '2', 'single'].filter((k) => CASES.includes(k))) {
       const run = spawnSync(process.execPath, ['--import', 'tsx', here, '--case', kind, dir], { encoding: 'utf8', maxBuffer: 1 << 24 });
       if (run.status !== 0) {
         process.stdout.write(`${kind}: failed: ${run.stderr.split('\n').slice(0, 5).join(' ')}\n`);
@@ -118,9 +134,16 @@ if (process.argv[2] === '--case') {
       }
       const r = JSON.parse(run.stdout.trim().split('\n').pop() as string) as CaseResult;
       if (kind === '1') oneThread = r.wallMs;
+      stepCpu.set(kind, r.cpuMs);
       const speedUp = kind === '2' && oneThread ? `${(oneThread / r.wallMs).toFixed(2)}×` : '';
       const s = (ms: number | null) => (ms === null ? '' : (ms / 1000).toFixed(1));
       process.stdout.write(`${r.case} | ${s(r.wallMs)} | ${s(r.cpuMs)} | ${s(r.planMs)} | ${r.peakRssMb} | ${r.partitions ?? ''} | ${r.ncp ?? ''} | ${r.genILoss ?? ''} | ${speedUp}\n`);
+    }
+    const [plan, partitions, merge] = ['plan', 'partitions', 'merge'].map((k) => stepCpu.get(k));
+    if (plan !== undefined && partitions !== undefined && merge !== undefined) {
+      const serial = (plan + merge) / (plan + partitions + merge);
+      const amdahl = (workers: number) => (1 / (serial + (1 - serial) / workers)).toFixed(2);
+      process.stdout.write(`serial fraction by CPU (plan + merge): ${(serial * 100).toFixed(0)} %; Amdahl: ×${amdahl(2)} with 2 workers, ×${amdahl(20)} with 20, ×${(1 / serial).toFixed(2)} at most\n`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
