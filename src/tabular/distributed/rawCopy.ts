@@ -19,19 +19,26 @@ export async function copyRecordsRaw(input: string, delimiter: string, partOf: U
   const count = sinks.length;
   const sep = delimiter.charCodeAt(0);
   // Bounded memory however many partitions: 64 MiB of pending bytes in all, 16–256 KiB each.
+  // Records are copied into a buffer per partition (a slice would keep its whole read alive).
   const flushBytes = Math.max(16 * 1024, Math.min(256 * 1024, Math.floor((64 * 1024 * 1024) / count)));
-  const pending: Buffer[][] = Array.from({ length: count }, () => []);
-  const pendingBytes = new Array<number>(count).fill(0);
+  const buffers: (Buffer | undefined)[] = new Array<Buffer | undefined>(count);
+  const filled = new Array<number>(count).fill(0);
   const flush = (p: number): void => {
-    if (pendingBytes[p] === 0) return;
-    sinks[p].write(pending[p].length === 1 ? pending[p][0] : Buffer.concat(pending[p], pendingBytes[p]));
-    pending[p] = [];
-    pendingBytes[p] = 0;
+    const buffer = buffers[p];
+    if (!buffer || filled[p] === 0) return;
+    // The stream keeps the buffer until written: the next record gets a new one.
+    sinks[p].write(buffer.subarray(0, filled[p]));
+    buffers[p] = undefined;
+    filled[p] = 0;
   };
   const add = (p: number, bytes: Buffer): void => {
-    pending[p].push(bytes);
-    pendingBytes[p] += bytes.length;
-    if (pendingBytes[p] >= flushBytes) flush(p);
+    if (filled[p] + bytes.length > flushBytes) flush(p);
+    if (bytes.length >= flushBytes) {
+      sinks[p].write(Buffer.from(bytes));
+      return;
+    }
+    const buffer = (buffers[p] ??= Buffer.allocUnsafe(flushBytes));
+    filled[p] += bytes.copy(buffer, filled[p]);
   };
 
   const handle = await open(input, 'r');
@@ -42,7 +49,6 @@ export async function copyRecordsRaw(input: string, delimiter: string, partOf: U
     let eof = false;
     let lastWasCR = false;
     while (!eof) {
-      // A fresh buffer per read: the slices handed to the sinks keep pointing at these bytes.
       const buffer = Buffer.allocUnsafe(carry.length + READ_BYTES);
       carry.copy(buffer, 0);
       const { bytesRead } = await handle.read(buffer, carry.length, READ_BYTES, null);

@@ -85,6 +85,17 @@ describe('the planner copies records as bytes', () => {
     });
   }
 
+  it('a record longer than a partition\'s buffer is copied whole, in its place', async () => {
+    const input = join(dir, 'long-record.csv');
+    const long = 'x'.repeat(300 * 1024);
+    writeFileSync(input, table('\n', (r) => (r === 3 ? long : `n${r}`)));
+    const sinks = [collect(), collect()];
+    expect(await copyRecordsRaw(input, ',', Uint32Array.from({ length: 40 }, (_, r) => r % 2), sinks.map((s) => s.sink))).toBe(true);
+    const odd = sinks[1].text().split('\n');
+    expect(odd.slice(0, 3)).toEqual(['1, 21 ,M,n1', `3, 23 ,M,${long}`, '5, 25 ,M,n5']);
+    expect(odd.length).toBe(21);
+  });
+
   it('a file with more records than the plan counted is parsed instead', async () => {
     const input = join(dir, 'longer.csv');
     writeFileSync(input, table('\n'));
