@@ -1,14 +1,9 @@
-import { copyFileSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomBytes } from 'node:crypto';
-import { openDatabase } from '../../src/api/db.js';
-import { insertJob, markRunning } from '../../src/api/jobStore.js';
-import { dataLayout } from '../../src/api/layout.js';
-import { getPolicyVersion } from '../../src/api/policyStore.js';
 import { REPO_ROOT } from '../api/helpers.js';
-import { ARTIFACTS, DEMO_POLICY, UPDATE_DOCS_IMAGES, bearer, checkPage, focusedId, demoCohortCsv, ensureConsoleBuilt, launchBrowser, newPage, startConsoleServer, type ConsoleServer } from './harness.js';
+import { ARTIFACTS, DEMO_POLICY, UPDATE_DOCS_IMAGES, bearer, checkPage, focusedId, demoCohortCsv, ensureConsoleBuilt, launchBrowser, newPage, runningTabularJob, startConsoleServer, type ConsoleServer } from './harness.js';
 
 /** The committee's flow in a real browser: write a policy, see it validated, save, diff, preview, approve. */
 let server: ConsoleServer;
@@ -28,31 +23,6 @@ afterAll(async () => {
 });
 
 const editor = () => page.getByLabel('Policy YAML');
-
-/**
- * A tabular job the server counts as running, with its input in place: written into the data dir
- * as the runner would (a real job ends too fast on this sample to catch it running), on the
- * approved version of demo-cohort, by the researcher's key. No runner picks up a running job.
- */
-function runningTabularJob(dataDir: string, csv: string): { id: string; input: string } {
-  const db = openDatabase(dataDir);
-  try {
-    const version = getPolicyVersion(db, 'demo-cohort', 2);
-    const keyId = (db.prepare("SELECT id FROM api_keys WHERE name = 'ana'").get() as { id: string }).id;
-    const id = randomBytes(16).toString('hex');
-    const input = join(dataLayout(dataDir).jobInput(id), 'input.csv');
-    mkdirSync(dataLayout(dataDir).jobInput(id), { recursive: true });
-    writeFileSync(input, csv);
-    // one transaction: the server never sees it queued
-    db.transaction(() => {
-      insertJob(db, { id, kind: 'tabular', ownerKeyId: keyId, policyVersionId: version?.id ?? 0, overrides: null, inputCount: 1 });
-      markRunning(db, id);
-    })();
-    return { id, input };
-  } finally {
-    db.close();
-  }
-}
 
 describe('committee console', () => {
   it('signs in with the keyboard only; the key stays out of the page', async () => {
@@ -146,7 +116,7 @@ describe('committee console', () => {
     const ended = await bearer<{ id: string }>(server.base, server.keys.researcher, 'POST', '/v1/tabular/jobs', form);
     await expect.poll(async () => (await bearer<{ status: string }>(server.base, server.keys.researcher, 'GET', `/v1/jobs/${ended.id}`)).status, { timeout: 120_000, interval: 500 }).toBe('done');
     // and one still running, with its input where the runner keeps it (written as the server would)
-    const running = runningTabularJob(server.dataDir, demoCohortCsv(400));
+    const running = runningTabularJob(server.dataDir, 'demo-cohort', 2, demoCohortCsv(400));
     const before = { stat: statSync(running.input), job: await bearer<unknown>(server.base, server.keys.auditor, 'GET', `/v1/jobs/${running.id}`) };
 
     await page.getByRole('radio', { name: 'The input of a past tabular job' }).check();

@@ -4,11 +4,16 @@
  * browser download), an axe-core pass and screenshots into test-artifacts/console/.
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { expect } from 'vitest';
+import { openDatabase } from '../../src/api/db.js';
+import { insertJob, markRunning } from '../../src/api/jobStore.js';
+import { dataLayout } from '../../src/api/layout.js';
+import { getPolicyVersion } from '../../src/api/policyStore.js';
 import { cohortCsv, generateCohort } from '../../src/demo/cohort.js';
 import { REPO_ROOT, sleep } from '../api/helpers.js';
 import { createKeyWithCli, startServerProcess, type ServerProcess } from '../api/serverProcess.js';
@@ -217,3 +222,28 @@ export function tempFile(name: string): { path: string; dir: string } {
 }
 
 export const IMAGE_POLICY = 'name: scans\nversion: 1\npixels:\n  burnedInText: { scan: always, redact: all }\n';
+
+/**
+ * A tabular job the server counts as running, with its input in place: written into the data dir
+ * as the runner would (a real job ends too fast on this sample to catch it running), on the
+ * given policy version, by the researcher's key ('ana'). No runner picks up a running job.
+ */
+export function runningTabularJob(dataDir: string, policy: string, version: number, csv: string): { id: string; input: string } {
+  const db = openDatabase(dataDir);
+  try {
+    const stored = getPolicyVersion(db, policy, version);
+    const keyId = (db.prepare("SELECT id FROM api_keys WHERE name = 'ana'").get() as { id: string }).id;
+    const id = randomBytes(16).toString('hex');
+    const input = join(dataLayout(dataDir).jobInput(id), 'input.csv');
+    mkdirSync(dataLayout(dataDir).jobInput(id), { recursive: true });
+    writeFileSync(input, csv);
+    // one transaction: the server never sees it queued
+    db.transaction(() => {
+      insertJob(db, { id, kind: 'tabular', ownerKeyId: keyId, policyVersionId: stored?.id ?? 0, overrides: null, inputCount: 1 });
+      markRunning(db, id);
+    })();
+    return { id, input };
+  } finally {
+    db.close();
+  }
+}

@@ -1,4 +1,4 @@
-import { copyFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { unzipSync } from 'fflate';
 import type { Browser, Page } from 'playwright-core';
@@ -15,6 +15,7 @@ import {
   ensureConsoleBuilt,
   launchBrowser,
   newPage,
+  runningTabularJob,
   signIn,
   startConsoleServer,
   storeApproved,
@@ -131,6 +132,20 @@ describe('researcher console', () => {
     const rows = page.locator('table.jobs tbody tr');
     await expect.poll(() => rows.count()).toBe(2);
     expect(await rows.allTextContents()).toEqual([expect.stringContaining('scans@1'), expect.stringContaining('demo-cohort@1')]);
+  });
+
+  it('cancels a running job from its page: the server stops it and removes its input', async () => {
+    const running = runningTabularJob(server.dataDir, 'demo-cohort', 1, demoCohortCsv(200));
+    await page.goto(`${server.base}/researcher/jobs/${running.id}`);
+    await expect.poll(() => page.getByTestId('job-status').textContent()).toBe('running');
+    await checkPage(page, 'researcher-job-running');
+    await page.getByRole('button', { name: 'Cancel the job' }).click();
+    await expect.poll(() => page.getByTestId('job-status').textContent()).toBe('cancelled');
+    await page.getByText('Cancelled: the job was stopped and its files removed.').waitFor();
+    expect(await page.getByRole('button', { name: 'Cancel the job' }).count()).toBe(0);
+    expect(existsSync(running.input)).toBe(false);
+    const audit = await bearer<{ entries: { actor: string; target: string }[] }>(server.base, server.keys.auditor, 'GET', '/v1/audit?action=job.cancelled');
+    expect(audit.entries.map((e) => [e.actor, e.target])).toEqual([[expect.stringContaining('ana'), `job:${running.id}`]]);
   });
 
   it("cannot open the auditor's audit log: the server answers 403 and the page says so", async () => {

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { getJson, type Role } from '../api';
+import { getJson, sendJson, type Role } from '../api';
 import { Link } from '../components/Link';
 import { Problem } from '../components/Problem';
 import { when } from '../lib/format';
@@ -17,6 +17,8 @@ const isRunning = (job: ListedJob) => job.status === 'queued' || job.status === 
 export function JobPage(props: { id: string; role: Role }) {
   const [job, setJob] = useState<ListedJob | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
+  const [cancelError, setCancelError] = useState<unknown>(undefined);
+  const [cancelling, setCancelling] = useState(false);
 
   useEffect(() => {
     let current = true;
@@ -65,6 +67,19 @@ export function JobPage(props: { id: string; role: Role }) {
       if (timer) clearTimeout(timer);
     };
   }, [props.id]);
+
+  // POST /v1/jobs/:id/cancel: the server stops the job and removes its files; the answer is the job
+  const cancel = async () => {
+    setCancelling(true);
+    setCancelError(undefined);
+    try {
+      setJob(await sendJson<ListedJob>('POST', `/v1/jobs/${encodeURIComponent(props.id)}/cancel`));
+    } catch (failure) {
+      setCancelError(failure);
+    } finally {
+      setCancelling(false);
+    }
+  };
 
   const back = props.role === 'auditor' ? '/auditor' : '/researcher';
   const running = job && (job.status === 'queued' || job.status === 'running');
@@ -116,7 +131,15 @@ export function JobPage(props: { id: string; role: Role }) {
             <progress id="job-progress" max={1} value={job.status === 'done' ? 1 : job.progress}>
               {Math.round((job.status === 'done' ? 1 : job.progress) * 100)} %
             </progress>
-            <p aria-live="polite">{running ? `${Math.round(job.progress * 100)} % — ${job.status}` : job.status === 'done' ? 'Done.' : 'Failed.'}</p>
+            <p aria-live="polite">{running ? `${Math.round(job.progress * 100)} % — ${job.status}` : job.status === 'done' ? 'Done.' : job.status === 'cancelled' ? 'Cancelled: the job was stopped and its files removed.' : 'Failed.'}</p>
+            {running && props.role === 'researcher' ? (
+              <p>
+                <button type="button" disabled={cancelling} onClick={() => void cancel()}>
+                  {cancelling ? 'Cancelling…' : 'Cancel the job'}
+                </button>
+              </p>
+            ) : null}
+            {cancelError ? <Problem error={cancelError} what="The job could not be cancelled" /> : null}
             {job.error ? (
               <div class="problem" role="alert">
                 <p>
