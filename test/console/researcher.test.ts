@@ -34,6 +34,7 @@ beforeAll(async () => {
   [server, browser] = await Promise.all([startConsoleServer(), launchBrowser()]);
   await storeApproved(server.base, server.keys.committee, 'demo-cohort', DEMO_POLICY);
   await storeApproved(server.base, server.keys.committee, 'scans', IMAGE_POLICY);
+  await storeApproved(server.base, server.keys.committee, 'ct', 'name: ct\nversion: 1\ndicom: { profile: basic }\n');
   ({ page, problems } = await newPage(browser));
 }, 300_000);
 
@@ -127,11 +128,30 @@ describe('researcher console', () => {
     await checkPage(page, 'researcher-image-job');
   });
 
-  it('lists both jobs as its own', async () => {
+  it('runs a DICOM job on a CT file and reads the review page of what was filled and removed', async () => {
+    await page.getByRole('link', { name: 'Run a job' }).first().click();
+    await page.getByLabel('Policy', { exact: true }).selectOption('ct');
+    await page.getByText('Upload: DICOM').waitFor();
+    await page.getByLabel(/DICOM files, or one zip/).setInputFiles({ name: 'Doe^John CT.dcm', mimeType: 'application/dicom', buffer: readFileSync(join(REPO_ROOT, '../shared/data/dicom/CT_small.dcm')) });
+    await page.getByRole('button', { name: 'Start the job' }).click();
+    const id = await waitForDone();
+    expect(await page.getByTestId('job-status').textContent()).toBe('done');
+    const entries = unzipSync(new Uint8Array(await download()));
+    expect(Object.keys(entries)).toContain('000001.dcm');
+    expect(Buffer.from(entries['000001.dcm'].subarray(128, 132)).toString('latin1')).toBe('DICM');
+    await page.getByRole('heading', { name: 'Review page' }).waitFor();
+    const review = page.frameLocator('iframe.report');
+    await review.locator('body').getByText('ct', { exact: true }).first().waitFor();
+    expect(await review.locator('body').textContent()).not.toContain('Doe^John');
+    await checkPage(page, 'researcher-dicom-job');
+    expect(id).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it('lists its three jobs as its own', async () => {
     await page.getByRole('link', { name: 'Run a job' }).first().click();
     const rows = page.locator('table.jobs tbody tr');
-    await expect.poll(() => rows.count()).toBe(2);
-    expect(await rows.allTextContents()).toEqual([expect.stringContaining('scans@1'), expect.stringContaining('demo-cohort@1')]);
+    await expect.poll(() => rows.count()).toBe(3);
+    expect(await rows.allTextContents()).toEqual([expect.stringContaining('ct@1'), expect.stringContaining('scans@1'), expect.stringContaining('demo-cohort@1')]);
   });
 
   it('cancels a running job from its page: the server stops it and removes its input', async () => {
