@@ -10,12 +10,13 @@
  *    ../shared/data/dicom, full Basic Profile (+ Modified Dates) with every core, pixels copied
  *    as stored; files per second.
  * Never asserts. `npx tsx bench/dicom.bench.ts [copies]`; VEIL_BENCH_GDCM_COPIES sets N,
- * VEIL_BENCH_CLI another launcher than bin/veil.js (e.g. an older build), VEIL_BENCH_PART=gdcmanon
+ * VEIL_BENCH_CLI another launcher than bin/veil.js (e.g. an older build), VEIL_BENCH_PEER a second
+ * Veil launcher timed in the same alternating rounds (before/after figures), VEIL_BENCH_PART=gdcmanon
  * or =veil runs one part. The launcher's dist/ is rebuilt first when older than src/.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readDicom } from '../src/dicom/codec/read.js';
@@ -110,7 +111,10 @@ async function againstGdcmanon(): Promise<void> {
       const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'), '-out', cert, '-days', '1', '-subj', '/CN=veil-bench'], { encoding: 'utf8' });
       if (made.status !== 0) cert = undefined;
     }
-    const best: { veil?: Timing; gdcm?: Timing } = {};
+    const peer = process.env.VEIL_BENCH_PEER ? path.resolve(process.env.VEIL_BENCH_PEER) : undefined;
+    const best: { veil?: Timing; gdcm?: Timing; peer?: Timing } = {};
+    const veilRun = (launcherPath: string, o: string) =>
+      timeProcess(process.execPath, [launcherPath, 'dicom', 'deidentify', '--policy', policyFile, '--in', input, '--out', o, '--jobs', '2', '--quiet'], env, times);
     const keep = (a: Timing | undefined, b: Timing): Timing => (a ? { wall: Math.min(a.wall, b.wall), cpu: Math.min(a.cpu, b.cpu) } : b);
     // Every round's output is kept until the end: on this machine's ext4 (no journal) creating a
     // file scans past the inodes deleted in the last ~30 s (recently_deleted in the inode
@@ -122,21 +126,25 @@ async function againstGdcmanon(): Promise<void> {
         mkdirSync(o);
         best.gdcm = keep(best.gdcm, timeProcess(gdcmanon, ['-e', '-c', cert, '-r', '-i', input, '-o', o], env, times));
       }
+      if (peer) best.peer = keep(best.peer, veilRun(peer, path.join(dir, `peer-${round}`)));
       const o = path.join(dir, `veil-${round}`);
-      best.veil = keep(best.veil, timeProcess(process.execPath, [veil, 'dicom', 'deidentify', '--policy', policyFile, '--in', input, '--out', o, '--jobs', '2', '--quiet'], env, times));
+      best.veil = keep(best.veil, veilRun(veil, o));
       const written = readdirSync(o).filter((f) => f.endsWith('.dcm')).length;
       if (written !== n) console.log(`warning: veil wrote ${written} of ${n} files`);
     }
+    console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} (other work on this machine inflates wall times; CPU less so)`);
     const line = (name: string, t: Timing) =>
       `${name}: ${t.wall.toFixed(2)} s wall (${(n / t.wall).toFixed(0)} files/s), ${t.cpu.toFixed(2)} CPU s (${((t.cpu / n) * 1000).toFixed(2)} ms CPU per file)`;
     console.log(`against gdcmanon: ${n} copies of deid-data_ctbrain1.dcm (16 KB CT, JPEG baseline), output to disk, best of ${ROUNDS} rounds`);
     if (best.gdcm) console.log(`  ${line('gdcmanon -e (Basic Profile, 1 process, directory mode)', best.gdcm)}`);
     else console.log('  gdcmanon not available: no comparison');
+    if (best.peer) console.log(`  ${line(`peer ${path.relative(root, peer!)} (same command)`, best.peer)}`);
     console.log(`  ${line('veil dicom deidentify (whole process, Basic Profile + Modified Dates, residual scan of every byte, 2 workers)', best.veil!)}`);
     if (best.gdcm) {
       console.log(
         `  ratios veil / gdcmanon: wall ${(best.veil!.wall / best.gdcm.wall).toFixed(2)}× (target ≤ 0.60), CPU per file ${(best.veil!.cpu / best.gdcm.cpu).toFixed(2)}× (target ≤ 1.00)`,
       );
+      if (best.peer) console.log(`  ratios peer / gdcmanon: wall ${(best.peer.wall / best.gdcm.wall).toFixed(2)}×, CPU per file ${(best.peer.cpu / best.gdcm.cpu).toFixed(2)}×`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
