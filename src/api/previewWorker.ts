@@ -78,6 +78,8 @@ async function warm(request: WarmRequest): Promise<WarmReply> {
     const input = join(request.workDir, 'warm-up.csv');
     await writeFile(input, warmCsv());
     const { anonymizeCsvFile } = await import('../tabular/index.js');
+    // a real preview arrived while the engine loaded: it warms the rest itself, sooner than a made-up run would
+    if (previewArrived) return { warmed: true };
     const output = join(request.workDir, 'published.csv');
     await anonymizeCsvFile({ policy, input, output, reportHtml: join(request.workDir, 'report.html'), secret: randomBytes(32) });
     return { warmed: true };
@@ -89,7 +91,14 @@ async function warm(request: WarmRequest): Promise<WarmReply> {
   }
 }
 
+/** Set once a real preview arrives: a warm-up still loading the engine then skips its made-up run. */
+let previewArrived = false;
+
 parentPort?.on('message', (message: PreviewJob | WarmRequest) => {
-  if ('warm' in message) void warm(message).then((reply) => parentPort?.postMessage(reply));
-  else void preview(message).then((outcome) => parentPort?.postMessage(outcome));
+  if ('warm' in message) {
+    void warm(message).then((reply) => parentPort?.postMessage(reply));
+    return;
+  }
+  previewArrived = true;
+  void preview(message).then((outcome) => parentPort?.postMessage(outcome));
 });
