@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../api/helpers.js';
-import { ARTIFACTS, DEMO_POLICY, UPDATE_DOCS_IMAGES, bearer, checkPage, focusedId, demoCohortCsv, ensureConsoleBuilt, launchBrowser, newPage, runningTabularJob, startConsoleServer, type ConsoleServer } from './harness.js';
+import { ARTIFACTS, DEMO_POLICY, UPDATE_DOCS_IMAGES, bearer, checkPage, focusedId, demoCohortCsv, ensureConsoleBuilt, launchBrowser, newPage, startConsoleServer, tabularJobRow, type ConsoleServer } from './harness.js';
 
 /** The committee's flow in a real browser: write a policy, see it validated, save, diff, preview, approve. */
 let server: ConsoleServer;
@@ -109,21 +109,16 @@ describe('committee console', () => {
   });
 
   it("previews the input of a past tabular job: read in place while the job runs, a clear refusal once the job ended", async () => {
-    // a real job of the researcher on the approved version: done, so its input is deleted
-    const form = new FormData();
-    form.append('policy', 'demo-cohort');
-    form.append('file', new Blob([demoCohortCsv(300)]), 'cohort.csv');
-    const ended = await bearer<{ id: string }>(server.base, server.keys.researcher, 'POST', '/v1/tabular/jobs', form);
-    await expect.poll(async () => (await bearer<{ status: string }>(server.base, server.keys.researcher, 'GET', `/v1/jobs/${ended.id}`)).status, { timeout: 120_000, interval: 500 }).toBe('done');
-    // and one still running, with its input where the runner keeps it (written as the server would)
-    const running = runningTabularJob(server.dataDir, 'demo-cohort', 2, demoCohortCsv(400));
+    // a job that ended (its input deleted) and one still running, with its input where the runner keeps it
+    const ended = tabularJobRow(server.dataDir, 'demo-cohort', 2, 'failed');
+    const running = tabularJobRow(server.dataDir, 'demo-cohort', 2, { running: demoCohortCsv(400) });
     const before = { stat: statSync(running.input), job: await bearer<unknown>(server.base, server.keys.auditor, 'GET', `/v1/jobs/${running.id}`) };
 
     await page.getByRole('radio', { name: 'The input of a past tabular job' }).check();
     const picker = page.getByRole('combobox', { name: 'Past tabular job' });
     await picker.waitFor();
     const labels = await picker.locator('option').allTextContents();
-    expect(labels).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^${running.id.slice(0, 8)} .* running$`)), expect.stringMatching(new RegExp(`^${ended.id.slice(0, 8)} .*ana.* done \\(input deleted\\)$`))]));
+    expect(labels).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^${running.id.slice(0, 8)} .* running$`)), expect.stringMatching(new RegExp(`^${ended.id.slice(0, 8)} .*ana.* failed \\(input deleted\\)$`))]));
     await checkPage(page, 'committee-preview-job');
 
     await picker.selectOption(running.id);

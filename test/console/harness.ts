@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { openDatabase } from '../../src/api/db.js';
-import { insertJob, markRunning } from '../../src/api/jobStore.js';
+import { insertJob, markFailed, markRunning } from '../../src/api/jobStore.js';
 import { dataLayout } from '../../src/api/layout.js';
 import { getPolicyVersion } from '../../src/api/policyStore.js';
 import { cohortCsv, generateCohort } from '../../src/demo/cohort.js';
@@ -224,23 +224,27 @@ export function tempFile(name: string): { path: string; dir: string } {
 export const IMAGE_POLICY = 'name: scans\nversion: 1\npixels:\n  burnedInText: { scan: always, redact: all }\n';
 
 /**
- * A tabular job the server counts as running, with its input in place: written into the data dir
- * as the runner would (a real job ends too fast on this sample to catch it running), on the
- * given policy version, by the researcher's key ('ana'). No runner picks up a running job.
+ * A tabular job written into the data dir as the runner would leave it, on the given policy
+ * version, by the researcher's key ('ana'): `running` with its input in place (a real job ends
+ * too fast on a sample to catch it running), or `failed` with its input deleted (as every
+ * ended job's is; saves a job process). No runner picks up either.
  */
-export function runningTabularJob(dataDir: string, policy: string, version: number, csv: string): { id: string; input: string } {
+export function tabularJobRow(dataDir: string, policy: string, version: number, state: { running: string } | 'failed'): { id: string; input: string } {
   const db = openDatabase(dataDir);
   try {
     const stored = getPolicyVersion(db, policy, version);
     const keyId = (db.prepare("SELECT id FROM api_keys WHERE name = 'ana'").get() as { id: string }).id;
     const id = randomBytes(16).toString('hex');
     const input = join(dataLayout(dataDir).jobInput(id), 'input.csv');
-    mkdirSync(dataLayout(dataDir).jobInput(id), { recursive: true });
-    writeFileSync(input, csv);
+    if (state !== 'failed') {
+      mkdirSync(dataLayout(dataDir).jobInput(id), { recursive: true });
+      writeFileSync(input, state.running);
+    }
     // one transaction: the server never sees it queued
     db.transaction(() => {
       insertJob(db, { id, kind: 'tabular', ownerKeyId: keyId, policyVersionId: stored?.id ?? 0, overrides: null, inputCount: 1 });
-      markRunning(db, id);
+      if (state === 'failed') markFailed(db, id, { code: 'CSV_INVALID', message: 'the CSV could not be read' });
+      else markRunning(db, id);
     })();
     return { id, input };
   } finally {

@@ -15,8 +15,8 @@ import {
   ensureConsoleBuilt,
   launchBrowser,
   newPage,
-  runningTabularJob,
   signIn,
+  tabularJobRow,
   startConsoleServer,
   storeApproved,
   type ConsoleServer,
@@ -155,7 +155,7 @@ describe('researcher console', () => {
   });
 
   it('cancels a running job from its page: the server stops it and removes its input', async () => {
-    const running = runningTabularJob(server.dataDir, 'demo-cohort', 1, demoCohortCsv(200));
+    const running = tabularJobRow(server.dataDir, 'demo-cohort', 1, { running: demoCohortCsv(200) });
     await page.goto(`${server.base}/researcher/jobs/${running.id}`);
     await expect.poll(() => page.getByTestId('job-status').textContent()).toBe('running');
     await checkPage(page, 'researcher-job-running');
