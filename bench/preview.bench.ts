@@ -107,7 +107,7 @@ async function main(): Promise<void> {
         const session = await signIn(base, committee);
         const first = await timedPreview(base, session, csv, server);
         firstMet &&= first.ms <= 2000;
-        out(`  start to listening: ${Math.round(listenMs)} ms wall, ${Math.round(cpuAtListen)} ms CPU of the server${pauseMs ? `; then ${pauseMs / 1000} s before sign-in (${Math.round(cpuPause)} ms CPU of the server meanwhile: the warm-up)` : ''}`);
+        out(`  start to listening: ${Math.round(listenMs)} ms wall, ${Math.round(cpuAtListen)} ms CPU of the server${pauseMs ? `; then ${pauseMs / 1000} s before sign-in (${Math.round(cpuPause)} ms CPU of the server meanwhile: the warm-up, done by the built server only)` : ''}`);
         out(`  first preview ${pauseMs ? `${pauseMs / 1000} s after listening` : 'the moment the server listens'} (sign-in, then preview)  ${Math.round(first.ms)} ms wall, ${Math.round(first.cpu)} ms CPU of the server (k achieved ${String(first.k)})`);
         if (pauseMs) continue;
         const warm: number[] = [];

@@ -19,7 +19,7 @@ import type { DicomWebEndpoints } from './dicomSource.js';
 import type { DicomListenerOptions, RunningDicomListener } from './dicomListener.js';
 import { defaultConsoleDir } from './console.js';
 import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from './session.js';
-import { warmPreviewThread } from './preview.js';
+import { RUNS_FROM_SOURCES, warmPreviewThread } from './preview.js';
 
 export interface ApiOptions {
   dataDir: string;
@@ -190,12 +190,15 @@ export async function startServer(options: ApiOptions & { port: number; host?: s
   server.keepAliveTimeout = 5 * 1000;
   const port = (server.address() as AddressInfo).port;
   api.ctx.logger.info({ port, dataDir: options.dataDir }, 'listening');
-  // the first policy preview should not pay for loading the tabular engine: load it now, in its thread
-  warmPreviewThread(
-    join(api.ctx.layout.uploads, 'preview-warm-up'),
-    (reason) => api.ctx.logger.warn({ reason }, 'the preview thread did not warm up; the first preview loads the engine itself'),
-    (ms) => api.ctx.logger.debug({ ms: Math.round(ms) }, 'preview thread warm'),
-  );
+  // the first policy preview should not pay for loading the tabular engine: load it now, in its
+  // thread (the built server only: from the TS sources it would mostly compile TypeScript)
+  if (!RUNS_FROM_SOURCES) {
+    warmPreviewThread(
+      join(api.ctx.layout.uploads, 'preview-warm-up'),
+      (reason) => api.ctx.logger.warn({ reason }, 'the preview thread did not warm up; the first preview loads the engine itself'),
+      (ms) => api.ctx.logger.debug({ ms: Math.round(ms) }, 'preview thread warm'),
+    );
+  }
   return {
     api,
     server,
