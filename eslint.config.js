@@ -53,7 +53,7 @@ export default tseslint.config(
           allowTypeImports: true,
           message: 'load engines in the command\'s action with await import(…), so that other commands start at once',
         }],
-        paths: ['zod', 'yaml', 'vega', 'vega-lite', 'sharp', 'onnxruntime-node', 'express', 'dcmjs', 'dcmjs-codecs', 'piscina', 'better-sqlite3', 'cli-progress'].map((name) => ({
+        paths: ['zod', 'yaml', 'vega', 'vega-lite', 'sharp', 'onnxruntime-node', 'express', 'dcmjs', 'dcmjs-codecs', 'better-sqlite3', 'cli-progress'].map((name) => ({
           name,
           allowTypeImports: true,
           message: 'load heavy packages where they are used, with await import(…)',

@@ -13,7 +13,7 @@ const dir = tempDir('veil-startup-');
 const traceHook = join(repoRoot, 'test/importTrace.mjs');
 
 /** The heavy packages (each tens to hundreds of ms to load) that belong to one command's work only. */
-const HEAVY = ['onnxruntime-node', 'sharp', 'vega', 'vega-lite', 'express', 'dcmjs', 'dcmjs-codecs', 'arquero', 'piscina', 'better-sqlite3', 'onnx-proto', 'pino', 'multer'];
+const HEAVY = ['onnxruntime-node', 'sharp', 'vega', 'vega-lite', 'express', 'dcmjs', 'dcmjs-codecs', 'arquero', 'better-sqlite3', 'onnx-proto', 'pino', 'multer'];
 
 /** Runs the CLI from source and returns its result and the npm packages it imported. */
 function runTraced(args: string[], name: string): { status: number | null; stderr: string; packages: Set<string> } {
