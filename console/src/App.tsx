@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { getJson, onSessionEnded, sendJson, setCsrfToken, type Role, type Session } from './api';
 import { Link } from './components/Link';
 import { match, navigate, usePath } from './router';
@@ -28,6 +28,19 @@ export function App() {
   const [session, setSession] = useState<Session | null | undefined>(undefined);
   const [ended, setEnded] = useState(false);
   const path = usePath();
+  // Focus goes to the view's heading on a route change and after sign-in (not on the page's
+  // first load, where the skip link is the first Tab stop): otherwise the link or button that
+  // led here is removed with the old view, the focus falls to the body, and the next Tab starts
+  // at the top of the page or nowhere useful.
+  const firstView = useRef(true);
+  const signedInHere = useRef(false);
+  useEffect(() => {
+    if (!session) return;
+    const skip = firstView.current && !signedInHere.current;
+    firstView.current = false;
+    signedInHere.current = false;
+    if (!skip) focusHeading();
+  }, [path, session]);
 
   useEffect(() => {
     getJson<Session>('/v1/session').then(
@@ -66,6 +79,7 @@ export function App() {
         notice={ended ? 'Your session ended (idle too long, or signed out elsewhere): sign in again.' : undefined}
         onSignedIn={(created) => {
           setEnded(false);
+          signedInHere.current = true;
           setCsrfToken(created.csrfToken);
           setSession(created);
           if (location.pathname === '/' || location.pathname === '') navigate(HOME[created.role]);
@@ -117,6 +131,16 @@ export function App() {
       </main>
     </>
   );
+}
+
+/** Moves the focus to the view's h1 once it is drawn (a redirect may draw it a frame later). */
+function focusHeading(): void {
+  requestAnimationFrame(() => {
+    const heading = document.querySelector<HTMLElement>('main h1');
+    if (!heading) return;
+    heading.tabIndex = -1; // focusable by script, not a Tab stop
+    heading.focus();
+  });
 }
 
 function Redirect(props: { to: string }) {

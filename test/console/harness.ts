@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { openDatabase } from '../../src/api/db.js';
 import { insertJob, markFailed, markRunning } from '../../src/api/jobStore.js';
@@ -250,4 +250,58 @@ export function tabularJobRow(dataDir: string, policy: string, version: number, 
   } finally {
     db.close();
   }
+}
+
+/** Whether the locator's element has the keyboard focus (the test only reads it, never sets it). */
+export function isFocused(locator: Locator): Promise<boolean> {
+  // The page's `document`, reached through globalThis: this file is type-checked without the DOM.
+  return locator.evaluate((element) => element === (globalThis as unknown as { document: { activeElement: unknown } }).document.activeElement, undefined, { timeout: 5000 });
+}
+
+export interface FocusRing {
+  /** tag#id or tag "text" of the focused element ('body' when nothing is focused). */
+  element: string;
+  outline: string;
+  boxShadow: string;
+}
+
+/** The focused element and the outline and box-shadow the page draws on it. */
+export function focusRing(page: Page): Promise<FocusRing> {
+  return page.evaluate<FocusRing>(`(() => {
+    const element = document.activeElement ?? document.body;
+    const style = getComputedStyle(element);
+    const name = element.id ? '#' + element.id : ' "' + (element.getAttribute('aria-label') ?? element.textContent ?? '').trim().slice(0, 40) + '"';
+    return { element: element.tagName.toLowerCase() + name, outline: style.outlineStyle === 'none' ? 'none' : style.outlineWidth + ' ' + style.outlineStyle, boxShadow: style.boxShadow };
+  })()`);
+}
+
+/** A focus ring a sighted keyboard user can see: an outline of some width, or a box-shadow. */
+export function ringVisible(ring: FocusRing): boolean {
+  return (ring.outline !== 'none' && parseFloat(ring.outline) > 0) || ring.boxShadow !== 'none';
+}
+
+/**
+ * Presses Tab (Shift+Tab with `back`) until the target has the focus, as a keyboard user would,
+ * and requires a visible focus ring on every element it passes through. Returns the presses.
+ */
+export async function tabTo(page: Page, target: Locator, options: { back?: boolean; limit?: number } = {}): Promise<number> {
+  const limit = options.limit ?? 40;
+  await target.waitFor();
+  for (let presses = 1; presses <= limit; presses++) {
+    await page.keyboard.press(options.back ? 'Shift+Tab' : 'Tab');
+    const ring = await focusRing(page);
+    expect(ring.element, 'Tab left the page (focus on the body)').not.toBe('body');
+    expect(ringVisible(ring), `no visible focus ring on ${ring.element} (outline ${ring.outline}, box-shadow ${ring.boxShadow})`).toBe(true);
+    if (await isFocused(target)) return presses;
+  }
+  throw new Error(`${limit} presses of ${options.back ? 'Shift+Tab' : 'Tab'} never reached ${String(target)}`);
+}
+
+/**
+ * Opens the file chooser from the focused file control with Space (Chromium's key for it; Enter
+ * on a file control does not open it) and picks the file in it, as a keyboard user does.
+ */
+export async function chooseFileByKey(page: Page, file: { name: string; mimeType: string; buffer: Buffer }): Promise<void> {
+  const [chooser] = await Promise.all([page.waitForEvent('filechooser', { timeout: 10_000 }), page.keyboard.press('Space')]);
+  await chooser.setFiles(file);
 }

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { getJson, sendJson, type Role } from '../api';
 import { Link } from '../components/Link';
 import { Problem } from '../components/Problem';
@@ -82,7 +82,17 @@ export function JobPage(props: { id: string; role: Role }) {
   };
 
   const back = props.role === 'auditor' ? '/auditor' : '/researcher';
-  const running = job && (job.status === 'queued' || job.status === 'running');
+  const running = job !== undefined && isRunning(job);
+
+  // When the job stops (done, failed or cancelled), the Cancel button goes; if it had the focus,
+  // the focus fell to the body. It goes to the words saying what happened instead (the next Tab
+  // then reaches the download), never taken from anywhere else.
+  const outcome = useRef<HTMLParagraphElement>(null);
+  const wasRunning = useRef(false);
+  useEffect(() => {
+    if (wasRunning.current && !running && (document.activeElement === null || document.activeElement === document.body)) outcome.current?.focus();
+    wasRunning.current = running;
+  }, [running]);
   const reportUrl = `/v1/jobs/${encodeURIComponent(props.id)}/report?format=html`;
   return (
     <>
@@ -131,7 +141,9 @@ export function JobPage(props: { id: string; role: Role }) {
             <progress id="job-progress" max={1} value={job.status === 'done' ? 1 : job.progress}>
               {Math.round((job.status === 'done' ? 1 : job.progress) * 100)} %
             </progress>
-            <p aria-live="polite">{running ? `${Math.round(job.progress * 100)} % — ${job.status}` : job.status === 'done' ? 'Done.' : job.status === 'cancelled' ? 'Cancelled: the job was stopped and its files removed.' : 'Failed.'}</p>
+            <p aria-live="polite" ref={outcome} tabIndex={-1}>
+              {running ? `${Math.round(job.progress * 100)} % — ${job.status}` : job.status === 'done' ? 'Done.' : job.status === 'cancelled' ? 'Cancelled: the job was stopped and its files removed.' : 'Failed.'}
+            </p>
             {running && props.role === 'researcher' ? (
               <p>
                 <button type="button" disabled={cancelling} onClick={() => void cancel()}>
