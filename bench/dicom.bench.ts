@@ -12,7 +12,8 @@
  * Never asserts. `npx tsx bench/dicom.bench.ts [copies]`; VEIL_BENCH_GDCM_COPIES sets N,
  * VEIL_BENCH_CLI another launcher than bin/veil.js (e.g. an older build), VEIL_BENCH_PEER a second
  * Veil launcher timed in the same alternating rounds (before/after figures), VEIL_BENCH_PART=gdcmanon
- * or =veil runs one part. The launcher's dist/ is rebuilt first when older than src/.
+ * or =veil runs one part, VEIL_BENCH_ROUNDS the rounds (default 3; the peer and this build swap places
+ * every round). The launcher's dist/ is rebuilt first when older than src/.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -33,7 +34,7 @@ const copies = Number(process.argv[2] ?? 2400);
 const sources = ['693_UNCR.dcm', 'CT_small.dcm', 'MR_small.dcm', 'MR-SIEMENS-DICOM-WithOverlays.dcm'];
 
 const part = process.env.VEIL_BENCH_PART ?? 'all';
-const ROUNDS = 3;
+const ROUNDS = Math.max(1, Number(process.env.VEIL_BENCH_ROUNDS ?? 3));
 
 /** One copy of `template` with its own SOP instance UID; `patient` sets the patient, study and series. */
 function variant(template: ReturnType<typeof readDicom>, i: number, patient: number): Buffer {
@@ -113,6 +114,7 @@ async function againstGdcmanon(): Promise<void> {
     }
     const peer = process.env.VEIL_BENCH_PEER ? path.resolve(process.env.VEIL_BENCH_PEER) : undefined;
     const best: { veil?: Timing; gdcm?: Timing; peer?: Timing } = {};
+    const all: { veil: Timing[]; gdcm: Timing[]; peer: Timing[] } = { veil: [], gdcm: [], peer: [] };
     const veilRun = (launcherPath: string, o: string) =>
       timeProcess(process.execPath, [launcherPath, 'dicom', 'deidentify', '--policy', policyFile, '--in', input, '--out', o, '--jobs', '2', '--quiet'], env, times);
     const keep = (a: Timing | undefined, b: Timing): Timing => (a ? { wall: Math.min(a.wall, b.wall), cpu: Math.min(a.cpu, b.cpu) } : b);
@@ -120,15 +122,27 @@ async function againstGdcmanon(): Promise<void> {
     // file scans past the inodes deleted in the last ~30 s (recently_deleted in the inode
     // allocator), so removing 4,000 outputs right before the other tool's round made each of its
     // file creations cost ≈ 0.7 ms of system time, whichever tool it was.
+    // The two Veil builds swap places every round: the last Veil of a round tended to pay more.
     for (let round = 0; round < ROUNDS; round++) {
       if (gdcmanon && cert) {
         const o = path.join(dir, `gdcm-${round}`);
         mkdirSync(o);
-        best.gdcm = keep(best.gdcm, timeProcess(gdcmanon, ['-e', '-c', cert, '-r', '-i', input, '-o', o], env, times));
+        const t = timeProcess(gdcmanon, ['-e', '-c', cert, '-r', '-i', input, '-o', o], env, times);
+        all.gdcm.push(t);
+        best.gdcm = keep(best.gdcm, t);
       }
-      if (peer) best.peer = keep(best.peer, veilRun(peer, path.join(dir, `peer-${round}`)));
+      const runPeer = () => {
+        if (!peer) return;
+        const t = veilRun(peer, path.join(dir, `peer-${round}`));
+        all.peer.push(t);
+        best.peer = keep(best.peer, t);
+      };
+      if (round % 2 === 0) runPeer();
       const o = path.join(dir, `veil-${round}`);
-      best.veil = keep(best.veil, veilRun(veil, o));
+      const t = veilRun(veil, o);
+      all.veil.push(t);
+      best.veil = keep(best.veil, t);
+      if (round % 2 === 1) runPeer();
       const written = readdirSync(o).filter((f) => f.endsWith('.dcm')).length;
       if (written !== n) console.log(`warning: veil wrote ${written} of ${n} files`);
     }
@@ -146,6 +160,10 @@ async function againstGdcmanon(): Promise<void> {
       );
       if (best.peer) console.log(`  ratios peer / gdcmanon: wall ${(best.peer.wall / best.gdcm.wall).toFixed(2)}×, CPU per file ${(best.peer.cpu / best.gdcm.cpu).toFixed(2)}×`);
     }
+    if (best.peer) console.log(`  ratios veil / peer: wall ${(best.veil!.wall / best.peer.wall).toFixed(2)}×, CPU ${(best.veil!.cpu / best.peer.cpu).toFixed(2)}×`);
+    // every round, for the record (the best of each tool is the least disturbed by other work)
+    const rounds = (ts: Timing[]) => ts.map((t) => `${t.wall.toFixed(2)}/${t.cpu.toFixed(2)}`).join(' ');
+    console.log(`  each round, wall/CPU s: gdcmanon ${rounds(all.gdcm) || '-'}; veil ${rounds(all.veil)}${peer ? `; peer ${rounds(all.peer)}` : ''}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

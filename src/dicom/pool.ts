@@ -11,7 +11,7 @@ import type { FileResult, FileSettings, FileTask } from './file.js';
  * when done. Idle workers do not keep the process alive.
  */
 export interface DicomWorkers {
-  /** Worker threads in the pool. */
+  /** Threads that process files: the worker threads, plus this one when it takes a share. */
   readonly jobs: number;
   /** Waits for the batches in flight, closes each worker's pixel cleaners and stops the threads. */
   close(): Promise<void>;
@@ -71,6 +71,17 @@ interface Slot {
  */
 const AHEAD_PER_WORKER = 2;
 
+/**
+ * This thread as one more lane of the pool (`thisThread`): it processes batches of runs without
+ * a pixel cleaner module between its other work, one batch at a time. A process that does
+ * nothing else while a run goes on (the CLI) then starts one worker thread fewer: the thread
+ * itself costs ≈ 0.15 CPU s to start and load its modules, which this thread has loaded already,
+ * and half the results no longer cross threads. One lane per thread, whatever the number of
+ * pools: batches here read each file into one reused buffer (src/dicom/file.ts).
+ */
+let localBusy = false;
+const localWaiting: (() => void)[] = [];
+
 function workerEntry(): { entry: string | URL; eval: boolean } {
   const self = import.meta.url;
   if (!self.endsWith('.ts')) return { entry: new URL('./worker.js', self), eval: false };
@@ -94,6 +105,10 @@ function errorOf(failure: WorkerFailure): Error {
 
 export class DicomWorkerPool implements DicomWorkers {
   readonly jobs: number;
+  /** Whether this thread takes batches too (see `localBusy`). */
+  private readonly thisThread: boolean;
+  /** Batches this thread holds (at most one at a time). */
+  private localInFlight = 0;
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
   private readonly settings = new Map<number, { settings: FileSettings; cleaner?: CleanerModule }>();
@@ -101,9 +116,11 @@ export class DicomWorkerPool implements DicomWorkers {
   private nextRun = 0;
   private closing: Promise<void> | undefined;
 
-  constructor(jobs: number) {
+  /** `jobs` threads process files: `jobs` worker threads, or this thread and `jobs` − 1 workers with `thisThread`. */
+  constructor(jobs: number, thisThread = false) {
     this.jobs = jobs;
-    for (let i = 0; i < jobs; i++) this.slots.push(this.spawn());
+    this.thisThread = thisThread;
+    for (let i = thisThread ? 1 : 0; i < jobs; i++) this.slots.push(this.spawn());
   }
 
   /** Registers a run's settings (sent to each worker before its first batch of the run). */
@@ -204,9 +221,21 @@ export class DicomWorkerPool implements DicomWorkers {
     slot.worker.postMessage(message);
   }
 
-  /** Sends queued batches to the least busy workers, each at most AHEAD_PER_WORKER ahead. */
+  /**
+   * Sends queued batches to the least busy workers, each at most AHEAD_PER_WORKER ahead; with
+   * `thisThread`, a batch the workers have no room for is processed here (the workers are fed
+   * first: while this thread processes a batch it sends nothing).
+   */
   private pump(): void {
     while (this.queue.length > 0) {
+      const run = this.settings.get(this.queue[0].run);
+      if (!run) {
+        (this.queue.shift() as Job).reject(new Error('the run of this batch has ended'));
+        this.settle();
+        continue;
+      }
+      // a run with a pixel cleaner module runs on worker threads only: start one when there is none
+      if (run.cleaner && this.slots.length === 0) this.slots.push(this.spawn());
       let best: Slot | undefined;
       for (const [i, slot] of this.slots.entries()) {
         if (slot.closed || slot.inFlight.size >= AHEAD_PER_WORKER) continue;
@@ -215,12 +244,11 @@ export class DicomWorkerPool implements DicomWorkers {
         const live = this.slots[i];
         if (!best || live.inFlight.size < best.inFlight.size) best = live;
       }
-      if (!best) return;
+      const local = !best && this.thisThread && this.localInFlight === 0 && !run.cleaner;
+      if (!best && !local) return;
       const job = this.queue.shift() as Job;
-      const run = this.settings.get(job.run);
-      if (!run) {
-        job.reject(new Error('the run of this batch has ended'));
-        this.settle();
+      if (!best) {
+        this.runHere(job, run.settings);
         continue;
       }
       if (!best.runs.has(job.run)) {
@@ -232,13 +260,41 @@ export class DicomWorkerPool implements DicomWorkers {
       this.post(best, { kind: 'batch', id: job.id, run: job.run, tasks: job.tasks });
     }
   }
+
+  /**
+   * Processes a batch in this thread, after the current turn of the event loop (so that the
+   * caller dispatches its other batches first) and after any other pool's batch here.
+   */
+  private runHere(job: Job, settings: FileSettings): void {
+    this.localInFlight++;
+    const start = async (): Promise<void> => {
+      while (localBusy) await new Promise<void>((resolve) => localWaiting.push(resolve));
+      localBusy = true;
+      try {
+        // loaded on first use: opening a pool loads nothing heavy, so its threads start at once
+        const { processBatch } = await import('./file.js');
+        job.resolve(await processBatch(job.tasks, settings));
+      } catch (error) {
+        job.reject(error instanceof Error ? error : new Error('a DICOM batch failed in this thread'));
+      } finally {
+        localBusy = false;
+        localWaiting.shift()?.();
+        this.localInFlight--;
+        this.settle();
+        this.pump();
+      }
+    };
+    setImmediate(() => void start());
+  }
 }
 
 /**
  * Opens `jobs` DICOM worker threads (default: every core) for one or more runs. The caller
- * closes them (`close()`); a run given the pool never closes it.
+ * closes them (`close()`); a run given the pool never closes it. With `thisThread`, this
+ * thread is one of the `jobs` (`jobs` − 1 worker threads): for a process that does nothing else
+ * during its runs, such as the CLI; a server keeps its thread free and leaves it out.
  */
-export async function openDicomWorkers(options: { jobs?: number } = {}): Promise<DicomWorkers> {
+export async function openDicomWorkers(options: { jobs?: number; thisThread?: boolean } = {}): Promise<DicomWorkers> {
   const jobs = Math.max(1, Math.floor(options.jobs ?? availableParallelism()));
-  return new DicomWorkerPool(jobs);
+  return new DicomWorkerPool(jobs, options.thisThread === true);
 }

@@ -57,6 +57,35 @@ describe('a long-lived DICOM worker pool lent to several runs', () => {
     expect(other.get('CT_small.dcm')).not.toEqual(expected.get('CT_small.dcm'));
   });
 
+  it('with this thread as one of its jobs (the CLI), writes the same bytes, alone or with runs of another such pool at once', async () => {
+    const input = study('in-this-thread');
+    const alone = path.join(work, 'this-thread-alone');
+    const aloneReport = await deidentifyDicomDirectory({ policy, input, output: alone, secret: SECRET, jobs: 2 });
+    const expected = outputs(alone);
+    const two = await openDicomWorkers({ jobs: 2, thisThread: true });
+    // one job: this thread alone, no worker thread
+    const one = await openDicomWorkers({ jobs: 1, thisThread: true });
+    expect([two.jobs, one.jobs]).toEqual([2, 1]);
+    try {
+      const first = await deidentifyDicomDirectory({ policy, input, output: path.join(work, 'this-thread-1'), secret: SECRET, workers: two });
+      expect(first.totals).toEqual(aloneReport.totals);
+      expect(first.files).toEqual(aloneReport.files);
+      // both pools' batches in this thread at once (one file at a time here), and another key
+      const [solo] = await Promise.all([
+        deidentifyDicomDirectory({ policy, input, output: path.join(work, 'this-thread-solo'), secret: SECRET, workers: one }),
+        deidentifyDicomDirectory({ policy, input, output: path.join(work, 'this-thread-2'), secret: SECRET, workers: two }),
+        deidentifyDicomDirectory({ policy, input, output: path.join(work, 'this-thread-other'), secret: OTHER_SECRET, workers: two }),
+      ]);
+      expect(solo.files).toEqual(aloneReport.files);
+    } finally {
+      await Promise.all([two.close(), one.close()]);
+    }
+    expect(outputs(path.join(work, 'this-thread-1'))).toEqual(expected);
+    expect(outputs(path.join(work, 'this-thread-solo'))).toEqual(expected);
+    expect(outputs(path.join(work, 'this-thread-2'))).toEqual(expected);
+    expect(outputs(path.join(work, 'this-thread-other')).get('CT_small.dcm')).not.toEqual(expected.get('CT_small.dcm'));
+  });
+
   it('refuses a closed pool and a handle that is not a pool, with a usage error', async () => {
     const input = study('in-refused');
     const workers = await openDicomWorkers({ jobs: 1 });

@@ -63,30 +63,40 @@ export function registerDicomCommands(program: Command): void {
     .option('--quiet', 'print nothing on success')
     .action((flags: DeidentifyFlags) =>
       runCommand(async () => {
-        // Loaded on use, like every command's work, so that other commands and `--help` start at once.
-        const { loadPolicy } = await import('../../policy/index.js');
-        const policy = await loadPolicy(flags.policy);
-        if (!policy.dicom) throw new VeilError('POLICY_INVALID', 'the policy has no dicom section', { file: flags.policy, field: 'dicom' });
         const jobs = parseJobs(flags.jobs);
-        await checkCommandPaths(flags, [
-          { path: flags.out, field: '--out', kind: 'folder' },
-          { path: flags.mapOut, field: '--map-out' },
-        ], [{ path: flags.keyFile, what: 'the key file' }]);
-        const secret = loadSecret({ keyFile: flags.keyFile });
-        const { deidentifyDicomDirectory } = await import('../../dicom/index.js');
-        const report = await withProgress('de-identifying', (update) =>
-          deidentifyDicomDirectory({
-            policy,
-            input: flags.in,
-            output: flags.out,
-            reportJson: flags.report,
-            reportHtml: flags.html,
-            secret,
-            jobs,
-            mapOut: flags.mapOut,
-            onProgress: process.stderr.isTTY ? (done, total) => update(total > 0 ? done / total : 0) : undefined,
-          }),
-        );
+        // The worker threads start first and load their modules while this thread reads the
+        // policy (pool.js alone is light); this thread is one of the --jobs threads, since it has
+        // nothing else to do during the run and has the de-identification modules loaded anyway.
+        const { openDicomWorkers } = await import('../../dicom/pool.js');
+        const workers = await openDicomWorkers({ jobs, thisThread: true });
+        let report;
+        try {
+          // Loaded on use, like every command's work, so that other commands and `--help` start at once.
+          const { loadPolicy } = await import('../../policy/index.js');
+          const policy = await loadPolicy(flags.policy);
+          if (!policy.dicom) throw new VeilError('POLICY_INVALID', 'the policy has no dicom section', { file: flags.policy, field: 'dicom' });
+          await checkCommandPaths(flags, [
+            { path: flags.out, field: '--out', kind: 'folder' },
+            { path: flags.mapOut, field: '--map-out' },
+          ], [{ path: flags.keyFile, what: 'the key file' }]);
+          const secret = loadSecret({ keyFile: flags.keyFile });
+          const { deidentifyDicomDirectory } = await import('../../dicom/index.js');
+          report = await withProgress('de-identifying', (update) =>
+            deidentifyDicomDirectory({
+              policy,
+              input: flags.in,
+              output: flags.out,
+              reportJson: flags.report,
+              reportHtml: flags.html,
+              secret,
+              workers,
+              mapOut: flags.mapOut,
+              onProgress: process.stderr.isTTY ? (done, total) => update(total > 0 ? done / total : 0) : undefined,
+            }),
+          );
+        } finally {
+          await workers.close();
+        }
         if (!flags.quiet) {
           const t = report.totals;
           process.stdout.write(
