@@ -7,7 +7,7 @@ import type { ClassStats, PrivacyModel } from './models/model.js';
 import { modelsForPolicy } from './models/registry.js';
 import { mondrian } from './mondrian/mondrian.js';
 import { prepare, type Prepared } from './prepare.js';
-import { publishClasses } from './publish.js';
+import { extendedReport, publishTable, withReport, type PublishedTable } from './publish.js';
 import { riskRequirementMinimum } from './risk/wire.js';
 import { classLabels, classOfRows } from './recode.js';
 import { schemeOfClasses, type Scheme } from './scheme/scheme.js';
@@ -58,6 +58,22 @@ export interface AnonymizeResult {
  * output. Throws VeilError(POLICY_UNSATISFIABLE) when the data cannot meet the policy.
  */
 export function anonymizeTable(table: Table, policy: TabularPolicy, options: AnonymizeOptions): AnonymizeResult {
+  const decided = decideTable(table, policy, options);
+  return { ...withReport(decided), ...(decided.scheme ? { scheme: decided.scheme } : {}) };
+}
+
+/** A run up to its decision; the report is measured by `report()` only when asked for. */
+export interface DecidedRun extends PublishedTable {
+  /** With `keepScheme`: the published classes, for `applyScheme`. */
+  scheme?: Scheme;
+}
+
+/**
+ * anonymizeTable without the report's measures unless `report()` is called: the same output,
+ * the same checks and the same errors (k, l, t, risk thresholds and the suppression limit are
+ * measured on the output either way).
+ */
+export function decideTable(table: Table, policy: TabularPolicy, options: AnonymizeOptions): DecidedRun {
   const { prepared, models, whole, timing, lap, started, secret } = beginRun(table, policy, options);
   const { dimensions, sensitive, entities } = prepared;
   const n = table.rowCount;
@@ -97,12 +113,12 @@ export function anonymizeTable(table: Table, policy: TabularPolicy, options: Ano
 
   const classOf = classOfRows(partitioning, n);
   const labels = dimensions.map((dim) => classLabels(dim, partitioning.perm, partitioning.bounds));
-  const result = publishClasses(table, policy, options, { prepared, models, classOf, labels, secret, timing, lap, started });
-  if (suppressAllBecause) result.report.notes.push(`Every record was suppressed: ${suppressAllBecause}.`);
-  if (options.keepScheme) {
-    result.scheme = schemeOfClasses(dimensions, labels, partitioning, options.policyInfo ?? { name: 'inline', version: 0, sha256: '' }, partitioned);
-  }
-  return result;
+  const published = publishTable(table, policy, options, { prepared, models, classOf, labels, secret, timing, lap, started });
+  const report = suppressAllBecause ? extendedReport(published.report, (r) => r.notes.push(`Every record was suppressed: ${suppressAllBecause}.`)) : published.report;
+  const scheme = options.keepScheme
+    ? schemeOfClasses(dimensions, labels, partitioning, options.policyInfo ?? { name: 'inline', version: 0, sha256: '' }, partitioned)
+    : undefined;
+  return { ...published, report, ...(scheme ? { scheme } : {}) };
 }
 
 /** True when the policy pseudonymizes a column, so a run needs a key (read at the edge). */

@@ -62,6 +62,23 @@ describe('veil tabular anonymize', () => {
     expect(JSON.stringify(report)).not.toContain('Person');
   });
 
+  it('--quiet without a report prints nothing and writes what a full run writes; a failure is still reported', () => {
+    const env = { VEIL_SECRET: 'a-test-secret-of-enough-length' };
+    const args = (out: string, ...more: string[]) => ['tabular', 'anonymize', '--policy', join(dir, 'good.yaml'), '--in', csv, '--out', out, '--map-out', `${out}.map`, '--scheme-out', `${out}.scheme`, ...more];
+    const quiet = runCli(args(join(dir, 'q.csv'), '--quiet'), env);
+    expect(quiet.status).toBe(0);
+    expect(quiet.stdout).toBe('');
+    expect(quiet.stderr).toBe('');
+    const full = runCli(args(join(dir, 'f.csv')), env);
+    expect(full.stdout).toMatch(/guarantees: .* — met/);
+    for (const suffix of ['', '.map']) expect(readFileSync(join(dir, `q.csv${suffix}`), 'utf8')).toBe(readFileSync(join(dir, `f.csv${suffix}`), 'utf8'));
+    expect(JSON.parse(readFileSync(join(dir, 'q.csv.scheme'), 'utf8'))).toEqual(JSON.parse(readFileSync(join(dir, 'f.csv.scheme'), 'utf8')));
+
+    const tooStrict = policy('strict.yaml', good.replace('k: 3', 'k: 3\n    riskThreshold: { prosecutorAvg: 0.01 }'));
+    const out = join(dir, 'strict.csv');
+    expectBadInput(['tabular', 'anonymize', '--policy', tooStrict, '--in', csv, '--out', out, '--quiet'], out, /riskThreshold\.prosecutorAvg/);
+  });
+
   it('pseudonyms are stable across runs with the same key and change with another key', () => {
     const args = (out: string) => ['tabular', 'anonymize', '--policy', join(dir, 'good.yaml'), '--in', csv, '--out', out, '--quiet'];
     runCli(args(join(dir, 'a.csv')), { VEIL_SECRET: 'a-test-secret-of-enough-length' });

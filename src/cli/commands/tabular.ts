@@ -67,7 +67,7 @@ function parseMaxCellBytes(value: string | undefined): number | undefined {
 function runTabular(
   flags: RunFlags,
   extra: { outputs?: { path: string | undefined; field: string }[]; inputs?: { path: string | undefined; what: string }[] },
-  run: (engine: typeof TabularEngine, options: TabularEngine.AnonymizeCsvOptions) => Promise<TabularEngine.TabularReport>,
+  run: (engine: typeof TabularEngine, options: TabularEngine.AnonymizeCsvOptions) => Promise<TabularEngine.TabularReport | TabularEngine.TabularDecision>,
 ): Promise<void> {
   const extraOutputs = extra.outputs ?? [];
   const extraInputs = extra.inputs ?? [];
@@ -87,9 +87,11 @@ function runTabular(
     }
     const secret = identifiers.some((id) => id.action === 'pseudonymize') ? loadSecret({ keyFile: flags.keyFile }) : undefined;
     const engine = await import('../../tabular/index.js');
-    const report = await withProgress('anonymizing', (onProgress) =>
-      run(engine, { policy, input: flags.in, output: flags.out, reportJson: flags.report, reportHtml: flags.html, mappingCsv: flags.mapOut, secret, maxCellBytes, onProgress }),
+    // --quiet prints nothing: unless a report file is asked for, the run measures only what decides it.
+    const measures = flags.quiet ? 'decision' : 'report';
+    const outcome = await withProgress('anonymizing', (onProgress) =>
+      run(engine, { policy, input: flags.in, output: flags.out, reportJson: flags.report, reportHtml: flags.html, mappingCsv: flags.mapOut, secret, maxCellBytes, onProgress, measures }),
     );
-    if (!flags.quiet) process.stdout.write(summarizeTabular(report, flags.out));
+    if (!flags.quiet && outcome.kind === 'veil-tabular') process.stdout.write(summarizeTabular(outcome, flags.out));
   });
 }

@@ -1,7 +1,7 @@
 import { VeilError } from '../../errors.js';
 import type { TabularPolicy } from '../../policy/sections/tabular.js';
-import { beginRun, type AnonymizeOptions, type AnonymizeResult } from '../anonymize.js';
-import { publishClasses } from '../publish.js';
+import { beginRun, type AnonymizeOptions, type AnonymizeResult, type DecidedRun } from '../anonymize.js';
+import { extendedReport, publishTable, withReport } from '../publish.js';
 import type { Dimension } from '../dimensions.js';
 import { representativeDimension, type Entities } from '../entities.js';
 import type { ClassStats } from '../models/model.js';
@@ -32,6 +32,12 @@ export interface SchemeFit {
  * Guarantees are measured on the output as for any run.
  */
 export function applyScheme(table: Table, policy: TabularPolicy, scheme: Scheme, options: AnonymizeOptions & { schemeFile?: string }): AnonymizeResult & { fit: SchemeFit } {
+  const decided = decideScheme(table, policy, scheme, options);
+  return { ...withReport(decided), fit: decided.fit };
+}
+
+/** applyScheme without the report's measures unless `report()` is called (same output, checks and errors). */
+export function decideScheme(table: Table, policy: TabularPolicy, scheme: Scheme, options: AnonymizeOptions & { schemeFile?: string }): DecidedRun & { fit: SchemeFit } {
   const where = { file: options.schemeFile };
   const expected = options.policyInfo;
   if (expected && scheme.policy.sha256 !== expected.sha256) {
@@ -86,12 +92,14 @@ export function applyScheme(table: Table, policy: TabularPolicy, scheme: Scheme,
     );
   }
   const labels = scheme.quasiIdentifiers.map((_, d) => scheme.classes.map((c) => c.labels[d]));
-  const result = publishClasses(table, policy, options, { ...run, classOf, labels });
-  result.report.scheme = { ...(options.schemeFile ? { file: options.schemeFile } : {}), ...fit };
-  result.report.notes.push(
-    `Published in the classes of a saved scheme: ${fit.used} of its ${fit.classes} classes hold records of this batch; ${unmatched} records fit no class and ${inFailingClasses} were in classes this batch alone leaves under the policy${entities ? `; ${splitPeople} records of people spread over several classes` : ''}: all of these are suppressed.`,
-  );
-  return { ...result, fit };
+  const published = publishTable(table, policy, options, { ...run, classOf, labels });
+  const report = extendedReport(published.report, (r) => {
+    r.scheme = { ...(options.schemeFile ? { file: options.schemeFile } : {}), ...fit };
+    r.notes.push(
+      `Published in the classes of a saved scheme: ${fit.used} of its ${fit.classes} classes hold records of this batch; ${unmatched} records fit no class and ${inFailingClasses} were in classes this batch alone leaves under the policy${entities ? `; ${splitPeople} records of people spread over several classes` : ''}: all of these are suppressed.`,
+    );
+  });
+  return { ...published, report, fit };
 }
 
 /** Where a set of rows goes: their classes (-1: none), and how many found none, and why. */
