@@ -12,11 +12,11 @@ import {
   checkPage,
   demoCohortCsv,
   ensureConsoleBuilt,
-  focusedDescription,
   launchBrowser,
   newPage,
   startConsoleServer,
   storeApproved,
+  tabTo,
   type ConsoleServer,
   UPDATE_DOCS_IMAGES,
 } from './harness.js';
@@ -58,16 +58,6 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** Presses Tab until the focused element's text or label matches, as a keyboard user would. */
-async function tabTo(name: string | RegExp, limit = 40): Promise<void> {
-  for (let i = 0; i < limit; i++) {
-    await page.keyboard.press('Tab');
-    const focused = await focusedDescription(page);
-    if (typeof name === 'string' ? focused.split('|').some((part) => part.trim() === name) : name.test(focused)) return;
-  }
-  throw new Error(`Tab never reached ${String(name)}`);
-}
-
 async function download(link: string | RegExp): Promise<string> {
   const [file] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: link }).click()]);
   return readFileSync(await file.path(), 'utf8');
@@ -77,7 +67,7 @@ describe('auditor console', () => {
   it('signs in by keyboard and sees both jobs with who ran which policy version', async () => {
     await page.goto(`${server.base}/`);
     await page.getByLabel('API key').waitFor();
-    await tabTo('API key');
+    await tabTo(page, page.getByLabel('API key'));
     await page.keyboard.type(server.keys.auditor);
     await page.keyboard.press('Enter');
     await page.waitForURL(`${server.base}/auditor`);
@@ -90,9 +80,9 @@ describe('auditor console', () => {
   });
 
   it('filters the jobs by kind, by keyboard, and exports them as CSV', async () => {
-    await tabTo('Kind');
+    await tabTo(page, page.getByLabel('Kind', { exact: true }));
     await page.keyboard.press('ArrowDown'); // any → tabular
-    await tabTo('Apply');
+    await tabTo(page, page.getByRole('button', { name: 'Apply' }));
     await page.keyboard.press('Enter');
     const rows = page.locator('table.jobs tbody tr');
     await expect.poll(() => rows.count()).toBe(1);
@@ -103,7 +93,7 @@ describe('auditor console', () => {
   });
 
   it("opens a job's report, the same HTML the CLI writes", async () => {
-    await tabTo(jobs.tabular.slice(0, 8));
+    await tabTo(page, page.getByRole('link', { name: jobs.tabular.slice(0, 8) }));
     await page.keyboard.press('Enter');
     await page.waitForURL(`${server.base}/auditor/jobs/${jobs.tabular}`);
     await page.frameLocator('iframe.report').locator('body').getByText('demo-cohort', { exact: true }).first().waitFor();
@@ -113,7 +103,8 @@ describe('auditor console', () => {
   });
 
   it('reads the audit log with a verified chain, filters it by keyboard, and exports it', async () => {
-    await tabTo('Audit log');
+    // from the job's heading (the focus lands there), back through the crumb and Sign out to the nav
+    await tabTo(page, page.getByRole('navigation').getByRole('link', { name: 'Audit log' }), { back: true });
     await page.keyboard.press('Enter');
     await page.waitForURL(`${server.base}/auditor/audit`);
     const chain = page.getByTestId('chain-state');
@@ -123,7 +114,7 @@ describe('auditor console', () => {
     await checkPage(page, 'auditor-audit');
     await page.screenshot({ path: join(ARTIFACTS, 'auditor-audit.png') });
 
-    await tabTo('Action');
+    await tabTo(page, page.getByLabel('Action', { exact: true }));
     await page.keyboard.type('job.done');
     await page.keyboard.press('Enter');
     const rows = page.locator('table.audit tbody tr');

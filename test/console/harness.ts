@@ -181,16 +181,6 @@ export function focusedId(page: Page): Promise<string | undefined> {
   return page.evaluate<string | undefined>('document.activeElement?.id');
 }
 
-/** The focused element's text, its label's text and its aria-label, joined by `|`. */
-export function focusedDescription(page: Page): Promise<string> {
-  return page.evaluate<string>(`(() => {
-    const element = document.activeElement;
-    if (!element) return '';
-    const label = element.id ? document.querySelector('label[for="' + element.id + '"]')?.textContent : element.closest('label')?.textContent;
-    return (element.textContent ?? '') + '|' + (label ?? '') + '|' + (element.getAttribute('aria-label') ?? '');
-  })()`);
-}
-
 /** A PNG with burned-in text (as test/api/files.test.ts makes one). */
 export async function burnedInPng(): Promise<Buffer> {
   const sharp = (await import('sharp')).default;
