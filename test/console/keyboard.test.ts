@@ -129,6 +129,14 @@ describe('committee editor by keyboard alone', () => {
   });
 
   it('moves to the preview, picks the sample in the file chooser, runs it and reads k achieved', async () => {
+    // the sample's source is a radio group: the arrow keys move the choice, the form follows it
+    const fileSource = page.getByRole('radio', { name: 'A CSV file' });
+    await tabTo(page, fileSource);
+    await page.keyboard.press('ArrowDown');
+    expect(await page.getByRole('radio', { name: 'The input of a past tabular job' }).isChecked()).toBe(true);
+    await page.getByText('No tabular job has been run yet.').waitFor();
+    await page.keyboard.press('ArrowUp');
+    expect(await fileSource.isChecked()).toBe(true);
     const sample = page.getByLabel('Sample CSV');
     await tabTo(page, sample);
     await chooseFileByKey(page, { name: 'cohort.csv', mimeType: 'text/csv', buffer: Buffer.from(demoCohortCsv()) });
