@@ -13,7 +13,7 @@ import type { Policy } from '../../policy/load.js';
 import { loadSecret } from '../../secret/key.js';
 import { dataLayout, OUTPUT_FILES, type DataLayout } from '../layout.js';
 import { prepared, runJob, tabularSecret, type WorkerSpec } from '../worker.js';
-import { zipDirectory } from '../zip.js';
+import { concatZipSegments, readZipSegmentIndex, writeZipSegment, zipSourcesUnder, type ZipEntryRecord, type ZipPart } from '../zip.js';
 import { stepsDir, type StepData, type StepName, type StepResult } from './steps.js';
 
 /** What the worker hands a step process: the step, its data, and where this machine mounts the data dir. */
@@ -217,6 +217,9 @@ async function dicomChunk(ctx: StepContext): Promise<StepResult> {
       jobs: ctx.spec.threads,
       onProgress: (done, total) => ctx.onProgress(total > 0 ? done / total : 1),
     });
+    // the chunk deflates its own outputs (the merge only copies bytes); the files themselves are not kept
+    await writeChunkSegment(temp);
+    await rm(join(temp, 'files'), { recursive: true, force: true });
     await writeFile(join(temp, 'results.json'), JSON.stringify(results));
     await rm(chunkDir(ctx, index), { recursive: true, force: true });
     await rename(temp, chunkDir(ctx, index));
@@ -225,17 +228,6 @@ async function dicomChunk(ctx: StepContext): Promise<StepResult> {
     throw error;
   }
   return { final: false };
-}
-
-/** Every regular file under `dir`, relative, sorted. */
-async function filesUnder(dir: string): Promise<string[]> {
-  const { readdir } = await import('node:fs/promises');
-  if (!existsSync(dir)) return [];
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  return entries
-    .filter((entry) => entry.isFile())
-    .map((entry) => join(entry.parentPath, entry.name).slice(dir.length + 1))
-    .sort();
 }
 
 /** A hard link where the file system allows one (no copy of the bytes); else a copy. */
@@ -249,39 +241,85 @@ async function linkOrCopy(from: string, to: string): Promise<void> {
   }
 }
 
+/** A chunk's outputs as one zip segment: its local entries, and their records beside them. */
+const SEGMENT = 'files.zipseg';
+const SEGMENT_INDEX = 'files.zipseg.json';
+
+/** Writes the segment of `<dir>/files` (its files sorted by path, as zipDirectory names them) into `dir`. */
+async function writeChunkSegment(dir: string): Promise<void> {
+  await writeZipSegment(await zipSourcesUnder(join(dir, 'files')), join(dir, SEGMENT), join(dir, SEGMENT_INDEX));
+}
+
+async function chunkSegmentIndex(ctx: StepContext, index: number): Promise<ZipEntryRecord[]> {
+  const file = join(chunkDir(ctx, index), SEGMENT_INDEX);
+  if (!existsSync(file)) throw new Error(`chunk ${index} has no zip segment`);
+  return (await readZipSegmentIndex(file)).entries;
+}
+
 /**
- * Gathers every chunk's files into work/files (linked, so a merge run twice finds the chunks
- * intact), writes the report of all chunks, zips the files as the embedded runner does.
+ * The archive's parts: every chunk's segment in chunk order, each read once, with the merge's
+ * own entries (cohort.csv) placed where they sort among the chunks' names, as zipDirectory
+ * over one folder of all the files placed them (the queue's uploads are one folder of numbered
+ * files, walked and cut in sorted order, so chunk order is name order).
+ */
+async function* archiveParts(ctx: StepContext, parts: number, own: ZipPart | undefined, onChunk: (index: number) => void): AsyncGenerator<ZipPart> {
+  let extra = own;
+  for (let index = 0; index < parts; index++) {
+    const segment = join(chunkDir(ctx, index), SEGMENT);
+    const entries = await chunkSegmentIndex(ctx, index);
+    const first = extra?.entries[0];
+    const before = extra && first ? entries.findIndex((entry) => entry.name > first.name) : -1;
+    if (extra && before !== -1) {
+      if (before > 0) yield { segment, entries: entries.slice(0, before) };
+      yield extra;
+      extra = undefined;
+      yield { segment, entries: entries.slice(before) };
+    } else {
+      yield { segment, entries };
+    }
+    onChunk(index);
+  }
+  if (extra) yield extra;
+}
+
+/**
+ * Writes the report of all chunks from their results (each read once), then the archive: the
+ * chunks' segments copied in chunk order (deflated once, by the chunks) and one central
+ * directory. Nothing under steps/ is changed, so a merge run twice finds the chunks intact.
  */
 async function dicomMerge(ctx: StepContext): Promise<StepResult> {
   const policy = await dicomPolicy(ctx);
   const plan = await readJson<DicomPlan>(planFile(ctx));
   await freshWork(ctx);
-  const filesDir = join(ctx.worker.workDir, 'files');
-  await mkdir(filesDir, { recursive: true });
   const { assembleDicomReport } = await import('../../dicom/chunk.js');
   const { renderDicomHtml } = await import('../../report/html/dicomHtml.js');
   type ChunkResult = Parameters<typeof assembleDicomReport>[1][number];
   const results: ChunkResult[] = [];
   const parts = chunkWeights(plan).length;
-  let cohort: Parameters<typeof assembleDicomReport>[2];
-  if (policy.dicom?.cohort) {
-    cohort = (await readJson<{ summary: NonNullable<typeof cohort> }>(join(cohortDir(ctx), 'decision.json'))).summary;
-    if (existsSync(join(cohortDir(ctx), 'cohort.csv'))) await linkOrCopy(join(cohortDir(ctx), 'cohort.csv'), join(filesDir, 'cohort.csv'));
-  }
   for (let index = 0; index < parts; index++) {
     const dir = chunkDir(ctx, index);
     if (!existsSync(join(dir, 'results.json'))) throw new Error(`chunk ${index} has no results`);
     results.push(...(await readJson<ChunkResult[]>(join(dir, 'results.json'))));
-    for (const file of await filesUnder(join(dir, 'files'))) await linkOrCopy(join(dir, 'files', file), join(filesDir, file));
-    ctx.onProgress((index + 1) / (parts + 1));
   }
+  let cohort: Parameters<typeof assembleDicomReport>[2];
+  if (policy.dicom?.cohort) cohort = (await readJson<{ summary: NonNullable<typeof cohort> }>(join(cohortDir(ctx), 'decision.json'))).summary;
   const { report, unusable } = assembleDicomReport(policy, results, cohort, Date.now() - plan.startedAt);
   await writeFileAtomic(join(ctx.worker.workDir, OUTPUT_FILES.reportJson), `${JSON.stringify(report, null, 2)}\n`);
   await writeFileAtomic(join(ctx.worker.workDir, OUTPUT_FILES.reportHtml), renderDicomHtml(report));
   if (unusable) throw unusable;
-  await zipDirectory(filesDir, join(ctx.worker.workDir, OUTPUT_FILES.archiveResult));
-  await rm(filesDir, { recursive: true, force: true });
+  // the cohort's decisions go in the archive beside the files, as in one process
+  const own = join(ctx.worker.workDir, '.own');
+  let cohortPart: ZipPart | undefined;
+  if (policy.dicom?.cohort && existsSync(join(cohortDir(ctx), 'cohort.csv'))) {
+    await mkdir(own, { recursive: true });
+    const index = await writeZipSegment([{ path: join(cohortDir(ctx), 'cohort.csv'), name: 'cohort.csv' }], join(own, SEGMENT), join(own, SEGMENT_INDEX));
+    cohortPart = { segment: join(own, SEGMENT), entries: index.entries };
+  }
+  await concatZipSegments(
+    archiveParts(ctx, parts, cohortPart, (index) => ctx.onProgress((index + 1) / (parts + 1))),
+    join(ctx.worker.workDir, OUTPUT_FILES.archiveResult),
+  );
+  await rm(own, { recursive: true, force: true });
   ctx.onProgress(1);
   return { final: true };
 }
@@ -341,6 +379,8 @@ async function imageChunk(ctx: StepContext): Promise<StepResult> {
       }
     }
     await rm(linked, { recursive: true, force: true });
+    // the outputs stay beside their segment: the merge draws the review page's thumbnails from them
+    await writeChunkSegment(temp);
     await writeFile(join(temp, 'results.json'), JSON.stringify(report ?? null));
     await rm(chunkDir(ctx, index), { recursive: true, force: true });
     await rename(temp, chunkDir(ctx, index));
@@ -352,28 +392,27 @@ async function imageChunk(ctx: StepContext): Promise<StepResult> {
 }
 
 /**
- * Links every chunk's outputs into a fresh work/files, assembles the single-process report
- * (the chunks' file records in chunk order, totals over all of them; `jobs` is the sum of the
- * chunks' worker threads), writes its review page, and zips the files as the embedded runner does.
+ * Assembles the single-process report (the chunks' file records in chunk order, totals over
+ * all of them; `jobs` is the sum of the chunks' worker threads), writes its review page from
+ * the chunks' outputs, and writes the archive from the chunks' segments, as for DICOM.
  */
 async function imageMerge(ctx: StepContext): Promise<StepResult> {
   await prepared(ctx.worker);
   const plan = await readJson<DicomPlan>(planFile(ctx));
   await freshWork(ctx);
-  const filesDir = join(ctx.worker.workDir, 'files');
-  await mkdir(filesDir, { recursive: true });
   const { noUsableImage, renderImageHtml, reviewThumbnails } = await import('../../image/index.js');
   const { summarize } = await import('../../report/imageReport.js');
   type ImageRunReport = import('../../image/index.js').ImageRunReport;
   const parts = chunkWeights(plan).length;
   const chunks: ImageRunReport[] = [];
+  const outputs: { report: ImageRunReport['files'][number]; output: string }[] = [];
   for (let index = 0; index < parts; index++) {
     const dir = chunkDir(ctx, index);
     if (!existsSync(join(dir, 'results.json'))) throw new Error(`chunk ${index} has no results`);
     const chunk = await readJson<ImageRunReport | null>(join(dir, 'results.json'));
-    if (chunk) chunks.push(chunk);
-    for (const file of await filesUnder(join(dir, 'files'))) await linkOrCopy(join(dir, 'files', file), join(filesDir, file));
-    ctx.onProgress((index + 1) / (parts + 1));
+    if (!chunk) continue;
+    chunks.push(chunk);
+    for (const file of chunk.files) outputs.push({ report: file, output: join(dir, 'files', file.file) });
   }
   const first = chunks[0];
   if (!first) {
@@ -389,12 +428,14 @@ async function imageMerge(ctx: StepContext): Promise<StepResult> {
     timingMs: Date.now() - plan.startedAt,
   };
   await writeFileAtomic(join(ctx.worker.workDir, OUTPUT_FILES.reportJson), `${JSON.stringify(report, null, 2)}\n`);
-  const thumbnails = await reviewThumbnails(files.map((file) => ({ report: file, output: join(filesDir, file.file) })));
+  const thumbnails = await reviewThumbnails(outputs);
   await writeFileAtomic(join(ctx.worker.workDir, OUTPUT_FILES.reportHtml), renderImageHtml(report, thumbnails));
   const unusable = noUsableImage(report);
   if (unusable) throw unusable;
-  await zipDirectory(filesDir, join(ctx.worker.workDir, OUTPUT_FILES.archiveResult));
-  await rm(filesDir, { recursive: true, force: true });
+  await concatZipSegments(
+    archiveParts(ctx, parts, undefined, (index) => ctx.onProgress((index + 1) / (parts + 1))),
+    join(ctx.worker.workDir, OUTPUT_FILES.archiveResult),
+  );
   ctx.onProgress(1);
   return { final: true };
 }
