@@ -8,17 +8,25 @@
  * BullMQ calls), plus a plain Redis round trip for scale.
  *   npx tsx bench/scale.bench.ts                                   (2,000 files, 200,000 rows)
  *   VEIL_BENCH_FILES=20000 VEIL_BENCH_ROWS=4000000 npx tsx bench/scale.bench.ts
- *   VEIL_BENCH_KINDS=tabular …                  (only one kind: dicom or tabular)
+ *   VEIL_BENCH_KINDS=tabular …                  (only some kinds: dicom, tabular, zip)
  * Beside wall time it prints the CPU time (user + sys) of the workers and their step processes
- * (from /proc, Linux only) and the load average, as wall times on a shared machine are noisy.
+ * (from /proc, Linux only) and the load average, as wall times on a shared machine are noisy;
+ * for a DICOM job also the CPU of its merge step (the workers' CPU from the merge's start to
+ * the job's end: chunk processes are all reaped by then).
+ * The `zip` kind times the embedded runner's zip of the same N files (what `veil serve` without
+ * --queue does after a DICOM job): fflate's Zip at level 6 (Veil's writer before it had its
+ * own) against Veil's zipDirectory, in alternating rounds (VEIL_BENCH_ZIP_ROUNDS, default 2),
+ * wall and CPU of this process.
  * The job inputs are placed straight into the data dir (the upload path is bench/api's).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, createWriteStream, linkSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
+import { Zip, ZipDeflate } from 'fflate';
+import { zipDirectory } from '../src/api/zip.js';
 import { SeededRandom } from '../src/demo/random.js';
 import { startServer } from '../src/api/server.js';
 import { appendAudit } from '../src/api/audit.js';
@@ -34,6 +42,7 @@ const ROWS = Number(process.env.VEIL_BENCH_ROWS ?? 200_000);
 const CHUNK_FILES = Number(process.env.VEIL_BENCH_CHUNK_FILES ?? 500);
 const PARTITION_ROWS = Number(process.env.VEIL_BENCH_PARTITION_ROWS ?? Math.ceil(ROWS / 8));
 const KINDS = (process.env.VEIL_BENCH_KINDS ?? 'dicom,tabular').split(',');
+const ZIP_ROUNDS = Number(process.env.VEIL_BENCH_ZIP_ROUNDS ?? 2);
 const SECRET = 'bench-secret-0123456789abcdef';
 const CT = resolve(ROOT, '../shared/data/dicom/CT_small.dcm');
 const CLI = join(ROOT, 'src/cli/main.ts');
@@ -146,7 +155,65 @@ function summarize(lines: StepLine[]): string {
     .join('\n    ');
 }
 
+/** The embedded runner's zip before Veil had its own writer: fflate's Zip, level 6, every file read whole, one process. */
+async function zipWithFflate(srcDir: string, target: string): Promise<void> {
+  // the listing zipDirectory had: every file under srcDir, sorted by path (the bench's input is flat)
+  const names = readdirSync(srcDir).sort();
+  const fd = openSync(target, 'w');
+  try {
+    await new Promise<void>((done, fail) => {
+      const archive = new Zip((error, chunk, final) => {
+        if (error) return fail(error);
+        writeSync(fd, chunk);
+        if (final) done();
+      });
+      for (const name of names) {
+        const entry = new ZipDeflate(name, { level: 6 });
+        archive.add(entry);
+        entry.push(readFileSync(join(srcDir, name)), true);
+      }
+      archive.end();
+    });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** fflate's zip and Veil's, alternating, on N hard links of the CT slice. */
+async function benchZip(scratch: string): Promise<void> {
+  const input = join(scratch, 'zip-input');
+  mkdirSync(input, { recursive: true });
+  for (let i = 0; i < FILES; i++) linkSync(CT, join(input, `${String(i + 1).padStart(6, '0')}.dcm`));
+  const target = join(scratch, 'result.zip');
+  process.stdout.write(`embedded runner's zip of ${FILES.toLocaleString('en')} files (${((FILES * statSync(CT).size) / 1e6).toFixed(0)} MB), alternating rounds\n`);
+  for (let round = 1; round <= ZIP_ROUNDS; round++) {
+    for (const [label, zip] of [
+      ['fflate Zip  ', zipWithFflate],
+      ['Veil writer ', async (src: string, out: string) => void (await zipDirectory(src, out))],
+    ] as const) {
+      const loadBefore = load();
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      await zip(input, target);
+      const cpu = process.cpuUsage(cpu0);
+      const size = statSync(target).size;
+      rmSync(target);
+      process.stdout.write(`  round ${round} ${label} ${((performance.now() - t0) / 1000).toFixed(1)} s wall, ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s CPU, ${(size / 1e6).toFixed(0)} MB, load average ${loadBefore} → ${load()}\n`);
+    }
+  }
+  rmSync(input, { recursive: true, force: true });
+}
+
 async function main(): Promise<void> {
+  if (KINDS.includes('zip')) {
+    const scratch = mkdtempSync(join(tmpdir(), 'veil-scale-zip-'));
+    try {
+      await benchZip(scratch);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+    if (!KINDS.some((kind) => kind === 'dicom' || kind === 'tabular')) return;
+  }
   const scratch = mkdtempSync(join(tmpdir(), 'veil-scale-'));
   const redis = await startRedis();
   const dataDir = join(scratch, 'data');
@@ -176,7 +243,7 @@ async function main(): Promise<void> {
   await writeTable(tableFile, ROWS);
 
   /** Places the input, records the job as a submission would, and times it to done. */
-  const runJob = async (kind: JobKind, policyName: string, workers: Worker[]): Promise<{ id: string; seconds: number; cpu: number; load: string }> => {
+  const runJob = async (kind: JobKind, policyName: string, workers: Worker[]): Promise<{ id: string; seconds: number; cpu: number; mergeCpu?: number; load: string }> => {
     const id = randomBytes(16).toString('hex');
     const input = layout.jobInput(id);
     mkdirSync(input, { recursive: true });
@@ -190,14 +257,17 @@ async function main(): Promise<void> {
     const cpuBefore = workersCpu(workers);
     const loadBefore = load();
     server.api.ctx.runner.kick();
+    let cpuAtMerge: number | undefined;
     for (;;) {
       const job = getJob(db, id);
       if (job?.status === 'done') break;
+      if (cpuAtMerge === undefined && workers.some((w) => w.log.split('\n').some((line) => line.includes('"step started"') && line.includes(id) && line.includes('-merge"')))) cpuAtMerge = workersCpu(workers);
       if (job?.status === 'failed') throw new Error(`job failed: ${job.error?.code} ${job.error?.message}`);
       await new Promise((ok) => setTimeout(ok, 100));
     }
     // a worker's step process is reaped (and counted) when it exits, before the step's completion reaches the server
-    return { id, seconds: (performance.now() - started) / 1000, cpu: workersCpu(workers) - cpuBefore, load: `${loadBefore} → ${load()}` };
+    const cpuAfter = workersCpu(workers);
+    return { id, seconds: (performance.now() - started) / 1000, cpu: cpuAfter - cpuBefore, mergeCpu: cpuAtMerge === undefined ? undefined : cpuAfter - cpuAtMerge, load: `${loadBefore} → ${load()}` };
   };
 
   const queue = new Queue(QUEUE_NAME, { connection: parseQueueUrl(redis.url) });
@@ -222,8 +292,11 @@ async function main(): Promise<void> {
       if (workers.length < 2) workers.push(await startWorker(dataDir, redis.url));
       const two = await runJob(kind, policy, workers);
       process.stdout.write(`${label}\n`);
-      process.stdout.write(`  1 worker:  ${one.seconds.toFixed(1)} s wall, ${one.cpu.toFixed(1)} s CPU of the worker, load average ${one.load}\n    ${summarize(oneLines)}\n`);
-      process.stdout.write(`  2 workers: ${two.seconds.toFixed(1)} s wall (speed-up ×${(one.seconds / two.seconds).toFixed(2)}), ${two.cpu.toFixed(1)} s CPU of the workers, load average ${two.load}\n    ${summarize(stepLines(workers, two.id))}\n`);
+      const mergeCpu = (run: { mergeCpu?: number }): string => (run.mergeCpu === undefined ? '' : ` (merge ${run.mergeCpu.toFixed(1)} s CPU)`);
+      process.stdout.write(`  1 worker:  ${one.seconds.toFixed(1)} s wall, ${one.cpu.toFixed(1)} s CPU of the worker${mergeCpu(one)}, load average ${one.load}\n    ${summarize(oneLines)}\n`);
+      process.stdout.write(
+        `  2 workers: ${two.seconds.toFixed(1)} s wall (speed-up ×${(one.seconds / two.seconds).toFixed(2)}), ${two.cpu.toFixed(1)} s CPU of the workers${mergeCpu(two)}, load average ${two.load}\n    ${summarize(stepLines(workers, two.id))}\n`,
+      );
       // back to one worker for the next kind
       const extra = workers.pop();
       await extra?.stop();
