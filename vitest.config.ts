@@ -17,6 +17,8 @@ const SHARED_PROCESS = [
 
 export default defineConfig({
   test: {
+    // dist/ current before any file runs: the tests start Veil processes from the build (test/helpers.ts VEIL_BIN)
+    globalSetup: ['test/globalSetup.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',

@@ -23,9 +23,24 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the `veil` CLI from source (as `npx veil` would run the build). */
+/**
+ * The built CLI, as a user runs it (`npx veil` starts bin/veil.js → dist/cli/main.js).
+ * test/globalSetup.ts rebuilds dist/ first when a source file is newer, so the tests run the
+ * current code. Not the TS sources through tsx: that costs ≈ 0.3–0.6 s more CPU per process,
+ * and a server or worker started from sources starts its job and step processes from sources
+ * too. Only tests that trace which source modules load keep tsx (test/cli/startup.test.ts,
+ * test/index.test.ts: see there).
+ */
+export const VEIL_BIN = join(repoRoot, 'bin/veil.js');
+
+/** `node` arguments that run `veil <args>`, for spawn(process.execPath, veilArgs(…)). */
+export function veilArgs(args: string[]): string[] {
+  return [VEIL_BIN, ...args];
+}
+
+/** Runs `veil <args>` (the build) and waits for it to end. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): CliResult {
-  const run = spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), ...args], {
+  const run = spawnSync(process.execPath, veilArgs(args), {
     cwd: repoRoot,
     encoding: 'utf8',
     env: { ...process.env, CI: '1', ...env },

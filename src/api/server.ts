@@ -19,7 +19,7 @@ import type { DicomWebEndpoints } from './dicomSource.js';
 import type { DicomListenerOptions, RunningDicomListener } from './dicomListener.js';
 import { defaultConsoleDir } from './console.js';
 import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from './session.js';
-import { RUNS_FROM_SOURCES, warmPreviewThread } from './preview.js';
+import { shouldWarmPreview, warmPreviewThread } from './preview.js';
 
 export interface ApiOptions {
   dataDir: string;
@@ -43,6 +43,8 @@ export interface ApiOptions {
   consoleDir?: string;
   /** Run a DICOM listener in this process (`veil serve --dicom-port`); see dicomListener.ts. */
   dicomListener?: DicomListenerOptions;
+  /** startServer warms the preview thread once it listens unless this is false (`--no-preview-warmup`). */
+  previewWarmup?: boolean;
 }
 
 export interface Api {
@@ -192,7 +194,7 @@ export async function startServer(options: ApiOptions & { port: number; host?: s
   api.ctx.logger.info({ port, dataDir: options.dataDir }, 'listening');
   // the first policy preview should not pay for loading the tabular engine: load it now, in its
   // thread (the built server only: from the TS sources it would mostly compile TypeScript)
-  if (!RUNS_FROM_SOURCES) {
+  if (shouldWarmPreview(options.previewWarmup)) {
     warmPreviewThread(
       join(api.ctx.layout.uploads, 'preview-warm-up'),
       (reason) => api.ctx.logger.warn({ reason }, 'the preview thread did not warm up; the first preview loads the engine itself'),

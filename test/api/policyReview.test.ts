@@ -1,15 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAuditChain, auditKeyOf, type AuditEntry } from '../../src/api/audit.js';
+import { veilArgs } from '../helpers.js';
 import { adultHierarchyFiles, adultPolicyYaml, REPO_ROOT, smallPolicyYaml, startTestApi, tempDir, type TestApi } from './helpers.js';
 
-// tsx by its path: the check runs in a temporary folder, where a bare 'tsx' does not resolve
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 let t: TestApi;
 let library: { dir: string; cleanup(): void };
 const bearer = (key: string) => ({ Authorization: `Bearer ${key}` });
@@ -42,7 +39,7 @@ function cliCheck(yaml: string): string[] {
   const dir = tempDir('veil-check-');
   try {
     writeFileSync(join(dir.dir, 'policy.yaml'), yaml);
-    const run = spawnSync(process.execPath, ['--import', TSX, join(REPO_ROOT, 'src/cli/main.ts'), 'policy', 'check', 'policy.yaml'], { cwd: dir.dir, encoding: 'utf8' });
+    const run = spawnSync(process.execPath, veilArgs(['policy', 'check', 'policy.yaml']), { cwd: dir.dir, encoding: 'utf8' });
     return run.stderr
       .split('\n')
       .filter((line) => line.startsWith('veil: '))

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { veilArgs } from '../helpers.js';
 import { REPO_ROOT, startTestApi, type TestApi } from './helpers.js';
 
 /** Issue 13 item 9: rate limiting by client address before authentication; loopback by default. */
@@ -86,7 +87,7 @@ function decodeAddress(hex: string): string {
 
 async function serveAndReadAddress(extraArgs: string[]): Promise<{ printed: string; addresses: string[] }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'veil-host-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', ...extraArgs], {
+  const child = spawn(process.execPath, veilArgs(['serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', '--no-preview-warmup', ...extraArgs]), {
     cwd: REPO_ROOT,
     env: { ...process.env, VEIL_SECRET: 'host-test-secret-0123456789' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,13 +1,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { veilArgs } from '../helpers.js';
 import { REPO_ROOT, sleep } from './helpers.js';
-
-const CLI = join(REPO_ROOT, 'src/cli/main.ts');
 
 /** Runs `veil keys create` as a user would and returns the printed key. */
 export function createKeyWithCli(dataDir: string, role: string, name: string): string {
-  const run = spawnSync(process.execPath, ['--import', 'tsx', CLI, 'keys', 'create', '--role', role, '--data-dir', dataDir, '--name', name], {
+  const run = spawnSync(process.execPath, veilArgs(['keys', 'create', '--role', role, '--data-dir', dataDir, '--name', name]), {
     cwd: REPO_ROOT,
     encoding: 'utf8',
   });
@@ -20,14 +18,21 @@ export function createKeyWithCli(dataDir: string, role: string, name: string): s
 export interface ServerProcess {
   child: ChildProcess;
   base: string;
+  /** What the server wrote on stderr so far (its JSON log lines at the chosen --log-level). */
+  log(): string;
   /** SIGKILL, then wait for the exit. */
   kill(): Promise<void>;
   stop(): Promise<void>;
 }
 
-/** Starts `veil serve --port 0` on loopback and reads the port it printed. */
-export async function startServerProcess(dataDir: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'warn', ...extraArgs], {
+/**
+ * Starts the built `veil serve --port 0` on loopback and reads the port it printed. Without
+ * `previewWarmup` the server skips warming the preview thread (≈ 1.3 s of CPU per start that
+ * only a test of the first preview's time needs).
+ */
+export async function startServerProcess(dataDir: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}, options: { previewWarmup?: boolean } = {}): Promise<ServerProcess> {
+  const warmup = options.previewWarmup ? [] : ['--no-preview-warmup'];
+  const child = spawn(process.execPath, veilArgs(['serve', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'warn', ...warmup, ...extraArgs]), {
     cwd: REPO_ROOT,
     env: { ...process.env, VEIL_SECRET: 'process-test-secret-0123456789', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -47,6 +52,7 @@ export async function startServerProcess(dataDir: string, extraArgs: string[] = 
   return {
     child,
     base: `http://127.0.0.1:${port}`,
+    log: () => stderr,
     async kill() {
       child.kill('SIGKILL');
       await exited;
@@ -58,7 +64,7 @@ export async function startServerProcess(dataDir: string, extraArgs: string[] = 
   };
 }
 
-/** PIDs of the job processes (`--veil-job-worker`) a server started, read from /proc (tsx may run an esbuild child too). */
+/** PIDs of the job processes (`--veil-job-worker`) a server started, read from /proc (only those: a server from the TS sources ran an esbuild child too). */
 export function childPids(pid: number): number[] {
   const children: number[] = [];
   for (const entry of readdirSync('/proc')) {

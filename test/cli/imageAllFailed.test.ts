@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImageRunReport } from '../../src/report/imageReport.js';
 import type { DicomRunReport } from '../../src/report/dicomReport.js';
+import { veilArgs } from '../helpers.js';
 
 /**
  * Issue 13 item 7, the CLI side of one rule: when no input file could be processed the run
@@ -18,7 +19,7 @@ const DICOM_DIR = resolve(root, '../shared/data/dicom');
 let dir: string;
 
 function veil(args: string[]) {
-  return spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args], {
+  return spawnSync(process.execPath, veilArgs(args), {
     encoding: 'utf8',
     cwd: root,
     env: { ...process.env, VEIL_SECRET: 'all-failed-test-secret-0123456789' },

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { adultDir, repoRoot, sharedData, tempDir } from '../helpers.js';
+import { adultDir, repoRoot, sharedData, tempDir, veilArgs } from '../helpers.js';
 
 const dir = tempDir('veil-startup-');
 const traceHook = join(repoRoot, 'test/importTrace.mjs');
@@ -15,11 +15,16 @@ const traceHook = join(repoRoot, 'test/importTrace.mjs');
 /** The heavy packages (each tens to hundreds of ms to load) that belong to one command's work only. */
 const HEAVY = ['onnxruntime-node', 'sharp', 'vega', 'vega-lite', 'express', 'dcmjs', 'dcmjs-codecs', 'arquero', 'better-sqlite3', 'onnx-proto', 'pino', 'multer'];
 
-/** Runs the CLI from source and returns its result and the npm packages it imported. */
+/**
+ * Runs the built CLI (bin/veil.js → dist/, made current by test/globalSetup.ts) and returns its
+ * result and the npm packages it imported. The build, not the TS sources through tsx: tsc emits
+ * one .js per .ts with the same imports (type-only ones dropped, as tsx drops them), so the
+ * package graph is the one a user's `veil` loads, and tsx's own loader stays out of the trace.
+ */
 function runTraced(args: string[], name: string): { status: number | null; stderr: string; packages: Set<string> } {
   const trace = join(dir, `${name}.trace`);
   writeFileSync(trace, '');
-  const run = spawnSync(process.execPath, ['--import', 'tsx', '--import', traceHook, join(repoRoot, 'src/cli/main.ts'), ...args], {
+  const run = spawnSync(process.execPath, ['--import', traceHook, ...veilArgs(args)], {
     cwd: repoRoot,
     encoding: 'utf8',
     env: { ...process.env, CI: '1', VEIL_IMPORT_TRACE: trace, VEIL_SECRET: 'a-test-secret-of-enough-length' },

@@ -3,13 +3,14 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { veilArgs } from '../helpers.js';
 import { repoRoot, sharedDicom } from './helpers.js';
 
 let work: string;
 const env = { ...process.env, VEIL_SECRET: 'cli-test-secret-0123456789', CI: '1' };
 
 function veil(...args: string[]) {
-  return spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), ...args], { encoding: 'utf8', env, cwd: repoRoot });
+  return spawnSync(process.execPath, veilArgs(args), { encoding: 'utf8', env, cwd: repoRoot });
 }
 
 beforeAll(() => {

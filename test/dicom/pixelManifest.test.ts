@@ -19,6 +19,7 @@ import { frameView } from '../../src/dicom/pixels/view.js';
 import { decodeDicomFrames } from '../../src/dicom/pixels/cleaner.js';
 import { buildHeaderMatcher } from '../../src/image/phi/headerValues.js';
 import { createTextEngine, findText, type TextEngine } from '../../src/image/textPipeline.js';
+import { veilArgs } from '../helpers.js';
 import { repoRoot, sharedDicom, textOf } from './helpers.js';
 
 /** The README's DICOM policy, as printed there. */
@@ -81,7 +82,7 @@ beforeAll(async () => {
   writeFileSync(path.join(work, 'policy.yaml'), README_POLICY);
   const run = spawnSync(
     process.execPath,
-    ['--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), 'dicom', 'deidentify', '--policy', path.join(work, 'policy.yaml'), '--in', path.join(work, 'in'), '--out', path.join(work, 'out'), '--report', path.join(work, 'r.json'), '--html', path.join(work, 'r.html')],
+    veilArgs(['dicom', 'deidentify', '--policy', path.join(work, 'policy.yaml'), '--in', path.join(work, 'in'), '--out', path.join(work, 'out'), '--report', path.join(work, 'r.json'), '--html', path.join(work, 'r.html')]),
     { encoding: 'utf8', env: { ...process.env, VEIL_SECRET: '0123456789abcdef0123', CI: '1' }, cwd: repoRoot },
   );
   expect(run.stderr).toBe('');

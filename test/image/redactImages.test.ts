@@ -9,6 +9,7 @@ import { redactImages } from '../../src/image/redactImages.js';
 import type { ImageRunReport } from '../../src/report/imageReport.js';
 import { generateImage, writePng, type SyntheticImage } from '../../src/image/synth/generator.js';
 import { addScores, scoreImage, type ImageScore } from '../../src/image/synth/evaluate.js';
+import { veilArgs } from '../helpers.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const policyText = 'name: img-test\nversion: 1\npixels:\n  burnedInText: { scan: always, redact: phi, fill: black }\n  faces: { detect: false }\n';
@@ -91,7 +92,7 @@ describe('redactImages on generated images (worker pool of 2)', () => {
 });
 
 describe('veil image redact (CLI)', () => {
-  const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'image', 'redact', ...args], { encoding: 'utf8', cwd: root });
+  const cli = (args: string[]) => spawnSync(process.execPath, veilArgs(['image', 'redact', ...args]), { encoding: 'utf8', cwd: root });
 
   it('exits 2 with one line naming the problem on bad input', async () => {
     await writeFile(join(dir, 'p.yaml'), policyText);

@@ -46,6 +46,7 @@ interface ServeOptions {
   dicomStudyIdle: string;
   sessionIdleMinutes: string;
   logLevel: string;
+  previewWarmup: boolean;
 }
 
 /** `--dicom-*` options: the DICOM listener run inside the server, or undefined without --dicom-port. */
@@ -110,6 +111,7 @@ export function registerServeCommands(program: Command): void {
     .option('--dicom-study-idle <seconds>', 'with --dicom-port: seconds without a new instance before a study is de-identified and sent on', '5')
     .option('--session-idle-minutes <n>', 'a console session unused this long ends (sessions end 8 h after sign-in in any case)', '30')
     .option('--log-level <level>', 'fatal, error, warn, info, debug', 'info')
+    .option('--no-preview-warmup', 'do not load the preview engine at start (saves ≈ 1.3 s of CPU; the first policy preview loads it instead)')
     .action((options: ServeOptions) =>
       runCommand(async () => {
         const port = options.port === '0' ? 0 : positiveInt(options.port, '--port', 65535);
@@ -140,6 +142,7 @@ export function registerServeCommands(program: Command): void {
           hierarchyDir: options.hierarchyDir ? resolve(options.hierarchyDir) : undefined,
           dicomWeb,
           dicomListener,
+          previewWarmup: options.previewWarmup,
           sessions: { idleMs: positiveInt(options.sessionIdleMinutes, '--session-idle-minutes', 8 * 60) * 60_000 },
           limits: {
             maxUploadBytes: positiveInt(options.maxUploadMb, '--max-upload-mb') * 1024 * 1024,

@@ -1,9 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { veilArgs } from '../../helpers.js';
 import { REPO_ROOT } from '../helpers.js';
-
-const CLI = join(REPO_ROOT, 'src/cli/main.ts');
 
 export interface WorkerProcess {
   child: ChildProcess;
@@ -15,9 +13,9 @@ export interface WorkerProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `veil worker` and waits for its ready line. */
+/** Starts the built `veil worker` (its step processes run from dist/ too) and waits for its ready line. */
 export async function startWorkerProcess(dataDir: string, queueUrl: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'worker', '--queue', queueUrl, '--data-dir', dataDir, ...extraArgs], {
+  const child = spawn(process.execPath, veilArgs(['worker', '--queue', queueUrl, '--data-dir', dataDir, ...extraArgs]), {
     cwd: REPO_ROOT,
     env: { ...process.env, VEIL_SECRET: 'process-test-secret-0123456789', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

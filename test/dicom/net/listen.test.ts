@@ -13,6 +13,7 @@ import { getText, setElement } from '../../../src/dicom/marking.js';
 import { echo, sendInstances, type Destination, type ListenReport } from '../../../src/dicom/net/index.js';
 import { startScp } from '../../../src/dicom/net/dimse.js';
 import { parsePolicy, unwrap } from '../../../src/policy/load.js';
+import { veilArgs } from '../../helpers.js';
 import { repoRoot, sharedDicom } from '../helpers.js';
 import { checkArchiveAgainstFolder } from './archiveCheck.js';
 import { freePort, hasOrthanc, startOrthanc, type Orthanc } from './orthanc.js';
@@ -62,7 +63,7 @@ interface Running {
 
 async function startListen(args: string[], port?: number): Promise<Running> {
   const listenPort = port ?? (await freePort());
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'dicom', 'listen', '--port', String(listenPort), '--ae-title', 'VEIL', '--host', '127.0.0.1', '--jobs', '1', ...args], {
+  const child = spawn(process.execPath, veilArgs(['dicom', 'listen', '--port', String(listenPort), '--ae-title', 'VEIL', '--host', '127.0.0.1', '--jobs', '1', ...args]), {
     cwd: repoRoot,
     env: { ...process.env, VEIL_SECRET: SECRET, CI: '1' },
     stdio: ['ignore', 'ignore', 'pipe'],

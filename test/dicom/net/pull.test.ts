@@ -12,7 +12,7 @@ import { deidentifyDicomDirectory, remapUid } from '../../../src/dicom/index.js'
 import { getText, setElement } from '../../../src/dicom/marking.js';
 import type { PullReport } from '../../../src/dicom/net/index.js';
 import { parsePolicy, unwrap } from '../../../src/policy/load.js';
-import { runCli } from '../../helpers.js';
+import { runCli, veilArgs } from '../../helpers.js';
 import { repoRoot, sharedDicom } from '../helpers.js';
 import { checkArchiveAgainstFolder } from './archiveCheck.js';
 import { freePort, hasOrthanc, startOrthanc, type Orthanc } from './orthanc.js';
@@ -57,7 +57,7 @@ async function fakeServer(handler: (req: IncomingMessage, res: ServerResponse) =
 
 /** The CLI as a child process without blocking this one (runCli would block a fakeServer). */
 async function runCliAsync(args: string[], childEnv: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), ...args], { cwd: repoRoot, env: { ...process.env, CI: '1', ...childEnv } });
+  const child = spawn(process.execPath, veilArgs(args), { cwd: repoRoot, env: { ...process.env, CI: '1', ...childEnv } });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
