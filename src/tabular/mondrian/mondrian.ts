@@ -155,7 +155,7 @@ class MondrianRun {
   }
 
   /**
-   * Normalized width of a partition on every dimension, in one pass over its rows: numeric
+   * Normalized width of a partition on every dimension, one pass per dimension: numeric
    * range / column range; otherwise (distinct values − 1) / (distinct in column − 1) — the same
    * normalization as NCP.
    */
@@ -172,23 +172,43 @@ class MondrianRun {
     const stamps = this.stamps;
     const stamp = ++this.stamp;
     const counted = this.counted;
-    for (let i = p.start; i < p.end; i++) {
-      const base = i * stride;
-      for (let d = 0; d < D; d++) {
-        const code = data[base + d];
-        if (code === missingCode[d]) {
-          missing[d] = 1;
-          continue;
-        }
-        if (code < lo[d]) lo[d] = code;
-        if (code > hi[d]) hi[d] = code;
-        if (counted[d] === 1) {
-          const seen = stamps[d];
+    // One tight loop per dimension down the partition's block (row-major, so a stride apart):
+    // fewer branches per cell than one loop over the rows with every dimension inside.
+    const from = p.start * stride;
+    const to = p.end * stride;
+    for (let d = 0; d < D; d++) {
+      const absent = missingCode[d];
+      if (counted[d] === 1) {
+        // a column of one value has width 0 wherever it is cut
+        if (dims[d].domainDistinct < 2) continue;
+        const seen = stamps[d];
+        let count = 0;
+        for (let i = from + d; i < to; i += stride) {
+          const code = data[i];
+          if (code === absent) {
+            missing[d] = 1;
+            continue;
+          }
           if (seen[code] !== stamp) {
             seen[code] = stamp;
-            distinct[d]++;
+            count++;
           }
         }
+        distinct[d] = count;
+      } else {
+        let low = 0x7fffffff;
+        let high = -1;
+        for (let i = from + d; i < to; i += stride) {
+          const code = data[i];
+          if (code === absent) {
+            missing[d] = 1;
+            continue;
+          }
+          if (code < low) low = code;
+          if (code > high) high = code;
+        }
+        lo[d] = low;
+        hi[d] = high;
       }
     }
     const widths = this.scratchWidths;
