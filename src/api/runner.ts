@@ -23,6 +23,12 @@ export interface RunnerOptions {
   maxAttempts: number;
   /** Largest CSV cell of a tabular job, in bytes (default: the library's 1 MiB). */
   maxCellBytes?: number;
+  /**
+   * The compiled job process to fork (a worker.js) instead of the one beside this module. Tests
+   * that run the server from the TS sources pass dist/api/worker.js, so that each job process
+   * starts without tsx (≈ 0.5–0.8 s less CPU per job).
+   */
+  workerFile?: string;
 }
 
 interface ActiveJob {
@@ -191,7 +197,7 @@ export class JobRunner {
       workDir,
       maxCellBytes: this.options.maxCellBytes,
     };
-    const entry = workerEntry();
+    const entry = this.options.workerFile ? { file: this.options.workerFile, execArgv: [] } : workerEntry();
     const child = fork(entry.file, ['--veil-job-worker'], {
       execArgv: entry.execArgv,
       stdio: ['ignore', 'ignore', process.env.VEIL_DEBUG ? 'inherit' : 'ignore', 'ipc'],

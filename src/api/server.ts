@@ -91,6 +91,7 @@ export async function createApi(options: ApiOptions): Promise<Api> {
     jobTimeoutMs: options.runner?.jobTimeoutMs ?? 2 * 60 * 60 * 1000,
     maxAttempts: options.runner?.maxAttempts ?? 2,
     maxCellBytes: options.runner?.maxCellBytes,
+    workerFile: options.runner?.workerFile,
   };
   let runner: Pick<JobRunner, 'recover' | 'kick' | 'cancel' | 'close'>;
   let queueHealth: ApiContext['queueHealth'];
