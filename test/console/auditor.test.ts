@@ -136,10 +136,11 @@ describe('auditor console', () => {
     expect(problems).toEqual([]);
   });
 
-  it('signs out: the session ends on the server', async () => {
+  it('signs out by keyboard: the session ends on the server, and the next Tab is the key field', async () => {
     await page.goto(`${server.base}/auditor`);
-    await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.getByLabel('API key').waitFor();
+    await tabTo(page, page.getByRole('button', { name: 'Sign out' }));
+    await page.keyboard.press('Enter');
+    await tabTo(page, page.getByLabel('API key'), { limit: 1 });
     const status = await page.evaluate<number>("fetch('/v1/session').then((response) => response.status)");
     expect(status).toBe(401);
   });
