@@ -61,6 +61,7 @@ const enum State {
 export class CsvParser {
   readonly stats: CsvParseStats = { chunks: 0, charsScanned: 0, charsCarried: 0 };
   private readonly separator: number;
+  private readonly delimiter: string;
   private readonly maxCellBytes: number;
   private readonly onRecord: CsvParserOptions['onRecord'];
   private state = State.FieldStart;
@@ -81,6 +82,7 @@ export class CsvParser {
 
   constructor(options: CsvParserOptions) {
     this.separator = options.delimiter.charCodeAt(0);
+    this.delimiter = options.delimiter.charAt(0);
     this.maxCellBytes = options.maxCellBytes;
     this.onRecord = options.onRecord;
   }
@@ -102,6 +104,10 @@ export class CsvParser {
     }
     let start = i; // start of the current cell's text in this chunk (Unquoted, Quoted)
     const n = text.length;
+    // Next delimiter, LF and CR at or after the scan position (n: none in this chunk); -1: not searched yet.
+    let nextSep = -1;
+    let nextLF = -1;
+    let nextCR = -1;
     while (i < n) {
       switch (this.state) {
         case State.FieldStart: {
@@ -126,12 +132,15 @@ export class CsvParser {
           break;
         }
         case State.Unquoted: {
-          let c = text.charCodeAt(i);
-          while (c !== sep && c !== LF && c !== CR) {
-            if (++i === n) break;
-            c = text.charCodeAt(i);
-          }
+          // The cell ends at the nearest delimiter or line end. Each is found with indexOf (native,
+          // from the first call) and remembered until the scan passes it, so every position of
+          // the chunk is searched for each of the three at most once.
+          if (nextSep < i) nextSep = indexOrEnd(text, this.delimiter, i);
+          if (nextLF < i) nextLF = indexOrEnd(text, '\n', i);
+          if (nextCR < i) nextCR = indexOrEnd(text, '\r', i);
+          i = Math.min(nextSep, nextLF, nextCR);
           if (i === n) break;
+          const c = text.charCodeAt(i);
           this.endCell(this.take(text, start, i).trim());
           if (c === sep) {
             this.state = State.FieldStart;
@@ -281,6 +290,12 @@ export class CsvParser {
     this.state = State.FieldStart;
     this.recordLine = this.line;
   }
+}
+
+/** Position of `char` in `text` from `from` on, or the text's length when there is none. */
+function indexOrEnd(text: string, char: string, from: number): number {
+  const at = text.indexOf(char, from);
+  return at < 0 ? text.length : at;
 }
 
 /** White space as the regex \s sees it, minus line ends (handled as record ends). */
