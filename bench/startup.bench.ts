@@ -6,10 +6,14 @@
  * than wall time by other work on the machine).
  *   npx tsx bench/startup.bench.ts             the build in dist/ (rebuilt first if older than src/)
  *   npx tsx bench/startup.bench.ts <veil.js>   another launcher, e.g. an older build to compare
+ *   STARTUP_PEER=<veil.js> npx tsx bench/startup.bench.ts [<veil.js>]
+ *       also times a peer launcher (e.g. a copy of an older dist/ beside its bin/veil.js and a
+ *       node_modules link) in the same rounds, case by case, so that a shared machine's load
+ *       hits both alike; prints both tables and the load average before and after.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -74,42 +78,57 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-const veil = launcher();
-const work = mkdtempSync(join(tmpdir(), 'veil-startup-'));
-try {
-  const policy = adultPolicy(work);
-  const cases: Case[] = [
+/** The timed cases for one launcher (node -e 0 first: the others are read against it). */
+function casesFor(veil: string, policy: string, work: string, tag: string): Case[] {
+  return [
     { name: 'node -e 0', args: ['-e', '0'] },
     { name: 'veil --version', args: [veil, '--version'] },
     { name: 'veil --help', args: [veil, '--help'] },
     { name: 'veil policy check (Adult policy)', args: [veil, 'policy', 'check', policy] },
     {
       name: 'veil tabular anonymize (Adult, k=10)',
-      args: [veil, 'tabular', 'anonymize', '--policy', policy, '--in', join(adultDir, 'adult.csv'), '--out', join(work, 'out.csv'), '--quiet'],
+      args: [veil, 'tabular', 'anonymize', '--policy', policy, '--in', join(adultDir, 'adult.csv'), '--out', join(work, `out-${tag}.csv`), '--quiet'],
     },
   ];
-  const wall = new Map<string, number[]>(cases.map((c) => [c.name, []]));
-  const cpu = new Map<string, number[]>(cases.map((c) => [c.name, []]));
-  // Warm the file cache once, then interleave the cases so that a busy moment hits them all alike.
-  for (const c of cases) timeOnce(c.args);
+}
+
+const load = () => loadavg().map((x) => x.toFixed(1)).join(' ');
+const veil = launcher();
+const peer = process.env.STARTUP_PEER ? resolve(process.env.STARTUP_PEER) : undefined;
+const work = mkdtempSync(join(tmpdir(), 'veil-startup-'));
+try {
+  const policy = adultPolicy(work);
+  const launchers = [{ label: veil, cases: casesFor(veil, policy, work, 'a') }, ...(peer ? [{ label: `${peer} (peer)`, cases: casesFor(peer, policy, work, 'b') }] : [])];
+  const wall = launchers.map((l) => new Map<string, number[]>(l.cases.map((c) => [c.name, []])));
+  const cpu = launchers.map((l) => new Map<string, number[]>(l.cases.map((c) => [c.name, []])));
+  const loadBefore = load();
+  // Warm the file cache once, then interleave the cases (and the launchers, case by case) so
+  // that a busy moment hits them all alike.
+  for (const l of launchers) for (const c of l.cases) timeOnce(c.args);
   for (let run = 0; run < RUNS; run++) {
-    for (const c of cases) {
-      const t = timeOnce(c.args);
-      wall.get(c.name)?.push(t.wallMs);
-      cpu.get(c.name)?.push(t.cpuMs);
+    for (let i = 0; i < launchers[0].cases.length; i++) {
+      launchers.forEach((l, j) => {
+        const c = l.cases[i];
+        const t = timeOnce(c.args);
+        wall[j].get(c.name)?.push(t.wallMs);
+        cpu[j].get(c.name)?.push(t.cpuMs);
+      });
     }
   }
 
-  const nodeWall = median(wall.get(cases[0].name) ?? []);
-  const nodeCpu = median(cpu.get(cases[0].name) ?? []);
   const ms = (value: number) => `${value.toFixed(0)} ms`.padStart(9);
-  process.stdout.write(`launcher: ${veil}\nmedian of ${RUNS} runs of the whole process\n\n`);
-  process.stdout.write(`${'case'.padEnd(40)} ${'wall'.padStart(9)} ${'− node'.padStart(9)} ${'÷ node'.padStart(7)} ${'CPU'.padStart(9)} ${'− node'.padStart(9)}\n`);
-  for (const c of cases) {
-    const w = median(wall.get(c.name) ?? []);
-    const u = median(cpu.get(c.name) ?? []);
-    process.stdout.write(`${c.name.padEnd(40)} ${ms(w)} ${ms(w - nodeWall)} ${`${(w / nodeWall).toFixed(1)}×`.padStart(7)} ${ms(u)} ${ms(u - nodeCpu)}\n`);
-  }
+  process.stdout.write(`median of ${RUNS} runs of the whole process; load average (1, 5, 15 min) ${loadBefore} before, ${load()} after\n`);
+  launchers.forEach((l, j) => {
+    const nodeWall = median(wall[j].get(l.cases[0].name) ?? []);
+    const nodeCpu = median(cpu[j].get(l.cases[0].name) ?? []);
+    process.stdout.write(`\nlauncher: ${l.label}\n`);
+    process.stdout.write(`${'case'.padEnd(40)} ${'wall'.padStart(9)} ${'− node'.padStart(9)} ${'÷ node'.padStart(7)} ${'CPU'.padStart(9)} ${'− node'.padStart(9)}\n`);
+    for (const c of l.cases) {
+      const w = median(wall[j].get(c.name) ?? []);
+      const u = median(cpu[j].get(c.name) ?? []);
+      process.stdout.write(`${c.name.padEnd(40)} ${ms(w)} ${ms(w - nodeWall)} ${`${(w / nodeWall).toFixed(1)}×`.padStart(7)} ${ms(u)} ${ms(u - nodeCpu)}\n`);
+    }
+  });
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
