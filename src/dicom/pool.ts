@@ -234,8 +234,9 @@ export class DicomWorkerPool implements DicomWorkers {
         this.settle();
         continue;
       }
-      // a run with a pixel cleaner module runs on worker threads only: start one when there is none
-      if (run.cleaner && this.slots.length === 0) this.slots.push(this.spawn());
+      // a run with a pixel cleaner module (seconds per file, the models loaded per thread) runs on
+      // worker threads only, `jobs` of them: with `thisThread` the missing one starts now
+      if (run.cleaner) while (this.slots.length < this.jobs) this.slots.push(this.spawn());
       let best: Slot | undefined;
       for (const [i, slot] of this.slots.entries()) {
         if (slot.closed || slot.inFlight.size >= AHEAD_PER_WORKER) continue;
@@ -291,8 +292,10 @@ export class DicomWorkerPool implements DicomWorkers {
 /**
  * Opens `jobs` DICOM worker threads (default: every core) for one or more runs. The caller
  * closes them (`close()`); a run given the pool never closes it. With `thisThread`, this
- * thread is one of the `jobs` (`jobs` − 1 worker threads): for a process that does nothing else
- * during its runs, such as the CLI; a server keeps its thread free and leaves it out.
+ * thread is one of the `jobs` (`jobs` − 1 worker threads), for a process that does nothing
+ * else during its runs, such as the CLI; a server keeps its thread free and leaves it out. A
+ * run with a pixel cleaner module still gets `jobs` worker threads (the last one started on
+ * its first batch).
  */
 export async function openDicomWorkers(options: { jobs?: number; thisThread?: boolean } = {}): Promise<DicomWorkers> {
   const jobs = Math.max(1, Math.floor(options.jobs ?? availableParallelism()));

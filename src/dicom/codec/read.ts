@@ -22,8 +22,21 @@ import { textValue } from './values.js';
 
 const UNDEFINED_LENGTH = 0xffffffff;
 
-/** The known VRs by their two bytes: one lookup per element, and no new string per element. */
-const VR_BY_BYTES = new Map([...KNOWN_VRS].map((vr) => [(vr.charCodeAt(0) << 8) | vr.charCodeAt(1), vr]));
+/**
+ * The known VRs by their two bytes ('' for none), and whether each has a 4-byte length: one
+ * array read per element (a Map lookup and a Set lookup per element were a visible part of
+ * reading), and no new string per element.
+ */
+const VR_BY_BYTES: string[] = new Array<string>(65536).fill('');
+const LONG_BY_BYTES = new Uint8Array(65536);
+for (const vr of KNOWN_VRS) {
+  const code = (vr.charCodeAt(0) << 8) | vr.charCodeAt(1);
+  VR_BY_BYTES[code] = vr;
+  if (LONG_VRS.has(vr)) LONG_BY_BYTES[code] = 1;
+}
+
+/** Where the element readElement just read ends (a second return value without an object per element). */
+let elementEnd = 0;
 
 /**
  * Most bytes a deflated data set may inflate to. Deflate reaches ~1000:1, so a few MB of
@@ -132,9 +145,8 @@ function readMeta(bytes: Uint8Array, view: DataView, start: number): { meta: Dic
   const encoding: Encoding = { explicit: true, littleEndian: true };
   let offset = start;
   while (offset + 8 <= bytes.length && view.getUint16(offset, true) === 0x0002) {
-    const read = readElement(bytes, view, offset, bytes.length, encoding, false);
-    meta.push(read.element);
-    offset = read.next;
+    meta.push(readElement(bytes, view, offset, bytes.length, encoding, false));
+    offset = elementEnd;
   }
   return { meta, end: offset };
 }
@@ -158,9 +170,8 @@ function readDataset(
     const tag = readTag(view, offset, encoding.littleEndian);
     if (tag === TAG_ITEM_END) return { dataset, next: offset + 8 };
     if (tag === TAG_ITEM || tag === TAG_SEQUENCE_END) throw new DicomDamagedError(`bad sequence: unexpected item tag at byte ${offset}`);
-    const read = readElement(bytes, view, offset, end, encoding, true);
-    dataset.push(read.element);
-    offset = read.next;
+    dataset.push(readElement(bytes, view, offset, end, encoding, true));
+    offset = elementEnd;
   }
   return { dataset, next: offset };
 }
@@ -176,17 +187,17 @@ function readElement(
   end: number,
   encoding: Encoding,
   allowPixels: boolean,
-): { element: DicomElement; next: number } {
+): DicomElement {
   if (offset + 8 > end) throw new DicomDamagedError(`truncated: element header at byte ${offset}`);
   const tag = readTag(view, offset, encoding.littleEndian);
   let vr: string;
   let length: number;
   let headerLength: number;
   if (encoding.explicit) {
-    const known = VR_BY_BYTES.get((bytes[offset + 4] << 8) | bytes[offset + 5]);
-    if (known === undefined) throw new DicomDamagedError(`invalid VR at ${formatTag(tag)}`);
-    vr = known;
-    if (LONG_VRS.has(vr)) {
+    const code = (bytes[offset + 4] << 8) | bytes[offset + 5];
+    vr = VR_BY_BYTES[code];
+    if (vr === '') throw new DicomDamagedError(`invalid VR at ${formatTag(tag)}`);
+    if (LONG_BY_BYTES[code] === 1) {
       if (offset + 12 > end) throw new DicomDamagedError(`truncated: element header of ${formatTag(tag)}`);
       length = view.getUint32(offset + 8, encoding.littleEndian);
       headerLength = 12;
@@ -205,25 +216,32 @@ function readElement(
   if (length === UNDEFINED_LENGTH) {
     if (isPixels) {
       const next = skipFragments(bytes, view, valueStart, end, encoding.littleEndian, tag);
-      return { element: { tag, vr, verbatim: bytes.subarray(offset, next), encapsulated: true }, next };
+      elementEnd = next;
+      return { tag, vr, verbatim: bytes.subarray(offset, next), encapsulated: true };
     }
     // SQ, or UN holding a sequence in implicit VR little endian (PS3.5 6.2.2)
     const itemEncoding = vr === 'UN' ? { explicit: false, littleEndian: true } : encoding;
     const read = readItems(bytes, view, valueStart, end, itemEncoding, true, tag);
-    return { element: { tag, vr: 'SQ', items: read.items }, next: read.next };
+    elementEnd = read.next;
+    return { tag, vr: 'SQ', items: read.items };
   }
 
   const valueEnd = valueStart + length;
   if (valueEnd > end) throw new DicomDamagedError(`truncated: ${formatTag(tag)} runs past the end of the ${end === bytes.length ? 'file' : 'item'}`);
-  if (isPixels) return { element: { tag, vr, verbatim: bytes.subarray(offset, valueEnd), encapsulated: false }, next: valueEnd };
+  if (isPixels) {
+    elementEnd = valueEnd;
+    return { tag, vr, verbatim: bytes.subarray(offset, valueEnd), encapsulated: false };
+  }
 
   const dictionaryVr = vr === 'UN' || !encoding.explicit ? lookupTag(tag)?.vr : undefined;
   if (vr === 'SQ' || dictionaryVr === 'SQ') {
     const itemEncoding = vr === 'UN' ? { explicit: false, littleEndian: true } : encoding;
     const read = readItems(bytes, view, valueStart, valueEnd, itemEncoding, false, tag);
-    return { element: { tag, vr: 'SQ', items: read.items }, next: valueEnd };
+    elementEnd = valueEnd;
+    return { tag, vr: 'SQ', items: read.items };
   }
-  return { element: { tag, vr: vr === 'UN' && dictionaryVr ? dictionaryVr : vr, value: bytes.subarray(valueStart, valueEnd) }, next: valueEnd };
+  elementEnd = valueEnd;
+  return { tag, vr: vr === 'UN' && dictionaryVr ? dictionaryVr : vr, value: bytes.subarray(valueStart, valueEnd) };
 }
 
 function readItems(
