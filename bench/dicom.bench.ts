@@ -4,7 +4,7 @@
  *    (deid-data_ctbrain1.dcm) with unique SOP instance UIDs, 40 slices per patient, de-identified
  *    by `gdcmanon -e` (Basic Profile, directory mode, one process) and by the whole
  *    `veil dicom deidentify` process (Basic Profile + Modified Dates, default residual-PHI scan,
- *    `scan: never`, 2 workers), output to disk. Wall and CPU seconds (user + sys of the whole
+ *    `scan: never`, `--jobs 2`: the CLI's thread and one worker thread), output to disk. Wall and CPU seconds (user + sys of the whole
  *    process, all threads, via /usr/bin/time) and the ratios; best of 3 alternating rounds (the least disturbed by other work).
  * 2. Veil's own figures: ≥ 2,000 CT 512×512 and MR copies with unique UIDs, names and IDs from
  *    ../shared/data/dicom, full Basic Profile (+ Modified Dates) with every core, pixels copied
@@ -153,7 +153,7 @@ async function againstGdcmanon(): Promise<void> {
     if (best.gdcm) console.log(`  ${line('gdcmanon -e (Basic Profile, 1 process, directory mode)', best.gdcm)}`);
     else console.log('  gdcmanon not available: no comparison');
     if (best.peer) console.log(`  ${line(`peer ${path.relative(root, peer!)} (same command)`, best.peer)}`);
-    console.log(`  ${line('veil dicom deidentify (whole process, Basic Profile + Modified Dates, residual scan of every byte, 2 workers)', best.veil!)}`);
+    console.log(`  ${line('veil dicom deidentify (whole process, Basic Profile + Modified Dates, residual scan of every byte, --jobs 2: its own thread and 1 worker thread)', best.veil!)}`);
     if (best.gdcm) {
       console.log(
         `  ratios veil / gdcmanon: wall ${(best.veil!.wall / best.gdcm.wall).toFixed(2)}× (target ≤ 0.60), CPU per file ${(best.veil!.cpu / best.gdcm.cpu).toFixed(2)}× (target ≤ 1.00)`,
