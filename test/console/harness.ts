@@ -259,6 +259,7 @@ export interface FocusRing {
 export function focusRing(page: Page): Promise<FocusRing> {
   return page.evaluate<FocusRing>(`(() => {
     const element = document.activeElement ?? document.body;
+    if (element === document.body) return { element: 'body', outline: 'none', boxShadow: 'none' };
     const style = getComputedStyle(element);
     const name = element.id ? '#' + element.id : ' "' + (element.getAttribute('aria-label') ?? element.textContent ?? '').trim().slice(0, 40) + '"';
     return { element: element.tagName.toLowerCase() + name, outline: style.outlineStyle === 'none' ? 'none' : style.outlineWidth + ' ' + style.outlineStyle, boxShadow: style.boxShadow };

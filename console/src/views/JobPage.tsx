@@ -70,6 +70,7 @@ export function JobPage(props: { id: string; role: Role }) {
 
   // POST /v1/jobs/:id/cancel: the server stops the job and removes its files; the answer is the job
   const cancel = async () => {
+    if (cancelling) return;
     setCancelling(true);
     setCancelError(undefined);
     try {
@@ -146,7 +147,7 @@ export function JobPage(props: { id: string; role: Role }) {
             </p>
             {running && props.role === 'researcher' ? (
               <p>
-                <button type="button" disabled={cancelling} onClick={() => void cancel()}>
+                <button type="button" aria-disabled={cancelling ? 'true' : undefined} onClick={() => void cancel()}>
                   {cancelling ? 'Cancelling…' : 'Cancel the job'}
                 </button>
               </p>

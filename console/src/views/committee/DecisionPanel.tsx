@@ -11,6 +11,7 @@ export function DecisionPanel(props: { name: string; versions: number[]; onDecid
   const [busy, setBusy] = useState(false);
 
   const decide = async (decision: 'approve' | 'reject') => {
+    if (busy) return;
     if (decision === 'reject' && comment.trim() === '') {
       setError(new Error('A rejection needs a comment saying why.'));
       return;
@@ -53,10 +54,10 @@ export function DecisionPanel(props: { name: string; versions: number[]; onDecid
         <label for="decision-comment">Comment (written to the audit log)</label>
         <textarea id="decision-comment" rows={3} maxLength={2000} value={comment} onInput={(event) => setComment(event.currentTarget.value)} />
         <div class="row">
-          <button type="submit" disabled={busy}>
+          <button type="submit" aria-disabled={busy ? 'true' : undefined}>
             Approve version {version}
           </button>
-          <button type="button" class="danger" disabled={busy} onClick={() => void decide('reject')}>
+          <button type="button" class="danger" aria-disabled={busy ? 'true' : undefined} onClick={() => void decide('reject')}>
             Reject version {version}
           </button>
         </div>

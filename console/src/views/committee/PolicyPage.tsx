@@ -45,6 +45,7 @@ export function PolicyPage(props: { name: string | undefined }) {
 
   const save = async (event: Event) => {
     event.preventDefault();
+    if (busy) return;
     const form = event.currentTarget as HTMLFormElement;
     if (!NAME.test(name)) {
       setSaveError(new Error('The name may hold letters, digits, ".", "_" and "-" (1 to 100).'));
@@ -134,7 +135,7 @@ export function PolicyPage(props: { name: string | undefined }) {
           <PolicyEditor text={text} onText={setText} fileName="policy.yaml" />
           <label for="hierarchies">Hierarchy files the policy names (optional; ARX CSVs, matched by file name)</label>
           <input id="hierarchies" name="hierarchies" type="file" accept=".csv,text/csv" multiple />
-          <button type="submit" disabled={busy}>
+          <button type="submit" aria-disabled={busy ? 'true' : undefined}>
             {busy ? 'Saving…' : 'Save as a new version'}
           </button>
         </form>

@@ -20,6 +20,7 @@ export function PreviewPanel(props: { name: string; versions: number[] }) {
 
   const run = async (event: Event) => {
     event.preventDefault();
+    if (busy) return;
     const form = event.currentTarget as HTMLFormElement;
     const body = new FormData();
     if (source === 'file') {
@@ -80,7 +81,7 @@ export function PreviewPanel(props: { name: string; versions: number[] }) {
           ) : (
             <PastJobPicker />
           )}
-          <button type="submit" disabled={busy}>
+          <button type="submit" aria-disabled={busy ? 'true' : undefined}>
             {busy ? 'Running…' : 'Preview'}
           </button>
         </div>

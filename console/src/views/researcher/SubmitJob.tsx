@@ -41,7 +41,7 @@ export function SubmitJob(props: { policy: ChosenPolicy }) {
 
   const submit = async (event: Event) => {
     event.preventDefault();
-    if (!kind) return;
+    if (!kind || busy) return;
     if (kind === 'tabular' && !outcome.ok) {
       setError(new Error('The form asks for less protection than the approved policy: only tightening is allowed.'));
       return;
@@ -146,7 +146,7 @@ export function SubmitJob(props: { policy: ChosenPolicy }) {
       ) : null}
       <label for="upload">{upload.label}</label>
       <input id="upload" name="upload" type="file" accept={upload.accept} multiple={upload.multiple} required />
-      <button type="submit" disabled={busy || (kind === 'tabular' && !outcome.ok)}>
+      <button type="submit" disabled={kind === 'tabular' && !outcome.ok} aria-disabled={busy ? 'true' : undefined}>
         {busy ? 'Uploading…' : 'Start the job'}
       </button>
       {kind === 'tabular' && !outcome.ok ? (
