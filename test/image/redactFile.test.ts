@@ -14,7 +14,7 @@ import { redactImageFile } from '../../src/image/redactFile.js';
 import { scoreImage } from '../../src/image/synth/evaluate.js';
 import { generateImage, type SyntheticImage } from '../../src/image/synth/generator.js';
 import { createFaceDetector } from '../../src/image/faces/index.js';
-import { createTextEngine } from '../../src/image/textPipeline.js';
+import { createTextEngine, type TextEngine } from '../../src/image/textPipeline.js';
 
 const root = resolve(import.meta.dirname, '../..');
 function pixelsOf(yaml: string): PixelsPolicy {
@@ -35,6 +35,8 @@ let synthetic: SyntheticImage;
 let grey: Raster8;
 let stored: Uint16Array;
 let report: ImageFileReport;
+/** One text engine for the file (loading its two models is most of a small run's CPU). */
+let engine: TextEngine;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'veil-deep-'));
@@ -44,7 +46,7 @@ beforeAll(async () => {
   for (let i = 0; i < width * height; i++) grey.data[i] = Math.max(data[i * 3], data[i * 3 + 1], data[i * 3 + 2]);
   stored = Uint16Array.from(grey.data, (g) => OFFSET + STEP * g);
   await sharp(stored, { raw: { width, height, channels: 1 } }).toColourspace('grey16').png().toFile(join(dir, 'deep.png'));
-  const engine = await createTextEngine(1);
+  engine = await createTextEngine(1);
   report = await redactImageFile(join(dir, 'deep.png'), join(dir, 'out.png'), 'deep.png', policy, engine, undefined);
 }, 120_000);
 
@@ -119,7 +121,6 @@ describe('redactImageFile on a two-page TIFF (a scanned form)', () => {
     pages.forEach((p, n) => stacked.set(p.image.data, n * 384 * 384 * 3));
     const input = join(dir, 'form.tiff');
     await sharp(stacked, { raw: { width: 384, height: 768, channels: 3, pageHeight: 384 } }).tiff({ compression: 'lzw' }).toFile(input);
-    const engine = await createTextEngine(1);
     const result = await redactImageFile(input, join(dir, 'form-out.tiff'), 'form.tiff', policy, engine, undefined);
     expect(result.status).toBe('redacted');
     expect(result.verification).toBe('passed');

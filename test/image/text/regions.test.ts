@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Box } from '../../../src/image/raster.js';
 import { generateImage } from '../../../src/image/synth/generator.js';
-import { createTextDetector } from '../../../src/image/text/detector.js';
+import { createTextDetector, type TextDetector } from '../../../src/image/text/detector.js';
 
 function iou(a: Box, b: Box): number {
   const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
@@ -11,8 +11,10 @@ function iou(a: Box, b: Box): number {
 }
 
 describe('detection in regions and windows (packed runs)', () => {
+  /** One detector for both tests: loading the model once is enough. */
+  let loaded: Promise<TextDetector> | undefined;
   it('finds in a window covering the view what the pass over the whole view finds, for a view wider than one tile', async () => {
-    const detector = await createTextDetector(1);
+    const detector = await (loaded ??= createTextDetector(1));
     const { image } = await generateImage(7600, { width: 1600, height: 320, phiLines: 4, safeLines: 3 });
     const whole = await detector.detect(image);
     expect(whole.length).toBeGreaterThanOrEqual(4);
@@ -22,7 +24,7 @@ describe('detection in regions and windows (packed runs)', () => {
   }, 60_000);
 
   it('reads several small regions in one run and returns their instances in view coordinates', async () => {
-    const detector = await createTextDetector(1);
+    const detector = await (loaded ??= createTextDetector(1));
     const { image } = await generateImage(7601, { width: 768, height: 768, phiLines: 4, safeLines: 3 });
     const whole = await detector.detect(image);
     // One region around each of the first three instances, 24 px of margin.
