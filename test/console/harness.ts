@@ -63,7 +63,9 @@ export async function ensureConsoleBuilt(): Promise<void> {
       continue;
     }
     try {
-      const run = spawnSync('npx', ['vite', 'build', '--config', 'console/vite.config.ts', '--logLevel', 'warn'], { cwd: REPO_ROOT, encoding: 'utf8' });
+      // NODE_ENV=production as `npm run build` has it: vitest sets NODE_ENV=test, under which Vite
+      // emitted Preact's development build (92.6 kB instead of 62.2 kB), not what users get.
+      const run = spawnSync('npx', ['vite', 'build', '--config', 'console/vite.config.ts', '--logLevel', 'warn'], { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, NODE_ENV: 'production' } });
       if (run.status !== 0 && !/another Vite build process/.test(run.stderr)) throw new Error(`console build failed: ${run.stderr}`);
       if (run.status !== 0) await sleep(1000);
     } finally {
