@@ -13,6 +13,10 @@ const SHARED_PROCESS = [
   'test/report/**/*.test.ts',
   'test/io/**/*.test.ts',
   'test/demo/**/*.test.ts',
+  // read-only checks of the sources and the standards' data
+  'test/standard/**/*.test.ts',
+  'test/version.test.ts',
+  'test/architecture.test.ts',
 ];
 
 export default defineConfig({
