@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { VeilError } from '../../errors.js';
-import { readCsv } from '../csv/read.js';
+import type { TabularPolicy } from '../../policy/sections/tabular.js';
+import { streamCsv } from '../csv/read.js';
 import type { Column, Table } from '../table.js';
 import { rowsPath, type Plan } from './layout.js';
 
@@ -23,48 +24,97 @@ export async function readRowPartitions(workDir: string, plan: Plan): Promise<Ui
 }
 
 /**
- * One table in input row order from per-partition CSVs (the partitions, or their outputs):
- * read one partition at a time, each row scattered to its input position. Codes are then
- * renumbered by first appearance, so the table is the one readCsv would build from a single file.
+ * The input columns the whole-table check and the report read, by header position: the
+ * quasi-identifiers, sensitive and entity columns (classes, l, t, people, risk, utility), and
+ * the columns published from their input values, which Safe Harbor scans on the output (the
+ * identifiers other than `remove`d ones, and the other columns when `otherColumns: keep`). A
+ * removed identifier and a dropped column publish empty cells whatever they held, and Safe
+ * Harbor skips empty cells, so neither is read.
  */
-export async function gatherTable(plan: Plan, partOf: Uint32Array, fileOf: (index: number) => string, maxCellBytes?: number): Promise<Table> {
-  const n = plan.rows;
-  const width = plan.header.length;
-  // Input rows of each partition, in order: rowsOf[starts[p] + i] is local row i of partition p.
+export function columnsTheReportReads(header: readonly string[], policy: TabularPolicy): Set<number> {
+  const wanted = new Set<number>();
+  const add = (name: string | undefined) => {
+    const index = name === undefined ? -1 : header.indexOf(name);
+    if (index >= 0) wanted.add(index);
+  };
+  for (const q of policy.quasiIdentifiers) add(q.column);
+  for (const s of policy.sensitive) add(s.column);
+  add(policy.entity);
+  const identifiers = new Map(policy.identifiers.map((id) => [id.column, id]));
+  header.forEach((name, index) => {
+    const id = identifiers.get(name);
+    if (id ? id.action !== 'remove' : policy.otherColumns === 'keep') wanted.add(index);
+  });
+  return wanted;
+}
+
+/** Row positions of each partition: rowsOf[starts[p] + i] is the input row of local row i of partition p. */
+export interface PartitionRows {
+  starts: Int32Array;
+  rowsOf: Int32Array;
+}
+
+export function partitionRows(plan: Plan, partOf: Uint32Array): PartitionRows {
   const starts = new Int32Array(plan.partitions.length + 1);
-  for (let r = 0; r < n; r++) starts[partOf[r] + 1]++;
+  for (let r = 0; r < plan.rows; r++) starts[partOf[r] + 1]++;
   for (let p = 0; p < plan.partitions.length; p++) starts[p + 1] += starts[p];
   const cursor = starts.slice(0, plan.partitions.length);
-  const rowsOf = new Int32Array(n);
-  for (let r = 0; r < n; r++) rowsOf[cursor[partOf[r]]++] = r;
+  const rowsOf = new Int32Array(plan.rows);
+  for (let r = 0; r < plan.rows; r++) rowsOf[cursor[partOf[r]]++] = r;
+  return { starts, rowsOf };
+}
 
-  const all = new Int32Array(n * width);
-  const codes = Array.from({ length: width }, (_, c) => all.subarray(c * n, (c + 1) * n));
-  const dictionaries = Array.from({ length: width }, () => [] as string[]);
-  const indexes = Array.from({ length: width }, () => new Map<string, number>());
+/**
+ * One table in input row order from per-partition CSVs (the partitions, or their outputs),
+ * holding only the columns in `keep`: each partition is streamed and its cells of those columns
+ * coded straight into the whole table's dictionaries, at their input positions. Codes are then
+ * renumbered by first appearance, so a kept column is the one readCsv would build from a single
+ * file. A column not kept has the same name and one empty value in every row (all such columns
+ * share one array of zeros), so the table keeps the input's width and header for the report.
+ * Every file is checked to hold the plan's header and its partition's row count.
+ */
+export async function gatherTable(plan: Plan, rows: PartitionRows, fileOf: (index: number) => string, keep: ReadonlySet<number>, maxCellBytes?: number): Promise<Table> {
+  const n = plan.rows;
+  const width = plan.header.length;
+  const kept = plan.header.map((_, c) => c).filter((c) => keep.has(c));
+  const codes = kept.map(() => new Int32Array(n));
+  const dictionaries = kept.map(() => [] as string[]);
+  const indexes = kept.map(() => new Map<string, number>());
+  const { starts, rowsOf } = rows;
   for (let p = 0; p < plan.partitions.length; p++) {
     const file = fileOf(p);
-    const { table } = await readCsv(file, { delimiter: plan.delimiter, maxCellBytes });
-    if (table.rowCount !== starts[p + 1] - starts[p] || table.columns.length !== width || table.columns.some((column, c) => column.name !== plan.header[c])) {
-      throw new VeilError('USAGE', `partition ${p} does not have the rows and columns of the plan: run its step again`, { file });
-    }
-    table.columns.forEach((column, c) => {
-      const index = indexes[c];
-      const dictionary = dictionaries[c];
-      const global = Int32Array.from(column.dictionary, (text) => {
-        let code = index.get(text);
-        if (code === undefined) {
-          code = dictionary.length;
-          dictionary.push(text);
-          index.set(text, code);
+    const first = starts[p];
+    const expected = starts[p + 1] - first;
+    let local = 0;
+    const mismatch = () => new VeilError('USAGE', `partition ${p} does not have the rows and columns of the plan: run its step again`, { file });
+    const read = await streamCsv(file, { delimiter: plan.delimiter, maxCellBytes }, {
+      onHeader: (header) => {
+        if (header.length !== width || header.some((name, c) => name !== plan.header[c])) throw mismatch();
+      },
+      onRow: (cells) => {
+        if (local >= expected) throw mismatch();
+        const row = rowsOf[first + local++];
+        for (let k = 0; k < kept.length; k++) {
+          const text = cells[kept[k]];
+          const index = indexes[k];
+          let code = index.get(text);
+          if (code === undefined) {
+            code = dictionaries[k].length;
+            dictionaries[k].push(text);
+            index.set(text, code);
+          }
+          codes[k][row] = code;
         }
-        return code;
-      });
-      const target = codes[c];
-      for (let i = 0; i < table.rowCount; i++) target[rowsOf[starts[p] + i]] = global[column.codes[i]];
+      },
     });
+    if (read.rows !== expected) throw mismatch();
   }
-  const columns: Column[] = plan.header.map((name, c) => inFirstAppearanceOrder(name, codes[c], dictionaries[c]));
+  indexes.length = 0;
+  const blank = new Int32Array(n);
+  const columns: Column[] = plan.header.map((name, c) => {
+    const k = kept.indexOf(c);
+    return k >= 0 ? inFirstAppearanceOrder(name, codes[k], dictionaries[k]) : { name, codes: blank, dictionary: [''] };
+  });
   return { columns, rowCount: n };
 }
 

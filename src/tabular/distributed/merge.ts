@@ -4,13 +4,13 @@ import { writeFileAtomic } from '../../io/atomic.js';
 import type { Policy } from '../../policy/load.js';
 import type { TabularReport } from '../../report/tabularReport.js';
 import { beginRun, tabularNeedsKey, type AnonymizeOptions } from '../anonymize.js';
-import { writeCsv } from '../csv/write.js';
 import { entitiesPerClass } from '../entities.js';
 import { equivalenceClasses } from '../metrics/classes.js';
 import { classStats } from '../metrics/privacy.js';
 import { publishClasses } from '../publish.js';
 import { riskRequirementMinimum } from '../risk/wire.js';
-import { gatherTable, readRowPartitions } from './gather.js';
+import { columnsTheReportReads, gatherTable, partitionRows, readRowPartitions } from './gather.js';
+import { writeInterleaved } from './interleave.js';
 import { distributionOf, outputPath, partitionPath, planPolicy, readOutcome, readPlan } from './layout.js';
 
 export interface MergeOptions {
@@ -41,8 +41,13 @@ export async function mergePartitions(options: MergeOptions): Promise<TabularRep
   const outcomes = [];
   for (const partition of plan.partitions) outcomes.push(await readOutcome(workDir, plan, partition.index));
   const partOf = await readRowPartitions(workDir, plan);
-  const output = await gatherTable(plan, partOf, (p) => outputPath(workDir, p), options.maxCellBytes);
-  const original = await gatherTable(plan, partOf, (p) => partitionPath(workDir, p), options.maxCellBytes);
+  const rows = partitionRows(plan, partOf);
+  // Only what the check and the report read: the output's labels, and the input's columns the
+  // measures look at (not the identifiers removed, not the columns dropped). The CSV itself is
+  // copied from the partitions' outputs at the end, record by record.
+  const qiColumns = new Set(tabular.quasiIdentifiers.map((q) => plan.header.indexOf(q.column)));
+  const output = await gatherTable(plan, rows, (p) => outputPath(workDir, p), qiColumns, options.maxCellBytes);
+  const original = await gatherTable(plan, rows, (p) => partitionPath(workDir, p), columnsTheReportReads(plan.header, tabular), options.maxCellBytes);
   const readMs = performance.now() - started;
 
   const suppressed = new Uint8Array(plan.rows);
@@ -76,7 +81,7 @@ export async function mergePartitions(options: MergeOptions): Promise<TabularRep
   report.distribution = distributionOf(plan);
   report.notes.push(`Distributed run: the table was cut centrally into ${plan.partitions.length} partition${plan.partitions.length === 1 ? '' : 's'} of at most ${plan.maxPartitionRows} rows (where the policy allowed), each anonymized alone; every guarantee above is measured on the whole merged table.`, ...plan.notes);
   const writeStarted = performance.now();
-  await writeCsv(options.out, output, plan.delimiter);
+  await writeInterleaved({ out: options.out, header: plan.header, delimiter: plan.delimiter, partOf, files: plan.partitions.map((p) => outputPath(workDir, p.index)) });
   const { total: _measureTotal, ...steps } = report.timingMs;
   report.timingMs = { ...prefixed('plan.', plan.timingMs), read: round(readMs), ...steps, write: round(performance.now() - writeStarted) };
   report.timingMs.total = round(performance.now() - started);
