@@ -4,8 +4,9 @@
  *    (deid-data_ctbrain1.dcm) with unique SOP instance UIDs, 40 slices per patient, de-identified
  *    by `gdcmanon -e` (Basic Profile, directory mode, one process) and by the whole
  *    `veil dicom deidentify` process (Basic Profile + Modified Dates, default residual-PHI scan,
- *    `scan: never`, `--jobs 2`: the CLI's thread and one worker thread), output to disk. Wall and CPU seconds (user + sys of the whole
- *    process, all threads, via /usr/bin/time) and the ratios; best of 3 alternating rounds (the least disturbed by other work).
+ *    `scan: never`), output to disk, with `--jobs 1` (one thread: CPU per file per core) and `--jobs 2` (the CLI's thread and
+ *    one worker thread: the wall-time target) in the same rounds. Wall and CPU seconds (user + sys of the whole process, all
+ *    threads, via /usr/bin/time) and the ratios; best of 3 alternating rounds (the least disturbed by other work) and the median.
  * 2. Veil's own figures: ≥ 2,000 CT 512×512 and MR copies with unique UIDs, names and IDs from
  *    ../shared/data/dicom, full Basic Profile (+ Modified Dates) with every core, pixels copied
  *    as stored; files per second.
@@ -113,57 +114,77 @@ async function againstGdcmanon(): Promise<void> {
       if (made.status !== 0) cert = undefined;
     }
     const peer = process.env.VEIL_BENCH_PEER ? path.resolve(process.env.VEIL_BENCH_PEER) : undefined;
-    const best: { veil?: Timing; gdcm?: Timing; peer?: Timing } = {};
-    const all: { veil: Timing[]; gdcm: Timing[]; peer: Timing[] } = { veil: [], gdcm: [], peer: [] };
-    const veilRun = (launcherPath: string, o: string) =>
-      timeProcess(process.execPath, [launcherPath, 'dicom', 'deidentify', '--policy', policyFile, '--in', input, '--out', o, '--jobs', '2', '--quiet'], env, times);
-    const keep = (a: Timing | undefined, b: Timing): Timing => (a ? { wall: Math.min(a.wall, b.wall), cpu: Math.min(a.cpu, b.cpu) } : b);
+    // --jobs 1 is the per-core comparison (one thread against gdcmanon's one); --jobs 2 is the
+    // CLI's thread and one worker thread, the wall-time comparison
+    const jobsList = [1, 2];
+    const all = new Map<string, Timing[]>();
+    const record = (key: string, t: Timing) => all.set(key, [...(all.get(key) ?? []), t]);
+    const veilRun = (launcherPath: string, o: string, jobs: number) =>
+      timeProcess(process.execPath, [launcherPath, 'dicom', 'deidentify', '--policy', policyFile, '--in', input, '--out', o, '--jobs', String(jobs), '--quiet'], env, times);
     // Every round's output is kept until the end: on this machine's ext4 (no journal) creating a
     // file scans past the inodes deleted in the last ~30 s (recently_deleted in the inode
     // allocator), so removing 4,000 outputs right before the other tool's round made each of its
     // file creations cost ≈ 0.7 ms of system time, whichever tool it was.
-    // The two Veil builds swap places every round: the last Veil of a round tended to pay more.
+    // The Veil runs of a round swap places every round (--jobs 1 and 2, this build and the peer):
+    // the last Veil of a round tended to pay more.
     for (let round = 0; round < ROUNDS; round++) {
       if (gdcmanon && cert) {
         const o = path.join(dir, `gdcm-${round}`);
         mkdirSync(o);
-        const t = timeProcess(gdcmanon, ['-e', '-c', cert, '-r', '-i', input, '-o', o], env, times);
-        all.gdcm.push(t);
-        best.gdcm = keep(best.gdcm, t);
+        record('gdcm', timeProcess(gdcmanon, ['-e', '-c', cert, '-r', '-i', input, '-o', o], env, times));
       }
-      const runPeer = () => {
-        if (!peer) return;
-        const t = veilRun(peer, path.join(dir, `peer-${round}`));
-        all.peer.push(t);
-        best.peer = keep(best.peer, t);
-      };
-      if (round % 2 === 0) runPeer();
-      const o = path.join(dir, `veil-${round}`);
-      const t = veilRun(veil, o);
-      all.veil.push(t);
-      best.veil = keep(best.veil, t);
-      if (round % 2 === 1) runPeer();
-      const written = readdirSync(o).filter((f) => f.endsWith('.dcm')).length;
-      if (written !== n) console.log(`warning: veil wrote ${written} of ${n} files`);
+      const runs: { who: 'veil' | 'peer'; jobs: number }[] = [];
+      for (const jobs of jobsList) for (const who of ['veil', 'peer'] as const) if (who === 'veil' || peer) runs.push({ who, jobs });
+      if (round % 2 === 1) runs.reverse();
+      for (const { who, jobs } of runs) {
+        const o = path.join(dir, `${who}-j${jobs}-${round}`);
+        record(`${who}-j${jobs}`, veilRun(who === 'veil' ? veil : peer!, o, jobs));
+        const written = readdirSync(o).filter((f) => f.endsWith('.dcm')).length;
+        if (written !== n) console.log(`warning: ${who} --jobs ${jobs} wrote ${written} of ${n} files`);
+      }
     }
+    const best = (key: string): Timing | undefined => {
+      const ts = all.get(key);
+      return ts ? { wall: Math.min(...ts.map((t) => t.wall)), cpu: Math.min(...ts.map((t) => t.cpu)) } : undefined;
+    };
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
     console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} (other work on this machine inflates wall times; CPU less so)`);
     const line = (name: string, t: Timing) =>
       `${name}: ${t.wall.toFixed(2)} s wall (${(n / t.wall).toFixed(0)} files/s), ${t.cpu.toFixed(2)} CPU s (${((t.cpu / n) * 1000).toFixed(2)} ms CPU per file)`;
     console.log(`against gdcmanon: ${n} copies of deid-data_ctbrain1.dcm (16 KB CT, JPEG baseline), output to disk, best of ${ROUNDS} rounds`);
-    if (best.gdcm) console.log(`  ${line('gdcmanon -e (Basic Profile, 1 process, directory mode)', best.gdcm)}`);
+    const gdcm = best('gdcm');
+    if (gdcm) console.log(`  ${line('gdcmanon -e (Basic Profile, 1 process, directory mode)', gdcm)}`);
     else console.log('  gdcmanon not available: no comparison');
-    if (best.peer) console.log(`  ${line(`peer ${path.relative(root, peer!)} (same command)`, best.peer)}`);
-    console.log(`  ${line('veil dicom deidentify (whole process, Basic Profile + Modified Dates, residual scan of every byte, --jobs 2: its own thread and 1 worker thread)', best.veil!)}`);
-    if (best.gdcm) {
-      console.log(
-        `  ratios veil / gdcmanon: wall ${(best.veil!.wall / best.gdcm.wall).toFixed(2)}× (target ≤ 0.60), CPU per file ${(best.veil!.cpu / best.gdcm.cpu).toFixed(2)}× (target ≤ 1.00)`,
-      );
-      if (best.peer) console.log(`  ratios peer / gdcmanon: wall ${(best.peer.wall / best.gdcm.wall).toFixed(2)}×, CPU per file ${(best.peer.cpu / best.gdcm.cpu).toFixed(2)}×`);
+    const threads = (jobs: number) => (jobs === 1 ? '--jobs 1: one thread' : `--jobs ${jobs}: its own thread and ${jobs - 1} worker thread${jobs > 2 ? 's' : ''}`);
+    const who = [['veil', 'veil dicom deidentify'], ...(peer ? [['peer', `peer ${path.relative(root, peer)}`]] : [])] as const;
+    for (const [key, name] of who) {
+      for (const jobs of jobsList) {
+        console.log(`  ${line(`${name} (whole process, Basic Profile + Modified Dates, residual scan of every byte, ${threads(jobs)})`, best(`${key}-j${jobs}`)!)}`);
+      }
     }
-    if (best.peer) console.log(`  ratios veil / peer: wall ${(best.veil!.wall / best.peer.wall).toFixed(2)}×, CPU ${(best.veil!.cpu / best.peer.cpu).toFixed(2)}×`);
+    if (gdcm) {
+      for (const [key] of who) {
+        console.log(`  ratios ${key} / gdcmanon (best against best; median of the rounds in brackets):`);
+        for (const jobs of jobsList) {
+          const mine = best(`${key}-j${jobs}`)!;
+          const ratio = (pick: (t: Timing) => number) => median(all.get(`${key}-j${jobs}`)!.map(pick)) / median(all.get('gdcm')!.map(pick));
+          const threadWord = jobs === 1 ? '1 thread' : `${jobs} threads`;
+          console.log(`    CPU per file, ${threadWord}: ${(mine.cpu / gdcm.cpu).toFixed(2)}× (${ratio((t) => t.cpu).toFixed(2)}×) (target ≤ 1.00)`);
+          console.log(`    wall, ${threadWord}: ${(mine.wall / gdcm.wall).toFixed(2)}× (${ratio((t) => t.wall).toFixed(2)}×)${jobs === 2 ? ' (target ≤ 0.60)' : ''}`);
+        }
+      }
+    }
+    if (peer) {
+      for (const jobs of jobsList) {
+        const mine = best(`veil-j${jobs}`)!;
+        const theirs = best(`peer-j${jobs}`)!;
+        const perRound = all.get(`veil-j${jobs}`)!.map((t, i) => (t.cpu / all.get(`peer-j${jobs}`)![i].cpu).toFixed(2)).join(' ');
+        console.log(`  ratios veil / peer, --jobs ${jobs}: wall ${(mine.wall / theirs.wall).toFixed(2)}×, CPU ${(mine.cpu / theirs.cpu).toFixed(2)}× (CPU round by round: ${perRound})`);
+      }
+    }
     // every round, for the record (the best of each tool is the least disturbed by other work)
-    const rounds = (ts: Timing[]) => ts.map((t) => `${t.wall.toFixed(2)}/${t.cpu.toFixed(2)}`).join(' ');
-    console.log(`  each round, wall/CPU s: gdcmanon ${rounds(all.gdcm) || '-'}; veil ${rounds(all.veil)}${peer ? `; peer ${rounds(all.peer)}` : ''}`);
+    const rounds = (key: string) => (all.get(key) ?? []).map((t) => `${t.wall.toFixed(2)}/${t.cpu.toFixed(2)}`).join(' ') || '-';
+    console.log(`  each round, wall/CPU s: gdcmanon ${rounds('gdcm')}; ${jobsList.map((j) => `veil --jobs ${j} ${rounds(`veil-j${j}`)}${peer ? `; peer --jobs ${j} ${rounds(`peer-j${j}`)}` : ''}`).join('; ')}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
