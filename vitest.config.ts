@@ -13,6 +13,13 @@ const SHARED_PROCESS = [
   'test/report/**/*.test.ts',
   'test/io/**/*.test.ts',
   'test/demo/**/*.test.ts',
+  // pure functions of the image and DICOM cores (no model session, no temp dir, no env)
+  'test/image/faces/{anchors,decode,nms,shrink,tiles}.test.ts',
+  'test/image/{phi,redact}/**/*.test.ts',
+  'test/image/text/{detector,instances,mosaic,recognizer,regions,resize}.test.ts',
+  'test/image/triage.test.ts',
+  'test/dicom/{codec,deflateBomb,deidentify,profileTable,residual}.test.ts',
+  'test/dicom/pixels/{burn,fragments,scanDecision,triage}.test.ts',
   // read-only checks of the sources and the standards' data
   'test/standard/**/*.test.ts',
   'test/version.test.ts',
