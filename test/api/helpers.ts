@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
-import { createApi, type Api, type ApiOptions } from '../../src/api/server.js';
+import type { Api, ApiOptions } from '../../src/api/server.js';
 import { createApiKey, type Role } from '../../src/api/keys.js';
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
@@ -76,6 +76,9 @@ export async function startTestApi(options: Partial<ApiOptions> = {}): Promise<T
   const logs = new LogCapture();
   // jobs run in the built job process (dist/, made current by test/globalSetup.ts), not worker.ts through tsx
   const runner = { workerFile: BUILT_JOB_WORKER, ...(options.runner ?? { concurrency: 1 }) };
+  // loaded here, not at the top: the files that use only REPO_ROOT, sleep or tempDir (the
+  // console, zip and process tests) then skip importing the whole server (Express and all)
+  const { createApi } = await import('../../src/api/server.js');
   const api = await createApi({ dataDir: dir, logLevel: 'info', logDestination: logs, ...options, runner });
   const make = (role: Role, name: string) => createApiKey(api.ctx.db, role, name).key;
   const keys = {
