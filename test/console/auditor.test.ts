@@ -37,7 +37,7 @@ async function submit(kind: 'tabular' | 'image', policy: string, file: Buffer, n
     const job = await bearer<{ status: string }>(server.base, server.keys.researcher, 'GET', `/v1/jobs/${id}`);
     if (job.status === 'done') return id;
     if (job.status === 'failed') throw new Error(`${kind} job failed`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
