@@ -20,7 +20,7 @@ export async function waitForJob(app: Express, key: string, id: string, guardMs 
     const job = res.body as JobBody;
     if (job.status === 'done' || job.status === 'failed') return job;
     if (Date.now() > until) throw new Error(`job still ${job.status}`);
-    await sleep(100);
+    await sleep(50);
   }
 }
 

@@ -42,7 +42,7 @@ describe('a relative data dir', () => {
         break;
       }
       if (Date.now() > guard) throw new Error('job did not finish');
-      await sleep(100);
+      await sleep(50);
     }
     const result = await api(server.base, keys.researcher, `/v1/jobs/${submitted.body.id}/result`);
     expect(result.status).toBe(200);
