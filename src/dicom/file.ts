@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writevSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync, writevSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import type { DicomPolicy } from '../policy/sections/dicom.js';
@@ -204,6 +204,13 @@ function openCreating(path: string, flags: string): number {
 }
 
 function writeAll(fd: number, chunks: readonly Uint8Array[]): void {
+  // a header-only file is one chunk: plain writes (no array of views to build and check)
+  if (chunks.length === 1) {
+    const chunk = chunks[0];
+    let offset = 0;
+    while (offset < chunk.length) offset += writeSync(fd, chunk, offset, chunk.length - offset);
+    return;
+  }
   let pending = chunks.filter((c) => c.length > 0);
   while (pending.length > 0) {
     let written = writevSync(fd, pending as NodeJS.ArrayBufferView[]);

@@ -42,16 +42,21 @@ class ByteSink {
   }
 
   push(bytes: Uint8Array): void {
-    if (bytes.length === 0) return;
-    this.length += bytes.length;
-    if (bytes.length >= LARGE) {
+    const n = bytes.length;
+    if (n === 0) return;
+    this.length += n;
+    if (n >= LARGE) {
       this.cut();
       this.chunks.push(bytes);
       return;
     }
-    this.ensure(bytes.length);
-    this.buf.set(bytes, this.pos);
-    this.pos += bytes.length;
+    this.ensure(n);
+    const b = this.buf;
+    const at = this.pos;
+    // most values are a few bytes: a loop costs less than set()'s fixed overhead there
+    if (n <= SMALL) for (let i = 0; i < n; i++) b[at + i] = bytes[i];
+    else b.set(bytes, at);
+    this.pos = at + n;
   }
 
   byte(value: number): void {
@@ -66,6 +71,10 @@ class ByteSink {
     return this.chunks;
   }
 
+  /**
+   * An element header, its bytes stored one by one (Buffer's writeUInt16LE and friends check
+   * their arguments on every call; these values are in range by construction).
+   */
   header(tag: number, vr: string, length: number, encoding: Encoding): void {
     this.ensure(12);
     const b = this.buf;
@@ -73,37 +82,65 @@ class ByteSink {
     const le = encoding.littleEndian;
     const group = tag >>> 16;
     const element = tag & 0xffff;
-    if (le) {
-      b.writeUInt16LE(group, at);
-      b.writeUInt16LE(element, at + 2);
-    } else {
-      b.writeUInt16BE(group, at);
-      b.writeUInt16BE(element, at + 2);
-    }
+    put16(b, at, group, le);
+    put16(b, at + 2, element, le);
     let size: number;
     const isDelimiter = group === 0xfffe;
     if (!encoding.explicit || isDelimiter) {
-      if (le) b.writeUInt32LE(length >>> 0, at + 4);
-      else b.writeUInt32BE(length >>> 0, at + 4);
+      put32(b, at + 4, length >>> 0, le);
       size = 8;
-    } else if (LONG_VRS.has(vr)) {
+    } else if (isLongVr(vr)) {
       b[at + 4] = vr.charCodeAt(0);
       b[at + 5] = vr.charCodeAt(1);
-      b.writeUInt16LE(0, at + 6);
-      if (le) b.writeUInt32LE(length >>> 0, at + 8);
-      else b.writeUInt32BE(length >>> 0, at + 8);
+      b[at + 6] = 0;
+      b[at + 7] = 0;
+      put32(b, at + 8, length >>> 0, le);
       size = 12;
     } else {
       if (length > 0xffff) throw new Error(`value of ${formatTag(tag)} too long for VR ${vr}`);
       b[at + 4] = vr.charCodeAt(0);
       b[at + 5] = vr.charCodeAt(1);
-      if (le) b.writeUInt16LE(length, at + 6);
-      else b.writeUInt16BE(length, at + 6);
+      put16(b, at + 6, length, le);
       size = 8;
     }
     this.pos += size;
     this.length += size;
   }
+}
+
+/** Values up to this many bytes are copied byte by byte. */
+const SMALL = 32;
+
+function put16(b: Buffer, at: number, value: number, littleEndian: boolean): void {
+  if (littleEndian) {
+    b[at] = value & 0xff;
+    b[at + 1] = value >>> 8;
+  } else {
+    b[at] = value >>> 8;
+    b[at + 1] = value & 0xff;
+  }
+}
+
+function put32(b: Buffer, at: number, value: number, littleEndian: boolean): void {
+  if (littleEndian) {
+    b[at] = value & 0xff;
+    b[at + 1] = (value >>> 8) & 0xff;
+    b[at + 2] = (value >>> 16) & 0xff;
+    b[at + 3] = value >>> 24;
+  } else {
+    b[at] = value >>> 24;
+    b[at + 1] = (value >>> 16) & 0xff;
+    b[at + 2] = (value >>> 8) & 0xff;
+    b[at + 3] = value & 0xff;
+  }
+}
+
+/** Whether an explicit VR has a 4-byte length: one array read by the VR's two bytes (a Set lookup per element before). */
+const LONG_BY_CODE = new Uint8Array(65536);
+for (const vr of LONG_VRS) LONG_BY_CODE[(vr.charCodeAt(0) << 8) | vr.charCodeAt(1)] = 1;
+
+function isLongVr(vr: string): boolean {
+  return vr.length === 2 && LONG_BY_CODE[(vr.charCodeAt(0) << 8) | vr.charCodeAt(1)] === 1;
 }
 
 const UNDEFINED_LENGTH = 0xffffffff;
