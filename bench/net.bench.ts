@@ -18,7 +18,8 @@
  * `npx tsx bench/net.bench.ts [copies] [associations] [studies]`; `NET_BENCH=listen|pull` runs one.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,6 +64,51 @@ function run(command: string, args: string[]): Promise<number | null> {
   });
 }
 
+/** CPU seconds (user+sys) of each thread of this process, from /proc (Linux; empty elsewhere). */
+function threadCpu(): Map<string, number> {
+  const out = new Map<string, number>();
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync('/proc/self/task');
+  } catch {
+    return out;
+  }
+  for (const tid of tasks) {
+    try {
+      // fields after the command's ')': state is field 3, utime 14 and stime 15 (clock ticks, 100 a second)
+      const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
+      out.set(tid, (Number(fields[11]) + Number(fields[12])) / 100);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+/**
+ * dcmtk alone, one shell: the sink, the senders in parallel, then the shell's `times` (the CPU
+ * of every dcmtk process it waited for). Returns wall seconds and CPU seconds (user+sys).
+ */
+async function dcmtkAlone(dirs: string[]): Promise<{ seconds: number; cpu: number | undefined; code: number | null }> {
+  const port = await freePort();
+  const senders = dirs.map((dir) => `storescu -aet BENCH -aec SINK +sd 127.0.0.1 ${port} '${dir}' &`).join('\n');
+  const script = `storescp --ignore -aet SINK ${port} & sink=$!\nsleep 0.3\nstart=$(date +%s.%N)\n${senders}\nfor j in $(jobs -p); do [ "$j" = "$sink" ] || wait "$j"; done\nend=$(date +%s.%N)\nkill $sink; wait $sink\necho "wall $start $end"\ntimes`;
+  const child = spawn('bash', ['-c', script], { stdio: ['ignore', 'pipe', 'ignore'], env: dcmtkEnv });
+  let text = '';
+  child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const wall = /wall ([\d.]+) ([\d.]+)/.exec(text);
+  const seconds = wall ? Number(wall[2]) - Number(wall[1]) : NaN;
+  // `times`: the shell's user/sys, then its children's: "0m1.234s 0m0.567s"
+  const lines = text.trim().split('\n');
+  const children = lines[lines.length - 1].match(/(\d+)m([\d.]+)s/g);
+  const cpu = children?.reduce((sum, t) => {
+    const [, m, s] = /(\d+)m([\d.]+)s/.exec(t) ?? [];
+    return sum + Number(m) * 60 + Number(s);
+  }, 0);
+  return { seconds, cpu, code };
+}
+
 async function benchListen(work: string): Promise<void> {
   if (!hasDcmtk) {
     console.log('net listen: dcmtk storescu/storescp not installed: skipped');
@@ -76,21 +122,22 @@ async function benchListen(work: string): Promise<void> {
   for (let i = 0; i < copies; i++) writeFileSync(path.join(dirs[Math.floor(i / perStudy) % dirs.length], `${String(i).padStart(6, '0')}.dcm`), copy(i, perStudy, '1'));
 
   // dcmtk alone, same files, same associations: what the transfer costs without Veil
-  {
-    const port = await freePort();
-    const sink = spawn('storescp', ['--ignore', '-aet', 'SINK', String(port)], { stdio: 'ignore', env: dcmtkEnv });
-    await new Promise((r) => setTimeout(r, 300));
-    const started = performance.now();
-    const codes = await Promise.all(dirs.map((dir) => run('storescu', ['-aet', 'BENCH', '-aec', 'SINK', '+sd', '127.0.0.1', String(port), dir])));
-    const seconds = (performance.now() - started) / 1000;
-    sink.kill('SIGTERM');
-    console.log(`net listen: dcmtk alone (storescu → storescp --ignore, exit ${[...new Set(codes)].join(',')}): ${(copies / seconds).toFixed(0)} instances/s (${seconds.toFixed(1)} s)`);
-  }
+  const alone = await dcmtkAlone(dirs);
+  const aloneCpu = alone.cpu === undefined ? 'CPU not measured' : `CPU ${alone.cpu.toFixed(1)} s, ${((alone.cpu / copies) * 1000).toFixed(2)} ms per instance (storescu and storescp)`;
+  console.log(`net listen: dcmtk alone (storescu → storescp --ignore, exit ${alone.code}): ${(copies / alone.seconds).toFixed(0)} instances/s (${alone.seconds.toFixed(1)} s); ${aloneCpu}`);
 
   const researchPort = await freePort();
   const research = spawn('storescp', ['--ignore', '-aet', 'RESEARCH', String(researchPort)], { stdio: 'ignore', env: dcmtkEnv });
   await new Promise((r) => setTimeout(r, 300));
   const port = await freePort();
+  // a warm-up study of 100 (not counted): starts the workers, loads and optimizes the code, as in
+  // a listener that has been running for a while; the fs thread pool is started before the
+  // snapshot of threads, so that the threads appearing after it are the de-identification workers
+  const warmDir = path.join(work, 'warm-up');
+  mkdirSync(warmDir, { recursive: true });
+  for (let i = 0; i < 100; i++) writeFileSync(path.join(warmDir, `${i}.dcm`), copy(i, 100, '3'));
+  await stat(work);
+  const threadsBefore = new Set(threadCpu().keys());
   const policy = unwrap(parsePolicy('name: bench\nversion: 1\ndicom: { profile: basic }\n', { file: 'bench.yaml', baseDir: work }));
   const listener = await startListener({
     policy,
@@ -104,8 +151,12 @@ async function benchListen(work: string): Promise<void> {
     jobs: 2,
   });
   try {
+    await run('storescu', ['-aet', 'BENCH', '-aec', 'VEIL', '+sd', '127.0.0.1', String(port), warmDir]);
+    await listener.idle();
+    const warm = listener.report().totals;
     const started = performance.now();
     const cpuBefore = process.cpuUsage();
+    const threadsAtStart = threadCpu();
     // NET_BENCH_TIMELINE=1: the totals every 500 ms (where the time goes between the stages)
     const timeline = process.env.NET_BENCH_TIMELINE
       ? setInterval(() => {
@@ -118,13 +169,33 @@ async function benchListen(work: string): Promise<void> {
     await listener.idle();
     const doneAt = performance.now();
     const cpu = process.cpuUsage(cpuBefore);
+    const threadsAtEnd = threadCpu();
     clearInterval(timeline);
-    const t = listener.report().totals;
+    const all = listener.report().totals;
+    const t = { received: all.received - warm.received, forwarded: all.forwarded - warm.forwarded, quarantined: all.quarantined - warm.quarantined };
     const receiveS = (receivedAt - started) / 1000;
     const totalS = (doneAt - started) / 1000;
     console.log(`net listen: ${copies} CT 512² copies (513 KB each) over ${dirs.length} association(s) (storescu exit ${[...new Set(codes)].join(',')}): ${t.received} acknowledged, ${t.forwarded} forwarded, ${t.quarantined} quarantined`);
     console.log(`net listen: received (fsynced, acknowledged) ${(t.received / receiveS).toFixed(0)} instances/s; received → forwarded ${(t.forwarded / totalS).toFixed(0)} instances/s (${totalS.toFixed(1)} s)`);
-    console.log(`net listen: Veil process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s (user ${(cpu.user / 1e6).toFixed(1)}, sys ${(cpu.system / 1e6).toFixed(1)}; main thread and workers), load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    const cpuS = (cpu.user + cpu.system) / 1e6;
+    console.log(`net listen: Veil process CPU ${cpuS.toFixed(1)} s (user ${(cpu.user / 1e6).toFixed(1)}, sys ${(cpu.system / 1e6).toFixed(1)}), ${((cpuS / copies) * 1000).toFixed(1)} ms per instance; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    // per thread: the main thread (DIMSE receive and send, spool bookkeeping), the pool's worker
+    // threads (de-identification: read, header, residual scan, write), the rest (libuv's fs
+    // threads: spool writes and fsyncs; V8's GC helpers)
+    if (threadsAtEnd.size > 0) {
+      const spent = (tid: string) => (threadsAtEnd.get(tid) ?? 0) - (threadsAtStart.get(tid) ?? 0);
+      let main = 0;
+      let pool = 0;
+      let other = 0;
+      for (const tid of threadsAtEnd.keys()) {
+        if (tid === String(process.pid)) main += spent(tid);
+        else if (!threadsBefore.has(tid)) pool += spent(tid);
+        else other += spent(tid);
+      }
+      if (process.env.NET_BENCH_THREADS) for (const tid of threadsAtEnd.keys()) console.log(`  thread ${tid}${tid === String(process.pid) ? ' (main)' : threadsBefore.has(tid) ? '' : ' (worker)'}: ${spent(tid).toFixed(2)} s`);
+      const per = (s: number) => `${s.toFixed(1)} s (${((s / copies) * 1000).toFixed(1)} ms/instance)`;
+      console.log(`net listen: CPU by thread: main (DIMSE SCP and SCU, spool) ${per(main)}; de-identification workers ${per(pool)}; fs and GC threads ${per(other)}`);
+    }
   } finally {
     await listener.close();
     research.kill('SIGTERM');
