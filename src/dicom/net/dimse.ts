@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type { Server as NetServer } from 'node:net';
 import { Writable } from 'node:stream';
 import dimse from 'dcmjs-dimse';
@@ -181,16 +182,17 @@ export function startScp(host: string, port: number, handlers: ScpHandlers): Pro
 /**
  * A data set sent as the bytes Veil wrote. It is only ever proposed in its own transfer syntax
  * (see below), so the library never parses or transcodes it: a receiver that does not accept
- * that syntax gets nothing rather than a re-encoded copy.
+ * that syntax gets nothing rather than a re-encoded copy. The bytes may be loaded only when the
+ * request is sent (one instance in memory per association, not the whole batch).
  */
 class RawDataset extends Dataset {
-  constructor(private readonly bytes: Buffer, private readonly syntax: string, sopClassUid: string, sopInstanceUid: string) {
+  constructor(private readonly bytes: Buffer | (() => Buffer), private readonly syntax: string, sopClassUid: string, sopInstanceUid: string) {
     super({ SOPClassUID: sopClassUid, SOPInstanceUID: sopInstanceUid }, syntax);
   }
 
   override getDenaturalizedDataset(): Buffer {
     if (this.getTransferSyntaxUid() !== this.syntax) throw new Error('refusing to transcode a de-identified data set');
-    return this.bytes;
+    return typeof this.bytes === 'function' ? this.bytes() : this.bytes;
   }
 }
 
@@ -204,10 +206,13 @@ networkProto._wrapSocket = function (this: { socket?: { setNoDelay?(on: boolean)
   return wrapSocket.call(this);
 };
 
-// PDUs gathered as a list of socket chunks and joined once when complete. The library joined
-// each new chunk onto what it had (Buffer.concat per chunk): a 256 KB PDU arriving in 64 KB
-// chunks was copied 2.5 times, and the garbage was a large part of the main thread's time.
-// Same PDU boundaries, same events, same refusal of an unknown PDU type.
+// PDUs gathered as a list of socket chunks. The library joined each new chunk onto what it had
+// (Buffer.concat per chunk): a 256 KB PDU arriving in 64 KB chunks was copied 2.5 times, and the
+// garbage was a large part of the main thread's time. A P-DATA-TF that spans chunks is not
+// joined at all: its PDVs are cut at the chunk seams into fragments that are views of the socket
+// chunks (see splitPData), so a received data set is copied once, into the listener's buffer.
+// Any other PDU is joined once. Same PDU boundaries, same events, same refusal of an unknown
+// PDU type.
 interface PduAccumulator {
   receiving?: Buffer[];
   receivingBytes?: number;
@@ -216,6 +221,7 @@ interface PduAccumulator {
   emit(event: string, value: unknown): boolean;
 }
 const PDU_TYPES = new Set([0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07]);
+const P_DATA_TF = 0x04;
 (networkProto as unknown as { _process(this: PduAccumulator, chunk: Buffer): Buffer | undefined })._process = function (chunk) {
   if (this.receiving === undefined) {
     if (this.minimumReceived) {
@@ -248,13 +254,103 @@ const PDU_TYPES = new Set([0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07]);
     this.receivingBytes = bytes;
     return undefined;
   }
-  const whole = Buffer.concat(this.receiving, bytes);
+  const chunks = this.receiving;
   this.receiving = undefined;
   this.receivingBytes = undefined;
   this.receivedLength = undefined;
+  const split = chunks[0][0] === P_DATA_TF ? splitPData(chunks, end) : undefined;
+  if (split) {
+    this.emit('pdu', split);
+    // the rest of the last chunk begins the next PDU
+    const tail = chunk.length - (bytes - end);
+    return tail < chunk.length ? chunk.subarray(tail) : undefined;
+  }
+  const whole = Buffer.concat(chunks, bytes);
   this.emit('pdu', whole.subarray(0, end));
   return end < whole.length ? whole.subarray(end) : undefined;
 };
+
+/** A PDV as dcmjs-dimse's P-DATA-TF reader gives it (the methods _processPDataTf calls). */
+export class PdvFragment {
+  constructor(private readonly pcId: number, private readonly value: Buffer, private readonly command: boolean, private readonly last: boolean) {}
+  getPresentationContextId(): number {
+    return this.pcId;
+  }
+  getValue(): Buffer {
+    return this.value;
+  }
+  isCommand(): boolean {
+    return this.command;
+  }
+  isLastFragment(): boolean {
+    return this.last;
+  }
+}
+
+/** A P-DATA-TF read from socket chunks without joining them: its PDVs, cut at the seams. */
+export class SplitPData {
+  constructor(private readonly pdvs: PdvFragment[]) {}
+  getPdvs(): PdvFragment[] {
+    return this.pdvs;
+  }
+}
+
+/**
+ * The PDVs of the P-DATA-TF PDU that fills `chunks` up to `end` (PS3.8 9.3.5: PDV item length,
+ * presentation context ID, message control header, value). A value that spans chunks becomes
+ * several fragments in a row, views of the chunks, with the same context and command flag; only
+ * the last of them keeps the "last fragment" bit, so the library's reader collects the same
+ * bytes and acts at the same point. Undefined for items that do not fit the PDU (the library's
+ * own reader then refuses the joined PDU as before).
+ */
+export function splitPData(chunks: readonly Buffer[], end: number): SplitPData | undefined {
+  const starts: number[] = [];
+  let total = 0;
+  for (const chunk of chunks) {
+    starts.push(total);
+    total += chunk.length;
+  }
+  if (total < end) return undefined;
+  let k = 0;
+  const byteAt = (pos: number): number => {
+    while (pos >= starts[k] + chunks[k].length) k++;
+    while (pos < starts[k]) k--;
+    return chunks[k][pos - starts[k]];
+  };
+  const pdvs: PdvFragment[] = [];
+  for (let pos = 6; pos < end; ) {
+    if (pos + 6 > end) return undefined;
+    const length = ((byteAt(pos) << 24) | (byteAt(pos + 1) << 16) | (byteAt(pos + 2) << 8) | byteAt(pos + 3)) >>> 0;
+    if (length < 2 || pos + 4 + length > end) return undefined;
+    const pcId = byteAt(pos + 4);
+    const control = byteAt(pos + 5);
+    const command = (control & 1) === 1;
+    const last = (control & 2) === 2;
+    const from = pos + 6;
+    const to = pos + 4 + length;
+    if (from === to) pdvs.push(new PdvFragment(pcId, Buffer.alloc(0), command, last));
+    for (let at = from; at < to; ) {
+      byteAt(at);
+      const chunkEnd = starts[k] + chunks[k].length;
+      const stop = Math.min(to, chunkEnd);
+      pdvs.push(new PdvFragment(pcId, chunks[k].subarray(at - starts[k], stop - starts[k]), command, last && stop === to));
+      at = stop;
+    }
+    pos = to;
+  }
+  return new SplitPData(pdvs);
+}
+
+// A split P-DATA-TF goes straight to the library's P-DATA handling (what _processPdu does with
+// a P-DATA-TF once it has read it); every other PDU the library's way.
+{
+  type ProcessPdu = (this: { _processPDataTf(pdu: SplitPData): Promise<void> }, pdu: unknown) => Promise<void>;
+  const proto = networkProto as unknown as { _processPdu: ProcessPdu };
+  const processPdu = proto._processPdu;
+  proto._processPdu = function (pdu) {
+    return pdu instanceof SplitPData ? this._processPDataTf(pdu) : processPdu.call(this, pdu);
+  };
+}
 
 // P-DATA-TF written directly (PS3.8 9.3.5): per fragment a 12-byte header (PDU type and length,
 // PDV length, presentation context, message control header) then the fragment as a view of the
@@ -301,6 +397,19 @@ export const librarySendPDataTF = (networkProto as unknown as { _sendPDataTF: Se
   }
 };
 
+// Each command set arrives in a memorystream whose toBuffer() calls the deprecated `new
+// Buffer(n)`: Node then looks for node_modules on the call stack (a captured stack trace, for
+// its deprecation warning) on each of the first 10,000 calls, ≈ 0.25 ms of main-thread time per
+// command. The same bytes by Buffer.concat.
+{
+  const require = createRequire(createRequire(import.meta.url).resolve('dcmjs-dimse'));
+  const memoryStream = require('memorystream') as { createWriteStream(): object };
+  const writableProto = Object.getPrototypeOf(memoryStream.createWriteStream()) as { toBuffer(this: { queue: (Buffer | string)[] }): Buffer };
+  writableProto.toBuffer = function () {
+    return Buffer.concat(this.queue.map((data) => (Buffer.isBuffer(data) ? data : Buffer.from(data))));
+  };
+}
+
 // Command sets (group 0000, a few dozen bytes each) read and written directly, not through
 // dcmjs's general codec: ≈ 2 ms less main-thread time per command (see dimseCommand.ts); any
 // command the direct codec does not know goes the library's way.
@@ -337,8 +446,13 @@ export interface OutgoingInstance {
   sopClassUid: string;
   sopInstanceUid: string;
   transferSyntaxUid: string;
-  dataset: Buffer;
-  /** Called once the receiver confirmed it (status success or warning). */
+  /**
+   * The data set bytes, or a function that gives them when the request is sent (called once per
+   * attempt; the requests of one association are sent one after the other, each once the
+   * previous was answered, so a loader may reuse its buffer).
+   */
+  dataset: Buffer | (() => Buffer);
+  /** Called once the receiver confirmed it (status success or warning), before the next request is sent. */
   onStored(): void;
 }
 

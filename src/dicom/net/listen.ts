@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, join, resolve } from 'node:path';
@@ -169,9 +169,18 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
 
   /** Spool writes in flight per study: a study is not released while one of its instances is being written. */
   const writing = new Map<string, number>();
+  const received = new BufferPool();
   const onStore = async (instance: ReceivedInstance): Promise<StoreOutcome> => {
-    // one buffer, one copy: parsed here, written to the spool as it is
-    const chunks = [asPart10(instance)];
+    // one buffer, one copy: parsed here, written to the spool as it is, then reused
+    const whole = asPart10(instance, received);
+    const chunks = [whole.bytes];
+    try {
+      return await storeReceived(instance, chunks);
+    } finally {
+      received.give(whole.buffer);
+    }
+  };
+  const storeReceived = async (instance: ReceivedInstance, chunks: Buffer[]): Promise<StoreOutcome> => {
     const name = spool.instanceKey(instance.sopInstanceUid);
     const refuse = (status: number, reason: string, code: QuarantineCode): StoreOutcome => {
       report.totals.refused++;
@@ -347,16 +356,23 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
         markSent(file.name);
       }
     } else if (unsent.length > 0) {
+      // the files are read one at a time as they are sent, into one buffer reused for the whole
+      // association (the next request is sent only once the previous one was answered): not a
+      // batch's worth of 513 KB buffers at once, whose external memory kept the main thread's
+      // garbage collector marking
+      const reader = new ReusedReader();
       const outgoing: OutgoingInstance[] = unsent.map((file) => {
-        const bytes = readFileSync(file.path);
+        const head = metaOf(file.path);
         return {
-          ...datasetOf(bytes),
+          ...head,
+          dataset: () => reader.read(file.path).subarray(head.datasetOffset),
           onStored: () => {
             // marked at once: a crash after this point never sends the file again
             markSent(file.name);
             report.totals.forwarded++;
             counted.forwarded++;
-            keepCopy(bytes);
+            // still the file's bytes: the next file is read only when its request is sent
+            if (options.out) keepCopy(reader.last());
             touch();
           },
         };
@@ -459,14 +475,59 @@ export function allowedCallers(policyList: readonly string[] | undefined, flagLi
   return both;
 }
 
-/** The received data set as a Part-10 file: a meta header built from the C-STORE, then the bytes as received. */
-function asPart10(instance: ReceivedInstance): Buffer {
+/** The received data set as a Part-10 file: a meta header built from the C-STORE, then the bytes as received, in a buffer of the pool. */
+function asPart10(instance: ReceivedInstance, pool: BufferPool): { bytes: Buffer; buffer: Buffer } {
   const meta = buildMeta([], [
     { tag: 0x00020002, vr: 'UI', value: Buffer.from(bareUid(instance.sopClassUid), 'latin1') },
     { tag: 0x00020003, vr: 'UI', value: Buffer.from(bareUid(instance.sopInstanceUid), 'latin1') },
   ], instance.transferSyntaxUid, (uid) => uid);
   const header = writeDicom({ meta, dataset: [], transferSyntax: transferSyntaxOf(TS_EXPLICIT_LE), warnings: [] });
-  return Buffer.concat([...header, ...instance.dataset]);
+  const parts = [...header, ...instance.dataset];
+  let size = 0;
+  for (const part of parts) size += part.length;
+  const buffer = pool.take(size);
+  let at = 0;
+  for (const part of parts) {
+    buffer.set(part, at);
+    at += part.length;
+  }
+  return { bytes: buffer.subarray(0, size), buffer };
+}
+
+/**
+ * Buffers for received instances, each given back once its instance is in the spool and taken
+ * again by the next: a fresh 513 KB buffer per instance was external memory that set off a full
+ * garbage collection of the main thread's heap every few dozen instances. Keeps a few, of the
+ * largest sizes seen.
+ */
+export class BufferPool {
+  private readonly free: Buffer[] = [];
+
+  constructor(private readonly keep = 16, private readonly largest = 64 * 1024 * 1024) {}
+
+  /** A buffer of at least `size` bytes (its contents are not cleared). */
+  take(size: number): Buffer {
+    const index = this.free.findIndex((b) => b.length >= size);
+    if (index >= 0) return this.free.splice(index, 1)[0];
+    // rounded up, so that slightly larger instances reuse it too
+    return Buffer.allocUnsafeSlow(Math.max(64 * 1024, 2 ** Math.ceil(Math.log2(size))));
+  }
+
+  give(buffer: Buffer): void {
+    if (buffer.length > this.largest) return;
+    if (this.free.length >= this.keep) {
+      // keep the larger ones
+      const smallest = this.free.reduce((min, b, i) => (b.length < this.free[min].length ? i : min), 0);
+      if (this.free[smallest].length >= buffer.length) return;
+      this.free.splice(smallest, 1);
+    }
+    this.free.push(buffer);
+  }
+
+  /** Buffers waiting to be reused (tests). */
+  get size(): number {
+    return this.free.length;
+  }
 }
 
 /** A UID as text, without the padding a peer may have left on it. */
@@ -474,12 +535,31 @@ function bareUid(uid: string): string {
   return uid.replace(/[\0 ]+$/, '');
 }
 
-/** SOP class, instance and transfer syntax from a Part-10 file Veil wrote, and its data set bytes. */
-function datasetOf(bytes: Buffer): Omit<OutgoingInstance, 'onStored'> {
-  // Veil writes preamble, "DICM", then (0002,0000) group length: the data set follows the group.
-  // Only the meta group is read (explicit VR little endian, PS3.10 7.1), not the whole data set.
-  const groupLength = bytes.readUInt32LE(140);
-  const end = 144 + groupLength;
+/**
+ * SOP class, instance and transfer syntax of a Part-10 file Veil wrote, and where its data set
+ * starts: only the file's beginning is read (the meta group), not the whole file.
+ */
+function metaOf(path: string): { sopClassUid: string; sopInstanceUid: string; transferSyntaxUid: string; datasetOffset: number } {
+  const fd = openSync(path, 'r');
+  try {
+    let head = headBuffer;
+    let got = readSync(fd, head, 0, head.length, 0);
+    // Veil writes preamble, "DICM", then (0002,0000) group length: the data set follows the group
+    const end = got >= 144 ? 144 + head.readUInt32LE(140) : 0;
+    if (end > got) {
+      head = Buffer.alloc(end);
+      got = readSync(fd, head, 0, end, 0);
+    }
+    if (got < 144 || end > got) throw new VeilError('DICOM_INVALID', 'a de-identified file of the batch is shorter than its meta header', { file: basename(path) });
+    return { ...metaUids(head, end), datasetOffset: end };
+  } finally {
+    closeSync(fd);
+  }
+}
+const headBuffer = Buffer.alloc(4096);
+
+/** The meta group's UIDs (explicit VR little endian, PS3.10 7.1), from offset 144 to `end`. */
+function metaUids(bytes: Buffer, end: number): { sopClassUid: string; sopInstanceUid: string; transferSyntaxUid: string } {
   const uids = new Map<number, string>();
   for (let at = 144; at + 8 <= end; ) {
     const tag = ((bytes.readUInt16LE(at) << 16) | bytes.readUInt16LE(at + 2)) >>> 0;
@@ -494,6 +574,37 @@ function datasetOf(bytes: Buffer): Omit<OutgoingInstance, 'onStored'> {
     sopClassUid: uids.get(0x00020002) ?? '',
     sopInstanceUid: uids.get(0x00020003) ?? '',
     transferSyntaxUid: uids.get(0x00020010) ?? '',
-    dataset: bytes.subarray(end),
   };
+}
+
+/**
+ * Reads whole files into one buffer, grown when a file is larger and reused for the next: the
+ * bytes returned are valid until the next read.
+ */
+class ReusedReader {
+  private buffer = Buffer.alloc(0);
+  private length = 0;
+
+  read(path: string): Buffer {
+    const fd = openSync(path, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      if (size > this.buffer.length) this.buffer = Buffer.allocUnsafe(Math.max(size, Math.ceil(this.buffer.length * 1.5)));
+      let at = 0;
+      while (at < size) {
+        const got = readSync(fd, this.buffer, at, size - at, at);
+        if (got === 0) break;
+        at += got;
+      }
+      this.length = at;
+      return this.buffer.subarray(0, at);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** The file read last. */
+  last(): Buffer {
+    return this.buffer.subarray(0, this.length);
+  }
 }

@@ -39,9 +39,18 @@ export class Spool {
    * blocking the event loop; instances received at once on several associations share the
    * folder's fsync. Resolves once the instance survives a power cut.
    */
-  store(studyKey: string, instanceKey: string, chunks: readonly Uint8Array[]): Promise<void> {
-    return writeDurableAsync(join(this.incoming, studyKey, `${instanceKey}.dcm`), chunks);
+  async store(studyKey: string, instanceKey: string, chunks: readonly Uint8Array[]): Promise<void> {
+    // the study's folder is made once, not checked by a system call per instance
+    const folder = join(this.incoming, studyKey);
+    if (!this.folders.has(folder)) {
+      await mkdir(folder, { recursive: true });
+      this.folders.add(folder);
+    }
+    return writeDurableAsync(join(folder, `${instanceKey}.dcm`), chunks, false);
   }
+
+  /** Study folders known to exist in incoming/ (forgotten when the study is released). */
+  private readonly folders = new Set<string>();
 
   /** Studies waiting in incoming/ (after a restart: those received before it). */
   openStudies(): string[] {
@@ -55,6 +64,7 @@ export class Spool {
   release(studyKey: string, now: number): string {
     const id = `${now.toString().padStart(14, '0')}-${studyKey}`;
     const batch = join(this.batches, id);
+    this.folders.delete(join(this.incoming, studyKey));
     mkdirSync(batch, { recursive: true });
     renameSync(join(this.incoming, studyKey), join(batch, 'in'));
     fsyncDir(batch);
@@ -130,9 +140,9 @@ function fsyncDir(path: string): void {
 }
 
 /** writeDurable without blocking the event loop; the folder's fsync is shared by concurrent writers. */
-export async function writeDurableAsync(target: string, chunks: readonly Uint8Array[]): Promise<void> {
+export async function writeDurableAsync(target: string, chunks: readonly Uint8Array[], makeFolder = true): Promise<void> {
   const dir = dirname(target);
-  await mkdir(dir, { recursive: true });
+  if (makeFolder) await mkdir(dir, { recursive: true });
   const temp = tempPathFor(target);
   const handle = await open(temp, 'w');
   try {

@@ -1,6 +1,7 @@
 import dimse from 'dcmjs-dimse';
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { librarySendPDataTF } from '../../../src/dicom/net/dimse.js';
+import { librarySendPDataTF, SplitPData } from '../../../src/dicom/net/dimse.js';
 
 /**
  * The PDU accumulator dimse.ts installs into dcmjs-dimse (socket chunks gathered in a list,
@@ -20,12 +21,16 @@ function pdu(type: number, length: number, fill: number): Buffer {
   return bytes;
 }
 
-function feed(stream: Buffer, cuts: number[]): { pdus: Buffer[]; errors: string[] } {
+function feed(stream: Buffer, cuts: number[]): { pdus: Buffer[]; errors: string[]; split: SplitPData[]; events: (Buffer | SplitPData)[] } {
   const pdus: Buffer[] = [];
+  const split: SplitPData[] = [];
+  const events: (Buffer | SplitPData)[] = [];
   const errors: string[] = [];
   const accumulator = {
     emit(event: string, value: unknown) {
-      if (event === 'pdu') pdus.push(Buffer.from(value as Buffer));
+      if (event === 'pdu' && value instanceof SplitPData) split.push(value);
+      else if (event === 'pdu') pdus.push(Buffer.from(value as Buffer));
+      if (event === 'pdu') events.push(value as Buffer | SplitPData);
       else errors.push((value as Error).message);
       return true;
     },
@@ -37,8 +42,44 @@ function feed(stream: Buffer, cuts: number[]): { pdus: Buffer[]; errors: string[
     do rest = processChunk.call(accumulator, rest);
     while (rest !== undefined);
   }
-  return { pdus, errors };
+  return { pdus, errors, split, events };
 }
+
+/**
+ * Messages as the library's P-DATA handling sees them: at each fragment flagged last, the bytes
+ * of the fragments since the previous one. A buffer is a whole PDU (read as PS3.8 9.3.5 lays it
+ * out), a SplitPData gives its fragments; `views` is false if a fragment is not a view of `stream`.
+ */
+function messagesOf(events: readonly (Buffer | SplitPData)[], stream: Buffer): { messages: string[]; views: boolean } {
+  const messages: string[] = [];
+  let pending: Buffer[] = [];
+  let views = true;
+  const take = (pcId: number, command: boolean, last: boolean, value: Buffer) => {
+    pending.push(value);
+    if (last) {
+      messages.push(`${pcId}:${command ? 'command' : 'data'}:${Buffer.concat(pending).toString('hex')}`);
+      pending = [];
+    }
+  };
+  for (const event of events) {
+    if (event instanceof SplitPData) {
+      for (const pdv of event.getPdvs()) {
+        const value = pdv.getValue();
+        if (value.length > 0 && value.buffer !== stream.buffer) views = false;
+        take(pdv.getPresentationContextId(), pdv.isCommand(), pdv.isLastFragment(), value);
+      }
+      continue;
+    }
+    for (let at = 6; at < event.length; ) {
+      const length = event.readUInt32BE(at);
+      take(event[at + 4], (event[at + 5] & 1) === 1, (event[at + 5] & 2) === 2, event.subarray(at + 6, at + 4 + length));
+      at += 4 + length;
+    }
+  }
+  return { messages, views };
+}
+
+const digest = (text: string) => `${text.slice(0, 16)}… ${createHash('sha256').update(text).digest('hex')}`;
 
 describe('PDUs gathered from socket chunks', () => {
   const sent = [pdu(1, 68, 1), pdu(4, 262_144, 2), pdu(4, 12, 3), pdu(4, 70_000, 4), pdu(5, 4, 5), pdu(7, 4, 6)];
@@ -56,6 +97,45 @@ describe('PDUs gathered from socket chunks', () => {
       const { pdus, errors } = feed(stream, cuts);
       expect(errors).toEqual([]);
       expect(pdus.map((p) => p.toString('hex'))).toEqual(sent.map((p) => p.toString('hex')));
+    }
+  });
+
+  it('reads a P-DATA-TF that spans socket chunks as views of them: the same messages, no copy', () => {
+    type Send = (this: object, request: unknown, contextId: number, maxPduLength: number) => void;
+    const send = (Object.getPrototypeOf(dimse.Scp.prototype) as { _sendPDataTF: Send })._sendPDataTF;
+    const writes: Buffer[] = [];
+    const sender = { socket: { cork: () => undefined, uncork: () => undefined, write: (chunk: Uint8Array) => writes.push(Buffer.from(chunk)) > 0 }, statistics: { addBytesSent: () => undefined } };
+    const dataset = new dimse.Dataset({ SOPClassUID: '1.2.840.10008.5.1.4.1.1.7', SOPInstanceUID: '1.2.826.0.1.3680043.8.498.6', PatientComments: 'y'.repeat(150_001) }, '1.2.840.10008.1.2.1');
+    const request = new dimse.requests.CStoreRequest(dataset);
+    request.setMessageId(5);
+    for (const [contextId, max] of [[1, 16_384], [3, 65_536], [5, 0]] as const) send.call(sender, request, contextId, max);
+    // a PDU whose PDV items are several, and one with an empty command fragment
+    const item = (pcId: number, control: number, value: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, 0, pcId, control]), value]);
+    const items = [item(9, 0, Buffer.alloc(3000, 1)), item(9, 2, Buffer.alloc(70_000, 2)), item(11, 3, Buffer.alloc(0))];
+    for (const i of items) i.writeUInt32BE(i.length - 4, 0);
+    const several = Buffer.concat([Buffer.from([4, 0, 0, 0, 0, 0]), ...items]);
+    several.writeUInt32BE(several.length - 6, 2);
+    const stream = Buffer.concat([...writes, several]);
+    const whole = feed(stream, []);
+    expect(whole.split).toEqual([]);
+    const expected = messagesOf(whole.events, stream).messages;
+    expect(expected.length).toBe(8);
+    let seed = 11;
+    const random = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    for (const size of [1, 5, 6, 7, 1000, 65_536, 0, 0]) {
+      const cuts: number[] = [];
+      for (let at = 0; at < stream.length; ) {
+        at += size > 0 ? size : 1 + Math.floor(random() * 100_000);
+        if (at < stream.length) cuts.push(at);
+      }
+      const { split, errors, events } = feed(stream, cuts);
+      expect(errors).toEqual([]);
+      // P-DATA-TFs that fit in one chunk come as buffers, those that span chunks split
+      expect(split.length).toBeGreaterThan(0);
+      const got = messagesOf(events, stream);
+      expect(got.views).toBe(true);
+      // compared as digests: the messages are hundreds of kB
+      expect(got.messages.map(digest)).toEqual(expected.map(digest));
     }
   });
 
