@@ -5,13 +5,13 @@ import type { Policy } from '../../policy/load.js';
 import type { TabularReport } from '../../report/tabularReport.js';
 import { beginRun, tabularNeedsKey, type AnonymizeOptions } from '../anonymize.js';
 import { entitiesPerClass } from '../entities.js';
-import { equivalenceClasses } from '../metrics/classes.js';
+import { equivalenceClasses, type ClassIndex } from '../metrics/classes.js';
 import { classStats } from '../metrics/privacy.js';
 import { publishClasses } from '../publish.js';
 import { riskRequirementMinimum } from '../risk/wire.js';
-import { columnsTheReportReads, gatherTable, partitionRows, readRowPartitions } from './gather.js';
+import { columnsTheReportReads, gatherTable, partitionRows, readRowPartitions, type PartitionRows } from './gather.js';
 import { writeInterleaved } from './interleave.js';
-import { distributionOf, outputPath, partitionPath, planPolicy, readOutcome, readPlan } from './layout.js';
+import { distributionOf, outputPath, partitionPath, planPolicy, readOutcome, readPlan, type PartitionOutcome, type Plan } from './layout.js';
 
 export interface MergeOptions {
   workDir: string;
@@ -42,20 +42,15 @@ export async function mergePartitions(options: MergeOptions): Promise<TabularRep
   for (const partition of plan.partitions) outcomes.push(await readOutcome(workDir, plan, partition.index));
   const partOf = await readRowPartitions(workDir, plan);
   const rows = partitionRows(plan, partOf);
-  // Only what the check and the report read: the output's labels, and the input's columns the
-  // measures look at (not the identifiers removed, not the columns dropped). The CSV itself is
-  // copied from the partitions' outputs at the end, record by record.
-  const qiColumns = new Set(tabular.quasiIdentifiers.map((q) => plan.header.indexOf(q.column)));
-  const output = await gatherTable(plan, rows, (p) => outputPath(workDir, p), qiColumns, options.maxCellBytes);
+  const suppressed = suppressedRows(plan, partOf, outcomes);
+  // Only what the check and the report read: the classes and labels of the output (its
+  // quasi-identifier columns, dropped once measured), and the input's columns the measures look
+  // at (not the identifiers removed, not the columns dropped). The CSV itself is copied from the
+  // partitions' outputs at the end, record by record.
+  const dimensionColumns = tabular.quasiIdentifiers.map((q) => plan.header.indexOf(q.column));
+  const { classes, labels } = await outputClasses(plan, rows, workDir, dimensionColumns, suppressed, options.maxCellBytes);
   const original = await gatherTable(plan, rows, (p) => partitionPath(workDir, p), columnsTheReportReads(plan.header, tabular), options.maxCellBytes);
   const readMs = performance.now() - started;
-
-  const suppressed = new Uint8Array(plan.rows);
-  const local = new Int32Array(plan.partitions.length);
-  const localOf = new Int32Array(plan.rows);
-  for (let r = 0; r < plan.rows; r++) localOf[r] = local[partOf[r]]++;
-  const suppressedLocal = outcomes.map((o) => new Set(o.suppressedRows));
-  for (let r = 0; r < plan.rows; r++) if (suppressedLocal[partOf[r]].has(localOf[r])) suppressed[r] = 1;
 
   // The identifier columns publishClasses recomputes are discarded (the partitions' are
   // written), so a throwaway key stands in for the real one.
@@ -66,17 +61,12 @@ export async function mergePartitions(options: MergeOptions): Promise<TabularRep
     policyInfo: { name: policy.name, version: policy.version, sha256: policy.source.sha256 },
   };
   const { prepared, models, secret, timing, lap } = beginRun(original, tabular, runOptions);
-  const classes = equivalenceClasses(output, prepared.dimensionColumns, suppressed);
   const stats = classStats(classes, prepared.sensitive, plan.rows);
   const people = prepared.entities ? entitiesPerClass(classes, prepared.entities) : undefined;
   const published = people ? stats.map((s, c) => ({ ...s, entities: people[c] })) : stats;
   checkWhole(tabular, runOptions.policyFile, models.map((m) => m.measure(published)), published, suppressed, riskRequirementMinimum(tabular, runOptions.policyFile));
   lap('check');
 
-  const labels = prepared.dimensionColumns.map((col) => {
-    const column = output.columns[col];
-    return Array.from({ length: classes.count }, (_, c) => column.dictionary[column.codes[classes.order[classes.starts[c]]]]);
-  });
   const { report } = publishWhole(() => publishClasses(original, tabular, runOptions, { prepared, models, classOf: classes.classOf, labels, secret, timing, lap, started: performance.now() }), runOptions.policyFile);
   report.distribution = distributionOf(plan);
   report.notes.push(`Distributed run: the table was cut centrally into ${plan.partitions.length} partition${plan.partitions.length === 1 ? '' : 's'} of at most ${plan.maxPartitionRows} rows (where the policy allowed), each anonymized alone; every guarantee above is measured on the whole merged table.`, ...plan.notes);
@@ -87,6 +77,30 @@ export async function mergePartitions(options: MergeOptions): Promise<TabularRep
   report.timingMs.total = round(performance.now() - started);
   if (options.reportJson) await writeFileAtomic(options.reportJson, `${JSON.stringify(report, null, 2)}\n`);
   return report;
+}
+
+/** 1 for each input row a partition suppressed (its outcome lists them by partition row). */
+function suppressedRows(plan: Plan, partOf: Uint32Array, outcomes: readonly PartitionOutcome[]): Uint8Array {
+  const suppressed = new Uint8Array(plan.rows);
+  const local = new Int32Array(plan.partitions.length);
+  const suppressedLocal = outcomes.map((o) => new Set(o.suppressedRows));
+  for (let r = 0; r < plan.rows; r++) if (suppressedLocal[partOf[r]].has(local[partOf[r]]++)) suppressed[r] = 1;
+  return suppressed;
+}
+
+/**
+ * The equivalence classes of the merged output and each class's label on every
+ * quasi-identifier, from the outputs' quasi-identifier columns alone; the table is dropped
+ * when this returns, before the input's columns are read.
+ */
+async function outputClasses(plan: Plan, rows: PartitionRows, workDir: string, dimensionColumns: readonly number[], suppressed: Uint8Array, maxCellBytes: number | undefined): Promise<{ classes: ClassIndex; labels: string[][] }> {
+  const output = await gatherTable(plan, rows, (p) => outputPath(workDir, p), new Set(dimensionColumns), maxCellBytes);
+  const classes = equivalenceClasses(output, dimensionColumns, suppressed);
+  const labels = dimensionColumns.map((col) => {
+    const column = output.columns[col];
+    return Array.from({ length: classes.count }, (_, c) => column.dictionary[column.codes[classes.order[classes.starts[c]]]]);
+  });
+  return { classes, labels };
 }
 
 function checkWhole(
