@@ -190,7 +190,10 @@ export async function startServer(options: ApiOptions & { port: number; host?: s
   // an upload may take a while; a client that sends headers slowly may not
   server.requestTimeout = 15 * 60 * 1000;
   server.headersTimeout = 30 * 1000;
-  server.keepAliveTimeout = 5 * 1000;
+  // Longer than a client's own idle timeout (undici 4 s, proxies typically 60 s): a client that
+  // pauses between requests (parsing a downloaded result, say) must not send its next request on
+  // a connection the server closed under it, which fails as "other side closed".
+  server.keepAliveTimeout = 65 * 1000;
   const port = (server.address() as AddressInfo).port;
   api.ctx.logger.info({ port, dataDir: options.dataDir }, 'listening');
   // the first policy preview should not pay for loading the tabular engine: load it now, in its
