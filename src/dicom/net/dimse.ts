@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import type { Server as NetServer } from 'node:net';
 import { Writable } from 'node:stream';
 import dimse from 'dcmjs-dimse';
+import { BufferPool } from './bufferPool.js';
 import { parseCommand, writeCommand } from './dimseCommand.js';
 
 /**
@@ -26,8 +27,13 @@ export interface ReceivedInstance {
   sopClassUid: string;
   sopInstanceUid: string;
   transferSyntaxUid: string;
-  /** The data set as the P-DATA fragments brought it (joined once, by the listener, with its file meta header). */
+  /** The data set as the P-DATA fragments brought it, in one buffer of the receive pool. */
   dataset: readonly Buffer[];
+  /**
+   * Free bytes right before the data set in its buffer (`buffer.subarray(0, start)`), where a
+   * file meta header can be written so that header and data set are one view without a copy.
+   */
+  room?: { buffer: Buffer; start: number };
 }
 
 /** The outcome the listener returns to the sender: 0x0000 success, 0xA7xx/0xC000… failures. */
@@ -67,14 +73,50 @@ export function isReadableTransferSyntax(uid: string): boolean {
   return uid === '1.2.840.10008.1.2' || uid.startsWith('1.2.840.10008.1.2.');
 }
 
-const rawOf = new WeakMap<object, { chunks: Buffer[]; transferSyntaxUid: string }>();
+const rawOf = new WeakMap<object, { collector: Collector; transferSyntaxUid: string }>();
 
-/** Collects the P-DATA fragments of one C-STORE in memory, as received. */
+/** Bytes kept free before a received data set, for its file meta header (≈ 200 bytes). */
+export const HEADER_ROOM = 1024;
+const receivePool = new BufferPool();
+
+/**
+ * Collects the P-DATA fragments of one C-STORE as they arrive, copied into one buffer of a pool
+ * (after HEADER_ROOM free bytes): the socket chunks are not kept until the instance is complete,
+ * so they die young (a chunk kept for the length of a transfer was promoted and counted towards
+ * the old generation, which set off full collections). The buffer goes back to the pool once the
+ * instance was answered.
+ */
 class Collector extends Writable {
-  readonly chunks: Buffer[] = [];
+  private buffer: Buffer | undefined;
+  private length = 0;
+
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.chunks.push(chunk);
+    const needed = HEADER_ROOM + this.length + chunk.length;
+    if (!this.buffer || needed > this.buffer.length) {
+      // first fragment: room for a typical instance; later, grown (the smaller one goes back)
+      const larger = receivePool.take(Math.max(needed, this.buffer ? this.buffer.length * 2 : 1024 * 1024));
+      if (this.buffer) {
+        this.buffer.copy(larger, HEADER_ROOM, HEADER_ROOM, HEADER_ROOM + this.length);
+        receivePool.give(this.buffer);
+      }
+      this.buffer = larger;
+    }
+    this.buffer.set(chunk, HEADER_ROOM + this.length);
+    this.length += chunk.length;
     callback();
+  }
+
+  /** The data set received, and the room before it. */
+  received(): { dataset: Buffer[]; room?: { buffer: Buffer; start: number } } {
+    if (!this.buffer) return { dataset: [] };
+    return { dataset: [this.buffer.subarray(HEADER_ROOM, HEADER_ROOM + this.length)], room: { buffer: this.buffer, start: HEADER_ROOM } };
+  }
+
+  /** Gives the buffer back to the pool: the instance's bytes are no longer used. */
+  release(): void {
+    if (this.buffer) receivePool.give(this.buffer);
+    this.buffer = undefined;
+    this.length = 0;
   }
 }
 
@@ -132,7 +174,7 @@ export function startScp(host: string, port: number, handlers: ScpHandlers): Pro
       const transferSyntaxUid = context.getAcceptedTransferSyntaxUid() ?? '';
       // an empty library data set stands in; the bytes travel beside it, unparsed
       const stand = new Dataset({}, transferSyntaxUid);
-      rawOf.set(stand, { chunks: (writable as Collector).chunks, transferSyntaxUid });
+      rawOf.set(stand, { collector: writable as Collector, transferSyntaxUid });
       callback(stand);
     }
 
@@ -141,6 +183,8 @@ export function startScp(host: string, port: number, handlers: ScpHandlers): Pro
       const stand = request.getDataset();
       const raw = stand ? rawOf.get(stand) : undefined;
       const answer = (outcome: StoreOutcome) => {
+        // the listener is done with the bytes once it has an outcome
+        raw?.collector.release();
         response.setStatus(outcome.status);
         if (outcome.comment) response.setErrorComment(outcome.comment.slice(0, 64));
         callback(response);
@@ -154,7 +198,7 @@ export function startScp(host: string, port: number, handlers: ScpHandlers): Pro
           sopClassUid: request.getAffectedSopClassUid(),
           sopInstanceUid: request.getAffectedSopInstanceUid(),
           transferSyntaxUid: raw.transferSyntaxUid,
-          dataset: raw.chunks,
+          ...raw.collector.received(),
         });
       } catch {
         return answer(failed);

@@ -14,6 +14,7 @@ import type { DicomRunReport } from '../../report/dicomReport.js';
 import { openDicomWorkers } from '../pool.js';
 import { deidentifyDicomDirectory } from '../run.js';
 import { sendInstances, startScp, STATUS, type Destination, type OutgoingInstance, type ReceivedInstance, type StoreOutcome } from './dimse.js';
+import { BufferPool } from './bufferPool.js';
 import { listDir, SentLog, Spool, writeDurable } from './spool.js';
 
 export interface ListenOptions {
@@ -171,13 +172,13 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
   const writing = new Map<string, number>();
   const received = new BufferPool();
   const onStore = async (instance: ReceivedInstance): Promise<StoreOutcome> => {
-    // one buffer, one copy: parsed here, written to the spool as it is, then reused
+    // one buffer: the meta header written in the room before the data set (no copy of it),
+    // parsed here, written to the spool as it is; its buffer is reused once answered
     const whole = asPart10(instance, received);
-    const chunks = [whole.bytes];
     try {
-      return await storeReceived(instance, chunks);
+      return await storeReceived(instance, [whole.bytes]);
     } finally {
-      received.give(whole.buffer);
+      if (whole.pooled) received.give(whole.pooled);
     }
   };
   const storeReceived = async (instance: ReceivedInstance, chunks: Buffer[]): Promise<StoreOutcome> => {
@@ -475,13 +476,28 @@ export function allowedCallers(policyList: readonly string[] | undefined, flagLi
   return both;
 }
 
-/** The received data set as a Part-10 file: a meta header built from the C-STORE, then the bytes as received, in a buffer of the pool. */
-function asPart10(instance: ReceivedInstance, pool: BufferPool): { bytes: Buffer; buffer: Buffer } {
+/**
+ * The received data set as a Part-10 file: a meta header built from the C-STORE, then the bytes
+ * as received. Written into the room the receiver left before the data set when it fits (one
+ * view, nothing copied); else both copied into a buffer of the pool, given back as `pooled`.
+ */
+function asPart10(instance: ReceivedInstance, pool: BufferPool): { bytes: Buffer; pooled?: Buffer } {
   const meta = buildMeta([], [
     { tag: 0x00020002, vr: 'UI', value: Buffer.from(bareUid(instance.sopClassUid), 'latin1') },
     { tag: 0x00020003, vr: 'UI', value: Buffer.from(bareUid(instance.sopInstanceUid), 'latin1') },
   ], instance.transferSyntaxUid, (uid) => uid);
   const header = writeDicom({ meta, dataset: [], transferSyntax: transferSyntaxOf(TS_EXPLICIT_LE), warnings: [] });
+  let headerSize = 0;
+  for (const part of header) headerSize += part.length;
+  const { room } = instance;
+  if (room && instance.dataset.length === 1 && headerSize <= room.start) {
+    let at = room.start - headerSize;
+    for (const part of header) {
+      room.buffer.set(part, at);
+      at += part.length;
+    }
+    return { bytes: room.buffer.subarray(room.start - headerSize, room.start + instance.dataset[0].length) };
+  }
   const parts = [...header, ...instance.dataset];
   let size = 0;
   for (const part of parts) size += part.length;
@@ -491,43 +507,7 @@ function asPart10(instance: ReceivedInstance, pool: BufferPool): { bytes: Buffer
     buffer.set(part, at);
     at += part.length;
   }
-  return { bytes: buffer.subarray(0, size), buffer };
-}
-
-/**
- * Buffers for received instances, each given back once its instance is in the spool and taken
- * again by the next: a fresh 513 KB buffer per instance was external memory that set off a full
- * garbage collection of the main thread's heap every few dozen instances. Keeps a few, of the
- * largest sizes seen.
- */
-export class BufferPool {
-  private readonly free: Buffer[] = [];
-
-  constructor(private readonly keep = 16, private readonly largest = 64 * 1024 * 1024) {}
-
-  /** A buffer of at least `size` bytes (its contents are not cleared). */
-  take(size: number): Buffer {
-    const index = this.free.findIndex((b) => b.length >= size);
-    if (index >= 0) return this.free.splice(index, 1)[0];
-    // rounded up, so that slightly larger instances reuse it too
-    return Buffer.allocUnsafeSlow(Math.max(64 * 1024, 2 ** Math.ceil(Math.log2(size))));
-  }
-
-  give(buffer: Buffer): void {
-    if (buffer.length > this.largest) return;
-    if (this.free.length >= this.keep) {
-      // keep the larger ones
-      const smallest = this.free.reduce((min, b, i) => (b.length < this.free[min].length ? i : min), 0);
-      if (this.free[smallest].length >= buffer.length) return;
-      this.free.splice(smallest, 1);
-    }
-    this.free.push(buffer);
-  }
-
-  /** Buffers waiting to be reused (tests). */
-  get size(): number {
-    return this.free.length;
-  }
+  return { bytes: buffer.subarray(0, size), pooled: buffer };
 }
 
 /** A UID as text, without the padding a peer may have left on it. */

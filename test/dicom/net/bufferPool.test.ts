@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BufferPool } from '../../../src/dicom/net/listen.js';
+import { BufferPool } from '../../../src/dicom/net/bufferPool.js';
 
 /**
  * The pool of buffers the listener copies each received instance into: a buffer given back is
