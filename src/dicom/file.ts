@@ -5,7 +5,7 @@ import type { DicomPolicy } from '../policy/sections/dicom.js';
 import type { PixelsPolicy } from '../policy/sections/pixels.js';
 import { isVeilError } from '../errors.js';
 import { readDicom } from './codec/read.js';
-import { writeDicom } from './codec/write.js';
+import { writeDicom, type WriteScratch } from './codec/write.js';
 import { DicomDamagedError, NotDicomError, TAG_PIXEL_DATA, transferSyntaxOf, type DicomDataset, type DicomFile } from './codec/types.js';
 import { encodeText, swapValue } from './codec/values.js';
 import { collectIdentifyingValues, deidentifyDataset, type ActionCounts, type DeidentifyContext } from './deidentify.js';
@@ -177,6 +177,12 @@ function readReusable(path: string): Buffer {
 }
 
 /**
+ * The output buffer this thread reuses for the next file, on the same path and for the same
+ * reason as `readReusable`: each output is written (or rejected) before the next is encoded.
+ */
+const outputScratch: WriteScratch = { buffer: Buffer.allocUnsafe(0) };
+
+/**
  * Temp names beside the target, as io/atomic.ts makes them (".veil-tmp-" prefix, which the
  * walk skips), from one random prefix per thread and a counter: a random draw per file cost a
  * system call each.
@@ -289,7 +295,7 @@ export async function processFile(task: FileTask, settings: FileSettings, cleane
   }
   let outcome: { result: FileResult; chunks?: Uint8Array[] };
   try {
-    outcome = await deidentifyBytes(bytes, task, settings, cleaner);
+    outcome = await deidentifyBytes(bytes, task, settings, cleaner, cleaner ? undefined : outputScratch);
   } catch (error) {
     // a bug or an unforeseen structure must not stop the run: the file is rejected, not written.
     // VeilError messages never hold data values, so they are shown; other errors only by name.
@@ -306,13 +312,15 @@ export async function processFile(task: FileTask, settings: FileSettings, cleane
 /**
  * The whole per-file transform without file I/O: parse, profile, cohort write-back, pixel
  * cleaner, marking, encoding and the residual-PHI check. `chunks` is what to write (only
- * when the result is ok and the task has an output path).
+ * when the result is ok and the task has an output path); with `scratch` they are views of its
+ * buffer, valid until the next call given it.
  */
 export async function deidentifyBytes(
   bytes: Uint8Array,
   task: FileTask,
   settings: FileSettings,
   cleaner?: PixelCleaner,
+  scratch?: WriteScratch,
 ): Promise<{ result: FileResult; chunks?: Uint8Array[] }> {
   const base: FileResult = { input: task.relativePath, status: 'rejected', warnings: [], counts: emptyCounts(), residualValuesChecked: 0 };
   const done = (result: FileResult) => ({ result });
@@ -386,7 +394,7 @@ export async function deidentifyBytes(
     transferSyntax = next;
   }
   const meta = buildMeta(dataset, file.meta, transferSyntax.uid, (uid) => (dicom.options.includes('retainUIDs') ? uid : remapUid(settings.secret, uid)));
-  const chunks = writeDicom({ meta, dataset, transferSyntax, warnings: [] });
+  const chunks = writeDicom({ meta, dataset, transferSyntax, warnings: [] }, scratch);
   const searched = residualValues(identifying);
   // a deflated output is searched in its inflated form: compressed bytes hide any value
   const plain = transferSyntax.deflated ? writeDicom({ meta, dataset, transferSyntax: { ...transferSyntax, deflated: false }, warnings: [] }) : chunks;

@@ -21,8 +21,13 @@ class ByteSink {
   private start = 0;
   private pos = 0;
 
-  constructor(initial = 16384) {
-    this.buf = Buffer.allocUnsafe(initial);
+  /** With `scratch`, starts in the caller's buffer (and hands a larger one back to it when it grows). */
+  constructor(initial = 16384, private readonly scratch?: WriteScratch) {
+    if (scratch && scratch.buffer.length >= initial) this.buf = scratch.buffer;
+    else {
+      this.buf = Buffer.allocUnsafe(initial);
+      if (scratch && initial <= MAX_SCRATCH) scratch.buffer = this.buf;
+    }
   }
 
   private ensure(extra: number): void {
@@ -31,6 +36,7 @@ class ByteSink {
     const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, pending + extra + 1024));
     this.buf.copy(next, 0, this.start, this.pos);
     this.buf = next;
+    if (this.scratch && next.length <= MAX_SCRATCH) this.scratch.buffer = next;
     this.start = 0;
     this.pos = pending;
   }
@@ -57,6 +63,13 @@ class ByteSink {
     if (n <= SMALL) for (let i = 0; i < n; i++) b[at + i] = bytes[i];
     else b.set(bytes, at);
     this.pos = at + n;
+  }
+
+  uint32le(value: number): void {
+    this.ensure(4);
+    put32(this.buf, this.pos, value >>> 0, true);
+    this.pos += 4;
+    this.length += 4;
   }
 
   byte(value: number): void {
@@ -143,11 +156,29 @@ function isLongVr(vr: string): boolean {
   return vr.length === 2 && LONG_BY_CODE[(vr.charCodeAt(0) << 8) | vr.charCodeAt(1)] === 1;
 }
 
+/**
+ * A buffer lent to `writeDicom` for the bytes it copies, reused file after file by a thread that
+ * writes each output before it encodes the next: a new 16 kB buffer per file cost an allocation
+ * outside the heap and garbage collection work.
+ */
+export interface WriteScratch {
+  buffer: Buffer;
+}
+
+/** A scratch buffer is kept only up to this size (a larger output gets a buffer of its own). */
+const MAX_SCRATCH = 1 << 20;
+
+const PREAMBLE = new Uint8Array(128);
+const DICM = Uint8Array.of(0x44, 0x49, 0x43, 0x4d);
+const META_ENCODING: Encoding = { explicit: true, littleEndian: true };
+const TAG_META_GROUP_LENGTH = 0x00020000;
+
 const UNDEFINED_LENGTH = 0xffffffff;
 const SPACE_PADDED = new Set(['AE', 'AS', 'CS', 'DA', 'DS', 'DT', 'IS', 'LO', 'LT', 'PN', 'SH', 'ST', 'TM', 'UC', 'UR', 'UT']);
 
-function writeDataset(sink: ByteSink, dataset: DicomDataset, encoding: Encoding): void {
+function writeDataset(sink: ByteSink, dataset: DicomDataset, encoding: Encoding, skipTag = -1): void {
   for (const element of dataset) {
+    if (element.tag === skipTag) continue;
     if (element.verbatim) {
       sink.push(element.verbatim);
       continue;
@@ -182,8 +213,31 @@ function copiedSize(dataset: DicomDataset): number {
   return size;
 }
 
+/**
+ * Bytes of the meta group after (0002,0000) when every element is a plain value (as Veil builds
+ * it); undefined for anything else (sequences, verbatim or delimiter elements), measured by encoding.
+ */
+function plainMetaLength(meta: DicomDataset): number | undefined {
+  let size = 0;
+  for (const element of meta) {
+    if (element.tag === TAG_META_GROUP_LENGTH) continue;
+    if (element.verbatim || element.items || element.tag >>> 16 === 0xfffe) return undefined;
+    const length = element.value?.length ?? 0;
+    size += (isLongVr(element.vr) ? 12 : 8) + length + (length % 2);
+  }
+  return size;
+}
+
 /** Encodes the meta group with a correct (0002,0000) group length. */
 function writeMeta(sink: ByteSink, meta: DicomDataset): void {
+  const length = plainMetaLength(meta);
+  if (length !== undefined) {
+    // the group length is known before the group is written: no second sink per file
+    sink.header(TAG_META_GROUP_LENGTH, 'UL', 4, META_ENCODING);
+    sink.uint32le(length);
+    writeDataset(sink, meta, META_ENCODING, TAG_META_GROUP_LENGTH);
+    return;
+  }
   const body = new ByteSink(512);
   writeDataset(body, meta.filter((e) => e.tag !== 0x00020000), { explicit: true, littleEndian: true });
   const groupLength = Buffer.alloc(4);
@@ -196,13 +250,14 @@ function writeMeta(sink: ByteSink, meta: DicomDataset): void {
  * Encodes a Part-10 file: zero preamble, "DICM", meta group, then the data set in its
  * transfer syntax (deflated when it says so). Returns chunks so that large verbatim pixel
  * data is never copied before it reaches the disk: usually one chunk with everything up to
- * the pixel data, then the pixel data as read.
+ * the pixel data, then the pixel data as read. With `scratch`, the copied bytes are written into
+ * the caller's buffer: the chunks are views of it, valid until the next call given the same scratch.
  */
-export function writeDicom(file: DicomFile): Uint8Array[] {
+export function writeDicom(file: DicomFile, scratch?: WriteScratch): Uint8Array[] {
   // sized for the whole output up front: growing past a first guess copied every file once more
-  const sink = new ByteSink(1024 + copiedSize(file.meta) + (file.transferSyntax.deflated ? 0 : copiedSize(file.dataset)));
-  sink.push(new Uint8Array(128));
-  sink.push(Uint8Array.of(0x44, 0x49, 0x43, 0x4d));
+  const sink = new ByteSink(1024 + copiedSize(file.meta) + (file.transferSyntax.deflated ? 0 : copiedSize(file.dataset)), scratch);
+  sink.push(PREAMBLE);
+  sink.push(DICM);
   writeMeta(sink, file.meta);
   const ts = file.transferSyntax;
   if (ts.deflated) {
