@@ -135,7 +135,9 @@ async function benchListen(work: string): Promise<void> {
   // snapshot of threads, so that the threads appearing after it are the de-identification workers
   const warmDir = path.join(work, 'warm-up');
   mkdirSync(warmDir, { recursive: true });
-  for (let i = 0; i < 100; i++) writeFileSync(path.join(warmDir, `${i}.dcm`), copy(i, 100, '3'));
+  // NET_BENCH_WARMUP=N: another size (V8 still compiles hot code on its threads after 100)
+  const warmUp = Number(process.env.NET_BENCH_WARMUP ?? 100);
+  for (let i = 0; i < warmUp; i++) writeFileSync(path.join(warmDir, `${i}.dcm`), copy(i, 100, '3'));
   await stat(work);
   const threadsBefore = new Set(threadCpu().keys());
   const policy = unwrap(parsePolicy('name: bench\nversion: 1\ndicom: { profile: basic }\n', { file: 'bench.yaml', baseDir: work }));
@@ -151,7 +153,7 @@ async function benchListen(work: string): Promise<void> {
     jobs: 2,
   });
   try {
-    await run('storescu', ['-aet', 'BENCH', '-aec', 'VEIL', '+sd', '127.0.0.1', String(port), warmDir]);
+    if (warmUp > 0) await run('storescu', ['-aet', 'BENCH', '-aec', 'VEIL', '+sd', '127.0.0.1', String(port), warmDir]);
     await listener.idle();
     const warm = listener.report().totals;
     const started = performance.now();
