@@ -33,6 +33,48 @@ describe('DICOM codec', () => {
     expect(written.subarray(128, 132).toString('latin1')).toBe('DICM');
   });
 
+  it('writes the same bytes into a lent scratch buffer, file after file, as into buffers of its own', () => {
+    const readable = files.flatMap((name) => {
+      try {
+        return [readDicom(readFileSync(path.join(sharedDicom, name)))];
+      } catch {
+        return [];
+      }
+    });
+    expect(readable.length).toBeGreaterThan(20);
+    const scratch = { buffer: Buffer.alloc(0) };
+    for (const file of [...readable, ...readable]) {
+      const lent = writeDicom(file, scratch);
+      // copied before the next call reuses the buffer
+      expect(Buffer.concat(lent).equals(Buffer.concat(writeDicom(file)))).toBe(true);
+    }
+    // a small output's bytes are views of the scratch buffer itself (it is reused, not reallocated)
+    const small = readable.find((f) => !f.transferSyntax.deflated && Buffer.concat(writeDicom(f)).length < 60000)!;
+    const chunks = writeDicom(small, scratch);
+    expect(chunks[0].buffer).toBe(scratch.buffer.buffer);
+  });
+
+  it('gives the meta group its length, whether its elements are plain values or not', () => {
+    const file = readDicom(readFileSync(path.join(sharedDicom, 'CT_small.dcm')));
+    const groupLength = (bytes: Buffer) => bytes.readUInt32LE(132 + 8);
+    const plain = Buffer.concat(writeDicom(file));
+    const metaEnd = (bytes: Buffer) => {
+      let at = 132;
+      while (bytes.readUInt16LE(at) === 0x0002) {
+        const vr = bytes.toString('latin1', at + 4, at + 6);
+        at += ['OB', 'SQ', 'UN', 'UT'].includes(vr) ? 12 + bytes.readUInt32LE(at + 8) : 8 + bytes.readUInt16LE(at + 6);
+      }
+      return at;
+    };
+    expect(groupLength(plain)).toBe(metaEnd(plain) - (132 + 12));
+    // a sequence in the meta group (not something Veil writes) takes the general path
+    const odd = { ...file, meta: [...file.meta, { tag: 0x00020100, vr: 'SQ', items: [[{ tag: 0x00020101, vr: 'LO', value: Buffer.from('ABC') }]] }] };
+    const written = Buffer.concat(writeDicom(odd));
+    expect(readDicom(written).meta.some((e) => e.tag === 0x00020100)).toBe(true);
+    expect(groupLength(written)).toBeGreaterThan(groupLength(plain));
+    expect(readDicom(written).dataset.length).toBe(file.dataset.length);
+  });
+
   it('reads big endian, implicit VR, deflated, no-meta and damaged-prefix files', () => {
     const ts = (name: string) => readDicom(readFileSync(path.join(sharedDicom, name))).transferSyntax;
     expect(ts('MR_small_bigendian.dcm')).toMatchObject({ littleEndian: false, explicit: true });
