@@ -81,6 +81,12 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
     });
   };
 
+  /** What a step of an ended job may have written after the server cleaned the job up. */
+  const removeLeftovers = async (jobId: string): Promise<void> => {
+    await rm(stepsDir(layout, jobId), { recursive: true, force: true });
+    await rm(layout.jobWork(jobId), { recursive: true, force: true });
+  };
+
   const processor = async (job: Job<StepData, StepResult, StepName>, _token?: string, signal?: AbortSignal): Promise<StepResult> => {
     const name = job.name;
     const data = job.data;
@@ -114,11 +120,13 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
     } finally {
       running.delete(stepId);
     }
-    if (outcome.type === 'cancelled') {
+    // the job ended (cancelled) while the step ran: killed by the watch, or failed or finished
+    // before the watch saw it (its input vanished under it); what it wrote after the server
+    // cleaned the job up goes, and nothing follows it
+    const ended = !existsSync(layout.jobInput(data.jobId));
+    if (outcome.type === 'cancelled' || (outcome.type === 'failed' && ended)) {
       finished++;
-      // what the killed step process may have written after the server cleaned up
-      await rm(stepsDir(layout, data.jobId), { recursive: true, force: true });
-      await rm(layout.jobWork(data.jobId), { recursive: true, force: true });
+      await removeLeftovers(data.jobId);
       options.logger.info({ jobId: data.jobId, step: name, index: data.index }, 'step stopped: the job ended');
       throw new UnrecoverableError(encodeFailure({ code: 'JOB_CANCELLED', message: 'the job was cancelled' }));
     }
@@ -129,8 +137,8 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
       throw retryable(outcome.error) ? new Error(encodeFailure(outcome.error)) : new UnrecoverableError(encodeFailure(outcome.error));
     }
     const result = outcome.result;
-    // a plan step of a job that ended meanwhile adds no flow
-    if (result.next && existsSync(layout.jobInput(data.jobId))) {
+    if (ended) await removeLeftovers(data.jobId);
+    else if (result.next) {
       const next = result.next;
       await timed(() => addNextFlow(data, next));
     }

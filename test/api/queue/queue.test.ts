@@ -106,6 +106,9 @@ async function waitForJob(id: string, onPoll?: (job: JobBody) => Promise<void>):
   }
 }
 
+/** What a job keeps in the shared folder while it runs; none of it is left once it is cancelled. */
+const JOB_PARTS = ['input', 'steps', 'work', 'out'];
+
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile())
@@ -316,7 +319,9 @@ describe('jobs on BullMQ with three workers', () => {
     await waitUntil(() => workers.every((w) => w.stepPids().length === 0), 120_000, 100);
     await waitUntil(() => workers.map((w) => w.log()).join('').includes('"step stopped: the job ended"'), 60_000, 100).catch(() => undefined);
     expect(workers.map((w) => w.log()).join('')).toContain('"step stopped: the job ended"');
-    for (const part of ['input', 'steps', 'work', 'out']) expect(existsSync(join(dataDir, 'jobs', id, part)), part).toBe(false);
+    // another worker whose chunk step was killed too may still be deleting what it wrote
+    await waitUntil(() => JOB_PARTS.every((part) => !existsSync(join(dataDir, 'jobs', id, part))), 60_000, 100).catch(() => undefined);
+    for (const part of JOB_PARTS) expect(existsSync(join(dataDir, 'jobs', id, part)), part).toBe(false);
 
     // cancelled stays cancelled: no merge ran, no result, one entry
     expect((await get<JobBody>(keys.researcher, `/v1/jobs/${id}`)).body.status).toBe('cancelled');
@@ -342,7 +347,8 @@ describe('jobs on BullMQ with three workers', () => {
     // whatever a worker had taken is stopped or skips; then nothing of the job is left
     await sleep(2000);
     await waitUntil(() => workers.every((w) => w.stepPids().length === 0), 120_000, 100);
-    for (const part of ['input', 'steps', 'work', 'out']) expect(existsSync(join(dataDir, 'jobs', id, part)), part).toBe(false);
+    await waitUntil(() => JOB_PARTS.every((part) => !existsSync(join(dataDir, 'jobs', id, part))), 60_000, 100).catch(() => undefined);
+    for (const part of JOB_PARTS) expect(existsSync(join(dataDir, 'jobs', id, part)), part).toBe(false);
     const lines = workers.flatMap((w) => w.log().split('\n')).filter((line) => line.includes(id));
     expect(lines.filter((line) => line.includes('"step":"dicom-chunk"') || line.includes('"step":"dicom-merge"'))).toEqual([]);
     expect((await get<JobBody>(keys.researcher, `/v1/jobs/${id}`)).body.status).toBe('cancelled');
