@@ -132,6 +132,24 @@ async function dicomPolicy(ctx: StepContext): Promise<Policy> {
 }
 
 /**
+ * The plan of a chunked job: the one already written, or a fresh one from `listChunks` (each
+ * chunk's relative paths in lists/<n>.json, plan.json last, so once it exists every list does).
+ * Kept when it exists: a plan step BullMQ runs again after its flow was added must not change
+ * the chunks under it.
+ */
+async function readOrMakePlan(ctx: StepContext, listChunks: () => Promise<string[][]>): Promise<DicomPlan> {
+  if (existsSync(planFile(ctx))) return readJson<DicomPlan>(planFile(ctx));
+  await rm(ctx.steps, { recursive: true, force: true });
+  await freshWork(ctx);
+  const startedAt = Date.now();
+  const chunks = await listChunks();
+  for (const [index, files] of chunks.entries()) await writeFileAtomic(listFile(ctx, index), JSON.stringify(files));
+  const plan: DicomPlan = { startedAt, counts: chunks.map((files) => files.length) };
+  await writeFileAtomic(planFile(ctx), JSON.stringify(plan));
+  return plan;
+}
+
+/**
  * Lists the upload in chunks (plan.json). A plan already written is kept: a plan step that
  * BullMQ runs again after its flow was added must not change the chunks under it.
  */
@@ -140,20 +158,10 @@ async function dicomPlan(ctx: StepContext): Promise<StepResult> {
   // a job that pulls its input from a DICOMweb source (and may store its result back) runs whole
   const { readSourceRequest } = await import('../dicomSource.js');
   if (readSourceRequest(ctx.worker.input)) return runWhole(ctx);
-  let plan: DicomPlan;
-  if (existsSync(planFile(ctx))) {
-    plan = await readJson<DicomPlan>(planFile(ctx));
-  } else {
-    await rm(ctx.steps, { recursive: true, force: true });
-    await freshWork(ctx);
+  const plan = await readOrMakePlan(ctx, async () => {
     const { listDicomChunks } = await import('../../dicom/chunk.js');
-    const startedAt = Date.now();
-    const chunks = await listDicomChunks(ctx.worker.input, ctx.spec.data.chunkFiles);
-    for (const [index, files] of chunks.entries()) await writeFileAtomic(listFile(ctx, index), JSON.stringify(files));
-    // plan.json last: once it exists, every list does
-    plan = { startedAt, counts: chunks.map((files) => files.length) };
-    await writeFileAtomic(planFile(ctx), JSON.stringify(plan));
-  }
+    return listDicomChunks(ctx.worker.input, ctx.spec.data.chunkFiles);
+  });
   const weights = chunkWeights(plan);
   const parts = weights.length;
   if (policy.dicom?.cohort) return { final: false, next: { parent: 'dicom-cohort', child: 'dicom-headers', parts, weights: weights.map(() => 0) } };
@@ -331,22 +339,14 @@ async function dicomMerge(ctx: StepContext): Promise<StepResult> {
  */
 async function imagePlan(ctx: StepContext): Promise<StepResult> {
   await prepared(ctx.worker);
-  let plan: DicomPlan;
-  if (existsSync(planFile(ctx))) {
-    plan = await readJson<DicomPlan>(planFile(ctx));
-  } else {
-    await rm(ctx.steps, { recursive: true, force: true });
-    await freshWork(ctx);
+  const plan = await readOrMakePlan(ctx, async () => {
     const { planJobs } = await import('../../image/index.js');
-    const startedAt = Date.now();
     const files = (await planJobs(ctx.worker.input, join(ctx.worker.workDir, 'files'))).map((job) => job.relative);
     const size = Math.max(1, ctx.spec.data.chunkFiles);
     const chunks: string[][] = [];
     for (let at = 0; at < files.length; at += size) chunks.push(files.slice(at, at + size));
-    for (const [index, list] of chunks.entries()) await writeFileAtomic(listFile(ctx, index), JSON.stringify(list));
-    plan = { startedAt, counts: chunks.map((list) => list.length) };
-    await writeFileAtomic(planFile(ctx), JSON.stringify(plan));
-  }
+    return chunks;
+  });
   const weights = chunkWeights(plan);
   return { final: false, next: { parent: 'image-merge', child: 'image-chunk', parts: weights.length, weights } };
 }
