@@ -123,8 +123,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
     // the job ended (cancelled) while the step ran: killed by the watch, or failed or finished
     // before the watch saw it (its input vanished under it); what it wrote after the server
     // cleaned the job up goes, and nothing follows it
-    const ended = !existsSync(layout.jobInput(data.jobId));
-    if (outcome.type === 'cancelled' || (outcome.type === 'failed' && ended)) {
+    if (outcome.type === 'cancelled' || !existsSync(layout.jobInput(data.jobId))) {
       finished++;
       await removeLeftovers(data.jobId);
       options.logger.info({ jobId: data.jobId, step: name, index: data.index }, 'step stopped: the job ended');
@@ -137,8 +136,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
       throw retryable(outcome.error) ? new Error(encodeFailure(outcome.error)) : new UnrecoverableError(encodeFailure(outcome.error));
     }
     const result = outcome.result;
-    if (ended) await removeLeftovers(data.jobId);
-    else if (result.next) {
+    if (result.next) {
       const next = result.next;
       await timed(() => addNextFlow(data, next));
     }
