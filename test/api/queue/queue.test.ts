@@ -130,17 +130,10 @@ describe('jobs on BullMQ with three workers', () => {
     const submitted = await api<{ id: string }>(server.base, keys.researcher, '/v1/dicom/jobs', { method: 'POST', body: form });
     expect(submitted.status).toBe(202);
 
-    let killed: WorkerProcess | undefined;
-    const { job, progress } = await waitForJob(submitted.body.id, async (state) => {
-      if (killed || state.status !== 'running') return;
-      // kill -9 a worker while it de-identifies a chunk (its step process dies with it)
-      const busy = workers.find((w) => w.stepPids().length > 0 && lastStarted(w) === 'dicom-chunk');
-      if (busy) {
-        killed = busy;
-        await busy.kill();
-      }
-    });
-    expect(killed).toBeDefined();
+    // kill -9 a worker while it de-identifies a chunk (its step process dies with it)
+    const killer = killWorkerDuring('dicom-chunk');
+    const { job, progress } = await waitForJob(submitted.body.id, killer.onPoll);
+    expect(killer.killed()).toBeDefined();
     expect(job.error).toBeUndefined();
     expect(job.status).toBe('done');
     expect(progress.every((p, i) => i === 0 || p >= progress[i - 1])).toBe(true);
@@ -191,17 +184,10 @@ describe('jobs on BullMQ with three workers', () => {
     form.append('file', new Blob([readFileSync(join(ADULT_DIR, 'adult.csv'))], { type: 'text/csv' }), 'adult.csv');
     const submitted = await api<{ id: string }>(server.base, keys.researcher, '/v1/tabular/jobs', { method: 'POST', body: form });
     expect(submitted.status).toBe(202);
-    let killed: WorkerProcess | undefined;
-    const { job, progress } = await waitForJob(submitted.body.id, async (state) => {
-      if (killed || state.status !== 'running') return;
-      // kill -9 a worker while it anonymizes a partition; another takes the step once its lock lapses
-      const busy = workers.find((w) => w.stepPids().length > 0 && lastStarted(w) === 'tabular-partition');
-      if (busy) {
-        killed = busy;
-        await busy.kill();
-      }
-    });
-    expect(killed).toBeDefined();
+    // kill -9 a worker while it anonymizes a partition; another takes the step once its lock lapses
+    const killer = killWorkerDuring('tabular-partition');
+    const { job, progress } = await waitForJob(submitted.body.id, killer.onPoll);
+    expect(killer.killed()).toBeDefined();
     expect(job.error).toBeUndefined();
     expect(job.status).toBe('done');
     expect(progress.every((p, i) => i === 0 || p >= progress[i - 1])).toBe(true);
@@ -406,6 +392,22 @@ function evaluate(anonymized: string): Record<string, number> {
 }
 
 /** The step a worker started last, from its log. */
+/** A waitForJob poll that kills -9 the first worker seen running `step` of the job, once. */
+function killWorkerDuring(step: string): { onPoll: (job: JobBody) => Promise<void>; killed: () => WorkerProcess | undefined } {
+  let killed: WorkerProcess | undefined;
+  return {
+    killed: () => killed,
+    async onPoll(state) {
+      if (killed || state.status !== 'running') return;
+      const busy = workers.find((w) => w.stepPids().length > 0 && lastStarted(w) === step);
+      if (busy) {
+        killed = busy;
+        await busy.kill();
+      }
+    },
+  };
+}
+
 function lastStarted(worker: WorkerProcess): string | undefined {
   const started = worker
     .log()
