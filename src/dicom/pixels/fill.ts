@@ -8,25 +8,14 @@ import { readSample, writeSample, type PixelLayout } from './layout.js';
  * minimum stored value (per channel for RGB).
  */
 export function fillSamples(frames: readonly Uint8Array[], layout: PixelLayout, fill: 'black' | 'min', palette?: { red: [number[], Uint16Array]; green: [number[], Uint16Array]; blue: [number[], Uint16Array] }): number[] {
-  const pixels = layout.rows * layout.columns;
   const channels = layout.samples;
-  const min = new Array<number>(channels).fill(Infinity);
-  const max = new Array<number>(channels).fill(-Infinity);
-  for (const frame of frames) {
-    for (let i = 0; i < pixels; i++) {
-      for (let c = 0; c < channels; c++) {
-        const v = readSample(frame, layout, i, c);
-        if (v < min[c]) min[c] = v;
-        if (v > max[c]) max[c] = v;
-      }
-    }
-  }
   const p = layout.photometric;
   const mid = 2 ** (layout.bitsStored - 1);
-  if (p.startsWith('YBR')) return fill === 'black' ? [0, mid, mid] : [min[0], mid, mid];
-  if (fill === 'min') return min;
-  if (p === 'MONOCHROME1') return [layout.signed ? max[0] : 2 ** layout.bitsStored - 1];
-  if (p === 'MONOCHROME2') return [layout.signed ? min[0] : 0];
+  if (p.startsWith('YBR')) return fill === 'black' ? [0, mid, mid] : [sampleRange(frames, layout).min[0], mid, mid];
+  if (fill === 'min') return sampleRange(frames, layout).min;
+  // the extremes of every frame are read only when the fill needs them (a cine is millions of samples)
+  if (p === 'MONOCHROME1') return [layout.signed ? sampleRange(frames, layout).max[0] : 2 ** layout.bitsStored - 1];
+  if (p === 'MONOCHROME2') return [layout.signed ? sampleRange(frames, layout).min[0] : 0];
   if (p === 'PALETTE COLOR' && palette) {
     const tables = [palette.red, palette.green, palette.blue].map(lookupTable);
     const first = palette.red[0][1];
@@ -43,6 +32,24 @@ export function fillSamples(frames: readonly Uint8Array[], layout: PixelLayout, 
     return [best];
   }
   return new Array<number>(channels).fill(0);
+}
+
+/** The smallest and largest stored value per channel over all frames. */
+function sampleRange(frames: readonly Uint8Array[], layout: PixelLayout): { min: number[]; max: number[] } {
+  const pixels = layout.rows * layout.columns;
+  const channels = layout.samples;
+  const min = new Array<number>(channels).fill(Infinity);
+  const max = new Array<number>(channels).fill(-Infinity);
+  for (const frame of frames) {
+    for (let i = 0; i < pixels; i++) {
+      for (let c = 0; c < channels; c++) {
+        const v = readSample(frame, layout, i, c);
+        if (v < min[c]) min[c] = v;
+        if (v > max[c]) max[c] = v;
+      }
+    }
+  }
+  return { min, max };
 }
 
 /** Writes `values` into every pixel of `mask` (1 = fill). Returns the pixels that changed. */

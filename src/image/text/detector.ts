@@ -4,7 +4,36 @@ import { cropRaster, resizeBilinear } from './resize.js';
 import { buildDetectionInput, planTiles } from './detectionInput.js';
 import { buildMosaic, slotInput, slotMap } from './mosaic.js';
 import { DEFAULT_INSTANCE_OPTIONS, instancesFromMap, mergeInstances, type InstanceOptions, type TextInstance } from './instances.js';
+import { RunMemo, tensorKey } from './runMemo.js';
 import { loadModel } from './session.js';
+
+/**
+ * DBNet as the detection code uses it: an input tensor (1×3×height×width) in, the text
+ * probability map (height×width) out. Maps of inputs already run come from a memo (runMemo.ts).
+ */
+export interface DetectionModel {
+  probabilities(tensor: Float32Array, height: number, width: number): Promise<Float32Array>;
+}
+
+/** Probability maps kept per detector (a 640×832 map is 2 MB). */
+const MAPS_KEPT_BYTES = 48 * 1024 * 1024;
+
+export function detectionModel(session: InferenceSession, memo = new RunMemo<Float32Array>(MAPS_KEPT_BYTES)): DetectionModel {
+  return {
+    async probabilities(tensor, height, width) {
+      const dims = [1, 3, height, width];
+      const key = tensorKey(tensor, dims);
+      const kept = memo.get(key);
+      if (kept) return kept;
+      const output = await session.run({ [session.inputNames[0]]: new Tensor('float32', tensor, dims) });
+      const map = output[session.outputNames[0]];
+      const prob = (map.data as Float32Array).slice();
+      map.dispose();
+      memo.set(key, prob, prob.byteLength);
+      return prob;
+    },
+  };
+}
 
 export interface DetectorOptions extends InstanceOptions {
   /** Black border added around each tile, in image pixels. */
@@ -65,12 +94,13 @@ export interface Band {
 export async function createTextDetector(threads = 1, options: Partial<DetectorOptions> = {}): Promise<TextDetector & { session: InferenceSession }> {
   const { session } = await loadModel('ocr-det-ppocrv4', threads);
   const settings = { ...DEFAULT_DETECTOR_OPTIONS, ...options };
+  const model = detectionModel(session);
   return {
     session,
-    detect: (view) => detectText(session, view, settings),
-    detectInRegions: (view, regions, scale, known = []) => detectInRegions(session, view, regions, scale, { ...settings, pad: settings.regionPad }, known),
+    detect: (view) => detectText(model, view, settings),
+    detectInRegions: (view, regions, scale, known = []) => detectInRegions(model, view, regions, scale, { ...settings, pad: settings.regionPad }, known),
     detectInWindows: async (view, windows, known = []) => {
-      const perWindow = await detectInRegions(session, view, windows, upscaleOf(view, settings), settings, known);
+      const perWindow = await detectInRegions(model, view, windows, upscaleOf(view, settings), settings, known);
       return perWindow.flatMap((instances, n) => instances.filter((instance) => !cutByInnerEdge(instance.box, windows[n], view)));
     },
   };
@@ -90,7 +120,7 @@ export function cutByInnerEdge(box: Box, window: Box, view: { width: number; hei
  * the rows of each region that hold coloured pixels no text found explains.
  */
 export async function detectInRegions(
-  session: InferenceSession,
+  model: DetectionModel,
   view: Raster8,
   regions: readonly Box[],
   scale: number,
@@ -98,7 +128,7 @@ export async function detectInRegions(
   known: readonly Box[] = [],
 ): Promise<TextInstance[][]> {
   const crops = regions.map((r) => cropRaster(view, r.x, r.y, r.width, r.height));
-  const found = await detectRasters(session, crops, scale, options);
+  const found = await detectRasters(model, crops, scale, options);
   const chromaParts: Raster8[] = [];
   const owners: { region: number; dy: number }[] = [];
   crops.forEach((crop, n) => {
@@ -110,7 +140,7 @@ export async function detectInRegions(
       owners.push({ region: n, dy: band.y });
     }
   });
-  const chromaFound = await detectRasters(session, chromaParts, scale, options);
+  const chromaFound = await detectRasters(model, chromaParts, scale, options);
   chromaFound.forEach((instances, k) => {
     const { region, dy } = owners[k];
     found[region].push(...shiftInstances(instances, 0, dy));
@@ -132,10 +162,10 @@ const MOSAIC_PIXELS = 1600 * 1600;
  * DBNet over whole rasters packed into mosaics; instances per raster, in its own
  * coordinates. A raster too large for one tile is read alone, tiled (detectPass).
  */
-async function detectRasters(session: InferenceSession, rasters: readonly Raster8[], scale: number, options: DetectorOptions): Promise<TextInstance[][]> {
+async function detectRasters(model: DetectionModel, rasters: readonly Raster8[], scale: number, options: DetectorOptions): Promise<TextInstance[][]> {
   const found: TextInstance[][] = rasters.map(() => []);
   const large = rasters.map((r) => Math.max(r.width, r.height) * scale > options.maxTile);
-  for (let n = 0; n < rasters.length; n++) if (large[n]) found[n] = await detectPass(session, rasters[n], options, scale);
+  for (let n = 0; n < rasters.length; n++) if (large[n]) found[n] = await detectPass(model, rasters[n], options, scale);
   const small = rasters.map((_, n) => n).filter((n) => !large[n]);
   const pad = Math.round(options.pad * scale);
   const parts = rasters.map((r, n) => (large[n] || scale === 1 ? r : resizeBilinear(r, Math.max(1, Math.round(r.width * scale)), Math.max(1, Math.round(r.height * scale)))));
@@ -145,16 +175,12 @@ async function detectRasters(session: InferenceSession, rasters: readonly Raster
       group.map((n) => parts[n]),
       pad,
     );
-    const feeds = { [session.inputNames[0]]: new Tensor('float32', mosaic.tensor, [1, 3, mosaic.height, mosaic.width]) };
-    const output = await session.run(feeds);
-    const map = output[session.outputNames[0]];
-    const prob = map.data as Float32Array;
+    const prob = await model.probabilities(mosaic.tensor, mosaic.height, mosaic.width);
     group.forEach((n, k) => {
       const slot = mosaic.slots[k];
       const raster = rasters[n];
       found[n] = instancesFromMap(slotMap(prob, mosaic.width, slot), slotInput(slot, pad, scale, raster), raster.width, raster.height, options);
     });
-    map.dispose();
   }
   return found;
 }
@@ -192,20 +218,20 @@ function shiftBoxes(boxes: readonly Box[], dx: number, dy: number): Box[] {
  * inside text already found (this pass or `known`) are explained; the chroma pass reads
  * only the rows around the others.
  */
-export async function detectText(session: InferenceSession, view: Raster8, options: DetectorOptions, scale?: number, known: readonly Box[] = []): Promise<TextInstance[]> {
-  const found = await detectPass(session, view, options, scale);
+export async function detectText(model: DetectionModel, view: Raster8, options: DetectorOptions, scale?: number, known: readonly Box[] = []): Promise<TextInstance[]> {
+  const found = await detectPass(model, view, options, scale);
   const chroma = chromaView(view, [...known, ...found.map((i) => i.box)]);
-  const all = chroma ? mergeInstances([...found, ...(await detectInRows(session, chroma.view, chroma.bands, options, scale ?? upscaleOf(view, options)))]) : found;
+  const all = chroma ? mergeInstances([...found, ...(await detectInRows(model, chroma.view, chroma.bands, options, scale ?? upscaleOf(view, options)))]) : found;
   // Burned-in text lines are short; a tall "instance" is texture (ultrasound speckle, tissue).
   const tallest = tallestLine(view, options);
   return all.filter((instance) => instance.box.height <= tallest);
 }
 
 /** DBNet over full-width bands of a view only (one mosaic run); instances in view coordinates. */
-async function detectInRows(session: InferenceSession, view: Raster8, bands: readonly Band[], options: DetectorOptions, scale: number): Promise<TextInstance[]> {
-  if (bands.length === 1 && bands[0].y === 0 && bands[0].height === view.height) return detectPass(session, view, options, scale);
+async function detectInRows(model: DetectionModel, view: Raster8, bands: readonly Band[], options: DetectorOptions, scale: number): Promise<TextInstance[]> {
+  if (bands.length === 1 && bands[0].y === 0 && bands[0].height === view.height) return detectPass(model, view, options, scale);
   const crops = bands.map((band) => cropRaster(view, 0, band.y, view.width, band.height));
-  const found = await detectRasters(session, crops, scale, options);
+  const found = await detectRasters(model, crops, scale, options);
   return found.flatMap((instances, n) => shiftInstances(instances, 0, bands[n].y));
 }
 
@@ -297,18 +323,14 @@ export function rowBands(rows: Uint8Array, reach: number): Band[] {
 }
 
 /** DBNet over every tile of the view; instances from all tiles, merged where tiles overlap. */
-export async function detectPass(session: InferenceSession, view: Raster8, options: DetectorOptions, fixedScale?: number): Promise<TextInstance[]> {
+export async function detectPass(model: DetectionModel, view: Raster8, options: DetectorOptions, fixedScale?: number): Promise<TextInstance[]> {
   const scale = fixedScale ?? upscaleOf(view, options);
   const tiles = planTiles(view.width, view.height, Math.floor(options.maxTile / scale), options.overlap);
   const found: TextInstance[] = [];
   for (const tile of tiles) {
     const input = buildDetectionInput(view, tile, scale, options.pad);
-    const feeds = { [session.inputNames[0]]: new Tensor('float32', input.tensor, [1, 3, input.height, input.width]) };
-    const output = await session.run(feeds);
-    const map = output[session.outputNames[0]];
-    const prob = map.data as Float32Array;
+    const prob = await model.probabilities(input.tensor, input.height, input.width);
     found.push(...instancesFromMap(prob, input, view.width, view.height, options));
-    map.dispose();
   }
   return tiles.length > 1 ? mergeInstances(found) : found;
 }

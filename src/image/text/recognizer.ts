@@ -5,6 +5,7 @@ import { resolvePackageFile } from '../models.js';
 import type { Box, Raster8 } from '../raster.js';
 import { decodeCtc, type Recognition } from './ctc.js';
 import { cropRaster, resizeBilinear } from './resize.js';
+import { RunMemo, tensorKey } from './runMemo.js';
 import { loadModel } from './session.js';
 
 const HEIGHT = 48;
@@ -26,11 +27,21 @@ export async function createTextRecognizer(threads = 1): Promise<TextRecognizer>
   const lines = text.replace(/\r/g, '').split('\n');
   if (lines.at(-1) === '') lines.pop();
   const dictionary = [...lines, ' '];
-  return { recognize: (view, boxes) => recognizeBoxes(session, dictionary, view, boxes) };
+  const memo = new RunMemo<Recognition[]>(READINGS_KEPT_BYTES);
+  return { recognize: (view, boxes) => recognizeBoxes(session, dictionary, view, boxes, memo) };
 }
 
+/** Readings kept per recognizer (a few bytes each: thousands of batches). */
+const READINGS_KEPT_BYTES = 4 * 1024 * 1024;
+
 /** Crops, resizes to height 48 and batches lines of similar aspect ratio (less padding). */
-export async function recognizeBoxes(session: InferenceSession, dictionary: readonly string[], view: Raster8, boxes: readonly Box[]): Promise<Recognition[]> {
+export async function recognizeBoxes(
+  session: InferenceSession,
+  dictionary: readonly string[],
+  view: Raster8,
+  boxes: readonly Box[],
+  memo?: RunMemo<Recognition[]>,
+): Promise<Recognition[]> {
   const results: Recognition[] = new Array<Recognition>(boxes.length);
   const crops = boxes.map((box) => cropRaster(view, box.x, box.y, box.width, box.height));
   const lines = crops.map(toLine);
@@ -40,14 +51,22 @@ export async function recognizeBoxes(session: InferenceSession, dictionary: read
     const plane = HEIGHT * width;
     const tensor = new Float32Array(group.length * 3 * plane);
     group.forEach((i, n) => writeLine(lines[i], tensor, n * 3 * plane, width));
-    const output = await session.run({ [session.inputNames[0]]: new Tensor('float32', tensor, [group.length, 3, HEIGHT, width]) });
-    const probs = output[session.outputNames[0]];
-    const [, steps, classes] = probs.dims as number[];
-    const data = probs.data as Float32Array;
+    const dims = [group.length, 3, HEIGHT, width];
+    const key = memo && tensorKey(tensor, dims);
+    let readings = key ? memo?.get(key) : undefined;
+    if (!readings) {
+      const output = await session.run({ [session.inputNames[0]]: new Tensor('float32', tensor, dims) });
+      const probs = output[session.outputNames[0]];
+      const [, steps, classes] = probs.dims as number[];
+      const data = probs.data as Float32Array;
+      readings = group.map((_, n) => decodeCtc(data, n * steps * classes, steps, classes, dictionary));
+      probs.dispose();
+      if (key) memo?.set(key, readings, readings.reduce((sum, r) => sum + 64 + 2 * r.text.length, 0));
+    }
+    const read = readings;
     group.forEach((index, n) => {
-      results[index] = crops[index].width === 0 ? { text: '', confidence: 0 } : decodeCtc(data, n * steps * classes, steps, classes, dictionary);
+      results[index] = crops[index].width === 0 ? { text: '', confidence: 0 } : read[n];
     });
-    probs.dispose();
   }
   return results;
 }
