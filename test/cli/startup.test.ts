@@ -62,6 +62,13 @@ describe('veil start-up', () => {
     expect([...run.packages].sort()).toEqual(['commander', 'yaml', 'zod']);
   });
 
+  it('keys create loads the key store (SQLite) but not the server: tests and operators run it often', () => {
+    const run = runTraced(['keys', 'create', '--role', 'auditor', '--data-dir', join(dir, 'keys-data'), '--name', 'otto'], 'keys-create');
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.packages.has('better-sqlite3')).toBe(true);
+    expect(HEAVY.filter((p) => p !== 'better-sqlite3' && run.packages.has(p))).toEqual([]);
+  });
+
   it('tabular anonymize loads no model, image, DICOM or server package; the chart library only for --html', () => {
     const policy = adultPolicy(10);
     const csv = join(adultDir, 'adult.csv');
