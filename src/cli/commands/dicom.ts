@@ -28,6 +28,8 @@ interface ListenFlags {
   quarantine?: string;
   allowAe?: string;
   studyIdle: string;
+  batch: string;
+  batchWait: string;
   report?: string;
   keyFile?: string;
   jobs?: string;
@@ -121,6 +123,8 @@ export function registerDicomCommands(program: Command): void {
     .option('--quarantine <dir>', 'where refused and failed instances go, each with a .reason.txt (default: <spool>/quarantine)')
     .option('--allow-ae <titles>', "comma-separated calling AE titles let in (default: the policy's dicom.network.allowCallingAeTitles, else every AE title; with both, a caller must be in both)")
     .option('--study-idle <seconds>', 'seconds without a new instance before a study is de-identified and sent on', '5')
+    .option('--batch <n>', 'while a study arrives, de-identify and send it on in batches of this many instances (0: whole studies, once idle)', '50')
+    .option('--batch-wait <seconds>', 'with --batch: a batch goes at the latest this long after its first instance', '0.5')
     .option('--report <file>', 'run report (JSON), rewritten every 2 s and on shutdown (default: <spool>/listen-report.json)')
     .option('--key-file <file>', 'pseudonymization key file (default: VEIL_SECRET)')
     .option('--jobs <n>', 'worker threads for de-identification (default: every core)')
@@ -135,6 +139,8 @@ export function registerDicomCommands(program: Command): void {
         if (!forward && !flags.out) throw new VeilError('USAGE', 'give --forward AE@host:port or --out DIR', { field: '--forward' });
         const port = net.parsePort(flags.port);
         const studyIdleSeconds = net.parseSeconds(flags.studyIdle, '--study-idle');
+        const batchInstances = net.parseCount(flags.batch, '--batch');
+        const batchWaitSeconds = net.parseSeconds(flags.batchWait, '--batch-wait');
         const allowAe = (flags.allowAe ?? '').split(',').filter((t) => t.trim() !== '').map((t) => net.parseAeTitle(t, '--allow-ae'));
         const jobs = parseJobs(flags.jobs);
         await checkCommandPaths(flags, [
@@ -148,7 +154,7 @@ export function registerDicomCommands(program: Command): void {
         try {
           listener = await net.startListener({
             policy, secret, host: flags.host, port, aeTitle, forward, out: flags.out, spool: flags.spool, quarantine: flags.quarantine,
-            allowAe, studyIdleSeconds, reportJson: flags.report ?? `${flags.spool}/listen-report.json`, jobs, log,
+            allowAe, studyIdleSeconds, batchInstances, batchWaitSeconds, reportJson: flags.report ?? `${flags.spool}/listen-report.json`, jobs, log,
           });
         } catch (error) {
           const code = (error as NodeJS.ErrnoException).code;

@@ -29,3 +29,10 @@ export function parseSeconds(text: string, field: string): number {
   if (!Number.isFinite(value)) throw new VeilError('USAGE', 'expected a number of seconds', { field });
   return value;
 }
+
+/** A whole number from 0 to 100,000 (a count of instances). */
+export function parseCount(text: string, field: string): number {
+  const value = /^\d{1,6}$/.test(text.trim()) ? Number(text) : -1;
+  if (value < 0 || value > 100_000) throw new VeilError('USAGE', 'expected a whole number from 0 to 100000', { field });
+  return value;
+}

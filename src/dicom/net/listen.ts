@@ -38,6 +38,16 @@ export interface ListenOptions {
   allowAe?: readonly string[];
   /** Seconds without a new instance after which a study is de-identified and sent on. */
   studyIdleSeconds: number;
+  /**
+   * A study is released in batches while it still arrives: a batch once this many of its
+   * instances are durable, or `batchWaitSeconds` after the first of them, whichever comes first
+   * (and at the latest once the study is idle). Each batch is de-identified and forwarded as the
+   * rest of the study comes: keyed UIDs, pseudonyms and date shifts make instances independent.
+   * 0: a study is released whole, once idle (the default when batches are kept as jobs, so that
+   * a job holds a study).
+   */
+  batchInstances?: number;
+  batchWaitSeconds?: number;
   /** Run report (JSON), rewritten every few seconds and on close. */
   reportJson?: string;
   jobs?: number;
@@ -111,7 +121,12 @@ export interface Listener {
 
 const QUARANTINE_LISTED = 1000;
 const RETRY_MS = 5_000;
-const PARALLEL_DELIVERIES = 2;
+/** Batches forwarded at once, each on its own association to the destination (one association is latency-bound). */
+const PARALLEL_DELIVERIES = 4;
+/** Batches de-identified at once on the listener's pool: the next one fills the workers while one finishes. */
+const PARALLEL_DEIDENTIFICATIONS = 2;
+export const DEFAULT_BATCH_INSTANCES = 50;
+export const DEFAULT_BATCH_WAIT_SECONDS = 0.5;
 
 /**
  * `veil dicom listen`: a C-STORE SCP that spools every instance durably before acknowledging
@@ -160,16 +175,52 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
   };
 
   // --- receipt: checked, spooled durably, then acknowledged ---------------------------------
-  const lastActivity = new Map<string, number>();
+  // A study's instances go into a segment folder of incoming/ (`<study key>-<n>`); a segment is
+  // released as a batch once it is full, old enough or idle, and the study's next instances
+  // start a new segment. A segment is moved only once none of its writes is in flight.
+  interface Segment {
+    folder: string;
+    study: string;
+    /** Instances durably written (acknowledged). */
+    durable: number;
+    /** Writes in flight: the segment is not moved before they end. */
+    writing: number;
+    /** When its first instance became durable, and when it last saw a write begin or end. */
+    firstAt?: number;
+    lastAt: number;
+    /** No new instance goes in (full, due, or found at start); released once `writing` is 0. */
+    closed: boolean;
+  }
+  const batching = options.keep && !options.forward && !options.out ? 0 : Math.max(0, Math.floor(options.batchInstances ?? DEFAULT_BATCH_INSTANCES));
+  const batchWaitMs = Math.max(0, (options.batchWaitSeconds ?? DEFAULT_BATCH_WAIT_SECONDS) * 1000);
+  /** The segment each study's next instance goes to. */
+  const openSegments = new Map<string, Segment>();
+  /** Every segment not yet released, by folder. */
+  const segments = new Map<string, Segment>();
+  // segment numbers grow across restarts (a recovered folder is never written to again)
+  let nextSegment = Date.now();
+  const segmentFor = (study: string): Segment => {
+    let segment = openSegments.get(study);
+    if (!segment) {
+      segment = { folder: `${study}-${(nextSegment++).toString(36)}`, study, durable: 0, writing: 0, lastAt: Date.now(), closed: false };
+      openSegments.set(study, segment);
+      segments.set(segment.folder, segment);
+    }
+    return segment;
+  };
   const recovered = spool.openStudies();
   spool.dropPartialWrites();
-  for (const study of recovered) {
-    report.totals.recovered += listDir(join(spool.incoming, study)).length;
-    lastActivity.set(study, Date.now());
+  for (const folder of recovered) {
+    const durable = listDir(join(spool.incoming, folder)).length;
+    report.totals.recovered += durable;
+    const now = Date.now();
+    // batching: released at once (durable, complete as far as this spool knows); a study released
+    // whole: it takes the study's next instances, as before the restart, until it is idle
+    const segment: Segment = { folder, study: folder.slice(0, 32), durable, writing: 0, firstAt: now, lastAt: now, closed: batching > 0 || openSegments.has(folder.slice(0, 32)) };
+    segments.set(folder, segment);
+    if (!segment.closed) openSegments.set(segment.study, segment);
   }
 
-  /** Spool writes in flight per study: a study is not released while one of its instances is being written. */
-  const writing = new Map<string, number>();
   const received = new BufferPool();
   const onStore = async (instance: ReceivedInstance): Promise<StoreOutcome> => {
     // one buffer: the meta header written in the room before the data set (no copy of it),
@@ -198,25 +249,49 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
       if (error instanceof DicomDamagedError || error instanceof NotDicomError) return refuse(STATUS.cannotUnderstand, `damaged data set (${error.reason})`, 'DAMAGED_DATASET');
       throw error;
     }
-    const study = spool.studyKey(studyUid);
-    writing.set(study, (writing.get(study) ?? 0) + 1);
-    lastActivity.set(study, Date.now());
+    const segment = segmentFor(spool.studyKey(studyUid));
+    segment.writing++;
+    segment.lastAt = Date.now();
     try {
-      await spool.store(study, name, chunks);
+      await spool.store(segment.folder, name, chunks);
     } catch {
       report.totals.refused++;
       touch();
       log('could not write an instance to the spool; answered 0xA700');
       return { status: STATUS.outOfResources, comment: 'spool write failed' };
     } finally {
-      const left = (writing.get(study) ?? 1) - 1;
-      if (left > 0) writing.set(study, left);
-      else writing.delete(study);
+      segment.writing--;
+      segment.lastAt = Date.now();
     }
-    lastActivity.set(study, Date.now());
+    segment.durable++;
+    segment.firstAt ??= segment.lastAt;
     report.totals.received++;
     touch();
+    // a full segment goes at once (after its last write in flight), while the study goes on arriving
+    if (batching > 0 && segment.durable >= batching) closeSegment(segment);
+    if (segment.closed) releaseSegment(segment);
     return { status: STATUS.success };
+  };
+
+  /** No new instance goes into the segment: the study's next one starts another. */
+  const closeSegment = (segment: Segment) => {
+    segment.closed = true;
+    if (openSegments.get(segment.study) === segment) openSegments.delete(segment.study);
+  };
+  /** Moves a closed segment to a batch once no write into it is in flight. */
+  const releaseSegment = (segment: Segment) => {
+    if (segment.writing > 0 || !segments.has(segment.folder)) return;
+    segments.delete(segment.folder);
+    if (segment.durable === 0) {
+      // every write into it failed: nothing was acknowledged from it
+      rmSync(join(spool.incoming, segment.folder), { recursive: true, force: true });
+      return;
+    }
+    if (!existsSync(join(spool.incoming, segment.folder))) return;
+    deidQueue.push(spool.release(segment.folder, Date.now()));
+    report.totals.studiesReleased++;
+    touch();
+    pumpDeid();
   };
 
   // --- two stages, each one batch at a time: a study is forwarded while the next is de-identified
@@ -232,7 +307,8 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
   }
   const deidQueue: string[] = spool.pendingBatches();
   const deliverQueue: Prepared[] = [];
-  let deidWorking: Promise<void> | undefined;
+  /** De-identifications in flight (a few batches at once on the listener's pool). */
+  const deidWorking = new Set<Promise<void>>();
   /** Deliveries in flight: a few studies go at once, each on its own association (one association is latency-bound). */
   const delivering = new Set<Promise<void>>();
   let closed = false;
@@ -247,10 +323,10 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
   const describe = (error: unknown) => (isVeilError(error) ? error.toLine() : error instanceof Error ? error.name : 'error');
 
   const pumpDeid = () => {
-    if (deidWorking || closed) return;
+    if (deidWorking.size >= PARALLEL_DEIDENTIFICATIONS || closed) return;
     const batch = deidQueue.shift();
     if (batch === undefined) return;
-    deidWorking = deidentifyBatch(batch)
+    const working: Promise<void> = deidentifyBatch(batch)
       .then((prepared) => {
         deliverQueue.push(prepared);
         pumpDeliver();
@@ -263,10 +339,12 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
         });
       })
       .finally(() => {
-        deidWorking = undefined;
+        deidWorking.delete(working);
         touch();
         pumpDeid();
       });
+    deidWorking.add(working);
+    pumpDeid();
   };
 
   const pumpDeliver = () => {
@@ -391,17 +469,18 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
     return true;
   };
 
-  const releaseIdle = (force: boolean) => {
+  /**
+   * Releases the segments that are due: idle for `--study-idle`, or (batching) `batchWaitMs`
+   * after their first durable instance; all of them with `force`.
+   */
+  const releaseDue = (force: boolean) => {
     const now = Date.now();
-    for (const [study, last] of lastActivity) {
-      if (!force && now - last < idleMs) continue;
-      // an instance of the study is still being written: wait for it (its write renews the activity)
-      if (writing.has(study)) continue;
-      lastActivity.delete(study);
-      if (!existsSync(join(spool.incoming, study))) continue;
-      deidQueue.push(spool.release(study, now));
-      report.totals.studiesReleased++;
-      touch();
+    for (const segment of [...segments.values()]) {
+      const idle = now - segment.lastAt >= idleMs;
+      const waited = batching > 0 && segment.firstAt !== undefined && now - segment.firstAt >= batchWaitMs;
+      if (!(force || idle || waited || segment.closed)) continue;
+      closeSegment(segment);
+      releaseSegment(segment);
     }
     pumpDeid();
   };
@@ -432,7 +511,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
     await workers.close();
     throw error;
   }
-  const ticker = setInterval(() => releaseIdle(false), Math.min(1000, Math.max(100, idleMs / 4)));
+  const ticker = setInterval(() => releaseDue(false), Math.min(1000, Math.max(50, Math.min(idleMs, batching > 0 ? batchWaitMs : idleMs) / 4)));
   const reporter = setInterval(() => void writeReport().catch(() => undefined), 2000);
   pumpDeid();
   await writeReport();
@@ -440,8 +519,8 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
   return {
     report: () => structuredClone(report),
     idle: async () => {
-      releaseIdle(true);
-      while (deidWorking || delivering.size > 0 || deidQueue.length > 0 || deliverQueue.length > 0 || timers.size > 0) {
+      releaseDue(true);
+      while (segments.size > 0 || deidWorking.size > 0 || delivering.size > 0 || deidQueue.length > 0 || deliverQueue.length > 0 || timers.size > 0) {
         await new Promise((r) => setTimeout(r, 20));
       }
     },
@@ -451,7 +530,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
       clearInterval(reporter);
       for (const timer of timers) clearTimeout(timer);
       scp.close();
-      await Promise.all([deidWorking, ...delivering]);
+      await Promise.all([...deidWorking, ...delivering]);
       await workers.close();
       report.running = false;
       dirty = true;

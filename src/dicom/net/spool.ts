@@ -8,8 +8,10 @@ import { tempPathFor } from '../../io/atomic.js';
  * The listener's spool on disk. Nothing is acknowledged to a sender before it is here, and
  * nothing leaves it before it was forwarded (or written) or quarantined:
  *
- *   incoming/<study key>/<instance key>.dcm   received, study still open
- *   batches/<batch id>/in/…                   a released study, being de-identified
+ *   incoming/<segment>/<instance key>.dcm     received, not yet released; a segment is
+ *                                             `<study key>-<n>`, one part of a study
+ *                                             (`<study key>` alone in spools of earlier versions)
+ *   batches/<batch id>/in/…                   a released segment, being de-identified
  *   batches/<batch id>/out/…                  its de-identified files (re-made on restart)
  *   batches/<batch id>/sent/<file>            one marker per delivered file
  *
@@ -39,9 +41,9 @@ export class Spool {
    * blocking the event loop; instances received at once on several associations share the
    * folder's fsync. Resolves once the instance survives a power cut.
    */
-  async store(studyKey: string, instanceKey: string, chunks: readonly Uint8Array[]): Promise<void> {
-    // the study's folder is made once, not checked by a system call per instance
-    const folder = join(this.incoming, studyKey);
+  async store(segment: string, instanceKey: string, chunks: readonly Uint8Array[]): Promise<void> {
+    // the segment's folder is made once, not checked by a system call per instance
+    const folder = join(this.incoming, segment);
     if (!this.folders.has(folder)) {
       await mkdir(folder, { recursive: true });
       this.folders.add(folder);
@@ -49,24 +51,24 @@ export class Spool {
     return writeDurableAsync(join(folder, `${instanceKey}.dcm`), chunks, false);
   }
 
-  /** Study folders known to exist in incoming/ (forgotten when the study is released). */
+  /** Segment folders known to exist in incoming/ (forgotten when the segment is released). */
   private readonly folders = new Set<string>();
 
-  /** Studies waiting in incoming/ (after a restart: those received before it). */
+  /** Segments waiting in incoming/ (after a restart: those received before it). */
   openStudies(): string[] {
     return listDir(this.incoming);
   }
 
   /**
-   * Moves a study out of incoming/ into a new batch (one rename: an instance of the same study
-   * that arrives afterwards starts a new incoming folder and a later batch).
+   * Moves a segment out of incoming/ into a new batch (one rename; the study's later instances
+   * go into another segment and a later batch).
    */
-  release(studyKey: string, now: number): string {
-    const id = `${now.toString().padStart(14, '0')}-${studyKey}`;
+  release(segment: string, now: number): string {
+    const id = `${now.toString().padStart(14, '0')}-${segment}`;
     const batch = join(this.batches, id);
-    this.folders.delete(join(this.incoming, studyKey));
+    this.folders.delete(join(this.incoming, segment));
     mkdirSync(batch, { recursive: true });
-    renameSync(join(this.incoming, studyKey), join(batch, 'in'));
+    renameSync(join(this.incoming, segment), join(batch, 'in'));
     fsyncDir(batch);
     return batch;
   }

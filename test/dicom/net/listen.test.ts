@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,9 +12,9 @@ import { getText, setElement } from '../../../src/dicom/marking.js';
 import { echo, sendInstances, type Destination, type ListenReport } from '../../../src/dicom/net/index.js';
 import { startScp } from '../../../src/dicom/net/dimse.js';
 import { parsePolicy, unwrap } from '../../../src/policy/load.js';
-import { veilArgs } from '../../helpers.js';
-import { repoRoot, sharedDicom } from '../helpers.js';
+import { sharedDicom } from '../helpers.js';
 import { checkArchiveAgainstFolder } from './archiveCheck.js';
+import { datasetBytes, SECRET, startListen, waitFor, type Running } from './listenProcess.js';
 import { freePort, hasOrthanc, startOrthanc, type Orthanc } from './orthanc.js';
 
 /**
@@ -23,7 +22,6 @@ import { freePort, hasOrthanc, startOrthanc, type Orthanc } from './orthanc.js';
  * C-STORE (its REST /modalities/veil/store), Veil de-identifies and forwards to a research PACS,
  * and the research PACS's REST API is asked what arrived.
  */
-const SECRET = 'listen-test-secret-0123456789';
 const POLICY = 'name: listen-test\nversion: 1\ndicom: { profile: basic }\n';
 /** Image and non-image objects, native and encapsulated, explicit and implicit VR, several studies. */
 const FILES = ['CT_small.dcm', 'MR_small.dcm', 'emri_small.dcm', '693_UNCR.dcm', 'JPEG-lossy.dcm', 'SC_rgb_rle_2frame.dcm', 'deid-data_ctbrain1.dcm', 'liver.dcm', 'rtstruct.dcm', 'rtplan.dcm'];
@@ -47,46 +45,6 @@ function identifyingValues(dataset: DicomDataset, into = new Set<string>()): Set
 /** Reason files of a quarantine folder (not the temp files of a write under way). */
 function reasonFiles(dir: string): string[] {
   return readdirSync(dir).filter((f) => f.endsWith('.reason.txt') && !f.startsWith('.veil-tmp-'));
-}
-
-/** The data set bytes after the meta group of a Part-10 file. */
-function datasetBytes(bytes: Buffer): Buffer {
-  return bytes.subarray(144 + bytes.readUInt32LE(140));
-}
-
-interface Running {
-  child: ChildProcess;
-  port: number;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-async function startListen(args: string[], port?: number): Promise<Running> {
-  const listenPort = port ?? (await freePort());
-  const child = spawn(process.execPath, veilArgs(['dicom', 'listen', '--port', String(listenPort), '--ae-title', 'VEIL', '--host', '127.0.0.1', '--jobs', '1', ...args]), {
-    cwd: repoRoot,
-    env: { ...process.env, VEIL_SECRET: SECRET, CI: '1' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  // a guard only: under a heavy load a tsx process can take many seconds to start
-  for (let i = 0; i < 1200 && !stderr.includes('listening on'); i++) {
-    if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  if (!stderr.includes('listening on')) throw new Error(`listener did not start: ${stderr}`);
-  return { child, port: listenPort, stderr: () => stderr, exited };
-}
-
-async function waitFor(check: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 interface Stats {
@@ -277,7 +235,7 @@ describe('veil dicom listen after kill -9', () => {
       writeFileSync(join(work, 'policy.yaml'), POLICY);
       const args = ['--policy', join(work, 'policy.yaml'), '--forward', `RESEARCH@127.0.0.1:${researchPort}`, '--spool', join(work, 'spool'), '--report', join(work, 'report.json')];
       // a long idle time: the study is still open (received, not forwarded) when the process dies
-      const first = await startListen([...args, '--study-idle', '600']);
+      const first = await startListen([...args, '--study-idle', '600', '--batch', '0']);
       const files = ['CT_small.dcm', 'MR_small.dcm', 'emri_small.dcm'];
       const destination: Destination = { aeTitle: 'VEIL', host: '127.0.0.1', port: first.port, callingAeTitle: 'TESTSCU' };
       const instances = files.map((file) => {
