@@ -27,7 +27,7 @@ import { readDicom } from '../src/dicom/codec/read.js';
 import { writeDicom } from '../src/dicom/codec/write.js';
 import { encodeText } from '../src/dicom/codec/values.js';
 import { setElement } from '../src/dicom/marking.js';
-import { dicomWebServer, pullStudies, startListener } from '../src/dicom/net/index.js';
+import { DEFAULT_BATCH_INSTANCES, DEFAULT_BATCH_WAIT_SECONDS, dicomWebServer, pullStudies, startListener } from '../src/dicom/net/index.js';
 import { parsePolicy, unwrap } from '../src/policy/load.js';
 import { freePort, hasOrthanc, startOrthanc } from '../test/dicom/net/orthanc.js';
 
@@ -150,6 +150,9 @@ async function benchListen(work: string): Promise<void> {
     forward: { aeTitle: 'RESEARCH', host: '127.0.0.1', port: researchPort, callingAeTitle: 'VEIL' },
     spool: path.join(work, 'spool'),
     studyIdleSeconds: 1,
+    // NET_BENCH_BATCH=N, NET_BENCH_BATCH_WAIT=S: the listener's --batch and --batch-wait (0: whole studies once idle)
+    batchInstances: process.env.NET_BENCH_BATCH === undefined ? undefined : Number(process.env.NET_BENCH_BATCH),
+    batchWaitSeconds: process.env.NET_BENCH_BATCH_WAIT === undefined ? undefined : Number(process.env.NET_BENCH_BATCH_WAIT),
     jobs: 2,
   });
   try {
@@ -174,10 +177,11 @@ async function benchListen(work: string): Promise<void> {
     const threadsAtEnd = threadCpu();
     clearInterval(timeline);
     const all = listener.report().totals;
-    const t = { received: all.received - warm.received, forwarded: all.forwarded - warm.forwarded, quarantined: all.quarantined - warm.quarantined };
+    const t = { received: all.received - warm.received, forwarded: all.forwarded - warm.forwarded, quarantined: all.quarantined - warm.quarantined, batches: all.studiesReleased - warm.studiesReleased };
     const receiveS = (receivedAt - started) / 1000;
     const totalS = (doneAt - started) / 1000;
-    console.log(`net listen: ${copies} CT 512² copies (513 KB each) over ${dirs.length} association(s) (storescu exit ${[...new Set(codes)].join(',')}): ${t.received} acknowledged, ${t.forwarded} forwarded, ${t.quarantined} quarantined`);
+    const batching = `--batch ${process.env.NET_BENCH_BATCH ?? DEFAULT_BATCH_INSTANCES} --batch-wait ${process.env.NET_BENCH_BATCH_WAIT ?? DEFAULT_BATCH_WAIT_SECONDS}`;
+    console.log(`net listen: ${copies} CT 512² copies (513 KB each) over ${dirs.length} association(s) (storescu exit ${[...new Set(codes)].join(',')}): ${t.received} acknowledged, ${t.forwarded} forwarded, ${t.quarantined} quarantined; ${t.batches} batches released (${batching}, --study-idle 1)`);
     console.log(`net listen: received (fsynced, acknowledged) ${(t.received / receiveS).toFixed(0)} instances/s; received → forwarded ${(t.forwarded / totalS).toFixed(0)} instances/s (${totalS.toFixed(1)} s)`);
     const cpuS = (cpu.user + cpu.system) / 1e6;
     console.log(`net listen: Veil process CPU ${cpuS.toFixed(1)} s (user ${(cpu.user / 1e6).toFixed(1)}, sys ${(cpu.system / 1e6).toFixed(1)}), ${((cpuS / copies) * 1000).toFixed(1)} ms per instance; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);

@@ -288,11 +288,30 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
       return;
     }
     if (!existsSync(join(spool.incoming, segment.folder))) return;
-    deidQueue.push(spool.release(segment.folder, Date.now()));
-    report.totals.studiesReleased++;
-    touch();
-    pumpDeid();
+    releasing++;
+    const batch = spool.batchFor(segment.folder, Date.now());
+    const released = () => {
+      deidQueue.push(batch);
+      report.totals.studiesReleased++;
+      pumpDeid();
+    };
+    spool
+      .release(segment.folder, batch)
+      .then(released)
+      .catch((error: unknown) => {
+        log(`releasing a batch failed (${describe(error)})`);
+        // moved but its folder not synced: de-identified all the same (at worst found again in incoming/ after a crash)
+        if (existsSync(join(batch, 'in'))) released();
+        // not moved: tried again by the ticker
+        else segments.set(segment.folder, segment);
+      })
+      .finally(() => {
+        releasing--;
+        touch();
+      });
   };
+  /** Releases under way (moves of segments into batches). */
+  let releasing = 0;
 
   // --- two stages, each one batch at a time: a study is forwarded while the next is de-identified
   interface Prepared {
@@ -520,7 +539,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
     report: () => structuredClone(report),
     idle: async () => {
       releaseDue(true);
-      while (segments.size > 0 || deidWorking.size > 0 || delivering.size > 0 || deidQueue.length > 0 || deliverQueue.length > 0 || timers.size > 0) {
+      while (segments.size > 0 || releasing > 0 || deidWorking.size > 0 || delivering.size > 0 || deidQueue.length > 0 || deliverQueue.length > 0 || timers.size > 0) {
         await new Promise((r) => setTimeout(r, 20));
       }
     },

@@ -63,14 +63,18 @@ export class Spool {
    * Moves a segment out of incoming/ into a new batch (one rename; the study's later instances
    * go into another segment and a later batch).
    */
-  release(segment: string, now: number): string {
-    const id = `${now.toString().padStart(14, '0')}-${segment}`;
-    const batch = join(this.batches, id);
+  async release(segment: string, batch: string): Promise<void> {
     this.folders.delete(join(this.incoming, segment));
-    mkdirSync(batch, { recursive: true });
-    renameSync(join(this.incoming, segment), join(batch, 'in'));
-    fsyncDir(batch);
-    return batch;
+    // off the event loop: a folder fsync can take tens of milliseconds on a busy disk, and
+    // every association's receipt would wait for it
+    await mkdir(batch, { recursive: true });
+    await rename(join(this.incoming, segment), join(batch, 'in'));
+    await fsyncFolder(batch);
+  }
+
+  /** The folder of a new batch made of a segment (ids sort by release time). */
+  batchFor(segment: string, now: number): string {
+    return join(this.batches, `${now.toString().padStart(14, '0')}-${segment}`);
   }
 
   /** Batches left by an earlier run (oldest first); a batch whose release did not finish is dropped. */
