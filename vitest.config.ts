@@ -25,6 +25,13 @@ const SHARED_PROCESS = [
   'test/standard/**/*.test.ts',
   'test/version.test.ts',
   'test/architecture.test.ts',
+  // the server in-process (createApi on a temp dir, closed by the file; options, never env or
+  // mocks) and the distributed tabular engine's library tests: one process evaluates the server's
+  // modules once for all of them instead of once per file
+  'test/api/{approvalBypass,auditVerify,cellLimit,console,diskFull,errors,exports,files,hierarchyDir,jobEvents,limits,multipart,noUsableInput,policyBombs,policyBundle,preview,riskPopulation,routes,session,zip,zipDiskFull}.test.ts',
+  'test/api/queue/connection.test.ts',
+  'test/tabular/distributed/{merge,rawCopy}.test.ts',
+  'test/fuzz/{jobs,tabular}.fuzz.test.ts',
 ];
 
 export default defineConfig({
