@@ -239,6 +239,8 @@ function count(counts: ActionCounts, rule: ElementRule): void {
 }
 
 function remapUidList(text: string, secret: Uint8Array): string {
+  // nearly every UID element holds one UID: no arrays (and the same string as split/map/join gives)
+  if (!text.includes('\\')) return remapUid(secret, text.trim());
   return text
     .split('\\')
     .map((uid) => remapUid(secret, uid.trim()))
