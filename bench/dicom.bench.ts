@@ -10,17 +10,21 @@
  * 2. Veil's own figures: ≥ 2,000 CT 512×512 and MR copies with unique UIDs, names and IDs from
  *    ../shared/data/dicom, full Basic Profile (+ Modified Dates) with every core, pixels copied
  *    as stored; files per second.
+ *    Two peer lines show what running two things at once costs on this machine, whatever the tool:
+ *    gdcmanon as 2 processes on halves of the files at once, and Veil `--jobs 1` the same way. For
+ *    each Veil run the CPU is also split by thread (this thread, the worker thread, and V8's and
+ *    libuv's background threads: compilation and GC) from /proc/self/task at exit.
  * Never asserts. `npx tsx bench/dicom.bench.ts [copies]`; VEIL_BENCH_GDCM_COPIES sets N,
  * VEIL_BENCH_CLI another launcher than bin/veil.js (e.g. an older build), VEIL_BENCH_PEER a second
  * Veil launcher timed in the same alternating rounds (before/after figures), VEIL_BENCH_PART=gdcmanon
  * or =veil runs one part, VEIL_BENCH_ROUNDS the rounds (default 3; the peer and this build swap places
  * every round). The launcher's dist/ is rebuilt first when older than src/.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, linkSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { readDicom } from '../src/dicom/codec/read.js';
 import { writeDicom } from '../src/dicom/codec/write.js';
 import { encodeText } from '../src/dicom/codec/values.js';
@@ -93,6 +97,55 @@ function timeProcess(command: string, args: string[], env: NodeJS.ProcessEnv, ti
   return { wall, cpu: user + sys };
 }
 
+/** timeProcess, started now and awaited later: two processes at once. */
+function timeProcessAsync(command: string, args: string[], env: NodeJS.ProcessEnv, timesFile: string): Promise<Timing> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('/usr/bin/time', ['-f', '%e %U %S', '-o', timesFile, command, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`${path.basename(command)} ${args[0] ?? ''} failed (exit ${code}): ${stderr.slice(0, 400)}`));
+      const [wall, user, sys] = readFileSync(timesFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+      resolve({ wall, cpu: user + sys });
+    });
+  });
+}
+
+/** Two processes at once, one per half of the files: wall until both are done, CPU of both. */
+async function timeHalves(run: (half: 0 | 1) => Promise<Timing>): Promise<Timing> {
+  const [a, b] = await Promise.all([run(0), run(1)]);
+  return { wall: Math.max(a.wall, b.wall), cpu: a.cpu + b.cpu };
+}
+
+/**
+ * Loaded into each timed Veil process (`node --import`): at exit, the CPU seconds of this thread,
+ * of the threads still alive (V8's compiler and GC helpers, libuv's pool) and of those already
+ * gone (the DICOM worker threads, stopped before exit), from /proc/self/task.
+ */
+const THREAD_CPU_HOOK = `import { isMainThread } from 'node:worker_threads';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+const file = process.env.VEIL_BENCH_THREAD_CPU;
+if (isMainThread && file) {
+  process.on('exit', () => {
+    const ticks = (stat) => { const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); return (Number(f[11]) + Number(f[12])) / 100; };
+    let main = 0, alive = 0;
+    for (const tid of readdirSync('/proc/self/task')) {
+      const cpu = ticks(readFileSync('/proc/self/task/' + tid + '/stat', 'utf8'));
+      if (Number(tid) === process.pid) main = cpu; else alive += cpu;
+    }
+    const usage = process.cpuUsage();
+    writeFileSync(file, JSON.stringify({ main, background: alive, gone: Math.max(0, (usage.user + usage.system) / 1e6 - main - alive) }));
+  });
+}
+`;
+
+interface ThreadCpu {
+  main: number;
+  background: number;
+  gone: number;
+}
+
 async function againstGdcmanon(): Promise<void> {
   const n = Number(process.env.VEIL_BENCH_GDCM_COPIES ?? 4000);
   const gdcmanon = gdcmanonPath();
@@ -103,6 +156,17 @@ async function againstGdcmanon(): Promise<void> {
     mkdirSync(input);
     const template = readDicom(readFileSync(path.join(shared, 'deid-data_ctbrain1.dcm')));
     for (let i = 0; i < n; i++) writeFileSync(path.join(input, `f${String(i).padStart(6, '0')}.dcm`), variant(template, i, Math.floor(i / 40)));
+    // the same files in two halves (hard links), for the runs of two processes at once
+    const halves = [path.join(dir, 'half-0'), path.join(dir, 'half-1')];
+    for (const half of halves) mkdirSync(half);
+    for (let i = 0; i < n; i++) {
+      const name = `f${String(i).padStart(6, '0')}.dcm`;
+      linkSync(path.join(input, name), path.join(halves[i < n / 2 ? 0 : 1], name));
+    }
+    const hook = path.join(dir, 'thread-cpu.mjs');
+    writeFileSync(hook, THREAD_CPU_HOOK);
+    const threadCpuFile = path.join(dir, 'thread-cpu.json');
+    const threadCpu = new Map<string, ThreadCpu[]>();
     const policyFile = path.join(dir, 'policy.yaml');
     writeFileSync(policyFile, 'name: bench\nversion: 1\ndicom: { profile: basic, options: [retainLongitudinalModifiedDates] }\npixels: { burnedInText: { scan: never } }\n');
     const env = { ...process.env, VEIL_SECRET: 'bench-secret-0123456789abcdef' };
@@ -119,8 +183,13 @@ async function againstGdcmanon(): Promise<void> {
     const jobsList = [1, 2];
     const all = new Map<string, Timing[]>();
     const record = (key: string, t: Timing) => all.set(key, [...(all.get(key) ?? []), t]);
-    const veilRun = (launcherPath: string, o: string, jobs: number) =>
-      timeProcess(process.execPath, [launcherPath, 'dicom', 'deidentify', '--policy', policyFile, '--in', input, '--out', o, '--jobs', String(jobs), '--quiet'], env, times);
+    const veilArgs = (launcherPath: string, from: string, o: string, jobs: number) => ['--import', pathToFileURL(hook).href, launcherPath, 'dicom', 'deidentify', '--policy', policyFile, '--in', from, '--out', o, '--jobs', String(jobs), '--quiet'];
+    const veilRun = (key: string, launcherPath: string, o: string, jobs: number) => {
+      rmSync(threadCpuFile, { force: true });
+      const timing = timeProcess(process.execPath, veilArgs(launcherPath, input, o, jobs), { ...env, VEIL_BENCH_THREAD_CPU: threadCpuFile }, times);
+      if (existsSync(threadCpuFile)) threadCpu.set(key, [...(threadCpu.get(key) ?? []), JSON.parse(readFileSync(threadCpuFile, 'utf8')) as ThreadCpu]);
+      return timing;
+    };
     // Every round's output is kept until the end: on this machine's ext4 (no journal) creating a
     // file scans past the inodes deleted in the last ~30 s (recently_deleted in the inode
     // allocator), so removing 4,000 outputs right before the other tool's round made each of its
@@ -132,13 +201,23 @@ async function againstGdcmanon(): Promise<void> {
         const o = path.join(dir, `gdcm-${round}`);
         mkdirSync(o);
         record('gdcm', timeProcess(gdcmanon, ['-e', '-c', cert, '-r', '-i', input, '-o', o], env, times));
+        // the peer line for the machine itself: does one tool's CPU per file rise when two copies run at once?
+        record(
+          'gdcm-halves',
+          await timeHalves((half) => {
+            const out = path.join(dir, `gdcm-halves-${round}-${half}`);
+            mkdirSync(out);
+            return timeProcessAsync(gdcmanon, ['-e', '-c', cert, '-r', '-i', halves[half], '-o', out], env, `${times}.${half}`);
+          }),
+        );
       }
+      record('veil-halves', await timeHalves((half) => timeProcessAsync(process.execPath, veilArgs(veil, halves[half], path.join(dir, `veil-halves-${round}-${half}`), 1), env, `${times}.${half}`)));
       const runs: { who: 'veil' | 'peer'; jobs: number }[] = [];
       for (const jobs of jobsList) for (const who of ['veil', 'peer'] as const) if (who === 'veil' || peer) runs.push({ who, jobs });
       if (round % 2 === 1) runs.reverse();
       for (const { who, jobs } of runs) {
         const o = path.join(dir, `${who}-j${jobs}-${round}`);
-        record(`${who}-j${jobs}`, veilRun(who === 'veil' ? veil : peer!, o, jobs));
+        record(`${who}-j${jobs}`, veilRun(`${who}-j${jobs}`, who === 'veil' ? veil : peer!, o, jobs));
         const written = readdirSync(o).filter((f) => f.endsWith('.dcm')).length;
         if (written !== n) console.log(`warning: ${who} --jobs ${jobs} wrote ${written} of ${n} files`);
       }
@@ -155,6 +234,15 @@ async function againstGdcmanon(): Promise<void> {
     const gdcm = best('gdcm');
     if (gdcm) console.log(`  ${line('gdcmanon -e (Basic Profile, 1 process, directory mode)', gdcm)}`);
     else console.log('  gdcmanon not available: no comparison');
+    // two processes at once, each on half the files: the machine's own cost of running two things at once
+    const medianOf = (key: string, pick: (t: Timing) => number) => median((all.get(key) ?? []).map(pick));
+    const halvesLine = (name: string, key: string, single: string) => {
+      const t = best(key);
+      if (!t || !all.get(single)) return;
+      console.log(`  ${line(name, t)}; CPU against one process on all the files: ${(t.cpu / best(single)!.cpu).toFixed(2)}× (median ${(medianOf(key, (x) => x.cpu) / medianOf(single, (x) => x.cpu)).toFixed(2)}×)`);
+    };
+    halvesLine('peer: gdcmanon, 2 processes on halves at once', 'gdcm-halves', 'gdcm');
+    halvesLine('peer: veil --jobs 1, 2 processes on halves at once', 'veil-halves', 'veil-j1');
     const threads = (jobs: number) => (jobs === 1 ? '--jobs 1: one thread' : `--jobs ${jobs}: its own thread and ${jobs - 1} worker thread${jobs > 2 ? 's' : ''}`);
     const who = [['veil', 'veil dicom deidentify'], ...(peer ? [['peer', `peer ${path.relative(root, peer)}`]] : [])] as const;
     for (const [key, name] of who) {
@@ -182,9 +270,20 @@ async function againstGdcmanon(): Promise<void> {
         console.log(`  ratios veil / peer, --jobs ${jobs}: wall ${(mine.wall / theirs.wall).toFixed(2)}×, CPU ${(mine.cpu / theirs.cpu).toFixed(2)}× (CPU round by round: ${perRound})`);
       }
     }
+    // CPU by thread: where the second thread's extra CPU goes (median of the rounds)
+    for (const [key] of who) {
+      for (const jobs of jobsList) {
+        const split = threadCpu.get(`${key}-j${jobs}`);
+        if (!split || split.length === 0) continue;
+        const m = (pick: (t: ThreadCpu) => number) => median(split.map(pick)).toFixed(2);
+        console.log(
+          `  ${key} --jobs ${jobs}, CPU s by thread (median of ${split.length}): this thread ${m((t) => t.main)}, threads stopped before exit (the worker thread${jobs > 2 ? 's' : ''}) ${m((t) => t.gone)}, V8 and libuv background threads (compiler, GC) ${m((t) => t.background)}`,
+        );
+      }
+    }
     // every round, for the record (the best of each tool is the least disturbed by other work)
     const rounds = (key: string) => (all.get(key) ?? []).map((t) => `${t.wall.toFixed(2)}/${t.cpu.toFixed(2)}`).join(' ') || '-';
-    console.log(`  each round, wall/CPU s: gdcmanon ${rounds('gdcm')}; ${jobsList.map((j) => `veil --jobs ${j} ${rounds(`veil-j${j}`)}${peer ? `; peer --jobs ${j} ${rounds(`peer-j${j}`)}` : ''}`).join('; ')}`);
+    console.log(`  each round, wall/CPU s: gdcmanon ${rounds('gdcm')}; gdcmanon 2 on halves ${rounds('gdcm-halves')}; veil --jobs 1 2 on halves ${rounds('veil-halves')}; ${jobsList.map((j) => `veil --jobs ${j} ${rounds(`veil-j${j}`)}${peer ? `; peer --jobs ${j} ${rounds(`peer-j${j}`)}` : ''}`).join('; ')}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
