@@ -56,16 +56,20 @@ export function rng(seed: number): () => number {
   };
 }
 
-async function faceCrops(): Promise<Buffer[]> {
+/** The grid's face crops, each cut from the screenshot when first asked for (a test that builds one image needs a few). */
+function faceCrops(): { count: number; crop(index: number): Promise<Buffer> } {
   const file = join(humanAssetsDir(), 'screenshot-facematch.jpg');
-  const crops: Buffer[] = [];
-  for (const top of ROWS) {
-    for (let col = 0; col < COLS; col++) {
-      const left = Math.round(col * COL_PITCH);
-      crops.push(await sharp(file).extract({ left, top, width: 104, height: ROW_HEIGHT }).png().toBuffer());
-    }
-  }
-  return crops;
+  const cut = new Map<number, Promise<Buffer>>();
+  return {
+    count: ROWS.length * COLS,
+    crop(index) {
+      const top = ROWS[Math.floor(index / COLS)] as number;
+      const left = Math.round((index % COLS) * COL_PITCH);
+      let crop = cut.get(index);
+      if (!crop) cut.set(index, (crop = sharp(file).extract({ left, top, width: 104, height: ROW_HEIGHT }).png().toBuffer()));
+      return crop;
+    },
+  };
 }
 
 type Variant = 'plain' | 'dark' | 'bright' | 'roll-left' | 'roll-right' | 'covered' | 'flipped' | 'low-contrast';
@@ -102,8 +106,20 @@ async function preparedFace(crop: Buffer, size: number, variant: Variant, roll: 
   return out.png().toBuffer();
 }
 
-async function background(width: number, height: number, random: () => number, ceiling: Buffer): Promise<Buffer> {
-  if (random() < 0.4) return sharp(ceiling).resize(width, height, { fit: 'cover' }).removeAlpha().png().toBuffer();
+async function background(width: number, height: number, random: () => number, ceiling: () => Promise<Buffer>): Promise<Buffer> {
+  const plan = backgroundPlan(width, height, random);
+  if (!plan) return sharp(await ceiling()).resize(width, height, { fit: 'cover' }).removeAlpha().png().toBuffer();
+  const noise = await sharp(plan.grain, { raw: { width, height, channels: 3 } }).png().toBuffer();
+  return sharp(Buffer.from(plan.svg)).composite([{ input: noise, blend: 'soft-light' }]).removeAlpha().png().toBuffer();
+}
+
+/**
+ * The random draws of a background: undefined for the ceiling photo, else the gradient SVG
+ * and its grain. Apart from the drawing, so that an image left out of the set still takes
+ * its draws and the images after it come out the same.
+ */
+function backgroundPlan(width: number, height: number, random: () => number): { svg: string; grain: Buffer } | undefined {
+  if (random() < 0.4) return undefined;
   const hue = Math.floor(random() * 360);
   const svg = `<svg width="${width}" height="${height}"><defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color="hsl(${hue},35%,70%)"/><stop offset="1" stop-color="hsl(${(hue + 90) % 360},30%,30%)"/></linearGradient></defs><rect width="100%" height="100%" fill="url(#g)"/>${Array.from(
     { length: 12 },
@@ -115,8 +131,7 @@ async function background(width: number, height: number, random: () => number, c
     const g = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
     grain[i] = Math.max(0, Math.min(255, Math.round(128 + 18 * g)));
   }
-  const noise = await sharp(grain, { raw: { width, height, channels: 3 } }).png().toBuffer();
-  return sharp(Buffer.from(svg)).composite([{ input: noise, blend: 'soft-light' }]).removeAlpha().png().toBuffer();
+  return { svg, grain };
 }
 
 interface Slot {
@@ -138,24 +153,38 @@ function placeSlots(width: number, height: number, count: number, minSize: numbe
   return slots;
 }
 
-export async function buildFaceEvalSet(seed = 5): Promise<EvalImage[]> {
+/**
+ * The set, or (`wanted`) only the images whose names it accepts: the others are not drawn,
+ * but take their random draws, so every image built is the same as in the whole set.
+ */
+export async function buildFaceEvalSet(seed = 5, wanted: (name: string) => boolean = () => true): Promise<EvalImage[]> {
   const random = rng(seed);
-  const crops = await faceCrops();
-  const order = crops.map((_, i) => i).sort(() => random() - 0.5);
+  const crops = faceCrops();
+  const order = Array.from({ length: crops.count }, (_, i) => i).sort(() => random() - 0.5);
   let next = 0;
-  const take = (): Buffer => crops[order[next++ % order.length] as number] as Buffer;
+  const take = (): number => order[next++ % order.length] as number;
   const ceilingFile = join(humanAssetsDir(), 'samples.jpg');
   // Face-free ceiling of the large photo in samples.jpg.
-  const ceiling = await sharp(ceilingFile).extract({ left: 520, top: 200, width: 760, height: 190 }).png().toBuffer();
+  let ceilingCrop: Promise<Buffer> | undefined;
+  const ceiling = (): Promise<Buffer> => (ceilingCrop ??= sharp(ceilingFile).extract({ left: 520, top: 200, width: 760, height: 190 }).png().toBuffer());
 
   const images: EvalImage[] = [];
   const compose = async (name: string, kind: EvalImage['kind'], width: number, height: number, slots: Slot[], variants: Variant[], grey: boolean): Promise<void> => {
+    if (!wanted(name)) {
+      for (const [i] of slots.entries()) {
+        const variant = variants[i % variants.length] as Variant;
+        if (variant !== 'roll-left' && variant !== 'roll-right') random();
+        take();
+      }
+      backgroundPlan(width, height, random);
+      return;
+    }
     const layers: { input: Buffer; left: number; top: number }[] = [];
     const faces: TruthFace[] = [];
     for (const [i, slot] of slots.entries()) {
       const variant = variants[i % variants.length] as Variant;
       const roll = variant === 'roll-left' ? -25 : variant === 'roll-right' ? 22 : Math.round((random() - 0.5) * 16);
-      const face = await preparedFace(take(), slot.size, variant, roll);
+      const face = await preparedFace(await crops.crop(take()), slot.size, variant, roll);
       const meta = await sharp(face).metadata();
       const left = Math.round(slot.x + slot.size / 2 - (meta.width ?? slot.size) / 2);
       const top = Math.round(slot.y + slot.size / 2 - (meta.height ?? slot.size) / 2);
