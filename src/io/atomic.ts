@@ -40,6 +40,10 @@ export async function openAtomicStream(target: string): Promise<AtomicStream> {
     stream.once('finish', resolve);
     stream.once('error', reject);
   });
+  // Only commit() cares how the stream ended: after abort() a write still in the fs thread
+  // fails with ERR_STREAM_DESTROYED, which must not surface as an unhandled rejection.
+  finished.catch(() => undefined);
+  const closed = new Promise<void>((resolve) => stream.once('close', () => resolve()));
   return {
     stream,
     async commit() {
@@ -49,6 +53,8 @@ export async function openAtomicStream(target: string): Promise<AtomicStream> {
     },
     async abort() {
       stream.destroy();
+      // the descriptor closed first, so no late write lands in the temp file after it is removed
+      await closed;
       await rm(temp, { force: true });
     },
   };
