@@ -130,9 +130,10 @@ export const DEFAULT_BATCH_WAIT_SECONDS = 0.5;
 
 /**
  * `veil dicom listen`: a C-STORE SCP that spools every instance durably before acknowledging
- * it, releases a study once it has been idle, de-identifies it with the folder pipeline
- * (deidentifyDicomDirectory on the study's spool folder, so an instance comes out as it would
- * from a folder), and forwards the result by C-STORE or writes it to a folder. The spool
+ * it, releases each study in batches while it arrives (or whole, once idle), de-identifies each
+ * batch with the folder pipeline (deidentifyDicomDirectory on the batch's spool folder, so an
+ * instance comes out as it would from a folder), and forwards the result by C-STORE or writes it
+ * to a folder. The spool
  * survives a crash: on start, released batches are re-made and the undelivered files sent.
  */
 export async function startListener(options: ListenOptions): Promise<Listener> {
@@ -313,7 +314,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
   /** Releases under way (moves of segments into batches). */
   let releasing = 0;
 
-  // --- two stages, each one batch at a time: a study is forwarded while the next is de-identified
+  // --- two stages, a few batches at a time in each: batches are forwarded while the next are de-identified
   interface Prepared {
     batch: string;
     pending: { name: string; path: string }[];
@@ -328,7 +329,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
   const deliverQueue: Prepared[] = [];
   /** De-identifications in flight (a few batches at once on the listener's pool). */
   const deidWorking = new Set<Promise<void>>();
-  /** Deliveries in flight: a few studies go at once, each on its own association (one association is latency-bound). */
+  /** Deliveries in flight: a few batches go at once, each on its own association (one association is latency-bound). */
   const delivering = new Set<Promise<void>>();
   let closed = false;
   const timers = new Set<NodeJS.Timeout>();
