@@ -194,6 +194,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
   }
   const batching = options.keep && !options.forward && !options.out ? 0 : Math.max(0, Math.floor(options.batchInstances ?? DEFAULT_BATCH_INSTANCES));
   const batchWaitMs = Math.max(0, (options.batchWaitSeconds ?? DEFAULT_BATCH_WAIT_SECONDS) * 1000);
+  const smallestWaitedBatch = Math.ceil(batching / 5);
   /** The segment each study's next instance goes to. */
   const openSegments = new Map<string, Segment>();
   /** Every segment not yet released, by folder. */
@@ -497,7 +498,9 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
     const now = Date.now();
     for (const segment of [...segments.values()]) {
       const idle = now - segment.lastAt >= idleMs;
-      const waited = batching > 0 && segment.firstAt !== undefined && now - segment.firstAt >= batchWaitMs;
+      // the wait releases a segment of a fifth of a batch or more: instances arriving slowly
+      // make fewer, larger batches (each batch costs a run and an association), not one per wait
+      const waited = batching > 0 && segment.firstAt !== undefined && now - segment.firstAt >= batchWaitMs && segment.durable >= smallestWaitedBatch;
       if (!(force || idle || waited || segment.closed)) continue;
       closeSegment(segment);
       releaseSegment(segment);
