@@ -18,18 +18,24 @@ export interface DetectionModel {
 /** Probability maps kept per detector (a 640×832 map is 2 MB). */
 const MAPS_KEPT_BYTES = 48 * 1024 * 1024;
 
-export function detectionModel(session: InferenceSession, memo = new RunMemo<Float32Array>(MAPS_KEPT_BYTES)): DetectionModel {
+/** One memo per session (sessions are shared by the engines of a thread: session.ts). */
+const mapMemos = new WeakMap<InferenceSession, RunMemo<Float32Array>>();
+
+export function detectionModel(session: InferenceSession): DetectionModel {
+  let memo = mapMemos.get(session);
+  if (!memo) mapMemos.set(session, (memo = new RunMemo<Float32Array>(MAPS_KEPT_BYTES)));
+  const maps = memo;
   return {
     async probabilities(tensor, height, width) {
       const dims = [1, 3, height, width];
       const key = tensorKey(tensor, dims);
-      const kept = memo.get(key);
+      const kept = maps.get(key);
       if (kept) return kept;
       const output = await session.run({ [session.inputNames[0]]: new Tensor('float32', tensor, dims) });
       const map = output[session.outputNames[0]];
       const prob = (map.data as Float32Array).slice();
       map.dispose();
-      memo.set(key, prob, prob.byteLength);
+      maps.set(key, prob, prob.byteLength);
       return prob;
     },
   };

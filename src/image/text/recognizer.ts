@@ -27,9 +27,14 @@ export async function createTextRecognizer(threads = 1): Promise<TextRecognizer>
   const lines = text.replace(/\r/g, '').split('\n');
   if (lines.at(-1) === '') lines.pop();
   const dictionary = [...lines, ' '];
-  const memo = new RunMemo<Recognition[]>(READINGS_KEPT_BYTES);
-  return { recognize: (view, boxes) => recognizeBoxes(session, dictionary, view, boxes, memo) };
+  let memo = readingMemos.get(session);
+  if (!memo) readingMemos.set(session, (memo = new RunMemo<Recognition[]>(READINGS_KEPT_BYTES)));
+  const readings = memo;
+  return { recognize: (view, boxes) => recognizeBoxes(session, dictionary, view, boxes, readings) };
 }
+
+/** One memo per session (sessions are shared by the engines of a thread: session.ts). */
+const readingMemos = new WeakMap<InferenceSession, RunMemo<Recognition[]>>();
 
 /** Readings kept per recognizer (a few bytes each: thousands of batches). */
 const READINGS_KEPT_BYTES = 4 * 1024 * 1024;
