@@ -30,9 +30,7 @@ const SHARED_PROCESS = [
   // modules once for all of them instead of once per file
   'test/api/{approvalBypass,auditVerify,cellLimit,console,diskFull,errors,exports,files,hierarchyDir,jobEvents,limits,multipart,noUsableInput,policyBombs,policyBundle,preview,riskPopulation,routes,session,zip,zipDiskFull}.test.ts',
   'test/api/queue/connection.test.ts',
-  // not distributed/merge: its refused merges can end in a late unhandled 'write after a stream was
-  // destroyed' (seen once, shared), which a process of its own more likely ends before it surfaces
-  'test/tabular/distributed/rawCopy.test.ts',
+  'test/tabular/distributed/{merge,rawCopy}.test.ts',
   'test/fuzz/{jobs,tabular}.fuzz.test.ts',
 ];
 
