@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseAeTitle, parseDestination, parsePort, parseSeconds } from '../../../src/dicom/net/index.js';
+import { parseAeTitle, parseCount, parseDestination, parsePort, parseSeconds } from '../../../src/dicom/net/index.js';
 import { runCli, tempDir } from '../../helpers.js';
 
 const env = { VEIL_SECRET: 'listen-cli-secret-0123456789' };
@@ -14,6 +14,8 @@ describe('veil dicom listen: bad options are one line and exit 2, before anythin
   const cases: [string, string[], RegExp][] = [
     ['no destination', [], /--forward.*give --forward AE@host:port or --out DIR/],
     ['a destination without a port', ['--forward', 'RESEARCH@127.0.0.1'], /--forward.*expected AE@host:port/],
+    ['a batch size that is not a count', ['--out', join(dir, 'o'), '--batch', 'many'], /--batch.*expected a whole number/],
+    ['a batch wait that is not seconds', ['--out', join(dir, 'o'), '--batch-wait', '-1'], /--batch-wait.*seconds/],
   ];
   for (const [what, args, message] of cases) {
     it(what, () => {
@@ -47,5 +49,8 @@ describe('listen option parsers', () => {
     expect(() => parsePort('-1')).toThrow(/TCP port/);
     expect(parseSeconds('0.5', '--study-idle')).toBe(0.5);
     expect(() => parseSeconds('soon', '--study-idle')).toThrow(/seconds/);
+    expect(parseCount('0', '--batch')).toBe(0);
+    expect(parseCount(' 50 ', '--batch')).toBe(50);
+    for (const bad of ['-1', '2.5', 'many', '1000000']) expect(() => parseCount(bad, '--batch'), bad).toThrow(/whole number/);
   });
 });
