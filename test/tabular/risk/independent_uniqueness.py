@@ -14,7 +14,7 @@ Written from the papers, with other numerical methods than src/tabular/risk:
 With --arx it also prints the figures obtained with two readings found in ARX's sources
 (Shlosser's denominator with -1 per histogram entry; E f2 with (1-x)^(a+2)), for comparison.
 """
-import json, math, sys
+import functools, json, math, sys
 from collections import Counter
 import numpy as np
 from scipy import optimize, special, stats
@@ -26,6 +26,14 @@ def histogram(sizes):
 
 
 def pitman(h, N):
+    # The fit depends on the histogram only, not on N: fitted once for every fraction.
+    t, a = pitman_fit(tuple(h))
+    uniques = math.exp(special.gammaln(t + 1) - special.gammaln(t + a) + a * math.log(N))
+    return {'theta': t, 'alpha': a, 'share': uniques / N}
+
+
+@functools.lru_cache(maxsize=None)
+def pitman_fit(h):
     n = sum(i * fi for i, fi in h)
     u = sum(fi for _, fi in h)
 
@@ -50,8 +58,7 @@ def pitman(h, N):
     best = optimize.minimize(nll, best.x, method='Nelder-Mead', bounds=bounds,
                              options={'xatol': 1e-10, 'fatol': 1e-13, 'maxiter': 20000})
     t, a = best.x
-    uniques = math.exp(special.gammaln(t + 1) - special.gammaln(t + a) + a * math.log(N))
-    return {'theta': t, 'alpha': a, 'share': uniques / N}
+    return t, a
 
 
 def zayatz(h, n, N):
