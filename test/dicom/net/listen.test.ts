@@ -10,11 +10,10 @@ import { writeDicom } from '../../../src/dicom/codec/write.js';
 import { deidentifyDicomDirectory, remapUid } from '../../../src/dicom/index.js';
 import { getText, setElement } from '../../../src/dicom/marking.js';
 import { echo, sendInstances, type Destination, type ListenReport } from '../../../src/dicom/net/index.js';
-import { startScp } from '../../../src/dicom/net/dimse.js';
 import { parsePolicy, unwrap } from '../../../src/policy/load.js';
 import { sharedDicom } from '../helpers.js';
 import { checkArchiveAgainstFolder } from './archiveCheck.js';
-import { datasetBytes, SECRET, startListen, waitFor, type Running } from './listenProcess.js';
+import { countingArchive, datasetBytes, outgoing, SECRET, startListen, waitFor, type Running } from './listenProcess.js';
 import { freePort, hasOrthanc, startOrthanc, type Orthanc } from './orthanc.js';
 
 /**
@@ -220,17 +219,8 @@ describe('veil dicom listen after kill -9', () => {
   it('loses nothing it acknowledged and forwards nothing twice', async () => {
     const work = mkdtempSync(join(tmpdir(), 'veil-listen-crash-'));
     // the research side is a counting C-STORE SCP: every delivery of every instance is seen
-    const deliveries = new Map<string, number>();
-    const researchPort = await freePort();
-    const research = await startScp('127.0.0.1', researchPort, {
-      calledAeTitle: 'RESEARCH',
-      allowedCallers: [],
-      onAssociation: () => undefined,
-      onStore: (instance) => {
-        deliveries.set(instance.sopInstanceUid, (deliveries.get(instance.sopInstanceUid) ?? 0) + 1);
-        return { status: 0 };
-      },
-    });
+    const research = await countingArchive();
+    const { deliveries, port: researchPort } = research;
     try {
       writeFileSync(join(work, 'policy.yaml'), POLICY);
       const args = ['--policy', join(work, 'policy.yaml'), '--forward', `RESEARCH@127.0.0.1:${researchPort}`, '--spool', join(work, 'spool'), '--report', join(work, 'report.json')];
@@ -238,11 +228,7 @@ describe('veil dicom listen after kill -9', () => {
       const first = await startListen([...args, '--study-idle', '600', '--batch', '0']);
       const files = ['CT_small.dcm', 'MR_small.dcm', 'emri_small.dcm'];
       const destination: Destination = { aeTitle: 'VEIL', host: '127.0.0.1', port: first.port, callingAeTitle: 'TESTSCU' };
-      const instances = files.map((file) => {
-        const bytes = readFileSync(join(sharedDicom, file));
-        const meta = readDicom(bytes).meta;
-        return { sopClassUid: getText(meta, 0x00020002) ?? '', sopInstanceUid: getText(meta, 0x00020003) ?? '', transferSyntaxUid: getText(meta, 0x00020010) ?? '', dataset: datasetBytes(bytes), onStored: () => undefined };
-      });
+      const instances = files.map((file) => outgoing(readFileSync(join(sharedDicom, file))));
       expect((await sendInstances(destination, instances)).stored).toBe(files.length);
       first.child.kill('SIGKILL');
       await first.exited;
@@ -280,11 +266,7 @@ describe('veil dicom listen --out (no forwarding)', () => {
       const listener = await startListen(['--policy', join(work, 'policy.yaml'), '--out', join(work, 'out'), '--spool', join(work, 'spool'), '--study-idle', '0.2']);
       const files = ['CT_small.dcm', 'MR_small_implicit.dcm', 'JPEG-lossy.dcm'];
       const destination: Destination = { aeTitle: 'VEIL', host: '127.0.0.1', port: listener.port, callingAeTitle: 'TESTSCU' };
-      const instances = files.map((file) => {
-        const bytes = readFileSync(join(sharedDicom, file));
-        const meta = readDicom(bytes).meta;
-        return { sopClassUid: getText(meta, 0x00020002) ?? '', sopInstanceUid: getText(meta, 0x00020003) ?? '', transferSyntaxUid: getText(meta, 0x00020010) ?? '', dataset: datasetBytes(bytes), onStored: () => undefined };
-      });
+      const instances = files.map((file) => outgoing(readFileSync(join(sharedDicom, file))));
       expect((await sendInstances(destination, instances)).stored).toBe(files.length);
       const written = () => readdirSync(join(work, 'out'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && !e.name.startsWith('.'));
       await waitFor(() => Promise.resolve(existsSync(join(work, 'out')) && written().length >= files.length), 'the files to be written');
@@ -321,22 +303,10 @@ describe('veil dicom listen when the research archive is down', () => {
       writeFileSync(join(work, 'policy.yaml'), POLICY);
       const listener = await startListen(['--policy', join(work, 'policy.yaml'), '--forward', `RESEARCH@127.0.0.1:${researchPort}`, '--spool', join(work, 'spool'), '--study-idle', '0.2']);
       const files = ['CT_small.dcm', 'MR_small.dcm'];
-      const instances = files.map((file) => {
-        const bytes = readFileSync(join(sharedDicom, file));
-        const meta = readDicom(bytes).meta;
-        return { sopClassUid: getText(meta, 0x00020002) ?? '', sopInstanceUid: getText(meta, 0x00020003) ?? '', transferSyntaxUid: getText(meta, 0x00020010) ?? '', dataset: datasetBytes(bytes), onStored: () => undefined };
-      });
+      const instances = files.map((file) => outgoing(readFileSync(join(sharedDicom, file))));
       expect((await sendInstances({ aeTitle: 'VEIL', host: '127.0.0.1', port: listener.port, callingAeTitle: 'TESTSCU' }, instances)).stored).toBe(files.length);
       await waitFor(() => Promise.resolve(/forwarding to RESEARCH: 0 stored, \d not; retried/.test(listener.stderr())), 'a failed delivery');
-      research = await startScp('127.0.0.1', researchPort, {
-        calledAeTitle: 'RESEARCH',
-        allowedCallers: [],
-        onAssociation: () => undefined,
-        onStore: (instance) => {
-          deliveries.set(instance.sopInstanceUid, (deliveries.get(instance.sopInstanceUid) ?? 0) + 1);
-          return { status: 0 };
-        },
-      });
+      research = await countingArchive(researchPort, deliveries);
       await waitFor(() => Promise.resolve(deliveries.size >= files.length), 'the retried delivery');
       listener.child.kill('SIGTERM');
       expect(await listener.exited).toBe(0);

@@ -7,12 +7,10 @@ import { encodeText } from '../../../src/dicom/codec/values.js';
 import { writeDicom } from '../../../src/dicom/codec/write.js';
 import { deidentifyDicomDirectory, remapUid } from '../../../src/dicom/index.js';
 import { getText, setElement } from '../../../src/dicom/marking.js';
-import { sendInstances, type Destination, type ListenReport, type OutgoingInstance } from '../../../src/dicom/net/index.js';
-import { startScp } from '../../../src/dicom/net/dimse.js';
+import { sendInstances, type Destination, type ListenReport } from '../../../src/dicom/net/index.js';
 import { parsePolicy, unwrap } from '../../../src/policy/load.js';
 import { sharedDicom } from '../helpers.js';
-import { datasetBytes, SECRET, startListen, waitFor } from './listenProcess.js';
-import { freePort } from './orthanc.js';
+import { countingArchive, outgoing, SECRET, startListen, waitFor, type CountingArchive, type Running } from './listenProcess.js';
 
 /**
  * A study released in batches while it arrives (`--batch N`): each batch de-identified and
@@ -32,25 +30,9 @@ function slice(i: number): Buffer {
   return Buffer.concat(writeDicom({ ...template, meta, dataset }));
 }
 
-function outgoing(file: Buffer): OutgoingInstance {
-  const meta = readDicom(file).meta;
-  return { sopClassUid: getText(meta, 0x00020002) ?? '', sopInstanceUid: getText(meta, 0x00020003) ?? '', transferSyntaxUid: getText(meta, 0x00020010) ?? '', dataset: datasetBytes(file), onStored: () => undefined };
-}
-
-/** A C-STORE SCP that counts each delivery of each instance. */
-async function countingArchive(): Promise<{ port: number; deliveries: Map<string, number>; close(): void }> {
-  const deliveries = new Map<string, number>();
-  const port = await freePort();
-  const scp = await startScp('127.0.0.1', port, {
-    calledAeTitle: 'RESEARCH',
-    allowedCallers: [],
-    onAssociation: () => undefined,
-    onStore: (instance) => {
-      deliveries.set(instance.sopInstanceUid, (deliveries.get(instance.sopInstanceUid) ?? 0) + 1);
-      return { status: 0 };
-    },
-  });
-  return { port, deliveries, close: () => scp.close() };
+/** The listener's arguments in both tests: forward to the archive, keep copies in out/, spool and report in `work`. */
+function listenArgs(work: string, archivePort: number): string[] {
+  return ['--policy', join(work, 'policy.yaml'), '--forward', `RESEARCH@127.0.0.1:${archivePort}`, '--out', join(work, 'out'), '--spool', join(work, 'spool'), '--report', join(work, 'report.json')];
 }
 
 /** The files under a folder, by name, at any depth. */
@@ -60,16 +42,33 @@ function filesUnder(dir: string): { path: string; name: string }[] {
     .map((e) => ({ path: join(e.parentPath, e.name), name: e.name }));
 }
 
+/**
+ * A work folder with the policy, an archive that counts deliveries, and a listener that
+ * releases only full batches of 3 (neither the idle time nor the batch wait can release anything).
+ */
+async function batchRun(prefix: string): Promise<{ work: string; archive: CountingArchive; args: string[]; listener: Running; destination: Destination; close(): void }> {
+  const work = mkdtempSync(join(tmpdir(), prefix));
+  const archive = await countingArchive();
+  const close = () => {
+    archive.close();
+    rmSync(work, { recursive: true, force: true });
+  };
+  try {
+    writeFileSync(join(work, 'policy.yaml'), POLICY);
+    const args = listenArgs(work, archive.port);
+    const listener = await startListen([...args, '--study-idle', '600', '--batch', '3', '--batch-wait', '600']);
+    const destination: Destination = { aeTitle: 'VEIL', host: '127.0.0.1', port: listener.port, callingAeTitle: 'TESTSCU' };
+    return { work, archive, args, listener, destination, close };
+  } catch (error) {
+    close();
+    throw error;
+  }
+}
+
 describe('veil dicom listen --batch: a study forwarded while it arrives', () => {
   it("forwards full batches before the study is complete; one new StudyInstanceUID; the folder path's bytes", async () => {
-    const work = mkdtempSync(join(tmpdir(), 'veil-listen-batches-'));
-    const archive = await countingArchive();
+    const { work, archive, args, listener, destination, close } = await batchRun('veil-listen-batches-');
     try {
-      writeFileSync(join(work, 'policy.yaml'), POLICY);
-      // neither the idle time nor the batch wait can release anything in this test: only full batches go
-      const args = ['--policy', join(work, 'policy.yaml'), '--forward', `RESEARCH@127.0.0.1:${archive.port}`, '--out', join(work, 'out'), '--spool', join(work, 'spool'), '--report', join(work, 'report.json')];
-      const listener = await startListen([...args, '--study-idle', '600', '--batch', '3', '--batch-wait', '600']);
-      const destination: Destination = { aeTitle: 'VEIL', host: '127.0.0.1', port: listener.port, callingAeTitle: 'TESTSCU' };
       const files = Array.from({ length: 7 }, (_, i) => slice(i));
       expect((await sendInstances(destination, files.map(outgoing))).stored).toBe(7);
       // two full batches of the study, forwarded while its last instance still waits for more
@@ -106,19 +105,13 @@ describe('veil dicom listen --batch: a study forwarded while it arrives', () => 
       expect(readdirSync(join(work, 'spool', 'batches'))).toEqual([]);
       expect(readdirSync(join(work, 'spool', 'incoming'))).toEqual([]);
     } finally {
-      archive.close();
-      rmSync(work, { recursive: true, force: true });
+      close();
     }
   }, 120_000);
 
   it('a kill -9 between two batches of a study: nothing acknowledged is lost, nothing forwarded twice', async () => {
-    const work = mkdtempSync(join(tmpdir(), 'veil-listen-batches-crash-'));
-    const archive = await countingArchive();
+    const { work, archive, args, listener: first, destination, close } = await batchRun('veil-listen-batches-crash-');
     try {
-      writeFileSync(join(work, 'policy.yaml'), POLICY);
-      const args = ['--policy', join(work, 'policy.yaml'), '--forward', `RESEARCH@127.0.0.1:${archive.port}`, '--out', join(work, 'out'), '--spool', join(work, 'spool'), '--report', join(work, 'report.json')];
-      const first = await startListen([...args, '--study-idle', '600', '--batch', '3', '--batch-wait', '600']);
-      const destination: Destination = { aeTitle: 'VEIL', host: '127.0.0.1', port: first.port, callingAeTitle: 'TESTSCU' };
       const files = Array.from({ length: 5 }, (_, i) => slice(i));
       // the first batch is forwarded; the next two instances are acknowledged, their batch still open
       expect((await sendInstances(destination, files.slice(0, 3).map(outgoing))).stored).toBe(3);
@@ -141,8 +134,7 @@ describe('veil dicom listen --batch: a study forwarded while it arrives', () => 
       expect(readdirSync(join(work, 'spool', 'batches'))).toEqual([]);
       expect(readdirSync(join(work, 'spool', 'incoming'))).toEqual([]);
     } finally {
-      archive.close();
-      rmSync(work, { recursive: true, force: true });
+      close();
     }
   }, 120_000);
 });

@@ -1,4 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readDicom } from '../../../src/dicom/codec/read.js';
+import { getText } from '../../../src/dicom/marking.js';
+import type { OutgoingInstance } from '../../../src/dicom/net/index.js';
+import { startScp } from '../../../src/dicom/net/dimse.js';
 import { veilArgs } from '../../helpers.js';
 import { repoRoot } from '../helpers.js';
 import { freePort } from './orthanc.js';
@@ -46,3 +50,30 @@ export async function waitFor(check: () => Promise<boolean>, what: string, ms = 
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** What a test SCU sends for a Part-10 file: its SOP class, instance, transfer syntax and data set. */
+export function outgoing(file: Buffer): OutgoingInstance {
+  const meta = readDicom(file).meta;
+  return { sopClassUid: getText(meta, 0x00020002) ?? '', sopInstanceUid: getText(meta, 0x00020003) ?? '', transferSyntaxUid: getText(meta, 0x00020010) ?? '', dataset: datasetBytes(file), onStored: () => undefined };
+}
+
+export interface CountingArchive {
+  port: number;
+  /** Deliveries of each SOPInstanceUID: every delivery of every instance is seen. */
+  deliveries: Map<string, number>;
+  close(): void;
+}
+
+/** A C-STORE SCP called RESEARCH that counts each delivery of each instance (into `deliveries`, on `port` when given). */
+export async function countingArchive(port?: number, deliveries = new Map<string, number>()): Promise<CountingArchive> {
+  const archivePort = port ?? (await freePort());
+  const scp = await startScp('127.0.0.1', archivePort, {
+    calledAeTitle: 'RESEARCH',
+    allowedCallers: [],
+    onAssociation: () => undefined,
+    onStore: (instance) => {
+      deliveries.set(instance.sopInstanceUid, (deliveries.get(instance.sopInstanceUid) ?? 0) + 1);
+      return { status: 0 };
+    },
+  });
+  return { port: archivePort, deliveries, close: () => scp.close() };
+}
