@@ -168,12 +168,13 @@ export async function buildFaceEvalSet(seed = 5, wanted: (name: string) => boole
   let ceilingCrop: Promise<Buffer> | undefined;
   const ceiling = (): Promise<Buffer> => (ceilingCrop ??= sharp(ceilingFile).extract({ left: 520, top: 200, width: 760, height: 190 }).png().toBuffer());
 
+  /** A face's roll in degrees: fixed for the rolled variants, else a random draw. */
+  const rollOf = (variant: Variant): number => (variant === 'roll-left' ? -25 : variant === 'roll-right' ? 22 : Math.round((random() - 0.5) * 16));
   const images: EvalImage[] = [];
   const compose = async (name: string, kind: EvalImage['kind'], width: number, height: number, slots: Slot[], variants: Variant[], grey: boolean): Promise<void> => {
     if (!wanted(name)) {
       for (const [i] of slots.entries()) {
-        const variant = variants[i % variants.length] as Variant;
-        if (variant !== 'roll-left' && variant !== 'roll-right') random();
+        rollOf(variants[i % variants.length] as Variant);
         take();
       }
       backgroundPlan(width, height, random);
@@ -183,7 +184,7 @@ export async function buildFaceEvalSet(seed = 5, wanted: (name: string) => boole
     const faces: TruthFace[] = [];
     for (const [i, slot] of slots.entries()) {
       const variant = variants[i % variants.length] as Variant;
-      const roll = variant === 'roll-left' ? -25 : variant === 'roll-right' ? 22 : Math.round((random() - 0.5) * 16);
+      const roll = rollOf(variant);
       const face = await preparedFace(await crops.crop(take()), slot.size, variant, roll);
       const meta = await sharp(face).metadata();
       const left = Math.round(slot.x + slot.size / 2 - (meta.width ?? slot.size) / 2);

@@ -15,7 +15,7 @@ import { openDicomWorkers } from '../pool.js';
 import { deidentifyDicomDirectory } from '../run.js';
 import { sendInstances, startScp, STATUS, type Destination, type OutgoingInstance, type ReceivedInstance, type StoreOutcome } from './dimse.js';
 import { BufferPool } from './bufferPool.js';
-import { listDir, SentLog, Spool, writeDurable } from './spool.js';
+import { listDir, segmentFolder, SentLog, Spool, studyOfSegment, writeDurable } from './spool.js';
 
 export interface ListenOptions {
   policy: Policy;
@@ -204,7 +204,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
   const segmentFor = (study: string): Segment => {
     let segment = openSegments.get(study);
     if (!segment) {
-      segment = { folder: `${study}-${(nextSegment++).toString(36)}`, study, durable: 0, writing: 0, lastAt: Date.now(), closed: false };
+      segment = { folder: segmentFolder(study, nextSegment++), study, durable: 0, writing: 0, lastAt: Date.now(), closed: false };
       openSegments.set(study, segment);
       segments.set(segment.folder, segment);
     }
@@ -218,7 +218,8 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
     const now = Date.now();
     // batching: released at once (durable, complete as far as this spool knows); a study released
     // whole: it takes the study's next instances, as before the restart, until it is idle
-    const segment: Segment = { folder, study: folder.slice(0, 32), durable, writing: 0, firstAt: now, lastAt: now, closed: batching > 0 || openSegments.has(folder.slice(0, 32)) };
+    const study = studyOfSegment(folder);
+    const segment: Segment = { folder, study, durable, writing: 0, firstAt: now, lastAt: now, closed: batching > 0 || openSegments.has(study) };
     segments.set(folder, segment);
     if (!segment.closed) openSegments.set(segment.study, segment);
   }

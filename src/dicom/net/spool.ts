@@ -29,11 +29,11 @@ export class Spool {
   }
 
   studyKey(studyUid: string): string {
-    return keyedDigest(this.secret, 'veil-listen-study', studyUid).toString('hex').slice(0, 32);
+    return keyedDigest(this.secret, 'veil-listen-study', studyUid).toString('hex').slice(0, KEY_CHARS);
   }
 
   instanceKey(sopInstanceUid: string): string {
-    return keyedDigest(this.secret, 'veil-listen-instance', sopInstanceUid).toString('hex').slice(0, 32);
+    return keyedDigest(this.secret, 'veil-listen-instance', sopInstanceUid).toString('hex').slice(0, KEY_CHARS);
   }
 
   /**
@@ -140,6 +140,18 @@ export function writeDurable(target: string, chunks: readonly Uint8Array[]): voi
 }
 
 const SENT_LOG = 'sent.log';
+/** Hex characters of a study or instance key. */
+const KEY_CHARS = 32;
+
+/** The folder in incoming/ of the `n`th segment of a study: `<study key>-<n>`. */
+export function segmentFolder(studyKey: string, n: number): string {
+  return `${studyKey}-${n.toString(36)}`;
+}
+
+/** The study key of a segment folder (in spools of earlier versions, the folder is the key alone). */
+export function studyOfSegment(folder: string): string {
+  return folder.slice(0, KEY_CHARS);
+}
 
 function fsyncDir(path: string): void {
   const fd = openSync(path, 'r');

@@ -4,7 +4,7 @@ import { cropRaster, resizeBilinear } from './resize.js';
 import { buildDetectionInput, planTiles } from './detectionInput.js';
 import { buildMosaic, slotInput, slotMap } from './mosaic.js';
 import { DEFAULT_INSTANCE_OPTIONS, instancesFromMap, mergeInstances, type InstanceOptions, type TextInstance } from './instances.js';
-import { RunMemo, tensorKey } from './runMemo.js';
+import { memoOf, type RunMemo, tensorKey } from './runMemo.js';
 import { loadModel } from './session.js';
 
 /**
@@ -18,13 +18,10 @@ export interface DetectionModel {
 /** Probability maps kept per detector (a 640×832 map is 2 MB). */
 const MAPS_KEPT_BYTES = 48 * 1024 * 1024;
 
-/** One memo per session (sessions are shared by the engines of a thread: session.ts). */
-const mapMemos = new WeakMap<InferenceSession, RunMemo<Float32Array>>();
+const mapMemos = new WeakMap<object, RunMemo<Float32Array>>();
 
 export function detectionModel(session: InferenceSession): DetectionModel {
-  let memo = mapMemos.get(session);
-  if (!memo) mapMemos.set(session, (memo = new RunMemo<Float32Array>(MAPS_KEPT_BYTES)));
-  const maps = memo;
+  const maps = memoOf(mapMemos, session, MAPS_KEPT_BYTES);
   return {
     async probabilities(tensor, height, width) {
       const dims = [1, 3, height, width];

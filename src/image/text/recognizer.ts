@@ -5,7 +5,7 @@ import { resolvePackageFile } from '../models.js';
 import type { Box, Raster8 } from '../raster.js';
 import { decodeCtc, type Recognition } from './ctc.js';
 import { cropRaster, resizeBilinear } from './resize.js';
-import { RunMemo, tensorKey } from './runMemo.js';
+import { memoOf, type RunMemo, tensorKey } from './runMemo.js';
 import { loadModel } from './session.js';
 
 const HEIGHT = 48;
@@ -27,14 +27,11 @@ export async function createTextRecognizer(threads = 1): Promise<TextRecognizer>
   const lines = text.replace(/\r/g, '').split('\n');
   if (lines.at(-1) === '') lines.pop();
   const dictionary = [...lines, ' '];
-  let memo = readingMemos.get(session);
-  if (!memo) readingMemos.set(session, (memo = new RunMemo<Recognition[]>(READINGS_KEPT_BYTES)));
-  const readings = memo;
+  const readings = memoOf(readingMemos, session, READINGS_KEPT_BYTES);
   return { recognize: (view, boxes) => recognizeBoxes(session, dictionary, view, boxes, readings) };
 }
 
-/** One memo per session (sessions are shared by the engines of a thread: session.ts). */
-const readingMemos = new WeakMap<InferenceSession, RunMemo<Recognition[]>>();
+const readingMemos = new WeakMap<object, RunMemo<Recognition[]>>();
 
 /** Readings kept per recognizer (a few bytes each: thousands of batches). */
 const READINGS_KEPT_BYTES = 4 * 1024 * 1024;

@@ -51,3 +51,13 @@ export class RunMemo<T> {
 export function tensorKey(data: Float32Array, dims: readonly number[]): string {
   return `${dims.join('x')}:${createHash('sha1').update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)).digest('base64')}`;
 }
+
+/**
+ * The memo of one kind of answer for a model session, made on first use: sessions are shared
+ * by the engines of a thread (session.ts), so every engine reuses what another already asked.
+ */
+export function memoOf<T>(memos: WeakMap<object, RunMemo<T>>, session: object, maxBytes: number): RunMemo<T> {
+  let memo = memos.get(session);
+  if (!memo) memos.set(session, (memo = new RunMemo<T>(maxBytes)));
+  return memo;
+}
