@@ -247,8 +247,42 @@ const networkProto = Object.getPrototypeOf(Scp.prototype) as { _wrapSocket(this:
 const wrapSocket = networkProto._wrapSocket;
 networkProto._wrapSocket = function (this: { socket?: { setNoDelay?(on: boolean): void } }) {
   this.socket?.setNoDelay?.(true);
-  return wrapSocket.call(this);
+  if (pduReaderInstalled) return wrapSocket.call(this);
+  return installPduReaderDuring(() => wrapSocket.call(this));
 };
+
+/**
+ * dcmjs-dimse reads PDUs with a small accumulator object that `_wrapSocket` makes per socket
+ * (a class of its own, not exported, not the network's prototype): the reader below must go on
+ * that class's prototype, or the library keeps joining every chunk. The class is found at the
+ * first `_wrapSocket`: the accumulator subscribes to nothing, the network to its "pdu" event,
+ * so the object whose "pdu" listener is added there, and which has `accumulate`, is one.
+ */
+let pduReaderInstalled = false;
+function installPduReaderDuring<T>(wrap: () => T): T {
+  const emitterProto = Object.getPrototypeOf(networkProto) as { on?: unknown };
+  const hadOwnOn = Object.prototype.hasOwnProperty.call(emitterProto, 'on');
+  const on = (emitterProto as { on(this: unknown, event: string, listener: unknown): unknown }).on;
+  emitterProto.on = function (this: object, event: string, listener: unknown) {
+    const proto = Object.getPrototypeOf(this) as { accumulate?: unknown; _process?: unknown };
+    if (event === 'pdu' && !pduReaderInstalled && typeof proto.accumulate === 'function' && proto !== networkProto) {
+      proto._process = readPduChunk;
+      pduReaderInstalled = true;
+    }
+    return on.call(this, event, listener);
+  };
+  try {
+    return wrap();
+  } finally {
+    if (hadOwnOn) emitterProto.on = on;
+    else delete emitterProto.on;
+  }
+}
+
+/** Whether the socket chunks of associations go through `readPduChunk` (true once an association was made). */
+export function pduReaderInUse(): boolean {
+  return pduReaderInstalled;
+}
 
 // PDUs gathered as a list of socket chunks. The library joined each new chunk onto what it had
 // (Buffer.concat per chunk): a 256 KB PDU arriving in 64 KB chunks was copied 2.5 times, and the
@@ -266,7 +300,8 @@ interface PduAccumulator {
 }
 const PDU_TYPES = new Set([0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07]);
 const P_DATA_TF = 0x04;
-(networkProto as unknown as { _process(this: PduAccumulator, chunk: Buffer): Buffer | undefined })._process = function (chunk) {
+/** The accumulator's `_process`: takes one socket chunk, emits the PDUs it completes, returns what is left of it. */
+const readPduChunk = function (this: PduAccumulator, chunk: Buffer): Buffer | undefined {
   if (this.receiving === undefined) {
     if (this.minimumReceived) {
       chunk = Buffer.concat([this.minimumReceived, chunk]);
@@ -313,6 +348,8 @@ const P_DATA_TF = 0x04;
   this.emit('pdu', whole.subarray(0, end));
   return end < whole.length ? whole.subarray(end) : undefined;
 };
+// also on the network's prototype, where the tests call it (test/dicom/net/dimsePdu.test.ts)
+(networkProto as unknown as { _process: typeof readPduChunk })._process = readPduChunk;
 
 /** A PDV as dcmjs-dimse's P-DATA-TF reader gives it (the methods _processPDataTf calls). */
 export class PdvFragment {

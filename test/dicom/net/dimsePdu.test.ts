@@ -176,3 +176,36 @@ describe('P-DATA-TF written directly', () => {
   });
 });
 
+
+describe('the PDU reader on a real association', () => {
+  it("is the one that reads the sockets' chunks (dcmjs-dimse's own accumulator class), and a 2 MB data set arrives whole", async () => {
+    const { startScp, sendInstances, STATUS } = await import('../../../src/dicom/net/dimse.js');
+    const { pduReaderInUse } = await import('../../../src/dicom/net/dimse.js');
+    const { freePort } = await import('./orthanc.js');
+    // a data set larger than any socket chunk and than one PDU: P-DATA-TFs that span chunks
+    const dataset = Buffer.alloc(2 * 1024 * 1024);
+    for (let i = 0; i < dataset.length; i++) dataset[i] = (i * 7919) & 0xff;
+    const port = await freePort();
+    let received: Buffer | undefined;
+    const scp = await startScp('127.0.0.1', port, {
+      calledAeTitle: 'VEIL',
+      allowedCallers: [],
+      onAssociation: () => undefined,
+      onStore: (instance) => {
+        received = Buffer.concat(instance.dataset);
+        return { status: STATUS.success };
+      },
+    });
+    try {
+      const sopClass = '1.2.840.10008.5.1.4.1.1.7';
+      const result = await sendInstances({ aeTitle: 'VEIL', host: '127.0.0.1', port, callingAeTitle: 'TEST' }, [
+        { sopClassUid: sopClass, sopInstanceUid: '1.2.3.4', transferSyntaxUid: '1.2.840.10008.1.2.1', dataset, onStored: () => undefined },
+      ]);
+      expect(result).toEqual({ stored: 1, failed: 0 });
+      expect(pduReaderInUse()).toBe(true);
+      expect(received && createHash('sha256').update(received).digest('hex')).toBe(createHash('sha256').update(dataset).digest('hex'));
+    } finally {
+      scp.close();
+    }
+  });
+});
