@@ -85,6 +85,14 @@ function threadCpu(): Map<string, number> {
   return out;
 }
 
+function threadName(tid: string): string {
+  try {
+    return readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
+  } catch {
+    return '?';
+  }
+}
+
 /**
  * dcmtk alone, one shell: the sink, the senders in parallel, then the shell's `times` (the CPU
  * of every dcmtk process it waited for). Returns wall seconds and CPU seconds (user+sys).
@@ -198,7 +206,13 @@ async function benchListen(work: string): Promise<void> {
         else if (!threadsBefore.has(tid)) pool += spent(tid);
         else other += spent(tid);
       }
-      if (process.env.NET_BENCH_THREADS) for (const tid of threadsAtEnd.keys()) console.log(`  thread ${tid}${tid === String(process.pid) ? ' (main)' : threadsBefore.has(tid) ? '' : ' (worker)'}: ${spent(tid).toFixed(2)} s`);
+      if (process.env.NET_BENCH_THREADS) {
+        for (const tid of threadsAtEnd.keys()) {
+          if (spent(tid) < 0.005) continue;
+          // libuv-worker: fs (spool writes, fsyncs, renames, removals); V8 platform threads ("node"): GC and compiling
+          console.log(`  thread ${tid} ${threadName(tid)}${tid === String(process.pid) ? ' (main)' : threadsBefore.has(tid) ? '' : ' (worker)'}: ${spent(tid).toFixed(2)} s`);
+        }
+      }
       const per = (s: number) => `${s.toFixed(1)} s (${((s / copies) * 1000).toFixed(1)} ms/instance)`;
       console.log(`net listen: CPU by thread: main (DIMSE SCP and SCU, spool) ${per(main)}; de-identification workers ${per(pool)}; fs and GC threads ${per(other)}`);
     }

@@ -8,9 +8,11 @@ import { writeDicom } from '../../../src/dicom/codec/write.js';
 import { deidentifyDicomDirectory, remapUid } from '../../../src/dicom/index.js';
 import { getText, setElement } from '../../../src/dicom/marking.js';
 import { sendInstances, type Destination, type ListenReport } from '../../../src/dicom/net/index.js';
+import { startScp } from '../../../src/dicom/net/dimse.js';
 import { parsePolicy, unwrap } from '../../../src/policy/load.js';
 import { sharedDicom } from '../helpers.js';
 import { countingArchive, outgoing, SECRET, startListen, waitFor, type CountingArchive, type Running } from './listenProcess.js';
+import { freePort } from './orthanc.js';
 
 /**
  * A study released in batches while it arrives (`--batch N`): each batch de-identified and
@@ -135,6 +137,69 @@ describe('veil dicom listen --batch: a study forwarded while it arrives', () => 
       expect(readdirSync(join(work, 'spool', 'incoming'))).toEqual([]);
     } finally {
       close();
+    }
+  }, 120_000);
+});
+
+describe('veil dicom listen: de-identified files forwarded from memory', () => {
+  it("writes no out/ folder or report into the spool; a kill -9 during delivery: what was confirmed is not sent again, the rest is re-made and sent, the folder path's bytes", async () => {
+    const work = mkdtempSync(join(tmpdir(), 'veil-listen-memory-'));
+    // an archive that answers the first two instances it gets and leaves the others unanswered
+    // (the listener then holds a de-identified batch in memory, partly delivered), until `answerAll`
+    const confirmed = new Map<string, number>();
+    let answerAll = false;
+    let seen = 0;
+    const archivePort = await freePort();
+    const scp = await startScp('127.0.0.1', archivePort, {
+      calledAeTitle: 'RESEARCH',
+      allowedCallers: [],
+      onAssociation: () => undefined,
+      onStore: (instance) => {
+        if (!answerAll && ++seen > 2) return new Promise(() => undefined);
+        confirmed.set(instance.sopInstanceUid, (confirmed.get(instance.sopInstanceUid) ?? 0) + 1);
+        return { status: 0 };
+      },
+    });
+    try {
+      writeFileSync(join(work, 'policy.yaml'), POLICY);
+      const args = [...listenArgs(work, archivePort), '--study-idle', '600', '--batch', '3', '--batch-wait', '600'];
+      const first = await startListen(args);
+      const files = Array.from({ length: 3 }, (_, i) => slice(i));
+      expect((await sendInstances({ aeTitle: 'VEIL', host: '127.0.0.1', port: first.port, callingAeTitle: 'TESTSCU' }, files.map(outgoing))).stored).toBe(3);
+      await waitFor(() => Promise.resolve(seen >= 3), 'the third instance to reach the archive');
+      // the batch in the spool: its input and sent.log only (its outputs are in memory)
+      const batches = readdirSync(join(work, 'spool', 'batches'));
+      expect(batches).toHaveLength(1);
+      expect(readdirSync(join(work, 'spool', 'batches', batches[0])).sort()).toEqual(['in', 'sent.log']);
+      // the two confirmed names are durable once the log holds them (fsynced in groups)
+      await waitFor(() => Promise.resolve(readFileSync(join(work, 'spool', 'batches', batches[0], 'sent.log'), 'utf8').split('\n').filter(Boolean).length === 2), 'two names in sent.log');
+      first.child.kill('SIGKILL');
+      await first.exited;
+      expect(confirmed.size).toBe(2);
+
+      answerAll = true;
+      const second = await startListen(args);
+      await waitFor(() => Promise.resolve(confirmed.size >= 3), 'the third instance to be forwarded');
+      await waitFor(() => Promise.resolve(readdirSync(join(work, 'spool', 'batches')).length === 0), 'the batch to be done');
+      second.child.kill('SIGTERM');
+      expect(await second.exited).toBe(0);
+      expect([...confirmed.values()]).toEqual([1, 1, 1]);
+      // the instance sent after the restart is the folder path's
+      mkdirSync(join(work, 'folder-in'));
+      files.forEach((file, i) => writeFileSync(join(work, 'folder-in', `${i}.dcm`), file));
+      const secret = Buffer.from(SECRET);
+      const policy = unwrap(parsePolicy(POLICY, { file: 'policy.yaml', baseDir: work }));
+      await deidentifyDicomDirectory({ policy, input: join(work, 'folder-in'), output: join(work, 'folder-out'), secret, jobs: 1 });
+      const folderBySop = new Map(filesUnder(join(work, 'folder-out')).map((f) => [getText(readDicom(readFileSync(f.path)).dataset, 0x00080018) ?? '', readFileSync(f.path)]));
+      const written = filesUnder(join(work, 'out'));
+      expect(written).toHaveLength(3);
+      for (const file of written) {
+        const bytes = readFileSync(file.path);
+        expect(folderBySop.get(getText(readDicom(bytes).dataset, 0x00080018) ?? '')?.equals(bytes), file.name).toBe(true);
+      }
+    } finally {
+      scp.close();
+      rmSync(work, { recursive: true, force: true });
     }
   }, 120_000);
 });
