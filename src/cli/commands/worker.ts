@@ -9,6 +9,7 @@ interface WorkerCommandOptions {
   dataDir: string;
   concurrency: string;
   threads?: string;
+  lockSeconds: string;
   logLevel: string;
 }
 
@@ -28,6 +29,7 @@ export function registerWorkerCommand(program: Command): void {
     .option('--data-dir <dir>', "this machine's mount of the server's data dir (a shared folder: NFS or any POSIX mount)", './veil-data')
     .option('--concurrency <n>', 'steps run at once, each in its own process', '1')
     .option('--threads <n>', 'worker threads per step (default: the cores divided by --concurrency)')
+    .option('--lock-seconds <n>', "how long a step's lock lasts unrenewed (renewed every n/2 s): a killed worker's steps run again on another after about this long", '10')
     .option('--log-level <level>', 'fatal, error, warn, info, debug', 'info')
     .action((options: WorkerCommandOptions) =>
       runCommand(async () => {
@@ -39,13 +41,14 @@ export function registerWorkerCommand(program: Command): void {
         }
         const concurrency = wholeNumber(options.concurrency, '--concurrency', 64);
         const threads = options.threads ? wholeNumber(options.threads, '--threads', 64) : Math.max(1, Math.floor(availableParallelism() / concurrency));
+        const lockSeconds = wholeNumber(options.lockSeconds, '--lock-seconds', 3600);
         // Loaded on use, like every command's work, so that other commands and `--help` start at once.
         const { parseQueueUrl, startQueueWorker } = await import('../../api/queue/index.js');
         const { createLogger } = await import('../../api/logger.js');
         const connection = parseQueueUrl(options.queue);
         const logger = createLogger(options.logLevel);
         if (!process.env.VEIL_SECRET && !process.env.VEIL_SECRET_FILE) logger.warn('VEIL_SECRET is not set: jobs whose policy pseudonymizes will fail');
-        const worker = await startQueueWorker({ connection, dataDir: options.dataDir, concurrency, threads, logger });
+        const worker = await startQueueWorker({ connection, dataDir: options.dataDir, concurrency, threads, logger, lockMs: lockSeconds * 1000 });
         process.stdout.write(`veil: worker ready on ${connection.host}:${connection.port} (${concurrency} at once, ${threads} thread(s) each)\n`);
         await new Promise<void>((resolve) => {
           const stop = () => {

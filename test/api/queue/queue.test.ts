@@ -47,6 +47,13 @@ async function syntheticImages(count: number): Promise<{ name: string; bytes: Bu
   return images;
 }
 
+/**
+ * A step's lock lasts 3 s (renewed every 1.5 s by the worker's idle event loop), so a killed
+ * worker's step is taken over after ≈ 3–5 s instead of the default 10–15 s: the two kill tests
+ * waited that long each.
+ */
+const WORKER_ARGS = ['--threads', '1', '--log-level', 'info', '--lock-seconds', '3'];
+
 let redis: RedisServer;
 let server: ServerProcess;
 let workers: WorkerProcess[] = [];
@@ -66,7 +73,7 @@ beforeAll(async () => {
   };
   const env = { VEIL_SECRET: SECRET };
   server = await startServerProcess(dataDir, ['--queue', redis.url, '--chunk-files', '18', '--distributed-rows', '8000', '--max-attempts', '3'], env);
-  workers = await Promise.all([0, 1, 2].map(() => startWorkerProcess(dataDir, redis.url, ['--threads', '1', '--log-level', 'info'], env)));
+  workers = await Promise.all([0, 1, 2].map(() => startWorkerProcess(dataDir, redis.url, WORKER_ARGS, env)));
 }, 120_000);
 
 afterAll(async () => {
@@ -192,7 +199,7 @@ describe('jobs on BullMQ with three workers', () => {
     expect(job.status).toBe('done');
     expect(progress.every((p, i) => i === 0 || p >= progress[i - 1])).toBe(true);
     // the tests after this one keep the same number of workers
-    workers.push(await startWorkerProcess(dataDir, redis.url, ['--threads', '1', '--log-level', 'info'], { VEIL_SECRET: SECRET }));
+    workers.push(await startWorkerProcess(dataDir, redis.url, WORKER_ARGS, { VEIL_SECRET: SECRET }));
 
     const local = join(scratch.dir, 'tabular');
     mkdirSync(local, { recursive: true });
@@ -361,6 +368,15 @@ describe('jobs on BullMQ with three workers', () => {
     const audit = await get<{ entries: { action: string; target: string }[] }>(keys.auditor, '/v1/audit');
     expect(audit.body.entries.filter((e) => e.target === `job:${id}`).map((e) => e.action)).toEqual(['job.submit', 'job.cancelled']);
   }, 900_000);
+
+  it('`veil worker --lock-seconds` takes a whole number of seconds from 1 to 3600, and refuses anything else before it connects (exit 2, one line)', () => {
+    for (const value of ['0', '3601']) {
+      const cli = runCli(['worker', '--queue', redis.url, '--data-dir', dataDir, '--lock-seconds', value], { VEIL_SECRET: SECRET });
+      expect(cli.status).toBe(2);
+      expect(cli.stderr.trim().split('\n')).toHaveLength(1);
+      expect(cli.stderr).toContain('--lock-seconds expects a whole number from 1 to 3600');
+    }
+  });
 
   it('/healthz reports the queue\'s Redis: reachable with its latency, and degraded (503) while it does not answer', async () => {
     const up = await api<{ status: string; queue?: { reachable: boolean; latencyMs: number | null } }>(server.base, keys.auditor, '/healthz');
