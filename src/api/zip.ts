@@ -193,6 +193,13 @@ const STREAM_ABOVE = 64 << 20;
  * bytes either way (zlib at the same level).
  */
 const SYNC_BELOW = 16 << 10;
+/**
+ * zlib's output buffer for a file deflated in one step: a little more than the file, not
+ * Node's default 16 KiB chunk, whose allocation and collection cost more than deflating a tiny
+ * file (70,000 files of 12–84 bytes: 3.2 → 1.6 CPU-s for the deflate calls). The output is the
+ * same bytes whatever the buffer size (a larger output is gathered from several chunks).
+ */
+const outputChunkFor = (size: number): number => Math.min(SYNC_BELOW, size) + 64;
 /** A streamed file this large gets ZIP64 sizes in its local header (deflate may grow data by a fraction of a percent). */
 const ZIP64_LOCAL_FROM = 0xf000_0000;
 const MAX32 = 0xffff_ffff;
@@ -340,7 +347,7 @@ function prepareSmall(source: ZipSource): Prepared | undefined {
     const stats = fstatSync(fd);
     if (stats.size > SYNC_BELOW) return undefined;
     const data = readFileSync(fd);
-    return { name: source.name, path: source.path, dosDateTime: dosDateTime(stats.mtime), size: data.length, body: bodyOf(data, deflateRawSync(data, { level: LEVEL })) };
+    return { name: source.name, path: source.path, dosDateTime: dosDateTime(stats.mtime), size: data.length, body: bodyOf(data, deflateRawSync(data, { level: LEVEL, chunkSize: outputChunkFor(data.length) })) };
   } finally {
     closeSync(fd);
   }
