@@ -39,10 +39,29 @@ async function loadModule(url: string): Promise<Record<string, unknown>> {
   return (await import(url)) as Record<string, unknown>;
 }
 
+/**
+ * Settings arrive as a new copy with every run, but a long-lived pool (the listener's: one run
+ * per batch) gets the same ones again and again: a run whose settings equal an earlier run's
+ * gets that run's object, so what file.ts keeps per settings object (the compiled profile, the
+ * per-run memos) is reused instead of built again, and V8 does not throw away the optimized
+ * code that depends on those objects once per run. Bounded: forgotten when many differ.
+ */
+const settingsSeen = new Map<string, FileSettings>();
+const SETTINGS_KEPT = 16;
+
+function sameSettings(settings: FileSettings): FileSettings {
+  const key = JSON.stringify(settings, (_key, value: unknown) => (value instanceof Uint8Array ? Buffer.from(value).toString('base64') : value));
+  const known = settingsSeen.get(key);
+  if (known) return known;
+  if (settingsSeen.size >= SETTINGS_KEPT) settingsSeen.clear();
+  settingsSeen.set(key, settings);
+  return settings;
+}
+
 async function handle(message: ToWorker): Promise<FromWorker | undefined> {
   switch (message.kind) {
     case 'run':
-      runs.set(message.run, { settings: message.settings, cleaner: message.cleaner });
+      runs.set(message.run, { settings: sameSettings(message.settings), cleaner: message.cleaner });
       return undefined;
     case 'end':
       runs.delete(message.run);
