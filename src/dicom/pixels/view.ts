@@ -1,5 +1,5 @@
 import type { Raster8 } from '../../image/index.js';
-import { readSample, type PixelLayout } from './layout.js';
+import { isYbr422, readSample, type PixelLayout } from './layout.js';
 
 /**
  * The 8-bit detection view of one native frame: the VOI window of the header (else a
@@ -18,34 +18,53 @@ export function frameView(frame: Uint8Array, layout: PixelLayout, settings: View
   const pixels = layout.rows * layout.columns;
   const { photometric } = layout;
   if (photometric.startsWith('MONOCHROME')) {
-    const samples = storedSamples(frame, layout) ?? Int32Array.from({ length: pixels }, (_, i) => readSample(frame, layout, i, 0));
-    const values = new Float64Array(pixels);
-    for (let i = 0; i < pixels; i++) values[i] = samples[i] * settings.slope + settings.intercept;
-    const [lo, hi] = windowOf(values, settings);
+    const samples = storedSamples(frame, layout) ?? channelSamples(frame, layout, 0);
+    const [lo, hi] = windowOf(samples, settings);
     const scale = hi > lo ? 255 / (hi - lo) : 0;
     const out = new Uint8Array(pixels);
     const invert = photometric === 'MONOCHROME1';
-    for (let i = 0; i < pixels; i++) {
-      const v = Math.max(0, Math.min(255, Math.round((values[i] - lo) * scale)));
-      out[i] = invert ? 255 - v : v;
+    // Each stored value maps to one grey level: computed once per distinct value (a lookup
+    // table over the frame's range) instead of once per pixel, with the same arithmetic.
+    const grey = (sample: number): number => {
+      const v = Math.max(0, Math.min(255, Math.round((sample * settings.slope + settings.intercept - lo) * scale)));
+      return invert ? 255 - v : v;
+    };
+    const range = storedRange(samples);
+    if (range && range.max - range.min < 2 * pixels) {
+      const table = new Uint8Array(range.max - range.min + 1);
+      for (let s = range.min; s <= range.max; s++) table[s - range.min] = grey(s);
+      const min = range.min;
+      for (let i = 0; i < pixels; i++) out[i] = table[samples[i] - min];
+    } else {
+      for (let i = 0; i < pixels; i++) out[i] = grey(samples[i]);
     }
     return { width: layout.columns, height: layout.rows, channels: 1, data: out };
   }
   const out = new Uint8Array(pixels * 3);
   if (photometric === 'PALETTE COLOR' && settings.palette) {
     const tables = [settings.palette.red, settings.palette.green, settings.palette.blue].map(lookupTable);
+    const indices = channelSamples(frame, layout, 0);
+    const range = storedRange(indices) ?? { min: indices[0] ?? 0, max: indices[0] ?? 0 };
+    // the three tables' entries for the indices this frame uses, read once
+    const lut = new Uint8Array((range.max - range.min + 1) * 3);
+    for (let index = range.min; index <= range.max; index++) for (let c = 0; c < 3; c++) lut[(index - range.min) * 3 + c] = tables[c](index);
     for (let i = 0; i < pixels; i++) {
-      const index = readSample(frame, layout, i, 0);
-      for (let c = 0; c < 3; c++) out[i * 3 + c] = tables[c](index);
+      const at = (indices[i] - range.min) * 3;
+      out[i * 3] = lut[at];
+      out[i * 3 + 1] = lut[at + 1];
+      out[i * 3 + 2] = lut[at + 2];
     }
     return { width: layout.columns, height: layout.rows, channels: 3, data: out };
   }
   const shift = Math.max(0, layout.bitsStored - 8);
   const ybr = photometric.startsWith('YBR_FULL') || photometric.startsWith('YBR_PARTIAL');
+  const first = channelSamples(frame, layout, 0);
+  const second = channelSamples(frame, layout, Math.min(1, layout.samples - 1));
+  const third = channelSamples(frame, layout, Math.min(2, layout.samples - 1));
   for (let i = 0; i < pixels; i++) {
-    const a = readSample(frame, layout, i, 0) >> shift;
-    const b = readSample(frame, layout, i, Math.min(1, layout.samples - 1)) >> shift;
-    const c = readSample(frame, layout, i, Math.min(2, layout.samples - 1)) >> shift;
+    const a = first[i] >> shift;
+    const b = second[i] >> shift;
+    const c = third[i] >> shift;
     if (ybr) {
       out[i * 3] = clamp(a + 1.402 * (c - 128));
       out[i * 3 + 1] = clamp(a - 0.344136 * (b - 128) - 0.714136 * (c - 128));
@@ -65,20 +84,18 @@ function clamp(v: number): number {
 
 /** The display window of a monochrome frame, in rescaled units (the header's VOI window, else the robust range). */
 export function displayWindow(samples: Int32Array, settings: ViewSettings): [number, number] {
-  if (settings.windowCenter !== undefined && settings.windowWidth !== undefined && settings.windowWidth > 1) return windowOf(new Float64Array(0), settings);
-  const values = new Float64Array(samples.length);
-  for (let i = 0; i < values.length; i++) values[i] = samples[i] * settings.slope + settings.intercept;
-  return windowOf(values, settings);
+  return windowOf(samples, settings);
 }
 
-function windowOf(values: Float64Array, settings: ViewSettings): [number, number] {
+/** The window in rescaled units; the robust range is taken over the stored `samples` after Rescale Slope/Intercept. */
+function windowOf(samples: Int32Array, settings: ViewSettings): [number, number] {
   if (settings.windowCenter !== undefined && settings.windowWidth !== undefined && settings.windowWidth > 1) {
     return [settings.windowCenter - settings.windowWidth / 2, settings.windowCenter + settings.windowWidth / 2];
   }
   // Robust range from a sample of the pixels (sorting all of a 4k² frame is wasteful).
-  const step = Math.max(1, Math.floor(values.length / 65536));
+  const step = Math.max(1, Math.floor(samples.length / 65536));
   const sample: number[] = [];
-  for (let i = 0; i < values.length; i += step) sample.push(values[i]);
+  for (let i = 0; i < samples.length; i += step) sample.push(samples[i] * settings.slope + settings.intercept);
   sample.sort((a, b) => a - b);
   const lo = sample[Math.floor(sample.length * 0.005)];
   const hi = sample[Math.min(sample.length - 1, Math.floor(sample.length * 0.995))];
@@ -136,7 +153,32 @@ export function storedSamples(frame: Uint8Array, layout: PixelLayout): Int32Arra
     }
     return out;
   }
-  for (let i = 0; i < pixels; i++) out[i] = readSample(frame, layout, i, 0);
+  return channelSamples(frame, layout, 0);
+}
+
+/**
+ * One channel of a frame as stored values (readSample's arithmetic, in one pass): the views
+ * read every sample of a frame after each fill, and a call per sample was most of their cost.
+ * 32-bit samples wrap to int32 (the cleaner reads 8 and 16 bits only).
+ */
+export function channelSamples(frame: Uint8Array, layout: PixelLayout, channel: number): Int32Array {
+  const pixels = layout.rows * layout.columns;
+  const out = new Int32Array(pixels);
+  const { bitsAllocated, bitsStored: bits, samples, signed, planar } = layout;
+  if ((bitsAllocated !== 8 && bitsAllocated !== 16) || bits > bitsAllocated || bits < 1) {
+    for (let i = 0; i < pixels; i++) out[i] = readSample(frame, layout, i, channel);
+    return out;
+  }
+  const mask = 2 ** bits - 1;
+  const sign = 2 ** (bits - 1);
+  const wrap = 2 ** bits;
+  const wide = bitsAllocated === 16;
+  const ybr = isYbr422(layout);
+  for (let i = 0; i < pixels; i++) {
+    const index = ybr ? (i >> 1) * 4 + (channel === 0 ? i & 1 : channel + 1) : planar ? channel * pixels + i : i * samples + channel;
+    const raw = (wide ? frame[2 * index] | (frame[2 * index + 1] << 8) : frame[index]) & mask;
+    out[i] = signed && raw >= sign ? raw - wrap : raw;
+  }
   return out;
 }
 

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { readSample, type PixelLayout } from '../../../src/dicom/pixels/layout.js';
+import { channelSamples, frameView } from '../../../src/dicom/pixels/view.js';
+
+/** A frame of pseudo-random bytes (a fixed seed: the same bytes every run). */
+function noise(length: number, seed = 7): Uint8Array {
+  const out = new Uint8Array(length);
+  let x = seed;
+  for (let i = 0; i < length; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+const base: PixelLayout = { rows: 5, columns: 6, samples: 1, bitsAllocated: 16, bitsStored: 16, signed: false, planar: false, photometric: 'MONOCHROME2' };
+const layouts: [string, PixelLayout][] = [
+  ['16-bit signed, 12 stored', { ...base, bitsStored: 12, signed: true }],
+  ['16-bit unsigned, 10 stored (bits above kept in the data)', { ...base, bitsStored: 10 }],
+  ['8-bit interleaved RGB', { ...base, samples: 3, bitsAllocated: 8, bitsStored: 8, photometric: 'RGB' }],
+  ['8-bit planar RGB', { ...base, samples: 3, bitsAllocated: 8, bitsStored: 8, planar: true, photometric: 'RGB' }],
+  ['16-bit RGB', { ...base, samples: 3, photometric: 'RGB' }],
+  ['YBR_FULL_422 (chroma shared by pixel pairs)', { ...base, samples: 3, bitsAllocated: 8, bitsStored: 8, photometric: 'YBR_FULL_422' }],
+  ['8-bit signed, 7 stored', { ...base, bitsAllocated: 8, bitsStored: 7, signed: true }],
+  // int32 like storedSamples always held them (the cleaner reads 8 and 16 bits only)
+  ['32-bit (the per-sample path)', { ...base, bitsAllocated: 32, bitsStored: 32 }],
+];
+
+describe('channelSamples: every sample of one channel in one pass', () => {
+  it.each(layouts)('%s: the same values as readSample, sample by sample', (_, layout) => {
+    const frame = noise(layout.rows * layout.columns * layout.samples * (layout.bitsAllocated / 8));
+    for (let channel = 0; channel < layout.samples; channel++) {
+      const expected = Array.from({ length: layout.rows * layout.columns }, (_, i) => readSample(frame, layout, i, channel) | 0);
+      expect(Array.from(channelSamples(frame, layout, channel))).toEqual(expected);
+    }
+  });
+});
+
+describe('frameView', () => {
+  it('maps a monochrome frame through its window, rescale applied, MONOCHROME1 inverted', () => {
+    const layout: PixelLayout = { ...base, rows: 1, columns: 4 };
+    // stored 0, 100, 200, 300 → rescaled ×2 − 100 = −100, 100, 300, 500; window 200 ± 200
+    const frame = new Uint8Array(new Uint16Array([0, 100, 200, 300]).buffer);
+    const settings = { windowCenter: 200, windowWidth: 400, slope: 2, intercept: -100 };
+    expect(Array.from(frameView(frame, layout, settings).data)).toEqual([0, 64, 191, 255]);
+    expect(Array.from(frameView(frame, { ...layout, photometric: 'MONOCHROME1' }, settings).data)).toEqual([255, 191, 64, 0]);
+  });
+
+  it('reads PALETTE COLOR indices through the three tables', () => {
+    const layout: PixelLayout = { ...base, rows: 1, columns: 3, bitsAllocated: 8, bitsStored: 8, photometric: 'PALETTE COLOR' };
+    const table = (values: number[]): [number[], Uint16Array] => [[4, 0, 16], new Uint16Array(values.map((v) => v * 256))];
+    const palette = { red: table([0, 10, 20, 30]), green: table([1, 11, 21, 31]), blue: table([2, 12, 22, 32]) };
+    // index 9 is past the table's end: the last entry
+    const view = frameView(new Uint8Array([1, 3, 9]), layout, { slope: 1, intercept: 0, palette });
+    expect(Array.from(view.data)).toEqual([10, 11, 12, 30, 31, 32, 30, 31, 32]);
+  });
+});
