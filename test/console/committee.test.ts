@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../api/helpers.js';
-import { ARTIFACTS, DEMO_POLICY, UPDATE_DOCS_IMAGES, bearer, checkPage, focusedId, demoCohortCsv, ensureConsoleBuilt, launchBrowser, newPage, startConsoleServer, tabularJobRow, type ConsoleServer } from './harness.js';
+import { ARTIFACTS, DEMO_POLICY, UPDATE_DOCS_IMAGES, bearer, checkPage, screenshot, focusedId, demoCohortCsv, ensureConsoleBuilt, launchBrowser, newPage, startConsoleServer, tabularJobRow, type ConsoleServer } from './harness.js';
 
 /** The committee's flow in a real browser: write a policy, see it validated, save, diff, preview, approve. */
 let server: ConsoleServer;
@@ -96,7 +96,7 @@ describe('committee console', () => {
     await page.getByText('Re-identification risk (prosecutor)').waitFor();
     await checkPage(page, 'committee-preview');
     await page.locator('#preview-title').scrollIntoViewIfNeeded();
-    await page.locator('section').filter({ has: page.locator('#preview-title') }).screenshot({ path: join(ARTIFACTS, 'committee-preview-panel.png') });
+    await screenshot(page.locator('section').filter({ has: page.locator('#preview-title') }), 'committee-preview-panel');
 
     await page.getByLabel('Comment (written to the audit log)').fill('Reviewed on the demo cohort: k 6 met.');
     await page.getByRole('button', { name: 'Approve version 2' }).click();

@@ -1,7 +1,8 @@
 /**
  * What every console browser test needs: a built console, a real `veil serve` on loopback with a
  * temporary data dir and one key per role, Debian's chromium driven by playwright-core (never a
- * browser download), an axe-core pass and screenshots into test-artifacts/console/.
+ * browser download), an axe-core pass, and screenshots into test-artifacts/console/ when asked for
+ * (VEIL_CONSOLE_SCREENSHOTS=all or docs) or when a page check fails.
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -10,13 +11,16 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { expect } from 'vitest';
+import { appendAudit } from '../../src/api/audit.js';
+import { loadAuditKey, openAuditChain } from '../../src/api/auditKey.js';
 import { openDatabase } from '../../src/api/db.js';
+import { createApiKey } from '../../src/api/keys.js';
 import { insertJob, markFailed, markRunning } from '../../src/api/jobStore.js';
 import { dataLayout } from '../../src/api/layout.js';
 import { getPolicyVersion } from '../../src/api/policyStore.js';
 import { cohortCsv, generateCohort } from '../../src/demo/cohort.js';
 import { REPO_ROOT, sleep } from '../api/helpers.js';
-import { createKeyWithCli, startServerProcess, type ServerProcess } from '../api/serverProcess.js';
+import { startServerProcess, type ServerProcess } from '../api/serverProcess.js';
 
 export const ARTIFACTS = join(REPO_ROOT, 'test-artifacts/console');
 const CONSOLE_DIST = join(REPO_ROOT, 'dist/console/index.html');
@@ -24,6 +28,21 @@ const CONSOLE_SRC = join(REPO_ROOT, 'console');
 
 /** Copy the three README screenshots to docs/img/ (opt-in, so a test run leaves the tree clean). */
 export const UPDATE_DOCS_IMAGES = process.env.VEIL_CONSOLE_SCREENSHOTS === 'docs';
+
+/**
+ * Screenshots of every checked page (VEIL_CONSOLE_SCREENSHOTS=all, or docs for the README copies).
+ * Opt-in: they assert nothing, and the 34 full-page PNGs a run took cost Chromium ≈ 0.1 CPU-s
+ * each. A failing page check takes its screenshot anyway, for the one who reads the failure.
+ */
+export const SCREENSHOTS = UPDATE_DOCS_IMAGES || process.env.VEIL_CONSOLE_SCREENSHOTS === 'all';
+
+/** A screenshot of the page (its viewport, or `fullPage`) or of one element into test-artifacts/console/<name>.png, if SCREENSHOTS. */
+export async function screenshot(target: Page | Locator, name: string, options: { always?: boolean; fullPage?: boolean } = {}): Promise<void> {
+  if (!SCREENSHOTS && !options.always) return;
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const path = join(ARTIFACTS, `${name}.png`);
+  await ('goto' in target ? target.screenshot({ path, fullPage: options.fullPage ?? false }) : target.screenshot({ path }));
+}
 
 export const WIDE = { width: 1280, height: 900 };
 export const NARROW = { width: 390, height: 844 };
@@ -89,13 +108,31 @@ export interface ConsoleServer {
   stop(): Promise<void>;
 }
 
+/**
+ * The three keys, written into the data dir by the same calls `veil keys create` makes (key store
+ * and a `key.create` audit entry by 'cli'), in this process: three CLI processes cost ≈ 0.9 CPU-s
+ * and ≈ 1 s wall per file, and these files test the console, not the CLI (test/cli and test/api
+ * run `veil keys create` itself).
+ */
+function createKeys(dataDir: string): Keys {
+  const auditKey = loadAuditKey(dataDir, process.env, { create: true }).key;
+  const db = openDatabase(dataDir);
+  try {
+    openAuditChain(db, dataDir, auditKey);
+    const create = (role: 'committee' | 'researcher' | 'auditor', name: string): string => {
+      const { key, record } = createApiKey(db, role, name);
+      appendAudit(db, { actor: 'cli', role: 'operator', action: 'key.create', target: `key:${record.id} (${record.name}, ${record.role})` });
+      return key;
+    };
+    return { committee: create('committee', 'chair'), researcher: create('researcher', 'ana'), auditor: create('auditor', 'otto') };
+  } finally {
+    db.close();
+  }
+}
+
 export async function startConsoleServer(): Promise<ConsoleServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'veil-console-'));
-  const keys: Keys = {
-    committee: createKeyWithCli(dataDir, 'committee', 'chair'),
-    researcher: createKeyWithCli(dataDir, 'researcher', 'ana'),
-    auditor: createKeyWithCli(dataDir, 'auditor', 'otto'),
-  };
+  const keys = createKeys(dataDir);
   const server = await startServerProcess(dataDir);
   return {
     server,
@@ -147,10 +184,11 @@ interface AxeViolation {
 
 /**
  * Runs axe-core on the page at 1280 and 390 px wide and fails on any serious or critical
- * violation; a screenshot of each width goes to test-artifacts/console/<name>-<width>.png.
+ * violation or on sideways scrolling. Both widths: the narrow one is another layout (the 640 px
+ * media query), where contrast, scrollable regions and overflow are checked anew. A screenshot of
+ * each width goes to test-artifacts/console/<name>-<width>.png when SCREENSHOTS or on a failure.
  */
 export async function checkPage(page: Page, name: string): Promise<void> {
-  mkdirSync(ARTIFACTS, { recursive: true });
   const original = page.viewportSize() ?? WIDE;
   for (const viewport of [WIDE, NARROW]) {
     await page.setViewportSize(viewport);
@@ -162,11 +200,11 @@ export async function checkPage(page: Page, name: string): Promise<void> {
       `axe.run(document, { resultTypes: ['violations'] }).then((result) => result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target })) })))`,
     );
     const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    expect(serious, `${name} at ${viewport.width} px: ${JSON.stringify(serious, null, 1)}`).toEqual([]);
     // No horizontal scrolling of the page itself (wide tables scroll in their own box).
     const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+    await screenshot(page, `${name}-${viewport.width}`, { always: serious.length > 0 || overflow > 1, fullPage: true });
+    expect(serious, `${name} at ${viewport.width} px: ${JSON.stringify(serious, null, 1)}`).toEqual([]);
     expect(overflow, `${name} at ${viewport.width} px scrolls sideways`).toBeLessThanOrEqual(1);
-    await page.screenshot({ path: join(ARTIFACTS, `${name}-${viewport.width}.png`), fullPage: true });
   }
   await page.setViewportSize(original);
 }
@@ -257,35 +295,81 @@ export interface FocusRing {
   boxShadow: string;
 }
 
-/** The focused element and the outline and box-shadow the page draws on it. */
-export function focusRing(page: Page): Promise<FocusRing> {
-  return page.evaluate<FocusRing>(`(() => {
-    const element = document.activeElement ?? document.body;
-    if (element === document.body) return { element: 'body', outline: 'none', boxShadow: 'none' };
-    const style = getComputedStyle(element);
-    const name = element.id ? '#' + element.id : ' "' + (element.getAttribute('aria-label') ?? element.textContent ?? '').trim().slice(0, 40) + '"';
-    return { element: element.tagName.toLowerCase() + name, outline: style.outlineStyle === 'none' ? 'none' : style.outlineWidth + ' ' + style.outlineStyle, boxShadow: style.boxShadow };
-  })()`);
-}
-
 /** A focus ring a sighted keyboard user can see: an outline of some width, or a box-shadow. */
 export function ringVisible(ring: FocusRing): boolean {
   return (ring.outline !== 'none' && parseFloat(ring.outline) > 0) || ring.boxShadow !== 'none';
 }
 
+/** What one Tab press left: the focus ring on the focused element and whether it is the target. */
+interface TabStop {
+  ring: FocusRing;
+  onTarget: boolean;
+  /** False once the page replaced the target's element (then the locator is resolved anew). */
+  attached: boolean;
+}
+
+/** The page's globals this file needs, typed here: the file is type-checked for Node, without the DOM. */
+interface PageGlobals {
+  document: { activeElement: PageElement | null; body: PageElement };
+  getComputedStyle(element: PageElement): { outlineStyle: string; outlineWidth: string; boxShadow: string };
+}
+interface PageElement {
+  id: string;
+  tagName: string;
+  textContent: string | null;
+  isConnected: boolean;
+  getAttribute(name: string): string | null;
+}
+
+/**
+ * Runs in the page: the focused element, its focus ring, and whether it is `element` (null: no
+ * target). One function for focusRing and tabTo, passed to page.evaluate as it is.
+ */
+function readTabStop(element: unknown): TabStop {
+  const { document, getComputedStyle } = globalThis as unknown as PageGlobals;
+  const focused = document.activeElement ?? document.body;
+  const attached = element === null || (element as PageElement).isConnected;
+  if (focused === document.body) return { ring: { element: 'body', outline: 'none', boxShadow: 'none' }, onTarget: false, attached };
+  const style = getComputedStyle(focused);
+  const name = focused.id ? '#' + focused.id : ' "' + (focused.getAttribute('aria-label') ?? focused.textContent ?? '').trim().slice(0, 40) + '"';
+  return {
+    ring: { element: focused.tagName.toLowerCase() + name, outline: style.outlineStyle === 'none' ? 'none' : style.outlineWidth + ' ' + style.outlineStyle, boxShadow: style.boxShadow },
+    onTarget: focused === element,
+    attached,
+  };
+}
+
+/** The focused element and the outline and box-shadow the page draws on it. */
+export async function focusRing(page: Page): Promise<FocusRing> {
+  return (await page.evaluate(readTabStop, null)).ring;
+}
+
 /**
  * Presses Tab (Shift+Tab with `back`) until the target has the focus, as a keyboard user would,
  * and requires a visible focus ring on every element it passes through. Returns the presses.
+ * The target is resolved once, not at every press (a role locator walks the page's accessibility
+ * names each time), and anew only if the page replaced its element.
  */
 export async function tabTo(page: Page, target: Locator, options: { back?: boolean; limit?: number } = {}): Promise<number> {
   const limit = options.limit ?? 40;
   await target.waitFor();
-  for (let presses = 1; presses <= limit; presses++) {
-    await page.keyboard.press(options.back ? 'Shift+Tab' : 'Tab');
-    const ring = await focusRing(page);
-    expect(ring.element, 'Tab left the page (focus on the body)').not.toBe('body');
-    expect(ringVisible(ring), `no visible focus ring on ${ring.element} (outline ${ring.outline}, box-shadow ${ring.boxShadow})`).toBe(true);
-    if (await isFocused(target)) return presses;
+  let element = await target.elementHandle();
+  try {
+    for (let presses = 1; presses <= limit; presses++) {
+      await page.keyboard.press(options.back ? 'Shift+Tab' : 'Tab');
+      let stop = await page.evaluate(readTabStop, element);
+      if (!stop.attached) {
+        await element.dispose();
+        element = await target.elementHandle();
+        stop = await page.evaluate(readTabStop, element);
+      }
+      const { ring } = stop;
+      expect(ring.element, 'Tab left the page (focus on the body)').not.toBe('body');
+      expect(ringVisible(ring), `no visible focus ring on ${ring.element} (outline ${ring.outline}, box-shadow ${ring.boxShadow})`).toBe(true);
+      if (stop.onTarget) return presses;
+    }
+  } finally {
+    await element.dispose();
   }
   throw new Error(`${limit} presses of ${options.back ? 'Shift+Tab' : 'Tab'} never reached ${String(target)}`);
 }

@@ -11,6 +11,7 @@ import {
   bearer,
   burnedInPng,
   checkPage,
+  screenshot,
   demoCohortCsv,
   ensureConsoleBuilt,
   launchBrowser,
@@ -106,8 +107,8 @@ describe('researcher console', () => {
     const report = page.frameLocator('iframe.report');
     await report.locator('body').getByText('demo-cohort', { exact: true }).first().waitFor();
     await checkPage(page, 'researcher-tabular-job');
-    await page.locator('section').filter({ has: page.locator('#status-title') }).screenshot({ path: join(ARTIFACTS, 'researcher-job-status.png') });
-    await page.screenshot({ path: join(ARTIFACTS, 'researcher-job.png') });
+    await screenshot(page.locator('section').filter({ has: page.locator('#status-title') }), 'researcher-job-status');
+    await screenshot(page, 'researcher-job');
   });
 
   it('runs an image job on a PNG with burned-in text and downloads the redacted image', async () => {
