@@ -41,21 +41,40 @@ function expectBadInput(args: string[], out: string, pattern: RegExp) {
   expect(readdirSync(dir).filter((f) => f.startsWith('.veil-tmp'))).toEqual([]);
 }
 
+const goodPolicy = policy('good.yaml', good);
+const keyed = { VEIL_SECRET: 'a-test-secret-of-enough-length' };
+
+/** Runs `veil` once, on first use: several tests read the outputs of the same run. */
+function once(args: string[], env: NodeJS.ProcessEnv): () => ReturnType<typeof runCli> {
+  let result: ReturnType<typeof runCli> | undefined;
+  return () => (result ??= runCli(args, env));
+}
+
+/**
+ * One full run with every output (CSV, pseudonym map, scheme, JSON and HTML reports) and one
+ * --quiet run with the same key: the reports, the map, the scheme, --quiet and the stability of
+ * pseudonyms are each asserted on these two runs' files, not on a run of their own.
+ */
+const full = { out: join(dir, 'f.csv'), map: join(dir, 'f.csv.map'), scheme: join(dir, 'f.csv.scheme'), report: join(dir, 'r.json'), html: join(dir, 'r.html') };
+const fullRun = once(['tabular', 'anonymize', '--policy', goodPolicy, '--in', csv, '--out', full.out, '--map-out', full.map, '--scheme-out', full.scheme, '--report', full.report, '--html', full.html], keyed);
+const quietOut = join(dir, 'q.csv');
+const quietRun = once(['tabular', 'anonymize', '--policy', goodPolicy, '--in', csv, '--out', quietOut, '--map-out', `${quietOut}.map`, '--scheme-out', `${quietOut}.scheme`, '--quiet'], keyed);
+
 describe('veil tabular anonymize', () => {
   it('writes the anonymized CSV, JSON and HTML reports', () => {
-    const out = join(dir, 'out.csv');
-    const result = runCli(['tabular', 'anonymize', '--policy', policy('good.yaml', good), '--in', csv, '--out', out, '--report', join(dir, 'r.json'), '--html', join(dir, 'r.html')], { VEIL_SECRET: 'a-test-secret-of-enough-length' });
+    const out = full.out;
+    const result = fullRun();
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/guarantees: k=\d+ \(required 3\), l=\d+ \(distinct, required 2\) — met/);
     const lines = readFileSync(out, 'utf8').trim().split('\n');
     expect(lines[0]).toBe('id,name,age,zip,disease');
     expect(lines).toHaveLength(41);
-    const report = JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8'));
+    const report = JSON.parse(readFileSync(full.report, 'utf8'));
     expect(report.policy).toMatchObject({ name: 'cli-test', version: 2 });
     expect(report.policy.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(report.privacy.k.achieved).toBeGreaterThanOrEqual(3);
-    const html = readFileSync(join(dir, 'r.html'), 'utf8');
+    const html = readFileSync(full.html, 'utf8');
     expect(html).toContain('<svg');
     // the report never carries a data value
     expect(html).not.toContain('Person 1');
@@ -63,16 +82,13 @@ describe('veil tabular anonymize', () => {
   });
 
   it('--quiet without a report prints nothing and writes what a full run writes; a failure is still reported', () => {
-    const env = { VEIL_SECRET: 'a-test-secret-of-enough-length' };
-    const args = (out: string, ...more: string[]) => ['tabular', 'anonymize', '--policy', join(dir, 'good.yaml'), '--in', csv, '--out', out, '--map-out', `${out}.map`, '--scheme-out', `${out}.scheme`, ...more];
-    const quiet = runCli(args(join(dir, 'q.csv'), '--quiet'), env);
+    const quiet = quietRun();
     expect(quiet.status).toBe(0);
     expect(quiet.stdout).toBe('');
     expect(quiet.stderr).toBe('');
-    const full = runCli(args(join(dir, 'f.csv')), env);
-    expect(full.stdout).toMatch(/guarantees: .* — met/);
-    for (const suffix of ['', '.map']) expect(readFileSync(join(dir, `q.csv${suffix}`), 'utf8')).toBe(readFileSync(join(dir, `f.csv${suffix}`), 'utf8'));
-    expect(JSON.parse(readFileSync(join(dir, 'q.csv.scheme'), 'utf8'))).toEqual(JSON.parse(readFileSync(join(dir, 'f.csv.scheme'), 'utf8')));
+    expect(fullRun().stdout).toMatch(/guarantees: .* — met/);
+    for (const suffix of ['', '.map']) expect(readFileSync(`${quietOut}${suffix}`, 'utf8')).toBe(readFileSync(`${full.out}${suffix}`, 'utf8'));
+    expect(JSON.parse(readFileSync(`${quietOut}.scheme`, 'utf8'))).toEqual(JSON.parse(readFileSync(full.scheme, 'utf8')));
 
     const tooStrict = policy('strict.yaml', good.replace('k: 3', 'k: 3\n    riskThreshold: { prosecutorAvg: 0.01 }'));
     const out = join(dir, 'strict.csv');
@@ -80,22 +96,21 @@ describe('veil tabular anonymize', () => {
   });
 
   it('pseudonyms are stable across runs with the same key and change with another key', () => {
-    const args = (out: string) => ['tabular', 'anonymize', '--policy', join(dir, 'good.yaml'), '--in', csv, '--out', out, '--quiet'];
-    runCli(args(join(dir, 'a.csv')), { VEIL_SECRET: 'a-test-secret-of-enough-length' });
-    runCli(args(join(dir, 'b.csv')), { VEIL_SECRET: 'a-test-secret-of-enough-length' });
-    runCli(args(join(dir, 'c.csv')), { VEIL_SECRET: 'another-secret-of-enough-length' });
-    const ids = (f: string) => readFileSync(join(dir, f), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')[0]);
-    expect(ids('a.csv')).toEqual(ids('b.csv'));
-    expect(ids('a.csv')[0]).toMatch(/^P[0-9A-F]{16}$/);
-    expect(ids('a.csv')[0]).not.toBe(ids('c.csv')[0]);
-    expect(new Set(ids('a.csv')).size).toBe(40);
+    // a.csv and b.csv: two processes with the same key (the full and the --quiet run)
+    expect(fullRun().status).toBe(0);
+    expect(quietRun().status).toBe(0);
+    runCli(['tabular', 'anonymize', '--policy', goodPolicy, '--in', csv, '--out', join(dir, 'c.csv'), '--quiet'], { VEIL_SECRET: 'another-secret-of-enough-length' });
+    const ids = (f: string) => readFileSync(f, 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')[0]);
+    const [a, b, c] = [full.out, quietOut, join(dir, 'c.csv')].map(ids);
+    expect(a).toEqual(b);
+    expect(a[0]).toMatch(/^P[0-9A-F]{16}$/);
+    expect(a[0]).not.toBe(c[0]);
+    expect(new Set(a).size).toBe(40);
   });
 
   it('--map-out writes original → pseudonym pairs that reproduce the output; randomize needs no key', () => {
-    const out = join(dir, 'm.csv');
-    const map = join(dir, 'map.csv');
-    const result = runCli(['tabular', 'anonymize', '--policy', join(dir, 'good.yaml'), '--in', csv, '--out', out, '--map-out', map, '--report', join(dir, 'm.json'), '--quiet'], { VEIL_SECRET: 'a-test-secret-of-enough-length' });
-    expect(result.status).toBe(0);
+    const { out, map } = full;
+    expect(fullRun().status).toBe(0);
     const pairs = readFileSync(map, 'utf8').trim().split('\n');
     expect(pairs[0]).toBe('column,original,pseudonym');
     const pseudonymOf = new Map(pairs.slice(1).map((line) => line.split(',')).map(([column, original, pseudonym]) => [`${column}/${original}`, pseudonym]));
@@ -103,7 +118,7 @@ describe('veil tabular anonymize', () => {
     const inputIds = readFileSync(csv, 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')[0]);
     const outputIds = readFileSync(out, 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')[0]);
     expect(inputIds.map((id) => pseudonymOf.get(`id/${id}`))).toEqual(outputIds);
-    const report = JSON.parse(readFileSync(join(dir, 'm.json'), 'utf8')) as { mapping: { file: string; values: number } };
+    const report = JSON.parse(readFileSync(full.report, 'utf8')) as { mapping: { file: string; values: number } };
     expect(report.mapping).toEqual({ file: map, values: 40 });
 
     const random = policy('random.yaml', good.replace('action: pseudonymize', 'action: randomize'));
@@ -124,10 +139,12 @@ describe('veil tabular anonymize', () => {
   });
 
   it('apply: a later batch in the classes of a saved scheme; a damaged scheme is one line, exit 2', () => {
-    const env = { VEIL_SECRET: 'a-test-secret-of-enough-length' };
+    const env = keyed;
+    // the scheme the full run saved, copied to a name of its own (the refusals below name it)
+    expect(fullRun().status).toBe(0);
     const scheme = join(dir, 'scheme.json');
-    const first = join(dir, 's1.csv');
-    expect(runCli(['tabular', 'anonymize', '--policy', join(dir, 'good.yaml'), '--in', csv, '--out', first, '--scheme-out', scheme, '--quiet'], env).status).toBe(0);
+    writeFileSync(scheme, readFileSync(full.scheme));
+    const first = full.out;
     const again = join(dir, 's2.csv');
     const result = runCli(['tabular', 'apply', '--policy', join(dir, 'good.yaml'), '--scheme', scheme, '--in', csv, '--out', again], env);
     expect(result.status).toBe(0);
