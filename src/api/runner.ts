@@ -12,6 +12,7 @@ import { getJob, jobsWithStatus, markDone, markFailed, markRunning, requeue, set
 import { OUTPUT_FILES, type DataLayout } from './layout.js';
 import type { Logger } from './logger.js';
 import { getPolicyVersionById, policyRef } from './policyStore.js';
+import { policyForChild } from './runnerPolicy.js';
 import type { WorkerMessage, WorkerSpec } from './worker.js';
 
 export interface RunnerOptions {
@@ -174,6 +175,10 @@ export class JobRunner {
     await rm(workDir, { recursive: true, force: true });
     await rm(this.layout.jobOut(job.id), { recursive: true, force: true });
     await mkdir(workDir, { recursive: true });
+    const policyFile = this.layout.policyText(policy.dir);
+    const policyDir = this.layout.policyHierarchies(policy.dir, policy.storage);
+    // parsed here once per policy version, so that the job process need not load the parser
+    const parsedPolicy = await policyForChild({ policyFile, policyDir, policySha256: policy.sha256 });
     if (this.closed) {
       requeue(this.db, job.id, { refundAttempt: true });
       return;
@@ -187,8 +192,8 @@ export class JobRunner {
     const spec: WorkerSpec = {
       jobId: job.id,
       kind: job.kind,
-      policyFile: this.layout.policyText(policy.dir),
-      policyDir: this.layout.policyHierarchies(policy.dir, policy.storage),
+      policyFile,
+      policyDir,
       policyVersion: policy.version,
       policySha256: policy.sha256,
       hierarchies: policy.hierarchies,
@@ -196,10 +201,13 @@ export class JobRunner {
       input: job.kind === 'tabular' ? join(inputDir, 'input.csv') : inputDir,
       workDir,
       maxCellBytes: this.options.maxCellBytes,
+      parsedPolicy,
     };
     const entry = this.options.workerFile ? { file: this.options.workerFile, execArgv: [] } : workerEntry();
     const child = fork(entry.file, ['--veil-job-worker'], {
       execArgv: entry.execArgv,
+      // structured clone: the parsed policy arrives exactly as parsed (undefined fields too)
+      serialization: 'advanced',
       stdio: ['ignore', 'ignore', process.env.VEIL_DEBUG ? 'inherit' : 'ignore', 'ipc'],
       env: process.env,
     });

@@ -9,7 +9,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { basename, join, relative, isAbsolute } from 'node:path';
 import { isVeilError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { parsePolicy, unwrap, type Policy } from '../policy/load.js';
+import type { Policy } from '../policy/load.js';
 import type { PrivacySpec } from '../policy/sections/tabular.js';
 import { loadSecret } from '../secret/key.js';
 import { DISK_FULL_FAILURE, isDiskFull } from './disk.js';
@@ -35,6 +35,12 @@ export interface WorkerSpec {
   workDir: string;
   /** Largest CSV cell of a tabular job (RunnerOptions.maxCellBytes). */
   maxCellBytes?: number;
+  /**
+   * The policy as the parent parsed it (runnerPolicy.ts), so that this process need not load
+   * the parser: taken only once the stored bytes passed the check, and only if parsed from bytes
+   * of the approved sha256 at these paths.
+   */
+  parsedPolicy?: Policy;
 }
 
 export type WorkerMessage =
@@ -106,9 +112,21 @@ export async function approvedPolicyText(spec: Pick<WorkerSpec, 'policyFile' | '
   return bytes.toString('utf8');
 }
 
+/** The parser (YAML and the schema) loads only when the parent sent no parse of these bytes. */
+async function parseHere(text: string, spec: WorkerSpec): Promise<Policy> {
+  const { parsePolicy, unwrap } = await import('../policy/load.js');
+  return unwrap(parsePolicy(text, { file: spec.policyFile, baseDir: spec.policyDir }));
+}
+
+/** The parent's parse of the policy, if it is one of exactly the bytes checked here. */
+function parsedByParent(spec: WorkerSpec): Policy | undefined {
+  const source = spec.parsedPolicy?.source;
+  return source && source.sha256 === spec.policySha256 && source.file === spec.policyFile && source.baseDir === spec.policyDir ? spec.parsedPolicy : undefined;
+}
+
 export async function prepared(spec: WorkerSpec): Promise<Policy> {
   const text = await approvedPolicyText(spec);
-  const loaded = unwrap(parsePolicy(text, { file: spec.policyFile, baseDir: spec.policyDir }));
+  const loaded = parsedByParent(spec) ?? (await parseHere(text, spec));
   // the stored version number is authoritative, so reports and the audit log agree
   const policy: Policy = { ...loaded, version: spec.policyVersion };
   if (spec.privacy && policy.tabular) policy.tabular = { ...policy.tabular, privacy: spec.privacy };

@@ -13,6 +13,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FlowProducer, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
 import type { JobError } from '../jobStore.js';
 import { dataLayout } from '../layout.js';
+import { policyForChild } from '../runnerPolicy.js';
 import type { Logger } from '../logger.js';
 import { QUEUE_NAME, type QueueConnection } from './connection.js';
 import type { StepSpec } from './runStep.js';
@@ -111,7 +112,9 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
       void timed(() => job.updateProgress({ weight: data.weight ?? 1, fraction })).catch(() => undefined);
     };
     options.logger.info({ jobId: data.jobId, step: name, index: data.index, attempt: job.attemptsMade + 1 }, 'step started');
-    const spec: StepSpec = { name, data, dataDir: layout.root, threads: options.threads };
+    // parsed here once per policy version, so that the step process need not load the parser
+    const parsedPolicy = await policyForChild({ policyFile: layout.policyText(data.policy.dir), policyDir: layout.policyHierarchies(data.policy.dir, data.policy.storage), policySha256: data.policy.sha256 });
+    const spec: StepSpec = { name, data, dataDir: layout.root, threads: options.threads, parsedPolicy };
     const stepId = job.id ?? stepJobId(data.jobId, name, data.index);
     running.set(stepId, data.jobId);
     let outcome: Awaited<ReturnType<typeof runInChild>>;
@@ -191,6 +194,8 @@ function runInChild(spec: StepSpec, onProgress: (fraction: number) => void, time
     const entry = stepEntry();
     const child = fork(entry.file, ['--veil-step-worker'], {
       execArgv: entry.execArgv,
+      // structured clone: the parsed policy arrives exactly as parsed (undefined fields too)
+      serialization: 'advanced',
       stdio: ['ignore', 'ignore', process.env.VEIL_DEBUG ? 'inherit' : 'ignore', 'ipc'],
       env: process.env,
     });

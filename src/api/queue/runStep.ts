@@ -23,6 +23,8 @@ export interface StepSpec {
   dataDir: string;
   /** Worker threads this step may use (the worker's --threads). */
   threads: number;
+  /** The policy as the worker parsed it (WorkerSpec.parsedPolicy: used only for the bytes the step checks). */
+  parsedPolicy?: Policy;
 }
 
 type Progress = (fraction: number) => void;
@@ -43,6 +45,7 @@ export function workerSpecOf(spec: StepSpec, layout: DataLayout): WorkerSpec {
     input: data.kind === 'tabular' ? join(inputDir, 'input.csv') : inputDir,
     workDir: layout.jobWork(data.jobId),
     maxCellBytes: data.maxCellBytes,
+    parsedPolicy: spec.parsedPolicy,
   };
 }
 
