@@ -60,11 +60,6 @@ export interface FileResult {
   /** How many identifying values of the input were searched for in the output. */
   residualValuesChecked: number;
   transferSyntax?: string;
-  /**
-   * The output's bytes, in a buffer of their own, when the task asked for them (`handBack`)
-   * instead of a file; a worker transfers the buffer to the main thread (not copied).
-   */
-  bytes?: Uint8Array;
 }
 
 export interface FileTask {
@@ -74,8 +69,6 @@ export interface FileTask {
   relativePath: string;
   /** Absolute output path; absent for a header-only pass (cohort extraction). */
   outputPath?: string;
-  /** The output's bytes go back in the result (`FileResult.bytes`); nothing is written at `outputPath`. */
-  handBack?: boolean;
 }
 
 const profileCache = new WeakMap<DicomPolicy, CompiledProfile>();
@@ -312,24 +305,8 @@ export async function processFile(task: FileTask, settings: FileSettings, cleane
     return { input: task.relativePath, status: 'rejected', warnings: [], counts: emptyCounts(), residualValuesChecked: 0, reason };
   }
   const { result, chunks } = outcome;
-  if (chunks && task.outputPath) {
-    if (task.handBack) result.bytes = joined(chunks);
-    else writeOutput(task.outputPath, chunks, settings.outputInPlace === true);
-  }
+  if (chunks && task.outputPath) writeOutput(task.outputPath, chunks, settings.outputInPlace === true);
   return result;
-}
-
-/** The chunks in one new buffer (they may be views of this thread's reused buffers). */
-function joined(chunks: readonly Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const chunk of chunks) size += chunk.length;
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.length;
-  }
-  return bytes;
 }
 
 /**

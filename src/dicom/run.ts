@@ -32,12 +32,6 @@ export interface DeidentifyDirectoryOptions {
   onProgress?: (done: number, total: number) => void;
   /** Writes original PatientID → pseudonym to this CSV (it holds PHI: keep it apart). */
   mapOut?: string;
-  /**
-   * Each de-identified file's bytes go to this function (its path below `input`, as in the
-   * report) instead of a file under `output`: nothing is written there (`veil dicom listen`
-   * forwards them; the report still names each output by its relative path).
-   */
-  handBack?: (input: string, bytes: Uint8Array) => void;
   /** Called with the report once it is complete, also when the run then fails for want of a usable file. */
   onReport?: (report: DicomRunReport) => void;
 }
@@ -96,7 +90,6 @@ async function runAll(
   jobs: number,
   batchSize: number,
   onResult: (result: FileResult, index: number) => void,
-  handBack = false,
 ): Promise<void> {
   const inFlight = new Set<Promise<void>>();
   const limit = batchSize > 1 ? jobs * 2 : jobs * 4;
@@ -117,9 +110,7 @@ async function runAll(
     if (inFlight.size >= limit) await Promise.race(inFlight);
   };
   for (const file of walkFilesSync(input, exclude)) {
-    const task: FileTask = { inputPath: file.path, relativePath: file.relative.split(sep).join('/'), outputPath: output ? join(output, file.relative) : undefined };
-    if (handBack) task.handBack = true;
-    batch.push(task);
+    batch.push({ inputPath: file.path, relativePath: file.relative.split(sep).join('/'), outputPath: output ? join(output, file.relative) : undefined });
     if (batch.length >= batchSize) {
       const full = batch;
       batch = [];
@@ -256,12 +247,11 @@ export async function deidentifyDicomDirectory(options: DeidentifyDirectoryOptio
   // A run into a missing or empty --out writes its files into a staging folder beside it,
   // renamed into place once at the end: one directory entry per file instead of a temp file
   // and a rename, and the run is all or nothing (on failure the staging folder goes).
-  const staging = options.handBack ? undefined : await stagingFolderFor(output);
+  const staging = await stagingFolderFor(output);
   const target = staging ?? output;
   settings.outputInPlace = staging !== undefined;
   const results: (FileResult | undefined)[] = [];
   try {
-    if (dicom.cohort && options.handBack) throw new VeilError('USAGE', 'a cohort step writes its table beside the files; it cannot hand the files back', { file: policy.source.file, field: 'dicom.cohort' });
     if (dicom.cohort) {
       const headerPass = await createExecutor({ ...settings, cohortKeywords: cohortKeywordsOf(dicom.cohort) }, jobs, undefined, false, options.workers);
       const patients = new Map<string, Record<string, string>>();
@@ -282,24 +272,10 @@ export async function deidentifyDicomDirectory(options: DeidentifyDirectoryOptio
     const executor = await createExecutor(settings, jobs, pixelCleaner, useCleaner, options.workers);
     let done = 0;
     try {
-      const { handBack } = options;
-      await runAll(
-        input,
-        target,
-        executor,
-        jobs,
-        useCleaner && pixelsMayBeExamined(policy.pixels) ? 1 : HEADER_BATCH,
-        (result, index) => {
-          if (handBack && result.bytes) {
-            handBack(result.input, result.bytes);
-            // the report keeps no bytes
-            delete result.bytes;
-          }
-          results[index] = result;
-          options.onProgress?.(++done, total);
-        },
-        handBack !== undefined,
-      );
+      await runAll(input, target, executor, jobs, useCleaner && pixelsMayBeExamined(policy.pixels) ? 1 : HEADER_BATCH, (result, index) => {
+        results[index] = result;
+        options.onProgress?.(++done, total);
+      });
     } finally {
       await executor.close();
     }

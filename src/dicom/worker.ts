@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { parentPort } from 'node:worker_threads';
-import { processBatch, type FileResult, type FileSettings } from './file.js';
+import { processBatch, type FileSettings } from './file.js';
 import type { PixelCleaner } from './pixelCleaner.js';
 import { failureOf, type CleanerModule, type FromWorker, type ToWorker } from './pool.js';
 
@@ -84,12 +84,6 @@ async function handle(message: ToWorker): Promise<FromWorker | undefined> {
   }
 }
 
-function transfersOf(results: readonly FileResult[]): ArrayBuffer[] {
-  const buffers: ArrayBuffer[] = [];
-  for (const result of results) if (result.bytes && result.bytes.buffer instanceof ArrayBuffer) buffers.push(result.bytes.buffer);
-  return buffers;
-}
-
 const port = parentPort;
 if (port) {
   let queue: Promise<void> = Promise.resolve();
@@ -97,8 +91,7 @@ if (port) {
     queue = queue
       .then(async () => {
         const answer = await handle(message);
-        // handed-back outputs move to the main thread, not copied
-        if (answer) port.postMessage(answer, answer.kind === 'done' ? transfersOf(answer.results) : []);
+        if (answer) port.postMessage(answer);
       })
       .catch(() => undefined);
   });
