@@ -319,8 +319,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
   // --- two stages, a few batches at a time in each: batches are forwarded while the next are de-identified
   interface Prepared {
     batch: string;
-    /** Each de-identified file not yet delivered: its bytes in memory (handed back by the workers), or its file in `out/` (kept batches). */
-    pending: { name: string; bytes?: Buffer; path?: string }[];
+    pending: { name: string; path: string }[];
     /** Instances of the batch as received, and how many de-identification quarantined. */
     received: number;
     quarantined: number;
@@ -329,14 +328,6 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
     counted: { forwarded: number; written: number };
   }
   const deidQueue: string[] = spool.pendingBatches();
-  /**
-   * De-identified files stay in memory until forwarded (no out/ folder written and read back),
-   * except for a batch kept whole as a job. A batch whose delivery failed drops them and is
-   * de-identified again from its spooled input before the next attempt (keyed: the same
-   * bytes), keeping what was delivered and counted so far.
-   */
-  const inMemory = !(options.keep && !options.forward && !options.out);
-  const carried = new Map<string, Pick<Prepared, 'sent' | 'counted' | 'received' | 'quarantined'>>();
   const deliverQueue: Prepared[] = [];
   /** De-identifications in flight (a few batches at once on the listener's pool). */
   const deidWorking = new Set<Promise<void>>();
@@ -354,8 +345,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
   const describe = (error: unknown) => (isVeilError(error) ? error.toLine() : error instanceof Error ? error.name : 'error');
 
   const pumpDeid = () => {
-    // at most PARALLEL_DELIVERIES de-identified batches wait for a delivery: their bytes are in memory
-    if (deidWorking.size >= PARALLEL_DEIDENTIFICATIONS || deliverQueue.length >= PARALLEL_DELIVERIES || closed) return;
+    if (deidWorking.size >= PARALLEL_DEIDENTIFICATIONS || closed) return;
     const batch = deidQueue.shift();
     if (batch === undefined) return;
     const working: Promise<void> = deidentifyBatch(batch)
@@ -383,31 +373,21 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
     if (delivering.size >= PARALLEL_DELIVERIES || closed) return;
     const prepared = deliverQueue.shift();
     if (!prepared) return;
-    pumpDeid();
-    const retry = () => {
-      if (!inMemory) {
-        later(() => {
-          deliverQueue.push(prepared);
-          pumpDeliver();
-        });
-        return;
-      }
-      // its bytes are dropped now and re-made from the spool for the next attempt
-      carried.set(prepared.batch, { sent: prepared.sent, counted: prepared.counted, received: prepared.received, quarantined: prepared.quarantined });
-      later(() => {
-        deidQueue.push(prepared.batch);
-        pumpDeid();
-      });
-    };
     const working: Promise<void> = deliverBatch(prepared)
       .then((delivered) => {
         if (delivered) return;
         report.totals.deliveryRetries++;
-        retry();
+        later(() => {
+          deliverQueue.push(prepared);
+          pumpDeliver();
+        });
       })
       .catch((error: unknown) => {
         log(`delivering a batch failed (${describe(error)}); retried in ${RETRY_MS / 1000} s`);
-        retry();
+        later(() => {
+          deliverQueue.push(prepared);
+          pumpDeliver();
+        });
       })
       .finally(() => {
         delivering.delete(working);
@@ -422,28 +402,24 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
   const deidentifyBatch = async (batch: string): Promise<Prepared> => {
     const input = join(batch, 'in');
     const output = join(batch, 'out');
-    // a kept batch becomes a job: its files, report and report page are part of it; else the
-    // files come back in memory and the report is not written
-    const batchReport = inMemory ? undefined : join(batch, 'report.json');
-    const batchHtml = inMemory ? undefined : join(batch, 'report.html');
+    // a kept batch becomes a job: its report and report page are part of it; otherwise the
+    // report is only read here, so it is kept in memory (not written to report.json and re-read)
+    const batchReport = options.keep ? join(batch, 'report.json') : undefined;
+    const batchHtml = options.keep ? join(batch, 'report.html') : undefined;
     // the output is re-made from the spooled input after a restart (keyed, so identical)
     rmSync(output, { recursive: true, force: true });
-    const outputs = new Map<string, Buffer>();
-    const handBack = inMemory ? (file: string, bytes: Uint8Array) => outputs.set(file, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)) : undefined;
     const made: { report?: DicomRunReport } = {};
     try {
       // the listener's pool, opened once: no thread start per study
-      await deidentifyDicomDirectory({ policy: options.policy, input, output, reportJson: batchReport, reportHtml: batchHtml, secret: options.secret, workers, pixelCleaner: options.pixelCleaner, handBack, onReport: (run) => (made.report = run) });
+      await deidentifyDicomDirectory({ policy: options.policy, input, output, reportJson: batchReport, reportHtml: batchHtml, secret: options.secret, workers, pixelCleaner: options.pixelCleaner, onReport: (run) => (made.report = run) });
     } catch (error) {
       // no file of the study could be de-identified: the report says why per file
       if (!(isVeilError(error) && error.code === 'NO_USABLE_INPUT' && made.report)) throw error;
     }
     const run = made.report;
     if (!run) throw new Error('a batch run ended without its report');
-    const before = carried.get(batch);
-    carried.delete(batch);
-    const sent = before?.sent ?? new SentLog(batch);
-    const pending: Prepared['pending'] = [];
+    const sent = new SentLog(batch);
+    const pending: { name: string; path: string }[] = [];
     let quarantined = 0;
     for (const record of run.files) {
       const name = record.input.replace(/\.dcm$/, '');
@@ -453,17 +429,8 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
         quarantined++;
         continue;
       }
-      if (sent.has(name)) continue;
-      if (!inMemory) {
-        pending.push({ name, path: join(output, record.output) });
-        continue;
-      }
-      const bytes = outputs.get(record.input);
-      if (!bytes) throw new Error('a de-identified file of the batch was not handed back');
-      pending.push({ name, bytes });
+      if (!sent.has(name)) pending.push({ name, path: join(output, record.output) });
     }
-    // a batch de-identified again after a failed delivery: counts as of its first run
-    if (before) return { batch, pending, received: before.received, quarantined: before.quarantined + quarantined, sent, counted: before.counted };
     return { batch, pending, received: run.files.length, quarantined, sent, counted: { forwarded: 0, written: 0 } };
   };
 
@@ -489,7 +456,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
     const unsent = pending.filter((file) => !sent.has(file.name));
     if (!options.forward) {
       for (const file of unsent) {
-        keepCopy(file.bytes ?? readFileSync(file.path as string));
+        keepCopy(readFileSync(file.path));
         markSent(file.name);
       }
     } else if (unsent.length > 0) {
@@ -499,27 +466,10 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
       // garbage collector marking
       const reader = new ReusedReader();
       const outgoing: OutgoingInstance[] = unsent.map((file) => {
-        const { bytes } = file;
-        if (bytes) {
-          const head = metaOfBytes(bytes, file.name);
-          return {
-            ...head,
-            dataset: bytes.subarray(head.datasetOffset),
-            onStored: () => {
-              // marked at once: a crash after this point never sends the file again
-              markSent(file.name);
-              report.totals.forwarded++;
-              counted.forwarded++;
-              if (options.out) keepCopy(bytes);
-              touch();
-            },
-          };
-        }
-        const path = file.path as string;
-        const head = metaOf(path);
+        const head = metaOf(file.path);
         return {
           ...head,
-          dataset: () => reader.read(path).subarray(head.datasetOffset),
+          dataset: () => reader.read(file.path).subarray(head.datasetOffset),
           onStored: () => {
             // marked at once: a crash after this point never sends the file again
             markSent(file.name);
@@ -693,13 +643,6 @@ function metaOf(path: string): { sopClassUid: string; sopInstanceUid: string; tr
   }
 }
 const headBuffer = Buffer.alloc(4096);
-
-/** As `metaOf`, for a de-identified file in memory (`name`: its spool name, for the error). */
-function metaOfBytes(bytes: Buffer, name: string): { sopClassUid: string; sopInstanceUid: string; transferSyntaxUid: string; datasetOffset: number } {
-  const end = bytes.length >= 144 ? 144 + bytes.readUInt32LE(140) : 0;
-  if (bytes.length < 144 || end > bytes.length) throw new VeilError('DICOM_INVALID', 'a de-identified file of the batch is shorter than its meta header', { file: name });
-  return { ...metaUids(bytes, end), datasetOffset: end };
-}
 
 /** The meta group's UIDs (explicit VR little endian, PS3.10 7.1), from offset 144 to `end`. */
 function metaUids(bytes: Buffer, end: number): { sopClassUid: string; sopInstanceUid: string; transferSyntaxUid: string } {

@@ -141,11 +141,11 @@ describe('veil dicom listen --batch: a study forwarded while it arrives', () => 
   }, 120_000);
 });
 
-describe('veil dicom listen: de-identified files forwarded from memory', () => {
-  it("writes no out/ folder or report into the spool; a kill -9 during delivery: what was confirmed is not sent again, the rest is re-made and sent, the folder path's bytes", async () => {
+describe('veil dicom listen: a kill -9 while a batch is being delivered', () => {
+  it("what was confirmed is not sent again, the rest is re-made and sent, the folder path's bytes; the batch's run report is not written to the spool", async () => {
     const work = mkdtempSync(join(tmpdir(), 'veil-listen-memory-'));
     // an archive that answers the first two instances it gets and leaves the others unanswered
-    // (the listener then holds a de-identified batch in memory, partly delivered), until `answerAll`
+    // (the listener then holds a de-identified batch, partly delivered), until `answerAll`
     const confirmed = new Map<string, number>();
     let answerAll = false;
     let seen = 0;
@@ -167,10 +167,10 @@ describe('veil dicom listen: de-identified files forwarded from memory', () => {
       const files = Array.from({ length: 3 }, (_, i) => slice(i));
       expect((await sendInstances({ aeTitle: 'VEIL', host: '127.0.0.1', port: first.port, callingAeTitle: 'TESTSCU' }, files.map(outgoing))).stored).toBe(3);
       await waitFor(() => Promise.resolve(seen >= 3), 'the third instance to reach the archive');
-      // the batch in the spool: its input and sent.log only (its outputs are in memory)
+      // the batch in the spool: its input, outputs and sent.log (its run report is kept in memory)
       const batches = readdirSync(join(work, 'spool', 'batches'));
       expect(batches).toHaveLength(1);
-      expect(readdirSync(join(work, 'spool', 'batches', batches[0])).sort()).toEqual(['in', 'sent.log']);
+      expect(readdirSync(join(work, 'spool', 'batches', batches[0])).sort()).toEqual(['in', 'out', 'sent.log']);
       // the two confirmed names are durable once the log holds them (fsynced in groups)
       await waitFor(() => Promise.resolve(readFileSync(join(work, 'spool', 'batches', batches[0], 'sent.log'), 'utf8').split('\n').filter(Boolean).length === 2), 'two names in sent.log');
       first.child.kill('SIGKILL');
