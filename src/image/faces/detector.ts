@@ -8,6 +8,7 @@ import { area, intersection, iou, weightedNms } from './nms.js';
 import { buildIntegral, sampleTile } from './sampler.js';
 import { rotateRaster, unrotateDetection, type Rotation } from './rotate.js';
 import { planTiles, type Tile } from './tiles.js';
+import { RunMemo, tensorKey } from '../text/runMemo.js';
 import type { FaceDetection, FaceDetector } from './types.js';
 
 export interface FaceDetectorOptions {
@@ -129,6 +130,14 @@ function toFace(d: RawDetection, width: number, height: number): FaceDetection {
 }
 
 /**
+ * BlazeFace's outputs for windows already run, shared by the detectors of a thread (they all
+ * load the one BlazeFace model, checked against its sha256): the verification after hiding
+ * reads the whole pyramid again, and every window the hidden faces did not touch is the same
+ * tensor as before (runMemo.ts). 60 KB per window.
+ */
+const tileMemo = new RunMemo<{ scores: Float32Array; regs: Float32Array }>(32 * 1024 * 1024);
+
+/**
  * BlazeFace over an image pyramid with onnxruntime. One session per detector; `detect`
  * calls are serialized by onnxruntime. Cost ≈ (number of windows) × one 256² inference
  * (≈ 8 ms on one core) plus one pass to build the summed-area table.
@@ -248,13 +257,19 @@ export class BlazeFaceDetector implements FaceDetector {
 
   /** Runs one 256² window and decodes its candidates scoring ≥ `minScore` (in window pixels). */
   async runTile(input: Float32Array, minScore = this.options.minScore): Promise<RawDetection[]> {
-    const out = await this.session.run({ input: new ort.Tensor('float32', input, [1, BLAZEFACE_INPUT, BLAZEFACE_INPUT, 3]) });
-    const scores = concat(out['Identity']?.data, out['Identity_1']?.data);
-    const regs = concat(out['Identity_2']?.data, out['Identity_3']?.data);
-    if (scores.length !== this.anchors.length || regs.length !== this.anchors.length * REGRESSORS) {
-      throw new VeilError('MODEL_INVALID', 'face model outputs do not match BlazeFace anchors');
+    const dims = [1, BLAZEFACE_INPUT, BLAZEFACE_INPUT, 3];
+    // one intra-op thread: the same window gives the same outputs, so a window seen before is not run again
+    const key = this.options.threads === 1 ? tensorKey(input, dims) : undefined;
+    let outputs = key === undefined ? undefined : tileMemo.get(key);
+    if (!outputs) {
+      const out = await this.session.run({ input: new ort.Tensor('float32', input, dims) });
+      outputs = { scores: concat(out['Identity']?.data, out['Identity_1']?.data), regs: concat(out['Identity_2']?.data, out['Identity_3']?.data) };
+      if (outputs.scores.length !== this.anchors.length || outputs.regs.length !== this.anchors.length * REGRESSORS) {
+        throw new VeilError('MODEL_INVALID', 'face model outputs do not match BlazeFace anchors');
+      }
+      if (key !== undefined) tileMemo.set(key, outputs, outputs.scores.byteLength + outputs.regs.byteLength);
     }
-    return decodeDetections(scores, regs, this.anchors, minScore);
+    return decodeDetections(outputs.scores, outputs.regs, this.anchors, minScore);
   }
 
   async close(): Promise<void> {
