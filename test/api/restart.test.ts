@@ -11,7 +11,10 @@ import { api, childPids, createKeyWithCli, isAlive, startServerProcess, waitUnti
  * data dir. The job is re-run (or failed with a reason once it ran --max-attempts times);
  * the killed job process does not outlive its server, and no partial result is ever served.
  */
-/** Rows of the table: its job runs for seconds after its first progress (the kill waits for it), even on a quiet machine. */
+/**
+ * Rows of the table: its job works ≈ 1 CPU-s after its first progress, which the kill waits for
+ * (≈ 0.1 s later); a job that finished first anyway is tried again with a new one (interruptJob).
+ */
 const ROWS = 200_000;
 let scratch: { dir: string; cleanup(): void };
 let csvPath: string;
