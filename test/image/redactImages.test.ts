@@ -109,18 +109,31 @@ describe('veil image redact (CLI)', () => {
     expect(jobs.stderr).toContain('--jobs');
   });
 
+  /**
+   * One CLI run on a single file, with report and review page, serves the two tests below
+   * (each run of `veil image redact` loads the models again).
+   */
+  let singleRun: ReturnType<typeof cli> | undefined;
+  const single = async (): Promise<ReturnType<typeof cli>> => {
+    if (!singleRun) {
+      await writeFile(join(dir, 'p.yaml'), policyText);
+      singleRun = cli(['--policy', join(dir, 'p.yaml'), '--in', join(dir, 'in', 'nested', 'case-1.png'), '--out', join(dir, 'review.png'), '--report', join(dir, 'review.json'), '--html', join(dir, 'review.html')]);
+    }
+    return singleRun;
+  };
+
   it('redacts a single file to the given output path', async () => {
-    const run = cli(['--policy', join(dir, 'p.yaml'), '--in', join(dir, 'in', 'nested', 'case-0.png'), '--out', join(dir, 'single.png'), '--report', join(dir, 'single.json')]);
+    const run = await single();
     expect(run.status).toBe(0);
-    const meta = await sharp(join(dir, 'single.png')).metadata();
+    const meta = await sharp(join(dir, 'review.png')).metadata();
     expect([meta.width, meta.height]).toEqual([512, 512]);
-    const single = JSON.parse(await readFile(join(dir, 'single.json'), 'utf8')) as ImageRunReport;
-    expect(single.files[0].text.some((t) => t.redacted)).toBe(true);
+    const report = JSON.parse(await readFile(join(dir, 'review.json'), 'utf8')) as ImageRunReport;
+    expect(report.files).toHaveLength(1);
+    expect(report.files[0].text.some((t) => t.redacted)).toBe(true);
   });
 
   it('writes a review page showing the written output with every region found outlined', async () => {
-    await writeFile(join(dir, 'p.yaml'), policyText);
-    const run = cli(['--policy', join(dir, 'p.yaml'), '--in', join(dir, 'in', 'nested', 'case-1.png'), '--out', join(dir, 'review.png'), '--report', join(dir, 'review.json'), '--html', join(dir, 'review.html')]);
+    const run = await single();
     expect(run.status).toBe(0);
     const html = await readFile(join(dir, 'review.html'), 'utf8');
     const outcome = (JSON.parse(await readFile(join(dir, 'review.json'), 'utf8')) as ImageRunReport).files[0];
