@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApi, type Api } from '../../src/api/server.js';
 import { createApiKey } from '../../src/api/keys.js';
-import { smallCsv, smallPolicyYaml, tempDir, LogCapture } from './helpers.js';
+import { BUILT_JOB_WORKER, smallCsv, smallPolicyYaml, tempDir, LogCapture } from './helpers.js';
 import { waitForJob } from './jobsHelpers.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -11,8 +11,9 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
+/** Jobs run in the built job process (dist/, made current by test/globalSetup.ts), not worker.ts through tsx. */
 async function open(dir: string, runner: { jobTimeoutMs?: number } = {}): Promise<Api> {
-  const api = await createApi({ dataDir: dir, logLevel: 'silent', logDestination: new LogCapture(), runner: { concurrency: 1, ...runner } });
+  const api = await createApi({ dataDir: dir, logLevel: 'silent', logDestination: new LogCapture(), runner: { concurrency: 1, workerFile: BUILT_JOB_WORKER, ...runner } });
   return api;
 }
 
