@@ -18,20 +18,20 @@ import type { WorkerSpec } from './worker.js';
 const parsed = new Map<string, Policy>();
 const KEPT = 32;
 
+/** Never throws: whatever goes wrong here, the child checks and parses by itself and reports it. */
 export async function policyForChild(spec: Pick<WorkerSpec, 'policyFile' | 'policyDir' | 'policySha256'>): Promise<Policy | undefined> {
   const key = `${spec.policySha256}\n${spec.policyFile}\n${spec.policyDir}`;
   const known = parsed.get(key);
   if (known) return known;
-  let bytes: Buffer;
   try {
-    bytes = await readFile(spec.policyFile);
+    const bytes = await readFile(spec.policyFile);
+    if (createHash('sha256').update(bytes).digest('hex') !== spec.policySha256) return undefined;
+    const result = parsePolicy(bytes.toString('utf8'), { file: spec.policyFile, baseDir: spec.policyDir });
+    if (!result.success || result.policy.source.sha256 !== spec.policySha256) return undefined;
+    parsed.set(key, result.policy);
+    if (parsed.size > KEPT) parsed.delete(parsed.keys().next().value as string);
+    return result.policy;
   } catch {
     return undefined;
   }
-  if (createHash('sha256').update(bytes).digest('hex') !== spec.policySha256) return undefined;
-  const result = parsePolicy(bytes.toString('utf8'), { file: spec.policyFile, baseDir: spec.policyDir });
-  if (!result.success || result.policy.source.sha256 !== spec.policySha256) return undefined;
-  parsed.set(key, result.policy);
-  if (parsed.size > KEPT) parsed.delete(parsed.keys().next().value as string);
-  return result.policy;
 }
