@@ -20,7 +20,7 @@ const SHARED_PROCESS = [
   'test/image/text/{detector,instances,mosaic,recognizer,regions,resize}.test.ts',
   'test/image/triage.test.ts',
   'test/dicom/{codec,deflateBomb,deidentify,profileTable,residual}.test.ts',
-  'test/dicom/pixels/{burn,fragments,scanDecision,triage}.test.ts',
+  'test/dicom/pixels/{burn,fragments,scanDecision,triage,view}.test.ts',
   // read-only checks of the sources and the standards' data
   'test/standard/**/*.test.ts',
   'test/version.test.ts',
@@ -32,6 +32,9 @@ const SHARED_PROCESS = [
   'test/api/queue/connection.test.ts',
   'test/tabular/distributed/{merge,rawCopy}.test.ts',
   'test/fuzz/{jobs,tabular}.fuzz.test.ts',
+  // parsers fuzzed in-process (servers on temp folders closed by the file; children only veil, unzip, python3)
+  'test/fuzz/{zip,policy,multipart,csv}.fuzz.test.ts',
+  'test/api/zipWriter.test.ts',
 ];
 
 export default defineConfig({
