@@ -30,6 +30,7 @@ interface ListenFlags {
   studyIdle: string;
   batch: string;
   batchWait: string;
+  retryWait: string;
   report?: string;
   keyFile?: string;
   jobs?: string;
@@ -125,6 +126,7 @@ export function registerDicomCommands(program: Command): void {
     .option('--study-idle <seconds>', 'seconds without a new instance before a study is de-identified and sent on', '5')
     .option('--batch <n>', 'while a study arrives, de-identify and send it on in batches of this many instances (0: whole studies, once idle)', '50')
     .option('--batch-wait <seconds>', 'with --batch: a batch goes at the latest this long after its first instance', '0.5')
+    .option('--retry-wait <seconds>', 'seconds before a failed delivery (or de-identification) is tried again, at least 0.1', '5')
     .option('--report <file>', 'run report (JSON), rewritten every 2 s and on shutdown (default: <spool>/listen-report.json)')
     .option('--key-file <file>', 'pseudonymization key file (default: VEIL_SECRET)')
     .option('--jobs <n>', 'worker threads for de-identification (default: every core)')
@@ -141,6 +143,7 @@ export function registerDicomCommands(program: Command): void {
         const studyIdleSeconds = net.parseSeconds(flags.studyIdle, '--study-idle');
         const batchInstances = net.parseCount(flags.batch, '--batch');
         const batchWaitSeconds = net.parseSeconds(flags.batchWait, '--batch-wait');
+        const retrySeconds = net.parseSeconds(flags.retryWait, '--retry-wait');
         const allowAe = (flags.allowAe ?? '').split(',').filter((t) => t.trim() !== '').map((t) => net.parseAeTitle(t, '--allow-ae'));
         const jobs = parseJobs(flags.jobs);
         await checkCommandPaths(flags, [
@@ -154,7 +157,7 @@ export function registerDicomCommands(program: Command): void {
         try {
           listener = await net.startListener({
             policy, secret, host: flags.host, port, aeTitle, forward, out: flags.out, spool: flags.spool, quarantine: flags.quarantine,
-            allowAe, studyIdleSeconds, batchInstances, batchWaitSeconds, reportJson: flags.report ?? `${flags.spool}/listen-report.json`, jobs, log,
+            allowAe, studyIdleSeconds, batchInstances, batchWaitSeconds, retrySeconds, reportJson: flags.report ?? `${flags.spool}/listen-report.json`, jobs, log,
           });
         } catch (error) {
           const code = (error as NodeJS.ErrnoException).code;

@@ -48,6 +48,11 @@ export interface ListenOptions {
    */
   batchInstances?: number;
   batchWaitSeconds?: number;
+  /**
+   * Seconds before a failed de-identification or delivery is tried again (default 5, at least
+   * 0.1): an operator whose archive restarts quickly may want less, one on a flaky link more.
+   */
+  retrySeconds?: number;
   /** Run report (JSON), rewritten every few seconds and on close. */
   reportJson?: string;
   jobs?: number;
@@ -120,7 +125,7 @@ export interface Listener {
 }
 
 const QUARANTINE_LISTED = 1000;
-const RETRY_MS = 5_000;
+export const DEFAULT_RETRY_SECONDS = 5;
 /** Batches forwarded at once, each on its own association to the destination (one association is latency-bound). */
 const PARALLEL_DELIVERIES = 4;
 /** Batches de-identified at once on the listener's pool: the next one fills the workers while one finishes. */
@@ -335,11 +340,12 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
   const delivering = new Set<Promise<void>>();
   let closed = false;
   const timers = new Set<NodeJS.Timeout>();
+  const retryMs = Math.max(0.1, options.retrySeconds ?? DEFAULT_RETRY_SECONDS) * 1000;
   const later = (run: () => void) => {
     const timer = setTimeout(() => {
       timers.delete(timer);
       run();
-    }, RETRY_MS);
+    }, retryMs);
     timers.add(timer);
   };
   const describe = (error: unknown) => (isVeilError(error) ? error.toLine() : error instanceof Error ? error.name : 'error');
@@ -354,7 +360,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
         pumpDeliver();
       })
       .catch((error: unknown) => {
-        log(`de-identifying a batch failed (${describe(error)}); retried in ${RETRY_MS / 1000} s`);
+        log(`de-identifying a batch failed (${describe(error)}); retried in ${retryMs / 1000} s`);
         later(() => {
           deidQueue.push(batch);
           pumpDeid();
@@ -383,7 +389,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
         });
       })
       .catch((error: unknown) => {
-        log(`delivering a batch failed (${describe(error)}); retried in ${RETRY_MS / 1000} s`);
+        log(`delivering a batch failed (${describe(error)}); retried in ${retryMs / 1000} s`);
         later(() => {
           deliverQueue.push(prepared);
           pumpDeliver();
@@ -484,7 +490,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
       const result = await sendInstances(options.forward, outgoing);
       await sent.flush();
       if (result.failed > 0) {
-        log(`forwarding to ${options.forward.aeTitle}: ${result.stored} stored, ${result.failed} not; retried in ${RETRY_MS / 1000} s`);
+        log(`forwarding to ${options.forward.aeTitle}: ${result.stored} stored, ${result.failed} not; retried in ${retryMs / 1000} s`);
         return false;
       }
     }

@@ -242,10 +242,15 @@ describe('veil dicom listen after kill -9', () => {
       const report = JSON.parse(readFileSync(join(work, 'report.json'), 'utf8')) as ListenReport;
       expect(report.totals.recovered).toBe(files.length);
       expect(report.totals.forwarded).toBe(files.length);
+      // nothing is left in the spool, so nothing can be sent: the third run's report says it found and sent nothing
+      expect(readdirSync(join(work, 'spool', 'batches'))).toEqual([]);
+      expect(readdirSync(join(work, 'spool', 'incoming'))).toEqual([]);
       const third = await startListen([...args, '--study-idle', '0.2']);
-      await new Promise((r) => setTimeout(r, 1000));
       third.child.kill('SIGTERM');
       expect(await third.exited).toBe(0);
+      const thirdReport = JSON.parse(readFileSync(join(work, 'report.json'), 'utf8')) as ListenReport;
+      expect(thirdReport.running).toBe(false);
+      expect(thirdReport.totals).toMatchObject({ recovered: 0, forwarded: 0, deliveryRetries: 0 });
       expect(deliveries.size).toBe(files.length);
       expect([...deliveries.values()].every((n) => n === 1)).toBe(true);
       expect(readdirSync(join(work, 'spool', 'batches'))).toEqual([]);
@@ -301,11 +306,12 @@ describe('veil dicom listen when the research archive is down', () => {
     let research: { close(): void } | undefined;
     try {
       writeFileSync(join(work, 'policy.yaml'), POLICY);
-      const listener = await startListen(['--policy', join(work, 'policy.yaml'), '--forward', `RESEARCH@127.0.0.1:${researchPort}`, '--spool', join(work, 'spool'), '--study-idle', '0.2']);
+      // a short --retry-wait (default 5 s): the retry is what this test is about, not its delay
+      const listener = await startListen(['--policy', join(work, 'policy.yaml'), '--forward', `RESEARCH@127.0.0.1:${researchPort}`, '--spool', join(work, 'spool'), '--study-idle', '0.2', '--retry-wait', '0.3']);
       const files = ['CT_small.dcm', 'MR_small.dcm'];
       const instances = files.map((file) => outgoing(readFileSync(join(sharedDicom, file))));
       expect((await sendInstances({ aeTitle: 'VEIL', host: '127.0.0.1', port: listener.port, callingAeTitle: 'TESTSCU' }, instances)).stored).toBe(files.length);
-      await waitFor(() => Promise.resolve(/forwarding to RESEARCH: 0 stored, \d not; retried/.test(listener.stderr())), 'a failed delivery');
+      await waitFor(() => Promise.resolve(/forwarding to RESEARCH: 0 stored, \d not; retried in 0.3 s/.test(listener.stderr())), 'a failed delivery');
       research = await countingArchive(researchPort, deliveries);
       await waitFor(() => Promise.resolve(deliveries.size >= files.length), 'the retried delivery');
       listener.child.kill('SIGTERM');
