@@ -53,9 +53,13 @@ export function PolicyEditor(props: { text: string; onText(text: string): void; 
   const numbers = useMemo(() => Array.from({ length: lineCount }, (_, i) => String(i + 1)).join('\n'), [lineCount]);
   const suggestions: KeySuggestion[] = useMemo(() => (schema ? keysAt(schema, cursorPath) : []), [schema, cursorPath]);
 
+  // Called on every input and key-up: the same path keeps the same array, so Preact skips the
+  // re-render of the key list (half the renders of a keystroke before).
   const trackCursor = () => {
     const element = area.current;
-    if (element) setCursorPath(yamlPathAt(element.value, element.selectionStart));
+    if (!element) return;
+    const next = yamlPathAt(element.value, element.selectionStart);
+    setCursorPath((previous) => (previous.length === next.length && previous.every((key, index) => key === next[index]) ? previous : next));
   };
 
   const goToLine = (line: number) => {
