@@ -1,6 +1,7 @@
 /** Veil's DICOM network side: a C-STORE listener that de-identifies and forwards (PS3.7/PS3.8 on dcmjs-dimse). */
 export { allowedCallers, DEFAULT_BATCH_INSTANCES, DEFAULT_BATCH_WAIT_SECONDS, startListener, type Listener, type ListenEvent, type ListenOptions, type QuarantineCode, type ListenReport, type ListenTotals } from './listen.js';
-export { echo, sendInstances, type Destination, type OutgoingInstance } from './dimse.js';
+export type { Destination, OutgoingInstance } from './dimse.js';
+export { echo, sendInstances } from './peer.js';
 export { parseAeTitle, parseCount, parseDestination, parsePort, parseSeconds } from './destination.js';
 export { pullStudies, pulledStudies, retrieveStudies, selectStudies, storeStudy, studiesOfRun, studyFolder, type PullOptions, type PullReport, type PulledStudy } from './pull.js';
 export { authFromEnv, DicomWebError, dicomWebServer, findStudies, retrieveStudy, storeInstances, type DicomWebAuth, type DicomWebServer } from './dicomweb.js';

@@ -13,7 +13,7 @@ import type { PixelCleanerFactory } from '../pixelStep.js';
 import type { DicomRunReport } from '../../report/dicomReport.js';
 import { openDicomWorkers } from '../pool.js';
 import { deidentifyDicomDirectory } from '../run.js';
-import { sendInstances, startScp, STATUS, type Destination, type OutgoingInstance, type ReceivedInstance, type StoreOutcome } from './dimse.js';
+import type { Destination, OutgoingInstance, ReceivedInstance, StoreOutcome } from './dimse.js';
 import { BufferPool } from './bufferPool.js';
 import { listDir, segmentFolder, SentLog, Spool, studyOfSegment, writeDurable } from './spool.js';
 
@@ -148,6 +148,8 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
   if (!options.forward && !options.out && !options.keep) throw new VeilError('USAGE', 'give --forward AE@host:port or --out DIR', { field: '--forward' });
   const log = options.log ?? (() => undefined);
   const callers = allowedCallers(dicom.network?.allowCallingAeTitles, options.allowAe);
+  // the DIMSE library (dcmjs-dimse, ~0.5 s to load) only once a listener starts: `veil dicom pull` and a refused option never load it
+  const { sendInstances, startScp, STATUS } = await import('./dimse.js');
   const spool = new Spool(resolve(options.spool), new Uint8Array(options.secret));
   const quarantineDir = resolve(options.quarantine ?? join(options.spool, 'quarantine'));
   mkdirSync(quarantineDir, { recursive: true });

@@ -68,9 +68,8 @@ suite('veil dicom listen between two Orthanc servers', () => {
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'veil-listen-'));
     writeFileSync(join(work, 'policy.yaml'), POLICY);
-    research = await startOrthanc(join(work, 'research'), 'RESEARCH', {});
     const listenPort = await freePort();
-    source = await startOrthanc(join(work, 'source'), 'SOURCE', { veil: ['VEIL', '127.0.0.1', listenPort] });
+    [research, source] = await Promise.all([startOrthanc(join(work, 'research'), 'RESEARCH', {}), startOrthanc(join(work, 'source'), 'SOURCE', { veil: ['VEIL', '127.0.0.1', listenPort] })]);
     for (const file of FILES) {
       const { status, json } = await source.post<{ ID: string }>('/instances', readFileSync(join(sharedDicom, file)));
       if (status === 200) sourceIds.push(json.ID);

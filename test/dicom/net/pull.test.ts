@@ -83,8 +83,10 @@ suite('veil dicom pull from one Orthanc into another over DICOMweb', () => {
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'veil-pull-'));
     writeFileSync(policyFile(), POLICY);
-    source = await startOrthanc(join(work, 'source'), 'SOURCE', {});
-    for (const name of ['RESEARCH1', 'RESEARCH2']) research.push(await startOrthanc(join(work, name), name, {}));
+    // the three servers start side by side (each waits for its HTTP port)
+    const started = await Promise.all(['SOURCE', 'RESEARCH1', 'RESEARCH2'].map((name) => startOrthanc(join(work, name === 'SOURCE' ? 'source' : name), name, {})));
+    source = started[0];
+    research.push(...started.slice(1));
     const ids = new Set<string>();
     for (const file of FILES) {
       const { status, json } = await source.post<{ ID: string }>('/instances', readFileSync(join(sharedDicom, file)));
@@ -182,8 +184,7 @@ suite('veil dicom pull from one Orthanc into another over DICOMweb', () => {
   }, 60_000);
 
   it('a study with an instance the pipeline rejects is not stored at all; the other study is, and the report says which', async () => {
-    const leaky = await startOrthanc(join(work, 'leaky-source'), 'LEAKY', {});
-    const target = await startOrthanc(join(work, 'leaky-research'), 'LEAKYR', {});
+    const [leaky, target] = await Promise.all([startOrthanc(join(work, 'leaky-source'), 'LEAKY', {}), startOrthanc(join(work, 'leaky-research'), 'LEAKYR', {})]);
     try {
       const ct = readFileSync(join(sharedDicom, 'CT_small.dcm'));
       const mr = readFileSync(join(sharedDicom, 'MR_small.dcm'));
