@@ -70,8 +70,7 @@ suite('the DICOM listener under veil serve', () => {
 
   beforeAll(async () => {
     dicomPort = await freePort();
-    research = await startOrthanc(join(work.dir, 'research'), 'RESEARCH', {});
-    source = await startOrthanc(join(work.dir, 'source'), 'SOURCE', { veil: ['VEIL', '127.0.0.1', dicomPort] });
+    [research, source] = await Promise.all([startOrthanc(join(work.dir, 'research'), 'RESEARCH', {}), startOrthanc(join(work.dir, 'source'), 'SOURCE', { veil: ['VEIL', '127.0.0.1', dicomPort] })]);
     // the committee stores and approves the policy; the operator then starts the server with the listener
     const setup = await createApi(options());
     const committee = createApiKey(setup.ctx.db, 'committee', 'committee-1').key;
