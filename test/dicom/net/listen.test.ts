@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,6 +61,8 @@ suite('veil dicom listen between two Orthanc servers', () => {
   let research: Orthanc;
   let listener: Running;
   let sourceIds: string[] = [];
+  /** The --out copy of the good instance sent again after the broken ones, and its mtime before: rewritten once it is forwarded. */
+  let goodCopy = { path: '', before: 0n };
   const spool = () => join(work, 'spool');
   const quarantine = () => join(work, 'quarantine');
   const veil = (): Destination => ({ aeTitle: 'VEIL', host: '127.0.0.1', port: listener.port, callingAeTitle: 'TESTSCU' });
@@ -173,6 +175,8 @@ suite('veil dicom listen between two Orthanc servers', () => {
     });
     expect(await echo(veil())).toBe(true);
     // and a good instance after all of that is still taken
+    const copyPath = join(work, 'copies', remapUid(Buffer.from(SECRET), getText(parsed.dataset, 0x0020000d) ?? ''), `${remapUid(Buffer.from(SECRET), sop)}.dcm`);
+    goodCopy = { path: copyPath, before: statSync(copyPath, { bigint: true }).mtimeNs };
     const good = await sendInstances(veil(), [{ sopClassUid: sopClass, sopInstanceUid: sop, transferSyntaxUid: ts, dataset: body, onStored: () => undefined }]);
     expect(good.stored).toBe(1);
   }, 30_000);
@@ -197,7 +201,8 @@ suite('veil dicom listen between two Orthanc servers', () => {
   }, 30_000);
 
   it('writes a run report on SIGTERM with received, forwarded and quarantined counts', async () => {
-    await new Promise((r) => setTimeout(r, 1500));
+    // the good instance of the test before is forwarded (its copy is written as the research PACS confirms it)
+    await waitFor(() => Promise.resolve(statSync(goodCopy.path, { bigint: true }).mtimeNs !== goodCopy.before), 'the good instance to be forwarded');
     listener.child.kill('SIGTERM');
     expect(await listener.exited).toBe(0);
     const report = JSON.parse(readFileSync(join(work, 'report.json'), 'utf8')) as ListenReport;
