@@ -35,6 +35,7 @@ const SHARED_PROCESS = [
   // parsers fuzzed in-process (servers on temp folders closed by the file; children only veil, unzip, python3)
   'test/fuzz/{zip,policy,multipart,csv}.fuzz.test.ts',
   'test/api/zipWriter.test.ts',
+  'test/api/runnerPolicy.test.ts',
 ];
 
 export default defineConfig({

@@ -29,20 +29,23 @@ let problems: string[];
 const jobs: { tabular: string; image: string } = { tabular: '', image: '' };
 
 /**
- * Submits a job over the API as the researcher and waits for its end on the job's event stream
- * (GET /v1/jobs/:id/events ends once the job has ended), as the console's own job page does;
- * before, a GET every 50 ms kept the server busy for the whole run.
+ * Submits a job over the API as the researcher; `ended` waits for its end on the job's event
+ * stream (GET /v1/jobs/:id/events ends once the job has ended), as the console's own job page
+ * does; before, a GET every 50 ms kept the server busy for the whole run.
  */
-async function submit(kind: 'tabular' | 'image', policy: string, file: Buffer, name: string): Promise<string> {
+async function submit(kind: 'tabular' | 'image', policy: string, file: Buffer, name: string): Promise<{ id: string; ended: Promise<string> }> {
   const form = new FormData();
   form.append('policy', policy);
   form.append(kind === 'tabular' ? 'file' : 'files', new Blob([new Uint8Array(file)]), name);
   const { id } = await bearer<{ id: string }>(server.base, server.keys.researcher, 'POST', `/v1/${kind}/jobs`, form);
-  const stream = await fetch(`${server.base}/v1/jobs/${id}/events`, { headers: { Authorization: `Bearer ${server.keys.researcher}` } });
-  await stream.text(); // the server ends the stream when the job is done, failed or cancelled
-  const job = await bearer<{ status: string }>(server.base, server.keys.researcher, 'GET', `/v1/jobs/${id}`);
-  if (job.status !== 'done') throw new Error(`${kind} job ended ${job.status}`);
-  return id;
+  const ended = (async () => {
+    const stream = await fetch(`${server.base}/v1/jobs/${id}/events`, { headers: { Authorization: `Bearer ${server.keys.researcher}` } });
+    await stream.text(); // the server ends the stream when the job is done, failed or cancelled
+    const job = await bearer<{ status: string }>(server.base, server.keys.researcher, 'GET', `/v1/jobs/${id}`);
+    if (job.status !== 'done') throw new Error(`${kind} job ended ${job.status}`);
+    return id;
+  })();
+  return { id, ended };
 }
 
 /**
@@ -57,10 +60,10 @@ beforeAll(async () => {
   [server, browser] = await Promise.all([startConsoleServer(), launchBrowser()]);
   await storeApproved(server.base, server.keys.committee, 'demo-cohort', DEMO_POLICY);
   await storeApproved(server.base, server.keys.committee, 'scans', TRUSTED_IMAGE_POLICY);
-  [jobs.tabular, jobs.image] = await Promise.all([
-    submit('tabular', 'demo-cohort', Buffer.from(demoCohortCsv()), 'cohort.csv'),
-    submit('image', 'scans', await burnedInPng(), 'scan.png'),
-  ]);
+  // created one after the other (the list shows the newest first: the image job), run side by side
+  const tabular = await submit('tabular', 'demo-cohort', Buffer.from(demoCohortCsv()), 'cohort.csv');
+  const image = await submit('image', 'scans', await burnedInPng(), 'scan.png');
+  [jobs.tabular, jobs.image] = await Promise.all([tabular.ended, image.ended]);
   ({ page, problems } = await newPage(browser));
 }, 300_000);
 
