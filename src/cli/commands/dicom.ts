@@ -165,13 +165,16 @@ export function registerDicomCommands(program: Command): void {
           throw error;
         }
         const started = listener;
-        log(`listening on ${flags.host}:${port} as ${aeTitle}${forward ? `, forwarding to ${forward.aeTitle}@${forward.host}:${forward.port}` : ''}${flags.out ? `, writing to ${flags.out}` : ''}`);
-        // runs until SIGINT or SIGTERM; the spool keeps whatever was not delivered yet
-        await new Promise<void>((resolve) => {
+        // runs until SIGINT or SIGTERM; the spool keeps whatever was not delivered yet. The
+        // handlers are in place before the "listening" line: a supervisor that stops the
+        // listener as soon as it reads that line gets a clean stop, not a kill by the signal
+        const stopped = new Promise<void>((resolve) => {
           const stop = () => void started.close().then(resolve, resolve);
           process.once('SIGINT', stop);
           process.once('SIGTERM', stop);
         });
+        log(`listening on ${flags.host}:${port} as ${aeTitle}${forward ? `, forwarding to ${forward.aeTitle}@${forward.host}:${forward.port}` : ''}${flags.out ? `, writing to ${flags.out}` : ''}`);
+        await stopped;
         const t = started.report().totals;
         log(`stopped: ${t.received} received, ${t.forwarded} forwarded, ${t.written} written, ${t.quarantined} quarantined, ${t.refused} refused`);
       }),

@@ -166,14 +166,16 @@ export function registerServeCommands(program: Command): void {
           server.api.ctx.logger.warn('VEIL_SECRET is not set: jobs whose policy pseudonymizes will fail');
         }
         const shown = options.host.includes(':') ? `[${options.host}]` : options.host;
-        process.stdout.write(`veil: listening on http://${shown}:${server.port} (data in ${options.dataDir})\n`);
-        await new Promise<void>((resolve) => {
+        // the signal handlers are in place before the "listening" line (see dicom listen)
+        const stopped = new Promise<void>((resolve) => {
           const stop = () => {
             void server.close().then(resolve);
           };
           process.once('SIGINT', stop);
           process.once('SIGTERM', stop);
         });
+        process.stdout.write(`veil: listening on http://${shown}:${server.port} (data in ${options.dataDir})\n`);
+        await stopped;
       }),
     );
 

@@ -49,14 +49,16 @@ export function registerWorkerCommand(program: Command): void {
         const logger = createLogger(options.logLevel);
         if (!process.env.VEIL_SECRET && !process.env.VEIL_SECRET_FILE) logger.warn('VEIL_SECRET is not set: jobs whose policy pseudonymizes will fail');
         const worker = await startQueueWorker({ connection, dataDir: options.dataDir, concurrency, threads, logger, lockMs: lockSeconds * 1000 });
-        process.stdout.write(`veil: worker ready on ${connection.host}:${connection.port} (${concurrency} at once, ${threads} thread(s) each)\n`);
-        await new Promise<void>((resolve) => {
+        // the signal handlers are in place before the "ready" line (see dicom listen)
+        const stopped = new Promise<void>((resolve) => {
           const stop = () => {
             void worker.close().then(resolve);
           };
           process.once('SIGINT', stop);
           process.once('SIGTERM', stop);
         });
+        process.stdout.write(`veil: worker ready on ${connection.host}:${connection.port} (${concurrency} at once, ${threads} thread(s) each)\n`);
+        await stopped;
       }),
     );
 }
