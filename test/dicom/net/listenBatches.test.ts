@@ -93,17 +93,7 @@ describe('veil dicom listen --batch: a study forwarded while it arrives', () => 
       const secret = Buffer.from(SECRET);
       expect(readdirSync(join(work, 'out'))).toEqual([remapUid(secret, STUDY)]);
       // each forwarded file is what the folder path makes of the whole study at once
-      mkdirSync(join(work, 'folder-in'));
-      files.forEach((file, i) => writeFileSync(join(work, 'folder-in', `${i}.dcm`), file));
-      const policy = unwrap(parsePolicy(POLICY, { file: 'policy.yaml', baseDir: work }));
-      await deidentifyDicomDirectory({ policy, input: join(work, 'folder-in'), output: join(work, 'folder-out'), secret, jobs: 1 });
-      const folderBySop = new Map(filesUnder(join(work, 'folder-out')).map((f) => [getText(readDicom(readFileSync(f.path)).dataset, 0x00080018) ?? '', readFileSync(f.path)]));
-      const forwarded = filesUnder(join(work, 'out'));
-      expect(forwarded).toHaveLength(7);
-      for (const file of forwarded) {
-        const bytes = readFileSync(file.path);
-        expect(folderBySop.get(getText(readDicom(bytes).dataset, 0x00080018) ?? '')?.equals(bytes), file.name).toBe(true);
-      }
+      await expectFolderPathBytes(work, files, 7);
       expect(readdirSync(join(work, 'spool', 'batches'))).toEqual([]);
       expect(readdirSync(join(work, 'spool', 'incoming'))).toEqual([]);
     } finally {
@@ -185,21 +175,29 @@ describe('veil dicom listen: a kill -9 while a batch is being delivered', () => 
       expect(await second.exited).toBe(0);
       expect([...confirmed.values()]).toEqual([1, 1, 1]);
       // the instance sent after the restart is the folder path's
-      mkdirSync(join(work, 'folder-in'));
-      files.forEach((file, i) => writeFileSync(join(work, 'folder-in', `${i}.dcm`), file));
-      const secret = Buffer.from(SECRET);
-      const policy = unwrap(parsePolicy(POLICY, { file: 'policy.yaml', baseDir: work }));
-      await deidentifyDicomDirectory({ policy, input: join(work, 'folder-in'), output: join(work, 'folder-out'), secret, jobs: 1 });
-      const folderBySop = new Map(filesUnder(join(work, 'folder-out')).map((f) => [getText(readDicom(readFileSync(f.path)).dataset, 0x00080018) ?? '', readFileSync(f.path)]));
-      const written = filesUnder(join(work, 'out'));
-      expect(written).toHaveLength(3);
-      for (const file of written) {
-        const bytes = readFileSync(file.path);
-        expect(folderBySop.get(getText(readDicom(bytes).dataset, 0x00080018) ?? '')?.equals(bytes), file.name).toBe(true);
-      }
+      await expectFolderPathBytes(work, files, 3);
     } finally {
       scp.close();
       rmSync(work, { recursive: true, force: true });
     }
   }, 120_000);
 });
+
+/**
+ * The files in `work/out` are `count` files, each byte for byte what the folder path
+ * (`deidentifyDicomDirectory` on all of `files` at once) makes of the same instance.
+ */
+async function expectFolderPathBytes(work: string, files: readonly Buffer[], count: number): Promise<void> {
+  mkdirSync(join(work, 'folder-in'));
+  files.forEach((file, i) => writeFileSync(join(work, 'folder-in', `${i}.dcm`), file));
+  const policy = unwrap(parsePolicy(POLICY, { file: 'policy.yaml', baseDir: work }));
+  await deidentifyDicomDirectory({ policy, input: join(work, 'folder-in'), output: join(work, 'folder-out'), secret: Buffer.from(SECRET), jobs: 1 });
+  const sopOf = (bytes: Buffer) => getText(readDicom(bytes).dataset, 0x00080018) ?? '';
+  const folderBySop = new Map(filesUnder(join(work, 'folder-out')).map((f) => [sopOf(readFileSync(f.path)), readFileSync(f.path)]));
+  const written = filesUnder(join(work, 'out'));
+  expect(written).toHaveLength(count);
+  for (const file of written) {
+    const bytes = readFileSync(file.path);
+    expect(folderBySop.get(sopOf(bytes))?.equals(bytes), file.name).toBe(true);
+  }
+}
