@@ -353,23 +353,14 @@ export async function focusRing(page: Page): Promise<FocusRing> {
 export async function tabTo(page: Page, target: Locator, options: { back?: boolean; limit?: number } = {}): Promise<number> {
   const limit = options.limit ?? 40;
   await target.waitFor();
-  let element = await target.elementHandle();
-  try {
-    for (let presses = 1; presses <= limit; presses++) {
-      await page.keyboard.press(options.back ? 'Shift+Tab' : 'Tab');
-      let stop = await page.evaluate(readTabStop, element);
-      if (!stop.attached) {
-        await element.dispose();
-        element = await target.elementHandle();
-        stop = await page.evaluate(readTabStop, element);
-      }
-      const { ring } = stop;
-      expect(ring.element, 'Tab left the page (focus on the body)').not.toBe('body');
-      expect(ringVisible(ring), `no visible focus ring on ${ring.element} (outline ${ring.outline}, box-shadow ${ring.boxShadow})`).toBe(true);
-      if (stop.onTarget) return presses;
-    }
-  } finally {
-    await element.dispose();
+  for (let presses = 1; presses <= limit; presses++) {
+    await page.keyboard.press(options.back ? 'Shift+Tab' : 'Tab');
+    const ring = await focusRing(page);
+    expect(ring.element, 'Tab left the page (focus on the body)').not.toBe('body');
+    expect(ringVisible(ring), `no visible focus ring on ${ring.element} (outline ${ring.outline}, box-shadow ${ring.boxShadow})`).toBe(true);
+    // the locator is resolved again at each press: a handle kept across presses could point at
+    // an element the page has since re-rendered (a flake seen in CI with a cached handle)
+    if (await isFocused(target)) return presses;
   }
   throw new Error(`${limit} presses of ${options.back ? 'Shift+Tab' : 'Tab'} never reached ${String(target)}`);
 }

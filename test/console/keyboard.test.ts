@@ -132,11 +132,12 @@ describe('committee editor by keyboard alone', () => {
     // the sample's source is a radio group: the arrow keys move the choice, the form follows it
     const fileSource = page.getByRole('radio', { name: 'A CSV file' });
     await tabTo(page, fileSource);
+    // checked once the page has re-rendered after the key (polled: the press returns before that)
     await page.keyboard.press('ArrowDown');
-    expect(await page.getByRole('radio', { name: 'The input of a past tabular job' }).isChecked()).toBe(true);
+    await expect.poll(() => page.getByRole('radio', { name: 'The input of a past tabular job' }).isChecked()).toBe(true);
     await page.getByText('No tabular job has been run yet.').waitFor();
     await page.keyboard.press('ArrowUp');
-    expect(await fileSource.isChecked()).toBe(true);
+    await expect.poll(() => fileSource.isChecked()).toBe(true);
     const sample = page.getByLabel('Sample CSV');
     await tabTo(page, sample);
     await chooseFileByKey(page, { name: 'cohort.csv', mimeType: 'text/csv', buffer: Buffer.from(demoCohortCsv()) });
