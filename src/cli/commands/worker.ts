@@ -13,9 +13,10 @@ interface WorkerCommandOptions {
   logLevel: string;
 }
 
+/** The option's name is the error's field: the line reads "veil: --lock-seconds: expects …" (named once). */
 function wholeNumber(value: string, option: string, max: number): number {
   if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) {
-    throw new VeilError('USAGE', `${option} expects a whole number from 1 to ${max}`, { field: option });
+    throw new VeilError('USAGE', `expects a whole number from 1 to ${max}`, { field: option });
   }
   return Number(value);
 }
@@ -34,7 +35,7 @@ export function registerWorkerCommand(program: Command): void {
     .action((options: WorkerCommandOptions) =>
       runCommand(async () => {
         if (!['fatal', 'error', 'warn', 'info', 'debug', 'silent'].includes(options.logLevel)) {
-          throw new VeilError('USAGE', '--log-level expects fatal, error, warn, info, debug or silent', { field: '--log-level' });
+          throw new VeilError('USAGE', 'expects fatal, error, warn, info, debug or silent', { field: '--log-level' });
         }
         if (!statSync(options.dataDir, { throwIfNoEntry: false })?.isDirectory()) {
           throw new VeilError('FILE_NOT_FOUND', 'the data dir does not exist here (mount the shared folder first)', { file: options.dataDir, field: '--data-dir' });
