@@ -1,5 +1,4 @@
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { isVeilError, VeilError } from '../../errors.js';
@@ -217,6 +216,8 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
     }
     return segment;
   };
+  // the log's records of unfinished segments are made files again (lost or torn ones: never fsynced)
+  spool.recoverLog();
   const recovered = spool.openStudies();
   spool.dropPartialWrites();
   for (const folder of recovered) {
@@ -294,7 +295,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
     segments.delete(segment.folder);
     if (segment.durable === 0) {
       // every write into it failed: nothing was acknowledged from it
-      rmSync(join(spool.incoming, segment.folder), { recursive: true, force: true });
+      spool.forgetSegment(segment.folder);
       return;
     }
     if (!existsSync(join(spool.incoming, segment.folder))) return;
@@ -433,7 +434,8 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
       const name = record.input.replace(/\.dcm$/, '');
       if (record.status !== 'ok' || !record.output) {
         quarantine(name, [readFileSync(join(input, record.input))], `de-identification: ${record.reason ?? record.status}`, 'DEIDENTIFICATION_FAILED');
-        rmSync(join(input, record.input), { force: true });
+        // recorded in the log first: a restart does not make it again
+        await spool.dropInstance(batch, name);
         quarantined++;
         continue;
       }
@@ -448,7 +450,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
       // kept whole, once: the keeper is idempotent per batch id, so a crash before the rm below only repeats it
       const label = await options.keep({ id: basename(batch), files: join(batch, 'out'), reportJson: join(batch, 'report.json'), reportHtml: join(batch, 'report.html'), received, deidentified: pending.length, quarantined });
       report.totals.kept += pending.length;
-      await rm(batch, { recursive: true, force: true });
+      await spool.finishBatch(batch);
       emit({ kind: 'study-delivered', received, forwarded: 0, written: 0, quarantined, kept: { instances: pending.length, label } });
       return true;
     }
@@ -497,7 +499,8 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
       }
     }
     await sent.flush();
-    await rm(batch, { recursive: true, force: true });
+    // its segment's done record, then the batch removed: the log's copies are no longer needed
+    await spool.finishBatch(batch);
     emit({ kind: 'study-delivered', received, forwarded: counted.forwarded, written: counted.written, quarantined });
     return true;
   };
@@ -558,6 +561,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
       while (segments.size > 0 || releasing > 0 || deidWorking.size > 0 || delivering.size > 0 || deidQueue.length > 0 || deliverQueue.length > 0 || timers.size > 0) {
         await new Promise((r) => setTimeout(r, 20));
       }
+      await spool.settled();
     },
     close: async () => {
       closed = true;
@@ -567,6 +571,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
       scp.close();
       await Promise.all([...deidWorking, ...delivering]);
       await workers.close();
+      await spool.log.close();
       report.running = false;
       dirty = true;
       await writeReport();
