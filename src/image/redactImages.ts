@@ -6,7 +6,7 @@ import { VeilError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { Policy } from '../policy/load.js';
 import { renderImageHtml } from '../report/html/imageHtml.js';
-import { pixelsSchema, type PixelsPolicy } from '../policy/sections/pixels.js';
+import type { PixelsPolicy } from '../policy/sections/pixels.js';
 import { isImagePath } from './imageFile.js';
 import { summarize, type ImageFileReport, type ImageRunReport } from '../report/imageReport.js';
 import type { WorkerInit, WorkerTask } from './imageWorker.js';
@@ -41,7 +41,9 @@ interface Job {
  */
 export async function redactImages(options: RedactImagesOptions): Promise<ImageRunReport> {
   const started = performance.now();
-  const pixels: PixelsPolicy = options.policy.pixels ?? pixelsSchema.parse({});
+  // the schema (zod) loads only for a policy without a pixels section, for its defaults: a job or
+  // step process handed its parsed policy need not import it
+  const pixels: PixelsPolicy = options.policy.pixels ?? (await import('../policy/sections/pixels.js')).pixelsSchema.parse({});
   const jobs = await planJobs(resolve(options.input), resolve(options.output));
   const workers = Math.max(1, Math.min(options.jobs ?? availableParallelism(), jobs.length));
   const threads = Math.max(1, Math.floor(availableParallelism() / workers));

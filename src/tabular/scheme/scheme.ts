@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import { createRequire } from 'node:module';
+import type { z as Zod } from 'zod';
 import { VeilError } from '../../errors.js';
 import type { PolicyRef } from '../../report/tabularReport.js';
 import type { Dimension } from '../dimensions.js';
@@ -49,30 +50,44 @@ export type CoverRule =
   | { kind: 'node'; level: number; label: string; within?: NodeRef[] }
   | { kind: 'set'; values: string[]; part?: string[] };
 
-const ruleSchema = z.discriminatedUnion('kind', [
-  z.strictObject({
-    kind: z.literal('range'),
-    min: z.number().nullable(),
-    max: z.number().nullable(),
-    missing: z.boolean(),
-    part: z.strictObject({ min: z.number().nullable(), max: z.number().nullable() }).optional(),
-  }),
-  z.strictObject({
-    kind: z.literal('node'),
-    level: z.number().int().min(0),
-    label: z.string(),
-    within: z.array(z.strictObject({ level: z.number().int().min(0), label: z.string() })).optional(),
-  }),
-  z.strictObject({ kind: z.literal('set'), values: z.array(z.string()), part: z.array(z.string()).optional() }),
-]);
+/**
+ * The shape of a scheme file, built on the first parseScheme. zod (≈ 0.13 s of CPU to import) is
+ * loaded then, not with the tabular engine: a job or step process that is handed its parsed
+ * policy never reads a scheme and never needs it. Loaded synchronously (the CommonJS build) so
+ * that parseScheme stays synchronous.
+ */
+function buildSchemeSchema(z: typeof Zod) {
+  const ruleSchema = z.discriminatedUnion('kind', [
+    z.strictObject({
+      kind: z.literal('range'),
+      min: z.number().nullable(),
+      max: z.number().nullable(),
+      missing: z.boolean(),
+      part: z.strictObject({ min: z.number().nullable(), max: z.number().nullable() }).optional(),
+    }),
+    z.strictObject({
+      kind: z.literal('node'),
+      level: z.number().int().min(0),
+      label: z.string(),
+      within: z.array(z.strictObject({ level: z.number().int().min(0), label: z.string() })).optional(),
+    }),
+    z.strictObject({ kind: z.literal('set'), values: z.array(z.string()), part: z.array(z.string()).optional() }),
+  ]);
+  return z.strictObject({
+    kind: z.literal('veil-tabular-scheme'),
+    version: z.literal(1),
+    policy: z.strictObject({ name: z.string(), version: z.number(), sha256: z.string() }),
+    quasiIdentifiers: z.array(z.string()).min(1),
+    classes: z.array(z.strictObject({ labels: z.array(z.string()), rules: z.array(ruleSchema), width: z.number().min(0) })),
+  });
+}
 
-const schemeSchema = z.strictObject({
-  kind: z.literal('veil-tabular-scheme'),
-  version: z.literal(1),
-  policy: z.strictObject({ name: z.string(), version: z.number(), sha256: z.string() }),
-  quasiIdentifiers: z.array(z.string()).min(1),
-  classes: z.array(z.strictObject({ labels: z.array(z.string()), rules: z.array(ruleSchema), width: z.number().min(0) })),
-});
+let schemeSchema: ReturnType<typeof buildSchemeSchema> | undefined;
+
+function schemeShape(): ReturnType<typeof buildSchemeSchema> {
+  schemeSchema ??= buildSchemeSchema((createRequire(import.meta.url)('zod') as { z: typeof Zod }).z);
+  return schemeSchema;
+}
 
 /**
  * The scheme of the classes Mondrian made: class c holds rows perm[bounds[c] … bounds[c+1]).
@@ -170,7 +185,7 @@ export function parseScheme(text: string, file: string): Scheme {
   } catch {
     throw new VeilError('SCHEME_INVALID', 'not a JSON file: expected a scheme written by `veil tabular anonymize --scheme-out`', { file });
   }
-  const parsed = schemeSchema.safeParse(raw);
+  const parsed = schemeShape().safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new VeilError('SCHEME_INVALID', `not a Veil scheme: ${issue.message}`, { file, field: issue.path.join('.') || undefined });
