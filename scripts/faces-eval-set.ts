@@ -45,16 +45,21 @@ export function humanAssetsDir(): string {
 }
 
 /** Deterministic PRNG (mulberry32) so that every run builds the same set. */
-export function rng(seed: number): () => number {
+export function rng(seed: number): Random {
   let a = seed >>> 0;
-  return () => {
+  const next = (): number => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+  // every draw adds the same constant to the state: n draws at once are one multiply (mod 2³²)
+  return Object.assign(next, { skip: (n: number) => void (a = (a + Math.imul(n, 0x6d2b79f5)) >>> 0) });
 }
+
+/** A seeded generator of draws in [0, 1), which can also pass over `n` draws without making them. */
+export type Random = (() => number) & { skip(n: number): void };
 
 /** The grid's face crops, each cut from the screenshot when first asked for (a test that builds one image needs a few). */
 function faceCrops(): { count: number; crop(index: number): Promise<Buffer> } {
@@ -106,7 +111,7 @@ async function preparedFace(crop: Buffer, size: number, variant: Variant, roll: 
   return out.png().toBuffer();
 }
 
-async function background(width: number, height: number, random: () => number, ceiling: () => Promise<Buffer>): Promise<Buffer> {
+async function background(width: number, height: number, random: Random, ceiling: () => Promise<Buffer>): Promise<Buffer> {
   const plan = backgroundPlan(width, height, random);
   if (!plan) return sharp(await ceiling()).resize(width, height, { fit: 'cover' }).removeAlpha().png().toBuffer();
   const noise = await sharp(plan.grain, { raw: { width, height, channels: 3 } }).png().toBuffer();
@@ -118,14 +123,19 @@ async function background(width: number, height: number, random: () => number, c
  * and its grain. Apart from the drawing, so that an image left out of the set still takes
  * its draws and the images after it come out the same.
  */
-function backgroundPlan(width: number, height: number, random: () => number): { svg: string; grain: Buffer } | undefined {
+function backgroundPlan(width: number, height: number, random: Random, draw = true): { svg: string; grain: Buffer } | undefined {
   if (random() < 0.4) return undefined;
   const hue = Math.floor(random() * 360);
   const svg = `<svg width="${width}" height="${height}"><defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color="hsl(${hue},35%,70%)"/><stop offset="1" stop-color="hsl(${(hue + 90) % 360},30%,30%)"/></linearGradient></defs><rect width="100%" height="100%" fill="url(#g)"/>${Array.from(
     { length: 12 },
     () => `<rect x="${random() * width}" y="${random() * height}" width="${20 + random() * width * 0.3}" height="${20 + random() * height * 0.3}" fill="hsl(${Math.floor(random() * 360)},25%,${30 + random() * 50}%)" opacity="0.6"/>`,
   ).join('')}</svg>`;
-  // Seeded Gaussian noise (Box–Muller), so the set is the same on every run.
+  // Seeded Gaussian noise (Box–Muller), so the set is the same on every run. An image left out
+  // passes over its two draws per byte (a 1920×1080 grain is 12 million draws).
+  if (!draw) {
+    random.skip(2 * width * height * 3);
+    return undefined;
+  }
   const grain = Buffer.alloc(width * height * 3);
   for (let i = 0; i < grain.length; i++) {
     const g = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
@@ -177,7 +187,7 @@ export async function buildFaceEvalSet(seed = 5, wanted: (name: string) => boole
         rollOf(variants[i % variants.length] as Variant);
         take();
       }
-      backgroundPlan(width, height, random);
+      backgroundPlan(width, height, random, false);
       return;
     }
     const layers: { input: Buffer; left: number; top: number }[] = [];
