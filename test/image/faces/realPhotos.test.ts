@@ -107,8 +107,9 @@ describe('hiding on real photographs', () => {
     const result = await redactFaces(detector, after, 'blur');
     expect(result.faces).toHaveLength(1);
     expect((result.faces[0] as FaceDetection).box.x).toBeGreaterThan(250);
-    const half = (image: Raster8): Uint8Array => new Uint8Array(Array.from({ length: image.height }, (_, y) => Array.from(image.data.subarray(y * image.width * 3, (y * image.width + 250) * 3))).flat());
-    expect(half(after)).toEqual(half(before));
+    // the rows' first 250 pixels, byte for byte (compared as buffers: a deep toEqual of 211,500 values took seconds)
+    const half = (image: Raster8): Buffer => Buffer.concat(Array.from({ length: image.height }, (_, y) => image.data.subarray(y * image.width * 3, (y * image.width + 250) * 3)));
+    expect(half(after).equals(half(before))).toBe(true);
   });
 });
 
