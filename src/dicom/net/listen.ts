@@ -264,23 +264,42 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
     segment.writing++;
     segment.lastAt = Date.now();
     try {
+      // durable in the spool's log: one fdatasync for the instances received meanwhile
       await spool.store(segment.folder, name, chunks);
     } catch {
+      segment.writing--;
+      segment.lastAt = Date.now();
       report.totals.refused++;
       touch();
       log('could not write an instance to the spool; answered 0xA700');
       return { status: STATUS.outOfResources, comment: 'spool write failed' };
-    } finally {
-      segment.writing--;
-      segment.lastAt = Date.now();
     }
+    segment.lastAt = Date.now();
     segment.durable++;
     segment.firstAt ??= segment.lastAt;
     report.totals.received++;
     touch();
-    // a full segment goes at once (after its last write in flight), while the study goes on arriving
+    // a full segment goes once its files are written, while the study goes on arriving
     if (batching > 0 && segment.durable >= batching) closeSegment(segment);
-    if (segment.closed) releaseSegment(segment);
+    // the instance's file, off the answer's path: from a copy (the received buffer is reused once
+    // answered), without fsync; the segment is not released before it is written
+    const copy = copyOf(chunks, received);
+    const writeFile = () => {
+      spool.writeInstance(segment.folder, name, [copy.bytes]).then(
+        () => {
+          received.give(copy.pooled);
+          segment.writing--;
+          segment.lastAt = Date.now();
+          if (segment.closed) releaseSegment(segment);
+        },
+        (error: unknown) => {
+          // the instance is safe in the log (re-made from it on start); its file is tried again
+          log(`writing an instance file of the spool failed (${describe(error)}); retried in ${retryMs / 1000} s`);
+          later(writeFile);
+        },
+      );
+    };
+    writeFile();
     return { status: STATUS.success };
   };
 
@@ -627,6 +646,19 @@ function asPart10(instance: ReceivedInstance, pool: BufferPool): { bytes: Buffer
     at += part.length;
   }
   return { bytes: buffer.subarray(0, size), pooled: buffer };
+}
+
+/** The bytes of `chunks` in one buffer of the pool (given back as `pooled` once used). */
+function copyOf(chunks: readonly Uint8Array[], pool: BufferPool): { bytes: Buffer; pooled: Buffer } {
+  let size = 0;
+  for (const chunk of chunks) size += chunk.length;
+  const pooled = pool.take(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    pooled.set(chunk, at);
+    at += chunk.length;
+  }
+  return { bytes: pooled.subarray(0, size), pooled };
 }
 
 /** A UID as text, without the padding a peer may have left on it. */

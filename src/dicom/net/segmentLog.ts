@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writevSync } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -199,7 +199,10 @@ export class SegmentLog {
     const { handle, sync } = file;
     try {
       if (!handle || !sync) throw new Error('a log file of an earlier run is not written to');
-      await handle.writev([header, ...chunks], at);
+      // written on the calling thread: a copy into the page cache (≈ 0.1 ms for 513 KB), cheaper
+      // than a trip through libuv's four fs threads, which the syncs and the batches' files keep busy
+      const written = writevSync(handle.fd, [header, ...chunks], at);
+      if (written !== length) throw new Error('a record of the spool log was written in part');
       await sync.request();
     } catch (error) {
       // a file whose write or sync failed gets no more records (after a failed fsync the kernel

@@ -81,25 +81,26 @@ export class Spool {
   }
 
   /**
-   * Keeps a received instance: its record appended to the log (durable with the group's
-   * fdatasync) and, at the same time, its file in the segment's folder written from memory
-   * without fsync (the log is the durable copy until its batch is finished). Resolves once the
-   * instance survives a power cut and its file is written; the caller's chunks are not used
-   * after that. On failure nothing is acknowledged and the file is removed.
+   * Makes a received instance durable: its record appended to the log, resolved once the
+   * group's fdatasync covering it is done. Its file in the segment's folder is written apart
+   * (`writeInstance`), without fsync: the log is the durable copy until its batch is finished.
    */
   async store(segment: string, instanceKey: string, chunks: readonly Uint8Array[]): Promise<void> {
+    await this.log.append(segment, instanceKey, chunks);
+  }
+
+  /**
+   * Writes a received instance's file into its segment's folder in incoming/, from memory and
+   * without fsync, temp file or rename (a lost or torn one is re-made from the log on start).
+   */
+  async writeInstance(segment: string, instanceKey: string, chunks: readonly Uint8Array[]): Promise<void> {
     // the segment's folder is made once, not checked by a system call per instance
     const folder = join(this.incoming, segment);
     if (!this.folders.has(folder)) {
       await mkdir(folder, { recursive: true });
       this.folders.add(folder);
     }
-    const path = join(folder, `${instanceKey}.dcm`);
-    const [logged, written] = await Promise.allSettled([this.log.append(segment, instanceKey, chunks), writePlain(path, chunks)]);
-    if (logged.status === 'rejected' || written.status === 'rejected') {
-      await rm(path, { force: true });
-      throw logged.status === 'rejected' ? logged.reason : written.status === 'rejected' ? written.reason : new Error('spool write failed');
-    }
+    await writePlain(join(folder, `${instanceKey}.dcm`), chunks);
   }
 
   /**

@@ -117,9 +117,14 @@ describe('Spool with its log', () => {
   it('an instance file lost after the answer (never fsynced) is re-made from the log on start, in incoming/ or in its batch', async () => {
     const root = work();
     const spool = new Spool(root, secret);
-    await spool.store('study-1', 'k1', [bytesOf(1)]);
-    await spool.store('study-1', 'k2', [bytesOf(2)]);
-    await spool.store('study-2', 'k3', [bytesOf(3)]);
+    // as the listener does: durable in the log (then answered), the file written apart
+    const keep = async (segment: string, key: string, bytes: Buffer) => {
+      await spool.store(segment, key, [bytes]);
+      await spool.writeInstance(segment, key, [bytes]);
+    };
+    await keep('study-1', 'k1', bytesOf(1));
+    await keep('study-1', 'k2', bytesOf(2));
+    await keep('study-2', 'k3', bytesOf(3));
     const batch = spool.batchFor('study-2', Date.now());
     await spool.release('study-2', batch);
     await spool.log.close();
