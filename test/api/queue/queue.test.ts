@@ -55,10 +55,13 @@ async function syntheticImages(count: number): Promise<{ name: string; bytes: Bu
 const WORKER_ARGS = ['--threads', '1', '--log-level', 'info', '--lock-seconds', '3'];
 
 /**
- * Adult's 30,162 rows over this are split: at most 12,000 rows a partition cuts it in 7 (at 8,000
- * it was 13, six more step processes of ≈ 0.5 CPU-s each for the same assertions).
+ * Adult's 30,162 rows over this are split: at most 25,000 rows a partition cuts it in 2 (20,380
+ * and 9,782 rows; at 12,000 it was 7, at 8,000 13: five and eleven more step processes of
+ * ≈ 0.5 CPU-s each for the same assertions). The kill still lands mid-partition by
+ * construction: the poll (every 100 ms) kills the first worker seen running a partition step,
+ * and the larger one runs for seconds.
  */
-const PARTITION_ROWS = 12_000;
+const PARTITION_ROWS = 25_000;
 
 let redis: RedisServer;
 let server: ServerProcess;
@@ -222,7 +225,9 @@ describe('jobs on BullMQ with three workers', () => {
     expect(cli.status, cli.stderr).toBe(0);
 
     const measured = evaluate(distributed);
-    const baseline = evaluate(single);
+    // the evaluator is deterministic: the same bytes measure the same (Mondrian's partitions are
+    // the subtrees one process builds, so they usually are), and it runs once
+    const baseline = readFileSync(single).equals(readFileSync(distributed)) ? measured : evaluate(single);
     expect(measured.rows).toBe(30_162);
     expect(measured.k).toBeGreaterThanOrEqual(5);
     expect(measured.suppressed).toBeLessThanOrEqual(Math.floor(0.02 * 30_162));
