@@ -34,14 +34,44 @@ function scratch(): string {
 }
 
 /**
- * `unzip -t` and Python's zipfile both test every entry's CRC; returns Python's entry count.
- * One Python process does what `python3 -m zipfile -t` does (testzip: read every entry, check
- * its CRC) and counts the entries, instead of a second process reading the directory again.
+ * Python, independently of `unzip -t`: zipfile reads the central directory (the ZIP64 end
+ * records past 65,535 entries), then every entry's local header is found at the offset the
+ * directory gives, must carry the same name, and its data must inflate (zlib) to the size and
+ * CRC the directory states. The same checks as zipfile's testzip(), whose per-entry file object
+ * cost 2.1 of the 2.6 CPU-s Python spent on the 70,000-entry archive (≈ 0.6 s this way).
  */
+const PYTHON_CHECK = `import struct, sys, zipfile, zlib
+path = sys.argv[1]
+with open(path, 'rb') as f:
+    data = f.read()
+with zipfile.ZipFile(path) as z:
+    infos = z.infolist()
+for info in infos:
+    at = info.header_offset
+    if data[at:at + 4] != b'PK\\x03\\x04':
+        sys.exit(f'{info.filename}: no local header at {at}')
+    flags, method = struct.unpack_from('<HH', data, at + 6)
+    name_length, extra_length = struct.unpack_from('<HH', data, at + 26)
+    if data[at + 30:at + 30 + name_length].decode('utf-8' if flags & 0x800 else 'cp437') != info.filename or method != info.compress_type:
+        sys.exit(f'{info.filename}: its local header differs from its directory record')
+    start = at + 30 + name_length + extra_length
+    body = data[start:start + info.compress_size]
+    if method == zipfile.ZIP_DEFLATED:
+        content = zlib.decompress(body, -15)
+    elif method == zipfile.ZIP_STORED:
+        content = body
+    else:
+        sys.exit(f'{info.filename}: compression method {method}')
+    if len(content) != info.file_size or zlib.crc32(content) != info.CRC:
+        sys.exit(f'bad size or CRC: {info.filename}')
+print(len(infos))
+`;
+
+/** `unzip -t` and Python (PYTHON_CHECK) both test every entry's CRC; returns Python's entry count. */
 function checkedByOtherReaders(archive: string): number {
   const unzip = spawnSync('unzip', ['-tqq', archive], { encoding: 'utf8' });
   expect(unzip.status, unzip.stdout + unzip.stderr).toBe(0);
-  const python = spawnSync('python3', ['-c', 'import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1]) as z:\n    bad = z.testzip()\n    if bad is not None: sys.exit(f"bad CRC: {bad}")\n    print(len(z.infolist()))', archive], { encoding: 'utf8' });
+  const python = spawnSync('python3', ['-c', PYTHON_CHECK, archive], { encoding: 'utf8' });
   expect(python.status, python.stderr).toBe(0);
   return Number(python.stdout.trim());
 }
