@@ -1,8 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COHORT_COLUMNS, cohortCsv, generateCohort } from '../../../src/demo/cohort.js';
+import type { Policy } from '../../../src/policy/load.js';
+import type { TabularReport } from '../../../src/report/tabularReport.js';
 import { isVeilError } from '../../../src/errors.js';
 import { loadPolicy } from '../../../src/policy/load.js';
 import { readCsv } from '../../../src/tabular/csv/read.js';
@@ -46,24 +48,57 @@ async function unsatisfiable(run: Promise<unknown>): Promise<string> {
   return (error as Error).message;
 }
 
-describe('distributed Mondrian on UCI Adult', () => {
-  const cases = [
-    { name: 'k5', privacy: '    k: 5', k: 5 },
-    { name: 'k5-l2', privacy: '    k: 5\n    l: { variant: distinct, l: 2 }', k: 5, l: 2 },
-    { name: 'k5-t02', privacy: '    k: 5\n    t: { t: 0.2 }', k: 5, t: 0.2 },
-  ];
-  for (const c of cases) {
-    it(`${c.name}: the merged output meets the policy (anoneval), NCP and GenILoss within 10% of one process`, async () => {
+/** One Adult case run in one process and distributed, with what its tests read. */
+interface AdultRun {
+  policy: Policy;
+  single: TabularReport;
+  singleOut: string;
+  report: TabularReport;
+  out: string;
+  workDir: string;
+}
+
+const ADULT_CASES = [
+  { name: 'k5', privacy: '    k: 5', k: 5 },
+  { name: 'k5-l2', privacy: '    k: 5\n    l: { variant: distinct, l: 2 }', k: 5, l: 2 },
+  { name: 'k5-t02', privacy: '    k: 5\n    t: { t: 0.2 }', k: 5, t: 0.2 },
+];
+const ADULT_PARTITION_ROWS = 6000;
+
+/**
+ * Each case's two runs, made once for the file: the later tests (a partition run again,
+ * threads, a tampered output, another policy) work on the k5 case's plan and outputs instead of
+ * planning and anonymizing Adult again. Run on first use, so each test also runs alone.
+ */
+const adultRuns = new Map<string, Promise<AdultRun>>();
+function adultRun(name: string): Promise<AdultRun> {
+  const c = ADULT_CASES.find((x) => x.name === name);
+  if (!c) throw new Error(`no case ${name}`);
+  let run = adultRuns.get(name);
+  if (!run) {
+    run = (async () => {
       const policy = await loadPolicy(adultPolicyFile(c.name, c.privacy));
-      const single = await anonymizeCsvFile({ policy, input: adultCsv, output: join(dir, `${c.name}-single.csv`) });
+      const singleOut = join(dir, `${c.name}-single.csv`);
+      const single = await anonymizeCsvFile({ policy, input: adultCsv, output: singleOut });
       const workDir = join(dir, `${c.name}-work`);
       const out = join(dir, `${c.name}-distributed.csv`);
-      const report = await anonymizeCsvDistributed({ policy, input: adultCsv, out, maxPartitionRows: 6000, workDir });
+      const report = await anonymizeCsvDistributed({ policy, input: adultCsv, out, maxPartitionRows: ADULT_PARTITION_ROWS, workDir });
+      return { policy, single, singleOut, report, out, workDir };
+    })();
+    adultRuns.set(name, run);
+  }
+  return run;
+}
+
+describe('distributed Mondrian on UCI Adult', () => {
+  for (const c of ADULT_CASES) {
+    it(`${c.name}: the merged output meets the policy (anoneval), NCP and GenILoss within 10% of one process`, async () => {
+      const { single, singleOut, report, out, workDir } = await adultRun(c.name);
 
       const plan = await readPlan(workDir);
       expect(plan.partitions.length).toBeGreaterThan(1);
       expect(plan.partitions.reduce((sum, p) => sum + p.rows, 0)).toBe(30162);
-      for (const p of plan.partitions) expect(p.rows).toBeLessThanOrEqual(6000);
+      for (const p of plan.partitions) expect(p.rows).toBeLessThanOrEqual(ADULT_PARTITION_ROWS);
       expect(report.distribution?.partitions).toBe(plan.partitions.length);
       expect(report.distribution?.cuts.map((cut) => cut.rows)).toEqual(plan.partitions.map((p) => p.rows));
 
@@ -82,17 +117,20 @@ describe('distributed Mondrian on UCI Adult', () => {
       within10Percent(report.utility.ncp, single.utility.ncp);
       within10Percent(report.utility.genILoss, single.utility.genILoss);
       // stronger: the partitions are the subtrees one process builds, so the bytes are the same
-      expect(readFileSync(out).equals(readFileSync(join(dir, `${c.name}-single.csv`)))).toBe(true);
+      expect(readFileSync(out).equals(readFileSync(singleOut))).toBe(true);
     });
   }
 
   it('a partition run twice writes the same bytes; worker threads give the output of one thread', async () => {
-    const policy = await loadPolicy(adultPolicyFile('idem', '    k: 10'));
-    const workDir = join(dir, 'idem-work');
-    const plan = await planPartitions({ input: adultCsv, policy, maxPartitionRows: 8000, workDir });
+    // the k5 case's plan, whose partitions its one-thread run anonymized once already
+    const { policy, workDir, out: oneThread } = await adultRun('k5');
+    const plan = await readPlan(workDir);
     const index = plan.partitions.length - 1;
+    const written = [readFileSync(outputPath(workDir, index)), readFileSync(outcomePath(workDir, index))];
     const first = await anonymizePartition({ workDir, index, policy });
     const bytes = [readFileSync(outputPath(workDir, index)), readFileSync(outcomePath(workDir, index))];
+    expect(bytes[0].equals(written[0])).toBe(true);
+    expect(bytes[1].equals(written[1])).toBe(true);
     const again = await anonymizePartition({ workDir, index, policy });
     expect(again).toEqual(first);
     expect(readFileSync(outputPath(workDir, index)).equals(bytes[0])).toBe(true);
@@ -100,10 +138,8 @@ describe('distributed Mondrian on UCI Adult', () => {
     // no temp file is left beside the outputs
     expect(readdirSync(join(workDir, 'out')).filter((f) => f.startsWith('.veil-tmp'))).toEqual([]);
 
-    const oneThread = join(dir, 'idem-1.csv');
-    const twoThreads = join(dir, 'idem-2.csv');
-    await anonymizeCsvDistributed({ policy, input: adultCsv, out: oneThread, maxPartitionRows: 8000, workDir: join(dir, 'idem-1') });
-    await anonymizeCsvDistributed({ policy, input: adultCsv, out: twoThreads, maxPartitionRows: 8000, workDir: join(dir, 'idem-2'), concurrency: 2 });
+    const twoThreads = join(dir, 'k5-2threads.csv');
+    await anonymizeCsvDistributed({ policy, input: adultCsv, out: twoThreads, maxPartitionRows: ADULT_PARTITION_ROWS, workDir: join(dir, 'k5-2threads'), concurrency: 2 });
     expect(readFileSync(twoThreads).equals(readFileSync(oneThread))).toBe(true);
   });
 
@@ -112,10 +148,13 @@ describe('distributed Mondrian on UCI Adult', () => {
     await unsatisfiable(planPartitions({ input: adultCsv, policy: impossible, maxPartitionRows: 8000, workDir: join(dir, 'impossible') }));
 
     // A partition output whose first row was made unique: the merged table has a class of 1.
-    const policy = await loadPolicy(adultPolicyFile('tampered', '    k: 5'));
+    // (a copy of the k5 case's plan and partition outputs, all anonymized)
+    const k5 = await adultRun('k5');
+    const policy = k5.policy;
     const workDir = join(dir, 'tampered');
-    const plan = await planPartitions({ input: adultCsv, policy, maxPartitionRows: 8000, workDir });
-    for (const p of plan.partitions) await anonymizePartition({ workDir, index: p.index, policy });
+    cpSync(k5.workDir, workDir, { recursive: true });
+    const plan = await readPlan(workDir);
+    expect(plan.partitions.every((p) => readdirSync(join(workDir, 'out')).includes(`${p.index}.json`))).toBe(true);
     const file = outputPath(workDir, 0);
     const lines = readFileSync(file, 'utf8').split('\n');
     const cells = lines[1].split(plan.delimiter);
@@ -127,10 +166,9 @@ describe('distributed Mondrian on UCI Adult', () => {
   });
 
   it('every step refuses a policy other than the plan\'s', async () => {
-    const policy = await loadPolicy(adultPolicyFile('planned', '    k: 5'));
+    // the k5 case's plan, made under k: 5
+    const { workDir } = await adultRun('k5');
     const other = await loadPolicy(adultPolicyFile('other', '    k: 6'));
-    const workDir = join(dir, 'other-policy');
-    await planPartitions({ input: adultCsv, policy, maxPartitionRows: 20000, workDir });
     const error = await anonymizePartition({ workDir, index: 0, policy: other }).then(() => undefined, (e: unknown) => e);
     expect(isVeilError(error) && error.code).toBe('USAGE');
   });
