@@ -101,6 +101,8 @@ export interface ListenTotals {
   /** Instances moved to the quarantine folder (refused at receipt or failed de-identification). */
   quarantined: number;
   deliveryRetries: number;
+  /** fdatasyncs of the spool's receipt log by this run: one serves every instance received meanwhile. */
+  logSyncs: number;
 }
 
 export interface ListenReport {
@@ -163,7 +165,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
     startedAt: new Date().toISOString(),
     updatedAt: new Date().toISOString(),
     running: true,
-    totals: { associations: 0, associationsRefused: 0, received: 0, refused: 0, recovered: 0, studiesReleased: 0, forwarded: 0, written: 0, kept: 0, quarantined: 0, deliveryRetries: 0 },
+    totals: { associations: 0, associationsRefused: 0, received: 0, refused: 0, recovered: 0, studiesReleased: 0, forwarded: 0, written: 0, kept: 0, quarantined: 0, deliveryRetries: 0, logSyncs: 0 },
     quarantine: [],
   };
   let dirty = true;
@@ -546,6 +548,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
     if (!options.reportJson || !dirty) return;
     dirty = false;
     report.updatedAt = new Date().toISOString();
+    report.totals.logSyncs = spool.log.syncs;
     await writeFileAtomic(options.reportJson, `${JSON.stringify(report, null, 2)}\n`);
   };
 
@@ -574,7 +577,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
   await writeReport();
 
   return {
-    report: () => structuredClone(report),
+    report: () => structuredClone({ ...report, totals: { ...report.totals, logSyncs: spool.log.syncs } }),
     idle: async () => {
       releaseDue(true);
       while (segments.size > 0 || releasing > 0 || deidWorking.size > 0 || delivering.size > 0 || deidQueue.length > 0 || deliverQueue.length > 0 || timers.size > 0) {
