@@ -17,8 +17,12 @@ export interface ViewSettings {
 export function frameView(frame: Uint8Array, layout: PixelLayout, settings: ViewSettings): Raster8 {
   const pixels = layout.rows * layout.columns;
   const { photometric } = layout;
+  // 8-bit samples that use all 8 bits are their stored values: read in place, no copy (the
+  // views are rebuilt after every fill; a cine is many frames)
+  const plain8 = layout.bitsAllocated === 8 && layout.bitsStored === 8 && !layout.signed;
   if (photometric.startsWith('MONOCHROME')) {
-    const samples = storedSamples(frame, layout) ?? channelSamples(frame, layout, 0);
+    const bytes = plain8 && layout.samples === 1 ? frame.subarray(0, pixels) : undefined;
+    const samples = bytes ?? storedSamples(frame, layout) ?? channelSamples(frame, layout, 0);
     const [lo, hi] = windowOf(samples, settings);
     const scale = hi > lo ? 255 / (hi - lo) : 0;
     const out = new Uint8Array(pixels);
@@ -29,7 +33,13 @@ export function frameView(frame: Uint8Array, layout: PixelLayout, settings: View
       const v = Math.max(0, Math.min(255, Math.round((sample * settings.slope + settings.intercept - lo) * scale)));
       return invert ? 255 - v : v;
     };
-    const range = storedRange(samples);
+    if (bytes) {
+      const table = new Uint8Array(256);
+      for (let s = 0; s < 256; s++) table[s] = grey(s);
+      for (let i = 0; i < pixels; i++) out[i] = table[bytes[i]];
+      return { width: layout.columns, height: layout.rows, channels: 1, data: out };
+    }
+    const range = storedRange(samples as Int32Array);
     if (range && range.max - range.min < 2 * pixels) {
       const table = new Uint8Array(range.max - range.min + 1);
       for (let s = range.min; s <= range.max; s++) table[s - range.min] = grey(s);
@@ -54,6 +64,10 @@ export function frameView(frame: Uint8Array, layout: PixelLayout, settings: View
       out[i * 3 + 1] = lut[at + 1];
       out[i * 3 + 2] = lut[at + 2];
     }
+    return { width: layout.columns, height: layout.rows, channels: 3, data: out };
+  }
+  if (plain8 && layout.samples === 3 && !layout.planar && photometric === 'RGB') {
+    out.set(frame.subarray(0, pixels * 3));
     return { width: layout.columns, height: layout.rows, channels: 3, data: out };
   }
   const shift = Math.max(0, layout.bitsStored - 8);
@@ -88,7 +102,7 @@ export function displayWindow(samples: Int32Array, settings: ViewSettings): [num
 }
 
 /** The window in rescaled units; the robust range is taken over the stored `samples` after Rescale Slope/Intercept. */
-function windowOf(samples: Int32Array, settings: ViewSettings): [number, number] {
+function windowOf(samples: Int32Array | Uint8Array, settings: ViewSettings): [number, number] {
   if (settings.windowCenter !== undefined && settings.windowWidth !== undefined && settings.windowWidth > 1) {
     return [settings.windowCenter - settings.windowWidth / 2, settings.windowCenter + settings.windowWidth / 2];
   }

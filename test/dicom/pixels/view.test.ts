@@ -46,6 +46,28 @@ describe('frameView', () => {
     expect(Array.from(frameView(frame, { ...layout, photometric: 'MONOCHROME1' }, settings).data)).toEqual([255, 191, 64, 0]);
   });
 
+  it('reads 8-bit grey and interleaved RGB frames in place: the same view as the same values held in 16 bits', () => {
+    // 16-bit samples with 8 stored take the general path (one pass per channel, a table over the frame's range)
+    const widen = (bytes: Uint8Array): Uint8Array => new Uint8Array(new Uint16Array(bytes).buffer);
+    const grey: PixelLayout = { ...base, rows: 48, columns: 40, bitsAllocated: 8, bitsStored: 8 };
+    const frame = noise(grey.rows * grey.columns, 11);
+    // a window, none (robust range), rescaled, a flat frame (no range), MONOCHROME1
+    const settings = [{ windowCenter: 90, windowWidth: 120, slope: 1, intercept: 0 }, { slope: 1, intercept: 0 }, { slope: 2, intercept: -30 }];
+    for (const photometric of ['MONOCHROME2', 'MONOCHROME1']) {
+      for (const look of settings) {
+        for (const bytes of [frame, new Uint8Array(frame.length).fill(77)]) {
+          const view = frameView(bytes, { ...grey, photometric }, look);
+          expect(view.data).toEqual(frameView(widen(bytes), { ...grey, photometric, bitsAllocated: 16 }, look).data);
+        }
+      }
+    }
+    const rgb: PixelLayout = { ...grey, samples: 3, photometric: 'RGB' };
+    const colour = noise(rgb.rows * rgb.columns * 3, 13);
+    const view = frameView(colour, rgb, { slope: 1, intercept: 0 });
+    expect(view.data).toEqual(frameView(widen(colour), { ...rgb, bitsAllocated: 16 }, { slope: 1, intercept: 0 }).data);
+    expect(view.data).toEqual(colour);
+  });
+
   it('reads PALETTE COLOR indices through the three tables', () => {
     const layout: PixelLayout = { ...base, rows: 1, columns: 3, bitsAllocated: 8, bitsStored: 8, photometric: 'PALETTE COLOR' };
     const table = (values: number[]): [number[], Uint16Array] => [[4, 0, 16], new Uint16Array(values.map((v) => v * 256))];
