@@ -19,10 +19,13 @@ import { crc32 } from 'node:zlib';
  * segment and key (ASCII), payload. On start the files are scanned: a record whose checksums do
  * not match (a torn tail, a write that failed) is skipped, and the scan looks for the next magic.
  */
+/** An instance record of an earlier run: where its bytes are (read with `SegmentLog.payloads`). */
 export interface LoggedInstance {
   segment: string;
   key: string;
-  bytes: Buffer;
+  file: string;
+  start: number;
+  end: number;
 }
 
 /** What the logs of earlier runs hold: the instances still needed, and the segments finished. */
@@ -83,7 +86,8 @@ export class SegmentLog {
 
   /**
    * Reads the log files left by earlier runs (synchronously, at start, before anything is
-   * received). Files of earlier runs are only read, never appended to: this run writes new files.
+   * received), one at a time, keeping where each needed record is, not its bytes. Files of
+   * earlier runs are only read, never appended to: this run writes new files.
    */
   recover(): LogRecovery {
     const needed = new Map<string, LoggedInstance>();
@@ -110,7 +114,8 @@ export class SegmentLog {
         } else if (record.type === INSTANCE) {
           // a later record of the same instance (sent again) replaces the earlier one
           needed.delete(id);
-          needed.set(id, { segment: record.segment, key: record.key, bytes: record.payload });
+          const start = record.end - record.payload.length;
+          needed.set(id, { segment: record.segment, key: record.key, file: path, start, end: record.end });
         }
       }
       this.files.set(name, file);
@@ -118,6 +123,23 @@ export class SegmentLog {
     }
     for (const segment of done) this.done.add(segment);
     return { needed: [...needed.values()].filter((r) => !done.has(r.segment)), done, dropped };
+  }
+
+  /**
+   * The bytes of recovered records, one log file read at a time (a large backlog is never in
+   * memory at once); each buffer is valid until the next is yielded.
+   */
+  *payloads(records: readonly LoggedInstance[]): Generator<{ record: LoggedInstance; bytes: Buffer }> {
+    const byFile = new Map<string, LoggedInstance[]>();
+    for (const record of records) {
+      let list = byFile.get(record.file);
+      if (!list) byFile.set(record.file, (list = []));
+      list.push(record);
+    }
+    for (const [file, list] of byFile) {
+      const bytes = readFileSync(file);
+      for (const record of list) yield { record, bytes: bytes.subarray(record.start, record.end) };
+    }
   }
 
   /**

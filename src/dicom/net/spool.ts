@@ -62,11 +62,11 @@ export class Spool {
       const input = batchOf.get(segment);
       if (input) for (const key of keys) rmSync(join(input, `${key}.dcm`), { force: true });
     }
-    for (const record of needed) {
+    for (const { record, bytes } of this.log.payloads(needed)) {
       // a batch whose release did not finish has no in/: its segment is still in incoming/
       const folder = batchOf.get(record.segment) ?? join(this.incoming, record.segment);
       mkdirSync(folder, { recursive: true });
-      writeFileSync(join(folder, `${record.key}.dcm`), record.bytes);
+      writeFileSync(join(folder, `${record.key}.dcm`), bytes);
     }
     this.log.removeUnneededNow();
     return needed.length;
