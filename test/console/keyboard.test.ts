@@ -126,6 +126,10 @@ describe('committee editor by keyboard alone', () => {
     await page.getByText('Saved as version 2 of demo-cohort').waitFor();
     // the focus stays on the button while it is busy and after (a disabled button would drop it to the page)
     expect(await isFocused(save)).toBe(true);
+    // the page reloads the versions after a save, and the preview panel below is rebuilt for the
+    // new count: the next test walks into that panel, so it waits until version 2 is listed
+    // (else the panel could be rebuilt under the focus, under load, between Tab and Space)
+    await page.getByRole('rowheader', { name: '2', exact: true }).waitFor();
   });
 
   it('moves to the preview, picks the sample in the file chooser, runs it and reads k achieved', async () => {
