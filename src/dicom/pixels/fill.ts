@@ -1,5 +1,5 @@
 import { lookupTable } from './view.js';
-import { readSample, writeSample, type PixelLayout } from './layout.js';
+import { isYbr422, readSample, writeSample, type PixelLayout } from './layout.js';
 
 /**
  * The native sample values a redacted region is filled with, per channel:
@@ -54,6 +54,9 @@ function sampleRange(frames: readonly Uint8Array[], layout: PixelLayout): { min:
 
 /** Writes `values` into every pixel of `mask` (1 = fill). Returns the pixels that changed. */
 export function fillFrame(frame: Uint8Array, layout: PixelLayout, mask: Uint8Array, values: readonly number[]): number {
+  if (layout.bitsAllocated === 8 && layout.bitsStored === 8 && !layout.signed && (layout.samples === 1 || (layout.samples === 3 && !layout.planar && !isYbr422(layout)))) {
+    return fillBytes(frame, layout.samples, mask, values);
+  }
   let changed = 0;
   for (let i = 0; i < mask.length; i++) {
     if (!mask[i]) continue;
@@ -62,6 +65,28 @@ export function fillFrame(frame: Uint8Array, layout: PixelLayout, mask: Uint8Arr
       if (readSample(frame, layout, i, c) !== values[c]) {
         differs = true;
         writeSample(frame, layout, i, c, values[c]);
+      }
+    }
+    if (differs) changed++;
+  }
+  return changed;
+}
+
+/**
+ * fillFrame for 8-bit samples that use all 8 bits, one or three interleaved: each sample is
+ * its byte. The same comparisons and the same bytes written as readSample/writeSample
+ * (which keep no bits above Bits Stored here: there are none), without a call per sample.
+ */
+function fillBytes(frame: Uint8Array, samples: number, mask: Uint8Array, values: readonly number[]): number {
+  const written = values.slice(0, samples).map((value) => Math.floor(value % 256) % 256);
+  let changed = 0;
+  for (let i = 0; i < mask.length; i++) {
+    if (!mask[i]) continue;
+    let differs = false;
+    for (let c = 0, at = i * samples; c < samples; c++, at++) {
+      if (frame[at] !== values[c]) {
+        differs = true;
+        frame[at] = written[c];
       }
     }
     if (differs) changed++;

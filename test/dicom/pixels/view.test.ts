@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readSample, type PixelLayout } from '../../../src/dicom/pixels/layout.js';
 import { channelSamples, frameView } from '../../../src/dicom/pixels/view.js';
+import { fillFrame } from '../../../src/dicom/pixels/fill.js';
 
 /** A frame of pseudo-random bytes (a fixed seed: the same bytes every run). */
 function noise(length: number, seed = 7): Uint8Array {
@@ -75,5 +76,25 @@ describe('frameView', () => {
     // index 9 is past the table's end: the last entry
     const view = frameView(new Uint8Array([1, 3, 9]), layout, { slope: 1, intercept: 0, palette });
     expect(Array.from(view.data)).toEqual([10, 11, 12, 30, 31, 32, 30, 31, 32]);
+  });
+});
+
+describe('fillFrame on 8-bit samples (written byte by byte)', () => {
+  it.each([
+    ['grey', 1, [0]],
+    ['grey, a value the samples cannot hold', 1, [300]],
+    ['interleaved RGB', 3, [0, 128, 255]],
+  ] as [string, number, number[]][])('%s: the same samples and count as the same values held in 16 bits', (_, samples, values) => {
+    // 16-bit samples with 8 stored take readSample/writeSample (and keep their zero high bytes)
+    const layout: PixelLayout = { ...base, rows: 9, columns: 7, samples, bitsAllocated: 8, bitsStored: 8, photometric: samples === 3 ? 'RGB' : 'MONOCHROME2' };
+    const frame = noise(layout.rows * layout.columns * samples, 17);
+    // some samples already hold the fill value
+    for (let i = 0; i < frame.length; i += 5) frame[i] = values[i % samples] % 256;
+    const mask = noise(layout.rows * layout.columns, 19).map((v) => (v > 100 ? 1 : 0));
+    const wide = new Uint8Array(new Uint16Array(frame).buffer);
+    const changed = fillFrame(frame, layout, mask, values);
+    expect(changed).toBe(fillFrame(wide, { ...layout, bitsAllocated: 16 }, mask, values));
+    expect(changed).toBeGreaterThan(0);
+    expect(frame).toEqual(new Uint8Array(new Uint16Array(wide.buffer)));
   });
 });
