@@ -6,8 +6,8 @@
  *    A parallel dcmtk `storescu` processes (one association each, default 4) to an in-process
  *    listener (Basic Profile, `--study-idle 1`, 2 workers) that forwards them to a dcmtk
  *    `storescp --ignore` on loopback. The peers are separate processes, as a PACS and an archive
- *    are: only Veil's work is in this process. Prints instances/s acknowledged (each durable in
- *    the spool's log before its answer) and instances/s from the first C-STORE to the last forwarded.
+ *    are: only Veil's work is in this process. Prints instances/s acknowledged (each fsynced to
+ *    the spool before its answer) and instances/s from the first C-STORE to the last forwarded.
  *    Beside it, in the same run and on the same files: dcmtk alone (the same storescu processes
  *    straight into a storescp --ignore), the ceiling of this machine for the transfer itself;
  *    and the CPU time of this process (Veil's main thread and its workers) and the load average.
@@ -187,12 +187,12 @@ async function benchListen(work: string): Promise<void> {
     const threadsAtEnd = threadCpu();
     clearInterval(timeline);
     const all = listener.report().totals;
-    const t = { received: all.received - warm.received, forwarded: all.forwarded - warm.forwarded, quarantined: all.quarantined - warm.quarantined, batches: all.studiesReleased - warm.studiesReleased, syncs: all.logSyncs - warm.logSyncs };
+    const t = { received: all.received - warm.received, forwarded: all.forwarded - warm.forwarded, quarantined: all.quarantined - warm.quarantined, batches: all.studiesReleased - warm.studiesReleased };
     const receiveS = (receivedAt - started) / 1000;
     const totalS = (doneAt - started) / 1000;
     const batching = `--batch ${process.env.NET_BENCH_BATCH ?? DEFAULT_BATCH_INSTANCES} --batch-wait ${process.env.NET_BENCH_BATCH_WAIT ?? DEFAULT_BATCH_WAIT_SECONDS}`;
-    console.log(`net listen: ${copies} CT 512² copies (513 KB each) over ${dirs.length} association(s) (storescu exit ${[...new Set(codes)].join(',')}): ${t.received} acknowledged, ${t.forwarded} forwarded, ${t.quarantined} quarantined; ${t.batches} batches released (${batching}, --study-idle 1); ${t.syncs} fdatasyncs of the spool's log`);
-    console.log(`net listen: received (durable in the spool's log, acknowledged) ${(t.received / receiveS).toFixed(0)} instances/s; received → forwarded ${(t.forwarded / totalS).toFixed(0)} instances/s (${totalS.toFixed(1)} s)`);
+    console.log(`net listen: ${copies} CT 512² copies (513 KB each) over ${dirs.length} association(s) (storescu exit ${[...new Set(codes)].join(',')}): ${t.received} acknowledged, ${t.forwarded} forwarded, ${t.quarantined} quarantined; ${t.batches} batches released (${batching}, --study-idle 1)`);
+    console.log(`net listen: received (fsynced, acknowledged) ${(t.received / receiveS).toFixed(0)} instances/s; received → forwarded ${(t.forwarded / totalS).toFixed(0)} instances/s (${totalS.toFixed(1)} s)`);
     const cpuS = (cpu.user + cpu.system) / 1e6;
     console.log(`net listen: Veil process CPU ${cpuS.toFixed(1)} s (user ${(cpu.user / 1e6).toFixed(1)}, sys ${(cpu.system / 1e6).toFixed(1)}), ${((cpuS / copies) * 1000).toFixed(1)} ms per instance; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     // per thread: the main thread (DIMSE receive and send, spool bookkeeping), the pool's worker

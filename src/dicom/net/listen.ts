@@ -1,4 +1,5 @@
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { isVeilError, VeilError } from '../../errors.js';
@@ -101,8 +102,6 @@ export interface ListenTotals {
   /** Instances moved to the quarantine folder (refused at receipt or failed de-identification). */
   quarantined: number;
   deliveryRetries: number;
-  /** fdatasyncs of the spool's receipt log by this run: one serves every instance received meanwhile. */
-  logSyncs: number;
 }
 
 export interface ListenReport {
@@ -165,7 +164,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
     startedAt: new Date().toISOString(),
     updatedAt: new Date().toISOString(),
     running: true,
-    totals: { associations: 0, associationsRefused: 0, received: 0, refused: 0, recovered: 0, studiesReleased: 0, forwarded: 0, written: 0, kept: 0, quarantined: 0, deliveryRetries: 0, logSyncs: 0 },
+    totals: { associations: 0, associationsRefused: 0, received: 0, refused: 0, recovered: 0, studiesReleased: 0, forwarded: 0, written: 0, kept: 0, quarantined: 0, deliveryRetries: 0 },
     quarantine: [],
   };
   let dirty = true;
@@ -218,8 +217,6 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
     }
     return segment;
   };
-  // the log's records of unfinished segments are made files again (lost or torn ones: never fsynced)
-  spool.recoverLog();
   const recovered = spool.openStudies();
   spool.dropPartialWrites();
   for (const folder of recovered) {
@@ -266,42 +263,23 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
     segment.writing++;
     segment.lastAt = Date.now();
     try {
-      // durable in the spool's log: one fdatasync for the instances received meanwhile
       await spool.store(segment.folder, name, chunks);
     } catch {
-      segment.writing--;
-      segment.lastAt = Date.now();
       report.totals.refused++;
       touch();
       log('could not write an instance to the spool; answered 0xA700');
       return { status: STATUS.outOfResources, comment: 'spool write failed' };
+    } finally {
+      segment.writing--;
+      segment.lastAt = Date.now();
     }
-    segment.lastAt = Date.now();
     segment.durable++;
     segment.firstAt ??= segment.lastAt;
     report.totals.received++;
     touch();
-    // a full segment goes once its files are written, while the study goes on arriving
+    // a full segment goes at once (after its last write in flight), while the study goes on arriving
     if (batching > 0 && segment.durable >= batching) closeSegment(segment);
-    // the instance's file, off the answer's path: from a copy (the received buffer is reused once
-    // answered), without fsync; the segment is not released before it is written
-    const copy = copyOf(chunks, received);
-    const writeFile = () => {
-      spool.writeInstance(segment.folder, name, [copy.bytes]).then(
-        () => {
-          received.give(copy.pooled);
-          segment.writing--;
-          segment.lastAt = Date.now();
-          if (segment.closed) releaseSegment(segment);
-        },
-        (error: unknown) => {
-          // the instance is safe in the log (re-made from it on start); its file is tried again
-          log(`writing an instance file of the spool failed (${describe(error)}); retried in ${retryMs / 1000} s`);
-          later(writeFile);
-        },
-      );
-    };
-    writeFile();
+    if (segment.closed) releaseSegment(segment);
     return { status: STATUS.success };
   };
 
@@ -316,7 +294,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
     segments.delete(segment.folder);
     if (segment.durable === 0) {
       // every write into it failed: nothing was acknowledged from it
-      spool.forgetSegment(segment.folder);
+      rmSync(join(spool.incoming, segment.folder), { recursive: true, force: true });
       return;
     }
     if (!existsSync(join(spool.incoming, segment.folder))) return;
@@ -455,8 +433,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
       const name = record.input.replace(/\.dcm$/, '');
       if (record.status !== 'ok' || !record.output) {
         quarantine(name, [readFileSync(join(input, record.input))], `de-identification: ${record.reason ?? record.status}`, 'DEIDENTIFICATION_FAILED');
-        // recorded in the log first: a restart does not make it again
-        await spool.dropInstance(batch, name);
+        rmSync(join(input, record.input), { force: true });
         quarantined++;
         continue;
       }
@@ -471,7 +448,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
       // kept whole, once: the keeper is idempotent per batch id, so a crash before the rm below only repeats it
       const label = await options.keep({ id: basename(batch), files: join(batch, 'out'), reportJson: join(batch, 'report.json'), reportHtml: join(batch, 'report.html'), received, deidentified: pending.length, quarantined });
       report.totals.kept += pending.length;
-      await spool.finishBatch(batch);
+      await rm(batch, { recursive: true, force: true });
       emit({ kind: 'study-delivered', received, forwarded: 0, written: 0, quarantined, kept: { instances: pending.length, label } });
       return true;
     }
@@ -520,8 +497,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
       }
     }
     await sent.flush();
-    // its segment's done record, then the batch removed: the log's copies are no longer needed
-    await spool.finishBatch(batch);
+    await rm(batch, { recursive: true, force: true });
     emit({ kind: 'study-delivered', received, forwarded: counted.forwarded, written: counted.written, quarantined });
     return true;
   };
@@ -548,7 +524,6 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
     if (!options.reportJson || !dirty) return;
     dirty = false;
     report.updatedAt = new Date().toISOString();
-    report.totals.logSyncs = spool.log.syncs;
     await writeFileAtomic(options.reportJson, `${JSON.stringify(report, null, 2)}\n`);
   };
 
@@ -577,13 +552,12 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
   await writeReport();
 
   return {
-    report: () => structuredClone({ ...report, totals: { ...report.totals, logSyncs: spool.log.syncs } }),
+    report: () => structuredClone(report),
     idle: async () => {
       releaseDue(true);
       while (segments.size > 0 || releasing > 0 || deidWorking.size > 0 || delivering.size > 0 || deidQueue.length > 0 || deliverQueue.length > 0 || timers.size > 0) {
         await new Promise((r) => setTimeout(r, 20));
       }
-      await spool.settled();
     },
     close: async () => {
       closed = true;
@@ -593,7 +567,6 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
       scp.close();
       await Promise.all([...deidWorking, ...delivering]);
       await workers.close();
-      await spool.log.close();
       report.running = false;
       dirty = true;
       await writeReport();
@@ -649,19 +622,6 @@ function asPart10(instance: ReceivedInstance, pool: BufferPool): { bytes: Buffer
     at += part.length;
   }
   return { bytes: buffer.subarray(0, size), pooled: buffer };
-}
-
-/** The bytes of `chunks` in one buffer of the pool (given back as `pooled` once used). */
-function copyOf(chunks: readonly Uint8Array[], pool: BufferPool): { bytes: Buffer; pooled: Buffer } {
-  let size = 0;
-  for (const chunk of chunks) size += chunk.length;
-  const pooled = pool.take(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    pooled.set(chunk, at);
-    at += chunk.length;
-  }
-  return { bytes: pooled.subarray(0, size), pooled };
 }
 
 /** A UID as text, without the padding a peer may have left on it. */

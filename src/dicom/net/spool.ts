@@ -1,75 +1,31 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { keyedDigest } from '../../secret/key.js';
 import { tempPathFor } from '../../io/atomic.js';
-import { fsyncFolder, fsyncFolderSync, SegmentLog } from './segmentLog.js';
 
 /**
  * The listener's spool on disk. Nothing is acknowledged to a sender before it is here, and
  * nothing leaves it before it was forwarded (or written) or quarantined:
  *
- *   log/<n>.log                               the durable copy of every received instance
- *                                             until its batch is finished (see SegmentLog):
- *                                             one fdatasync per group of receipts
- *   incoming/<segment>/<instance key>.dcm     received, not yet released (made from memory,
- *                                             not fsynced: re-made from the log on start); a
- *                                             segment is `<study key>-<n>`, one part of a study
+ *   incoming/<segment>/<instance key>.dcm     received, not yet released; a segment is
+ *                                             `<study key>-<n>`, one part of a study
  *                                             (`<study key>` alone in spools of earlier versions)
  *   batches/<batch id>/in/…                   a released segment, being de-identified
  *   batches/<batch id>/out/…                  its de-identified files (re-made on restart)
- *   batches/<batch id>/sent.log               names of the delivered files
- *   batches/<batch id>/sent/<file>            one marker per delivered file (earlier versions)
+ *   batches/<batch id>/sent/<file>            one marker per delivered file
  *
- * A batch id is `<release time>-<segment>`. Keys are keyed digests of the UIDs: file names carry
- * no UID of the input. Spools of earlier versions (no log; each instance file fsynced) are read
- * as they are.
+ * Keys are keyed digests of the UIDs: file names carry no UID of the input.
  */
 export class Spool {
   readonly incoming: string;
   readonly batches: string;
-  readonly log: SegmentLog;
 
   constructor(readonly root: string, private readonly secret: Uint8Array) {
     this.incoming = join(root, 'incoming');
     this.batches = join(root, 'batches');
     mkdirSync(this.incoming, { recursive: true });
     mkdirSync(this.batches, { recursive: true });
-    this.log = new SegmentLog(join(root, 'log'));
-  }
-
-  /**
-   * Re-makes, from the logs of earlier runs, the instance files of every segment not finished
-   * (in its batch's in/ when it was released, else in incoming/): a file that was lost or torn
-   * (it was never fsynced) comes back with the bytes that were acknowledged. Removes the batches
-   * of finished segments (a crash after their done record, before their removal) and the files
-   * dropped at de-identification, then the log files no longer needed. Synchronous: at start,
-   * before anything is received. Returns how many files were re-made.
-   */
-  recoverLog(): number {
-    const { needed, done, dropped } = this.log.recover();
-    const batchOf = new Map<string, string>();
-    let removedBatch = false;
-    for (const id of listDir(this.batches)) {
-      const segment = segmentOfBatch(id);
-      if (done.has(segment)) {
-        rmSync(join(this.batches, id), { recursive: true, force: true });
-        removedBatch = true;
-      } else if (existsSync(join(this.batches, id, 'in'))) batchOf.set(segment, join(this.batches, id, 'in'));
-    }
-    if (removedBatch) fsyncFolderSync(this.batches);
-    for (const [segment, keys] of dropped) {
-      const input = batchOf.get(segment);
-      if (input) for (const key of keys) rmSync(join(input, `${key}.dcm`), { force: true });
-    }
-    for (const { record, bytes } of this.log.payloads(needed)) {
-      // a batch whose release did not finish has no in/: its segment is still in incoming/
-      const folder = batchOf.get(record.segment) ?? join(this.incoming, record.segment);
-      mkdirSync(folder, { recursive: true });
-      writeFileSync(join(folder, `${record.key}.dcm`), bytes);
-    }
-    this.log.removeUnneededNow();
-    return needed.length;
   }
 
   studyKey(studyUid: string): string {
@@ -81,62 +37,18 @@ export class Spool {
   }
 
   /**
-   * Makes a received instance durable: its record appended to the log, resolved once the
-   * group's fdatasync covering it is done. Its file in the segment's folder is written apart
-   * (`writeInstance`), without fsync: the log is the durable copy until its batch is finished.
+   * Writes a received instance durably (temp file, fsync, rename, fsync of the folder) without
+   * blocking the event loop; instances received at once on several associations share the
+   * folder's fsync. Resolves once the instance survives a power cut.
    */
   async store(segment: string, instanceKey: string, chunks: readonly Uint8Array[]): Promise<void> {
-    await this.log.append(segment, instanceKey, chunks);
-  }
-
-  /**
-   * Writes a received instance's file into its segment's folder in incoming/, from memory and
-   * without fsync, temp file or rename (a lost or torn one is re-made from the log on start).
-   */
-  async writeInstance(segment: string, instanceKey: string, chunks: readonly Uint8Array[]): Promise<void> {
     // the segment's folder is made once, not checked by a system call per instance
     const folder = join(this.incoming, segment);
     if (!this.folders.has(folder)) {
       await mkdir(folder, { recursive: true });
       this.folders.add(folder);
     }
-    await writePlain(join(folder, `${instanceKey}.dcm`), chunks);
-  }
-
-  /**
-   * An instance of a released batch was quarantined at de-identification: recorded in the log
-   * (so that a restart does not re-make it), then its input file removed.
-   */
-  async dropInstance(batch: string, instanceKey: string): Promise<void> {
-    await this.log.drop(segmentOfBatch(basename(batch)), instanceKey);
-    await rm(join(batch, 'in', `${instanceKey}.dcm`), { force: true });
-  }
-
-  /**
-   * A batch is finished (every instance delivered or quarantined): its segment's done record is
-   * made durable, the batch removed, and the log files none of whose records is needed any more
-   * are removed in the background (after the batches' folder is synced: `settled()` waits).
-   */
-  async finishBatch(batch: string): Promise<void> {
-    const segment = segmentOfBatch(basename(batch));
-    await this.log.finish(segment);
-    await rm(batch, { recursive: true, force: true });
-    this.log.settle(segment, () => fsyncFolder(this.batches));
-  }
-
-  /** A segment none of whose writes succeeded: nothing of it was acknowledged, nothing is needed. */
-  forgetSegment(segment: string): void {
-    this.folders.delete(join(this.incoming, segment));
-    rmSync(join(this.incoming, segment), { recursive: true, force: true });
-    void this.log
-      .finish(segment)
-      .then(() => this.log.settle(segment, () => Promise.resolve()))
-      .catch(() => undefined);
-  }
-
-  /** Waits for the log removals under way. */
-  settled(): Promise<void> {
-    return this.log.settled();
+    return writeDurableAsync(join(folder, `${instanceKey}.dcm`), chunks, false);
   }
 
   /** Segment folders known to exist in incoming/ (forgotten when the segment is released). */
@@ -236,21 +148,6 @@ export function segmentFolder(studyKey: string, n: number): string {
   return `${studyKey}-${n.toString(36)}`;
 }
 
-/** The segment a batch was made of: its id is `<release time, 14 digits>-<segment>`. */
-export function segmentOfBatch(id: string): string {
-  return id.slice(15);
-}
-
-/** Writes a file from memory, no fsync (the log holds the durable copy). */
-async function writePlain(path: string, chunks: readonly Uint8Array[]): Promise<void> {
-  const handle = await open(path, 'w');
-  try {
-    await handle.writev([...chunks]);
-  } finally {
-    await handle.close();
-  }
-}
-
 /** The study key of a segment folder (in spools of earlier versions, the folder is the key alone). */
 export function studyOfSegment(folder: string): string {
   return folder.slice(0, KEY_CHARS);
@@ -309,6 +206,15 @@ function syncDir(dir: string): Promise<void> {
       return syncDir(dir);
     });
   return state.next;
+}
+
+async function fsyncFolder(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 /**
