@@ -60,7 +60,7 @@ export async function applySchemeToCsvFile<M extends 'report' | 'decision' = 're
   } catch {
     throw new VeilError('FILE_NOT_FOUND', 'cannot read the scheme file', { file: options.scheme });
   }
-  const scheme = parseScheme(text, options.scheme);
+  const scheme = await parseScheme(text, options.scheme);
   return runCsvFile(options, { inputs: [options.scheme] }, (table, tabular, runOptions) => decideScheme(table, tabular, scheme, { ...runOptions, schemeFile: options.scheme }));
 }
 

@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import type { z as Zod } from 'zod';
 import { VeilError } from '../../errors.js';
 import type { PolicyRef } from '../../report/tabularReport.js';
@@ -53,8 +52,8 @@ export type CoverRule =
 /**
  * The shape of a scheme file, built on the first parseScheme. zod (≈ 0.13 s of CPU to import) is
  * loaded then, not with the tabular engine: a job or step process that is handed its parsed
- * policy never reads a scheme and never needs it. Loaded synchronously (the CommonJS build) so
- * that parseScheme stays synchronous.
+ * policy never reads a scheme and never needs it. Imported (the same module the policy loader
+ * uses), not required: a process that parsed its policy already has it.
  */
 function buildSchemeSchema(z: typeof Zod) {
   const ruleSchema = z.discriminatedUnion('kind', [
@@ -84,8 +83,8 @@ function buildSchemeSchema(z: typeof Zod) {
 
 let schemeSchema: ReturnType<typeof buildSchemeSchema> | undefined;
 
-function schemeShape(): ReturnType<typeof buildSchemeSchema> {
-  schemeSchema ??= buildSchemeSchema((createRequire(import.meta.url)('zod') as { z: typeof Zod }).z);
+async function schemeShape(): Promise<ReturnType<typeof buildSchemeSchema>> {
+  schemeSchema ??= buildSchemeSchema((await import('zod')).z);
   return schemeSchema;
 }
 
@@ -178,14 +177,14 @@ function coverRule(dim: Dimension, perm: Int32Array, from: number, to: number, r
 }
 
 /** Reads a scheme file's JSON, checking its shape; errors name the file and field. */
-export function parseScheme(text: string, file: string): Scheme {
+export async function parseScheme(text: string, file: string): Promise<Scheme> {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch {
     throw new VeilError('SCHEME_INVALID', 'not a JSON file: expected a scheme written by `veil tabular anonymize --scheme-out`', { file });
   }
-  const parsed = schemeShape().safeParse(raw);
+  const parsed = (await schemeShape()).safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new VeilError('SCHEME_INVALID', `not a Veil scheme: ${issue.message}`, { file, field: issue.path.join('.') || undefined });

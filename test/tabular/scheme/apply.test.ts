@@ -111,7 +111,7 @@ describe('re-applying a scheme to the next batch (Adult halves)', () => {
     writeFileSync(broken, '{"kind": "something else"}');
     await expect(applySchemeToCsvFile({ policy: other, input: second, output: join(dir, 'x.csv'), scheme: broken })).rejects.toThrow(expect.objectContaining({ code: 'SCHEME_INVALID', location: expect.objectContaining({ file: broken }) }));
     writeFileSync(broken, 'not json');
-    expect(() => parseScheme('not json', broken)).toThrow(/not a JSON file/);
+    await expect(parseScheme('not json', broken)).rejects.toThrow(/not a JSON file/);
   });
 });
 
