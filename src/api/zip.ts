@@ -236,7 +236,7 @@ function nameBytes(name: string): { bytes: Buffer; flags: number } {
 /** A local file header; with `zip64`, the sizes live in a ZIP64 extra field (both of them, as the format requires). */
 function localHeader(entry: Pick<ZipEntryRecord, 'name' | 'crc' | 'method' | 'compressedSize' | 'size' | 'dosDateTime'>, zip64: boolean): Buffer {
   const { bytes, flags } = nameBytes(entry.name);
-  const header = Buffer.alloc(30 + bytes.length + (zip64 ? 20 : 0));
+  const header = Buffer.allocUnsafe(30 + bytes.length + (zip64 ? 20 : 0));
   header.writeUInt32LE(SIG_LOCAL, 0);
   header.writeUInt16LE(zip64 ? 45 : 20, 4);
   header.writeUInt16LE(flags, 6);
@@ -336,8 +336,17 @@ interface Prepared {
   path: string;
 }
 
-async function prepare(source: ZipSource): Promise<Prepared> {
-  return prepareSmall(source) ?? prepareLarge(source);
+/**
+ * A small file is prepared at once (a value: no promise and thread-pool round trip per file,
+ * which cost more than deflating it); a larger one as a promise. A failure becomes a rejected
+ * promise either way, seen when the file's turn comes.
+ */
+function prepare(source: ZipSource): Prepared | Promise<Prepared> {
+  try {
+    return prepareSmall(source) ?? prepareLarge(source);
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 /** A file of at most SYNC_BELOW bytes, prepared in one synchronous step; undefined for a larger one. */
@@ -403,23 +412,31 @@ class LocalEntryWriter {
     await this.write(bytes, at);
   }
 
-  private async put(bytes: Uint8Array): Promise<void> {
+  /** Gathers bytes; true when 1 MiB or more are gathered (then flush). */
+  private gather(bytes: Uint8Array): boolean {
     this.pending.push(bytes);
     this.pendingBytes += bytes.length;
-    if (this.pendingBytes >= 1 << 20) await this.flush();
+    return this.pendingBytes >= 1 << 20;
   }
 
-  async add(file: Prepared): Promise<void> {
+  private async put(bytes: Uint8Array): Promise<void> {
+    if (this.gather(bytes)) await this.flush();
+  }
+
+  /**
+   * Adds a file. One held in memory is gathered synchronously, and the promise (a write) comes
+   * only when 1 MiB is gathered: undefined otherwise, so that tiny files cost no promise each.
+   */
+  add(file: Prepared): Promise<void> | undefined {
     const offset = this.end;
     if (file.body) {
       const entry = { name: file.name, crc: file.body.crc, method: file.body.method, compressedSize: file.body.data.length, size: file.size, dosDateTime: file.dosDateTime };
-      await this.put(localHeader(entry, entry.size >= MAX32 || entry.compressedSize >= MAX32));
-      await this.put(file.body.data);
+      this.gather(localHeader(entry, entry.size >= MAX32 || entry.compressedSize >= MAX32));
+      const full = this.gather(file.body.data);
       this.entries.push({ ...entry, offset: offset - this.start, localSize: this.end - offset });
-      return;
+      return full ? this.flush() : undefined;
     }
-    await this.flush();
-    await this.addStreamed(file, offset);
+    return this.flush().then(() => this.addStreamed(file, offset));
   }
 
   /** A large file: deflated as it is read, its header written after (sizes and CRC known only then). */
@@ -455,21 +472,23 @@ const READ_AHEAD = 2;
 /** Writes the local entries of `sources`, in order, into `file` from `position` on; records' offsets count from `start`. */
 async function writeLocalEntries(file: FileHandle, sources: readonly ZipSource[], position: number, start: number): Promise<LocalEntryWriter> {
   const writer = new LocalEntryWriter(file, position, start);
-  const pending: Promise<Prepared>[] = [];
+  const pending: (Prepared | Promise<Prepared>)[] = [];
   let next = 0;
   const refill = (): void => {
     while (pending.length < READ_AHEAD && next < sources.length) {
-      const promise = prepare(sources[next++]);
+      const prepared = prepare(sources[next++]);
       // a failure is seen when its turn comes; until then it must not count as unhandled
-      promise.catch(() => undefined);
-      pending.push(promise);
+      if (prepared instanceof Promise) prepared.catch(() => undefined);
+      pending.push(prepared);
     }
   };
   refill();
   while (pending.length > 0) {
-    const prepared = await (pending.shift() as Promise<Prepared>);
+    const head = pending.shift() as Prepared | Promise<Prepared>;
+    const prepared = head instanceof Promise ? await head : head;
     refill();
-    await writer.add(prepared);
+    const written = writer.add(prepared);
+    if (written) await written;
   }
   await writer.flush();
   return writer;
