@@ -1,4 +1,4 @@
-import { rmSync, mkdirSync } from 'node:fs';
+import { cpSync, rmSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
@@ -12,8 +12,7 @@ const root = tempDir('veil-audit-cli-');
 let count = 0;
 
 /** A data dir a real server wrote 6 audit entries into (then stopped). */
-async function dataDirWithEntries(): Promise<string> {
-  const dir = join(root, `d${++count}`);
+async function writeEntries(dir: string): Promise<string> {
   const api = await createApi({ dataDir: dir, logDestination: new LogCapture(), runner: { concurrency: 1 } });
   try {
     const committee = createApiKey(api.ctx.db, 'committee', 'c').key;
@@ -27,6 +26,15 @@ async function dataDirWithEntries(): Promise<string> {
   } finally {
     await api.close();
   }
+  return dir;
+}
+
+/** The server writes its entries once; each test gets a copy of that closed data dir to verify or tamper with. */
+let template: Promise<string> | undefined;
+async function dataDirWithEntries(): Promise<string> {
+  const closedDir = await (template ??= writeEntries(join(root, 'template')));
+  const dir = join(root, `d${++count}`);
+  cpSync(closedDir, dir, { recursive: true });
   expect(auditRows(dir)).toHaveLength(6);
   return dir;
 }
