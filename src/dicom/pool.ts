@@ -23,10 +23,59 @@ export interface CleanerModule {
   exportName: string;
 }
 
+/**
+ * Shared memory the workers copy de-identified outputs into, for a run that asks for them
+ * (`handBack`) instead of files: `slots` slots of `slotBytes` each, and one state per slot (0
+ * free, 1 taken) that a worker claims with a compare-and-exchange and the main thread clears
+ * once it is done with the bytes. Allocated once per pool, so outputs handed back add no new
+ * external memory to the main thread's heap (a transferred buffer per output did: its
+ * collections cost more than the file write and read back they saved).
+ */
+export interface SlabSpec {
+  slots: number;
+  slotBytes: number;
+}
+
+/** Where a worker put an output in the slab. */
+export interface HandedOutput {
+  slot: number;
+  length: number;
+}
+
+/** The main thread's side of a pool's slab. */
+export class OutputSlab {
+  readonly bytes: SharedArrayBuffer;
+  readonly states: SharedArrayBuffer;
+  private readonly stateView: Int32Array;
+
+  constructor(readonly spec: SlabSpec) {
+    this.bytes = new SharedArrayBuffer(spec.slots * spec.slotBytes);
+    this.states = new SharedArrayBuffer(spec.slots * 4);
+    this.stateView = new Int32Array(this.states);
+  }
+
+  /** The output in `slot`, as a view (no copy): valid until `release(slot)`. */
+  view(handed: HandedOutput): Buffer {
+    return Buffer.from(this.bytes, handed.slot * this.spec.slotBytes, handed.length);
+  }
+
+  release(slot: number): void {
+    Atomics.store(this.stateView, slot, 0);
+  }
+
+  /** Slots taken (tests). */
+  inUse(): number {
+    let taken = 0;
+    for (let i = 0; i < this.spec.slots; i++) if (Atomics.load(this.stateView, i) !== 0) taken++;
+    return taken;
+  }
+}
+
 /** Messages to a worker, answered in order (one batch at a time per worker). */
 export type ToWorker =
+  | { kind: 'slab'; bytes: SharedArrayBuffer; states: SharedArrayBuffer; slotBytes: number }
   | { kind: 'run'; run: number; settings: FileSettings; cleaner?: CleanerModule }
-  | { kind: 'batch'; id: number; run: number; tasks: FileTask[] }
+  | { kind: 'batch'; id: number; run: number; tasks: FileTask[]; handBack?: boolean }
   | { kind: 'end'; run: number }
   | { kind: 'close' };
 
@@ -38,11 +87,19 @@ export interface WorkerFailure {
   location?: ErrorLocation;
 }
 
-export type FromWorker = { kind: 'done'; id: number; results: FileResult[] } | { kind: 'failed'; id: number; failure: WorkerFailure } | { kind: 'closed' };
+export type FromWorker = { kind: 'done'; id: number; results: FileResult[]; handed?: (HandedOutput | null)[] } | { kind: 'failed'; id: number; failure: WorkerFailure } | { kind: 'closed' };
+
+/** A batch's results; with `handBack`, where each output handed back lies in the slab (else its file was written). */
+export interface BatchResults {
+  results: FileResult[];
+  handed?: (HandedOutput | null)[];
+}
 
 /** One run's view of the pool: its batches share the workers with other runs'. */
 export interface PoolRun {
   run(batch: FileTask[]): Promise<FileResult[]>;
+  /** As `run`; on a pool with a slab, outputs that fit a free slot go there, not to their files. */
+  runHanded(batch: FileTask[]): Promise<BatchResults>;
   /** Forgets the run's settings in every worker (the batches already sent still finish). */
   end(): void;
 }
@@ -51,7 +108,8 @@ interface Job {
   id: number;
   run: number;
   tasks: FileTask[];
-  resolve: (results: FileResult[]) => void;
+  handBack: boolean;
+  resolve: (done: BatchResults) => void;
   reject: (error: Error) => void;
 }
 
@@ -115,11 +173,14 @@ export class DicomWorkerPool implements DicomWorkers {
   private nextJob = 0;
   private nextRun = 0;
   private closing: Promise<void> | undefined;
+  /** Shared memory for outputs handed back, when the pool was opened with one. */
+  readonly slab: OutputSlab | undefined;
 
   /** `jobs` threads process files: `jobs` worker threads, or this thread and `jobs` − 1 workers with `thisThread`. */
-  constructor(jobs: number, thisThread = false) {
+  constructor(jobs: number, thisThread = false, slab?: SlabSpec) {
     this.jobs = jobs;
     this.thisThread = thisThread;
+    this.slab = slab && slab.slots > 0 && slab.slotBytes > 0 ? new OutputSlab(slab) : undefined;
     for (let i = thisThread ? 1 : 0; i < jobs; i++) this.slots.push(this.spawn());
   }
 
@@ -128,13 +189,15 @@ export class DicomWorkerPool implements DicomWorkers {
     if (this.closing) throw new VeilError('USAGE', 'the DICOM worker pool is closed', { field: 'workers' });
     const run = this.nextRun++;
     this.settings.set(run, { settings, cleaner });
+    const submit = (tasks: FileTask[], handBack: boolean) =>
+      new Promise<BatchResults>((resolve, reject) => {
+        this.outstanding++;
+        this.queue.push({ id: this.nextJob++, run, tasks, handBack: handBack && this.slab !== undefined, resolve, reject });
+        this.pump();
+      });
     return {
-      run: (tasks) =>
-        new Promise<FileResult[]>((resolve, reject) => {
-          this.outstanding++;
-          this.queue.push({ id: this.nextJob++, run, tasks, resolve, reject });
-          this.pump();
-        }),
+      run: async (tasks) => (await submit(tasks, false)).results,
+      runHanded: (tasks) => submit(tasks, true),
       end: () => {
         this.settings.delete(run);
         for (const slot of this.slots) {
@@ -185,6 +248,7 @@ export class DicomWorkerPool implements DicomWorkers {
     // an uncaught error ends the thread: 'exit' follows and fails what it held
     worker.on('error', () => undefined);
     worker.on('exit', () => this.onExit(slot));
+    if (this.slab) this.post(slot, { kind: 'slab', bytes: this.slab.bytes, states: this.slab.states, slotBytes: this.slab.spec.slotBytes });
     return slot;
   }
 
@@ -197,7 +261,7 @@ export class DicomWorkerPool implements DicomWorkers {
     if (!job) return;
     slot.inFlight.delete(message.id);
     if (slot.inFlight.size === 0) slot.worker.unref();
-    if (message.kind === 'done') job.resolve(message.results);
+    if (message.kind === 'done') job.resolve({ results: message.results, handed: message.handed });
     else job.reject(errorOf(message.failure));
     this.settle();
     this.pump();
@@ -258,7 +322,7 @@ export class DicomWorkerPool implements DicomWorkers {
       }
       if (best.inFlight.size === 0) best.worker.ref();
       best.inFlight.set(job.id, job);
-      this.post(best, { kind: 'batch', id: job.id, run: job.run, tasks: job.tasks });
+      this.post(best, job.handBack ? { kind: 'batch', id: job.id, run: job.run, tasks: job.tasks, handBack: true } : { kind: 'batch', id: job.id, run: job.run, tasks: job.tasks });
     }
   }
 
@@ -274,7 +338,8 @@ export class DicomWorkerPool implements DicomWorkers {
       try {
         // loaded on first use: opening a pool loads nothing heavy, so its threads start at once
         const { processBatch } = await import('./file.js');
-        job.resolve(await processBatch(job.tasks, settings));
+        // this thread writes its outputs' files (the slab is for what crosses threads)
+        job.resolve({ results: await processBatch(job.tasks, settings) });
       } catch (error) {
         job.reject(error instanceof Error ? error : new Error('a DICOM batch failed in this thread'));
       } finally {
@@ -297,7 +362,7 @@ export class DicomWorkerPool implements DicomWorkers {
  * run with a pixel cleaner module still gets `jobs` worker threads (the last one started on
  * its first batch).
  */
-export async function openDicomWorkers(options: { jobs?: number; thisThread?: boolean } = {}): Promise<DicomWorkers> {
+export async function openDicomWorkers(options: { jobs?: number; thisThread?: boolean; slab?: SlabSpec } = {}): Promise<DicomWorkers> {
   const jobs = Math.max(1, Math.floor(options.jobs ?? availableParallelism()));
-  return new DicomWorkerPool(jobs, options.thisThread === true);
+  return new DicomWorkerPool(jobs, options.thisThread === true, options.slab);
 }
