@@ -10,9 +10,10 @@
  * files as `npm run build` without the type check (`npm run typecheck` does that).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundleCharts, CHARTS_BUNDLE } from '../scripts/bundle-charts.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const srcDir = join(repoRoot, 'src');
@@ -64,7 +65,9 @@ function withBuildLock(build: () => void): void {
   }
 }
 
-export default function setup(): void {
+export default async function setup(): Promise<void> {
+  // the build's chart bundle (`npm install` and `npm run build` make it; a tsc-only build does not)
+  if (!existsSync(join(repoRoot, CHARTS_BUNDLE))) await bundleCharts(repoRoot);
   const stale = staleSources();
   if (stale.length === 0) return;
   withBuildLock(() => {
