@@ -22,7 +22,7 @@ const HEAVY = ['onnxruntime-node', 'sharp', 'vega', 'vega-lite', 'vega (bundled)
  * one .js per .ts with the same imports (type-only ones dropped, as tsx drops them), so the
  * package graph is the one a user's `veil` loads, and tsx's own loader stays out of the trace.
  */
-function runTraced(args: string[], name: string): { status: number | null; stderr: string; packages: Set<string> } {
+function runTraced(args: string[], name: string): { status: number | null; stderr: string; packages: Set<string>; commandModules: string[] } {
   const trace = join(dir, `${name}.trace`);
   writeFileSync(trace, '');
   const run = spawnSync(process.execPath, ['--import', traceHook, ...veilArgs(args)], {
@@ -31,13 +31,16 @@ function runTraced(args: string[], name: string): { status: number | null; stder
     env: { ...process.env, CI: '1', VEIL_IMPORT_TRACE: trace, VEIL_SECRET: 'a-test-secret-of-enough-length' },
   });
   const packages = new Set<string>();
+  const commandModules = new Set<string>();
   for (const url of readFileSync(trace, 'utf8').split('\n')) {
+    const command = /\/dist\/cli\/commands\/([^/]+\.js)$/.exec(url);
+    if (command) commandModules.add(command[1]);
     const match = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*\/node_modules\/)/.exec(url);
     if (match) packages.add(match[1]);
     // the build's one-file bundle of the chart packages (scripts/bundle-charts.ts) stands for them
     else if (url.endsWith(`/${CHARTS_BUNDLE}`)) packages.add('vega (bundled)');
   }
-  return { status: run.status, stderr: run.stderr, packages };
+  return { status: run.status, stderr: run.stderr, packages, commandModules: [...commandModules].sort() };
 }
 
 function adultPolicy(k: number): string {
@@ -55,6 +58,8 @@ describe('veil start-up', () => {
       const run = runTraced(args, args.join('-'));
       expect(run.status).toBe(0);
       expect([...run.packages]).toEqual(['commander']);
+      // `veil --help` lists every command: all their modules are loaded
+      if (args[0] === '--help') expect(run.commandModules).toEqual(['audit.js', 'demo.js', 'dicom.js', 'image.js', 'policy.js', 'serve.js', 'tabular.js', 'worker.js']);
     }
   });
 
@@ -63,6 +68,8 @@ describe('veil start-up', () => {
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect([...run.packages].sort()).toEqual(['commander', 'yaml', 'zod']);
+    // a command loads its own command module, not the others' (src/cli/main.ts)
+    expect(run.commandModules).toEqual(['policy.js']);
   });
 
   it('keys create loads the key store (SQLite) but not the server: tests and operators run it often', () => {
