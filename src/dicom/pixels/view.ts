@@ -199,7 +199,8 @@ export function channelSamples(frame: Uint8Array, layout: PixelLayout, channel: 
 export function storedRange(samples: Int32Array): StoredRange | undefined {
   let min = Infinity;
   let max = -Infinity;
-  for (const v of samples) {
+  for (let i = 0; i < samples.length; i++) {
+    const v = samples[i];
     if (v < min) min = v;
     if (v > max) max = v;
   }
@@ -211,10 +212,21 @@ export function rangeView(samples: Int32Array, layout: PixelLayout, range: Store
   const scale = 255 / (range.max - range.min);
   const invert = layout.photometric === 'MONOCHROME1';
   const out = new Uint8Array(samples.length);
-  for (let i = 0; i < samples.length; i++) {
-    // values outside the range (a fill below the minimum) clamp
-    const v = Math.max(0, Math.min(255, Math.round((samples[i] - range.min) * scale)));
-    out[i] = invert ? 255 - v : v;
+  // values outside the range (a fill below the minimum) clamp
+  const grey = (sample: number): number => {
+    const v = Math.max(0, Math.min(255, Math.round((sample - range.min) * scale)));
+    return invert ? 255 - v : v;
+  };
+  // Each stored value's grey level once (a table over the values present, as frameView does),
+  // unless they spread wider than the frame has pixels
+  const present = storedRange(samples) ?? { min: samples[0] ?? 0, max: samples[0] ?? 0 };
+  if (present.max - present.min < 2 * samples.length) {
+    const table = new Uint8Array(present.max - present.min + 1);
+    for (let s = present.min; s <= present.max; s++) table[s - present.min] = grey(s);
+    const min = present.min;
+    for (let i = 0; i < samples.length; i++) out[i] = table[samples[i] - min];
+  } else {
+    for (let i = 0; i < samples.length; i++) out[i] = grey(samples[i]);
   }
   return { width: layout.columns, height: layout.rows, channels: 1, data: out };
 }

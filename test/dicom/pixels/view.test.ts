@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readSample, type PixelLayout } from '../../../src/dicom/pixels/layout.js';
-import { channelSamples, frameView } from '../../../src/dicom/pixels/view.js';
+import { channelSamples, frameView, rangeView } from '../../../src/dicom/pixels/view.js';
 import { fillFrame } from '../../../src/dicom/pixels/fill.js';
 
 /** A frame of pseudo-random bytes (a fixed seed: the same bytes every run). */
@@ -76,6 +76,28 @@ describe('frameView', () => {
     // index 9 is past the table's end: the last entry
     const view = frameView(new Uint8Array([1, 3, 9]), layout, { slope: 1, intercept: 0, palette });
     expect(Array.from(view.data)).toEqual([10, 11, 12, 30, 31, 32, 30, 31, 32]);
+  });
+});
+
+describe('rangeView', () => {
+  it('gives each sample the grey level of its place in the range, clamped outside it (MONOCHROME1 inverted), through a table or not', () => {
+    const layout: PixelLayout = { ...base, rows: 30, columns: 20 };
+    const bytes = noise(layout.rows * layout.columns * 2, 23);
+    // signed values spread over fewer than twice the pixels (a table), some below and above the
+    // range; then one far outlier, a spread wider than the frame (no table)
+    const narrow = Int32Array.from({ length: 600 }, (_, i) => (((bytes[2 * i] << 8) | bytes[2 * i + 1]) % 1000) - 500);
+    const wide = Int32Array.from(narrow, (v, i) => (i === 0 ? -100_000 : v));
+    for (const samples of [narrow, wide]) {
+      for (const photometric of ['MONOCHROME2', 'MONOCHROME1']) {
+        const range = { min: -300, max: 400 };
+        const expected = Array.from(samples, (s) => {
+          const v = Math.max(0, Math.min(255, Math.round((s - range.min) * (255 / (range.max - range.min)))));
+          return photometric === 'MONOCHROME1' ? 255 - v : v;
+        });
+        const view = rangeView(samples, { ...layout, photometric }, range);
+        expect(Array.from(view.data)).toEqual(expected);
+      }
+    }
   });
 });
 
