@@ -132,20 +132,23 @@ export function registerDicomCommands(program: Command): void {
     .option('--jobs <n>', 'worker threads for de-identification (default: every core)')
     .action((flags: ListenFlags) =>
       runCommand(async () => {
+        // The options first, with their small parsers alone: a mistyped option is refused
+        // before the policy, the DICOM engine and the network code are loaded.
+        const options = await import('../../dicom/net/destination.js');
+        const aeTitle = options.parseAeTitle(flags.aeTitle, '--ae-title');
+        const forward = flags.forward ? options.parseDestination(flags.forward, aeTitle) : undefined;
+        if (!forward && !flags.out) throw new VeilError('USAGE', 'give --forward AE@host:port or --out DIR', { field: '--forward' });
+        const port = options.parsePort(flags.port);
+        const studyIdleSeconds = options.parseSeconds(flags.studyIdle, '--study-idle');
+        const batchInstances = options.parseCount(flags.batch, '--batch');
+        const batchWaitSeconds = options.parseSeconds(flags.batchWait, '--batch-wait');
+        const retrySeconds = options.parseSeconds(flags.retryWait, '--retry-wait');
+        const allowAe = (flags.allowAe ?? '').split(',').filter((t) => t.trim() !== '').map((t) => options.parseAeTitle(t, '--allow-ae'));
+        const jobs = parseJobs(flags.jobs);
         const { loadPolicy } = await import('../../policy/index.js');
         const policy = await loadPolicy(flags.policy);
         if (!policy.dicom) throw new VeilError('POLICY_INVALID', 'the policy has no dicom section', { file: flags.policy, field: 'dicom' });
         const net = await import('../../dicom/net/index.js');
-        const aeTitle = net.parseAeTitle(flags.aeTitle, '--ae-title');
-        const forward = flags.forward ? net.parseDestination(flags.forward, aeTitle) : undefined;
-        if (!forward && !flags.out) throw new VeilError('USAGE', 'give --forward AE@host:port or --out DIR', { field: '--forward' });
-        const port = net.parsePort(flags.port);
-        const studyIdleSeconds = net.parseSeconds(flags.studyIdle, '--study-idle');
-        const batchInstances = net.parseCount(flags.batch, '--batch');
-        const batchWaitSeconds = net.parseSeconds(flags.batchWait, '--batch-wait');
-        const retrySeconds = net.parseSeconds(flags.retryWait, '--retry-wait');
-        const allowAe = (flags.allowAe ?? '').split(',').filter((t) => t.trim() !== '').map((t) => net.parseAeTitle(t, '--allow-ae'));
-        const jobs = parseJobs(flags.jobs);
         await checkCommandPaths(flags, [
           { path: flags.out, field: '--out', kind: 'folder' },
           { path: flags.spool, field: '--spool', kind: 'folder' },
