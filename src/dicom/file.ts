@@ -270,11 +270,11 @@ export function rejectedByError(task: FileTask, error: unknown, where: string): 
 }
 
 /** Files one after the other (one worker message carries a batch); one file's failure never takes the others with it. */
-export async function processBatch(tasks: readonly FileTask[], settings: FileSettings, cleaner?: PixelCleaner, sink?: OutputSink): Promise<FileResult[]> {
+export async function processBatch(tasks: readonly FileTask[], settings: FileSettings, cleaner?: PixelCleaner): Promise<FileResult[]> {
   const results: FileResult[] = [];
   for (const task of tasks) {
     try {
-      results.push(await processFile(task, settings, cleaner, sink));
+      results.push(await processFile(task, settings, cleaner));
     } catch (error) {
       results.push(rejectedByError(task, error, 'in the worker'));
     }
@@ -282,15 +282,8 @@ export async function processBatch(tasks: readonly FileTask[], settings: FileSet
   return results;
 }
 
-/**
- * Takes an output's bytes instead of its file (the listener's workers copy them into shared
- * memory); false when it cannot, and the file is written as usual. The chunks are valid only
- * during the call.
- */
-export type OutputSink = (task: FileTask, chunks: readonly Uint8Array[]) => boolean;
-
-/** Reads, de-identifies, checks and writes one file (or gives it to `sink`). Never throws for a bad input file. */
-export async function processFile(task: FileTask, settings: FileSettings, cleaner?: PixelCleaner, sink?: OutputSink): Promise<FileResult> {
+/** Reads, de-identifies, checks and writes one file. Never throws for a bad input file. */
+export async function processFile(task: FileTask, settings: FileSettings, cleaner?: PixelCleaner): Promise<FileResult> {
   let bytes: Uint8Array;
   try {
     bytes = cleaner ? readFileSync(task.inputPath) : readReusable(task.inputPath);
@@ -312,7 +305,7 @@ export async function processFile(task: FileTask, settings: FileSettings, cleane
     return { input: task.relativePath, status: 'rejected', warnings: [], counts: emptyCounts(), residualValuesChecked: 0, reason };
   }
   const { result, chunks } = outcome;
-  if (chunks && task.outputPath && !sink?.(task, chunks)) writeOutput(task.outputPath, chunks, settings.outputInPlace === true);
+  if (chunks && task.outputPath) writeOutput(task.outputPath, chunks, settings.outputInPlace === true);
   return result;
 }
 

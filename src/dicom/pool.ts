@@ -23,59 +23,10 @@ export interface CleanerModule {
   exportName: string;
 }
 
-/**
- * Shared memory the workers copy de-identified outputs into, for a run that asks for them
- * (`handBack`) instead of files: `slots` slots of `slotBytes` each, and one state per slot (0
- * free, 1 taken) that a worker claims with a compare-and-exchange and the main thread clears
- * once it is done with the bytes. Allocated once per pool, so outputs handed back add no new
- * external memory to the main thread's heap (a transferred buffer per output did: its
- * collections cost more than the file write and read back they saved).
- */
-export interface SlabSpec {
-  slots: number;
-  slotBytes: number;
-}
-
-/** Where a worker put an output in the slab. */
-export interface HandedOutput {
-  slot: number;
-  length: number;
-}
-
-/** The main thread's side of a pool's slab. */
-export class OutputSlab {
-  readonly bytes: SharedArrayBuffer;
-  readonly states: SharedArrayBuffer;
-  private readonly stateView: Int32Array;
-
-  constructor(readonly spec: SlabSpec) {
-    this.bytes = new SharedArrayBuffer(spec.slots * spec.slotBytes);
-    this.states = new SharedArrayBuffer(spec.slots * 4);
-    this.stateView = new Int32Array(this.states);
-  }
-
-  /** The output in `slot`, as a view (no copy): valid until `release(slot)`. */
-  view(handed: HandedOutput): Buffer {
-    return Buffer.from(this.bytes, handed.slot * this.spec.slotBytes, handed.length);
-  }
-
-  release(slot: number): void {
-    Atomics.store(this.stateView, slot, 0);
-  }
-
-  /** Slots taken (tests). */
-  inUse(): number {
-    let taken = 0;
-    for (let i = 0; i < this.spec.slots; i++) if (Atomics.load(this.stateView, i) !== 0) taken++;
-    return taken;
-  }
-}
-
 /** Messages to a worker, answered in order (one batch at a time per worker). */
 export type ToWorker =
-  | { kind: 'slab'; bytes: SharedArrayBuffer; states: SharedArrayBuffer; slotBytes: number }
   | { kind: 'run'; run: number; settings: FileSettings; cleaner?: CleanerModule }
-  | { kind: 'batch'; id: number; run: number; tasks: FileTask[]; handBack?: boolean }
+  | { kind: 'batch'; id: number; run: number; tasks: FileTask[] }
   | { kind: 'end'; run: number }
   | { kind: 'close' };
 
@@ -87,19 +38,11 @@ export interface WorkerFailure {
   location?: ErrorLocation;
 }
 
-export type FromWorker = { kind: 'done'; id: number; results: FileResult[]; handed?: (HandedOutput | null)[] } | { kind: 'failed'; id: number; failure: WorkerFailure } | { kind: 'closed' };
-
-/** A batch's results; with `handBack`, where each output handed back lies in the slab (else its file was written). */
-export interface BatchResults {
-  results: FileResult[];
-  handed?: (HandedOutput | null)[];
-}
+export type FromWorker = { kind: 'done'; id: number; results: FileResult[] } | { kind: 'failed'; id: number; failure: WorkerFailure } | { kind: 'closed' };
 
 /** One run's view of the pool: its batches share the workers with other runs'. */
 export interface PoolRun {
   run(batch: FileTask[]): Promise<FileResult[]>;
-  /** As `run`; on a pool with a slab, outputs that fit a free slot go there, not to their files. */
-  runHanded(batch: FileTask[]): Promise<BatchResults>;
   /** Forgets the run's settings in every worker (the batches already sent still finish). */
   end(): void;
 }
@@ -108,8 +51,7 @@ interface Job {
   id: number;
   run: number;
   tasks: FileTask[];
-  handBack: boolean;
-  resolve: (done: BatchResults) => void;
+  resolve: (results: FileResult[]) => void;
   reject: (error: Error) => void;
 }
 
@@ -173,14 +115,11 @@ export class DicomWorkerPool implements DicomWorkers {
   private nextJob = 0;
   private nextRun = 0;
   private closing: Promise<void> | undefined;
-  /** Shared memory for outputs handed back, when the pool was opened with one. */
-  readonly slab: OutputSlab | undefined;
 
   /** `jobs` threads process files: `jobs` worker threads, or this thread and `jobs` − 1 workers with `thisThread`. */
-  constructor(jobs: number, thisThread = false, slab?: SlabSpec) {
+  constructor(jobs: number, thisThread = false) {
     this.jobs = jobs;
     this.thisThread = thisThread;
-    this.slab = slab && slab.slots > 0 && slab.slotBytes > 0 ? new OutputSlab(slab) : undefined;
     for (let i = thisThread ? 1 : 0; i < jobs; i++) this.slots.push(this.spawn());
   }
 
@@ -189,15 +128,13 @@ export class DicomWorkerPool implements DicomWorkers {
     if (this.closing) throw new VeilError('USAGE', 'the DICOM worker pool is closed', { field: 'workers' });
     const run = this.nextRun++;
     this.settings.set(run, { settings, cleaner });
-    const submit = (tasks: FileTask[], handBack: boolean) =>
-      new Promise<BatchResults>((resolve, reject) => {
-        this.outstanding++;
-        this.queue.push({ id: this.nextJob++, run, tasks, handBack: handBack && this.slab !== undefined, resolve, reject });
-        this.pump();
-      });
     return {
-      run: async (tasks) => (await submit(tasks, false)).results,
-      runHanded: (tasks) => submit(tasks, true),
+      run: (tasks) =>
+        new Promise<FileResult[]>((resolve, reject) => {
+          this.outstanding++;
+          this.queue.push({ id: this.nextJob++, run, tasks, resolve, reject });
+          this.pump();
+        }),
       end: () => {
         this.settings.delete(run);
         for (const slot of this.slots) {
@@ -248,7 +185,6 @@ export class DicomWorkerPool implements DicomWorkers {
     // an uncaught error ends the thread: 'exit' follows and fails what it held
     worker.on('error', () => undefined);
     worker.on('exit', () => this.onExit(slot));
-    if (this.slab) this.post(slot, { kind: 'slab', bytes: this.slab.bytes, states: this.slab.states, slotBytes: this.slab.spec.slotBytes });
     return slot;
   }
 
@@ -261,7 +197,7 @@ export class DicomWorkerPool implements DicomWorkers {
     if (!job) return;
     slot.inFlight.delete(message.id);
     if (slot.inFlight.size === 0) slot.worker.unref();
-    if (message.kind === 'done') job.resolve({ results: message.results, handed: message.handed });
+    if (message.kind === 'done') job.resolve(message.results);
     else job.reject(errorOf(message.failure));
     this.settle();
     this.pump();
@@ -322,7 +258,7 @@ export class DicomWorkerPool implements DicomWorkers {
       }
       if (best.inFlight.size === 0) best.worker.ref();
       best.inFlight.set(job.id, job);
-      this.post(best, job.handBack ? { kind: 'batch', id: job.id, run: job.run, tasks: job.tasks, handBack: true } : { kind: 'batch', id: job.id, run: job.run, tasks: job.tasks });
+      this.post(best, { kind: 'batch', id: job.id, run: job.run, tasks: job.tasks });
     }
   }
 
@@ -338,8 +274,7 @@ export class DicomWorkerPool implements DicomWorkers {
       try {
         // loaded on first use: opening a pool loads nothing heavy, so its threads start at once
         const { processBatch } = await import('./file.js');
-        // this thread writes its outputs' files (the slab is for what crosses threads)
-        job.resolve({ results: await processBatch(job.tasks, settings) });
+        job.resolve(await processBatch(job.tasks, settings));
       } catch (error) {
         job.reject(error instanceof Error ? error : new Error('a DICOM batch failed in this thread'));
       } finally {
@@ -362,7 +297,7 @@ export class DicomWorkerPool implements DicomWorkers {
  * run with a pixel cleaner module still gets `jobs` worker threads (the last one started on
  * its first batch).
  */
-export async function openDicomWorkers(options: { jobs?: number; thisThread?: boolean; slab?: SlabSpec } = {}): Promise<DicomWorkers> {
+export async function openDicomWorkers(options: { jobs?: number; thisThread?: boolean } = {}): Promise<DicomWorkers> {
   const jobs = Math.max(1, Math.floor(options.jobs ?? availableParallelism()));
-  return new DicomWorkerPool(jobs, options.thisThread === true, options.slab);
+  return new DicomWorkerPool(jobs, options.thisThread === true);
 }

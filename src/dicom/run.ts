@@ -11,7 +11,7 @@ import { wantsPixelScan, type PixelCleanerFactory } from './pixelStep.js';
 import { PROFILE_EDITION } from './profile/table.js';
 import { addFileResult, emptyPixelTotals, emptyTotals, type DicomRunReport } from '../report/dicomReport.js';
 import { walkFilesSync } from './walk.js';
-import { DicomWorkerPool, type BatchResults, type DicomWorkers, type HandedOutput } from './pool.js';
+import { DicomWorkerPool, type DicomWorkers } from './pool.js';
 
 export interface DeidentifyDirectoryOptions {
   policy: Policy;
@@ -34,27 +34,11 @@ export interface DeidentifyDirectoryOptions {
   mapOut?: string;
   /** Called with the report once it is complete, also when the run then fails for want of a usable file. */
   onReport?: (report: DicomRunReport) => void;
-  /**
-   * With `workers` opened with a slab (`openDicomWorkers({ slab })`): a de-identified file that
-   * fits a free slot is not written under `output` but given here (its path below `input`, as in
-   * the report), as a view of shared memory valid until `release()`, which the caller must call
-   * (`veil dicom listen` forwards it from there). Files that do not fit are written as usual.
-   * Off by default: `veil dicom deidentify` writes every file.
-   */
-  handBack?: (input: string, output: HandedBytes) => void;
-}
-
-/** A de-identified file handed back in shared memory (see `handBack`). */
-export interface HandedBytes {
-  bytes: Buffer;
-  release(): void;
 }
 
 /** Runs batches of file tasks on worker threads (or in this thread when a pixel cleaner cannot move). */
 export interface Executor {
   run(batch: FileTask[]): Promise<FileResult[]>;
-  /** As `run`, with outputs that fit the pool's slab handed back there (on a pool, see `handBack`). */
-  runHanded?(batch: FileTask[]): Promise<BatchResults>;
   close(): Promise<void>;
 }
 
@@ -80,7 +64,6 @@ export async function createExecutor(settings: FileSettings, jobs: number, facto
   const poolRun = pool.openRun(settings, useCleaner && factory?.moduleUrl ? { url: factory.moduleUrl, exportName: factory.exportName ?? 'default' } : undefined);
   return {
     run: poolRun.run,
-    runHanded: poolRun.runHanded,
     close: async () => {
       poolRun.end();
       if (pool !== workers) await pool.close();
@@ -106,8 +89,7 @@ async function runAll(
   executor: Executor,
   jobs: number,
   batchSize: number,
-  onResult: (result: FileResult, index: number, handed?: HandedOutput) => void,
-  handBack = false,
+  onResult: (result: FileResult, index: number) => void,
 ): Promise<void> {
   const inFlight = new Set<Promise<void>>();
   const limit = batchSize > 1 ? jobs * 2 : jobs * 4;
@@ -117,11 +99,11 @@ async function runAll(
   const dispatch = async (tasks: FileTask[]): Promise<void> => {
     const first = index;
     index += tasks.length;
-    const running = handBack && executor.runHanded ? executor.runHanded(tasks) : executor.run(tasks).then((results): BatchResults => ({ results }));
-    const promise = running
-      .catch((error: unknown): BatchResults => ({ results: tasks.map((task) => rejectedByError(task, error, 'in the worker')) }))
-      .then(({ results, handed }) => {
-        results.forEach((result, k) => onResult(result, first + k, handed?.[k] ?? undefined));
+    const promise = executor
+      .run(tasks)
+      .catch((error: unknown): FileResult[] => tasks.map((task) => rejectedByError(task, error, 'in the worker')))
+      .then((results) => {
+        results.forEach((result, k) => onResult(result, first + k));
       });
     const tracked = promise.finally(() => inFlight.delete(tracked));
     inFlight.add(tracked);
@@ -290,21 +272,10 @@ export async function deidentifyDicomDirectory(options: DeidentifyDirectoryOptio
     const executor = await createExecutor(settings, jobs, pixelCleaner, useCleaner, options.workers);
     let done = 0;
     try {
-      const { handBack } = options;
-      const slab = handBack ? poolOf(options.workers)?.slab : undefined;
-      await runAll(
-        input,
-        target,
-        executor,
-        jobs,
-        useCleaner && pixelsMayBeExamined(policy.pixels) ? 1 : HEADER_BATCH,
-        (result, index, handed) => {
-          if (handed && slab && handBack) handBack(result.input, { bytes: slab.view(handed), release: () => slab.release(handed.slot) });
-          results[index] = result;
-          options.onProgress?.(++done, total);
-        },
-        slab !== undefined,
-      );
+      await runAll(input, target, executor, jobs, useCleaner && pixelsMayBeExamined(policy.pixels) ? 1 : HEADER_BATCH, (result, index) => {
+        results[index] = result;
+        options.onProgress?.(++done, total);
+      });
     } finally {
       await executor.close();
     }

@@ -1,9 +1,9 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { parentPort } from 'node:worker_threads';
-import { processBatch, type FileSettings, type FileTask, type OutputSink } from './file.js';
+import { processBatch, type FileSettings } from './file.js';
 import type { PixelCleaner } from './pixelCleaner.js';
-import { failureOf, type CleanerModule, type FromWorker, type HandedOutput, type ToWorker } from './pool.js';
+import { failureOf, type CleanerModule, type FromWorker, type ToWorker } from './pool.js';
 
 /**
  * One thread of the DICOM worker pool (src/dicom/pool.ts). It holds the settings of each run
@@ -58,42 +58,8 @@ function sameSettings(settings: FileSettings): FileSettings {
   return settings;
 }
 
-/** The pool's slab (src/dicom/pool.ts `OutputSlab`), when it has one. */
-let slab: { bytes: Uint8Array; states: Int32Array; slotBytes: number; slots: number; next: number } | undefined;
-
-/**
- * Copies each output that fits into a free slot of the slab and notes where (by task): the
- * main thread sends it from there and frees the slot; an output too large, or no free slot,
- * is written to its file as without a slab.
- */
-function slabSink(tasks: readonly FileTask[], handed: (HandedOutput | null)[]): OutputSink | undefined {
-  const shared = slab;
-  if (!shared) return undefined;
-  return (task, chunks) => {
-    let length = 0;
-    for (const chunk of chunks) length += chunk.length;
-    if (length > shared.slotBytes) return false;
-    for (let tried = 0; tried < shared.slots; tried++) {
-      const slot = (shared.next + tried) % shared.slots;
-      if (Atomics.compareExchange(shared.states, slot, 0, 1) !== 0) continue;
-      shared.next = (slot + 1) % shared.slots;
-      let at = slot * shared.slotBytes;
-      for (const chunk of chunks) {
-        shared.bytes.set(chunk, at);
-        at += chunk.length;
-      }
-      handed[tasks.indexOf(task)] = { slot, length };
-      return true;
-    }
-    return false;
-  };
-}
-
 async function handle(message: ToWorker): Promise<FromWorker | undefined> {
   switch (message.kind) {
-    case 'slab':
-      slab = { bytes: new Uint8Array(message.bytes), states: new Int32Array(message.states), slotBytes: message.slotBytes, slots: message.states.byteLength / 4, next: 0 };
-      return undefined;
     case 'run':
       runs.set(message.run, { settings: sameSettings(message.settings), cleaner: message.cleaner });
       return undefined;
@@ -104,10 +70,7 @@ async function handle(message: ToWorker): Promise<FromWorker | undefined> {
       const run = runs.get(message.run);
       if (!run) return { kind: 'failed', id: message.id, failure: { name: 'UnknownRun' } };
       try {
-        if (!message.handBack) return { kind: 'done', id: message.id, results: await processBatch(message.tasks, run.settings, await cleanerOf(run.cleaner)) };
-        const handed: (HandedOutput | null)[] = message.tasks.map(() => null);
-        const results = await processBatch(message.tasks, run.settings, await cleanerOf(run.cleaner), slabSink(message.tasks, handed));
-        return { kind: 'done', id: message.id, results, handed };
+        return { kind: 'done', id: message.id, results: await processBatch(message.tasks, run.settings, await cleanerOf(run.cleaner)) };
       } catch (error) {
         return { kind: 'failed', id: message.id, failure: failureOf(error) };
       }

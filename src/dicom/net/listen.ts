@@ -12,7 +12,7 @@ import { buildMeta, getText } from '../marking.js';
 import type { PixelCleanerFactory } from '../pixelStep.js';
 import type { DicomRunReport } from '../../report/dicomReport.js';
 import { openDicomWorkers } from '../pool.js';
-import { deidentifyDicomDirectory, type HandedBytes } from '../run.js';
+import { deidentifyDicomDirectory } from '../run.js';
 import type { Destination, OutgoingInstance, ReceivedInstance, StoreOutcome } from './dimse.js';
 import { BufferPool } from './bufferPool.js';
 import { listDir, segmentFolder, SentLog, Spool, studyOfSegment, writeDurable } from './spool.js';
@@ -131,13 +131,6 @@ const PARALLEL_DELIVERIES = 4;
 /** Batches de-identified at once on the listener's pool: the next one fills the workers while one finishes. */
 const PARALLEL_DEIDENTIFICATIONS = 2;
 export const DEFAULT_BATCH_INSTANCES = 50;
-/**
- * The pool's shared memory for de-identified outputs (see `OutputSlab`, src/dicom/pool.ts):
- * slots of 1 MiB (a 512² CT slice is 0.5 MB), enough for the batches being de-identified and
- * delivered at once; an output larger than a slot, or with no slot free, goes through the
- * batch's out/ folder. Pages are only touched as slots are used.
- */
-const SLAB = { slots: 128, slotBytes: 1 << 20 };
 export const DEFAULT_BATCH_WAIT_SECONDS = 0.5;
 
 /**
@@ -161,9 +154,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
   const quarantineDir = resolve(options.quarantine ?? join(options.spool, 'quarantine'));
   mkdirSync(quarantineDir, { recursive: true });
   const idleMs = Math.max(0, options.studyIdleSeconds * 1000);
-  // a batch kept whole as a job needs its files in out/: no slab then
-  const handsBack = !(options.keep && !options.forward && !options.out);
-  const workers = await openDicomWorkers({ jobs: options.jobs ?? availableParallelism(), slab: handsBack ? SLAB : undefined });
+  const workers = await openDicomWorkers({ jobs: options.jobs ?? availableParallelism() });
 
   const report: ListenReport = {
     kind: 'veil-dicom-listen',
@@ -335,8 +326,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
   // --- two stages, a few batches at a time in each: batches are forwarded while the next are de-identified
   interface Prepared {
     batch: string;
-    /** Each de-identified file not yet delivered: in the pool's shared memory (held until the receiver answered), or its file in out/. */
-    pending: { name: string; path: string; held?: HandedBytes }[];
+    pending: { name: string; path: string }[];
     /** Instances of the batch as received, and how many de-identification quarantined. */
     received: number;
     quarantined: number;
@@ -426,34 +416,18 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
     const batchHtml = options.keep ? join(batch, 'report.html') : undefined;
     // the output is re-made from the spooled input after a restart (keyed, so identical)
     rmSync(output, { recursive: true, force: true });
-    // out/ is there even when every output is in shared memory: it holds those that did not fit
-    if (handsBack) mkdirSync(output);
     const made: { report?: DicomRunReport } = {};
-    // outputs the workers put in shared memory instead of out/ (by input path); a batch that
-    // fails here frees them, and is de-identified again from its spooled input
-    const held = new Map<string, HandedBytes>();
-    const handBack = handsBack ? (file: string, output: HandedBytes) => held.set(file, output) : undefined;
-    const freeHeld = () => {
-      for (const output of held.values()) output.release();
-      held.clear();
-    };
     try {
       // the listener's pool, opened once: no thread start per study
-      await deidentifyDicomDirectory({ policy: options.policy, input, output, reportJson: batchReport, reportHtml: batchHtml, secret: options.secret, workers, pixelCleaner: options.pixelCleaner, onReport: (run) => (made.report = run), handBack });
+      await deidentifyDicomDirectory({ policy: options.policy, input, output, reportJson: batchReport, reportHtml: batchHtml, secret: options.secret, workers, pixelCleaner: options.pixelCleaner, onReport: (run) => (made.report = run) });
     } catch (error) {
       // no file of the study could be de-identified: the report says why per file
-      if (!(isVeilError(error) && error.code === 'NO_USABLE_INPUT' && made.report)) {
-        freeHeld();
-        throw error;
-      }
+      if (!(isVeilError(error) && error.code === 'NO_USABLE_INPUT' && made.report)) throw error;
     }
     const run = made.report;
-    if (!run) {
-      freeHeld();
-      throw new Error('a batch run ended without its report');
-    }
+    if (!run) throw new Error('a batch run ended without its report');
     const sent = new SentLog(batch);
-    const pending: Prepared['pending'] = [];
+    const pending: { name: string; path: string }[] = [];
     let quarantined = 0;
     for (const record of run.files) {
       const name = record.input.replace(/\.dcm$/, '');
@@ -463,12 +437,8 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
         quarantined++;
         continue;
       }
-      const inMemory = held.get(record.input);
-      held.delete(record.input);
-      if (sent.has(name)) inMemory?.release();
-      else pending.push({ name, path: join(output, record.output), held: inMemory });
+      if (!sent.has(name)) pending.push({ name, path: join(output, record.output) });
     }
-    freeHeld();
     return { batch, pending, received: run.files.length, quarantined, sent, counted: { forwarded: 0, written: 0 } };
   };
 
@@ -494,9 +464,8 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
     const unsent = pending.filter((file) => !sent.has(file.name));
     if (!options.forward) {
       for (const file of unsent) {
-        keepCopy(file.held?.bytes ?? readFileSync(file.path));
+        keepCopy(readFileSync(file.path));
         markSent(file.name);
-        file.held?.release();
       }
     } else if (unsent.length > 0) {
       // the files are read one at a time as they are sent, into one buffer reused for the whole
@@ -505,25 +474,6 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
       // garbage collector marking
       const reader = new ReusedReader();
       const outgoing: OutgoingInstance[] = unsent.map((file) => {
-        const { held } = file;
-        if (held) {
-          // sent from the pool's shared memory (a view, no copy, no new external memory); its
-          // slot is freed once the receiver answered, or kept for the next attempt
-          const head = metaOfBytes(held.bytes, file.name);
-          return {
-            ...head,
-            dataset: held.bytes.subarray(head.datasetOffset),
-            onStored: () => {
-              // marked at once: a crash after this point never sends the file again
-              markSent(file.name);
-              report.totals.forwarded++;
-              counted.forwarded++;
-              if (options.out) keepCopy(held.bytes);
-              held.release();
-              touch();
-            },
-          };
-        }
         const head = metaOf(file.path);
         return {
           ...head,
@@ -701,13 +651,6 @@ function metaOf(path: string): { sopClassUid: string; sopInstanceUid: string; tr
   }
 }
 const headBuffer = Buffer.alloc(4096);
-
-/** As `metaOf`, for a de-identified file in memory (`name`: its spool name, for the error). */
-function metaOfBytes(bytes: Buffer, name: string): { sopClassUid: string; sopInstanceUid: string; transferSyntaxUid: string; datasetOffset: number } {
-  const end = bytes.length >= 144 ? 144 + bytes.readUInt32LE(140) : 0;
-  if (bytes.length < 144 || end > bytes.length) throw new VeilError('DICOM_INVALID', 'a de-identified file of the batch is shorter than its meta header', { file: name });
-  return { ...metaUids(bytes, end), datasetOffset: end };
-}
 
 /** The meta group's UIDs (explicit VR little endian, PS3.10 7.1), from offset 144 to `end`. */
 function metaUids(bytes: Buffer, end: number): { sopClassUid: string; sopInstanceUid: string; transferSyntaxUid: string } {
