@@ -257,17 +257,20 @@ describe('veil tabular anonymize', () => {
 
 describe('veil policy check', () => {
   it('accepts the shipped policies', () => {
-    for (const file of ['demo.yaml', 'research-export.yaml', 'hipaa-safe-harbor.yaml']) {
-      const result = runCli(['policy', 'check', `policies/${file}`]);
-      expect(result.status, result.stderr).toBe(0);
-      expect(result.stdout).toMatch(/ok/);
-    }
+    // one run checks the three files: a line each
+    const files = ['demo.yaml', 'research-export.yaml', 'hipaa-safe-harbor.yaml'].map((file) => `policies/${file}`);
+    const result = runCli(['policy', 'check', ...files]);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(result.stdout.trim().split('\n').map((line) => line.split(':')[0])).toEqual(files);
+    for (const line of result.stdout.trim().split('\n')) expect(line).toMatch(/: ok — /);
   });
 
-  it('names the line and field of a bad value', () => {
+  it('names the line and field of a bad value; the good file beside it is still checked', () => {
     const p = policy('badl.yaml', good.replace('l: 2 }', 'l: 1 }'));
-    const result = runCli(['policy', 'check', p]);
+    const result = runCli(['policy', 'check', p, goodPolicy]);
     expect(result.status).toBe(2);
     expect(result.stderr.trim()).toMatch(/badl\.yaml:14: tabular\.privacy\.l\.l: expected a number ≥ 2, got the number 1$/);
+    expect(result.stdout.trim().split('\n')).toEqual([expect.stringMatching(/good\.yaml: ok — cli-test v2 \(tabular\), sha256 [0-9a-f]{12}$/)]);
   });
 });
