@@ -73,14 +73,16 @@ function runTabular(
   const extraInputs = extra.inputs ?? [];
   return runCommand(async () => {
     const maxCellBytes = parseMaxCellBytes(flags.maxCellBytes);
-    // Loaded on use, like every command's work, so that other commands and `--help` start at once.
-    const { loadPolicy } = await import('../../policy/index.js');
-    const policy: Policy = await loadPolicy(flags.policy);
+    // The paths first (they need only the flags, and write nothing): a wrong path is refused
+    // before the policy's parser and schema library are loaded.
     await checkCommandPaths(flags, [{ path: flags.out, field: '--out' }, { path: flags.mapOut, field: '--map-out' }, ...extraOutputs], [
       { path: flags.in, what: 'the input CSV' },
       { path: flags.keyFile, what: 'the key file' },
       ...extraInputs,
     ]);
+    // Loaded on use, like every command's work, so that other commands and `--help` start at once.
+    const { loadPolicy } = await import('../../policy/index.js');
+    const policy: Policy = await loadPolicy(flags.policy);
     const identifiers = policy.tabular?.identifiers ?? [];
     if (flags.mapOut && !identifiers.some((id) => id.action === 'pseudonymize' || id.action === 'randomize')) {
       throw new VeilError('USAGE', 'the policy pseudonymizes or randomizes no column, so there is no mapping to write', { field: '--map-out' });
