@@ -67,7 +67,13 @@ export function registerDicomCommands(program: Command): void {
     .action((flags: DeidentifyFlags) =>
       runCommand(async () => {
         const jobs = parseJobs(flags.jobs);
-        // The worker threads start first and load their modules while this thread reads the
+        // The paths first (they need only the flags, and write nothing): a wrong path is refused
+        // before any worker thread starts or the policy is read.
+        await checkCommandPaths(flags, [
+          { path: flags.out, field: '--out', kind: 'folder' },
+          { path: flags.mapOut, field: '--map-out' },
+        ], [{ path: flags.keyFile, what: 'the key file' }]);
+        // The worker threads start next and load their modules while this thread reads the
         // policy (pool.js alone is light); this thread is one of the --jobs threads, since it has
         // nothing else to do during the run and has the de-identification modules loaded anyway.
         const { openDicomWorkers } = await import('../../dicom/pool.js');
@@ -79,10 +85,6 @@ export function registerDicomCommands(program: Command): void {
           const { loadPolicy } = await import('../../policy/load.js');
           const policy = await loadPolicy(flags.policy);
           if (!policy.dicom) throw new VeilError('POLICY_INVALID', 'the policy has no dicom section', { file: flags.policy, field: 'dicom' });
-          await checkCommandPaths(flags, [
-            { path: flags.out, field: '--out', kind: 'folder' },
-            { path: flags.mapOut, field: '--map-out' },
-          ], [{ path: flags.keyFile, what: 'the key file' }]);
           const secret = loadSecret({ keyFile: flags.keyFile });
           const { deidentifyDicomDirectory } = await import('../../dicom/index.js');
           report = await withProgress('de-identifying', (update) =>

@@ -33,10 +33,11 @@ export function registerImageCommands(program: Command): void {
     .action((flags: RedactFlags) =>
       runCommand(async () => {
         const jobs = parseJobs(flags.jobs);
+        // The paths first (they need only the flags, and write nothing): a wrong path is refused before the policy is read.
+        await checkCommandPaths(flags, [{ path: flags.out, field: '--out', kind: 'either' }], [{ path: flags.in, what: 'the input' }]);
         // Loaded on use, like every command's work, so that other commands and `--help` start at once.
         const { loadPolicy } = await import('../../policy/index.js');
         const policy = await loadPolicy(flags.policy);
-        await checkCommandPaths(flags, [{ path: flags.out, field: '--out', kind: 'either' }], [{ path: flags.in, what: 'the input' }]);
         const { redactImages } = await import('../../image/index.js');
         const report = await withProgress('redacting', (update) =>
           redactImages({ policy, input: flags.in, output: flags.out, reportJson: flags.report, reportHtml: flags.html, jobs, onProgress: (done, total) => update(total > 0 ? done / total : 0) }),
