@@ -36,6 +36,14 @@ const SHARED_PROCESS = [
   'test/fuzz/{zip,policy,multipart,csv}.fuzz.test.ts',
   'test/api/zipWriter.test.ts',
   'test/api/runnerPolicy.test.ts',
+  // in-process engines on temp folders removed by the file, no env, no chdir: the distributed
+  // engine's run (worker threads it ends itself), the face detector on real photos (sessions
+  // closed in afterAll), and the start-up traces (real `veil` processes with their own env)
+  'test/tabular/distributed/distributed.test.ts',
+  'test/image/faces/{escalation,lowBand,realPhotos}.test.ts',
+  'test/cli/startup.test.ts',
+  // DICOM runs on temp folders (pools closed in finally; cohort's only child is dcmdump)
+  'test/dicom/{cohort,staging}.test.ts',
 ];
 
 export default defineConfig({
