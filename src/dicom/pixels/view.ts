@@ -33,21 +33,7 @@ export function frameView(frame: Uint8Array, layout: PixelLayout, settings: View
       const v = Math.max(0, Math.min(255, Math.round((sample * settings.slope + settings.intercept - lo) * scale)));
       return invert ? 255 - v : v;
     };
-    if (bytes) {
-      const table = new Uint8Array(256);
-      for (let s = 0; s < 256; s++) table[s] = grey(s);
-      for (let i = 0; i < pixels; i++) out[i] = table[bytes[i]];
-      return { width: layout.columns, height: layout.rows, channels: 1, data: out };
-    }
-    const range = storedRange(samples as Int32Array);
-    if (range && range.max - range.min < 2 * pixels) {
-      const table = new Uint8Array(range.max - range.min + 1);
-      for (let s = range.min; s <= range.max; s++) table[s - range.min] = grey(s);
-      const min = range.min;
-      for (let i = 0; i < pixels; i++) out[i] = table[samples[i] - min];
-    } else {
-      for (let i = 0; i < pixels; i++) out[i] = grey(samples[i]);
-    }
+    mapThroughTable(samples, grey, out);
     return { width: layout.columns, height: layout.rows, channels: 1, data: out };
   }
   const out = new Uint8Array(pixels * 3);
@@ -217,16 +203,23 @@ export function rangeView(samples: Int32Array, layout: PixelLayout, range: Store
     const v = Math.max(0, Math.min(255, Math.round((sample - range.min) * scale)));
     return invert ? 255 - v : v;
   };
-  // Each stored value's grey level once (a table over the values present, as frameView does),
-  // unless they spread wider than the frame has pixels
-  const present = storedRange(samples) ?? { min: samples[0] ?? 0, max: samples[0] ?? 0 };
-  if (present.max - present.min < 2 * samples.length) {
-    const table = new Uint8Array(present.max - present.min + 1);
-    for (let s = present.min; s <= present.max; s++) table[s - present.min] = grey(s);
-    const min = present.min;
-    for (let i = 0; i < samples.length; i++) out[i] = table[samples[i] - min];
-  } else {
-    for (let i = 0; i < samples.length; i++) out[i] = grey(samples[i]);
-  }
+  mapThroughTable(samples, grey, out);
   return { width: layout.columns, height: layout.rows, channels: 1, data: out };
+}
+
+/**
+ * out[i] = grey(samples[i]) for each of out's pixels, each distinct stored value computed once:
+ * through a table over the values present (0–255 for bytes), unless they spread wider than twice
+ * the pixels (then sample by sample). The same arithmetic either way.
+ */
+function mapThroughTable(samples: Int32Array | Uint8Array, grey: (sample: number) => number, out: Uint8Array): void {
+  const range = samples instanceof Uint8Array ? { min: 0, max: 255 } : storedRange(samples);
+  if (range && range.max - range.min < 2 * out.length) {
+    const table = new Uint8Array(range.max - range.min + 1);
+    for (let s = range.min; s <= range.max; s++) table[s - range.min] = grey(s);
+    const min = range.min;
+    for (let i = 0; i < out.length; i++) out[i] = table[samples[i] - min];
+  } else {
+    for (let i = 0; i < out.length; i++) out[i] = grey(samples[i]);
+  }
 }
