@@ -16,7 +16,7 @@ import { rejectedByError, type FileResult, type FileSettings, type FileTask } fr
 import { loadPatientMap } from './patientMap.js';
 import { wantsPixelScan } from './pixelStep.js';
 import { PROFILE_EDITION } from './profile/table.js';
-import { cohortKeywordsOf, createExecutor, HEADER_BATCH, noUsableDicomFile, pixelCleanerFor, pixelsMayBeExamined, type Executor } from './run.js';
+import { cohortKeywordsOf, createExecutor, HEADER_BATCH, modelFailureOf, noUsableDicomFile, pixelCleanerFor, pixelsMayBeExamined, type Executor } from './run.js';
 import { walkFiles } from './walk.js';
 
 export type { CohortWrite } from './cohort/writeBack.js';
@@ -147,13 +147,18 @@ export async function deidentifyDicomChunk(options: DicomChunkOptions): Promise<
   const examined = pixelCleaner !== undefined && pixelsMayBeExamined(policy.pixels);
   const executor = await createExecutor(settings, jobs, pixelCleaner, pixelCleaner !== undefined);
   const total = options.files.length;
+  let results: FileResult[];
   try {
-    return await runTasks(tasksOf(options.input, options.files, resolve(options.output)), executor, examined ? 1 : HEADER_BATCH, examined ? jobs * 4 : jobs * 2, (done) =>
+    results = await runTasks(tasksOf(options.input, options.files, resolve(options.output)), executor, examined ? 1 : HEADER_BATCH, examined ? jobs * 4 : jobs * 2, (done) =>
       options.onProgress?.(done, total),
     );
   } finally {
     await executor.close();
   }
+  // a model that could not load fails the chunk (and so the job), as it fails a folder run
+  const modelFailure = modelFailureOf(results);
+  if (modelFailure) throw modelFailure;
+  return results;
 }
 
 /**

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import type { DicomPolicy } from '../policy/sections/dicom.js';
 import type { PixelsPolicy } from '../policy/sections/pixels.js';
-import { isVeilError } from '../errors.js';
+import { isVeilError, type ErrorCode, type ErrorLocation } from '../errors.js';
 import { readDicom } from './codec/read.js';
 import { writeDicom, type WriteScratch } from './codec/write.js';
 import { DicomDamagedError, NotDicomError, TAG_PIXEL_DATA, transferSyntaxOf, type DicomDataset, type DicomFile } from './codec/types.js';
@@ -60,6 +60,8 @@ export interface FileResult {
   /** How many identifying values of the input were searched for in the output. */
   residualValuesChecked: number;
   transferSyntax?: string;
+  /** The VeilError that rejected the file, in parts (it crosses threads): a MODEL_INVALID fails the whole run. */
+  error?: { code: ErrorCode; message: string; location: ErrorLocation };
 }
 
 export interface FileTask {
@@ -266,7 +268,13 @@ export function rejectedByError(task: FileTask, error: unknown, where: string): 
     warnings: [],
     counts: emptyCounts(),
     residualValuesChecked: 0,
+    ...errorPartsOf(error),
   };
+}
+
+/** A VeilError's parts for a rejected file (messages never hold data values); nothing for other errors. */
+function errorPartsOf(error: unknown): Pick<FileResult, 'error'> {
+  return isVeilError(error) ? { error: { code: error.code, message: error.message, location: { ...error.location } } } : {};
 }
 
 /** Files one after the other (one worker message carries a batch); one file's failure never takes the others with it. */
@@ -302,7 +310,7 @@ export async function processFile(task: FileTask, settings: FileSettings, cleane
     const reason = isVeilError(error)
       ? `${error.code}: ${error.toLine()}; file not written`
       : `internal error while de-identifying (${error instanceof Error ? error.name : 'error'}); file not written`;
-    return { input: task.relativePath, status: 'rejected', warnings: [], counts: emptyCounts(), residualValuesChecked: 0, reason };
+    return { input: task.relativePath, status: 'rejected', warnings: [], counts: emptyCounts(), residualValuesChecked: 0, reason, ...errorPartsOf(error) };
   }
   const { result, chunks } = outcome;
   if (chunks && task.outputPath) writeOutput(task.outputPath, chunks, settings.outputInPlace === true);

@@ -124,10 +124,38 @@ async function runAll(
 /** Files per worker message when no file's pixels are examined. */
 export const HEADER_BATCH = 16;
 
-/** The models' cleaner when pixels may be examined; else one that only says why not (loads nothing). */
+/**
+ * The models' cleaner when pixels may be examined, once the model files it needs are found
+ * (else MODEL_INVALID before any file is written); else one that only says why not (loads nothing).
+ */
 export async function pixelCleanerFor(pixels: Policy['pixels']): Promise<PixelCleanerFactory> {
-  if (pixelsMayBeExamined(pixels)) return (await import('./pixels/cleaner.js')).dicomPixelCleanerFactory;
+  if (pixelsMayBeExamined(pixels)) {
+    await requirePixelModels(pixels);
+    return (await import('./pixels/cleaner.js')).dicomPixelCleanerFactory;
+  }
   return (await import('./pixels/unexamined.js')).unexaminedPixelCleanerFactory;
+}
+
+/**
+ * Throws MODEL_INVALID, naming the manifest or file, when a model the policy may load is
+ * missing: a set-up error of the whole run (or listener), not of each file. Manifests and
+ * file presence only (no hashing: the sha256 is checked when a worker loads the model).
+ */
+export async function requirePixelModels(pixels: Policy['pixels']): Promise<void> {
+  if (!pixels || !pixelsMayBeExamined(pixels)) return;
+  const { pixelModelIds, requireModelFiles } = await import('../image/models.js');
+  await requireModelFiles(pixelModelIds(pixels));
+}
+
+/**
+ * A model that failed to load in a worker after the check above (an altered file: sha256) is
+ * still the run's failure, not a reason per file: the first such error, to throw.
+ */
+export function modelFailureOf(results: Iterable<FileResult | undefined>): VeilError | undefined {
+  for (const result of results) {
+    if (result?.error?.code === 'MODEL_INVALID') return new VeilError('MODEL_INVALID', result.error.message, result.error.location);
+  }
+  return undefined;
 }
 
 /** Whether the pixel step may decode and examine pixels (seconds per file) rather than only report why not. */
@@ -279,6 +307,9 @@ export async function deidentifyDicomDirectory(options: DeidentifyDirectoryOptio
     } finally {
       await executor.close();
     }
+    // a model that could not load fails the run: the staging folder (what was written) goes
+    const modelFailure = modelFailureOf(results);
+    if (modelFailure) throw modelFailure;
 
     if (staging) await publishStaging(staging, output);
   } catch (error) {

