@@ -168,12 +168,19 @@ function isInside(child: string, parent: string): boolean {
   return rel === '' || (!rel.startsWith('..') && !rel.startsWith(sep) && rel !== child);
 }
 
+/** A run's staging folder, and the first folder above `--out` the run created to hold it. */
+interface Staging {
+  folder: string;
+  /** Removed again (with those below it) when `--out` is not published: a refused run leaves the file system as it was. */
+  createdAbove?: string;
+}
+
 /**
  * A new folder beside `output` (same file system, so one rename publishes it) when `output`
  * is missing or an empty folder; undefined when it already holds something (each file is then
  * written atomically in place). Its ".veil-tmp-" name keeps the walk out of it.
  */
-async function stagingFolderFor(output: string): Promise<string | undefined> {
+async function stagingFolderFor(output: string): Promise<Staging | undefined> {
   let mode: number | undefined;
   try {
     // a link is written through, file by file (renaming over it would replace the link)
@@ -184,17 +191,37 @@ async function stagingFolderFor(output: string): Promise<string | undefined> {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return undefined;
   }
   const staging = join(dirname(output), `.veil-tmp-${randomBytes(6).toString('hex')}-${basename(output)}`);
-  await mkdir(dirname(output), { recursive: true });
-  await mkdir(staging);
-  // an existing empty --out keeps its permissions
-  if (mode !== undefined) await chmod(staging, mode);
-  return staging;
+  // the first folder mkdir created, if any (e.g. /tmp/nu for --out /tmp/nu/dout)
+  const createdAbove = await mkdir(dirname(output), { recursive: true });
+  try {
+    await mkdir(staging);
+    // an existing empty --out keeps its permissions
+    if (mode !== undefined) await chmod(staging, mode);
+  } catch (error) {
+    await discardStaging({ folder: staging, createdAbove }, output);
+    throw error;
+  }
+  return { folder: staging, createdAbove };
 }
 
-/** Renames the staging folder to `output` (removing the empty folder there); a run that wrote nothing leaves `output` as it was. */
-async function publishStaging(staging: string, output: string): Promise<void> {
-  if ((await readdir(staging)).length === 0) {
-    await rmdir(staging);
+/** Removes the staging folder and the folders above `output` the run created (only while empty: never one that holds anything else). */
+async function discardStaging(staging: Staging, output: string): Promise<void> {
+  await rm(staging.folder, { recursive: true, force: true });
+  if (staging.createdAbove === undefined) return;
+  for (let dir = dirname(output); ; dir = dirname(dir)) {
+    try {
+      await rmdir(dir);
+    } catch {
+      return;
+    }
+    if (dir === staging.createdAbove || dir === dirname(dir)) return;
+  }
+}
+
+/** Renames the staging folder to `output` (removing the empty folder there); a run that wrote nothing leaves the file system as it was. */
+async function publishStaging(staging: Staging, output: string): Promise<void> {
+  if ((await readdir(staging.folder)).length === 0) {
+    await discardStaging(staging, output);
     return;
   }
   try {
@@ -204,7 +231,7 @@ async function publishStaging(staging: string, output: string): Promise<void> {
     if (code === 'ENOTEMPTY' || code === 'EEXIST') throw new VeilError('USAGE', 'the output folder received files from elsewhere during the run; nothing was written to it', { file: output, field: '--out' });
     if (code !== 'ENOENT') throw error;
   }
-  await rename(staging, output);
+  await rename(staging.folder, output);
 }
 
 async function countFiles(input: string, exclude: string | undefined): Promise<number> {
@@ -276,7 +303,7 @@ export async function deidentifyDicomDirectory(options: DeidentifyDirectoryOptio
   // renamed into place once at the end: one directory entry per file instead of a temp file
   // and a rename, and the run is all or nothing (on failure the staging folder goes).
   const staging = await stagingFolderFor(output);
-  const target = staging ?? output;
+  const target = staging?.folder ?? output;
   settings.outputInPlace = staging !== undefined;
   const results: (FileResult | undefined)[] = [];
   try {
@@ -313,7 +340,7 @@ export async function deidentifyDicomDirectory(options: DeidentifyDirectoryOptio
 
     if (staging) await publishStaging(staging, output);
   } catch (error) {
-    if (staging) await rm(staging, { recursive: true, force: true });
+    if (staging) await discardStaging(staging, output);
     throw error;
   }
 

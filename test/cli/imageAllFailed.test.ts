@@ -100,6 +100,21 @@ describe('veil dicom deidentify when no file can be de-identified', () => {
     expect(report.files.every((f) => f.status !== 'ok' && typeof f.reason === 'string')).toBe(true);
   });
 
+  it('leaves the file system as it was: the folders it created above --out go, one that existed stays', () => {
+    writeBroken(join(dir, 'dcm-refused'), ['x.dcm'], Buffer.alloc(132));
+    const args = (out: string) => ['dicom', 'deidentify', '--policy', join(dir, 'ct.yaml'), '--in', join(dir, 'dcm-refused'), '--out', out];
+    expect(veil(args(join(dir, 'new-parent', 'deeper', 'dout'))).status).toBe(2);
+    expect(existsSync(join(dir, 'new-parent'))).toBe(false);
+    mkdirSync(join(dir, 'old-parent'));
+    expect(veil(args(join(dir, 'old-parent', 'dout'))).status).toBe(2);
+    expect(readdirSync(join(dir, 'old-parent'))).toEqual([]);
+    // the same for images (no output folder is made before an image is written)
+    writeBroken(join(dir, 'img-refused'), ['a.png'], PNG_HEAD);
+    const image = veil(['image', 'redact', '--policy', join(dir, 'img.yaml'), '--in', join(dir, 'img-refused'), '--out', join(dir, 'img-parent', 'iout')]);
+    expect(image.status).toBe(2);
+    expect(existsSync(join(dir, 'img-parent'))).toBe(false);
+  });
+
   it('one readable file among broken ones is a normal run (exit 0), the broken ones listed', () => {
     writeBroken(join(dir, 'dcm-mixed'), ['x.dcm'], Buffer.alloc(132));
     copyFileSync(join(DICOM_DIR, 'CT_small.dcm'), join(dir, 'dcm-mixed', 'ct.dcm'));
