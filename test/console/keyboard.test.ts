@@ -126,9 +126,8 @@ describe('committee editor by keyboard alone', () => {
     await page.getByText('Saved as version 2 of demo-cohort').waitFor();
     // the focus stays on the button while it is busy and after (a disabled button would drop it to the page)
     expect(await isFocused(save)).toBe(true);
-    // the page reloads the versions after a save, and the preview panel below is rebuilt for the
-    // new count: the next test walks into that panel, so it waits until version 2 is listed
-    // (else the panel could be rebuilt under the focus, under load, between Tab and Space)
+    // the page reloads the versions after a save (the panels below stay mounted and then offer
+    // the new version): the next test previews version 2, so it waits until version 2 is listed
     await page.getByRole('rowheader', { name: '2', exact: true }).waitFor();
   });
 
@@ -167,6 +166,44 @@ describe('committee editor by keyboard alone', () => {
     const detail = await bearer<{ versions: { version: number; approved: boolean; decision?: { comment?: string } }[] }>(server.base, server.keys.auditor, 'GET', '/v1/policies/demo-cohort');
     expect(detail.versions.find((v) => v.version === 2)).toMatchObject({ approved: true, decision: { comment: 'Reviewed by keyboard on the demo cohort: k 6 met.' } });
     expect(await isFocused(approve)).toBe(true);
+    expect(problems.flat()).toEqual([]);
+  });
+});
+
+describe('committee saves while the keyboard focus is in the preview panel', () => {
+  it('keeps the focus where it was, and the panel offers the new version', async () => {
+    const name = 'kb-focus';
+    await bearer(server.base, server.keys.committee, 'PUT', `/v1/policies/${name}`, DEMO_POLICY.replace(/^name: .*$/m, `name: ${name}`), 'application/yaml');
+    const page = await openPage();
+    await signInByKeyboard(page, server.keys.committee, '/committee');
+    await tabTo(page, page.getByRole('link', { name, exact: true }));
+    await page.keyboard.press('Enter');
+    await expectHeadingFocused(page, `Policy ${name}`);
+    // the save's answer waits until the focus is in the panel: the save then lands under it
+    let answer: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (answer = resolve));
+    await page.route(`**/v1/policies/${name}`, async (route) => {
+      if (route.request().method() === 'PUT') await held;
+      await route.continue();
+    });
+
+    const editor = page.getByLabel('Policy YAML');
+    await expect.poll(() => editor.inputValue()).toContain(`name: ${name}`);
+    await tabTo(page, editor);
+    await page.keyboard.press('Control+End');
+    await page.keyboard.type('# saved again\n');
+    await tabTo(page, page.getByRole('button', { name: 'Save as a new version' }));
+    await page.keyboard.press('Enter');
+    const panel = page.locator('section', { has: page.getByRole('heading', { name: 'Preview on a sample' }) });
+    const version = panel.getByLabel('Version');
+    await tabTo(page, version);
+    answer();
+
+    await page.getByText(`Saved as version 2 of ${name}`).waitFor();
+    await page.getByRole('rowheader', { name: '2', exact: true }).waitFor();
+    await expect.poll(() => version.inputValue()).toBe('2');
+    expect(await isFocused(version)).toBe(true);
+    expect(await panel.evaluate((section) => section.contains(section.ownerDocument.activeElement))).toBe(true);
     expect(problems.flat()).toEqual([]);
   });
 });

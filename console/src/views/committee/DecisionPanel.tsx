@@ -1,10 +1,13 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { policyPath, sendJson } from '../../api';
 import { Problem } from '../../components/Problem';
 
 /** Approve or reject one version with a comment; both go to the audit log. */
 export function DecisionPanel(props: { name: string; versions: number[]; onDecided(): void }) {
-  const [version, setVersion] = useState(props.versions[props.versions.length - 1]);
+  const latest = props.versions[props.versions.length - 1];
+  const [version, setVersion] = useState(latest);
+  // a version saved above is offered at once; the panel stays mounted, so the focus stays in it
+  useEffect(() => setVersion(latest), [latest]);
   const [comment, setComment] = useState('');
   const [outcome, setOutcome] = useState<string | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);

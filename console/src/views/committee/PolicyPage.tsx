@@ -149,8 +149,9 @@ export function PolicyPage(props: { name: string | undefined }) {
       {props.name && versions.length > 0 ? (
         <>
           {versions.length > 1 ? <VersionDiff name={props.name} versions={versions} /> : null}
-          <PreviewPanel key={`p${versions.length}`} name={props.name} versions={versions} />
-          <DecisionPanel key={`d${versions.length}`} name={props.name} versions={versions} onDecided={reload} />
+          {/* keyed by the policy, not its versions: a save must not rebuild a panel under the keyboard focus */}
+          <PreviewPanel key={`p-${props.name}`} name={props.name} versions={versions} />
+          <DecisionPanel key={`d-${props.name}`} name={props.name} versions={versions} onDecided={reload} />
         </>
       ) : null}
     </>

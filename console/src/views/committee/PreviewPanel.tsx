@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { getJson, policyPath, sendJson, type Job, type Preview } from '../../api';
 import { useLoad } from '../../components/useLoad';
 import { TableWrap } from '../../components/TableWrap';
@@ -12,7 +12,10 @@ import { decimal, percent, when, whole } from '../../lib/format';
  * nothing is stored. The numbers are the engine's report, shown as tables.
  */
 export function PreviewPanel(props: { name: string; versions: number[] }) {
-  const [version, setVersion] = useState(props.versions[props.versions.length - 1]);
+  const latest = props.versions[props.versions.length - 1];
+  const [version, setVersion] = useState(latest);
+  // a version saved above is offered at once; the panel stays mounted, so the focus stays in it
+  useEffect(() => setVersion(latest), [latest]);
   const [source, setSource] = useState<'file' | 'job'>('file');
   const [preview, setPreview] = useState<Preview | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
