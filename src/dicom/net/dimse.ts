@@ -1,227 +1,23 @@
 import { createRequire } from 'node:module';
-import type { Server as NetServer } from 'node:net';
-import { Writable } from 'node:stream';
 import dimse from 'dcmjs-dimse';
-import { BufferPool } from './bufferPool.js';
 import { parseCommand, writeCommand } from './dimseCommand.js';
 
 /**
- * DIMSE on dcmjs-dimse, kept to what the listener needs: an SCP that hands over each C-STORE
- * data set as the bytes received (never parsed and re-encoded by the library), and an SCU that
- * sends a data set's bytes as they are.
+ * The forwarding SCU on dcmjs-dimse: it sends a data set's bytes as they are (never parsed or
+ * re-encoded by the library). The receiving side is Veil's own (scp.ts), re-exported here.
  */
-const { Dataset, Scp, Server, Client } = dimse;
+const { Dataset, Scp, Client } = dimse;
 const { CStoreRequest } = dimse.requests;
-const { CEchoResponse, CStoreResponse } = dimse.responses;
-const { PresentationContextResult, RejectResult, RejectSource, RejectReason, SopClass, StorageClass, Status } = dimse.constants;
+const { Status } = dimse.constants;
 
 type DimseDataset = InstanceType<typeof Dataset>;
-type StoreRequest = InstanceType<typeof CStoreRequest>;
 
 // the library logs data set contents at debug level; Veil logs no data values
 dimse.log.setLevel('silent');
 
-/** One received C-STORE: the data set bytes in the negotiated transfer syntax. */
-export interface ReceivedInstance {
-  callingAeTitle: string;
-  sopClassUid: string;
-  sopInstanceUid: string;
-  transferSyntaxUid: string;
-  /** The data set as the P-DATA fragments brought it, in one buffer of the receive pool. */
-  dataset: readonly Buffer[];
-  /**
-   * Free bytes right before the data set in its buffer (`buffer.subarray(0, start)`), where a
-   * file meta header can be written so that header and data set are one view without a copy.
-   */
-  room?: { buffer: Buffer; start: number };
-}
-
-/** The outcome the listener returns to the sender: 0x0000 success, 0xA7xx/0xC000… failures. */
-export interface StoreOutcome {
-  status: number;
-  /** Sent as ErrorComment (64 characters at most); never a data value. */
-  comment?: string;
-}
-
-export interface ScpHandlers {
-  calledAeTitle: string;
-  /** Calling AE titles let in; empty: every calling AE title. */
-  allowedCallers: readonly string[];
-  onAssociation(callingAeTitle: string, accepted: boolean, reason: string): void;
-  /** Answered only once it resolves: the listener resolves after the instance is durable. */
-  onStore(instance: ReceivedInstance): StoreOutcome | Promise<StoreOutcome>;
-}
-
-export const STATUS = {
-  success: Status.Success,
-  outOfResources: 0xa700,
-  cannotUnderstand: 0xc000,
-  datasetMismatch: 0xa900,
-} as const;
+export { HEADER_ROOM, isReadableTransferSyntax, isStorageSopClass, startScp, STATUS, type ReceivedInstance, type ScpHandlers, type StoreOutcome } from './scp.js';
 
 const IMPLICIT_LITTLE_ENDIAN = '1.2.840.10008.1.2';
-const STORAGE_PREFIX = '1.2.840.10008.5.1.4.1.1.';
-const KNOWN_STORAGE = new Set(Object.values(StorageClass as Record<string, string>));
-
-/** Storage SOP classes Veil de-identifies: the standard's storage classes (any of them: Veil reads every data set). */
-export function isStorageSopClass(uid: string): boolean {
-  return KNOWN_STORAGE.has(uid) || uid.startsWith(STORAGE_PREFIX);
-}
-
-/** Transfer syntaxes Veil reads: the standard's (native, deflated and encapsulated), not private ones. */
-export function isReadableTransferSyntax(uid: string): boolean {
-  return uid === '1.2.840.10008.1.2' || uid.startsWith('1.2.840.10008.1.2.');
-}
-
-const rawOf = new WeakMap<object, { collector: Collector; transferSyntaxUid: string }>();
-
-/** Bytes kept free before a received data set, for its file meta header (≈ 200 bytes). */
-export const HEADER_ROOM = 1024;
-const receivePool = new BufferPool();
-
-/**
- * Collects the P-DATA fragments of one C-STORE as they arrive, copied into one buffer of a pool
- * (after HEADER_ROOM free bytes): the socket chunks are not kept until the instance is complete,
- * so they die young (a chunk kept for the length of a transfer was promoted and counted towards
- * the old generation, which set off full collections). The buffer goes back to the pool once the
- * instance was answered.
- */
-class Collector extends Writable {
-  private buffer: Buffer | undefined;
-  private length = 0;
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    const needed = HEADER_ROOM + this.length + chunk.length;
-    if (!this.buffer || needed > this.buffer.length) {
-      // first fragment: room for a typical instance; later, grown (the smaller one goes back)
-      const larger = receivePool.take(Math.max(needed, this.buffer ? this.buffer.length * 2 : 1024 * 1024));
-      if (this.buffer) {
-        this.buffer.copy(larger, HEADER_ROOM, HEADER_ROOM, HEADER_ROOM + this.length);
-        receivePool.give(this.buffer);
-      }
-      this.buffer = larger;
-    }
-    this.buffer.set(chunk, HEADER_ROOM + this.length);
-    this.length += chunk.length;
-    callback();
-  }
-
-  /** The data set received, and the room before it. */
-  received(): { dataset: Buffer[]; room?: { buffer: Buffer; start: number } } {
-    if (!this.buffer) return { dataset: [] };
-    return { dataset: [this.buffer.subarray(HEADER_ROOM, HEADER_ROOM + this.length)], room: { buffer: this.buffer, start: HEADER_ROOM } };
-  }
-
-  /** Gives the buffer back to the pool: the instance's bytes are no longer used. */
-  release(): void {
-    if (this.buffer) receivePool.give(this.buffer);
-    this.buffer = undefined;
-    this.length = 0;
-  }
-}
-
-/** Starts a C-STORE SCP on host:port; resolves once it listens. */
-export function startScp(host: string, port: number, handlers: ScpHandlers): Promise<{ close(): void }> {
-  class VeilScp extends Scp {
-    private calling = '';
-
-    override associationRequested(association: Parameters<InstanceType<typeof Scp>['associationRequested']>[0]): void {
-      this.calling = association.getCallingAeTitle().trim();
-      if (association.getCalledAeTitle().trim() !== handlers.calledAeTitle) {
-        handlers.onAssociation(this.calling, false, 'called AE title is not ours');
-        this.sendAssociationReject(RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.CalledAeNotRecognized);
-        return;
-      }
-      if (handlers.allowedCallers.length > 0 && !handlers.allowedCallers.includes(this.calling)) {
-        handlers.onAssociation(this.calling, false, 'calling AE title not allowed (dicom.network.allowCallingAeTitles, --allow-ae)');
-        this.sendAssociationReject(RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.CallingAeNotRecognized);
-        return;
-      }
-      for (const { context } of association.getPresentationContexts()) {
-        const abstract = context.getAbstractSyntaxUid();
-        if (abstract !== SopClass.Verification && !isStorageSopClass(abstract)) {
-          context.setResult(PresentationContextResult.RejectAbstractSyntaxNotSupported);
-          continue;
-        }
-        // the sender's first choice that Veil reads: the data set travels as stored, not transcoded
-        const syntax = context.getTransferSyntaxUids().find(isReadableTransferSyntax);
-        if (syntax) context.setResult(PresentationContextResult.Accept, syntax);
-        else context.setResult(PresentationContextResult.RejectTransferSyntaxesNotSupported);
-      }
-      handlers.onAssociation(this.calling, true, 'accepted');
-      this.sendAssociationAccept();
-    }
-
-    override associationReleaseRequested(): void {
-      this.sendAssociationReleaseResponse();
-    }
-
-    override cEchoRequest(request: Parameters<InstanceType<typeof Scp>['cEchoRequest']>[0], callback: Parameters<InstanceType<typeof Scp>['cEchoRequest']>[1]): void {
-      const response = CEchoResponse.fromRequest(request);
-      response.setStatus(Status.Success);
-      callback(response);
-    }
-
-    override createStoreWritableStream(): Writable {
-      return new Collector();
-    }
-
-    override createDatasetFromStoreWritableStream(
-      writable: Writable,
-      context: Parameters<InstanceType<typeof Scp>['createDatasetFromStoreWritableStream']>[1],
-      callback: (dataset: DimseDataset) => void,
-    ): void {
-      const transferSyntaxUid = context.getAcceptedTransferSyntaxUid() ?? '';
-      // an empty library data set stands in; the bytes travel beside it, unparsed
-      const stand = new Dataset({}, transferSyntaxUid);
-      rawOf.set(stand, { collector: writable as Collector, transferSyntaxUid });
-      callback(stand);
-    }
-
-    override cStoreRequest(request: StoreRequest, callback: (response: InstanceType<typeof CStoreResponse>) => void): void {
-      const response = CStoreResponse.fromRequest(request);
-      const stand = request.getDataset();
-      const raw = stand ? rawOf.get(stand) : undefined;
-      const answer = (outcome: StoreOutcome) => {
-        // the listener is done with the bytes once it has an outcome
-        raw?.collector.release();
-        response.setStatus(outcome.status);
-        if (outcome.comment) response.setErrorComment(outcome.comment.slice(0, 64));
-        callback(response);
-      };
-      if (!raw) return answer({ status: STATUS.cannotUnderstand, comment: 'no data set received' });
-      const failed: StoreOutcome = { status: STATUS.outOfResources, comment: 'could not store the instance' };
-      let pending: StoreOutcome | Promise<StoreOutcome>;
-      try {
-        pending = handlers.onStore({
-          callingAeTitle: this.calling,
-          sopClassUid: request.getAffectedSopClassUid(),
-          sopInstanceUid: request.getAffectedSopInstanceUid(),
-          transferSyntaxUid: raw.transferSyntaxUid,
-          ...raw.collector.received(),
-        });
-      } catch {
-        return answer(failed);
-      }
-      // the answer waits for the outcome: a success is sent only once the instance is durable
-      Promise.resolve(pending).then(answer, () => answer(failed));
-    }
-  }
-
-  const server = new Server(VeilScp as unknown as typeof Scp);
-  // a peer that drops or garbles its association only ends that association
-  server.on('networkError', () => undefined);
-  return new Promise((resolve, reject) => {
-    // dcmjs-dimse hands its argument to net.Server.listen: an options object binds the host too
-    server.listen({ port, host } as unknown as number, { associationTimeout: 60_000, pduTimeout: 60_000 });
-    const inner = (server as unknown as { server: NetServer }).server;
-    inner.once('error', reject);
-    inner.once('listening', () => {
-      inner.off('error', reject);
-      resolve({ close: () => server.close() });
-    });
-  });
-}
 
 /**
  * A data set sent as the bytes Veil wrote. It is only ever proposed in its own transfer syntax
@@ -242,7 +38,8 @@ class RawDataset extends Dataset {
 
 // Every DIMSE exchange is a small command PDU answered by a small response: with Nagle's
 // algorithm on (Node's default for net sockets) each C-STORE waits for the peer's delayed ACK,
-// ≈ 40–90 ms per instance on loopback. TCP_NODELAY on every association socket, client and server.
+// ≈ 40–90 ms per instance on loopback. TCP_NODELAY on every client association socket (scp.ts
+// sets it on the sockets it accepts).
 const networkProto = Object.getPrototypeOf(Scp.prototype) as { _wrapSocket(this: { socket?: { setNoDelay?(on: boolean): void } }): void };
 const wrapSocket = networkProto._wrapSocket;
 networkProto._wrapSocket = function (this: { socket?: { setNoDelay?(on: boolean): void } }) {
@@ -284,7 +81,8 @@ export function pduReaderInUse(): boolean {
   return pduReaderInstalled;
 }
 
-// PDUs gathered as a list of socket chunks. The library joined each new chunk onto what it had
+// PDUs gathered as a list of socket chunks (since the SCP is Veil's own, scp.ts, only the
+// forwarding client's associations read through this: the receiver's responses). The library joined each new chunk onto what it had
 // (Buffer.concat per chunk): a 256 KB PDU arriving in 64 KB chunks was copied 2.5 times, and the
 // garbage was a large part of the main thread's time. A P-DATA-TF that spans chunks is not
 // joined at all: its PDVs are cut at the chunk seams into fragments that are views of the socket
