@@ -2,13 +2,14 @@
  * A missing or altered pixel model is a set-up error of the run, not a reason per file:
  * `veil dicom deidentify` exits 2 with one line naming the manifest or the model file and
  * writes no output (it used to reject each file with pixels and exit 0 on the others);
- * `veil dicom listen` refuses to start; `veil image redact` fails the same way.
+ * `veil dicom listen` refuses to start; `veil image redact` fails the same way; an API job
+ * ends `failed` with MODEL_INVALID.
  *
  * Veil finds its manifests in models/ beside its build, so each case runs a copy of the build
  * (dist/, bin/, package.json, node_modules linked) with its own models/ folder: none, one
  * manifest naming a file that does not exist, or one whose sha256 the file does not match.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -92,6 +93,54 @@ describe('a missing or altered pixel model fails the run, not each file', () => 
     expect(run.stderr).toMatch(/^veil: .*models\/ocr-det-ppocrv4\.json: cannot read the model manifest$/m);
     expect(run.stderr).not.toMatch(/listening on/);
     expect(existsSync(path.join(work, 'listen-spool'))).toBe(false);
+  });
+
+  it('an API DICOM job ends failed with MODEL_INVALID (it used to end done)', async () => {
+    useModels(undefined);
+    const dataDir = path.join(work, 'data');
+    const key = (role: string) => {
+      const run = spawnSync(process.execPath, [path.join(build, 'bin/veil.js'), 'keys', 'create', '--role', role, '--data-dir', dataDir, '--name', role], { encoding: 'utf8' });
+      return run.stdout.trim();
+    };
+    const committee = key('committee');
+    const researcher = key('researcher');
+    const server = spawn(process.execPath, [path.join(build, 'bin/veil.js'), 'serve', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'warn', '--no-preview-warmup'], {
+      env: { ...process.env, VEIL_SECRET: 'missing-models-test-secret-0123456789' },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
+    try {
+      const base = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        server.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          const match = /listening on (http:\/\/[^ ]+)/.exec(out);
+          if (match) resolve(match[1]);
+        });
+        server.once('exit', () => reject(new Error('veil serve exited')));
+      });
+      const call = async (key: string, method: string, route: string, body?: RequestInit['body'], type?: string) => {
+        const response = await fetch(`${base}${route}`, { method, body, headers: { Authorization: `Bearer ${key}`, ...(type ? { 'Content-Type': type } : {}) } });
+        return (await response.json()) as { id?: string; status?: string; error?: { code: string; message: string } };
+      };
+      await call(committee, 'PUT', '/v1/policies/scan', readFileSync(path.join(work, 'scan.yaml')), 'application/yaml');
+      await call(committee, 'POST', '/v1/policies/scan/approve');
+      const form = new FormData();
+      form.append('policy', 'scan');
+      for (const name of ['CT_small.dcm', 'rtstruct.dcm']) form.append('files', new Blob([readFileSync(path.join(work, 'in', name))]), name);
+      const submitted = await call(researcher, 'POST', '/v1/dicom/jobs', form);
+      let job = await call(researcher, 'GET', `/v1/jobs/${submitted.id ?? ''}`);
+      while (job.status === 'queued' || job.status === 'running') {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        job = await call(researcher, 'GET', `/v1/jobs/${submitted.id ?? ''}`);
+      }
+      expect(job.status).toBe('failed');
+      expect(job.error?.code).toBe('MODEL_INVALID');
+      expect(job.error?.message).toMatch(/ocr-det-ppocrv4\.json: cannot read the model manifest/);
+    } finally {
+      server.kill('SIGTERM');
+      await exited;
+    }
   });
 
   it('veil image redact fails the same way (exit 2, one line, no output)', () => {
