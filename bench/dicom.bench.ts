@@ -32,6 +32,7 @@ import { setElement } from '../src/dicom/marking.js';
 import { deidentifyDicomDirectory } from '../src/dicom/index.js';
 import { deidentifyBytes, processFile } from '../src/dicom/file.js';
 import { parsePolicy, unwrap } from '../src/policy/load.js';
+import { bundleEntries } from '../scripts/bundle-entries.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const shared = path.resolve(root, '../shared/data/dicom');
@@ -64,13 +65,15 @@ function newest(dir: string): number {
 }
 
 /** The launcher to time: VEIL_BENCH_CLI, or bin/veil.js over a dist/ at least as new as src/. */
-function launcher(): string {
+async function launcher(): Promise<string> {
   if (process.env.VEIL_BENCH_CLI) return path.resolve(process.env.VEIL_BENCH_CLI);
   const built = statSync(path.join(root, 'dist/cli/main.js'), { throwIfNoEntry: false });
   if (!built || built.mtimeMs < newest(path.join(root, 'src'))) {
     console.log('dist/ is older than src/: building first');
     const build = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
     if (build.status !== 0) throw new Error('the build failed');
+    // what bin/veil.js runs: the bundle of the entry points (over tsc's output)
+    await bundleEntries(root);
   }
   return path.join(root, 'bin/veil.js');
 }
@@ -149,7 +152,7 @@ interface ThreadCpu {
 async function againstGdcmanon(): Promise<void> {
   const n = Number(process.env.VEIL_BENCH_GDCM_COPIES ?? 4000);
   const gdcmanon = gdcmanonPath();
-  const veil = launcher();
+  const veil = await launcher();
   const dir = mkdtempSync(path.join(tmpdir(), 'veil-dicom-gdcm-'));
   try {
     const input = path.join(dir, 'in');

@@ -1,5 +1,5 @@
 /**
- * Job process start-up: the CPU of one whole job process (the built dist/api/worker.js, as
+ * Job process start-up: the CPU of one whole job process (the built dist/bundle/api/worker.js, as
  * `veil serve` forks it) on a one-file DICOM job, when it parses the approved policy itself
  * against when the parent hands it the parse (src/api/runnerPolicy.ts, what the runner and
  * `veil worker` do). Both in the same build, alternated round by round so that a shared
@@ -49,7 +49,7 @@ async function oneJob(name: string, handParse: boolean): Promise<number> {
   const parsedPolicy = handParse ? await policyForChild(spec) : undefined;
   const before = childrenCpu();
   // execArgv empty: the job process runs as `veil serve` forks it, without this bench's tsx loader
-  const child = fork(join(repo, 'dist/api/worker.js'), ['--veil-job-worker'], { execArgv: [], serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const child = fork(join(repo, 'dist/bundle/api/worker.js'), ['--veil-job-worker'], { execArgv: [], serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   let last: unknown;
   child.on('message', (message) => (last = message));
   child.send({ type: 'run', spec: { ...spec, parsedPolicy } });

@@ -16,6 +16,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundleEntries } from '../scripts/bundle-entries.js';
 
 const repo = resolve(fileURLToPath(import.meta.url), '../..');
 const adultDir = resolve(repo, '../shared/data/adult');
@@ -32,13 +33,15 @@ function newest(dir: string): number {
 }
 
 /** The launcher to time: the argument, or bin/veil.js over a dist/ at least as new as src/. */
-function launcher(): string {
+async function launcher(): Promise<string> {
   if (process.argv[2]) return resolve(process.argv[2]);
   const built = statSync(join(repo, 'dist/cli/main.js'), { throwIfNoEntry: false });
   if (!built || built.mtimeMs < newest(join(repo, 'src'))) {
     process.stdout.write('dist/ is older than src/: building first\n');
     const build = spawnSync(process.execPath, [join(repo, 'node_modules/typescript/bin/tsc'), '-p', join(repo, 'tsconfig.build.json')], { stdio: 'inherit' });
     if (build.status !== 0) throw new Error('the build failed');
+    // what bin/veil.js runs: the bundle of the entry points (over tsc's output)
+    await bundleEntries(repo);
   }
   return join(repo, 'bin/veil.js');
 }
@@ -93,7 +96,7 @@ function casesFor(veil: string, policy: string, work: string, tag: string): Case
 }
 
 const load = () => loadavg().map((x) => x.toFixed(1)).join(' ');
-const veil = launcher();
+const veil = await launcher();
 const peer = process.env.STARTUP_PEER ? resolve(process.env.STARTUP_PEER) : undefined;
 const work = mkdtempSync(join(tmpdir(), 'veil-startup-'));
 try {

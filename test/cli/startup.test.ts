@@ -6,8 +6,10 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CHARTS_BUNDLE } from '../../scripts/bundle-charts.js';
+import { BUNDLE_DIR, BUNDLE_META } from '../../scripts/bundle-entries.js';
 import { adultDir, repoRoot, sharedData, tempDir, veilArgs } from '../helpers.js';
 
 const dir = tempDir('veil-startup-');
@@ -16,11 +18,32 @@ const traceHook = join(repoRoot, 'test/importTrace.mjs');
 /** The heavy packages (each tens to hundreds of ms to load) that belong to one command's work only. */
 const HEAVY = ['onnxruntime-node', 'sharp', 'vega', 'vega-lite', 'vega (bundled)', 'express', 'dcmjs', 'dcmjs-codecs', 'arquero', 'better-sqlite3', 'onnx-proto', 'pino', 'multer'];
 
+/** A package's name from a path or URL inside its node_modules folder (the innermost one). */
+const packageIn = (path: string): string | undefined => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*\/node_modules\/)/.exec(path)?.[1];
+
+/**
+ * What each file of the build's bundle holds (scripts/bundle-entries.ts writes esbuild's
+ * metafile beside it): its output path under dist/bundle/ → the source files and package files
+ * bundled into it. A bundled process imports one file where the tsc output imports many; the
+ * trace of its files, read through this, names the same packages and command modules.
+ */
+let bundleInputs: Map<string, string[]> | undefined;
+function bundledInto(outputPath: string): string[] {
+  bundleInputs ??= new Map(
+    Object.entries((JSON.parse(readFileSync(join(repoRoot, BUNDLE_META), 'utf8')) as { outputs: Record<string, { inputs: Record<string, unknown> }> }).outputs).map(([output, { inputs }]) => [
+      output.slice(output.indexOf(`${BUNDLE_DIR}/`) + BUNDLE_DIR.length + 1),
+      Object.keys(inputs),
+    ]),
+  );
+  return bundleInputs.get(outputPath) ?? [];
+}
+
 /**
  * Runs the built CLI (bin/veil.js → dist/, made current by test/globalSetup.ts) and returns its
- * result and the npm packages it imported. The build, not the TS sources through tsx: tsc emits
- * one .js per .ts with the same imports (type-only ones dropped, as tsx drops them), so the
- * package graph is the one a user's `veil` loads, and tsx's own loader stays out of the trace.
+ * result and the npm packages it imported. The build, not the TS sources through tsx: the
+ * bundle (or tsc's one .js per .ts) holds the same modules, type-only imports dropped as tsx
+ * drops them, so the package graph is the one a user's `veil` loads, and tsx's own loader
+ * stays out of the trace.
  */
 function runTraced(args: string[], name: string): { status: number | null; stderr: string; packages: Set<string>; commandModules: string[] } {
   const trace = join(dir, `${name}.trace`);
@@ -32,13 +55,19 @@ function runTraced(args: string[], name: string): { status: number | null; stder
   });
   const packages = new Set<string>();
   const commandModules = new Set<string>();
+  const bundlePrefix = `${repoRoot.replace(/\/$/, '')}/${BUNDLE_DIR}/`;
   for (const url of readFileSync(trace, 'utf8').split('\n')) {
-    const command = /\/dist\/cli\/commands\/([^/]+\.js)$/.exec(url);
-    if (command) commandModules.add(command[1]);
-    const match = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*\/node_modules\/)/.exec(url);
-    if (match) packages.add(match[1]);
-    // the build's one-file bundle of the chart packages (scripts/bundle-charts.ts) stands for them
-    else if (url.endsWith(`/${CHARTS_BUNDLE}`)) packages.add('vega (bundled)');
+    const path = url.startsWith('file:') ? fileURLToPath(url) : url;
+    // a file of the bundle stands for the sources and package files bundled into it
+    const files = path.startsWith(bundlePrefix) ? bundledInto(path.slice(bundlePrefix.length)).map((input) => `/${input}`) : [path];
+    for (const file of files) {
+      const command = /\/(?:dist|src)\/cli\/commands\/([^/]+)\.[jt]s$/.exec(file);
+      if (command) commandModules.add(`${command[1]}.js`);
+      const name = packageIn(file);
+      if (name) packages.add(name);
+      // the build's one-file bundle of the chart packages (scripts/bundle-charts.ts) stands for them
+      else if (file.endsWith(`/${CHARTS_BUNDLE}`)) packages.add('vega (bundled)');
+    }
   }
   return { status: run.status, stderr: run.stderr, packages, commandModules: [...commandModules].sort() };
 }
