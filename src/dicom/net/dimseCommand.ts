@@ -1,11 +1,9 @@
 /**
  * DIMSE command sets (PS3.7 9.3, E.1) read and written directly: group 0000, Implicit VR
- * Little Endian, a few dozen bytes. dcmjs-dimse reads and writes them through dcmjs's general
- * data set codec (parse, naturalize, denaturalize), which cost ≈ 2 ms per command on the
- * listener's main thread: a third of its time at a few hundred instances/s. The functions
- * here give the library the same naturalized object (names and values as dcmjs gives them) for
- * the commands of C-STORE and C-ECHO, and return undefined for anything else, which the
- * library then handles itself.
+ * Little Endian, a few dozen bytes, for Veil's SCP (scp.ts) and SCU (scu.ts). Read into the
+ * naturalized object dcmjs gives (names and values as dcmjs gives them; dcmjs-dimse read them
+ * through dcmjs's general codec, ≈ 2 ms per command on the listener's main thread) for the
+ * commands of C-STORE and C-ECHO; undefined for anything else.
  */
 
 type CommandVr = 'UL' | 'US' | 'UI' | 'AE' | 'LO';

@@ -1,4 +1,4 @@
-/** Veil's DICOM network side: a C-STORE listener that de-identifies and forwards (PS3.7/PS3.8: Veil's own SCP, the forwarding SCU on dcmjs-dimse). */
+/** Veil's DICOM network side: a C-STORE listener that de-identifies and forwards (PS3.7/PS3.8: Veil's own SCP and forwarding SCU). */
 export { allowedCallers, DEFAULT_BATCH_INSTANCES, DEFAULT_BATCH_WAIT_SECONDS, startListener, type Listener, type ListenEvent, type ListenOptions, type QuarantineCode, type ListenReport, type ListenTotals } from './listen.js';
 export type { Destination, OutgoingInstance } from './dimse.js';
 export { echo, sendInstances } from './peer.js';

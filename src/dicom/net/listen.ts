@@ -150,7 +150,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
   if (!options.pixelCleaner) await requirePixelModels(options.policy.pixels);
   const log = options.log ?? (() => undefined);
   const callers = allowedCallers(dicom.network?.allowCallingAeTitles, options.allowAe);
-  // the DIMSE library (dcmjs-dimse, ~0.5 s to load) only once a listener starts: `veil dicom pull` and a refused option never load it
+  // the DIMSE side (SCP and SCU) only once a listener starts: `veil dicom pull` and a refused option never load it
   const { sendInstances, startScp, STATUS } = await import('./dimse.js');
   const spool = new Spool(resolve(options.spool), new Uint8Array(options.secret));
   const quarantineDir = resolve(options.quarantine ?? join(options.spool, 'quarantine'));

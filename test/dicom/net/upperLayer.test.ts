@@ -159,6 +159,41 @@ describe('P-DATA-TF', () => {
       expect(last.at(-1)).toMatchObject({ last: true, command: false, bytes: Buffer.alloc(0) });
     }
   });
+  it('hands PDV values on as views of the socket chunks, never joined, cut only at the chunk seams', () => {
+    // what dimse.ts's patches to dcmjs-dimse's reader were tested for (test/dicom/net/dimsePdu.test.ts, deleted with them)
+    const dataset = Buffer.alloc(300_001);
+    for (let i = 0; i < dataset.length; i++) dataset[i] = (i * 7919) & 0xff;
+    const wire = Buffer.concat([...encodePData(1, true, Buffer.from('command')), ...encodePData(1, false, dataset, 262_144)]);
+    for (const size of [7, 1000, 65_536, wire.length]) {
+      const views: boolean[] = [];
+      const pieces: Buffer[] = [];
+      let current = Buffer.alloc(0);
+      const r = new PduReader(
+        {
+          pdu: () => undefined,
+          pdv: (_id, command, _last, bytes) => {
+            if (command) return;
+            // a view of the chunk being read
+            views.push(bytes.length === 0 || (bytes.buffer === current.buffer && bytes.byteOffset >= current.byteOffset && bytes.byteOffset + bytes.length <= current.byteOffset + current.length));
+            pieces.push(Buffer.from(bytes));
+          },
+          malformed: (error) => {
+            throw error;
+          },
+        },
+        1 << 20,
+      );
+      for (let at = 0; at < wire.length; at += size) {
+        // each chunk a buffer of its own, as a socket gives them
+        current = Buffer.from(wire.subarray(at, at + size));
+        r.push(current);
+      }
+      expect(views.every(Boolean)).toBe(true);
+      expect(Buffer.concat(pieces).equals(dataset)).toBe(true);
+      // no more pieces than PDVs plus chunk seams
+      expect(pieces.length).toBeLessThanOrEqual(2 + Math.ceil(wire.length / size));
+    }
+  });
 });
 
 describe('the stream reader refuses what PS3.8 does not allow', () => {
