@@ -1,5 +1,6 @@
 import { createServer, type Socket } from 'node:net';
 import { BufferPool } from './bufferPool.js';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION } from '../marking.js';
 import { parseCommand, writeCommand } from './dimseCommand.js';
 import {
   ABORT_REASON,
@@ -18,6 +19,9 @@ import {
   REJECT,
   type AssociateRequest,
   type ContextResult,
+  MAX_PDU_ACCEPTED,
+  MAX_PDU_RECEIVED,
+  VERIFICATION_SOP_CLASS,
 } from './upperLayer.js';
 
 /**
@@ -69,15 +73,7 @@ export const STATUS = {
   unrecognizedOperation: 0x0211,
 } as const;
 
-const VERIFICATION = '1.2.840.10008.1.1';
 const STORAGE_PREFIX = '1.2.840.10008.5.1.4.1.1.';
-// Veil's implementation class UID (as in the file meta headers it writes, src/dicom/marking.ts)
-const IMPLEMENTATION_CLASS_UID = '2.25.161513386215425309916428306212478462337';
-const IMPLEMENTATION_VERSION = 'VEIL';
-/** The largest P-DATA-TF Veil asks senders to send (as dcmjs-dimse asked). */
-const MAX_PDU_RECEIVED = 262_144;
-/** Any PDU longer than this ends the association (P-DATA-TF are read as they arrive, not kept). */
-const MAX_PDU_ACCEPTED = 16 * 1024 * 1024;
 /** A command set is a few hundred bytes; one larger than this is refused. */
 const MAX_COMMAND_BYTES = 64 * 1024;
 /** Association request and PDU idle timeouts, as dcmjs-dimse was given. */
@@ -126,7 +122,7 @@ export function answerAssociation(request: AssociateRequest, calledAeTitle: stri
   }
   const contexts = request.contexts.map((context): ContextResult => {
     const fallback = context.transferSyntaxes[0] ?? '1.2.840.10008.1.2';
-    if (context.abstractSyntax !== VERIFICATION && !isStorageSopClass(context.abstractSyntax)) {
+    if (context.abstractSyntax !== VERIFICATION_SOP_CLASS && !isStorageSopClass(context.abstractSyntax)) {
       return { id: context.id, result: CONTEXT_RESULT.abstractSyntaxNotSupported, transferSyntax: fallback };
     }
     const syntax = context.transferSyntaxes.find(isReadableTransferSyntax);

@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION } from '../marking.js';
 import { parseCommand, writeCommand } from './dimseCommand.js';
 import {
   ABORT_REASON,
@@ -13,6 +14,9 @@ import {
   PDU_TYPE,
   PduReader,
   type ProposedContext,
+  MAX_PDU_ACCEPTED,
+  MAX_PDU_RECEIVED,
+  VERIFICATION_SOP_CLASS,
 } from './upperLayer.js';
 
 /**
@@ -44,15 +48,7 @@ export interface Destination {
   callingAeTitle: string;
 }
 
-const VERIFICATION = '1.2.840.10008.1.1';
 const IMPLICIT_LITTLE_ENDIAN = '1.2.840.10008.1.2';
-// Veil's implementation class UID (as in the file meta headers it writes, src/dicom/marking.ts)
-const IMPLEMENTATION_CLASS_UID = '2.25.161513386215425309916428306212478462337';
-const IMPLEMENTATION_VERSION = 'VEIL';
-/** The largest P-DATA-TF Veil asks receivers to send it (responses are a few hundred bytes). */
-const MAX_PDU_RECEIVED = 262_144;
-/** Any PDU longer than this ends the association. */
-const MAX_PDU_ACCEPTED = 16 * 1024 * 1024;
 /** The largest P-DATA-TF sent when the receiver sets no limit. */
 const MAX_PDU_SENT = 4_194_304;
 /** At most 128 presentation contexts in an association (odd ids 1–255, PS3.8 9.3.2.2). */
@@ -217,10 +213,10 @@ export class ScuAssociation {
 
   /** C-ECHO; the response's status, or undefined. */
   async echo(): Promise<number | undefined> {
-    const contextId = this.accepted.get(`${VERIFICATION}|${IMPLICIT_LITTLE_ENDIAN}`);
+    const contextId = this.accepted.get(`${VERIFICATION_SOP_CLASS}|${IMPLICIT_LITTLE_ENDIAN}`);
     if (contextId === undefined || this.ended) return undefined;
     const messageId = this.nextMessageId();
-    const command = writeCommand({ CommandField: ECHO_REQUEST, MessageID: messageId, CommandDataSetType: NO_DATASET, AffectedSOPClassUID: VERIFICATION });
+    const command = writeCommand({ CommandField: ECHO_REQUEST, MessageID: messageId, CommandDataSetType: NO_DATASET, AffectedSOPClassUID: VERIFICATION_SOP_CLASS });
     if (!command) return undefined;
     this.send(contextId, command);
     return this.response(messageId);
@@ -339,7 +335,7 @@ export async function sendInstances(destination: Destination, instances: readonl
 
 /** Sends a C-ECHO; resolves true when the peer answers with success. */
 export async function echo(destination: Destination, timeouts: Timeouts = ECHO_TIMEOUTS): Promise<boolean> {
-  const association = await ScuAssociation.open(destination, [{ id: 1, abstractSyntax: VERIFICATION, transferSyntaxes: [IMPLICIT_LITTLE_ENDIAN] }], timeouts);
+  const association = await ScuAssociation.open(destination, [{ id: 1, abstractSyntax: VERIFICATION_SOP_CLASS, transferSyntaxes: [IMPLICIT_LITTLE_ENDIAN] }], timeouts);
   if (!association) return false;
   const status = await association.echo();
   await association.release();

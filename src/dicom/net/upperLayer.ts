@@ -17,6 +17,12 @@ export const PDU_TYPE = {
 
 /** The DICOM application context name (PS3.7 A.2.1), the only one there is. */
 export const APPLICATION_CONTEXT = '1.2.840.10008.3.1.1.1';
+/** The Verification SOP class (C-ECHO), accepted by the SCP and asked for by the SCU. */
+export const VERIFICATION_SOP_CLASS = '1.2.840.10008.1.1';
+/** The largest P-DATA-TF Veil asks a peer to send it, as SCP and as SCU (as dcmjs-dimse asked). */
+export const MAX_PDU_RECEIVED = 262_144;
+/** Any PDU longer than this ends the association (P-DATA-TF are read as they arrive, not kept). */
+export const MAX_PDU_ACCEPTED = 16 * 1024 * 1024;
 
 /** Presentation context results of an A-ASSOCIATE-AC (PS3.8 9.3.3.2). */
 export const CONTEXT_RESULT = {
