@@ -141,7 +141,7 @@ export async function pixelCleanerFor(pixels: Policy['pixels']): Promise<PixelCl
  * missing: a set-up error of the whole run (or listener), not of each file. Manifests and
  * file presence only (no hashing: the sha256 is checked when a worker loads the model).
  */
-export async function requirePixelModels(pixels: Policy['pixels']): Promise<void> {
+async function requirePixelModels(pixels: Policy['pixels']): Promise<void> {
   if (!pixels || !pixelsMayBeExamined(pixels)) return;
   const { pixelModelIds, requireModelFiles } = await import('../image/models.js');
   await requireModelFiles(pixelModelIds(pixels));

@@ -12,7 +12,7 @@ import { buildMeta, getText } from '../marking.js';
 import type { PixelCleanerFactory } from '../pixelStep.js';
 import type { DicomRunReport } from '../../report/dicomReport.js';
 import { openDicomWorkers } from '../pool.js';
-import { deidentifyDicomDirectory, requirePixelModels } from '../run.js';
+import { deidentifyDicomDirectory, pixelCleanerFor, pixelsMayBeExamined } from '../run.js';
 import type { Destination, OutgoingInstance, ReceivedInstance, StoreOutcome } from './dimse.js';
 import { BufferPool } from './bufferPool.js';
 import { listDir, segmentFolder, SentLog, Spool, studyOfSegment, writeDurable } from './spool.js';
@@ -146,8 +146,9 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
   if (!dicom) throw new VeilError('POLICY_INVALID', 'the policy has no dicom section', { file: options.policy.source.file, field: 'dicom' });
   if (dicom.cohort) throw new VeilError('USAGE', 'a cohort step needs the whole cohort at once; use veil dicom deidentify on a folder', { file: options.policy.source.file, field: 'dicom.cohort' });
   if (!options.forward && !options.out && !options.keep) throw new VeilError('USAGE', 'give --forward AE@host:port or --out DIR', { field: '--forward' });
-  // a missing model refuses the start (not a quarantine reason for every instance with pixels)
-  if (!options.pixelCleaner) await requirePixelModels(options.policy.pixels);
+  // The models' cleaner once, at the start: a missing model refuses the start (not a quarantine
+  // reason for every instance with pixels), and no batch checks the model files again.
+  const pixelCleaner = options.pixelCleaner ?? (pixelsMayBeExamined(options.policy.pixels) ? await pixelCleanerFor(options.policy.pixels) : undefined);
   const log = options.log ?? (() => undefined);
   const callers = allowedCallers(dicom.network?.allowCallingAeTitles, options.allowAe);
   // the DIMSE side (SCP and SCU) only once a listener starts: `veil dicom pull` and a refused option never load it
@@ -421,7 +422,7 @@ export async function startListener(options: ListenOptions): Promise<Listener> {
     const made: { report?: DicomRunReport } = {};
     try {
       // the listener's pool, opened once: no thread start per study
-      await deidentifyDicomDirectory({ policy: options.policy, input, output, reportJson: batchReport, reportHtml: batchHtml, secret: options.secret, workers, pixelCleaner: options.pixelCleaner, onReport: (run) => (made.report = run) });
+      await deidentifyDicomDirectory({ policy: options.policy, input, output, reportJson: batchReport, reportHtml: batchHtml, secret: options.secret, workers, pixelCleaner, onReport: (run) => (made.report = run) });
     } catch (error) {
       // no file of the study could be de-identified: the report says why per file
       if (!(isVeilError(error) && error.code === 'NO_USABLE_INPUT' && made.report)) throw error;
