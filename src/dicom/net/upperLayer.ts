@@ -258,26 +258,23 @@ export function encodeAssociateRequest(request: AssociateRequest): Buffer {
   const contexts = request.contexts.map((c) =>
     item(ITEM.proposedContext, Buffer.concat([Buffer.from([c.id, 0, 0, 0]), uidItem(ITEM.abstractSyntax, c.abstractSyntax), ...c.transferSyntaxes.map((t) => uidItem(ITEM.transferSyntax, t))])),
   );
-  return pdu(
-    PDU_TYPE.associateRequest,
-    Buffer.concat([
-      fixedFields(request.calledAeTitle, request.callingAeTitle),
-      uidItem(ITEM.applicationContext, request.applicationContext),
-      ...contexts,
-      userInformation(request.maxPduLength, request.implementationClassUid, request.implementationVersion),
-    ]),
-  );
+  return associatePdu(PDU_TYPE.associateRequest, request, contexts);
 }
 
 export function encodeAssociateAccept(accept: AssociateAccept): Buffer {
   const contexts = accept.contexts.map((c) => item(ITEM.acceptedContext, Buffer.concat([Buffer.from([c.id, 0, c.result, 0]), uidItem(ITEM.transferSyntax, c.transferSyntax)])));
+  return associatePdu(PDU_TYPE.associateAccept, accept, contexts);
+}
+
+/** An A-ASSOCIATE-RQ or -AC: the same fixed fields, application context and user information around their context items. */
+function associatePdu(type: number, fields: Omit<AssociateAccept, 'contexts'>, contexts: readonly Buffer[]): Buffer {
   return pdu(
-    PDU_TYPE.associateAccept,
+    type,
     Buffer.concat([
-      fixedFields(accept.calledAeTitle, accept.callingAeTitle),
-      uidItem(ITEM.applicationContext, accept.applicationContext),
+      fixedFields(fields.calledAeTitle, fields.callingAeTitle),
+      uidItem(ITEM.applicationContext, fields.applicationContext),
       ...contexts,
-      userInformation(accept.maxPduLength, accept.implementationClassUid, accept.implementationVersion),
+      userInformation(fields.maxPduLength, fields.implementationClassUid, fields.implementationVersion),
     ]),
   );
 }
