@@ -117,8 +117,8 @@ describe('committee console', () => {
     await page.getByRole('radio', { name: 'The input of a past tabular job' }).check();
     const picker = page.getByRole('combobox', { name: 'Past tabular job' });
     await picker.waitFor();
-    const labels = await picker.locator('option').allTextContents();
-    expect(labels).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^${running.id.slice(0, 8)} .* running$`)), expect.stringMatching(new RegExp(`^${ended.id.slice(0, 8)} .*ana.* failed \\(input deleted\\)$`))]));
+    // the past jobs are fetched once the picker is shown
+    await expect.poll(() => picker.locator('option').allTextContents()).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^${running.id.slice(0, 8)} .* running$`)), expect.stringMatching(new RegExp(`^${ended.id.slice(0, 8)} .*ana.* failed \\(input deleted\\)$`))]));
     await checkPage(page, 'committee-preview-job');
 
     await picker.selectOption(running.id);

@@ -62,9 +62,10 @@ describe('researcher console', () => {
   it('signs in and sees the approved policies', async () => {
     await signIn(page, server.base, server.keys.researcher);
     expect(page.url()).toBe(`${server.base}/researcher`);
-    const options = await page.getByLabel('Policy', { exact: true }).locator('option').allTextContents();
-    expect(options.join('|')).toContain('demo-cohort (approved version 1)');
-    expect(options.join('|')).toContain('scans (approved version 1)');
+    // the approved policies are fetched after the page is shown: wait for them, not for the first paint
+    const options = page.getByLabel('Policy', { exact: true }).locator('option');
+    await expect.poll(async () => (await options.allTextContents()).join('|')).toContain('demo-cohort (approved version 1)');
+    expect((await options.allTextContents()).join('|')).toContain('scans (approved version 1)');
     await checkPage(page, 'researcher-home');
   });
 
