@@ -173,24 +173,41 @@ interface Staging {
   folder: string;
   /** Removed again (with those below it) when `--out` is not published: a refused run leaves the file system as it was. */
   createdAbove?: string;
+  /**
+   * `--out` already held something: the staging folder is inside it, and publishing moves its
+   * files into `--out` one by one (replacing files of the same name) instead of renaming it whole.
+   */
+  merge?: boolean;
 }
 
+/** Name prefix of staging folders: the walk of an input never enters them. */
+const STAGING_PREFIX = '.veil-tmp-';
+
 /**
- * A new folder beside `output` (same file system, so one rename publishes it) when `output`
- * is missing or an empty folder; undefined when it already holds something (each file is then
- * written atomically in place). Its ".veil-tmp-" name keeps the walk out of it.
+ * Where a run writes its outputs until it has succeeded, so that a failed run (a model that
+ * does not load, a closed pool, a full disk) leaves `--out` as it was. A missing or empty
+ * `output`: a new folder beside it (same file system, so one rename publishes it). A folder that
+ * already holds files (or a link to a folder): a new folder inside it (the same file system as
+ * its files, even through a link), merged into it at the end.
  */
 async function stagingFolderFor(output: string): Promise<Staging | undefined> {
   let mode: number | undefined;
   try {
-    // a link is written through, file by file (renaming over it would replace the link)
     const info = await lstat(output);
-    if (!info.isDirectory() || (await readdir(output)).length > 0) return undefined;
+    // a link is kept (renaming over it would replace it): staged inside the folder it points to
+    const merge = info.isSymbolicLink() || (info.isDirectory() && (await readdir(output)).length > 0);
+    if (merge) {
+      if (!(await stat(output)).isDirectory()) return undefined;
+      const folder = join(output, `${STAGING_PREFIX}${randomBytes(6).toString('hex')}`);
+      await mkdir(folder);
+      return { folder, merge: true };
+    }
+    if (!info.isDirectory()) return undefined;
     mode = info.mode & 0o7777;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return undefined;
   }
-  const staging = join(dirname(output), `.veil-tmp-${randomBytes(6).toString('hex')}-${basename(output)}`);
+  const staging = join(dirname(output), `${STAGING_PREFIX}${randomBytes(6).toString('hex')}-${basename(output)}`);
   // the first folder mkdir created, if any (e.g. /tmp/nu for --out /tmp/nu/dout)
   const createdAbove = await mkdir(dirname(output), { recursive: true });
   try {
@@ -220,6 +237,11 @@ async function discardStaging(staging: Staging, output: string): Promise<void> {
 
 /** Renames the staging folder to `output` (removing the empty folder there); a run that wrote nothing leaves the file system as it was. */
 async function publishStaging(staging: Staging, output: string): Promise<void> {
+  if (staging.merge) {
+    await mergeInto(staging.folder, output);
+    await rm(staging.folder, { recursive: true, force: true });
+    return;
+  }
   if ((await readdir(staging.folder)).length === 0) {
     await discardStaging(staging, output);
     return;
@@ -232,6 +254,20 @@ async function publishStaging(staging: Staging, output: string): Promise<void> {
     if (code !== 'ENOENT') throw error;
   }
   await rename(staging.folder, output);
+}
+
+/** Moves every file of `from` to the same relative path under `to` (each rename replaces a file of that name whole). */
+async function mergeInto(from: string, to: string): Promise<void> {
+  for (const entry of await readdir(from, { withFileTypes: true })) {
+    const source = join(from, entry.name);
+    const target = join(to, entry.name);
+    if (entry.isDirectory()) {
+      await mkdir(target, { recursive: true });
+      await mergeInto(source, target);
+    } else {
+      await rename(source, target);
+    }
+  }
 }
 
 async function countFiles(input: string, exclude: string | undefined): Promise<number> {
@@ -299,9 +335,10 @@ export async function deidentifyDicomDirectory(options: DeidentifyDirectoryOptio
     timingMs: 0,
   };
 
-  // A run into a missing or empty --out writes its files into a staging folder beside it,
-  // renamed into place once at the end: one directory entry per file instead of a temp file
-  // and a rename, and the run is all or nothing (on failure the staging folder goes).
+  // A run writes its files into a staging folder (beside a missing or empty --out, renamed into
+  // place once at the end; inside one that holds files, merged into it at the end): one directory
+  // entry per file instead of a temp file and a rename, and the run is all or nothing (on
+  // failure the staging folder goes and --out is as it was).
   const staging = await stagingFolderFor(output);
   const target = staging?.folder ?? output;
   settings.outputInPlace = staging !== undefined;

@@ -2,7 +2,9 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSyn
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { deidentifyDicomDirectory, openDicomWorkers } from '../../src/dicom/index.js';
+import { deidentifyDicomDirectory, openDicomWorkers, type PixelCleanerFactory } from '../../src/dicom/index.js';
+import type { DicomPixelResult } from '../../src/dicom/pixelCleaner.js';
+import { VeilError } from '../../src/errors.js';
 import { parsePolicy, unwrap } from '../../src/policy/load.js';
 import { SECRET, repoRoot, sharedDicom } from './helpers.js';
 
@@ -25,6 +27,16 @@ function leftovers(dir: string): string[] {
   return readdirSync(path.dirname(dir)).filter((name) => name.startsWith('.veil-tmp-'));
 }
 
+/** Every entry under `dir` with its bytes (folders as null). */
+function snapshot(dir: string): Record<string, string | null> {
+  const entries: Record<string, string | null> = {};
+  for (const name of readdirSync(dir, { recursive: true }).map(String).sort()) {
+    const full = path.join(dir, name);
+    entries[name] = statSync(full).isDirectory() ? null : readFileSync(full).toString('base64');
+  }
+  return entries;
+}
+
 describe('outputs staged in one folder, renamed into place at the end', () => {
   it('fills a missing --out whole, and an empty one keeping its permissions, with no staging folder left', async () => {
     const input = tree('in-1');
@@ -45,7 +57,7 @@ describe('outputs staged in one folder, renamed into place at the end', () => {
     expect(leftovers(empty)).toEqual([]);
   });
 
-  it('writes file by file into an --out that already holds files, and keeps them', async () => {
+  it('merges into an --out that already holds files at the end, and keeps them', async () => {
     const input = tree('in-2');
     const out = path.join(work, 'out-2');
     mkdirSync(out);
@@ -64,6 +76,30 @@ describe('outputs staged in one folder, renamed into place at the end', () => {
     await expect(deidentifyDicomDirectory({ policy, input, output: out, secret: SECRET, workers })).rejects.toMatchObject({ code: 'USAGE' });
     expect(existsSync(out)).toBe(false);
     expect(leftovers(out)).toEqual([]);
+  });
+
+  it('leaves an --out that already holds files as it was when a model fails after files were de-identified', async () => {
+    const input = tree('in-5');
+    const out = path.join(work, 'out-5');
+    mkdirSync(path.join(out, 'b'), { recursive: true });
+    writeFileSync(path.join(out, 'keep.txt'), 'mine\n');
+    // an output of an earlier run under the same name: not replaced by a run that fails
+    writeFileSync(path.join(out, 'CT_small.dcm'), 'earlier\n');
+    const before = snapshot(out);
+    // in-thread cleaner: the first file passes, the model "fails to load" on the second (as a
+    // model whose sha256 does not match is found only when it loads)
+    let calls = 0;
+    const failingSecond: PixelCleanerFactory = async () => ({
+      async clean(): Promise<DicomPixelResult> {
+        if (++calls === 2) throw new VeilError('MODEL_INVALID', 'the model file does not match the sha256 in its manifest', { file: 'models/x.onnx' });
+        return { action: 'unchanged', report: { scanned: false, reason: 'test double', regions: [], transferSyntax: 'kept', verification: 'not-run', ms: 0 } };
+      },
+      async close() {},
+    });
+    const pixelPolicy = unwrap(parsePolicy('name: p\nversion: 1\ndicom: { profile: basic }\npixels: { burnedInText: { scan: always } }\n', { file: 'p.yaml', baseDir: repoRoot }));
+    await expect(deidentifyDicomDirectory({ policy: pixelPolicy, input, output: out, secret: SECRET, jobs: 1, pixelCleaner: failingSecond })).rejects.toMatchObject({ code: 'MODEL_INVALID' });
+    expect(calls).toBe(2);
+    expect(snapshot(out)).toEqual(before);
   });
 
   it('a long-lived pool writes again into a subfolder removed since its last run', async () => {
