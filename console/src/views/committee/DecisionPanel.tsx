@@ -6,11 +6,16 @@ import { Problem } from '../../components/Problem';
 export function DecisionPanel(props: { name: string; versions: number[]; onDecided(): void }) {
   const latest = props.versions[props.versions.length - 1];
   const [version, setVersion] = useState(latest);
-  // a version saved above is offered at once; the panel stays mounted, so the focus stays in it
-  useEffect(() => setVersion(latest), [latest]);
   const [comment, setComment] = useState('');
   const [outcome, setOutcome] = useState<string | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
+  // a version saved above is offered at once, and the last decision's line (about an older
+  // version) goes; the panel stays mounted, so the focus stays in it
+  useEffect(() => {
+    setVersion(latest);
+    setOutcome(undefined);
+    setError(undefined);
+  }, [latest]);
   const [busy, setBusy] = useState(false);
 
   const decide = async (decision: 'approve' | 'reject') => {
