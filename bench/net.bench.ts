@@ -161,7 +161,8 @@ async function benchListen(work: string): Promise<void> {
     // NET_BENCH_BATCH=N, NET_BENCH_BATCH_WAIT=S: the listener's --batch and --batch-wait (0: whole studies once idle)
     batchInstances: process.env.NET_BENCH_BATCH === undefined ? undefined : Number(process.env.NET_BENCH_BATCH),
     batchWaitSeconds: process.env.NET_BENCH_BATCH_WAIT === undefined ? undefined : Number(process.env.NET_BENCH_BATCH_WAIT),
-    jobs: 2,
+    // NET_BENCH_JOBS=N: the listener's --jobs (de-identification worker threads)
+    jobs: Number(process.env.NET_BENCH_JOBS ?? 2),
   });
   try {
     if (warmUp > 0) await run('storescu', ['-aet', 'BENCH', '-aec', 'VEIL', '+sd', '127.0.0.1', String(port), warmDir]);
