@@ -146,10 +146,51 @@ export async function startConsoleServer(): Promise<ConsoleServer> {
   };
 }
 
+/**
+ * The features Chromium runs without here. Chromium keeps only the last --disable-features it is
+ * given, so this repeats playwright-core's own list (1.65, `disabledFeatures` in its
+ * chromiumSwitches; keep it in step when upgrading) and adds the WebUI omnibox popup: headless
+ * Chromium 156 loads chrome://omnibox-popup.top-chrome in a renderer of its own for every
+ * context's window (no test ever sees an omnibox), ≈ 1.3 CPU-s each, ≈ 18 CPU-s of the four
+ * browser test files (Puppeteer disables the same two features by default).
+ */
+const DISABLED_FEATURES = [
+  // playwright-core's
+  'AvoidUnnecessaryBeforeUnloadCheckSync',
+  'DestroyProfileOnBrowserClose',
+  'HttpsUpgrades',
+  'HttpsFirstBalancedModeAutoEnable',
+  'LensOverlay',
+  'MediaRouter',
+  'PaintHolding',
+  'ThirdPartyStoragePartitioning',
+  'AvoidCorsURLLoaderRestartOnRedirect',
+  'TcpPortRandomizationWin',
+  'OptimizationHints',
+  'NetworkTimeServiceQuerying',
+  'AimEnabled',
+  'PreconnectToSearch',
+  'msForceBrowserSignIn',
+  'msEdgeUpdateLaunchServicesPreferredVersion',
+  // ours
+  'WebUIOmniboxPopup',
+  'WebUIOmniboxAimPopup',
+];
+
 export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless=new',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      `--disable-features=${DISABLED_FEATURES.join(',')}`,
+    ],
   });
 }
 

@@ -41,10 +41,24 @@ afterAll(async () => {
   await server?.stop();
 });
 
+let shared: Page | undefined;
+
+/**
+ * The file's one page, signed out: each flow starts from the sign-in form as a new visitor's would
+ * (the console keeps nothing in the browser but its httpOnly session cookie, which this clears; the
+ * next flow loads the page anew). One page instead of a context per flow: headless Chromium opens a
+ * browser window for each (≈ 0.5 CPU-s), and the windows left open kept drawing their blinking
+ * carets until the file ended.
+ */
 async function openPage(): Promise<Page> {
+  if (shared) {
+    await shared.context().clearCookies();
+    return shared;
+  }
   const opened = await newPage(browser);
   problems.push(opened.problems);
-  return opened.page;
+  shared = opened.page;
+  return shared;
 }
 
 /** Signs in by typing the key: the first Tab reaches the key field. */
@@ -205,6 +219,8 @@ describe('committee saves while the keyboard focus is in the preview panel', () 
     expect(await isFocused(version)).toBe(true);
     expect(await panel.evaluate((section) => section.contains(section.ownerDocument.activeElement))).toBe(true);
     expect(problems.flat()).toEqual([]);
+    // the next flows use this page too: no request of theirs goes through the route
+    await page.unrouteAll();
   });
 });
 
@@ -289,6 +305,7 @@ describe('researcher by keyboard alone', () => {
     await report.getByText('demo-cohort', { exact: true }).first().waitFor();
     const ring = await focusRing(page);
     expect(ringVisible(ring)).toBe(true);
+    await report.close();
     expect(problems.flat()).toEqual([]);
   });
 

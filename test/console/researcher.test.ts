@@ -161,7 +161,11 @@ describe('researcher console', () => {
     await page.goto(`${server.base}/researcher/jobs/${running.id}`);
     await expect.poll(() => page.getByTestId('job-status').textContent()).toBe('running');
     await checkPage(page, 'researcher-job-running');
+    // the page may show `cancelled` from its event stream (sent once the status is recorded)
+    // before the server's answer to the cancel, which comes after the files are removed
+    const answered = page.waitForResponse((response) => response.url().endsWith(`/v1/jobs/${running.id}/cancel`));
     await page.getByRole('button', { name: 'Cancel the job' }).click();
+    expect((await answered).status()).toBe(200);
     await expect.poll(() => page.getByTestId('job-status').textContent()).toBe('cancelled');
     await page.getByText('Cancelled: the job was stopped and its files removed.').waitFor();
     expect(await page.getByRole('button', { name: 'Cancel the job' }).count()).toBe(0);
