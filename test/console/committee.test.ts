@@ -153,6 +153,17 @@ describe('committee console', () => {
     expect(audit.entries.map((e) => e.detail?.comment)).toEqual(['Superseded by version 2.']);
   });
 
+  it('offers a version saved after a decision, and drops that decision\'s line', async () => {
+    await page.getByText('Version 1 rejected.').waitFor();
+    await editor().fill(DEMO_POLICY.replace('k: 5', 'k: 7'));
+    await page.getByText('No problems: the policy is valid.').waitFor();
+    await page.getByRole('button', { name: 'Save as a new version' }).click();
+    await page.getByText('Saved as version 3 of demo-cohort').waitFor();
+    await page.getByRole('button', { name: 'Approve version 3' }).waitFor();
+    // the line said what happened to version 1, beside a panel that now offers version 3
+    expect(await page.getByText('Version 1 rejected.').count()).toBe(0);
+  });
+
   it('stores a policy with the hierarchy file it names, uploaded from the page', async () => {
     await page.getByRole('link', { name: 'New policy' }).first().click();
     await page.getByLabel(/Policy name/).fill('with-tree');
