@@ -10,6 +10,36 @@ export interface LoadedModel {
 /** Sessions already created in this thread, by model and thread count. */
 const loaded = new Map<string, Promise<LoadedModel>>();
 
+/** Model files read and checked by `checkModels`, held until `loadModel` makes their session. */
+const checked = new Map<string, Promise<{ manifest: ModelManifest; bytes: Buffer }>>();
+
+function keyOf(id: string, threads: number): string {
+  return `${id}/${Math.max(1, threads)}`;
+}
+
+/**
+ * Reads and checks (sha256) the files of the models that `loadModel` will load next, all of
+ * them before any session is made: a missing or altered file fails at once, without first
+ * building the session of a model that is fine (most of a failed load's CPU). Throws the
+ * first failure in the order of `ids`, once every check has settled; models whose session
+ * this thread already has are not read again.
+ */
+export async function checkModels(ids: readonly string[], threads: number): Promise<void> {
+  const pending = ids.filter((id) => !loaded.has(keyOf(id, threads)));
+  for (const id of pending) if (!checked.has(id)) checked.set(id, readChecked(id));
+  const results = await Promise.allSettled(pending.map((id) => checked.get(id)));
+  const failed = results.find((result) => result.status === 'rejected');
+  if (!failed) return;
+  // nothing is kept from a failed check: the next engine reads the files again
+  for (const id of pending) checked.delete(id);
+  throw failed.reason;
+}
+
+async function readChecked(id: string): Promise<{ manifest: ModelManifest; bytes: Buffer }> {
+  const manifest = await readManifest(id);
+  return { manifest, bytes: await readVerified(manifest.sourcePackage, manifest.file, manifest.sha256) };
+}
+
 /**
  * The onnxruntime session for a manifest's model, created once per thread (process or
  * worker) and thread count: every text engine of a worker shares it, so the model is
@@ -17,10 +47,11 @@ const loaded = new Map<string, Promise<LoadedModel>>();
  * engines (runMemo.ts). A session is stateless between runs; text sessions are never closed.
  */
 export function loadModel(id: string, threads: number): Promise<LoadedModel> {
-  const key = `${id}/${Math.max(1, threads)}`;
+  const key = keyOf(id, threads);
   let model = loaded.get(key);
   if (!model) {
-    model = createModel(id, threads);
+    model = createModel(id, threads, checked.get(id));
+    checked.delete(id);
     loaded.set(key, model);
     // a failed load (missing or altered file) is tried again by the next engine
     model.catch(() => loaded.delete(key));
@@ -32,9 +63,8 @@ export function loadModel(id: string, threads: number): Promise<LoadedModel> {
  * Creates an onnxruntime session for a manifest's model, after checking its sha256. The
  * graph is simplified in memory first (exact rewrites, see simplifyGraph.ts).
  */
-async function createModel(id: string, threads: number): Promise<LoadedModel> {
-  const manifest = await readManifest(id);
-  const bytes = await readVerified(manifest.sourcePackage, manifest.file, manifest.sha256);
+async function createModel(id: string, threads: number, verified = readChecked(id)): Promise<LoadedModel> {
+  const { manifest, bytes } = await verified;
   const session = await InferenceSession.create(simplifyGraph(bytes).bytes, {
     intraOpNumThreads: Math.max(1, threads),
     interOpNumThreads: 1,
