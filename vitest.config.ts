@@ -44,6 +44,12 @@ const SHARED_PROCESS = [
   'test/cli/startup.test.ts',
   // DICOM runs on temp folders (pools closed in finally; cohort's only child is dcmdump)
   'test/dicom/{cohort,staging}.test.ts',
+  // the pixel-model files: temp folders removed by the file, no env, no chdir; text model sessions
+  // closed in afterAll (closeTextModels), worker pools closed; children only veil and dcmtk
+  'test/dicom/{mustShow,missingModels,pixelManifest,pixelTriage}.test.ts',
+  'test/dicom/pixels/cleaner.test.ts',
+  'test/image/{redactFile,redactImages}.test.ts',
+  'test/cli/imageAllFailed.test.ts',
 ];
 
 export default defineConfig({

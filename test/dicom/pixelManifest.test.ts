@@ -19,6 +19,7 @@ import { frameView } from '../../src/dicom/pixels/view.js';
 import { decodeDicomFrames } from '../../src/dicom/pixels/cleaner.js';
 import { buildHeaderMatcher } from '../../src/image/phi/headerValues.js';
 import { createTextEngine, findText, type TextEngine } from '../../src/image/textPipeline.js';
+import { closeTextModels } from '../../src/image/text/session.js';
 import { veilArgs } from '../helpers.js';
 import { repoRoot, sharedDicom, textOf } from './helpers.js';
 
@@ -110,6 +111,8 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
+// the text model sessions of this thread end with the file (it may share its worker with other files)
+afterAll(closeTextModels);
 
 describe("the README's DICOM policy on the shared files with burned-in text", () => {
   it('lists the files MANIFEST.csv marks as carrying burned-in text, presidio_2 among them', () => {

@@ -44,7 +44,8 @@ async function readChecked(id: string): Promise<{ manifest: ModelManifest; bytes
  * The onnxruntime session for a manifest's model, created once per thread (process or
  * worker) and thread count: every text engine of a worker shares it, so the model is
  * verified, simplified and loaded once, and what it already answered is remembered across
- * engines (runMemo.ts). A session is stateless between runs; text sessions are never closed.
+ * engines (runMemo.ts). A session is stateless between runs; Veil never closes text sessions
+ * (closeTextModels is for threads shared by unrelated work, such as a test worker).
  */
 export function loadModel(id: string, threads: number): Promise<LoadedModel> {
   const key = keyOf(id, threads);
@@ -57,6 +58,18 @@ export function loadModel(id: string, threads: number): Promise<LoadedModel> {
     model.catch(() => loaded.delete(key));
   }
   return model;
+}
+
+/**
+ * Releases every text model session of this thread; the next engine loads the models again.
+ * For a thread that runs unrelated work one after another (a test worker shared by several
+ * files): engines made before must not be used after this.
+ */
+export async function closeTextModels(): Promise<void> {
+  const models = [...loaded.values()];
+  loaded.clear();
+  checked.clear();
+  for (const model of await Promise.allSettled(models)) if (model.status === 'fulfilled') await model.value.session.release();
 }
 
 /**
