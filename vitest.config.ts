@@ -4,7 +4,8 @@ import { defineConfig } from 'vitest/config';
  * Pure library tests (no server, no env or process state left behind; a new folder starts isolated): they share one worker
  * process per fork instead of a fresh one per file, which saves the per-file start-up and the
  * re-import of the modules (measured on these 31 files: 108 → 82 CPU-s). Everything else keeps a
- * process of its own (servers, CLI runs, env stubs, native model sessions).
+ * process of its own (servers, env stubs, sessions a file does not close; a file listed here
+ * closes what it opens: pools, face detectors, text models with closeTextModels).
  */
 const SHARED_PROCESS = [
   'test/tabular/*.test.ts',
@@ -44,6 +45,12 @@ const SHARED_PROCESS = [
   'test/cli/startup.test.ts',
   // DICOM runs on temp folders (pools closed in finally; cohort's only child is dcmdump)
   'test/dicom/{cohort,staging}.test.ts',
+  // the pixel-model files: temp folders removed by the file, no env, no chdir; text model sessions
+  // closed in afterAll (closeTextModels), worker pools closed; children only veil and dcmtk
+  'test/dicom/{mustShow,missingModels,pixelManifest,pixelTriage}.test.ts',
+  'test/dicom/pixels/cleaner.test.ts',
+  'test/image/{redactFile,redactImages}.test.ts',
+  'test/cli/imageAllFailed.test.ts',
 ];
 
 export default defineConfig({

@@ -7,6 +7,8 @@ import { createTextDetector, type TextDetector } from './text/detector.js';
 import type { TextInstance } from './text/instances.js';
 import { createTextRecognizer, type TextRecognizer } from './text/recognizer.js';
 import type { Recognition } from './text/ctc.js';
+import { checkModels } from './text/session.js';
+import { TEXT_MODEL_IDS } from './models.js';
 
 /** The two OCR models, loaded once per worker. */
 export interface TextEngine {
@@ -15,6 +17,7 @@ export interface TextEngine {
 }
 
 export async function createTextEngine(threads = 1): Promise<TextEngine> {
+  await checkModels(TEXT_MODEL_IDS, threads);
   // both loads settle before a failure is thrown: a model still loading in onnxruntime when
   // its thread ends (the run over, every file rejected at once) aborts the whole process
   const [detector, recognizer] = await Promise.allSettled([createTextDetector(threads), createTextRecognizer(threads)]);

@@ -3,7 +3,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deidentifyDicomDirectory, type DicomRunReport } from '../../src/dicom/index.js';
+import { deidentifyDicomDirectory, openDicomWorkers, type DicomRunReport, type DicomWorkers } from '../../src/dicom/index.js';
 import { readDicom } from '../../src/dicom/codec/read.js';
 import { pixelValueOf } from '../../src/dicom/pixelStep.js';
 import { containsWord } from '../../src/dicom/residual.js';
@@ -122,15 +122,22 @@ function identifyingValues(file: string): Set<string> {
   return values;
 }
 
-const runDicom = (output: string) =>
-  deidentifyDicomDirectory({ policy: unwrap(parsePolicy(POLICY, { file: 'must-show.yaml', baseDir: repoRoot })), input, output, secret: SECRET, jobs: 2 });
+const runDicom = (output: string, workers: DicomWorkers) =>
+  deidentifyDicomDirectory({ policy: unwrap(parsePolicy(POLICY, { file: 'must-show.yaml', baseDir: repoRoot })), input, output, secret: SECRET, workers });
 
 beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), 'veil-dicom-'));
   input = path.join(work, 'in');
   cpSync(sharedDicom, input, { recursive: true });
-  first = await runDicom(path.join(work, 'out'));
-  second = await runDicom(path.join(work, 'out2'));
+  // two worker threads for both runs, as a server keeps them (each thread started from the
+  // TypeScript sources loads tsx and the DICOM modules: started once, not once per run)
+  const workers = await openDicomWorkers({ jobs: 2 });
+  try {
+    first = await runDicom(path.join(work, 'out'), workers);
+    second = await runDicom(path.join(work, 'out2'), workers);
+  } finally {
+    await workers.close();
+  }
 });
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -20,6 +20,7 @@ import { syntaxInfo } from '../../src/standard/transferSyntax.js';
 import { frameView, rangeView, storedRange, storedSamples } from '../../src/dicom/pixels/view.js';
 import { decodeDicomFrames, dicomPixelCleanerFactory } from '../../src/dicom/pixels/cleaner.js';
 import { createTextEngine, findText, type TextEngine } from '../../src/image/textPipeline.js';
+import { closeTextModels } from '../../src/image/text/session.js';
 import { parsePolicy, unwrap } from '../../src/policy/load.js';
 import { repoRoot, SECRET, sharedDicom } from './helpers.js';
 
@@ -92,6 +93,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
+// the text model sessions of this thread end with the file (it may share its worker with other files)
+afterAll(closeTextModels);
 
 describe('scan: auto on a CT with a name burned in and no BurnedInAnnotation', () => {
   it('the slice made here carries readable PHI and no BurnedInAnnotation', async () => {

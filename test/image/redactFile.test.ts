@@ -15,6 +15,7 @@ import { scoreImage } from '../../src/image/synth/evaluate.js';
 import { generateImage, type SyntheticImage } from '../../src/image/synth/generator.js';
 import { createFaceDetector } from '../../src/image/faces/index.js';
 import { createTextEngine, type TextEngine } from '../../src/image/textPipeline.js';
+import { closeTextModels } from '../../src/image/text/session.js';
 
 const root = resolve(import.meta.dirname, '../..');
 function pixelsOf(yaml: string): PixelsPolicy {
@@ -51,6 +52,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(() => rm(dir, { recursive: true, force: true }));
+// the text model sessions of this thread end with the file (it may share its worker with other files)
+afterAll(closeTextModels);
 
 describe('redactImageFile on a 16-bit PNG', () => {
   it('writes a 16-bit PNG of the same size and reports 16 bits per sample', async () => {

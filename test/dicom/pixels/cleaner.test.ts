@@ -13,6 +13,7 @@ import { encodeLossless, initCodecs } from '../../../src/dicom/pixels/codecs.js'
 import { frameByteLength } from '../../../src/dicom/pixels/layout.js';
 import { frameView } from '../../../src/dicom/pixels/view.js';
 import { createTextEngine, findText, type TextEngine } from '../../../src/image/textPipeline.js';
+import { closeTextModels } from '../../../src/image/text/session.js';
 import { buildHeaderMatcher } from '../../../src/image/phi/headerValues.js';
 import { parsePolicy, unwrap } from '../../../src/policy/load.js';
 import type { PixelsPolicy } from '../../../src/policy/sections/pixels.js';
@@ -26,6 +27,9 @@ async function inputOf(name: string, identifying: string[] = []): Promise<DicomP
   if (!input) throw new Error(`${name} has no pixel data`);
   return input;
 }
+
+// the text model sessions of this thread end with the file (it may share its worker with other files)
+afterAll(closeTextModels);
 
 const always: PixelsPolicy = { burnedInText: { scan: 'always', redact: 'phi', fill: 'black', region: 'box', encapsulatedDocuments: 'reject' }, faces: { detect: false, action: 'blur' } };
 
