@@ -181,7 +181,7 @@ async function dicomHeaders(ctx: StepContext): Promise<StepResult> {
   const policy = await dicomPolicy(ctx);
   const index = partIndex(ctx);
   const { extractCohortAttributes } = await import('../../dicom/chunk.js');
-  const patients = await extractCohortAttributes({ policy, input: ctx.worker.input, files: await chunkFiles(ctx), secret: loadSecret(), jobs: ctx.spec.threads });
+  const patients = await extractCohortAttributes({ policy, input: ctx.worker.input, files: await chunkFiles(ctx), secret: loadSecret(), jobs: ctx.spec.threads, thisThread: true });
   await writeFileAtomic(join(ctx.steps, 'headers', `${index}.json`), JSON.stringify(patients));
   return { final: false };
 }
@@ -226,6 +226,8 @@ async function dicomChunk(ctx: StepContext): Promise<StepResult> {
       secret: loadSecret(),
       cohortWrites,
       jobs: ctx.spec.threads,
+      // the step process does nothing else while the chunk runs
+      thisThread: true,
       onProgress: (done, total) => ctx.onProgress(total > 0 ? done / total : 1),
     });
     // the chunk deflates its own outputs (the merge only copies bytes); the files themselves are not kept
