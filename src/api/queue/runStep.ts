@@ -159,7 +159,7 @@ async function readOrMakePlan(ctx: StepContext, listChunks: () => Promise<string
 async function dicomPlan(ctx: StepContext): Promise<StepResult> {
   const policy = await dicomPolicy(ctx);
   // a job that pulls its input from a DICOMweb source (and may store its result back) runs whole
-  const { readSourceRequest } = await import('../dicomSource.js');
+  const { readSourceRequest } = await import('../dicomSourceJob.js');
   if (readSourceRequest(ctx.worker.input)) return runWhole(ctx);
   const plan = await readOrMakePlan(ctx, async () => {
     const { listDicomChunks } = await import('../../dicom/chunk.js');
