@@ -345,7 +345,8 @@ async function dicomMerge(ctx: StepContext): Promise<StepResult> {
 async function imagePlan(ctx: StepContext): Promise<StepResult> {
   await prepared(ctx.worker);
   const plan = await readOrMakePlan(ctx, async () => {
-    const { planJobs } = await import('../../image/index.js');
+    // image/plan.ts, not image/index.ts: listing the upload needs none of the engines
+    const { planJobs } = await import('../../image/plan.js');
     const files = (await planJobs(ctx.worker.input, join(ctx.worker.workDir, 'files'))).map((job) => job.relative);
     const size = Math.max(1, ctx.spec.data.chunkFiles);
     const chunks: string[][] = [];
@@ -405,7 +406,10 @@ async function imageMerge(ctx: StepContext): Promise<StepResult> {
   await prepared(ctx.worker);
   const plan = await readJson<DicomPlan>(planFile(ctx));
   await freshWork(ctx);
-  const { noUsableImage, renderImageHtml, reviewThumbnails } = await import('../../image/index.js');
+  // the modules themselves, not image/index.ts: merging reports needs none of the engines
+  const { noUsableImage } = await import('../../image/plan.js');
+  const { reviewThumbnails } = await import('../../image/reviewThumbnails.js');
+  const { renderImageHtml } = await import('../../report/html/imageHtml.js');
   const { summarize } = await import('../../report/imageReport.js');
   type ImageRunReport = import('../../image/index.js').ImageRunReport;
   const parts = chunkWeights(plan).length;
