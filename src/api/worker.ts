@@ -159,7 +159,7 @@ export async function runJob(spec: WorkerSpec): Promise<void> {
     if (spec.kind === 'dicom') {
       const { deidentifyDicomDirectory } = await import('../dicom/index.js');
       // a job that names a DICOMweb source pulls its input first (src/api/dicomSource.ts)
-      const sourceJob = await import('./dicomSource.js');
+      const sourceJob = await import('./dicomSourceJob.js');
       const source = sourceJob.readSourceRequest(spec.input);
       const pulled = source && (await sourceJob.pullSource(source, spec.input, process.env, (counts) => send({ type: 'source', ...counts })));
       // dicom builds its own pixel cleaner, the same as for `veil dicom deidentify`

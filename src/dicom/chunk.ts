@@ -14,8 +14,9 @@ import { addFileResult, emptyPixelTotals, emptyTotals, type CohortSummary, type 
 import type { CohortWrite } from './cohort/writeBack.js';
 import { rejectedByError, type FileResult, type FileSettings, type FileTask } from './file.js';
 import { loadPatientMap } from './patientMap.js';
-import { wantsPixelScan } from './pixelStep.js';
+import { wantsPixelScan, type PixelCleanerFactory } from './pixelStep.js';
 import { PROFILE_EDITION } from './profile/table.js';
+import { DicomWorkerPool } from './pool.js';
 import { cohortKeywordsOf, createExecutor, HEADER_BATCH, modelFailureOf, noUsableDicomFile, pixelCleanerFor, pixelsMayBeExamined, type Executor } from './run.js';
 import { walkFiles } from './walk.js';
 
@@ -46,6 +47,29 @@ interface ChunkBase {
   secret: Buffer;
   /** Worker threads for this chunk (default 1: chunks are the unit of parallelism). */
   jobs?: number;
+  /**
+   * Whether this thread is one of the `jobs` (`jobs` − 1 worker threads), for a process that
+   * does nothing else meanwhile, such as a queue's step process: with one job, no worker thread
+   * starts (≈ 0.2–0.3 CPU-s to start one and load its modules again, per step). See pool.ts.
+   */
+  thisThread?: boolean;
+}
+
+/** createExecutor's executor, on a pool of its own that this thread takes part in with `thisThread`. */
+async function chunkExecutor(settings: FileSettings, jobs: number, thisThread: boolean | undefined, factory: PixelCleanerFactory | undefined, useCleaner: boolean): Promise<Executor> {
+  if (!thisThread) return createExecutor(settings, jobs, factory, useCleaner);
+  const pool = new DicomWorkerPool(jobs, true);
+  const executor = await createExecutor(settings, jobs, factory, useCleaner, pool);
+  return {
+    run: executor.run,
+    close: async () => {
+      try {
+        await executor.close();
+      } finally {
+        await pool.close();
+      }
+    },
+  };
 }
 
 function dicomSection(policy: Policy): NonNullable<Policy['dicom']> {
@@ -98,7 +122,7 @@ export async function extractCohortAttributes(options: ChunkBase): Promise<[stri
   const dicom = dicomSection(options.policy);
   const jobs = Math.max(1, options.jobs ?? 1);
   const settings = { ...(await baseSettings(options.policy, options.secret)), cohortKeywords: cohortKeywordsOf(dicom.cohort) };
-  const executor = await createExecutor(settings, jobs, undefined, false);
+  const executor = await chunkExecutor(settings, jobs, options.thisThread, undefined, false);
   let results: FileResult[];
   try {
     results = await runTasks(tasksOf(options.input, options.files, undefined), executor, HEADER_BATCH, jobs * 2);
@@ -145,7 +169,7 @@ export async function deidentifyDicomChunk(options: DicomChunkOptions): Promise<
   const settings: FileSettings = { ...(await baseSettings(policy, options.secret)), cohortWrites: options.cohortWrites };
   const pixelCleaner = wantsPixelScan(policy.pixels) ? await pixelCleanerFor(policy.pixels) : undefined;
   const examined = pixelCleaner !== undefined && pixelsMayBeExamined(policy.pixels);
-  const executor = await createExecutor(settings, jobs, pixelCleaner, pixelCleaner !== undefined);
+  const executor = await chunkExecutor(settings, jobs, options.thisThread, pixelCleaner, pixelCleaner !== undefined);
   const total = options.files.length;
   let results: FileResult[];
   try {

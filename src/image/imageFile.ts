@@ -1,15 +1,11 @@
-import { extname } from 'node:path';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { VeilError } from '../errors.js';
 import type { NativeImage } from './redact/fillRaster.js';
 
 export type ImageFormat = 'png' | 'jpeg' | 'tiff';
 
-export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set(['.png', '.jpg', '.jpeg', '.tif', '.tiff']);
-
-export function isImagePath(path: string): boolean {
-  return IMAGE_EXTENSIONS.has(extname(path).toLowerCase());
-}
+// in plan.ts, which does not load sharp
+export { IMAGE_EXTENSIONS, isImagePath } from './plan.js';
 
 /** A decoded image file: every page stacked top to bottom, `pageHeight` rows each. */
 export interface DecodedImage {

@@ -4,7 +4,8 @@
  * src/dicom/pixels/ decodes DICOM frames and calls the raster-level parts below on 8-bit views.
  */
 // planJobs and noUsableImage: the queue (src/api/queue) cuts an image job in chunks and merges their reports
-export { noUsableImage, planJobs, redactImages, type RedactImagesOptions } from './redactImages.js';
+export { redactImages, type RedactImagesOptions } from './redactImages.js';
+export { noUsableImage, planJobs } from './plan.js';
 export type { ImageRunReport, ImageFileReport } from '../report/imageReport.js';
 export { renderImageHtml, type ReviewThumbnail } from '../report/html/imageHtml.js';
 export { reviewThumbnails } from './reviewThumbnails.js';

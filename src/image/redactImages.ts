@@ -1,18 +1,19 @@
-import { readdir, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { basename, join, relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { VeilError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { Policy } from '../policy/load.js';
 import { renderImageHtml } from '../report/html/imageHtml.js';
 import type { PixelsPolicy } from '../policy/sections/pixels.js';
-import { isImagePath } from './imageFile.js';
 import { summarize, type ImageFileReport, type ImageRunReport } from '../report/imageReport.js';
 import type { WorkerInit, WorkerTask } from './imageWorker.js';
 import { readManifest } from './models.js';
 import { reviewThumbnails } from './reviewThumbnails.js';
 import { createImageProcessor } from './redactFile.js';
+import { noUsableImage, planJobs, type Job } from './plan.js';
+
+export { noUsableImage, planJobs } from './plan.js';
 
 export interface RedactImagesOptions {
   policy: Policy;
@@ -28,11 +29,6 @@ export interface RedactImagesOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-interface Job {
-  input: string;
-  output: string;
-  relative: string;
-}
 
 /**
  * Redacts burned-in text (and faces when the policy asks) in every image under `input`,
@@ -69,54 +65,9 @@ export async function redactImages(options: RedactImagesOptions): Promise<ImageR
   return report;
 }
 
-/**
- * The run fails when no image could be read (or there was none): the same rule for the CLI
- * (exit 2) and the API (job failed). Some unreadable files among readable ones are not fatal;
- * they are listed in the report with their reason.
- */
-export function noUsableImage(report: ImageRunReport): VeilError | undefined {
-  const { files, errors } = report.totals;
-  if (files === 0) return new VeilError('NO_USABLE_INPUT', 'the input holds no PNG, JPEG or TIFF image');
-  if (errors < files) return undefined;
-  const first = report.files.find((f) => f.status === 'error');
-  return new VeilError('NO_USABLE_INPUT', `none of the ${files} image(s) could be read (first: ${first?.error?.message ?? 'unknown'}); the report lists each file's reason`, { file: first?.file });
-}
-
 async function modelDigests(): Promise<{ id: string; sha256: string }[]> {
   const ids = ['ocr-det-ppocrv4', 'ocr-rec-ppocrv4'];
   return Promise.all(ids.map(async (id) => ({ id, sha256: (await readManifest(id)).sha256 })));
-}
-
-/** Input → output pairs. A folder input needs a folder output; inputs are never overwritten. */
-export async function planJobs(input: string, output: string): Promise<Job[]> {
-  const info = await stat(input).catch(() => undefined);
-  if (!info) throw new VeilError('FILE_NOT_FOUND', 'the input does not exist', { field: '--in' });
-  if (input === output) throw new VeilError('USAGE', 'the output must differ from the input (inputs are never modified)', { field: '--out' });
-  if (info.isFile()) {
-    if (!isImagePath(input)) throw new VeilError('IMAGE_INVALID', 'expected a .png, .jpg, .jpeg, .tif or .tiff file', { file: input });
-    const outInfo = await stat(output).catch(() => undefined);
-    const target = outInfo?.isDirectory() ? join(output, basename(input)) : output;
-    return [{ input, output: target, relative: basename(input) }];
-  }
-  const outInfo = await stat(output).catch(() => undefined);
-  if (outInfo && !outInfo.isDirectory()) throw new VeilError('USAGE', 'the input is a folder, so the output must be a folder too', { field: '--out' });
-  const files = (await walk(input)).filter(isImagePath).sort();
-  const inside = relative(input, output);
-  return files
-    .filter((file) => inside === '' || inside.startsWith('..') || !file.startsWith(output))
-    .map((file) => ({ input: file, output: join(output, relative(input, file)), relative: relative(input, file) }));
-}
-
-async function walk(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  const nested = await Promise.all(
-    entries.map(async (entry) => {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) return walk(path);
-      return entry.isFile() && !entry.name.startsWith('.') ? [path] : [];
-    }),
-  );
-  return nested.flat();
 }
 
 async function runInProcess(jobs: Job[], pixels: PixelsPolicy, threads: number, onProgress?: (done: number, total: number) => void): Promise<ImageFileReport[]> {

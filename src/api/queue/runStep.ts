@@ -159,7 +159,7 @@ async function readOrMakePlan(ctx: StepContext, listChunks: () => Promise<string
 async function dicomPlan(ctx: StepContext): Promise<StepResult> {
   const policy = await dicomPolicy(ctx);
   // a job that pulls its input from a DICOMweb source (and may store its result back) runs whole
-  const { readSourceRequest } = await import('../dicomSource.js');
+  const { readSourceRequest } = await import('../dicomSourceJob.js');
   if (readSourceRequest(ctx.worker.input)) return runWhole(ctx);
   const plan = await readOrMakePlan(ctx, async () => {
     const { listDicomChunks } = await import('../../dicom/chunk.js');
@@ -181,7 +181,7 @@ async function dicomHeaders(ctx: StepContext): Promise<StepResult> {
   const policy = await dicomPolicy(ctx);
   const index = partIndex(ctx);
   const { extractCohortAttributes } = await import('../../dicom/chunk.js');
-  const patients = await extractCohortAttributes({ policy, input: ctx.worker.input, files: await chunkFiles(ctx), secret: loadSecret(), jobs: ctx.spec.threads });
+  const patients = await extractCohortAttributes({ policy, input: ctx.worker.input, files: await chunkFiles(ctx), secret: loadSecret(), jobs: ctx.spec.threads, thisThread: true });
   await writeFileAtomic(join(ctx.steps, 'headers', `${index}.json`), JSON.stringify(patients));
   return { final: false };
 }
@@ -226,6 +226,8 @@ async function dicomChunk(ctx: StepContext): Promise<StepResult> {
       secret: loadSecret(),
       cohortWrites,
       jobs: ctx.spec.threads,
+      // the step process does nothing else while the chunk runs
+      thisThread: true,
       onProgress: (done, total) => ctx.onProgress(total > 0 ? done / total : 1),
     });
     // the chunk deflates its own outputs (the merge only copies bytes); the files themselves are not kept
@@ -343,7 +345,8 @@ async function dicomMerge(ctx: StepContext): Promise<StepResult> {
 async function imagePlan(ctx: StepContext): Promise<StepResult> {
   await prepared(ctx.worker);
   const plan = await readOrMakePlan(ctx, async () => {
-    const { planJobs } = await import('../../image/index.js');
+    // image/plan.ts, not image/index.ts: listing the upload needs none of the engines
+    const { planJobs } = await import('../../image/plan.js');
     const files = (await planJobs(ctx.worker.input, join(ctx.worker.workDir, 'files'))).map((job) => job.relative);
     const size = Math.max(1, ctx.spec.data.chunkFiles);
     const chunks: string[][] = [];
@@ -403,7 +406,10 @@ async function imageMerge(ctx: StepContext): Promise<StepResult> {
   await prepared(ctx.worker);
   const plan = await readJson<DicomPlan>(planFile(ctx));
   await freshWork(ctx);
-  const { noUsableImage, renderImageHtml, reviewThumbnails } = await import('../../image/index.js');
+  // the modules themselves, not image/index.ts: merging reports needs none of the engines
+  const { noUsableImage } = await import('../../image/plan.js');
+  const { reviewThumbnails } = await import('../../image/reviewThumbnails.js');
+  const { renderImageHtml } = await import('../../report/html/imageHtml.js');
   const { summarize } = await import('../../report/imageReport.js');
   type ImageRunReport = import('../../image/index.js').ImageRunReport;
   const parts = chunkWeights(plan).length;
