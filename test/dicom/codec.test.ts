@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readMetaGroup } from '../../src/dicom/codec/metaGroup.js';
 import { readDicom } from '../../src/dicom/codec/read.js';
 import { writeDicom } from '../../src/dicom/codec/write.js';
 import { DicomDamagedError, NotDicomError, type DicomDataset } from '../../src/dicom/codec/types.js';
@@ -73,6 +74,26 @@ describe('DICOM codec', () => {
     expect(readDicom(written).meta.some((e) => e.tag === 0x00020100)).toBe(true);
     expect(groupLength(written)).toBeGreaterThan(groupLength(plain));
     expect(readDicom(written).dataset.length).toBe(file.dataset.length);
+  });
+
+  it('reads the meta group UIDs from raw bytes as the full reader does, and where the data set starts', () => {
+    let checked = 0;
+    for (const name of files) {
+      const bytes = readFileSync(path.join(sharedDicom, name));
+      if (bytes.toString('latin1', 128, 132) !== 'DICM') continue;
+      let file;
+      try {
+        file = readDicom(bytes);
+      } catch {
+        continue;
+      }
+      const uid = (tag: number) => Buffer.from(file.meta.find((e) => e.tag === tag)?.value ?? new Uint8Array(0)).toString('latin1').replace(/[\0 ]+$/, '');
+      const meta = readMetaGroup(bytes);
+      expect({ name, sop: meta.sopInstanceUid, cls: meta.sopClassUid, ts: meta.transferSyntaxUid }).toEqual({ name, sop: uid(0x00020003), cls: uid(0x00020002), ts: uid(0x00020010) });
+      expect(bytes.readUInt16LE(meta.datasetOffset), name).not.toBe(0x0002);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(10);
   });
 
   it('reads big endian, implicit VR, deflated, no-meta and damaged-prefix files', () => {

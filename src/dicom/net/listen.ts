@@ -9,6 +9,7 @@ import { readDicom } from '../codec/read.js';
 import { writeDicom } from '../codec/write.js';
 import { DicomDamagedError, NotDicomError, TS_EXPLICIT_LE, transferSyntaxOf } from '../codec/types.js';
 import { buildMeta, getText } from '../marking.js';
+import { readMetaGroup } from '../codec/metaGroup.js';
 import type { PixelCleanerFactory } from '../pixelStep.js';
 import type { DicomRunReport } from '../../report/dicomReport.js';
 import { openDicomWorkers } from '../pool.js';
@@ -648,31 +649,13 @@ function metaOf(path: string): { sopClassUid: string; sopInstanceUid: string; tr
       got = readSync(fd, head, 0, end, 0);
     }
     if (got < 144 || end > got) throw new VeilError('DICOM_INVALID', 'a de-identified file of the batch is shorter than its meta header', { file: basename(path) });
-    return { ...metaUids(head, end), datasetOffset: end };
+    // the meta group alone (the head may hold the data set's first bytes after it)
+    return { ...readMetaGroup(head.subarray(0, end)), datasetOffset: end };
   } finally {
     closeSync(fd);
   }
 }
 const headBuffer = Buffer.alloc(4096);
-
-/** The meta group's UIDs (explicit VR little endian, PS3.10 7.1), from offset 144 to `end`. */
-function metaUids(bytes: Buffer, end: number): { sopClassUid: string; sopInstanceUid: string; transferSyntaxUid: string } {
-  const uids = new Map<number, string>();
-  for (let at = 144; at + 8 <= end; ) {
-    const tag = ((bytes.readUInt16LE(at) << 16) | bytes.readUInt16LE(at + 2)) >>> 0;
-    const vr = bytes.toString('latin1', at + 4, at + 6);
-    const long = ['OB', 'OW', 'OF', 'SQ', 'UT', 'UN'].includes(vr);
-    const length = long ? bytes.readUInt32LE(at + 8) : bytes.readUInt16LE(at + 6);
-    const value = at + (long ? 12 : 8);
-    if (vr === 'UI') uids.set(tag, bytes.toString('latin1', value, value + length).replace(/[\0 ]+$/, ''));
-    at = value + length;
-  }
-  return {
-    sopClassUid: uids.get(0x00020002) ?? '',
-    sopInstanceUid: uids.get(0x00020003) ?? '',
-    transferSyntaxUid: uids.get(0x00020010) ?? '',
-  };
-}
 
 /**
  * Reads whole files into one buffer, grown when a file is larger and reused for the next: the

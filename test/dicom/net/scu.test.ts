@@ -5,6 +5,7 @@ import { createServer, connect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { readMetaGroup } from '../../../src/dicom/codec/metaGroup.js';
 import { readDicom } from '../../../src/dicom/codec/read.js';
 import { getText } from '../../../src/dicom/marking.js';
 import { startScp, STATUS } from '../../../src/dicom/net/scp.js';
@@ -24,23 +25,12 @@ const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('he
 /** A Part-10 file as an outgoing instance: its meta group's UIDs and the data set bytes after it. */
 function outgoing(file: string, stored: string[] = []): OutgoingInstance {
   const bytes = readFileSync(join(sharedDicom, file));
-  let at = 132;
-  const uids = new Map<number, string>();
-  while (at + 8 <= bytes.length && bytes.readUInt16LE(at) === 0x0002) {
-    const element = bytes.readUInt16LE(at + 2);
-    const vr = bytes.toString('latin1', at + 4, at + 6);
-    const long = ['OB', 'OW', 'OF', 'SQ', 'UT', 'UN'].includes(vr);
-    const length = long ? bytes.readUInt32LE(at + 8) : bytes.readUInt16LE(at + 6);
-    const value = at + (long ? 12 : 8);
-    if (vr === 'UI') uids.set(element, bytes.toString('latin1', value, value + length).replace(/[\0 ]+$/, ''));
-    at = value + length;
-  }
-  const sopInstanceUid = uids.get(0x0003) ?? '';
+  const { sopClassUid, sopInstanceUid, transferSyntaxUid, datasetOffset } = readMetaGroup(bytes);
   return {
-    sopClassUid: uids.get(0x0002) ?? '',
+    sopClassUid,
     sopInstanceUid,
-    transferSyntaxUid: uids.get(0x0010) ?? '',
-    dataset: bytes.subarray(at),
+    transferSyntaxUid,
+    dataset: bytes.subarray(datasetOffset),
     onStored: () => stored.push(sopInstanceUid),
   };
 }
